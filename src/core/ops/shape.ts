@@ -1,0 +1,225 @@
+import type { Tensor } from '../graph.ts';
+import { broadcastShapes, type Dim, formatShape, normAxis, type Shape } from '../shape.ts';
+import { sumTo } from './elementwise.ts';
+import { apply1, defineOp, fail } from './registry.ts';
+
+/**
+ * A symbolic dimension is a product written `'batch'`, `'batch*seq'` or `'4*batch'`. Splits a shape into the
+ * product of its static factors and the sorted list of its symbol factors.
+ */
+export function factorShape(s: Shape): { coeff: number; syms: string[] } {
+  let coeff = 1;
+  const syms: string[] = [];
+  for (const d of s) {
+    if (typeof d === 'number') coeff *= d;
+    else
+      for (const f of d.split('*')) {
+        if (/^\d+$/.test(f)) coeff *= Number(f);
+        else syms.push(f);
+      }
+  }
+  return { coeff, syms: syms.sort() };
+}
+
+function symbolicDim(coeff: number, syms: string[]): Dim {
+  if (syms.length === 0) return coeff;
+  return coeff === 1 ? syms.join('*') : `${coeff}*${syms.join('*')}`;
+}
+
+defineOp({
+  name: 'reshape',
+  infer([x], attrs, where) {
+    const target = attrs.shape as Dim[];
+    const holes = target.filter((d) => d === -1).length;
+    if (holes > 1) fail(where, `reshape target ${formatShape(target)} has more than one -1`, 'leave at most one dimension to be inferred');
+    const known = target.filter((d) => d !== -1);
+    const src = factorShape(x.shape);
+    const dst = factorShape(known);
+    const left = [...src.syms];
+    for (const s of dst.syms) {
+      const i = left.indexOf(s);
+      if (i < 0) fail(where, `cannot reshape ${formatShape(x.shape)} to ${formatShape(target)}: symbol '${s}' is not in the input`, 'reshape with -1 or the input\'s own dimensions');
+      left.splice(i, 1);
+    }
+    const bad = () => fail(where, `cannot reshape ${formatShape(x.shape)} (${src.coeff}${src.syms.map((s) => '*' + s).join('')} elements) to ${formatShape(target)}`, 'the element counts must match');
+    if (holes === 0) {
+      if (left.length > 0 || src.coeff !== dst.coeff) bad();
+      return [{ dtype: x.dtype, shape: target }];
+    }
+    if (dst.coeff === 0 || src.coeff % dst.coeff !== 0) bad();
+    const inferred = symbolicDim(src.coeff / dst.coeff, left);
+    return [{ dtype: x.dtype, shape: target.map((d) => (d === -1 ? inferred : d)) }];
+  },
+  grad: ({ inputs: [x], grads: [g] }) => [reshape(g!, [...x.shape])],
+});
+
+/** Reshape; one dimension may be -1; symbolic dimensions may be named (`['batch', -1]`). */
+export function reshape(x: Tensor, shape: Dim[]): Tensor {
+  if (shape.length === x.rank && shape.every((d, i) => d === x.shape[i])) return x;
+  return apply1('reshape', [x], { shape: [...shape] });
+}
+
+defineOp({
+  name: 'transpose',
+  infer([x], attrs, where) {
+    const perm = attrs.perm as number[];
+    const ok = perm.length === x.rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
+    if (!ok) fail(where, `permutation [${perm}] does not fit rank ${x.rank}`, `give a permutation of 0..${x.rank - 1}`);
+    return [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]) }];
+  },
+  grad: ({ grads: [g], attrs }) => {
+    const perm = attrs.perm as number[];
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    return [transpose(g!, inv)];
+  },
+});
+
+/** Permutes dimensions; without `perm` swaps the last two. */
+export function transpose(x: Tensor, perm?: number[]): Tensor {
+  const p = perm ?? [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i));
+  return apply1('transpose', [x], { perm: p });
+}
+
+defineOp({
+  name: 'slice',
+  infer([x], attrs, where) {
+    const { axes, starts, ends } = attrs as { axes: number[]; starts: number[]; ends: number[] };
+    const shape = [...x.shape];
+    axes.forEach((a, i) => {
+      const d = shape[a];
+      if (typeof d !== 'number') fail(where, `cannot slice symbolic dimension '${d}' (axis ${a})`, 'slice static dimensions only');
+      if (starts[i] < 0 || ends[i] > d || starts[i] >= ends[i]) fail(where, `slice [${starts[i]}:${ends[i]}] is outside axis ${a} of size ${d}`, 'use 0 <= start < end <= size');
+      shape[a] = ends[i] - starts[i];
+    });
+    return [{ dtype: x.dtype, shape }];
+  },
+  grad: ({ inputs: [x], grads: [g], attrs }) => {
+    const { axes, starts, ends } = attrs as { axes: number[]; starts: number[]; ends: number[] };
+    const before = x.shape.map(() => 0);
+    const after = x.shape.map(() => 0);
+    axes.forEach((a, i) => {
+      before[a] = starts[i];
+      after[a] = (x.shape[a] as number) - ends[i];
+    });
+    return [pad(g!, before, after)];
+  },
+});
+
+/** `x[start:end]` along `axis` (static, step 1; negative indices count from the end). */
+export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+  const a = normAxis(axis, x.rank, 'slice');
+  const d = x.shape[a];
+  const size = typeof d === 'number' ? d : NaN;
+  const s = start < 0 ? start + size : start;
+  const e = end === undefined ? size : end < 0 ? end + size : Math.min(end, size);
+  return apply1('slice', [x], { axes: [a], starts: [s], ends: [e] });
+}
+
+defineOp({
+  name: 'pad',
+  infer([x], attrs, where) {
+    const { before, after } = attrs as { before: number[]; after: number[] };
+    const shape = x.shape.map((d, i) => {
+      if (before[i] === 0 && after[i] === 0) return d;
+      if (typeof d !== 'number') fail(where, `cannot pad symbolic dimension '${d}'`, 'pad static dimensions only');
+      return d + before[i] + after[i];
+    });
+    return [{ dtype: x.dtype, shape }];
+  },
+  grad: ({ inputs: [x], grads: [g], attrs }) => {
+    const { before } = attrs as { before: number[] };
+    const axes = x.shape.map((_, i) => i).filter((i) => typeof x.shape[i] === 'number');
+    return [apply1('slice', [g!], { axes, starts: axes.map((a) => before[a]), ends: axes.map((a) => before[a] + (x.shape[a] as number)) })];
+  },
+});
+
+/** Zero padding: `before[i]` and `after[i]` zeros on axis i. */
+export function pad(x: Tensor, before: number[], after: number[]): Tensor {
+  return apply1('pad', [x], { before, after });
+}
+
+defineOp({
+  name: 'concat',
+  infer(xs, attrs, where) {
+    const axis = attrs.axis as number;
+    if (xs.length === 0) fail(where, 'concat of nothing', 'pass at least one tensor');
+    const shape = [...xs[0].shape];
+    let total = 0;
+    for (const x of xs) {
+      if (x.rank !== shape.length || x.dtype !== xs[0].dtype || x.shape.some((d, i) => i !== axis && d !== shape[i])) {
+        fail(where, `cannot concat ${xs.map(String).join(', ')} on axis ${axis}`, 'all inputs need the same dtype and the same dims except the concat axis');
+      }
+      const d = x.shape[axis];
+      if (typeof d !== 'number') fail(where, `cannot concat along symbolic dimension '${d}'`, 'concat along static dimensions');
+      total += d;
+    }
+    shape[axis] = total;
+    return [{ dtype: xs[0].dtype, shape }];
+  },
+  grad: ({ inputs, grads: [g], attrs }) => {
+    const axis = attrs.axis as number;
+    let at = 0;
+    return inputs.map((x) => {
+      const d = x.shape[axis] as number;
+      const part = slice(g!, axis, at, at + d);
+      at += d;
+      return part;
+    });
+  },
+});
+
+/** Joins tensors along `axis`. */
+export function concat(xs: Tensor[], axis = 0): Tensor {
+  if (xs.length === 1) return xs[0];
+  return apply1('concat', xs, { axis: normAxis(axis, xs[0].rank, 'concat') });
+}
+
+defineOp({
+  name: 'broadcastLike',
+  infer([x, like], _attrs, where) {
+    return [{ dtype: x.dtype, shape: broadcastShapes(x.shape, like.shape, where) }];
+  },
+  grad: ({ inputs: [x], grads: [g] }) => [sumTo(g!, x.shape), null],
+});
+
+/** Broadcasts `x` to the shape of `like` (which may have symbolic dims). */
+export function broadcastLike(x: Tensor, like: Tensor): Tensor {
+  if (x.rank === like.rank && x.shape.every((d, i) => d === like.shape[i])) return x;
+  return apply1('broadcastLike', [x, like]);
+}
+
+defineOp({
+  name: 'expand',
+  infer([x], attrs, where) {
+    return [{ dtype: x.dtype, shape: broadcastShapes(x.shape, attrs.shape as number[], where) }];
+  },
+  grad: ({ inputs: [x], grads: [g] }) => [sumTo(g!, x.shape)],
+});
+
+/** Broadcasts `x` to a static `shape`. */
+export function expand(x: Tensor, shape: number[]): Tensor {
+  return apply1('expand', [x], { shape });
+}
+
+defineOp({ name: 'identity', infer: ([x]) => [{ dtype: x.dtype, shape: x.shape }], grad: ({ grads: [g] }) => [g] });
+defineOp({ name: 'stopGradient', infer: ([x]) => [{ dtype: x.dtype, shape: x.shape }] });
+
+/** The same value; gradients pass through. */
+export const identity = (x: Tensor): Tensor => apply1('identity', [x]);
+/** The same value, but no gradient flows back through it. */
+export const stopGradient = (x: Tensor): Tensor => apply1('stopGradient', [x]);
+
+/** Inserts a size-1 axis at `axis`. */
+export function unsqueeze(x: Tensor, axis: number): Tensor {
+  const a = axis < 0 ? axis + x.rank + 1 : axis;
+  const s = [...x.shape];
+  s.splice(a, 0, 1);
+  return reshape(x, s);
+}
+
+/** Removes the size-1 axis at `axis`. */
+export function squeeze(x: Tensor, axis: number): Tensor {
+  const a = normAxis(axis, x.rank, 'squeeze');
+  if (x.shape[a] !== 1) fail('squeeze', `axis ${a} of ${x} has size ${x.shape[a]}, not 1`, 'squeeze only size-1 axes');
+  return reshape(x, x.shape.filter((_, i) => i !== a));
+}
