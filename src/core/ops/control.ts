@@ -7,7 +7,7 @@ defineOp({
   infer(inits, attrs, where) {
     const body = attrs.body as Graph;
     const nScan = attrs.scans as number;
-    const trips = attrs.trips as number;
+    const trips = attrs.trips as number | string;
     if (body.inputs.length !== inits.length + 1) fail(where, `loop body takes ${body.inputs.length - 1} carried values, got ${inits.length}`, 'pass one initial value per carried value');
     inits.forEach((t, i) => {
       const carried = body.outputs[i];
@@ -23,7 +23,7 @@ defineOp({
 });
 
 /**
- * Runs `body` `trips` times (an ONNX Loop): `carried` values flow from one iteration to the next, and each
+ * Runs `body` `trips` times (an ONNX Loop; `trips` may be a symbolic dim of an input, fixed at run time): `carried` values flow from one iteration to the next, and each
  * `scans` output is stacked over iterations into a new leading axis. The body may read any tensor of the
  * enclosing graph (it is captured, not copied). Returns `[...finalCarried, ...stackedScans]`.
  *
@@ -31,7 +31,7 @@ defineOp({
  * const [total] = loop(4, [zero], (i, acc) => ({ carried: [add(acc, 1)], scans: [] }));
  */
 export function loop(
-  trips: number,
+  trips: number | string,
   carried: Tensor[],
   body: (iter: Tensor, ...carried: Tensor[]) => { carried: Tensor[]; scans: Tensor[] },
 ): Tensor[] {

@@ -1,0 +1,48 @@
+import type { Tensor } from '../core/graph.ts';
+import {
+  add, argmax, cast, div, equal, erf, gatherElements, greaterEqual, logSoftmax, mul, neg, randomUniformLike, reduceMean,
+  sigmoid, sqrt, square, squeeze, sub, unsqueeze, where,
+} from '../core/ops/index.ts';
+import { currentMode } from './mode.ts';
+
+/** GELU, exact form `x * Phi(x)` (PyTorch's default). */
+export function gelu(x: Tensor): Tensor {
+  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+/** SiLU / swish: `x * sigmoid(x)`. */
+export function silu(x: Tensor): Tensor {
+  return mul(x, sigmoid(x));
+}
+
+/** RMS normalisation over the last axis: `x / sqrt(mean(x^2) + eps) * weight`. */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
+  return mul(div(x, sqrt(add(reduceMean(square(x), -1, true), eps))), weight);
+}
+
+/**
+ * Inverted dropout: in training mode zeroes each element with probability `p` and scales the rest by
+ * 1/(1-p); the identity in eval mode. The mask comes from the step's seed, so runs are reproducible.
+ */
+export function dropout(x: Tensor, p: number): Tensor {
+  const mode = currentMode();
+  if (!mode.training || p === 0) return x;
+  const keep = greaterEqual(randomUniformLike(x, mode.nextSeed()), p);
+  return where(keep, div(x, 1 - p), 0);
+}
+
+/** Mean softmax cross-entropy of `logits` [N, C] against i64 class `labels` [N]. */
+export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
+  const picked = squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(labels, -1), -1), -1);
+  return neg(reduceMean(picked));
+}
+
+/** Mean squared error. */
+export function mse(pred: Tensor, target: Tensor): Tensor {
+  return reduceMean(square(sub(pred, target)));
+}
+
+/** Fraction of rows whose arg-max logit equals the i64 label (f32 scalar). */
+export function accuracy(logits: Tensor, labels: Tensor): Tensor {
+  return reduceMean(cast(equal(argmax(logits, -1), labels), 'f32'));
+}

@@ -1,0 +1,143 @@
+import type { DType } from '../../core/dtype.ts';
+import type { Graph, Node, TensorData } from '../../core/graph.ts';
+import { HASH_MOD, hashRounds } from '../../core/ops/random.ts';
+import { isStatic } from '../../core/shape.ts';
+import type { GraphEmitter } from './lower.ts';
+import { attr } from './proto.ts';
+
+type Lowering = (em: GraphEmitter, n: Node, ins: string[], outs: string[]) => void;
+
+const ONNX_TYPE: Record<DType, number> = { f32: 1, i64: 7, bool: 9 };
+
+const simple = (opType: string): Lowering => (em, _n, ins, outs) => void em.emit(opType, ins, {}, outs);
+
+function fill(dtype: DType, value: number): TensorData {
+  return dtype === 'f32' ? Float32Array.of(value) : dtype === 'i64' ? BigInt64Array.of(BigInt(value)) : Uint8Array.of(value ? 1 : 0);
+}
+
+/** `Shape(x)` as int64[rank], or a constant when the shape is static. */
+function shapeOf(em: GraphEmitter, n: Node, i: number): string {
+  const t = n.inputs[i];
+  return isStatic(t.shape) ? em.ints([...t.shape]) : em.emit('Shape', [em.name(t)])[0];
+}
+
+const LOWERINGS: Record<string, Lowering> = {
+  const: (em, n, _ins, outs) => {
+    const data = n.attrs.data as TensorData;
+    em.emit('Constant', [], { value: attr.tensor({ name: '', dtype: n.attrs.dtype === 'f32' ? 'float32' : n.attrs.dtype === 'i64' ? 'int64' : 'bool', dims: n.attrs.shape as number[], data }) }, outs);
+  },
+  fullLike: (em, n, _ins, outs) => {
+    const dtype = n.attrs.dtype as DType;
+    const value = attr.tensor({ name: '', dtype: dtype === 'f32' ? 'float32' : dtype === 'i64' ? 'int64' : 'bool', dims: [1], data: fill(dtype, n.attrs.value as number) });
+    em.emit('ConstantOfShape', [shapeOf(em, n, 0)], { value }, outs);
+  },
+  numel: (em, n, ins, outs) => {
+    const [shape] = em.emit('Shape', [ins[0]]);
+    const [dims] = em.emit('Gather', [shape, em.ints(n.attrs.axes as number[])], { axis: attr.int(0) });
+    const [prod] = em.emit('ReduceProd', [dims], { keepdims: attr.int(0) });
+    em.emit('Cast', [prod], { to: attr.int(1) }, outs);
+  },
+  add: simple('Add'),
+  sub: simple('Sub'),
+  mul: simple('Mul'),
+  div: simple('Div'),
+  pow: simple('Pow'),
+  maximum: simple('Max'),
+  minimum: simple('Min'),
+  equal: simple('Equal'),
+  less: simple('Less'),
+  greater: simple('Greater'),
+  lessEqual: simple('LessOrEqual'),
+  greaterEqual: simple('GreaterOrEqual'),
+  and: simple('And'),
+  or: simple('Or'),
+  where: simple('Where'),
+  neg: simple('Neg'),
+  exp: simple('Exp'),
+  log: simple('Log'),
+  sqrt: simple('Sqrt'),
+  tanh: simple('Tanh'),
+  sigmoid: simple('Sigmoid'),
+  relu: simple('Relu'),
+  abs: simple('Abs'),
+  erf: simple('Erf'),
+  sin: simple('Sin'),
+  cos: simple('Cos'),
+  sign: simple('Sign'),
+  not: simple('Not'),
+  isNaN: simple('IsNaN'),
+  isInf: simple('IsInf'),
+  identity: simple('Identity'),
+  stopGradient: simple('Identity'),
+  matmul: simple('MatMul'),
+  cast: (em, n, ins, outs) => void em.emit('Cast', ins, { to: attr.int(ONNX_TYPE[n.attrs.dtype as DType]) }, outs),
+  reduceSum: reduce('ReduceSum'),
+  reduceMean: reduce('ReduceMean'),
+  reduceMax: reduce('ReduceMax'),
+  argmax: (em, n, ins, outs) => void em.emit('ArgMax', ins, { axis: attr.int(n.attrs.axis as number), keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs),
+  reshape: (em, n, ins, outs) => void em.emit('Reshape', [ins[0], em.shapeTensor(n.outputs[0].shape.map((d, i) => ((n.attrs.shape as unknown[])[i] === -1 ? -1 : d)))], {}, outs),
+  transpose: (em, n, ins, outs) => void em.emit('Transpose', ins, { perm: attr.ints(n.attrs.perm as number[]) }, outs),
+  slice: (em, n, ins, outs) => {
+    const a = n.attrs as { axes: number[]; starts: number[]; ends: number[] };
+    em.emit('Slice', [ins[0], em.ints(a.starts), em.ints(a.ends), em.ints(a.axes)], {}, outs);
+  },
+  pad: (em, n, ins, outs) => {
+    const a = n.attrs as { before: number[]; after: number[] };
+    em.emit('Pad', [ins[0], em.ints([...a.before, ...a.after])], {}, outs);
+  },
+  concat: (em, n, ins, outs) => void em.emit('Concat', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  broadcastLike: (em, n, ins, outs) => void em.emit('Expand', [ins[0], shapeOf(em, n, 1)], {}, outs),
+  expand: (em, n, ins, outs) => void em.emit('Expand', [ins[0], em.ints(n.attrs.shape as number[])], {}, outs),
+  softmax: (em, n, ins, outs) => void em.emit('Softmax', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  logSoftmax: (em, n, ins, outs) => void em.emit('LogSoftmax', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  layerNorm: (em, n, ins, outs) => void em.emit('LayerNormalization', ins, { axis: attr.int(-1), epsilon: attr.float(n.attrs.eps as number) }, outs),
+  gather: (em, n, ins, outs) => void em.emit('Gather', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  gatherElements: (em, n, ins, outs) => void em.emit('GatherElements', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  gatherND: simple('GatherND'),
+  scatterElementsAdd: (em, n, ins, outs) => void em.emit('ScatterElements', ins, { axis: attr.int(n.attrs.axis as number), reduction: attr.string('add') }, outs),
+  scatterNDAdd: (em, _n, ins, outs) => void em.emit('ScatterND', ins, { reduction: attr.string('add') }, outs),
+  topk: (em, n, ins, outs) =>
+    void em.emit('TopK', [ins[0], em.ints([n.attrs.k as number])], { axis: attr.int(n.attrs.axis as number), largest: attr.int(n.attrs.largest ? 1 : 0), sorted: attr.int(1) }, outs),
+  oneHot: (em, n, ins, outs) =>
+    void em.emit('OneHot', [ins[0], em.ints([n.attrs.depth as number]), em.constant(Float32Array.of(0, 1), [2])], { axis: attr.int(-1) }, outs),
+  cumsum: (em, n, ins, outs) =>
+    void em.emit('CumSum', [ins[0], em.int(n.attrs.axis as number)], { exclusive: attr.int(n.attrs.exclusive ? 1 : 0), reverse: attr.int(n.attrs.reverse ? 1 : 0) }, outs),
+  randomUniformLike: (em, n, ins, outs) => {
+    // Mirrors hashUniform in core/ops/random.ts element by element (int64 arithmetic, exact).
+    const mod = em.int(Number(HASH_MOD));
+    const [size] = em.emit('Size', [ins[0]]);
+    const [flat] = em.emit('Range', [em.int(0), size, em.int(1)]);
+    const [idx] = em.emit('Reshape', [flat, shapeOf(em, n, 0)]);
+    const [sm] = em.emit('Mod', [ins[1], mod], { fmod: attr.int(0) });
+    const [sk] = em.emit('Mod', [em.emit('Mul', [sm, em.int(69621)])[0], mod], { fmod: attr.int(0) });
+    const [im] = em.emit('Mod', [idx, mod], { fmod: attr.int(0) });
+    const [h0] = em.emit('Add', [em.emit('Add', [im, sk])[0], em.int(1)]);
+    let [h] = em.emit('Mod', [h0, mod], { fmod: attr.int(0) });
+    for (const [a, c] of hashRounds) {
+      const [m] = em.emit('Mul', [h, a === 0n ? h : em.int(Number(a))]);
+      [h] = em.emit('Mod', [em.emit('Add', [m, em.int(Number(c))])[0], mod], { fmod: attr.int(0) });
+    }
+    const [hf] = em.emit('Cast', [h], { to: attr.int(1) });
+    em.emit('Div', [hf, em.constant(Float32Array.of(Number(HASH_MOD)), [])], {}, outs);
+  },
+  loop: (em, n, ins, outs) => {
+    const body = em.lowerBody(n.attrs.body as Graph);
+    const trips = n.attrs.trips as number | string;
+    const count = typeof trips === 'number' ? em.int(trips) : em.emit('Reshape', [em.symbol(trips), em.ints([])])[0];
+    em.emit('Loop', [count, '', ...ins], { body: attr.graph(body) }, outs);
+  },
+};
+
+function reduce(opType: string): Lowering {
+  return (em, n, ins, outs) => void em.emit(opType, [ins[0], em.ints(n.attrs.axes as number[])], { keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs);
+}
+
+/** Emits the ONNX nodes for one IR node. */
+export function lowerNode(em: GraphEmitter, n: Node): void {
+  const f = LOWERINGS[n.op];
+  if (!f) throw new Error(`internal: no ONNX lowering for op '${n.op}'`);
+  f(em, n, n.inputs.map((t) => em.name(t)), n.outputs.map((t) => em.name(t)));
+}
+
+/** Ops with a lowering (for coverage tests). */
+export const loweredOps = Object.keys(LOWERINGS);

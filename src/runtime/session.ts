@@ -1,0 +1,127 @@
+import os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { DType } from '../core/dtype.ts';
+import type { Graph, Tensor } from '../core/graph.ts';
+import { formatShape, type Shape } from '../core/shape.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { lowerGraph, type LowerOptions } from './onnx/lower.ts';
+import { encodeModel, type OnnxModel } from './onnx/proto.ts';
+import { validateModel } from './onnx/validate.ts';
+
+/** Numbers on the host side of a run: f32 as Float32Array, i64 as BigInt64Array, bool as Uint8Array. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array | BigInt64Array | Uint8Array;
+}
+
+/** Options for {@link compile}. */
+export interface CompileOptions extends LowerOptions {
+  /** Intra-op threads; defaults to the machine's cores. */
+  threads?: number;
+  /**
+   * Let idle worker threads spin. Off by default: a spinning idle session (say, eval) steals the cores of the
+   * busy one (train) and slows it 2-3x.
+   */
+  spin?: boolean;
+}
+
+const ORT_TYPE = { f32: 'float32', i64: 'int64', bool: 'bool' } as const;
+
+/** Binds symbolic dims from fed shapes and rejects feeds that contradict the declared shape. */
+export function checkFeedShape(name: string, declared: Shape, got: readonly number[], bound: Map<string, number>): void {
+  const bad = () => {
+    throw new SwitchyardError('E_FEED', `input '${name}': expected ${formatShape(declared)}, got ${formatShape(got)}`, 'feed data with the shape the model was built for');
+  };
+  if (declared.length !== got.length) bad();
+  declared.forEach((d, i) => {
+    if (typeof d === 'number') {
+      if (d !== got[i]) bad();
+    } else if (!d.includes('*')) {
+      const prev = bound.get(d);
+      if (prev === undefined) bound.set(d, got[i]);
+      else if (prev !== got[i]) bad();
+    }
+  });
+}
+
+/** A graph compiled to ONNX and loaded in an ONNX Runtime session. */
+export class CompiledGraph {
+  private constructor(
+    readonly model: OnnxModel,
+    readonly bytes: Uint8Array,
+    private readonly session: ort.InferenceSession,
+    private readonly declared: Map<string, Tensor>,
+    readonly outputNames: string[],
+  ) {}
+
+  /** Lowers, validates against the ONNX spec, and opens a session. */
+  static async create(graph: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
+    const model = lowerGraph(graph, opts);
+    validateModel(model);
+    const bytes = encodeModel(model);
+    const session = await ort.InferenceSession.create(bytes, sessionOptions(opts));
+    const kept = new Set(model.graph.inputs.map((i) => i.name));
+    const declared = new Map(graph.inputs.filter((t) => kept.has(t.name!)).map((t) => [t.name!, t]));
+    return new CompiledGraph(model, bytes, session, declared, graph.outputNames);
+  }
+
+  /** Names of the inputs the pruned model actually reads. */
+  get inputNames(): string[] {
+    return [...this.declared.keys()];
+  }
+
+  /**
+   * Runs the graph. Feeds the model does not read are ignored; `fetch` limits the outputs copied back.
+   * The fed arrays are not copied; the results are fresh arrays owned by the caller.
+   */
+  async run(feeds: Record<string, HostTensor>, fetch: string[] = this.outputNames): Promise<Record<string, HostTensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    const bound = new Map<string, number>();
+    for (const [name, t] of this.declared) {
+      const f = feeds[name];
+      if (!f) throw new SwitchyardError('E_FEED', `input '${name}' was not fed`, `feed ${t} under '${name}'`);
+      if (f.dtype !== t.dtype) throw new SwitchyardError('E_FEED', `input '${name}': expected ${t.dtype}, got ${f.dtype}`, 'convert the data to the declared dtype');
+      checkFeedShape(name, t.shape, f.shape, bound);
+      ortFeeds[name] = new ort.Tensor(ORT_TYPE[f.dtype], f.data, f.shape);
+    }
+    const res = await this.session.run(ortFeeds, fetch);
+    const out: Record<string, HostTensor> = {};
+    for (const name of fetch) {
+      const r = res[name];
+      const dtype: DType = r.type === 'float32' ? 'f32' : r.type === 'int64' ? 'i64' : 'bool';
+      out[name] = { dtype, shape: [...r.dims], data: r.data as HostTensor['data'] };
+    }
+    return out;
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Session options shared by every Switchyard session (threads, no spinning, full graph optimisation). */
+export function sessionOptions(opts: { threads?: number; spin?: boolean } = {}): ort.InferenceSession.SessionOptions {
+  const spin = opts.spin ? '1' : '0';
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: opts.threads ?? Math.max(1, os.availableParallelism()),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
+}
+
+/**
+ * Compiles an IR graph into a runnable session.
+ *
+ * @example
+ * const g = trace((g) => ({ y: relu(g.input('x', 'f32', ['batch', 3])) }));
+ * const run = await compile(g);
+ * const { y } = await run.run({ x: { dtype: 'f32', shape: [2, 3], data: new Float32Array(6) } });
+ */
+export function compile(graph: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
+  return CompiledGraph.create(graph, opts);
+}

@@ -1,0 +1,203 @@
+import type { DType } from '../core/dtype.ts';
+import { type Graph, Tensor, currentGraph, trace } from '../core/graph.ts';
+import { backward } from '../core/autodiff.ts';
+import { add, div, gather, loop, where, zerosLike, fullLike } from '../core/ops/index.ts';
+import type { Dim } from '../core/shape.ts';
+import { bind, type Module, type Parameter } from '../nn/module.ts';
+import { withTraining } from '../nn/mode.ts';
+import { clipGradNorm, globalNorm, type Optimizer } from '../optim/optimizer.ts';
+import { CompiledGraph, type HostTensor } from '../runtime/session.ts';
+import { SwitchyardError } from '../util/errors.ts';
+
+/** Per-example inputs of a step: name -> dtype and shape with the batch dimension (e.g. `['batch', 784]`). */
+export type BatchSpec = Record<string, { dtype: DType; shape: Dim[] }>;
+
+/** A loss function over the model and one batch; may return extra scalar metrics to record per step. */
+export type LossFn = (model: Module, batch: Record<string, Tensor>) => Tensor | { loss: Tensor; metrics?: Record<string, Tensor> };
+
+/** Options of {@link TrainStep.compile}. */
+export interface TrainStepOptions {
+  model: Module;
+  loss: LossFn;
+  batch: BatchSpec;
+  optimizer: Optimizer;
+  /** Clip gradients to this global norm (off when absent). */
+  clipNorm?: number;
+  /** Micro-batches whose gradients are averaged per optimizer update (default 1). */
+  accumulate?: number;
+  threads?: number;
+  /** Base seed of dropout masks; the same seed and data give the same run. */
+  seed?: number;
+}
+
+/** Result of one {@link TrainStep.run} call. */
+export interface StepResult {
+  /** Loss of every micro-step run. */
+  losses: Float32Array;
+  /** Global gradient norm (before clipping) of every micro-step. */
+  gradNorms: Float32Array;
+  /** Extra metrics per micro-step. */
+  metrics: Record<string, Float32Array>;
+  /** Index of the first micro-step with a non-finite loss or gradient; the state was then left unchanged. */
+  nonFinite: number | null;
+}
+
+const PREFIX = 'batch.';
+
+/**
+ * A whole training step — forward, backward, clipping, optimizer update — traced once into one graph and
+ * run by ONNX Runtime. Each call runs several micro-steps inside an ONNX `Loop`, so parameters and optimizer
+ * state cross the JS/native boundary once per call, not once per step.
+ *
+ * @example
+ * const step = await TrainStep.compile({ model, optimizer: adamw(), batch: { x: { dtype: 'f32', shape: ['batch', 4] }, y: { dtype: 'i64', shape: ['batch'] } },
+ *   loss: (m, b) => crossEntropy(m.call(b.x), b.y) });
+ * const r = await step.run({ x: xs, y: ys }, [1e-3]);   // xs: [steps, batch, 4]
+ */
+export class TrainStep {
+  /** Optimizer state by `<param>.<state>` name. */
+  readonly optimizerState = new Map<string, Float32Array>();
+  /** Optimizer updates applied so far. */
+  updates = 0;
+  /** Micro-steps run so far (drives dropout seeds). */
+  microSteps = 0;
+
+  private constructor(
+    readonly graph: Graph,
+    private readonly compiled: CompiledGraph,
+    readonly trainable: Parameter[],
+    readonly buffers: Parameter[],
+    readonly optimizer: Optimizer,
+    readonly accumulate: number,
+    readonly metricNames: string[],
+    readonly seed: number,
+  ) {
+    for (const p of trainable) for (const s of optimizer.stateNames) this.optimizerState.set(`${p.name}.${s}`, new Float32Array(p.data.length));
+  }
+
+  /** Traces and compiles the step graph. */
+  static async compile(o: TrainStepOptions): Promise<TrainStep> {
+    const params = o.model.named().namedParameters().map(([, p]) => p);
+    const trainable = params.filter((p) => p.trainable);
+    const buffers = params.filter((p) => !p.trainable);
+    const acc = o.accumulate ?? 1;
+    if (!Number.isInteger(acc) || acc < 1) throw new SwitchyardError('E_CONFIG', `accumulate must be a positive integer, got ${acc}`, 'e.g. --accumulate 4');
+    const metricNames: string[] = [];
+    const graph = trace((g) => {
+      const pIn = trainable.map((p) => g.input(p.name, 'f32', p.shape));
+      for (const p of buffers) bind(g, p, g.input(p.name, 'f32', p.shape));
+      const sIn = trainable.flatMap((p) => o.optimizer.stateNames.map((s) => g.input(`${p.name}.${s}`, 'f32', p.shape)));
+      const stacked = Object.fromEntries(Object.entries(o.batch).map(([k, v]) => [k, g.input(PREFIX + k, v.dtype, ['steps', ...v.shape])]));
+      const lr = g.input('lr', 'f32', ['steps']);
+      const t = g.input('t', 'f32', ['steps']);
+      const apply = g.input('apply', 'bool', ['steps']);
+      const seed0 = g.input('seed', 'i64', []);
+      const nS = o.optimizer.stateNames.length;
+      const accIn = acc > 1 ? pIn.map((p) => zerosLike(p)) : [];
+      const outs = loop('steps', [...pIn, ...sIn, ...accIn], (iter, ...carried) => {
+        const body = currentGraph();
+        const ps = carried.slice(0, pIn.length);
+        const ss = carried.slice(pIn.length, pIn.length + sIn.length);
+        const as = carried.slice(pIn.length + sIn.length);
+        trainable.forEach((p, i) => bind(body, p, ps[i]));
+        const batch = Object.fromEntries(Object.entries(stacked).map(([k, v]) => [k, gather(v, iter, 0)]));
+        const res = withTraining(add(seed0, iter), () => o.loss(o.model, batch));
+        const loss = res instanceof Tensor ? res : res.loss;
+        const metrics = res instanceof Tensor ? {} : (res.metrics ?? {});
+        if (metricNames.length === 0) metricNames.push(...Object.keys(metrics));
+        if (loss.rank !== 0 || loss.dtype !== 'f32') throw new SwitchyardError('E_SHAPE', `the loss must be an f32 scalar, got ${loss}`, 'reduce it with reduceMean');
+        let grads = backward(loss, ps);
+        const summed = acc > 1 ? grads.map((gr, i) => add(as[i], gr)) : grads;
+        if (acc > 1) grads = summed.map((gr) => div(gr, acc));
+        let norm: Tensor;
+        if (o.clipNorm !== undefined) ({ grads, norm } = clipGradNorm(grads, o.clipNorm));
+        else norm = globalNorm(grads);
+        const lrI = gather(lr, iter, 0);
+        const tI = gather(t, iter, 0);
+        const applyI = gather(apply, iter, 0);
+        const newP: Tensor[] = [];
+        const newS: Tensor[] = [];
+        trainable.forEach((p, i) => {
+          const u = o.optimizer.update({ param: ps[i], grad: grads[i], state: ss.slice(i * nS, (i + 1) * nS), lr: lrI, step: tI, decay: p.decay });
+          newP.push(acc > 1 ? where(applyI, u.param, ps[i]) : u.param);
+          u.state.forEach((s, j) => newS.push(acc > 1 ? where(applyI, s, ss[i * nS + j]) : s));
+        });
+        const newA = acc > 1 ? summed.map((s) => where(applyI, fullLike(s, 0), s)) : [];
+        return { carried: [...newP, ...newS, ...newA], scans: [loss, norm, ...metricNames.map((m) => metrics[m])] };
+      });
+      const named: [string, Tensor][] = [];
+      trainable.forEach((p, i) => named.push([`new.${p.name}`, outs[i]]));
+      sIn.forEach((s, i) => named.push([`new.${s.name}`, outs[pIn.length + i]]));
+      const scans = outs.slice(pIn.length + sIn.length + accIn.length);
+      named.push(['losses', scans[0]], ['gradNorms', scans[1]]);
+      metricNames.forEach((m, i) => named.push([`metric.${m}`, scans[2 + i]]));
+      return Object.fromEntries(named);
+    });
+    const compiled = await CompiledGraph.create(graph, { threads: o.threads, name: 'train_step' });
+    return new TrainStep(graph, compiled, trainable, buffers, o.optimizer, acc, metricNames, o.seed ?? 0);
+  }
+
+  /**
+   * Runs `k` micro-steps. `batches` holds each batch input stacked along a new leading axis of size k
+   * (k a multiple of `accumulate`); `lrs` has one learning rate per optimizer update (k / accumulate).
+   * On a non-finite loss or gradient nothing is updated and `nonFinite` says at which micro-step.
+   */
+  async run(batches: Record<string, HostTensor>, lrs: number[]): Promise<StepResult> {
+    const first = Object.values(batches)[0];
+    const k = first.shape[0];
+    if (k % this.accumulate !== 0 || lrs.length !== k / this.accumulate) {
+      throw new SwitchyardError('E_STEP', `run got ${k} micro-steps and ${lrs.length} learning rates with accumulate=${this.accumulate}`, 'pass a multiple of accumulate micro-steps and one rate per update');
+    }
+    const lr = new Float32Array(k);
+    const t = new Float32Array(k);
+    const apply = new Uint8Array(k);
+    for (let i = 0; i < k; i++) {
+      const u = Math.floor(i / this.accumulate);
+      lr[i] = lrs[u];
+      t[i] = this.updates + u + 1;
+      apply[i] = (i + 1) % this.accumulate === 0 ? 1 : 0;
+    }
+    const feeds: Record<string, HostTensor> = {
+      lr: { dtype: 'f32', shape: [k], data: lr },
+      t: { dtype: 'f32', shape: [k], data: t },
+      apply: { dtype: 'bool', shape: [k], data: apply },
+      seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(BigInt(this.seed) * 1_000_000_007n + BigInt(this.microSteps) * 7919n) },
+    };
+    for (const p of [...this.trainable, ...this.buffers]) feeds[p.name] = { dtype: 'f32', shape: p.shape, data: p.data };
+    for (const [n, s] of this.optimizerState) feeds[n] = { dtype: 'f32', shape: this.shapeOfState(n), data: s };
+    for (const [n, b] of Object.entries(batches)) feeds[PREFIX + n] = b;
+    const out = await this.compiled.run(feeds);
+    const losses = out.losses.data as Float32Array;
+    const gradNorms = out.gradNorms.data as Float32Array;
+    let nonFinite: number | null = null;
+    for (let i = 0; i < k; i++) {
+      if (!Number.isFinite(losses[i]) || !Number.isFinite(gradNorms[i])) {
+        nonFinite = i;
+        break;
+      }
+    }
+    if (nonFinite === null) {
+      for (const p of this.trainable) p.data = out[`new.${p.name}`].data as Float32Array;
+      for (const n of this.optimizerState.keys()) this.optimizerState.set(n, out[`new.${n}`].data as Float32Array);
+      this.updates += k / this.accumulate;
+      this.microSteps += k;
+    }
+    const metrics = Object.fromEntries(this.metricNames.map((m) => [m, out[`metric.${m}`].data as Float32Array]));
+    return { losses, gradNorms, metrics, nonFinite };
+  }
+
+  private shapeOfState(name: string): number[] {
+    const p = this.trainable.find((q) => name.startsWith(q.name + '.') && this.optimizer.stateNames.includes(name.slice(q.name.length + 1)));
+    return p!.shape;
+  }
+
+  /** The ONNX bytes of the step (for inspection). */
+  get onnx(): Uint8Array {
+    return this.compiled.bytes;
+  }
+
+  /** Frees the session. */
+  release(): Promise<void> {
+    return this.compiled.release();
+  }
+}
