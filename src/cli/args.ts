@@ -1,0 +1,237 @@
+/**
+ * A tiny typed argument parser for `switchyard <verb> [--flag value] [--flag=value] [--bool] [positional…]`.
+ * The verb is taken off `argv` by the caller; this parses the rest against a spec and returns typed values.
+ * Bad input throws `SwitchyardError('E_USAGE', …)` with a hint pointing at `--help`.
+ */
+import { SwitchyardError } from '../util/errors.ts';
+
+/** Kinds of flag values: `list` accepts repeats (`--x a --x b`) and commas (`--x a,b`). */
+export type ArgType = 'string' | 'number' | 'boolean' | 'list';
+
+/** How one flag is parsed and documented. */
+export interface FlagSpec {
+  type: ArgType;
+  /** Fail with E_USAGE when the flag is absent (and has no default). */
+  required?: boolean;
+  /** Value used when the flag is absent. Booleans default to false and lists to [] anyway. */
+  default?: unknown;
+  /** One line shown by {@link formatHelp}. */
+  help: string;
+  /** Another name: one letter for `-e`, or a word for `--epochs`. Leading dashes are ignored. */
+  alias?: string;
+}
+
+/** A map of flag name (as typed, without dashes, e.g. `out-dir`) to its {@link FlagSpec}. */
+export type ArgSpec = Record<string, FlagSpec>;
+
+type ValueOf<T extends ArgType> = T extends 'string'
+  ? string
+  : T extends 'number'
+    ? number
+    : T extends 'boolean'
+      ? boolean
+      : string[];
+
+type Always<F extends FlagSpec> = F extends { required: true }
+  ? true
+  : F extends { type: 'boolean' | 'list' }
+    ? true
+    : F extends { default: infer D }
+      ? undefined extends D
+        ? false
+        : true
+      : false;
+
+/**
+ * Parsed values: one key per flag (typed by its spec; possibly `undefined` when neither required nor
+ * defaulted), plus `_` (positional arguments, and everything after `--`) and `help` (`--help`/`-h` seen).
+ */
+export type ParsedArgs<S extends ArgSpec> = {
+  -readonly [K in keyof S]: Always<S[K]> extends true ? ValueOf<S[K]['type']> : ValueOf<S[K]['type']> | undefined;
+} & { _: string[]; help: boolean };
+
+/**
+ * Flags every verb takes: `--json` (one JSON object on stdout) and `--quiet` (no progress on stderr).
+ *
+ * @example
+ * const spec = { ...COMMON_FLAGS, epochs: { type: 'number', default: 3, help: 'passes over the data' } } as const;
+ */
+export const COMMON_FLAGS = {
+  json: { type: 'boolean', help: 'print one machine-readable JSON object on stdout' },
+  quiet: { type: 'boolean', alias: 'q', help: 'no progress output on stderr' },
+} as const satisfies ArgSpec;
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+function stripDashes(s: string): string {
+  return s.replace(/^-+/, '');
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * Parses `argv` (the arguments after the verb) against `spec`. `verb` only shapes messages:
+ * `unknown option --foo for 'switchyard train'` / hint `run switchyard train --help`.
+ * `--help` and `-h` are always accepted and set `help`; required flags are not enforced then.
+ * Throws `SwitchyardError('E_USAGE')` for an unknown flag, a missing value, a non-numeric number,
+ * a bad boolean, or a missing required flag.
+ *
+ * @example
+ * const spec = {
+ *   data: { type: 'string', required: true, help: 'training data (CSV or JSONL)' },
+ *   epochs: { type: 'number', default: 3, alias: 'e', help: 'passes over the data' },
+ *   json: { type: 'boolean', help: 'print JSON' },
+ * } as const;
+ * const a = parseArgs(['--data', 'x.csv', '-e', '5', '--json'], spec, 'train');
+ * a.data;   // 'x.csv' (string)
+ * a.epochs; // 5 (number)
+ * a.json;   // true
+ */
+export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec: S, verb?: string): ParsedArgs<S> {
+  const cmd = verb ? `switchyard ${verb}` : 'switchyard';
+  const usage = (msg: string, extra = ''): SwitchyardError =>
+    new SwitchyardError('E_USAGE', `${msg} for '${cmd}'`, `${extra}run ${cmd} --help`);
+
+  const byName = new Map<string, string>();
+  for (const [name, f] of Object.entries(spec)) {
+    if (name === '_' || name === 'help') throw new Error(`parseArgs: flag name "${name}" is reserved`);
+    byName.set(name, name);
+    if (f.alias) byName.set(stripDashes(f.alias), name);
+  }
+  const out: Record<string, unknown> = {};
+  const positionals: string[] = [];
+  let help = false;
+
+  const convert = (name: string, flag: string, raw: string): unknown => {
+    const f = spec[name];
+    switch (f.type) {
+      case 'number': {
+        const v = raw.trim() === '' ? NaN : Number(raw);
+        if (!Number.isFinite(v)) throw usage(`option ${flag} expects a number, got '${raw}'`);
+        return v;
+      }
+      case 'boolean': {
+        const l = raw.toLowerCase();
+        if (TRUE.has(l)) return true;
+        if (FALSE.has(l)) return false;
+        throw usage(`option ${flag} expects true or false, got '${raw}'`);
+      }
+      case 'list': {
+        const prev = (out[name] as string[] | undefined) ?? [];
+        return [...prev, ...raw.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+      }
+      default:
+        return raw;
+    }
+  };
+
+  const looksLikeFlag = (s: string | undefined): boolean =>
+    s === undefined || (s.startsWith('--') && s.length > 2) || /^-[A-Za-z]/.test(s);
+
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    const isLong = arg.startsWith('--');
+    const isShort = !isLong && /^-[A-Za-z]/.test(arg);
+    if (!isLong && !isShort) {
+      positionals.push(arg);
+      continue;
+    }
+    const body = stripDashes(arg);
+    const eq = body.indexOf('=');
+    const key = eq >= 0 ? body.slice(0, eq) : body;
+    const inline = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const shown = isLong ? `--${key}` : `-${key}`;
+    if (key === 'help' || (isShort && key === 'h' && !byName.has('h'))) {
+      help = true;
+      continue;
+    }
+    let name = byName.get(key);
+    let negated = false;
+    if (name === undefined && isLong && key.startsWith('no-')) {
+      const base = byName.get(key.slice(3));
+      if (base !== undefined && spec[base].type === 'boolean' && inline === undefined) {
+        name = base;
+        negated = true;
+      }
+    }
+    if (name === undefined) {
+      const close = Object.keys(spec).filter((n) => editDistance(n, key) <= Math.max(1, Math.floor(key.length / 3)));
+      throw usage(`unknown option ${shown}`, close.length ? `did you mean --${close[0]}? ` : '');
+    }
+    const f = spec[name];
+    if (f.type === 'boolean') {
+      out[name] = negated ? false : inline === undefined ? true : convert(name, shown, inline);
+      continue;
+    }
+    let raw = inline;
+    if (raw === undefined) {
+      const next = argv[i + 1];
+      if (looksLikeFlag(next) && !(f.type === 'number' && next !== undefined && Number.isFinite(Number(next)))) {
+        throw usage(`option ${shown} needs a ${f.type === 'list' ? 'value' : f.type} value`);
+      }
+      raw = next as string;
+      i++;
+    }
+    out[name] = convert(name, shown, raw);
+  }
+
+  for (const [name, f] of Object.entries(spec)) {
+    if (out[name] !== undefined) continue;
+    if (f.default !== undefined) out[name] = Array.isArray(f.default) ? [...f.default] : f.default;
+    else if (f.type === 'boolean') out[name] = false;
+    else if (f.type === 'list') out[name] = f.required && !help ? undefined : [];
+    if (f.required && out[name] === undefined && !help) throw usage(`missing required option --${name}`);
+  }
+  return { ...out, _: positionals, help } as ParsedArgs<S>;
+}
+
+/**
+ * Formats `--help` text for a verb: usage line, summary, and an aligned table of flags with their
+ * type, `(required)` or `(default: …)`, and help line. `--help` itself is listed last.
+ *
+ * @example
+ * process.stdout.write(formatHelp('train', 'Train a model on a dataset.', spec));
+ * // usage: switchyard train [options]
+ * //
+ * // Train a model on a dataset.
+ * //
+ * // options:
+ * //   --data <string>       training data (CSV or JSONL) (required)
+ * //   -e, --epochs <number> passes over the data (default: 3)
+ */
+export function formatHelp(verb: string, summary: string, spec: ArgSpec): string {
+  const rows: [string, string][] = [];
+  for (const [name, f] of Object.entries(spec)) {
+    const alias = f.alias ? stripDashes(f.alias) : undefined;
+    const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
+    const value = f.type === 'boolean' ? '' : f.type === 'list' ? ' <a,b,…>' : ` <${f.type}>`;
+    let help = f.help;
+    if (f.required) help += ' (required)';
+    else if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0) && f.default !== false) {
+      help += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;
+    }
+    rows.push([`${aliasText}--${name}${value}`, help]);
+  }
+  rows.push(['-h, --help', 'show this help']);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  const lines = [`usage: switchyard ${verb} [options]`, '', summary.trim(), '', 'options:'];
+  for (const [l, h] of rows) lines.push(`  ${l.padEnd(width)}  ${h}`);
+  return lines.join('\n') + '\n';
+}
