@@ -1,1 +1,35 @@
-console.log("hi", process.argv.slice(2))
+import { readFileSync } from 'node:fs';
+import { SwitchyardError } from '../util/errors.ts';
+import { demoVerb } from './demo-verb.ts';
+import { runCli } from './output.ts';
+import { exportVerb, predictVerb, trainVerb } from './train-verbs.ts';
+
+const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
+  demo: { run: demoVerb, summary: 'train, evaluate and export a classifier on real data, end to end' },
+  train: { run: trainVerb, summary: 'train an MLP classifier or regressor on a CSV file' },
+  predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
+  export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX' },
+};
+
+function usage(): string {
+  const lines = ['usage: switchyard <verb> [options]   (switchyard <verb> --help for its options)', '', 'verbs:'];
+  for (const [v, { summary }] of Object.entries(VERBS)) lines.push(`  ${v.padEnd(9)} ${summary}`);
+  lines.push('', 'every verb takes --json (one JSON object on stdout) and --quiet (no progress on stderr)');
+  return lines.join('\n') + '\n';
+}
+
+await runCli(async () => {
+  const [verb, ...rest] = process.argv.slice(2);
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    process.stdout.write(usage());
+    return verb ? 0 : 2;
+  }
+  if (verb === '--version' || verb === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    process.stdout.write(`switchyard ${pkg.version}\n`);
+    return 0;
+  }
+  const v = VERBS[verb];
+  if (!v) throw new SwitchyardError('E_USAGE', `unknown verb '${verb}'`, `verbs: ${Object.keys(VERBS).join(', ')}`);
+  return v.run(rest);
+});

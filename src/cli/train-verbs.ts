@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { SwitchyardError } from '../util/errors.ts';
+import { trainTabular } from '../train/tabular.ts';
+import { exportTabular, predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
+import type { ColumnRole } from '../data/schema.ts';
+import type { Activation } from '../nn/layers.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { emitJson } from './output.ts';
+
+export const TRAIN_SPEC = {
+  ...COMMON_FLAGS,
+  data: { type: 'string', required: true, help: 'training CSV/TSV file' },
+  target: { type: 'string', required: true, help: 'column to predict' },
+  out: { type: 'string', required: true, help: 'run directory to write (config, weights, metrics)' },
+  valid: { type: 'string', help: 'validation CSV (default: a stratified split of --data)' },
+  task: { type: 'string', default: 'auto', help: 'auto | classification | regression' },
+  hidden: { type: 'list', default: ['64', '64'], help: 'hidden layer sizes, e.g. --hidden 128,64' },
+  activation: { type: 'string', default: 'relu', help: 'relu | gelu | silu' },
+  dropout: { type: 'number', default: 0, help: 'dropout probability after each hidden layer' },
+  epochs: { type: 'number', default: 30, help: 'maximum passes over the training data' },
+  'batch-size': { type: 'number', default: 64, help: 'rows per batch' },
+  lr: { type: 'number', default: 0.003, help: 'peak learning rate (warm-up then cosine decay)' },
+  'weight-decay': { type: 'number', default: 0.0001, help: 'decoupled weight decay' },
+  optimizer: { type: 'string', default: 'adamw', help: 'adamw | sgd' },
+  momentum: { type: 'number', default: 0.9, help: 'SGD momentum' },
+  'clip-norm': { type: 'number', help: 'clip gradients to this global norm' },
+  accumulate: { type: 'number', default: 1, help: 'micro-batches per optimizer update' },
+  patience: { type: 'number', default: 5, help: 'early stopping: epochs without improvement (0 = off)' },
+  'valid-fraction': { type: 'number', default: 0.2, help: 'share of rows held out when --valid is absent' },
+  seed: { type: 'number', default: 0, help: 'random seed (weights, split, shuffling, dropout)' },
+  columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  threads: { type: 'number', help: 'ONNX Runtime threads (default: all cores)' },
+} as const;
+
+function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
+  const out: Record<string, ColumnRole> = {};
+  for (const item of list ?? []) {
+    const [name, kind] = item.split('=');
+    const kinds = ['numeric', 'categorical', 'boolean', 'text', 'identifier', 'ignore'];
+    if (!name || !kind || !kinds.includes(kind)) throw new SwitchyardError('E_USAGE', `--columns entry '${item}' is not name=kind`, `kinds: ${kinds.join(', ')}`);
+    out[name] = kind as ColumnRole;
+  }
+  return out;
+}
+
+function requireFile(path: string, flag: string): void {
+  if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
+}
+
+/** `switchyard train` */
+export async function trainVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, TRAIN_SPEC, 'train');
+  if (a.help) return void process.stdout.write(formatHelp('train', 'Train an MLP classifier or regressor on a CSV file.', TRAIN_SPEC)), 0;
+  requireFile(a.data, '--data');
+  if (a.valid) requireFile(a.valid, '--valid');
+  const hidden = a.hidden.map((h) => {
+    const n = Number(h);
+    if (!Number.isInteger(n) || n < 1) throw new SwitchyardError('E_USAGE', `--hidden entry '${h}' is not a positive integer`, 'e.g. --hidden 128,64');
+    return n;
+  });
+  if (!['auto', 'classification', 'regression'].includes(a.task)) throw new SwitchyardError('E_USAGE', `--task ${a.task} is not auto, classification or regression`, 'e.g. --task regression');
+  if (!['adamw', 'sgd'].includes(a.optimizer)) throw new SwitchyardError('E_USAGE', `--optimizer ${a.optimizer} is not adamw or sgd`, 'e.g. --optimizer sgd');
+  const summary = await trainTabular({
+    data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', hidden, activation: a.activation as Activation,
+    dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
+    momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
+    columns: parseColumns(a.columns), resume: a.resume, threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+  });
+  if (a.json) emitJson({ ok: true, ...summary });
+  else {
+    const v = summary.valid;
+    const score = v.accuracy !== undefined ? `accuracy ${(v.accuracy * 100).toFixed(1)}%` : `RMSE ${v.rmse?.toPrecision(4)}`;
+    process.stdout.write(`trained ${summary.task} MLP on ${summary.rows.train} rows x ${summary.features} features for ${summary.epochs} epochs${summary.stoppedEarly ? ' (early stop)' : ''}\n`);
+    process.stdout.write(`best epoch ${summary.bestEpoch}: validation loss ${v.loss.toFixed(4)}, ${score}; ${Math.round(summary.examplesPerSecond)} examples/s\n`);
+    process.stdout.write(`wrote ${summary.out}/ (model.safetensors, metrics.json, config.json)\n`);
+  }
+  return 0;
+}
+
+const PREDICT_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
+  data: { type: 'string', required: true, help: 'CSV with the training columns (target optional)' },
+  out: { type: 'string', help: 'predictions CSV to write (default: stdout)' },
+  threads: { type: 'number', help: 'ONNX Runtime threads' },
+} as const;
+
+/** `switchyard predict` */
+export async function predictVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, PREDICT_SPEC, 'predict');
+  if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained model; writes labels and class probabilities.', PREDICT_SPEC)), 0;
+  requireFile(a.data, '--data');
+  const p = await predictTabular(a.model, a.data, { threads: a.threads });
+  if (a.out) await writePredictions(a.out, p);
+  if (a.json) emitJson({ ok: true, task: p.task, rows: p.rows, classes: p.classes, out: a.out ?? null, predictions: a.out ? undefined : p.predictions });
+  else if (a.out) process.stdout.write(`wrote ${p.rows} predictions to ${a.out}\n`);
+  else process.stdout.write(predictionsToCsv(p));
+  return 0;
+}
+
+const EXPORT_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
+  out: { type: 'string', required: true, help: 'ONNX file to write' },
+} as const;
+
+/** `switchyard export` */
+export async function exportVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, EXPORT_SPEC, 'export');
+  if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
+  const r = await exportTabular(a.model, a.out);
+  if (a.json) emitJson({ ok: true, out: a.out, ...r });
+  else process.stdout.write(`wrote ${a.out} (${r.bytes} bytes; input ${r.inputs.join(', ')}; outputs ${r.outputs.join(', ')})\n`);
+  return 0;
+}

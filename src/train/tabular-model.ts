@@ -1,0 +1,65 @@
+import type { Tensor } from '../core/graph.ts';
+import { argmax, mul, add, reshape, softmax } from '../core/ops/index.ts';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TabularEncoder } from '../data/tabular.ts';
+import { type Activation, MLP } from '../nn/layers.ts';
+import type { Module } from '../nn/module.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { loadWeights, RUN_FILES } from './checkpoint.ts';
+import type { BatchSpec } from './step.ts';
+
+/** The `config.json` of a tabular run: everything needed to rebuild the model and its input transform. */
+export interface TabularRunConfig {
+  format: 'switchyard.run';
+  version: 1;
+  kind: 'tabular-mlp';
+  task: 'classification' | 'regression';
+  model: { sizes: number[]; activation: Activation; dropout: number };
+  encoder: ReturnType<TabularEncoder['toJSON']>;
+  train: Record<string, unknown>;
+  seed: number;
+  created: string;
+}
+
+/** Builds the MLP a config describes (weights not loaded). */
+export function buildTabularModel(cfg: TabularRunConfig): MLP {
+  return new MLP(cfg.model.sizes, { activation: cfg.model.activation, dropout: cfg.model.dropout }).named();
+}
+
+/** Batch inputs of the inference graph. */
+export function inferenceSpec(features: number): BatchSpec {
+  return { features: { dtype: 'f32', shape: ['batch', features] } };
+}
+
+/**
+ * The inference outputs: classification gives `probabilities` [batch, classes] and `label` (i64 index);
+ * regression gives `prediction` [batch] in the target's original units.
+ */
+export function inferenceOutputs(enc: TabularEncoder): (m: Module, b: Record<string, Tensor>) => Record<string, Tensor> {
+  return (m, b): Record<string, Tensor> => {
+    const out = m.call(b.features);
+    if (enc.target.task === 'classification') return { probabilities: softmax(out, -1), label: argmax(out, -1) };
+    return { prediction: add(mul(reshape(out, ['batch']), enc.target.std), enc.target.mean) };
+  };
+}
+
+/** Loads a run directory written by `switchyard train`: config, encoder and weights. */
+export async function loadTabularRun(dir: string): Promise<{ cfg: TabularRunConfig; enc: TabularEncoder; model: MLP }> {
+  const file = join(dir, RUN_FILES.config);
+  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a finished switchyard train run');
+  let cfg: TabularRunConfig;
+  try {
+    cfg = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new SwitchyardError('E_CONFIG', `${file}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged; retrain');
+  }
+  if (cfg.format !== 'switchyard.run' || cfg.kind !== 'tabular-mlp') {
+    throw new SwitchyardError('E_CONFIG', `${file}: not a tabular Switchyard run (format ${cfg.format}, kind ${cfg.kind})`, 'pass a directory written by switchyard train');
+  }
+  const enc = TabularEncoder.fromJSON(cfg.encoder);
+  const model = buildTabularModel(cfg);
+  await loadWeights(dir, model);
+  return { cfg, enc, model };
+}

@@ -1,0 +1,288 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Tensor } from '../core/graph.ts';
+import { reshape } from '../core/ops/index.ts';
+import { gatherRows, gatherValues, shuffledBatches } from '../data/batches.ts';
+import { readCsv } from '../data/csv.ts';
+import { type ColumnRole, inferSchema } from '../data/schema.ts';
+import { randomSplit, stratifiedSplit } from '../data/split.ts';
+import { type EncodedTable, fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
+import type { Activation, MLP } from '../nn/layers.ts';
+import type { Module } from '../nn/module.ts';
+import { accuracy, crossEntropy, mse } from '../nn/functional.ts';
+import { adamw, sgd, type Optimizer } from '../optim/optimizer.ts';
+import { warmupCosine } from '../optim/schedule.ts';
+import type { HostTensor } from '../runtime/session.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeFileAtomic, writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import { Progress, type ProgressStream } from '../util/progress.ts';
+import { Rng } from '../util/rng.ts';
+import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
+import { Forward } from './forward.ts';
+import { TrainStep } from './step.ts';
+import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
+
+/** Options of {@link trainTabular} (the `switchyard train` verb). */
+export interface TabularTrainOptions {
+  data: string;
+  target: string;
+  out: string;
+  valid?: string;
+  task?: 'auto' | 'classification' | 'regression';
+  columns?: Record<string, ColumnRole>;
+  hidden?: number[];
+  activation?: Activation;
+  dropout?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  optimizer?: 'adamw' | 'sgd';
+  momentum?: number;
+  clipNorm?: number;
+  accumulate?: number;
+  /** Early stopping: epochs without validation improvement before stopping (0 = off). */
+  patience?: number;
+  validFraction?: number;
+  seed?: number;
+  /** Micro-steps per ONNX Runtime call (the Loop trip count). */
+  stepsPerCall?: number;
+  resume?: boolean;
+  threads?: number;
+  progress?: { stream?: ProgressStream; enabled?: boolean };
+}
+
+/** What {@link trainTabular} returns and writes to `metrics.json`. */
+export interface TabularTrainSummary {
+  task: 'classification' | 'regression';
+  rows: { train: number; valid: number };
+  features: number;
+  classes: string[];
+  epochs: number;
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  updates: number;
+  train: { loss: number };
+  valid: { loss: number; accuracy?: number; rmse?: number };
+  examplesPerSecond: number;
+  seconds: number;
+  out: string;
+}
+
+interface EpochRecord {
+  epoch: number;
+  updates: number;
+  trainLoss: number;
+  validLoss: number;
+  validAccuracy?: number;
+  validRmse?: number;
+  lr: number;
+  examplesPerSecond: number;
+}
+
+const DEFAULTS = { hidden: [64, 64], activation: 'relu' as Activation, dropout: 0, epochs: 30, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, patience: 5, validFraction: 0.2, seed: 0, stepsPerCall: 16 };
+
+function batchSpec(features: number, task: string) {
+  return {
+    x: { dtype: 'f32' as const, shape: ['batch', features] },
+    y: task === 'classification' ? { dtype: 'i64' as const, shape: ['batch'] } : { dtype: 'f32' as const, shape: ['batch'] },
+  };
+}
+
+function lossFn(task: string) {
+  return (m: Module, b: Record<string, Tensor>): { loss: Tensor; metrics: Record<string, Tensor> } => {
+    const out = m.call(b.x);
+    if (task === 'classification') return { loss: crossEntropy(out, b.y), metrics: { accuracy: accuracy(out, b.y) } };
+    return { loss: mse(reshape(out, ['batch']), b.y), metrics: {} };
+  };
+}
+
+function hostBatch(enc: EncodedTable, idx: Int32Array[], task: string): Record<string, HostTensor> {
+  const k = idx.length;
+  const b = idx[0].length;
+  const x = new Float32Array(k * b * enc.features);
+  idx.forEach((rows, i) => gatherRows(enc.x, enc.features, rows, x.subarray(i * b * enc.features, (i + 1) * b * enc.features)));
+  const ys = idx.map((rows) => gatherValues(enc.y!, rows));
+  const y = task === 'classification' ? BigInt64Array.from(ys.flatMap((v) => Array.from(v, (c) => BigInt(c)))) : Float32Array.from(ys.flatMap((v) => Array.from(v)));
+  return { x: { dtype: 'f32', shape: [k, b, enc.features], data: x }, y: { dtype: task === 'classification' ? 'i64' : 'f32', shape: [k, b], data: y } };
+}
+
+/** Mean loss (and accuracy / RMSE) of `model` over rows `idx` of `enc`, in batches. */
+async function evaluate(fwd: Forward, enc: EncodedTable, idx: Int32Array, task: string, std: number): Promise<{ loss: number; accuracy?: number; rmse?: number }> {
+  let loss = 0;
+  let acc = 0;
+  for (let s = 0; s < idx.length; s += 1024) {
+    const rows = idx.subarray(s, Math.min(s + 1024, idx.length));
+    const hb = hostBatch(enc, [rows], task);
+    const out = await fwd.run({ x: { ...hb.x, shape: hb.x.shape.slice(1) }, y: { ...hb.y, shape: hb.y.shape.slice(1) } });
+    loss += (out.loss.data as Float32Array)[0] * rows.length;
+    if (task === 'classification') acc += (out.accuracy.data as Float32Array)[0] * rows.length;
+  }
+  const n = Math.max(1, idx.length);
+  if (task === 'classification') return { loss: loss / n, accuracy: acc / n };
+  return { loss: loss / n, rmse: Math.sqrt(loss / n) * std };
+}
+
+/**
+ * Trains an MLP classifier or regressor on a CSV file: infers the schema, encodes features, splits a
+ * stratified validation set (unless `valid` is given), trains with AdamW (or SGD), a warm-up + cosine
+ * schedule, early stopping on validation loss, checkpoints each epoch, and writes the run directory
+ * (`config.json`, `model.safetensors`, `optimizer.safetensors`, `metrics.jsonl`, `metrics.json`, `manifest.json`).
+ *
+ * @example
+ * const summary = await trainTabular({ data: 'train.csv', target: 'label', out: 'runs/x', epochs: 20 });
+ */
+export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTrainSummary> {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
+  if (!(o.epochs >= 1)) throw new SwitchyardError('E_CONFIG', `--epochs must be at least 1, got ${o.epochs}`, 'e.g. --epochs 20');
+  const started = performance.now();
+  const table = await readCsv(o.data);
+  let cfg: TabularRunConfig;
+  let enc: TabularEncoder;
+  if (o.resume) {
+    const file = join(o.out, RUN_FILES.config);
+    if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
+    cfg = JSON.parse(await readFile(file, 'utf8'));
+    enc = TabularEncoder.fromJSON(cfg.encoder);
+  } else {
+    enc = fitTabularEncoder(table, inferSchema(table, o.columns ?? {}), o.target, o.task ?? 'auto');
+    cfg = {
+      format: 'switchyard.run',
+      version: 1,
+      kind: 'tabular-mlp',
+      task: enc.task,
+      model: { sizes: [enc.numFeatures, ...o.hidden, enc.outputSize], activation: o.activation, dropout: o.dropout },
+      encoder: enc.toJSON(),
+      train: { data: o.data, valid: o.valid ?? null, target: o.target, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
+      seed: o.seed,
+      created: new Date().toISOString(),
+    };
+  }
+  const task = enc.task;
+  const encoded = enc.encode(table);
+  const rng = new Rng(cfg.seed);
+  let trainIdx: Int32Array;
+  let validIdx: Int32Array;
+  let validEnc = encoded;
+  if (o.valid) {
+    validEnc = enc.encode(await readCsv(o.valid));
+    trainIdx = Int32Array.from({ length: encoded.rows }, (_, i) => i);
+    validIdx = Int32Array.from({ length: validEnc.rows }, (_, i) => i);
+  } else {
+    const split = task === 'classification' ? stratifiedSplit(encoded.y as Int32Array, o.validFraction, rng.fork()) : randomSplit(encoded.rows, o.validFraction, rng.fork());
+    trainIdx = split.train;
+    validIdx = split.valid;
+  }
+  if (trainIdx.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${o.data}: no rows left for training`, 'add rows or lower --valid-fraction');
+
+  const model = buildTabularModel(cfg).init(cfg.seed) as MLP;
+  const optimizer: Optimizer = (o.optimizer ?? 'adamw') === 'sgd' ? sgd({ momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay }) : adamw({ weightDecay: o.weightDecay });
+  const accumulate = o.accumulate ?? 1;
+  const spec = batchSpec(enc.numFeatures, task);
+  const step = await TrainStep.compile({ model, optimizer, batch: spec, loss: lossFn(task), clipNorm: o.clipNorm, accumulate, threads: o.threads, seed: cfg.seed });
+  const fwd = await Forward.compile(model, (m, b): Record<string, Tensor> => {
+    const r = lossFn(task)(m, b);
+    return { loss: r.loss, ...r.metrics };
+  }, spec, { threads: o.threads });
+  const std = task === 'regression' ? (enc.target as { std: number }).std : 1;
+
+  const batchSize = Math.min(o.batchSize, trainIdx.length);
+  const fullBatches = Math.floor(trainIdx.length / batchSize);
+  const microPerEpoch = accumulate > 1 ? fullBatches - (fullBatches % accumulate) : Math.ceil(trainIdx.length / batchSize);
+  if (microPerEpoch === 0) throw new SwitchyardError('E_CONFIG', `accumulate=${accumulate} needs at least ${accumulate} full batches of ${batchSize} rows, the training set has ${trainIdx.length}`, 'lower --accumulate or --batch-size');
+  const updatesPerEpoch = microPerEpoch / accumulate;
+  const totalUpdates = updatesPerEpoch * o.epochs;
+  const schedule = warmupCosine({ lr: o.lr, warmup: Math.min(Math.ceil(totalUpdates * 0.05), 200), total: totalUpdates, minLr: o.lr * 0.05 });
+  const stepsPerCall = Math.max(accumulate, o.stepsPerCall - (o.stepsPerCall % accumulate));
+
+  let epoch0 = 0;
+  let best = { loss: Infinity, epoch: 0 };
+  let bad = 0;
+  const history: EpochRecord[] = [];
+  await mkdir(o.out, { recursive: true });
+  if (o.resume) {
+    const counters = await loadCheckpoint(o.out, model, step);
+    epoch0 = counters.epoch;
+    const lines = (await readFile(join(o.out, RUN_FILES.metrics), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochRecord);
+    history.push(...lines.filter((l) => l.epoch <= epoch0));
+    for (const h of history) {
+      if (h.validLoss < best.loss) { best = { loss: h.validLoss, epoch: h.epoch }; bad = 0; } else bad++;
+    }
+  } else {
+    await writeJsonAtomic(join(o.out, RUN_FILES.config), cfg);
+    await saveCheckpoint(o.out, model, step, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  }
+  await writeMetricsLines(join(o.out, RUN_FILES.metrics), history);
+
+  const progress = new Progress({ total: (o.epochs - epoch0) * microPerEpoch * batchSize, label: 'train', unit: 'ex', ...o.progress });
+  let examples = 0;
+  let trainSeconds = 0;
+  let stoppedEarly = false;
+  let lastTrainLoss = NaN;
+  for (let epoch = epoch0 + 1; epoch <= o.epochs; epoch++) {
+    const epochRng = new Rng(cfg.seed * 1_000_003 + epoch);
+    const batches = [...shuffledBatches(trainIdx, batchSize, epochRng, accumulate > 1)].slice(0, microPerEpoch);
+    let lossSum = 0;
+    let lossCount = 0;
+    const t0 = performance.now();
+    for (let s = 0; s < batches.length; ) {
+      // Calls hold same-sized batches: a shorter last batch runs in a call of its own.
+      let e = Math.min(s + stepsPerCall, batches.length);
+      while (e - 1 > s && batches[e - 1].length !== batches[s].length) e--;
+      const group = batches.slice(s, e);
+      const updateBase = step.updates;
+      const lrs = Array.from({ length: group.length / accumulate }, (_, u) => schedule(updateBase + u));
+      const r = await step.run(hostBatch(encoded, group, task), lrs);
+      if (r.nonFinite !== null) {
+        const at = step.microSteps + r.nonFinite + 1;
+        throw new SwitchyardError('E_NONFINITE', `training diverged: the loss became ${r.losses[r.nonFinite]} (gradient norm ${r.gradNorms[r.nonFinite]}) at step ${at}, epoch ${epoch}; kept the checkpoint of epoch ${epoch - 1} in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
+      }
+      for (const l of r.losses) { lossSum += l; lossCount++; }
+      const n = group.reduce((a, g) => a + g.length, 0);
+      examples += n;
+      s = e;
+      progress.tick(n, { epoch: `${epoch}/${o.epochs}`, loss: (lossSum / lossCount).toFixed(4) });
+    }
+    const secs = (performance.now() - t0) / 1000;
+    trainSeconds += secs;
+    lastTrainLoss = lossSum / lossCount;
+    const v = validIdx.length ? await evaluate(fwd, validEnc, validIdx, task, std) : { loss: lastTrainLoss };
+    const rec: EpochRecord = { epoch, updates: step.updates, trainLoss: lastTrainLoss, validLoss: v.loss, ...(v.accuracy !== undefined ? { validAccuracy: v.accuracy } : {}), ...(v.rmse !== undefined ? { validRmse: v.rmse } : {}), lr: schedule(Math.max(0, step.updates - 1)), examplesPerSecond: (batches.reduce((a, b) => a + b.length, 0)) / secs };
+    history.push(rec);
+    await appendFile(join(o.out, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+    const improved = v.loss < best.loss - 1e-7;
+    if (improved) { best = { loss: v.loss, epoch }; bad = 0; } else bad++;
+    await saveCheckpoint(o.out, model, step, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
+    if (improved) await saveCheckpoint(join(o.out, 'best'), model, null, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
+    if (o.patience > 0 && bad >= o.patience && epoch < o.epochs) { stoppedEarly = true; break; }
+  }
+  progress.done();
+  await step.release();
+  await fwd.release();
+
+  const last = history[history.length - 1];
+  const bestRec = history.find((h) => h.epoch === best.epoch) ?? last;
+  const summary: TabularTrainSummary = {
+    task,
+    rows: { train: trainIdx.length, valid: validIdx.length },
+    features: enc.numFeatures,
+    classes: [...enc.classes],
+    epochs: last.epoch,
+    bestEpoch: bestRec.epoch,
+    stoppedEarly,
+    updates: last.updates,
+    train: { loss: last.trainLoss },
+    valid: { loss: bestRec.validLoss, ...(bestRec.validAccuracy !== undefined ? { accuracy: bestRec.validAccuracy } : {}), ...(bestRec.validRmse !== undefined ? { rmse: bestRec.validRmse } : {}) },
+    examplesPerSecond: trainSeconds > 0 ? examples / trainSeconds : 0,
+    seconds: (performance.now() - started) / 1000,
+    out: o.out,
+  };
+  await writeJsonAtomic(join(o.out, 'metrics.json'), summary);
+  await writeManifest(o.out);
+  return summary;
+}
+
+async function writeMetricsLines(file: string, lines: EpochRecord[]): Promise<void> {
+  await writeFileAtomic(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+}
