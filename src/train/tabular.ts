@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { reshape } from '../core/ops/index.ts';
 import { gatherRows, gatherValues, shuffledBatches } from '../data/batches.ts';
-import { readCsv } from '../data/csv.ts';
+import { readCsv, type Table } from '../data/csv.ts';
+import { isMissing } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
 import { type EncodedTable, fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
@@ -48,7 +49,10 @@ export interface TabularTrainOptions {
   seed?: number;
   /** Micro-steps per ONNX Runtime call (the Loop trip count). */
   stepsPerCall?: number;
+  /** Continue the run in `out` from its last checkpoint, with the hyper-parameters saved in its config. */
   resume?: boolean;
+  /** Stop this invocation after this many epochs (the run can be continued with `resume`). */
+  stopAfter?: number;
   threads?: number;
   progress?: { stream?: ProgressStream; enabled?: boolean };
 }
@@ -56,7 +60,7 @@ export interface TabularTrainOptions {
 /** What {@link trainTabular} returns and writes to `metrics.json`. */
 export interface TabularTrainSummary {
   task: 'classification' | 'regression';
-  rows: { train: number; valid: number };
+  rows: { train: number; valid: number; skippedMissingTarget: number };
   features: number;
   classes: string[];
   epochs: number;
@@ -137,7 +141,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
   if (!(o.epochs >= 1)) throw new SwitchyardError('E_CONFIG', `--epochs must be at least 1, got ${o.epochs}`, 'e.g. --epochs 20');
   const started = performance.now();
-  const table = await readCsv(o.data);
+  const table = dropMissingTarget(await readCsv(o.data), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
   if (o.resume) {
@@ -145,6 +149,11 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
     cfg = JSON.parse(await readFile(file, 'utf8'));
     enc = TabularEncoder.fromJSON(cfg.encoder);
+    // A resumed run keeps the hyper-parameters it started with, so its curve continues exactly.
+    const saved = cfg.train as Partial<typeof o>;
+    for (const k of ['epochs', 'batchSize', 'lr', 'weightDecay', 'optimizer', 'momentum', 'clipNorm', 'accumulate', 'patience', 'validFraction', 'stepsPerCall', 'valid'] as const) {
+      (o as unknown as Record<string, unknown>)[k] = saved[k] ?? undefined;
+    }
   } else {
     enc = fitTabularEncoder(table, inferSchema(table, o.columns ?? {}), o.target, o.task ?? 'auto');
     cfg = {
@@ -154,13 +163,14 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
       task: enc.task,
       model: { sizes: [enc.numFeatures, ...o.hidden, enc.outputSize], activation: o.activation, dropout: o.dropout },
       encoder: enc.toJSON(),
-      train: { data: o.data, valid: o.valid ?? null, target: o.target, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
+      train: { data: o.data, valid: o.valid, target: o.target, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
       seed: o.seed,
       created: new Date().toISOString(),
     };
   }
   const task = enc.task;
   const encoded = enc.encode(table);
+  if (table.droppedRows && o.progress?.enabled !== false) process.stderr.write(`note: ${o.data}: skipped ${table.droppedRows} rows whose target '${o.target}' is missing\n`);
   const rng = new Rng(cfg.seed);
   let trainIdx: Int32Array;
   let validIdx: Int32Array;
@@ -215,7 +225,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   }
   await writeMetricsLines(join(o.out, RUN_FILES.metrics), history);
 
-  const progress = new Progress({ total: (o.epochs - epoch0) * microPerEpoch * batchSize, label: 'train', unit: 'ex', ...o.progress });
+  const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * microPerEpoch * batchSize, label: 'train', unit: 'ex', ...o.progress });
   let examples = 0;
   let trainSeconds = 0;
   let stoppedEarly = false;
@@ -256,6 +266,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     await saveCheckpoint(o.out, model, step, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
     if (improved) await saveCheckpoint(join(o.out, 'best'), model, null, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
     if (o.patience > 0 && bad >= o.patience && epoch < o.epochs) { stoppedEarly = true; break; }
+    if (o.stopAfter !== undefined && epoch - epoch0 >= o.stopAfter) break;
   }
   progress.done();
   await step.release();
@@ -265,7 +276,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const bestRec = history.find((h) => h.epoch === best.epoch) ?? last;
   const summary: TabularTrainSummary = {
     task,
-    rows: { train: trainIdx.length, valid: validIdx.length },
+    rows: { train: trainIdx.length, valid: validIdx.length, skippedMissingTarget: table.droppedRows },
     features: enc.numFeatures,
     classes: [...enc.classes],
     epochs: last.epoch,
@@ -285,4 +296,13 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
 
 async function writeMetricsLines(file: string, lines: EpochRecord[]): Promise<void> {
   await writeFileAtomic(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+}
+
+/** Rows without a target value cannot be learned from: they are left out and counted. */
+function dropMissingTarget(t: Table, target: string): Table & { droppedRows: number } {
+  const j = t.columns.indexOf(target);
+  if (j < 0) return { ...t, droppedRows: 0 };
+  const keep = t.rows.map((r, i) => i).filter((i) => !isMissing(t.rows[i][j]));
+  if (keep.length === t.rows.length) return { ...t, droppedRows: 0 };
+  return { ...t, rows: keep.map((i) => t.rows[i]), lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
 }

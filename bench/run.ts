@@ -1,0 +1,64 @@
+/**
+ * `npm run bench`: the MLP training-step benchmark, all peers side by side in one run on this machine.
+ * The ORT MatMul ceiling is measured before and after the steps and the median is used (the machine is noisy).
+ */
+import { measureOrtMatmul } from './ort-matmul.ts';
+import { writeBenchResult, updateBenchmarksMd, formatNumber } from './report.ts';
+import { median } from './stats.ts';
+import { measureSwitchyardMlp } from './switchyard-mlp.ts';
+import { measureTfjsMlp, type StepResult } from './tfjs-mlp.ts';
+
+const quick = process.argv.includes('--quick');
+const seconds = quick ? 2 : 6;
+const log = (s: string) => process.stderr.write(s + '\n');
+
+const ceilings: number[] = [];
+const ceiling = async () => {
+  const r = await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: quick ? 1 : 3 });
+  ceilings.push(r.gflops);
+  log(`ORT MatMul 256x1024x1024: ${r.gflops.toFixed(1)} GFLOP/s`);
+};
+
+await ceiling();
+const results: StepResult[] = [];
+for (const k of [16, 1]) {
+  const r = await measureSwitchyardMlp({ stepsPerCall: k, seconds });
+  log(`${r.name}: ${r.msPerStep.toFixed(2)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s`);
+  results.push(r);
+}
+await ceiling();
+for (const backend of ['wasm', 'cpu'] as const) {
+  const r = await measureTfjsMlp(backend, { seconds: backend === 'cpu' ? Math.min(seconds, 4) : seconds });
+  log(`tfjs-${backend}: ${r.msPerStep.toFixed(1)} ms/step, ${r.gflops.toFixed(2)} GFLOP/s`);
+  results.push({ ...r, name: `TensorFlow.js ${backend}` });
+}
+await ceiling();
+
+const ceil = median(ceilings);
+const best = results[0];
+const fastestPeer = results.filter((r) => r.name.startsWith('TensorFlow.js')).reduce((a, b) => (a.msPerStep < b.msPerStep ? a : b));
+const payload = {
+  model: '784 -> 1024 (ReLU) -> 10, batch 256, softmax cross-entropy, AdamW',
+  ortMatmulCeilingGflops: ceil,
+  ortMatmulSamples: ceilings,
+  results,
+  ratioToCeiling: best.gflops / ceil,
+  speedupVsFastestTfjs: fastestPeer.msPerStep / best.msPerStep,
+};
+writeBenchResult('mlp-step', payload);
+updateBenchmarksMd({
+  title: 'MLP training step',
+  name: 'mlp-training-step',
+  intro: 'One training step (forward + backward + AdamW update) of a 784 -> 1024 -> 10 ReLU MLP at batch 256 on random data, 2 threads. GFLOP/s counts 6 x batch x weights (forward 2x, backward 4x). The ceiling is ONNX Runtime running one 256x1024 @ 1024x1024 MatMul, measured three times in the same run (median).',
+  columns: ['implementation', 'ms/step (median)', 'examples/s', 'GFLOP/s', '% of ORT MatMul ceiling', 'speed-up vs fastest TF.js'],
+  rows: [
+    ['ORT MatMul ceiling', '', '', formatNumber(ceil), '100%', ''],
+    ...results.map((r) => [r.name, formatNumber(r.msPerStep), formatNumber(r.examplesPerSec), formatNumber(r.gflops), `${((r.gflops / ceil) * 100).toFixed(0)}%`, `${(fastestPeer.msPerStep / r.msPerStep).toFixed(1)}x`]),
+  ],
+  notes: [
+    'Targets (issue 2): the step at >= 70% of the ceiling and >= 30x the fastest TF.js backend.',
+    'TF.js runs in its own process per backend; its wasm backend is single-threaded under Node (SIMD on), its cpu backend is plain JS.',
+    'Switchyard K=1 runs one step per ORT call (all parameters and AdamW state copied back every step); K=16 runs 16 steps per call through an ONNX Loop.',
+  ],
+});
+log(`ratio to ceiling ${(payload.ratioToCeiling * 100).toFixed(0)}%, speed-up vs fastest TF.js ${payload.speedupVsFastestTfjs.toFixed(1)}x`);

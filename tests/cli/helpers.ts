@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeVegaDatasetCsv } from '../../src/data/demo.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Runs the real CLI (`bin/switchyard.js`) as a user would; returns exit code and output. */
+export function cli(args: string[], cwd = ROOT): { code: number; stdout: string; stderr: string; json: any } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/switchyard.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  let json: any = null;
+  const last = r.stdout.trim().split('\n').pop();
+  try {
+    json = last ? JSON.parse(last) : null;
+  } catch {
+    json = null;
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** A fresh temp directory. */
+export function tmp(prefix = 'sy-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes a real dataset shipped by the vega-datasets npm package as CSV and returns its path. */
+export function vegaCsv(name: string, dir: string): string {
+  const p = writeVegaDatasetCsv(name, join(dir, `${name}.csv`), ROOT);
+  if (!p) throw new Error(`vega-datasets/${name} not installed`);
+  return p;
+}
