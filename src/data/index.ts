@@ -1,0 +1,19 @@
+/**
+ * The tabular data path: CSV/TSV reading, schema inference, the fitted feature/target encoder, splits,
+ * batching, and demo datasets.
+ *
+ * @example
+ * import { readCsv, inferSchema, fitTabularEncoder, stratifiedSplit } from './data/index.ts';
+ * const table = await readCsv('train.csv');
+ * const enc = fitTabularEncoder(table, inferSchema(table), 'label');
+ * const { x, y, features } = enc.encode(table);
+ */
+export * from './batches.ts';
+export * from './csv.ts';
+export * from './csv-write.ts';
+export * from './demo.ts';
+export * from './features.ts';
+export * from './schema.ts';
+export * from './split.ts';
+export * from './tabular.ts';
+export * from './values.ts';
