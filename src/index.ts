@@ -1,0 +1,23 @@
+/**
+ * Switchyard: train neural networks in TypeScript. One IR, autodiff as a graph transform, whole training
+ * steps compiled to ONNX and run by ONNX Runtime.
+ *
+ * @example
+ * import { nn, optim, TrainStep } from 'switchyard';
+ */
+export * from './core/index.ts';
+export * as nn from './nn/index.ts';
+export * as optim from './optim/index.ts';
+export * as data from './data/index.ts';
+export { compile, CompiledGraph, type HostTensor, type CompileOptions } from './runtime/session.ts';
+export { lowerGraph, OPSET } from './runtime/onnx/lower.ts';
+export { encodeModel, decodeModel } from './runtime/onnx/proto.ts';
+export { validateModel } from './runtime/onnx/validate.ts';
+export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors } from './runtime/safetensors.ts';
+export { TrainStep, type TrainStepOptions, type StepResult, type BatchSpec, type LossFn } from './train/step.ts';
+export { Forward, exportOnnx, type ForwardFn } from './train/forward.ts';
+export { saveCheckpoint, loadCheckpoint, loadWeights } from './train/checkpoint.ts';
+export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from './train/tabular.ts';
+export { predictTabular, exportTabular } from './train/tabular-predict.ts';
+export { SwitchyardError } from './util/errors.ts';
+export { Rng } from './util/rng.ts';
