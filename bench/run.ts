@@ -6,6 +6,7 @@ import { measureOrtMatmul } from './ort-matmul.ts';
 import { writeBenchResult, updateBenchmarksMd, formatNumber } from './report.ts';
 import { median } from './stats.ts';
 import { measureSwitchyardMlp } from './switchyard-mlp.ts';
+import { measureSpin } from './spin.ts';
 import { measureTfjsMlp, type StepResult } from './tfjs-mlp.ts';
 
 const quick = process.argv.includes('--quick');
@@ -62,3 +63,24 @@ updateBenchmarksMd({
   ],
 });
 log(`ratio to ceiling ${(payload.ratioToCeiling * 100).toFixed(0)}%, speed-up vs fastest TF.js ${payload.speedupVsFastestTfjs.toFixed(1)}x`);
+
+// Idle-thread spinning: a train session and an eval session used alternately, spinning off (our default) vs on.
+const spinRuns: { spin: boolean; msPerPair: number }[] = [];
+for (const sp of [false, true, false, true]) {
+  const r = await measureSpin(sp, quick ? 2 : 4);
+  log(`train+eval pair, spinning ${sp ? 'on' : 'off'}: ${r.msPerPair.toFixed(1)} ms`);
+  spinRuns.push(r);
+}
+const spinOff = median(spinRuns.filter((r) => !r.spin).map((r) => r.msPerPair));
+const spinOn = median(spinRuns.filter((r) => r.spin).map((r) => r.msPerPair));
+writeBenchResult('session-spinning', { runs: spinRuns, msPerPairSpinOff: spinOff, msPerPairSpinOn: spinOn });
+updateBenchmarksMd({
+  title: 'Train and eval sessions side by side (thread spinning)',
+  name: 'session-spinning',
+  intro: 'One training step (K=1) followed by one evaluation batch on a second session, as a training loop with validation does; same MLP and batch as above, 2 threads per session. Median over the run, two interleaved rounds per setting.',
+  columns: ['ORT idle-thread spinning', 'ms per train step + eval batch', 'relative'],
+  rows: [
+    ['off (Switchyard default)', formatNumber(spinOff), '1.0x'],
+    ['on (ORT default)', formatNumber(spinOn), `${(spinOn / spinOff).toFixed(1)}x slower`],
+  ],
+});

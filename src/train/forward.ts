@@ -39,9 +39,9 @@ export class Forward {
     private readonly model: Module,
   ) {}
 
-  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: { threads?: number } = {}): Promise<Forward> {
+  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: { threads?: number; spin?: boolean } = {}): Promise<Forward> {
     const { graph } = traceForward(model, fn, spec, false);
-    return new Forward(await CompiledGraph.create(graph, { threads: opts.threads, name: 'forward' }), model);
+    return new Forward(await CompiledGraph.create(graph, { threads: opts.threads, spin: opts.spin, name: 'forward' }), model);
   }
 
   /** Runs one batch with the model's current weights. */

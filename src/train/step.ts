@@ -26,6 +26,8 @@ export interface TrainStepOptions {
   /** Micro-batches whose gradients are averaged per optimizer update (default 1). */
   accumulate?: number;
   threads?: number;
+  /** Let idle ORT worker threads spin (default false; see {@link CompileOptions.spin}). */
+  spin?: boolean;
   /** Base seed of dropout masks; the same seed and data give the same run. */
   seed?: number;
 }
@@ -133,7 +135,7 @@ export class TrainStep {
       metricNames.forEach((m, i) => named.push([`metric.${m}`, scans[2 + i]]));
       return Object.fromEntries(named);
     });
-    const compiled = await CompiledGraph.create(graph, { threads: o.threads, name: 'train_step' });
+    const compiled = await CompiledGraph.create(graph, { threads: o.threads, spin: o.spin, name: 'train_step' });
     return new TrainStep(graph, compiled, trainable, buffers, o.optimizer, acc, metricNames, o.seed ?? 0);
   }
 
@@ -161,7 +163,9 @@ export class TrainStep {
       lr: { dtype: 'f32', shape: [k], data: lr },
       t: { dtype: 'f32', shape: [k], data: t },
       apply: { dtype: 'bool', shape: [k], data: apply },
-      seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(BigInt(this.seed) * 1_000_000_007n + BigInt(this.microSteps) * 7919n) },
+      // Micro-step m (counted over the whole run) gets seed base + m, as iteration `iter` adds 1 per micro-step
+      // inside the Loop: so masks do not depend on how micro-steps are grouped into calls.
+      seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(BigInt(this.seed) * 1_000_000_007n + BigInt(this.microSteps)) },
     };
     for (const p of [...this.trainable, ...this.buffers]) feeds[p.name] = { dtype: 'f32', shape: p.shape, data: p.data };
     for (const [n, s] of this.optimizerState) feeds[n] = { dtype: 'f32', shape: this.shapeOfState(n), data: s };
