@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../util/errors.ts';
 import { isFloat } from './dtype.ts';
-import { currentGraph, type Node, type Tensor, withScope } from './graph.ts';
+import { currentGraph, type Graph, type Node, type Tensor, withScope } from './graph.ts';
 import { fullLike, zerosLike } from './ops/constant.ts';
 import { add } from './ops/elementwise.ts';
 import { getOp } from './ops/registry.ts';
@@ -27,10 +27,12 @@ export function backward(output: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[]
   const depends = new Set<number>(wrtIds);
   const nodes = g.nodes;
   const stop = output.node ? output.node.id : -1;
+  // A loop also reads the outer tensors its body captured.
+  const reads = (n: Node): Tensor[] => (n.op === 'loop' ? [...n.inputs, ...(n.attrs.body as Graph).captures.keys()] : n.inputs);
   for (let i = 0; i <= stop; i++) {
     const n = nodes[i];
     if (n.op === 'stopGradient') continue;
-    if (n.inputs.some((t) => depends.has(t.id))) for (const o of n.outputs) depends.add(o.id);
+    if (reads(n).some((t) => depends.has(t.id))) for (const o of n.outputs) depends.add(o.id);
   }
 
   const grads = new Map<number, Tensor>();
@@ -46,9 +48,15 @@ export function backward(output: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[]
     const outGrads = n.outputs.map((o) => grads.get(o.id) ?? null);
     if (outGrads.every((x) => x === null)) continue;
     const needs = n.inputs.map((t) => depends.has(t.id) && isFloat(t.dtype));
-    if (!needs.some(Boolean)) continue;
     const rule = getOp(n.op).grad;
-    if (!rule) continue;
+    if (!rule) {
+      // Never return silently wrong (zero) gradients through an op that has no rule (a loop).
+      if (n.op !== 'stopGradient' && reads(n).some((t) => depends.has(t.id) && isFloat(t.dtype))) {
+        throw new SwitchyardError('E_GRAD', `${n.scope ? `${n.scope}: ` : ''}cannot differentiate through '${n.op}'`, 'call backward inside the loop body, or feed the loop stopGradient(x) computed outside it');
+      }
+      continue;
+    }
+    if (!needs.some(Boolean)) continue;
     const ins = withScope(n.scope ? `grad(${n.scope})` : 'grad', () => rule({ inputs: n.inputs, outputs: n.outputs, grads: outGrads, attrs: n.attrs, needs }));
     ins.forEach((gr, j) => {
       if (gr && needs[j]) accumulate(n.inputs[j], gr);

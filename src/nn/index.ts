@@ -4,3 +4,4 @@ export * from './init.ts';
 export * from './layers.ts';
 export * from './functional.ts';
 export * from './mode.ts';
+export * from './extras.ts';

@@ -1,8 +1,8 @@
-import type { Tensor } from '../core/graph.ts';
+import { type Tensor, currentScope } from '../core/graph.ts';
 import { add, gather, layerNorm, matmul, relu, transpose } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { dropout, gelu, rmsNorm, silu } from './functional.ts';
-import { kaimingUniform, normal, ones, zeros } from './init.ts';
+import { type Initializer, kaimingUniform, normal, ones, zeros } from './init.ts';
 import { Module, Parameter } from './module.ts';
 
 /** `y = x W^T + b` with PyTorch's layout (`weight` is [out, in]) and default initialisation. */
@@ -17,7 +17,7 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     const last = x.shape[x.rank - 1];
     if (last !== this.inFeatures) {
-      throw new SwitchyardError('E_SHAPE', `${this.localName || 'linear'}: input has ${last} features, the layer expects ${this.inFeatures} (input ${x})`, 'check the previous layer\'s output size or the data\'s feature count');
+      throw new SwitchyardError('E_SHAPE', `${currentScope() || this.localName || 'linear'}: input has ${last} features, the layer expects ${this.inFeatures} (input ${x})`, 'check the previous layer\'s output size or the data\'s feature count');
     }
     const y = matmul(x, transpose(this.weight.t));
     return this.bias ? add(y, this.bias.t) : y;
@@ -27,9 +27,9 @@ export class Linear extends Module {
 /** A lookup table of `num` vectors of size `dim`, indexed by i64 ids. */
 export class Embedding extends Module {
   readonly weight: Parameter;
-  constructor(readonly num: number, readonly dim: number) {
+  constructor(readonly num: number, readonly dim: number, opts: { init?: Initializer } = {}) {
     super();
-    this.weight = new Parameter([num, dim], normal(1));
+    this.weight = new Parameter([num, dim], opts.init ?? normal(1));
   }
   forward(ids: Tensor): Tensor {
     return gather(this.weight.t, ids, 0);

@@ -5,6 +5,7 @@ import { add, div, gather, loop, where, zerosLike, fullLike } from '../core/ops/
 import type { Dim } from '../core/shape.ts';
 import { bind, type Module, type Parameter } from '../nn/module.ts';
 import { withTraining } from '../nn/mode.ts';
+import { collectExtras } from '../nn/extras.ts';
 import { clipGradNorm, globalNorm, type Optimizer } from '../optim/optimizer.ts';
 import { CompiledGraph, type HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -12,7 +13,10 @@ import { SwitchyardError } from '../util/errors.ts';
 /** Per-example inputs of a step: name -> dtype and shape with the batch dimension (e.g. `['batch', 784]`). */
 export type BatchSpec = Record<string, { dtype: DType; shape: Dim[] }>;
 
-/** A loss function over the model and one batch; may return extra scalar metrics to record per step. */
+/**
+ * A loss function over the model and one batch; may return extra metrics to record per step. Auxiliary losses,
+ * metrics and buffer updates that layers report (see nn/extras.ts) are added automatically.
+ */
 export type LossFn = (model: Module, batch: Record<string, Tensor>) => Tensor | { loss: Tensor; metrics?: Record<string, Tensor> };
 
 /** Options of {@link TrainStep.compile}. */
@@ -34,7 +38,7 @@ export interface TrainStepOptions {
 
 /** Result of one {@link TrainStep.run} call. */
 export interface StepResult {
-  /** Loss of every micro-step run. */
+  /** Loss (as returned by the loss function, without auxiliary terms) of every micro-step run. */
   losses: Float32Array;
   /** Global gradient norm (before clipping) of every micro-step. */
   gradNorms: Float32Array;
@@ -87,7 +91,7 @@ export class TrainStep {
     const metricNames: string[] = [];
     const graph = trace((g) => {
       const pIn = trainable.map((p) => g.input(p.name, 'f32', p.shape));
-      for (const p of buffers) bind(g, p, g.input(p.name, 'f32', p.shape));
+      const bIn = buffers.map((p) => g.input(p.name, 'f32', p.shape));
       const sIn = trainable.flatMap((p) => o.optimizer.stateNames.map((s) => g.input(`${p.name}.${s}`, 'f32', p.shape)));
       const stacked = Object.fromEntries(Object.entries(o.batch).map(([k, v]) => [k, g.input(PREFIX + k, v.dtype, ['steps', ...v.shape])]));
       const lr = g.input('lr', 'f32', ['steps']);
@@ -96,18 +100,23 @@ export class TrainStep {
       const seed0 = g.input('seed', 'i64', []);
       const nS = o.optimizer.stateNames.length;
       const accIn = acc > 1 ? pIn.map((p) => zerosLike(p)) : [];
-      const outs = loop('steps', [...pIn, ...sIn, ...accIn], (iter, ...carried) => {
+      const outs = loop('steps', [...pIn, ...sIn, ...accIn, ...bIn], (iter, ...carried) => {
         const body = currentGraph();
         const ps = carried.slice(0, pIn.length);
         const ss = carried.slice(pIn.length, pIn.length + sIn.length);
-        const as = carried.slice(pIn.length + sIn.length);
+        const as = carried.slice(pIn.length + sIn.length, pIn.length + sIn.length + accIn.length);
+        const bs = carried.slice(pIn.length + sIn.length + accIn.length);
         trainable.forEach((p, i) => bind(body, p, ps[i]));
+        buffers.forEach((p, i) => bind(body, p, bs[i]));
         const batch = Object.fromEntries(Object.entries(stacked).map(([k, v]) => [k, gather(v, iter, 0)]));
-        const res = withTraining(add(seed0, iter), () => o.loss(o.model, batch));
-        const loss = res instanceof Tensor ? res : res.loss;
-        const metrics = res instanceof Tensor ? {} : (res.metrics ?? {});
+        const { value: res, extras } = collectExtras(() => withTraining(add(seed0, iter), () => o.loss(o.model, batch)));
+        const userLoss = res instanceof Tensor ? res : res.loss;
+        const loss = extras.losses.reduce((acc, l) => add(acc, l.value), userLoss);
+        const metrics: Record<string, Tensor> = { ...(res instanceof Tensor ? {} : (res.metrics ?? {})), ...extras.metrics };
+        for (const l of extras.losses) metrics[l.name] = l.value;
+        const newB = buffers.map((p, i) => extras.updates.get(p) ?? bs[i]);
         if (metricNames.length === 0) metricNames.push(...Object.keys(metrics));
-        if (loss.rank !== 0 || loss.dtype !== 'f32') throw new SwitchyardError('E_SHAPE', `the loss must be an f32 scalar, got ${loss}`, 'reduce it with reduceMean');
+        if (userLoss.rank !== 0 || userLoss.dtype !== 'f32') throw new SwitchyardError('E_SHAPE', `the loss must be an f32 scalar, got ${loss}`, 'reduce it with reduceMean');
         let grads = backward(loss, ps);
         const summed = acc > 1 ? grads.map((gr, i) => add(as[i], gr)) : grads;
         if (acc > 1) grads = summed.map((gr) => div(gr, acc));
@@ -125,12 +134,14 @@ export class TrainStep {
           u.state.forEach((s, j) => newS.push(acc > 1 ? where(applyI, s, ss[i * nS + j]) : s));
         });
         const newA = acc > 1 ? summed.map((s) => where(applyI, fullLike(s, 0), s)) : [];
-        return { carried: [...newP, ...newS, ...newA], scans: [loss, norm, ...metricNames.map((m) => metrics[m])] };
+        return { carried: [...newP, ...newS, ...newA, ...newB], scans: [userLoss, norm, ...metricNames.map((m) => metrics[m])] };
       });
       const named: [string, Tensor][] = [];
       trainable.forEach((p, i) => named.push([`new.${p.name}`, outs[i]]));
       sIn.forEach((s, i) => named.push([`new.${s.name}`, outs[pIn.length + i]]));
-      const scans = outs.slice(pIn.length + sIn.length + accIn.length);
+      const nCarried = pIn.length + sIn.length + accIn.length;
+      buffers.forEach((p, i) => named.push([`new.${p.name}`, outs[nCarried + i]]));
+      const scans = outs.slice(nCarried + bIn.length);
       named.push(['losses', scans[0]], ['gradNorms', scans[1]]);
       metricNames.forEach((m, i) => named.push([`metric.${m}`, scans[2 + i]]));
       return Object.fromEntries(named);
@@ -181,7 +192,7 @@ export class TrainStep {
       }
     }
     if (nonFinite === null) {
-      for (const p of this.trainable) p.data = out[`new.${p.name}`].data as Float32Array;
+      for (const p of [...this.trainable, ...this.buffers]) p.data = out[`new.${p.name}`].data as Float32Array;
       for (const n of this.optimizerState.keys()) this.optimizerState.set(n, out[`new.${n}`].data as Float32Array);
       this.updates += k / this.accumulate;
       this.microSteps += k;

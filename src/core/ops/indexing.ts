@@ -126,7 +126,9 @@ defineOp({
   name: 'oneHot',
   infer([idx], attrs, where) {
     expectDtype(where, idx, ['i64'], 'indices');
-    return [{ dtype: 'f32', shape: [...idx.shape, attrs.depth as number] }];
+    const depth = attrs.depth as number;
+    if (!Number.isInteger(depth) || depth < 1) fail(where, `one-hot depth ${depth} is not a positive integer`, 'use the number of classes');
+    return [{ dtype: 'f32', shape: [...idx.shape, depth] }];
   },
 });
 
@@ -148,4 +150,23 @@ defineOp({
 /** Running sum along `axis`; `exclusive` leaves out the current element, `reverse` runs from the end. */
 export function cumsum(x: Tensor, axis: number, exclusive = false, reverse = false): Tensor {
   return apply1('cumsum', [x], { axis: normAxis(axis, x.rank, 'cumsum'), exclusive, reverse });
+}
+
+let dynamicDims = 0;
+
+defineOp({
+  name: 'nonzero',
+  infer([mask], attrs, where) {
+    expectDtype(where, mask, ['bool'], 'mask');
+    if (mask.rank !== 1) fail(where, `nonzero takes a 1-d mask, got ${mask}`, 'flatten the mask first');
+    return [{ dtype: 'i64', shape: [attrs.dim as string] }];
+  },
+});
+
+/**
+ * Positions (i64) where a 1-d bool `mask` is true. The length is data-dependent: a fresh symbolic dim whose
+ * name starts with `?` (e.g. `?nz3`), known only when the graph runs — it may be 0.
+ */
+export function nonzero(mask: Tensor): Tensor {
+  return apply1('nonzero', [mask], { dim: `?nz${++dynamicDims}` });
 }

@@ -13,7 +13,7 @@ defineOp({
     const k1 = a.shape[a.rank - 1];
     const k2 = b.shape[b.rank - 2];
     if (k1 !== k2) {
-      fail(where, `matmul inner dims ${k1} vs ${k2} (${formatShape(a.shape)} @ ${formatShape(b.shape)})`, 'the last dim of the left operand must equal the second-to-last of the right');
+      fail(where, `inner dims ${k1} vs ${k2} (${formatShape(a.shape)} @ ${formatShape(b.shape)})`, 'the last dim of the left operand must equal the second-to-last of the right');
     }
     const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), where);
     return [{ dtype: 'f32', shape: [...batch, a.shape[a.rank - 2], b.shape[b.rank - 1]] }];

@@ -32,6 +32,8 @@ defineOp({
     if (seed.rank !== 0) fail(where, `seed must be a scalar, got ${seed}`, 'feed a scalar i64 seed');
     return [{ dtype: 'f32', shape: x.shape }];
   },
+  // The noise depends on x's shape only, not on its values.
+  grad: () => [null, null],
 });
 
 /** Uniform [0, 1) noise shaped like `x`, determined by the i64 scalar `seed` tensor and the element position. */

@@ -3,11 +3,11 @@ import { type Dim, normAxis } from '../shape.ts';
 import { numel } from './constant.ts';
 import { cast, div, equal, mul } from './elementwise.ts';
 import { broadcastLike, reshape } from './shape.ts';
-import { apply1, defineOp, expectDtype, type OutType } from './registry.ts';
+import { apply1, defineOp, expectDtype, fail, type OutType } from './registry.ts';
 
 function reducedType(x: Tensor, attrs: Attrs, where: string, dtype = x.dtype): OutType[] {
   const axes = (attrs.axes as number[]).map((a) => normAxis(a, x.rank, where));
-  if (new Set(axes).size !== axes.length) throw new Error(`${where}: repeated axis`);
+  if (new Set(axes).size !== axes.length) fail(where, `repeated axis in [${attrs.axes as number[]}]`, 'list each axis once');
   const keep = attrs.keepdims as boolean;
   const shape: Dim[] = [];
   x.shape.forEach((d, i) => {

@@ -32,6 +32,7 @@ defineOp({
     const target = attrs.shape as Dim[];
     const holes = target.filter((d) => d === -1).length;
     if (holes > 1) fail(where, `reshape target ${formatShape(target)} has more than one -1`, 'leave at most one dimension to be inferred');
+    if (target.some((d) => typeof d === 'number' && d !== -1 && !(Number.isInteger(d) && d >= 0))) fail(where, `reshape target ${formatShape(target)} has an invalid dimension`, 'use sizes >= 0, symbols, or one -1');
     const known = target.filter((d) => d !== -1);
     const src = factorShape(x.shape);
     const dst = factorShape(known);
@@ -119,6 +120,8 @@ defineOp({
   name: 'pad',
   infer([x], attrs, where) {
     const { before, after } = attrs as { before: number[]; after: number[] };
+    const ok = (p: number[]) => p.length === x.rank && p.every((n) => Number.isInteger(n) && n >= 0);
+    if (!ok(before) || !ok(after)) fail(where, `pad widths [${before}] / [${after}] do not fit ${x}`, `give ${x.rank} non-negative integers before and after`);
     const shape = x.shape.map((d, i) => {
       if (before[i] === 0 && after[i] === 0) return d;
       if (typeof d !== 'number') fail(where, `cannot pad symbolic dimension '${d}'`, 'pad static dimensions only');

@@ -120,6 +120,10 @@ const LOWERINGS: Record<string, Lowering> = {
     const [hf] = em.emit('Cast', [h], { to: attr.int(1) });
     em.emit('Div', [hf, em.constant(Float32Array.of(Number(HASH_MOD)), [])], {}, outs);
   },
+  nonzero: (em, _n, ins, outs) => {
+    const [nz] = em.emit('NonZero', ins);
+    em.emit('Reshape', [nz, em.ints([-1])], {}, outs);
+  },
   loop: (em, n, ins, outs) => {
     const body = em.lowerBody(n.attrs.body as Graph);
     const trips = n.attrs.trips as number | string;

@@ -74,7 +74,8 @@ export class GraphEmitter {
       const found = e.symbols.get(sym);
       if (found) return found;
     }
-    const sources = [...this.graph.inputs, ...this.graph.captures.values()];
+    // Inputs first; a data-dependent dim (e.g. from nonzero) is read off the value that carries it.
+    const sources = [...this.graph.inputs, ...this.graph.captures.values(), ...[...this.names.keys()].filter((t) => t.graph === this.graph && t.node)];
     for (const t of sources) {
       const axis = t.shape.indexOf(sym);
       if (axis >= 0) {

@@ -1,0 +1,125 @@
+import type { Tensor } from '../core/graph.ts';
+import { add, concat, constant, gather, lessEqual, matmul, mul, oneHot, reshape, slice, softmax, sub, transpose, where } from '../core/ops/index.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { dropout } from './functional.ts';
+import { Linear } from './layers.ts';
+import { Module } from './module.ts';
+
+/** cos/sin tables [maxLen, headDim/2] for rotary position embeddings (GPT-NeoX half-rotation layout). */
+export function rotaryTables(maxLen: number, headDim: number, base = 10000): { cos: Float32Array; sin: Float32Array } {
+  const half = headDim / 2;
+  const cos = new Float32Array(maxLen * half);
+  const sin = new Float32Array(maxLen * half);
+  for (let p = 0; p < maxLen; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = p / Math.pow(base, (2 * i) / headDim);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Rotates the two halves of the last axis of `x` [..., T, D] by the angles of `positions` [T]. */
+export function applyRotary(x: Tensor, positions: Tensor, tables: { cos: Float32Array; sin: Float32Array }, maxLen: number): Tensor {
+  const d = x.shape[x.rank - 1] as number;
+  const half = d / 2;
+  const cos = gather(constant(tables.cos, [maxLen, half]), positions, 0);
+  const sin = gather(constant(tables.sin, [maxLen, half]), positions, 0);
+  const x1 = slice(x, -1, 0, half);
+  const x2 = slice(x, -1, half, d);
+  return concat([sub(mul(x1, cos), mul(x2, sin)), add(mul(x1, sin), mul(x2, cos))], -1);
+}
+
+/** Options of {@link CausalSelfAttention}. */
+export interface AttentionOptions {
+  heads: number;
+  /** Longest sequence (sizes the causal mask and rotary tables). */
+  maxLen: number;
+  rotary?: boolean;
+  dropout?: number;
+  bias?: boolean;
+}
+
+/**
+ * Causal multi-head self-attention. One fused QKV projection, heads batched into one matmul for scores and
+ * one for values (no per-head loops), a causal mask applied with `where`, then the output projection.
+ * With a KV cache ({@link CausalSelfAttention.decode}) each new token attends to the cached keys only.
+ */
+export class CausalSelfAttention extends Module {
+  readonly qkv: Linear;
+  readonly proj: Linear;
+  readonly headDim: number;
+  private readonly tables: { cos: Float32Array; sin: Float32Array } | null;
+
+  constructor(readonly dim: number, readonly opts: AttentionOptions) {
+    super();
+    if (dim % opts.heads !== 0) throw new SwitchyardError('E_CONFIG', `model width ${dim} is not divisible by ${opts.heads} heads`, 'pick a head count that divides the width');
+    this.headDim = dim / opts.heads;
+    if (opts.rotary && this.headDim % 2 !== 0) throw new SwitchyardError('E_CONFIG', `rotary embeddings need an even head size, got ${this.headDim}`, 'change the width or head count');
+    this.qkv = new Linear(dim, 3 * dim, { bias: opts.bias ?? true });
+    this.proj = new Linear(dim, dim, { bias: opts.bias ?? true });
+    this.tables = opts.rotary ? rotaryTables(opts.maxLen, this.headDim) : null;
+  }
+
+  /** q, k, v as [B, H, T, D] (rotary applied to q and k at `positions`). */
+  private heads(x: Tensor, positions: Tensor): [Tensor, Tensor, Tensor] {
+    const [b, t] = x.shape;
+    const qkv = transpose(reshape(this.qkv.call(x), [b, t, 3, this.opts.heads, this.headDim]), [2, 0, 3, 1, 4]);
+    const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [b, this.opts.heads, t, this.headDim]);
+    let q = part(0);
+    let k = part(1);
+    if (this.tables) {
+      q = applyRotary(q, positions, this.tables, this.opts.maxLen);
+      k = applyRotary(k, positions, this.tables, this.opts.maxLen);
+    }
+    return [q, k, part(2)];
+  }
+
+  private merge(y: Tensor, x: Tensor): Tensor {
+    const [b, t, c] = x.shape;
+    return this.proj.call(reshape(transpose(y, [0, 2, 1, 3]), [b, t, c]));
+  }
+
+  /** x: [B, T, C] with static T; positions: i64 [T]. */
+  forward(x: Tensor, positions: Tensor): Tensor {
+    const t = x.shape[1];
+    if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
+    const [q, k, v] = this.heads(x, positions);
+    const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(this.headDim));
+    const mask = new Uint8Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) mask[i * t + j] = 1;
+    const att = dropout(softmax(where(constant(mask, [t, t]), scores, -1e9), -1), this.opts.dropout ?? 0);
+    return this.merge(matmul(att, v), x);
+  }
+
+  /**
+   * One decoding step with a fixed-size KV cache: x [B, 1, C] at position `pos` (i64 [1]); `cacheK`/`cacheV`
+   * [B, H, maxLen, D] hold earlier keys/values. Writes this token's key/value at `pos` and attends to
+   * positions <= pos. Returns the output and the updated caches.
+   */
+  decode(x: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+    const [q, k, v] = this.heads(x, pos);
+    const L = this.opts.maxLen;
+    const slot = reshape(oneHotAt(pos, L), [1, 1, L, 1]);
+    const keep = sub(1, slot);
+    const newK = add(mul(cacheK, keep), mul(k, slot));
+    const newV = add(mul(cacheV, keep), mul(v, slot));
+    const scores = mul(matmul(q, transpose(newK)), 1 / Math.sqrt(this.headDim));
+    const visible = reshape(lessEqualIota(pos, L), [1, 1, 1, L]);
+    const att = softmax(where(visible, scores, -1e9), -1);
+    return { y: this.merge(matmul(att, newV), x), k: newK, v: newV };
+  }
+}
+
+
+/** f32 [L] with a 1 at position `pos` (i64 [1]). */
+function oneHotAt(pos: Tensor, L: number): Tensor {
+  return reshape(oneHot(pos, L), [L]);
+}
+
+/** bool [L]: index <= pos. */
+function lessEqualIota(pos: Tensor, L: number): Tensor {
+  const iota = constant(BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [L]);
+  return lessEqual(iota, pos);
+}
