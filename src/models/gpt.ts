@@ -165,3 +165,23 @@ function checkConfig(cfg: GptConfig): void {
   if (cfg.dModel % cfg.heads !== 0) bad(`dModel ${cfg.dModel} is not divisible by heads ${cfg.heads}`, 'pick a head count that divides the width');
   if (cfg.moe && !(cfg.moe.experts >= 1 && cfg.moe.topK >= 1 && cfg.moe.topK <= cfg.moe.experts)) bad(`moe top-k ${cfg.moe.topK} with ${cfg.moe.experts} experts`, 'use 1 <= top-k <= experts');
 }
+
+/**
+ * Training FLOPs of one step at `batch` sequences: 6 x tokens x active matmul parameters (forward 2x,
+ * backward 4x; the LM head included, embedding lookups excluded; MoE layers count the router and top-k
+ * experts) + 6 x batch x layers x context^2 x dModel for the QK^T and attention-times-V products (causal
+ * masking not discounted). The same convention as bench/lm-config.ts.
+ */
+export function gptStepFlops(cfg: GptConfig, batch: number): number {
+  const d = cfg.dModel;
+  let matmul = cfg.vocab * d; // LM head (tied or not, it is a matmul)
+  for (let i = 0; i < cfg.layers; i++) {
+    matmul += 4 * d * d; // qkv + proj
+    if (isMoeLayer(cfg, i)) {
+      const m = cfg.moe!;
+      matmul += d * m.experts + m.topK * 2 * d * m.hidden + (m.sharedExperts ?? 0) * 2 * d * m.hidden;
+    } else matmul += 2 * d * cfg.mlpHidden;
+  }
+  const tokens = batch * cfg.context;
+  return 6 * tokens * matmul + 6 * batch * cfg.layers * cfg.context * cfg.context * d;
+}

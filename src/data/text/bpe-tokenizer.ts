@@ -7,7 +7,12 @@ import { tokenRangeError, utf8Decode, utf8Encode } from './bytes.ts';
 import { forEachPiece, PRETOKENIZER_NAME } from './pretokenize.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
-/** Largest vocabulary a BPE tokenizer may have (pair keys pack two ids into one float64-safe number). */
+/**
+ * Largest vocabulary a BPE tokenizer may have (pair keys pack two ids into one float64-safe number).
+ *
+ * @example
+ * trainBpe(texts, MAX_BPE_VOCAB + 1); // throws E_TOKENIZER
+ */
 export const MAX_BPE_VOCAB = 1 << 21;
 
 /**

@@ -14,16 +14,27 @@
  *   else a run that leaves its last space to the word that follows it, else a trailing run.
  *
  * Every code point matches one alternative, so the pieces always cover the text.
+ *
+ * @example
+ * 'Hi there'.match(PRETOKEN_PATTERN); // ['Hi', ' there']
  */
 export const PRETOKEN_PATTERN =
   /['\u2019](?:[sdmt]|ll|ve|re)(?![\p{L}\p{M}])| ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
 
-/** Name stored in saved tokenizers so a future change of the pattern is detected on load. */
+/**
+ * Name stored in saved tokenizers so a future change of the pattern is detected on load.
+ *
+ * @example
+ * tok.toJSON().pretokenizer === PRETOKENIZER_NAME; // true for a BPE tokenizer trained by this version
+ */
 export const PRETOKENIZER_NAME = 'switchyard-v1';
 
 /**
  * Longest piece in UTF-16 code units; longer matches (a page of dashes, a CJK paragraph without spaces)
  * are cut into chunks of this size, never inside a surrogate pair, to keep encoding linear.
+ *
+ * @example
+ * preTokenize('-'.repeat(600)).map((p) => p.length); // [256, 256, 88]
  */
 export const MAX_PIECE = 256;
 

@@ -105,17 +105,17 @@ const LOWERINGS: Record<string, Lowering> = {
   randomUniformLike: (em, n, ins, outs) => {
     // Mirrors hashUniform in core/ops/random.ts element by element (int64 arithmetic, exact).
     const mod = em.int(Number(HASH_MOD));
+    const modOf = (x: string) => em.emit('Mod', [x, mod], { fmod: attr.int(0) })[0];
+    const s0 = modOf(ins[1]);
+    const s1 = modOf(em.emit('Add', [em.emit('Add', [em.emit('Mul', [s0, s0])[0], em.emit('Mul', [s0, em.int(69621)])[0]])[0], em.int(1)])[0]);
+    const s2 = modOf(em.emit('Add', [em.emit('Mul', [s1, s1])[0], em.int(48271)])[0]);
     const [size] = em.emit('Size', [ins[0]]);
     const [flat] = em.emit('Range', [em.int(0), size, em.int(1)]);
-    const [idx] = em.emit('Reshape', [flat, shapeOf(em, n, 0)]);
-    const [sm] = em.emit('Mod', [ins[1], mod], { fmod: attr.int(0) });
-    const [sk] = em.emit('Mod', [em.emit('Mul', [sm, em.int(69621)])[0], mod], { fmod: attr.int(0) });
-    const [im] = em.emit('Mod', [idx, mod], { fmod: attr.int(0) });
-    const [h0] = em.emit('Add', [em.emit('Add', [im, sk])[0], em.int(1)]);
-    let [h] = em.emit('Mod', [h0, mod], { fmod: attr.int(0) });
-    for (const [a, c] of hashRounds) {
-      const [m] = em.emit('Mul', [h, a === 0n ? h : em.int(Number(a))]);
-      [h] = em.emit('Mod', [em.emit('Add', [m, em.int(Number(c))])[0], mod], { fmod: attr.int(0) });
+    let h = modOf(em.emit('Reshape', [flat, shapeOf(em, n, 0)])[0]);
+    for (const r of hashRounds) {
+      const [m] = em.emit('Mul', [h, r.mul === 'self' ? h : em.int(Number(r.mul))]);
+      const add = r.add === 's1' ? s1 : r.add === 's2' ? s2 : em.int(Number(r.add));
+      h = modOf(em.emit('Add', [m, add])[0]);
     }
     const [hf] = em.emit('Cast', [h], { to: attr.int(1) });
     em.emit('Div', [hf, em.constant(Float32Array.of(Number(HASH_MOD)), [])], {}, outs);

@@ -1,0 +1,206 @@
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Tensor } from '../core/graph.ts';
+import { bitsPerByte, lmBatch, randomStarts, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batches.ts';
+import { loadTextCorpus, splitDocuments, type TextCorpus } from '../data/text/corpus.ts';
+import { ByteTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
+import { trainBpe } from '../data/text/bpe.ts';
+import { GPT, type GptConfig, gptStepFlops } from '../models/gpt.ts';
+import type { Module } from '../nn/module.ts';
+import { adamw } from '../optim/optimizer.ts';
+import { warmupCosine } from '../optim/schedule.ts';
+import { measureMatmulCeiling } from '../runtime/ceiling.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import { Progress, type ProgressStream } from '../util/progress.ts';
+import { Rng } from '../util/rng.ts';
+import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
+import { Forward } from './forward.ts';
+import { TrainStep } from './step.ts';
+
+/** Options of {@link trainLm} (`switchyard train --model gpt`). */
+export interface LmTrainOptions {
+  data: string[];
+  out: string;
+  model: GptConfig;
+  tokenizer?: 'byte' | 'bpe';
+  /** BPE vocabulary size (ignored for bytes). */
+  vocabSize?: number;
+  /** Optimizer updates in total. */
+  steps?: number;
+  batchSize?: number;
+  accumulate?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  weightDecay?: number;
+  clipNorm?: number;
+  /** Validate (and checkpoint) every this many updates. */
+  evalEvery?: number;
+  /** At most this many validation tokens per evaluation. */
+  evalTokens?: number;
+  validFraction?: number;
+  seed?: number;
+  stepsPerCall?: number;
+  resume?: boolean;
+  /** Stop this invocation after this many updates (continue with resume). */
+  stopAfter?: number;
+  threads?: number;
+  progress?: { stream?: ProgressStream; enabled?: boolean };
+}
+
+/** One validation record of `metrics.jsonl`. */
+export interface LmEvalRecord {
+  step: number;
+  tokens: number;
+  trainLoss: number;
+  validLoss: number;
+  validBpb: number;
+  lr: number;
+  tokensPerSecond: number;
+  mfu: number;
+  aux?: Record<string, number>;
+}
+
+/** The `config.json` of a language-model run. */
+export interface LmRunConfig {
+  format: 'switchyard.run';
+  version: 1;
+  kind: 'gpt';
+  gpt: GptConfig;
+  tokenizer: object;
+  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'stopAfter' | 'threads' | 'data' | 'out'>> & { data: string[] };
+  seed: number;
+  created: string;
+}
+
+const DEFAULTS = { tokenizer: 'byte' as 'byte' | 'bpe', vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
+
+/** Mean next-token loss over sequential windows of `tokens` (at most `maxTokens`). */
+export async function evaluateLm(fwd: Forward, tokens: Int32Array, context: number, batch: number, maxTokens: number): Promise<{ loss: number; tokens: number }> {
+  const starts = sequentialWindows(tokens.length, context);
+  const n = Math.max(1, Math.min(starts.length, Math.floor(maxTokens / context)));
+  let sum = 0;
+  let count = 0;
+  for (let s = 0; s < n; s += batch) {
+    const rows = starts.subarray(s, Math.min(s + batch, n));
+    const b = lmBatch(tokens, rows, context);
+    const out = await fwd.run({ x: { dtype: 'i64', shape: [rows.length, context], data: b.x }, y: { dtype: 'i64', shape: [rows.length, context], data: b.y } });
+    sum += (out.loss.data as Float32Array)[0] * rows.length;
+    count += rows.length;
+  }
+  return { loss: sum / Math.max(1, count), tokens: count * context };
+}
+
+/**
+ * Trains a GPT (dense or MoE) on text files: tokenises (bytes or a BPE trained on the training split),
+ * samples random windows, runs the compiled step with warm-up + cosine learning rate, clipping and
+ * accumulation, validates periodically (loss and bits per byte), checkpoints, and resumes exactly.
+ *
+ * @example
+ * await trainLm({ data: ['corpus/'], out: 'runs/lm', model: GPT_PRESETS.tiny, steps: 200 });
+ */
+export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRecord[]; params: number; activeParams: number; out: string }> {
+  let o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & LmTrainOptions;
+  let cfg: LmRunConfig;
+  let tok: Tokenizer;
+  const corpus = await loadTextCorpus(o.data);
+  if (o.resume) {
+    const file = join(o.out, RUN_FILES.config);
+    if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
+    cfg = JSON.parse(await readFile(file, 'utf8'));
+    tok = tokenizerFromJSON(cfg.tokenizer);
+    o = { ...o, ...cfg.train, model: cfg.gpt };
+  }
+  const split = splitDocuments(corpus, o.validFraction, new Rng(o.seed));
+  if (!o.resume) {
+    tok = o.tokenizer === 'bpe' ? trainBpe(split.train.documents.map((d) => d.text), o.vocabSize) : new ByteTokenizer();
+    const gpt: GptConfig = { ...o.model, vocab: tok.vocabSize };
+    cfg = {
+      format: 'switchyard.run', version: 1, kind: 'gpt', gpt, tokenizer: tok.toJSON(),
+      train: { data: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, steps: o.steps, batchSize: o.batchSize, accumulate: o.accumulate, lr: o.lr, minLr: o.minLr, warmup: o.warmup, weightDecay: o.weightDecay, clipNorm: o.clipNorm, evalEvery: o.evalEvery, evalTokens: o.evalTokens, validFraction: o.validFraction, seed: o.seed, stepsPerCall: o.stepsPerCall },
+      seed: o.seed,
+      created: new Date().toISOString(),
+    };
+  }
+  const trainTokens = tokenizeCorpus(split.train, tok!);
+  const validTokens = tokenizeCorpus(split.valid, tok!);
+  const gptCfg = cfg!.gpt;
+  const T = gptCfg.context;
+  if (trainTokens.length <= T + 1) throw new SwitchyardError('E_CORPUS_SMALL', `${o.data.join(', ')}: ${trainTokens.length} training tokens, fewer than one context of ${T}`, 'add text or use a shorter --context');
+  const model = new GPT(gptCfg).init(o.seed);
+  const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
+  const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
+  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
+  const fwd = await Forward.compile(model, (m, b) => ({ loss: lossFn(m, b) }), { x: { dtype: 'i64', shape: ['batch', T] }, y: { dtype: 'i64', shape: ['batch', T] } }, { threads: o.threads });
+  const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
+  await mkdir(o.out, { recursive: true });
+  const records: LmEvalRecord[] = [];
+  if (o.resume) {
+    await loadCheckpoint(o.out, model, step);
+    const text = existsSync(join(o.out, RUN_FILES.metrics)) ? await readFile(join(o.out, RUN_FILES.metrics), 'utf8') : '';
+    records.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LmEvalRecord).filter((r) => r.step <= step.updates));
+  } else {
+    await writeJsonAtomic(join(o.out, RUN_FILES.config), cfg!);
+    await saveCheckpoint(o.out, model, step, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  }
+  const ceiling = await measureMatmulCeiling({ threads: o.threads });
+  const flopsPerUpdate = gptStepFlops(gptCfg, o.batchSize) * o.accumulate;
+  const validBytesPerToken = split.valid.bytes / Math.max(1, validTokens.length);
+  const startUpdates = step.updates;
+  const endUpdates = Math.min(o.steps, startUpdates + (o.stopAfter ?? Infinity));
+  const progress = new Progress({ total: (endUpdates - startUpdates) * o.batchSize * o.accumulate * T, label: 'train', unit: 'tok', ...o.progress });
+  const stepsPerCall = Math.max(o.accumulate, o.stepsPerCall - (o.stepsPerCall % o.accumulate));
+  let lossSum = 0;
+  let lossCount = 0;
+  let seconds = 0;
+  let tokensSinceEval = 0;
+  let lastAux: Record<string, number> = {};
+  while (step.updates < endUpdates) {
+    const updates = Math.min(stepsPerCall / o.accumulate, endUpdates - step.updates, o.evalEvery - (step.updates % o.evalEvery));
+    const k = updates * o.accumulate;
+    // Windows depend only on the seed and the micro-step index, so a resumed run sees the same batches.
+    const xs = new BigInt64Array(k * o.batchSize * T);
+    const ys = new BigInt64Array(k * o.batchSize * T);
+    for (let i = 0; i < k; i++) {
+      const b = lmBatch(trainTokens, randomStarts(trainTokens.length, T, o.batchSize, new Rng(o.seed * 1_000_003 + step.microSteps + i + 1)), T);
+      xs.set(b.x, i * o.batchSize * T);
+      ys.set(b.y, i * o.batchSize * T);
+    }
+    const lrs = Array.from({ length: updates }, (_, u) => schedule(step.updates + u));
+    const t0 = performance.now();
+    const r = await step.run({ x: { dtype: 'i64', shape: [k, o.batchSize, T], data: xs }, y: { dtype: 'i64', shape: [k, o.batchSize, T], data: ys } }, lrs);
+    const dt = (performance.now() - t0) / 1000;
+    if (r.nonFinite !== null) {
+      throw new SwitchyardError('E_NONFINITE', `training diverged: the loss became ${r.losses[r.nonFinite]} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
+    }
+    seconds += dt;
+    for (const l of r.losses) { lossSum += l; lossCount++; }
+    lastAux = Object.fromEntries(Object.entries(r.metrics).filter(([, v]) => v.length % k === 0 && v.length / k === 1).map(([n, v]) => [n, v[k - 1]]));
+    const tokens = k * o.batchSize * T;
+    tokensSinceEval += tokens;
+    const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;
+    progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), mfu: `${(mfu * 100).toFixed(0)}%` });
+    if (step.updates % o.evalEvery === 0 || step.updates === endUpdates) {
+      const v = validTokens.length > T ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens) : { loss: NaN, tokens: 0 };
+      const rec: LmEvalRecord = {
+        step: step.updates, tokens: step.microSteps * o.batchSize * T, trainLoss: lossSum / lossCount, validLoss: v.loss,
+        validBpb: bitsPerByte(v.loss, 1, validBytesPerToken), lr: schedule(step.updates - 1), tokensPerSecond: tokensSinceEval / seconds,
+        mfu: (flopsPerUpdate * tokensSinceEval) / (o.batchSize * o.accumulate * T) / seconds / 1e9 / ceiling, aux: lastAux,
+      };
+      records.push(rec);
+      await appendFile(join(o.out, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+      await saveCheckpoint(o.out, model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 });
+      lossSum = lossCount = seconds = tokensSinceEval = 0;
+    }
+  }
+  progress.done();
+  await step.release();
+  await fwd.release();
+  await writeJsonAtomic(join(o.out, 'metrics.json'), { params: model.parameterCount(), activeParams: model.activeParameterCount(), ceilingGflops: ceiling, last: records[records.length - 1] ?? null });
+  await writeManifest(o.out);
+  return { records, params: model.parameterCount(), activeParams: model.activeParameterCount(), out: o.out };
+}
+
+export type { TextCorpus };
