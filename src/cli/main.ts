@@ -3,12 +3,14 @@ import { SwitchyardError } from '../util/errors.ts';
 import { demoVerb } from './demo-verb.ts';
 import { runCli } from './output.ts';
 import { exportVerb, predictVerb, trainVerb } from './train-verbs.ts';
+import { generateVerb, lmTrainVerb } from './lm-verbs.ts';
 
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   demo: { run: demoVerb, summary: 'train, evaluate and export a classifier on real data, end to end' },
-  train: { run: trainVerb, summary: 'train an MLP classifier or regressor on a CSV file' },
+  train: { run: (argv) => (argv.includes('--model') || argv.some((x) => x.startsWith('--model=')) ? lmTrainVerb(argv) : trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
+  generate: { run: generateVerb, summary: 'generate text with a trained language model' },
   predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
-  export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX' },
+  export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
 };
 
 function usage(): string {

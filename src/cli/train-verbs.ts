@@ -6,6 +6,7 @@ import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
+import { exportLmRun, isLmRun } from './lm-verbs.ts';
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -110,7 +111,7 @@ const EXPORT_SPEC = {
 export async function exportVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EXPORT_SPEC, 'export');
   if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
-  const r = await exportTabular(a.model, a.out);
+  const r = (await isLmRun(a.model)) ? await exportLmRun(a.model, a.out) : await exportTabular(a.model, a.out);
   if (a.json) emitJson({ ok: true, out: a.out, ...r });
   else process.stdout.write(`wrote ${a.out} (${r.bytes} bytes; input ${r.inputs.join(', ')}; outputs ${r.outputs.join(', ')})\n`);
   return 0;

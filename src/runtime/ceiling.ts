@@ -30,5 +30,6 @@ export async function measureMatmulCeiling(opts: { m?: number; k?: number; n?: n
   }
   await s.release();
   times.sort((x, y) => x - y);
-  return (2 * m * k * n) / times[Math.floor(times.length / 2)] / 1e6;
+  // A ceiling: the fast end of the runs (10th percentile), not the median, so a busy moment does not lower it.
+  return (2 * m * k * n) / times[Math.floor(times.length / 10)] / 1e6;
 }

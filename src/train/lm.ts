@@ -60,7 +60,7 @@ export interface LmEvalRecord {
   lr: number;
   tokensPerSecond: number;
   mfu: number;
-  aux?: Record<string, number>;
+  aux?: Record<string, number | number[]>;
 }
 
 /** The `config.json` of a language-model run. */
@@ -156,7 +156,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   let lossCount = 0;
   let seconds = 0;
   let tokensSinceEval = 0;
-  let lastAux: Record<string, number> = {};
+  let lastAux: Record<string, number | number[]> = {};
   while (step.updates < endUpdates) {
     const updates = Math.min(stepsPerCall / o.accumulate, endUpdates - step.updates, o.evalEvery - (step.updates % o.evalEvery));
     const k = updates * o.accumulate;
@@ -177,7 +177,11 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
     }
     seconds += dt;
     for (const l of r.losses) { lossSum += l; lossCount++; }
-    lastAux = Object.fromEntries(Object.entries(r.metrics).filter(([, v]) => v.length % k === 0 && v.length / k === 1).map(([n, v]) => [n, v[k - 1]]));
+    // Telemetry of the last micro-step: scalars (aux losses, router entropy) and per-expert token counts.
+    lastAux = Object.fromEntries(Object.entries(r.metrics).map(([n, v]) => {
+      const per = v.length / k;
+      return [n, per === 1 ? v[k - 1] : Array.from(v.subarray((k - 1) * per, k * per))];
+    }));
     const tokens = k * o.batchSize * T;
     tokensSinceEval += tokens;
     const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;

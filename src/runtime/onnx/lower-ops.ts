@@ -75,7 +75,26 @@ const LOWERINGS: Record<string, Lowering> = {
   reduceMean: reduce('ReduceMean'),
   reduceMax: reduce('ReduceMax'),
   argmax: (em, n, ins, outs) => void em.emit('ArgMax', ins, { axis: attr.int(n.attrs.axis as number), keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs),
-  reshape: (em, n, ins, outs) => void em.emit('Reshape', [ins[0], em.shapeTensor(n.outputs[0].shape.map((d, i) => ((n.attrs.shape as unknown[])[i] === -1 ? -1 : d)))], {}, outs),
+  reshape: (em, n, ins, outs) => {
+    const hole = (n.attrs.shape as unknown[]).indexOf(-1);
+    const dims = n.outputs[0].shape;
+    if (!dims.includes(0) && dims.filter((d, i) => typeof d !== 'number' || i === hole).length <= 1) {
+      // At most one unknown dim and the others static and non-zero: ONNX infers the unknown one from -1.
+      return void em.emit('Reshape', [ins[0], em.ints(dims.map((d, i) => (typeof d === 'number' && i !== hole ? d : -1)))], {}, outs);
+    }
+    // ONNX Reshape reads a 0 in the shape as "keep the input's dim" unless allowzero=1 (which forbids -1), but an IR
+    // dim that is 0 (static, or a symbol that is 0 at run time: an expert with no tokens, an empty batch) means size 0.
+    // So spell out every dim: symbols from the values that carry them, the hole as numel(x) / max(1, other dims).
+    let shape = em.shapeTensor(dims.map((d, i) => (i === hole ? 1 : d)), true);
+    if (hole >= 0) {
+      const [rest] = em.emit('ReduceProd', [shape], { keepdims: attr.int(1) });
+      const [size] = em.emit('Reshape', [em.emit('Size', [ins[0]])[0], em.ints([1])]);
+      const [h] = em.emit('Div', [size, em.emit('Max', [rest, em.ints([1])])[0]]);
+      const at = em.ints(dims.map((_, i) => (i === hole ? 1 : 0)));
+      [shape] = em.emit('Add', [shape, em.emit('Mul', [em.emit('Sub', [h, em.ints([1])])[0], at])[0]]);
+    }
+    em.emit('Reshape', [ins[0], shape], { allowzero: attr.int(1) }, outs);
+  },
   transpose: (em, n, ins, outs) => void em.emit('Transpose', ins, { perm: attr.ints(n.attrs.perm as number[]) }, outs),
   slice: (em, n, ins, outs) => {
     const a = n.attrs as { axes: number[]; starts: number[]; ends: number[] };
@@ -133,7 +152,12 @@ const LOWERINGS: Record<string, Lowering> = {
 };
 
 function reduce(opType: string): Lowering {
-  return (em, n, ins, outs) => void em.emit(opType, [ins[0], em.ints(n.attrs.axes as number[])], { keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs);
+  return (em, n, ins, outs) => {
+    const axes = n.attrs.axes as number[];
+    // An empty axes list reduces over nothing in the IR, but over every axis in ONNX (noop_with_empty_axes=0).
+    if (axes.length === 0) return void em.emit('Identity', ins, {}, outs);
+    em.emit(opType, [ins[0], em.ints(axes)], { keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs);
+  };
 }
 
 /** Emits the ONNX nodes for one IR node. */

@@ -87,10 +87,13 @@ export class GraphEmitter {
     throw new SwitchyardError('E_SHAPE', `symbolic dimension '${sym}' is not the dimension of any graph input`, 'name symbolic dims after input dims');
   }
 
-  /** int64[rank] shape tensor for a target shape with -1, numbers and symbol products. */
-  shapeTensor(dims: Dim[]): string {
+  /**
+   * int64[rank] shape tensor for a target shape with -1, numbers and symbol products. A lone unknown dim becomes
+   * -1 unless `exact`, which reads every symbol's size.
+   */
+  shapeTensor(dims: Dim[], exact = false): string {
     const dynamic = dims.filter((d) => typeof d !== 'number' || d < 0);
-    if (dynamic.length <= 1) return this.ints(dims.map((d) => (typeof d === 'number' ? d : -1)));
+    if (dynamic.length === 0 || (dynamic.length === 1 && !exact)) return this.ints(dims.map((d) => (typeof d === 'number' ? d : -1)));
     const parts = dims.map((d) => {
       if (typeof d === 'number') return this.ints([d]);
       const { coeff, syms } = factorShape([d]);
@@ -173,6 +176,9 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): OnnxModel {
   for (const t of graph.inputs) names.set(t, t.name!);
   em.lowerNodes(graph.outputs);
   const outNames = graph.outputNames;
+  const inputNames = new Set(graph.inputs.map((t) => t.name));
+  const clash = outNames.find((n) => inputNames.has(n));
+  if (clash) throw new SwitchyardError('E_GRAPH', `output name '${clash}' is also an input name`, 'give outputs their own names (e.g. present_k for an updated past_k)');
   // Graph outputs get the user's names via Identity (an output may also be an input or appear twice).
   graph.outputs.forEach((t, i) => em.emit('Identity', [em.name(t)], {}, [outNames[i]]));
   const used = usedNames(em.nodes);

