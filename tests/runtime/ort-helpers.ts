@@ -1,0 +1,163 @@
+/**
+ * Helpers of the ORT-vs-reference suite: trace a graph once, run it in the float64 reference interpreter and
+ * through the ONNX lowering in ONNX Runtime on the same (float32-rounded) feeds, and compare every output.
+ * Ops whose nodes ran on ORT are recorded so each test file can assert its share of the op set was covered.
+ */
+import { expect } from 'vitest';
+import { type DType, type Graph, opNames, type Tensor, trace } from '../../src/core/index.ts';
+import { liveNodes } from '../../src/runtime/onnx/lower.ts';
+import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
+import { compile, type CompiledGraph, type HostTensor } from '../../src/runtime/session.ts';
+import { prng } from '../core/gradcheck.ts';
+
+/** Which ops each ORT test file must run (their union is the whole op set; asserted in every file). */
+export const ORT_FAMILIES: Record<string, string[]> = {
+  forward: [
+    'const', 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'equal', 'less', 'greater', 'lessEqual', 'greaterEqual', 'and', 'or', 'where',
+    'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin', 'cos', 'sign', 'not', 'isNaN', 'isInf', 'cast',
+    'reduceSum', 'reduceMean', 'reduceMax', 'argmax', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'matmul',
+  ],
+  structure: [
+    'const', 'fullLike', 'numel', 'reshape', 'transpose', 'slice', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient',
+    'gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop',
+  ],
+  grad: [
+    'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin',
+    'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike', 'reshape', 'transpose', 'slice', 'pad', 'concat', 'broadcastLike',
+    'expand', 'reduceSum', 'reduceMean', 'reduceMax', 'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'gather', 'gatherElements',
+    'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk',
+  ],
+};
+
+/** Ops whose nodes were run on ORT by this test file so far (live nodes only, loop bodies included). */
+export const ortRanOps = new Set<string>();
+
+function recordLive(g: Graph, outputs: Tensor[]): void {
+  for (const n of liveNodes(g, outputs)) {
+    ortRanOps.add(n.op);
+    if (n.op === 'loop') {
+      const body = n.attrs.body as Graph;
+      recordLive(body, body.outputs);
+    }
+  }
+}
+
+/** Asserts that the families cover `opNames()` and that this file ran every op of `family` on ORT. */
+export function expectFamilyCovered(family: string): void {
+  const all = new Set(Object.values(ORT_FAMILIES).flat());
+  expect(opNames().filter((op) => !all.has(op)), 'ops in no ORT family').toEqual([]);
+  expect(ORT_FAMILIES[family].filter((op) => !ortRanOps.has(op)), `ops of family '${family}' never run on ORT`).toEqual([]);
+}
+
+/** Tolerances for f32 outputs: `|ort - ref| <= rtol * |ref| + atol` with ref rounded to float32. */
+export interface Tol {
+  rtol?: number;
+  atol?: number;
+}
+
+/** The feeds with every f32 value rounded to float32, as ORT will see them. */
+export function roundFeeds(feeds: Record<string, RefTensor>): Record<string, RefTensor> {
+  return Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, t.dtype === 'f32' ? { ...t, data: t.data.map(Math.fround) } : t]),
+  );
+}
+
+/** A reference tensor as an ORT host tensor (f32 -> Float32Array, i64 -> BigInt64Array, bool -> Uint8Array). */
+export function toHost(t: RefTensor): HostTensor {
+  const data =
+    t.dtype === 'f32'
+      ? Float32Array.from(t.data)
+      : t.dtype === 'i64'
+        ? BigInt64Array.from(t.data, (v) => BigInt(v))
+        : Uint8Array.from(t.data, (v) => (v !== 0 ? 1 : 0));
+  return { dtype: t.dtype, shape: [...t.shape], data };
+}
+
+/** Compares one output of ORT against the reference; throws naming the worst element. */
+export function expectMatch(name: string, ort: HostTensor, ref: RefTensor, tol: Tol = {}): void {
+  expect(ort.dtype, `${name} dtype`).toBe(ref.dtype);
+  expect(ort.shape, `${name} shape`).toEqual(ref.shape);
+  expect(ort.data.length, `${name} length`).toBe(ref.data.length);
+  const got = Array.from(ort.data as ArrayLike<number | bigint>, Number);
+  if (ref.dtype !== 'f32') {
+    const bad = got.findIndex((v, i) => v !== ref.data[i]);
+    if (bad >= 0) throw new Error(`${name}[${bad}]: ORT ${got[bad]}, reference ${ref.data[bad]} (${ref.dtype}, exact)`);
+    return;
+  }
+  const rtol = tol.rtol ?? 1e-5;
+  const atol = tol.atol ?? 1e-6;
+  for (let i = 0; i < got.length; i++) {
+    const want = Math.fround(ref.data[i]);
+    const v = got[i];
+    const ok = Number.isFinite(want) ? Math.abs(v - want) <= rtol * Math.abs(want) + atol : v === want || (Number.isNaN(want) && Number.isNaN(v));
+    if (!ok) {
+      throw new Error(`${name}[${i}] of [${ref.shape}]: ORT ${v}, reference ${ref.data[i]} (rtol ${rtol}, atol ${atol})`);
+    }
+  }
+}
+
+/** A traced graph compiled once; `check` runs it on ORT and in the reference and compares all outputs. */
+export interface OrtCase {
+  graph: Graph;
+  compiled: CompiledGraph;
+  check(feeds: Record<string, RefTensor>, tol?: Tol): Promise<{ ref: Record<string, RefTensor>; ort: Record<string, HostTensor> }>;
+  release(): Promise<void>;
+}
+
+/** Traces `fn` and compiles it (one thread: the suite runs files in parallel). */
+export async function ortCase(fn: (g: Graph) => Record<string, Tensor>): Promise<OrtCase> {
+  const graph = trace(fn);
+  const compiled = await compile(graph, { threads: 1 });
+  recordLive(graph, graph.outputs);
+  return {
+    graph,
+    compiled,
+    async check(feeds, tol) {
+      const rounded = roundFeeds(feeds);
+      const ref = runReference(graph, rounded);
+      const host = Object.fromEntries(Object.entries(rounded).map(([k, t]) => [k, toHost(t)]));
+      const ort = await compiled.run(host);
+      for (const name of graph.outputNames) expectMatch(name, ort[name], ref[name], tol);
+      return { ref, ort };
+    },
+    release: () => compiled.release(),
+  };
+}
+
+/**
+ * Traces `fn` once, runs it in the reference interpreter and on ORT on the same float32-rounded `feeds`, and
+ * compares every output: same dtype and shape; f32 within `rtol * |ref| + atol` (defaults 1e-5, 1e-6), i64 and
+ * bool exactly. Returns both results for further assertions.
+ */
+export async function compareOrtWithReference(
+  fn: (g: Graph) => Record<string, Tensor>,
+  feeds: Record<string, RefTensor>,
+  tol?: Tol,
+): Promise<{ ref: Record<string, RefTensor>; ort: Record<string, HostTensor> }> {
+  const c = await ortCase(fn);
+  try {
+    return await c.check(feeds, tol);
+  } finally {
+    await c.release();
+  }
+}
+
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** Uniform random f32 values in [lo, hi) from a fixed seed. */
+export function randn(shape: number[], seed: number, lo = -1, hi = 1): RefTensor {
+  const r = prng(seed);
+  return { dtype: 'f32', shape: [...shape], data: Float64Array.from({ length: size(shape) }, () => lo + (hi - lo) * r()) };
+}
+
+/** Random integers in [lo, hi] as i64 (or another dtype) from a fixed seed. */
+export function randInt(shape: number[], seed: number, lo: number, hi: number, dtype: DType = 'i64'): RefTensor {
+  const r = prng(seed);
+  return { dtype, shape: [...shape], data: Float64Array.from({ length: size(shape) }, () => lo + Math.floor(r() * (hi - lo + 1))) };
+}
+
+/** A tensor from explicit values. */
+export function tensor(data: ArrayLike<number>, shape: number[], dtype: DType = 'f32'): RefTensor {
+  expect(data.length).toBe(size(shape));
+  return { dtype, shape: [...shape], data: Float64Array.from(data) };
+}
