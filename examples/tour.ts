@@ -53,7 +53,7 @@ for (let call = 0; call < 100; call++) {
 // 4. Inference with the trained weights, and the deployable ONNX graph (weights baked in, batch symbolic).
 const fwd = await Forward.compile(model, (m, b) => ({ y: m.call(b.x) }), { x: { dtype: 'f32', shape: ['batch', 2] } });
 const pred = await fwd.run({ x: { dtype: 'f32', shape: [1, 2], data: Float32Array.of(0.5, -1) } });
-console.log('f(0.5, -1) =', pred.y.data[0].toFixed(3), 'target', (Math.sin(0.5) * Math.cos(-1)).toFixed(3));
+console.log('f(0.5, -1) =', (pred.y.data[0] as number).toFixed(3), 'target', (Math.sin(0.5) * Math.cos(-1)).toFixed(3));
 const onnx = exportOnnx(model, (m, b) => ({ y: m.call(b.x) }), { x: { dtype: 'f32', shape: ['batch', 2] } });
 console.log('exported ONNX:', onnx.length, 'bytes');
 await Promise.all([session.release(), step.release(), fwd.release()]);
