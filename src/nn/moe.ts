@@ -142,7 +142,9 @@ export class MoE extends Module {
   private report(logits: Tensor, probs: Tensor, assigned: Tensor, load: Tensor): void {
     const E = this.o.experts;
     const fraction = stopGradient(div(reduceMean(assigned, 0), this.o.topK)); // share of assignments per expert
-    const meanProb = reduceMean(probs, 0);
+    // Sigmoid scores are normalised per token first (as DeepSeek-V3 does), so P sums to 1 like softmax's.
+    const p = this.o.scoring === 'softmax' ? probs : div(probs, reduceSum(probs, -1, true));
+    const meanProb = reduceMean(p, 0);
     if (this.o.auxLoss > 0) addAuxLoss('aux_loss', mul(reduceSum(mul(fraction, meanProb)), E * this.o.auxLoss));
     if (this.o.zLoss > 0) {
       const m = reduceMax(logits, -1, true);
@@ -150,7 +152,6 @@ export class MoE extends Module {
       addAuxLoss('z_loss', mul(reduceMean(square(lse)), this.o.zLoss));
     }
     addMetric('tokens_per_expert', load);
-    const p = this.o.scoring === 'softmax' ? probs : div(probs, reduceSum(probs, -1, true));
     addMetric('router_entropy', neg(reduceMean(reduceSum(mul(p, log(add(p, 1e-9))), -1))));
     if (this.routerBias && currentMode().training) {
       const err = sub(reduceMean(load), load); // positive: under-loaded -> raise its bias

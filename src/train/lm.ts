@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
+import { gatherElements, logSoftmax, neg, reduceMean, squeeze, unsqueeze } from '../core/ops/index.ts';
 import { bitsPerByte, lmBatch, randomStarts, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batches.ts';
 import { loadTextCorpus, splitDocuments, type TextCorpus } from '../data/text/corpus.ts';
 import { ByteTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
@@ -77,7 +78,17 @@ export interface LmRunConfig {
 
 const DEFAULTS = { tokenizer: 'byte' as 'byte' | 'bpe', vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
 
-/** Mean next-token loss over sequential windows of `tokens` (at most `maxTokens`). */
+/** Per-sequence mean next-token loss `rowLoss` [B] of `x`, `y` [B, T]: the evaluation graph of {@link evaluateLm}. */
+export function lmRowLoss(m: Module, b: Record<string, Tensor>): Record<string, Tensor> {
+  const logp = logSoftmax((m as GPT).forward(b.x), -1);
+  return { rowLoss: neg(reduceMean(squeeze(gatherElements(logp, unsqueeze(b.y, -1), -1), -1), -1)) };
+}
+
+/**
+ * Mean next-token loss over sequential windows of `tokens` (at most `maxTokens`). `fwd` computes {@link lmRowLoss}
+ * on a static batch of `batch` rows (capacity-dispatch MoE needs a static token count): a short last batch is
+ * padded with copies of its last window, which are not counted.
+ */
 export async function evaluateLm(fwd: Forward, tokens: Int32Array, context: number, batch: number, maxTokens: number): Promise<{ loss: number; tokens: number }> {
   const starts = sequentialWindows(tokens.length, context);
   const n = Math.max(1, Math.min(starts.length, Math.floor(maxTokens / context)));
@@ -85,9 +96,11 @@ export async function evaluateLm(fwd: Forward, tokens: Int32Array, context: numb
   let count = 0;
   for (let s = 0; s < n; s += batch) {
     const rows = starts.subarray(s, Math.min(s + batch, n));
-    const b = lmBatch(tokens, rows, context);
-    const out = await fwd.run({ x: { dtype: 'i64', shape: [rows.length, context], data: b.x }, y: { dtype: 'i64', shape: [rows.length, context], data: b.y } });
-    sum += (out.loss.data as Float32Array)[0] * rows.length;
+    const padded = Int32Array.from({ length: batch }, (_, i) => rows[Math.min(i, rows.length - 1)]);
+    const b = lmBatch(tokens, padded, context);
+    const out = await fwd.run({ x: { dtype: 'i64', shape: [batch, context], data: b.x }, y: { dtype: 'i64', shape: [batch, context], data: b.y } });
+    const per = out.rowLoss.data as Float32Array;
+    for (let i = 0; i < rows.length; i++) sum += per[i];
     count += rows.length;
   }
   return { loss: sum / Math.max(1, count), tokens: count * context };
@@ -133,7 +146,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
   const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
   const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
-  const fwd = await Forward.compile(model, (m, b) => ({ loss: lossFn(m, b) }), { x: { dtype: 'i64', shape: ['batch', T] }, y: { dtype: 'i64', shape: ['batch', T] } }, { threads: o.threads });
+  const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads });
   const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
   await mkdir(o.out, { recursive: true });
   const records: LmEvalRecord[] = [];
