@@ -7,12 +7,15 @@ import { writeBenchResult, updateBenchmarksMd, formatNumber } from './report.ts'
 import { median } from './stats.ts';
 import { measureSwitchyardMlp } from './switchyard-mlp.ts';
 import { measureSpin } from './spin.ts';
+import { runLmBench } from './lm-bench.ts';
 import { measureTfjsMlp, type StepResult } from './tfjs-mlp.ts';
 
 const quick = process.argv.includes('--quick');
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : 'all';
 const seconds = quick ? 2 : 6;
 const log = (s: string) => process.stderr.write(s + '\n');
 
+if (only === 'all' || only === 'mlp') {
 const ceilings: number[] = [];
 const ceiling = async () => {
   const r = await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: quick ? 1 : 3 });
@@ -64,6 +67,9 @@ updateBenchmarksMd({
 });
 log(`ratio to ceiling ${(payload.ratioToCeiling * 100).toFixed(0)}%, speed-up vs fastest TF.js ${payload.speedupVsFastestTfjs.toFixed(1)}x`);
 
+}
+
+if (only === 'all' || only === 'spin') {
 // Idle-thread spinning: a train session and an eval session used alternately, spinning off (our default) vs on.
 const spinRuns: { spin: boolean; msPerPair: number }[] = [];
 for (const sp of [false, true, false, true]) {
@@ -84,3 +90,6 @@ updateBenchmarksMd({
     ['on (ORT default)', formatNumber(spinOn), `${(spinOn / spinOff).toFixed(1)}x slower`],
   ],
 });
+}
+
+if (only === 'all' || only === 'lm') await runLmBench(quick, log);

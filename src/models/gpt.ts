@@ -169,8 +169,8 @@ function checkConfig(cfg: GptConfig): void {
 /**
  * Training FLOPs of one step at `batch` sequences: 6 x tokens x active matmul parameters (forward 2x,
  * backward 4x; the LM head included, embedding lookups excluded; MoE layers count the router and top-k
- * experts) + 6 x batch x layers x context^2 x dModel for the QK^T and attention-times-V products (causal
- * masking not discounted). The same convention as bench/lm-config.ts.
+ * experts) + 12 x batch x layers x context^2 x dModel for the QK^T and attention-times-V products (2 T^2 d
+ * each forward, x3 with backward; causal masking not discounted). The same convention as bench/lm-config.ts.
  */
 export function gptStepFlops(cfg: GptConfig, batch: number): number {
   const d = cfg.dModel;
@@ -183,5 +183,5 @@ export function gptStepFlops(cfg: GptConfig, batch: number): number {
     } else matmul += 2 * d * cfg.mlpHidden;
   }
   const tokens = batch * cfg.context;
-  return 6 * tokens * matmul + 6 * batch * cfg.layers * cfg.context * cfg.context * d;
+  return 6 * tokens * matmul + 12 * batch * cfg.layers * cfg.context * cfg.context * d;
 }

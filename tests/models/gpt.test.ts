@@ -81,11 +81,12 @@ describe('GPT structure', () => {
 
   it('gptStepFlops: 6 x tokens x matmul params + attention scores, by hand', () => {
     // dense: matmul params = head 16*8 + 2 * (qkv+proj 4*64 + mlp 2*8*16) = 1152; tokens = 3*8
-    expect(gptStepFlops(BASE, 3)).toBe(6 * 24 * 1152 + 6 * 3 * 2 * 8 * 8 * 8);
-    expect(gptStepFlops(BASE, 3)).toBe(184320);
+    // attention: QK^T and AV are 2*T*T*d FLOPs each forward, x3 with backward = 12*B*L*T^2*d
+    expect(gptStepFlops(BASE, 3)).toBe(6 * 24 * 1152 + 12 * 3 * 2 * 8 * 8 * 8);
+    expect(gptStepFlops(BASE, 3)).toBe(202752);
     // MoE on layer 1: router 8*4 + top-2 experts 2 * 2*8*8 instead of the dense 2*8*16
     const moe: GptConfig = { ...BASE, moe: { ...MOE, layers: 'alternate' } };
-    expect(gptStepFlops(moe, 3)).toBe(6 * 24 * (128 + 512 + 256 + 32 + 256) + 6 * 3 * 2 * 8 * 8 * 8);
+    expect(gptStepFlops(moe, 3)).toBe(6 * 24 * (128 + 512 + 256 + 32 + 256) + 12 * 3 * 2 * 8 * 8 * 8);
     // + one shared expert 2*8*8 per MoE layer; tying does not change the matmul count
     expect(gptStepFlops({ ...moe, moe: { ...moe.moe!, sharedExperts: 1 } }, 3) - gptStepFlops(moe, 3)).toBe(6 * 24 * 128);
     expect(gptStepFlops({ ...BASE, tieWeights: true }, 3)).toBe(gptStepFlops(BASE, 3));

@@ -1,0 +1,76 @@
+/**
+ * Switchyard's side of the LM training benchmark: the fixed `dense` / `moe` configs of bench/lm-config.ts as a
+ * GPT, one compiled step (forward + backward + AdamW) with `stepsPerCall` steps per ONNX Runtime call. Runs in
+ * a child process per config so the peak RSS belongs to that config alone.
+ *
+ *   node bin/run-ts.js bench/switchyard-lm.ts --config dense|moe [--seconds 10] [--json]
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { GPT, gptStepFlops, type GptConfig } from '../src/models/gpt.ts';
+import { adamw } from '../src/optim/index.ts';
+import { TrainStep } from '../src/train/step.ts';
+import { Rng } from '../src/util/rng.ts';
+import { LM_CONFIGS, lmStepFlops, type LmConfig, type LmPeerResult } from './lm-config.ts';
+import { REPO_ROOT } from './report.ts';
+import { median, timeIt } from './stats.ts';
+
+/** The benchmark config as a Switchyard GPT config. */
+export function gptConfigOf(c: LmConfig): GptConfig {
+  const base: GptConfig = { vocab: c.vocab, dModel: c.dModel, layers: c.layers, heads: c.heads, context: c.context, mlpHidden: c.mlpHidden, activation: 'gelu', norm: 'layernorm', position: 'learned', tieWeights: false, dropout: 0 };
+  return c.experts > 0 ? { ...base, moe: { experts: c.experts, topK: c.topK, hidden: c.mlpHidden, auxLoss: c.auxLossCoef, dispatch: 'dropless' } } : base;
+}
+
+async function runInProcess(name: 'dense' | 'moe', seconds: number, stepsPerCall: number): Promise<LmPeerResult> {
+  const c = LM_CONFIGS[name];
+  const cfg = gptConfigOf(c);
+  const model = new GPT(cfg).init(c.seed);
+  const B = c.batch;
+  const T = c.context;
+  const o = c.optimizer;
+  const step = await TrainStep.compile({
+    model, threads: 2, optimizer: adamw({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }),
+    batch: { x: { dtype: 'i64', shape: [B, T] }, y: { dtype: 'i64', shape: [B, T] } }, loss: (m, b) => (m as GPT).loss(b.x, b.y),
+  });
+  const rng = new Rng(c.seed);
+  const rows = Array.from({ length: B }, () => Array.from({ length: T + 1 }, () => rng.int(c.vocab)));
+  const x = new BigInt64Array(stepsPerCall * B * T);
+  const y = new BigInt64Array(stepsPerCall * B * T);
+  for (let k = 0; k < stepsPerCall; k++) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+    x[(k * B + b) * T + t] = BigInt(rows[b][t]);
+    y[(k * B + b) * T + t] = BigInt(rows[b][t + 1]);
+  }
+  const batches = { x: { dtype: 'i64' as const, shape: [stepsPerCall, B, T], data: x }, y: { dtype: 'i64' as const, shape: [stepsPerCall, B, T], data: y } };
+  const lrs = Array(stepsPerCall).fill(o.lr);
+  let lossFirst = NaN;
+  let lossLast = NaN;
+  let peak = process.memoryUsage().rss;
+  const samples = await timeIt(async () => {
+    const r = await step.run(batches, lrs);
+    if (Number.isNaN(lossFirst)) lossFirst = r.losses[0];
+    lossLast = r.losses[r.losses.length - 1];
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, { warmup: 2, seconds, minRuns: 3 });
+  const ms = median(samples) / stepsPerCall;
+  const flops = lmStepFlops(c);
+  if (Math.abs(flops - gptStepFlops(cfg, B)) > 1e-6 * flops) throw new Error(`FLOP conventions differ: ${flops} vs ${gptStepFlops(cfg, B)}`);
+  return {
+    name: `switchyard (K=${stepsPerCall})`, config: name, msPerStep: ms, tokensPerSec: (B * T * 1000) / ms, gflops: flops / ms / 1e6, peakRssMB: peak / 2 ** 20,
+    params: model.parameterCount(), activeParams: model.activeParameterCount() + c.vocab * c.dModel + c.context * c.dModel, steps: samples.length * stepsPerCall,
+    lossFirst, lossLast, threads: 2, version: 'onnxruntime-node 1.30.0', notes: `${stepsPerCall} steps per ORT call (ONNX Loop); dropless MoE dispatch`,
+  };
+}
+
+/** Measures one config in a child process. */
+export function measureSwitchyardLm(name: 'dense' | 'moe', seconds: number, stepsPerCall = 4): LmPeerResult {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/run-ts.js'), join(REPO_ROOT, 'bench/switchyard-lm.ts'), '--config', name, '--seconds', String(seconds), '--k', String(stepsPerCall), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`switchyard-lm ${name} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const arg = (n: string, d: string) => (process.argv.includes(`--${n}`) ? process.argv[process.argv.indexOf(`--${n}`) + 1] : d);
+  const res = await runInProcess(arg('config', 'dense') as 'dense' | 'moe', Number(arg('seconds', '10')), Number(arg('k', '4')));
+  console.log(JSON.stringify(res));
+}
