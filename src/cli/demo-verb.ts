@@ -52,7 +52,7 @@ export async function demoVerb(argv: string[]): Promise<number> {
   const say = (s: string) => void (a.json || process.stderr.write(s + '\n'));
   say(`switchyard demo: ${dataset} data -> ${files.train} (train), ${files.test} (test); target '${target}'`);
   const runDir = join(a.out, 'run');
-  const summary = await trainTabular({ data: files.train, target, out: runDir, epochs: a.epochs, seed: a.seed, hidden: [32, 32], batchSize: 32, lr: 0.01, patience: 10, progress: { enabled: !a.quiet && !a.json } });
+  const summary = await trainTabular({ data: files.train, target, out: runDir, force: true, epochs: a.epochs, seed: a.seed, hidden: [32, 32], batchSize: 32, lr: 0.01, patience: 10, progress: { enabled: !a.quiet && !a.json } });
   const preds = await predictTabular(runDir, files.test);
   const test = await readCsv(files.test);
   const col = test.columns.indexOf(target);

@@ -54,6 +54,7 @@ export const LM_TRAIN_SPEC = {
   seed: { type: 'number', default: 0, help: 'random seed' },
   resume: { type: 'boolean', help: 'continue the run in --out (keeps its saved settings)' },
   'stop-after': { type: 'number', help: 'stop after this many updates in this invocation' },
+  force: { type: 'boolean', help: 'replace an existing run in --out' },
   threads: { type: 'number', help: 'ONNX Runtime threads' },
 } as const;
 
@@ -108,7 +109,7 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     data, out: a.out, model: gptConfigFromArgs(a), tokenizer: oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const), vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
     clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
-    resume: a.resume, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+    resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
   const last = r.records[r.records.length - 1];
   if (a.json) emitJson({ ok: true, out: r.out, params: r.params, activeParams: r.activeParams, last, records: r.records });
@@ -139,10 +140,10 @@ export async function generateVerb(argv: string[]): Promise<number> {
     maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
     onText: a.json ? undefined : (s) => process.stdout.write(s),
   });
-  if (a.json) emitJson({ ok: true, prompt: a.prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, stoppedAtContext: r.stoppedAtContext });
+  if (a.json) emitJson({ ok: true, prompt: a.prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
   else {
     process.stdout.write('\n');
-    if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.stoppedAtContext ? ', stopped: context full' : ''})\n`);
+    if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.windowSlides ? `, context window slid ${r.windowSlides}x` : ''})\n`);
   }
   return 0;
 }

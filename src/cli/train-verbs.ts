@@ -32,6 +32,7 @@ export const TRAIN_SPEC = {
   columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (keeps its saved hyper-parameters)' },
   'stop-after': { type: 'number', help: 'stop after this many epochs in this invocation; continue later with --resume' },
+  force: { type: 'boolean', help: 'replace an existing run in --out' },
   threads: { type: 'number', help: 'ONNX Runtime threads (default: all cores)' },
 } as const;
 
@@ -67,7 +68,7 @@ export async function trainVerb(argv: string[]): Promise<number> {
     data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', hidden, activation: a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
-    columns: parseColumns(a.columns), resume: a.resume, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+    columns: parseColumns(a.columns), resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...summary });
   else {

@@ -88,12 +88,13 @@ export function sampleToken(logits: Float32Array, o: SampleOptions, rng: Rng): n
 
 /**
  * Generates text after `prompt` with a KV-cached decode graph: every token (prompt or generated) costs one
- * decode step over the cache, never a re-run of the sequence. Stops at `maxTokens` or when the context is full.
+ * decode step over the cache, never a re-run of the sequence. When the context fills up, the window slides:
+ * the cache is rebuilt from the last half-context of text and generation goes on, up to `maxTokens`.
  *
  * @example
  * const { text } = await generate('runs/lm', 'The economy', { maxTokens: 100, temperature: 0.8, topK: 40, seed: 1, onText: (s) => process.stdout.write(s) });
  */
-export async function generate(runDir: string, prompt: string, o: SampleOptions): Promise<{ text: string; tokens: number[]; promptTokens: number; msPerToken: number; stoppedAtContext: boolean }> {
+export async function generate(runDir: string, prompt: string, o: SampleOptions): Promise<{ text: string; tokens: number[]; promptTokens: number; msPerToken: number; windowSlides: number }> {
   const { tok, model } = await loadLmRun(runDir);
   const c = model.cfg;
   const ids = Array.from(tok.encode(prompt));
@@ -123,23 +124,29 @@ export async function generate(runDir: string, prompt: string, o: SampleOptions)
     pos++;
   };
   for (const id of ids) await feed(id);
-  let stoppedAtContext = false;
+  let reprimes = 0;
   for (let i = 0; i < o.maxTokens; i++) {
     const next = sampleToken(logits, o, rng);
     out.push(next);
     const piece = stream.push(next);
     if (piece) o.onText?.(piece);
+    if (i === o.maxTokens - 1) break;
     if (pos >= c.context) {
-      stoppedAtContext = true;
-      break;
+      // The cache is full: slide the window, re-reading the last half of the text from position 0.
+      const recent = [...ids, ...out].slice(-Math.floor(c.context / 2));
+      cacheK.fill(0);
+      cacheV.fill(0);
+      pos = 0;
+      reprimes++;
+      for (const id of recent.slice(0, -1)) await feed(id);
     }
-    if (i < o.maxTokens - 1) await feed(next);
+    await feed(next);
   }
   const rest = stream.flush();
   if (rest) o.onText?.(rest);
-  const steps = ids.length + Math.max(0, out.length - 1);
+  const steps = ids.length + Math.max(0, out.length - 1) + reprimes * Math.floor(c.context / 2);
   await fwd.release();
-  return { text: tok.decode(out), tokens: out, promptTokens: ids.length, msPerToken: (performance.now() - t0) / Math.max(1, steps), stoppedAtContext };
+  return { text: tok.decode(out), tokens: out, promptTokens: ids.length, msPerToken: (performance.now() - t0) / Math.max(1, steps), windowSlides: reprimes };
 }
 
 /**

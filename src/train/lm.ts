@@ -19,6 +19,7 @@ import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { TrainStep } from './step.ts';
+import { prepareRunDir } from './run-dir.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
 export interface LmTrainOptions {
@@ -45,6 +46,8 @@ export interface LmTrainOptions {
   seed?: number;
   stepsPerCall?: number;
   resume?: boolean;
+  /** Replace an existing run in `out` (otherwise a fresh run refuses to overwrite one). */
+  force?: boolean;
   /** Stop this invocation after this many updates (continue with resume). */
   stopAfter?: number;
   threads?: number;
@@ -71,7 +74,7 @@ export interface LmRunConfig {
   kind: 'gpt';
   gpt: GptConfig;
   tokenizer: object;
-  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'stopAfter' | 'threads' | 'data' | 'out'>> & { data: string[] };
+  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out'>> & { data: string[] };
   seed: number;
   created: string;
 }
@@ -119,6 +122,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   let cfg: LmRunConfig;
   let tok: Tokenizer;
   const corpus = await loadTextCorpus(o.data);
+  if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${o.data.join(', ')}: the corpus holds no text`, 'point --data at non-empty text files');
   if (o.resume) {
     const file = join(o.out, RUN_FILES.config);
     if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
@@ -137,8 +141,16 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
       created: new Date().toISOString(),
     };
   }
-  const trainTokens = tokenizeCorpus(split.train, tok!);
-  const validTokens = tokenizeCorpus(split.valid, tok!);
+  let trainTokens = tokenizeCorpus(split.train, tok!);
+  let validTokens = tokenizeCorpus(split.valid, tok!);
+  let validBytesPerToken = split.valid.bytes / Math.max(1, validTokens.length);
+  if (validTokens.length <= cfg!.gpt.context && o.validFraction > 0) {
+    // Too few documents to hold some out (e.g. one file): validate on the tail of the token stream instead.
+    const cut = Math.min(Math.floor(trainTokens.length * (1 - o.validFraction)), trainTokens.length - cfg!.gpt.context - 1);
+    validTokens = trainTokens.subarray(cut);
+    trainTokens = trainTokens.subarray(0, cut);
+    validBytesPerToken = split.train.bytes / Math.max(1, cut + validTokens.length);
+  }
   const gptCfg = cfg!.gpt;
   const T = gptCfg.context;
   if (trainTokens.length <= T + 1) throw new SwitchyardError('E_CORPUS_SMALL', `${o.data.join(', ')}: ${trainTokens.length} training tokens, fewer than one context of ${T}`, 'add text or use a shorter --context');
@@ -148,6 +160,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
   const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads });
   const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
+  await prepareRunDir(o.out, o);
   await mkdir(o.out, { recursive: true });
   const records: LmEvalRecord[] = [];
   if (o.resume) {
@@ -160,7 +173,6 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   }
   const ceiling = await measureMatmulCeiling({ threads: o.threads });
   const flopsPerUpdate = gptStepFlops(gptCfg, o.batchSize) * o.accumulate;
-  const validBytesPerToken = split.valid.bytes / Math.max(1, validTokens.length);
   const startUpdates = step.updates;
   const endUpdates = Math.min(o.steps, startUpdates + (o.stopAfter ?? Infinity));
   const progress = new Progress({ total: (endUpdates - startUpdates) * o.batchSize * o.accumulate * T, label: 'train', unit: 'tok', ...o.progress });

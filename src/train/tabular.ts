@@ -22,6 +22,7 @@ import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { TrainStep } from './step.ts';
+import { prepareRunDir } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
@@ -51,6 +52,8 @@ export interface TabularTrainOptions {
   stepsPerCall?: number;
   /** Continue the run in `out` from its last checkpoint, with the hyper-parameters saved in its config. */
   resume?: boolean;
+  /** Replace an existing run in `out` (otherwise a fresh run refuses to overwrite one). */
+  force?: boolean;
   /** Stop this invocation after this many epochs (the run can be continued with `resume`). */
   stopAfter?: number;
   threads?: number;
@@ -210,6 +213,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let best = { loss: Infinity, epoch: 0 };
   let bad = 0;
   const history: EpochRecord[] = [];
+  await prepareRunDir(o.out, o);
   await mkdir(o.out, { recursive: true });
   if (o.resume) {
     const counters = await loadCheckpoint(o.out, model, step);

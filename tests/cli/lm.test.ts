@@ -124,7 +124,7 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     expect(a.tokens).toBe(20);
     expect(a.text).toBe(b.text);
     expect(a.prompt).toBe('The ');
-    expect(a.stoppedAtContext).toBe(false);
+    expect(a.windowSlides).toBe(0);
     const c = ok(cli([...args.slice(0, -3), '--seed', '2', '--json']));
     expect(c.tokens).toBe(20);
     expect(c.text).not.toBe(a.text);
