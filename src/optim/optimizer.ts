@@ -84,14 +84,16 @@ export function adamw(opts: AdamWOptions = {}): Optimizer {
     stateNames: ['exp_avg', 'exp_avg_sq'],
     config: { beta1: b1, beta2: b2, eps, weightDecay: wd },
     update({ param, grad, state: [m0, v0], lr, step, decay }) {
+      // Written to touch each full-size tensor as few times as possible (ORT runs every op as its own pass):
+      // bias corrections are folded into one scalar step size and the epsilon, which is algebraically the same
+      // update as torch.optim.AdamW.
       const m = add(mul(m0, b1), mul(grad, 1 - b1));
-      const v = add(mul(v0, b2), mul(square(grad), 1 - b2));
-      const c1 = sub(1, pow(scalar(b1), step));
-      const c2 = sub(1, pow(scalar(b2), step));
-      const denom = add(div(sqrt(v), sqrt(c2)), eps);
-      const stepSize = div(lr, c1);
+      const v = add(mul(v0, b2), mul(mul(grad, grad), 1 - b2));
+      const sc2 = sqrt(sub(1, pow(scalar(b2), step)));
+      const stepSize = div(mul(lr, sc2), sub(1, pow(scalar(b1), step)));
+      const ratio = div(m, add(sqrt(v), mul(sc2, eps)));
       const p = wd > 0 && decay ? mul(param, sub(1, mul(lr, wd))) : param;
-      return { param: sub(p, mul(stepSize, div(m, denom))), state: [m, v] };
+      return { param: sub(p, mul(ratio, stepSize)), state: [m, v] };
     },
   };
 }
