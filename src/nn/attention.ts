@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/graph.ts';
-import { add, concat, constant, gather, lessEqual, matmul, mul, oneHot, reshape, slice, softmax, sub, transpose, where } from '../core/ops/index.ts';
+import { add, concat, constant, gather, lessEqual, matmul, mul, oneHot, reshape, slice, softmax, split, sub, transpose, where } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { dropout } from './functional.ts';
 import { Linear } from './layers.ts';
@@ -65,8 +65,9 @@ export class CausalSelfAttention extends Module {
   /** q, k, v as [B, H, T, D] (rotary applied to q and k at `positions`). */
   private heads(x: Tensor, positions: Tensor): [Tensor, Tensor, Tensor] {
     const [b, t] = x.shape;
-    const qkv = transpose(reshape(this.qkv.call(x), [b, t, 3, this.opts.heads, this.headDim]), [2, 0, 3, 1, 4]);
-    const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [b, this.opts.heads, t, this.headDim]);
+    // One fused projection, split into q, k, v (the split's gradient is a single concat).
+    const parts = split(this.qkv.call(x), -1, [this.dim, this.dim, this.dim]);
+    const part = (i: number) => transpose(reshape(parts[i], [b, t, this.opts.heads, this.headDim]), [0, 2, 1, 3]);
     let q = part(0);
     let k = part(1);
     if (this.tables) {

@@ -1,7 +1,7 @@
 import type { Tensor } from '../core/graph.ts';
 import {
   add, cast, concat, cumsum, div, equal, exp, gather, gatherElements, greater, less, log, logicalNot, matmul, mul, neg, nonzero,
-  oneHot, reduceMax, reduceMean, reduceSum, reshape, scatterNDAdd, sigmoid, sign, slice, softmax, square, stopGradient, sub, topk,
+  oneHot, reduceMax, reduceMean, reduceSum, reshape, scatterNDAdd, sigmoid, sign, slice, softmax, split, square, stopGradient, sub, topk,
   transpose, unsqueeze, where, zerosLike, expand, scalar,
 } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -49,9 +49,19 @@ export class Experts extends Module {
     this.w2 = new Parameter([count, dim, hidden], kaimingUniform(hidden));
     this.b2 = new Parameter([count, dim], kaimingUniform(hidden), { decay: false });
   }
+  private readonly pieces = new WeakMap<Tensor, Tensor[]>();
+
+  /** Expert `e`'s slice of a stacked parameter; one split per parameter and trace, whose gradient is one concat. */
+  private piece(p: Parameter, e: number, shape: number[]): Tensor {
+    const t = p.t;
+    let parts = this.pieces.get(t);
+    if (!parts) this.pieces.set(t, (parts = split(t, 0, Array(this.count).fill(1))));
+    return reshape(parts[e], shape);
+  }
+
   /** Expert `e` applied to rows x [n, dim]. */
   one(e: number, x: Tensor): Tensor {
-    const pick = (p: Parameter, shape: number[]) => reshape(slice(p.t, 0, e, e + 1), shape);
+    const pick = (p: Parameter, shape: number[]) => this.piece(p, e, shape);
     const h = activation(this.act)(add(matmul(x, transpose(pick(this.w1, [this.hidden, this.dim]))), pick(this.b1, [this.hidden])));
     return add(matmul(h, transpose(pick(this.w2, [this.dim, this.hidden]))), pick(this.b2, [this.dim]));
   }

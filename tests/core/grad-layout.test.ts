@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { broadcastLike, concat, type Dim, exp, expand, mul, pad, reshape, slice, squeeze, transpose, unsqueeze } from '../../src/core/index.ts';
+import { broadcastLike, concat, type Dim, exp, expand, mul, pad, reshape, slice, split, squeeze, transpose, unsqueeze } from '../../src/core/index.ts';
 import { broadcastPairArb, check, checkedOps, GRAD_FAMILIES, gradCheck, seedArb, shapeArb } from './gradcheck.ts';
 
 /** A shape and a permutation of its axes. */
@@ -68,6 +68,19 @@ describe('gradients of layout ops', () => {
     check(arb, ([shape, axis, sizes, seed]) => {
       const specs = sizes.map((d) => ({ shape: shape.map((s, i) => (i === axis ? d : s)) }));
       gradCheck((...xs) => concat(xs, axis), specs, { seed });
+    });
+  });
+
+  it('split into 1..3 pieces on a random axis, with pieces used twice or not at all', () => {
+    const arb = shapeArb(1, 3).chain((shape) => fc.tuple(fc.constant(shape), fc.nat(shape.length - 1), seedArb));
+    check(arb, ([shape, axis, seed]) => {
+      const d = shape[axis];
+      const sizes = d >= 3 ? [1, d - 2, 1] : d === 2 ? [1, 1] : [1];
+      gradCheck((x) => {
+        const parts = split(x, axis, sizes);
+        // the last piece unused when there are several: its gradient is zeros
+        return concat(parts.length > 1 ? [parts[0], ...parts.slice(0, -1)] : parts, axis);
+      }, [{ shape }], { seed });
     });
   });
 

@@ -3,6 +3,7 @@
  * is lowered and run on ORT, so the ops the gradient rules emit (scatters, pads, broadcasts, numel, ...) are
  * checked there too. Finite differences are the reference tests' job; here the reference values are the truth.
  */
+import { split } from '../../src/core/index.ts';
 import { describe, it } from 'vitest';
 import {
   abs, add, backward, broadcastLike, cast, concat, cos, cumsum, type Dim, div, type DType, erf, exp, expand, fullLike, gather, gatherElements,
@@ -79,7 +80,7 @@ describe('ORT vs reference gradients: layout', () => {
     await gradCase(
       (x, v, col, y) => [
         reshape(x, ['b', 4, 2, 3]), reshape(x, [-1, 6]), transpose(x, [2, 0, 1]), slice(y, 2, 1, 3), pad(y, [0, 1, 2], [1, 0, 0]),
-        concat([y, slice(y, 1, 0, 2), y], 1), broadcastLike(v, x), expand(col, [3, 2, 5]),
+        concat([y, slice(y, 1, 0, 2), y], 1), broadcastLike(v, x), expand(col, [3, 2, 5]), split(y, 1, [1, 3])[1], split(x, 2, [2, 4])[0],
       ],
       sets,
     );

@@ -18,12 +18,12 @@ export const ORT_FAMILIES: Record<string, string[]> = {
     'reduceSum', 'reduceMean', 'reduceMax', 'argmax', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'matmul',
   ],
   structure: [
-    'const', 'fullLike', 'numel', 'reshape', 'transpose', 'slice', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient',
+    'const', 'fullLike', 'numel', 'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient',
     'gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop',
   ],
   grad: [
     'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin',
-    'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike', 'reshape', 'transpose', 'slice', 'pad', 'concat', 'broadcastLike',
+    'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike', 'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike',
     'expand', 'reduceSum', 'reduceMean', 'reduceMax', 'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'gather', 'gatherElements',
     'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk',
   ],

@@ -1,4 +1,5 @@
 /** ORT vs reference: layout, indexing, nonzero (incl. zero-token experts), random, loops, constants, symbolic sizes. */
+import { split } from '../../src/core/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   add, broadcastLike, cast, concat, constant, expand, fullLike, gather, gatherElements, gatherND, identity, less, loop, matmul, mul, nonzero,
@@ -50,6 +51,7 @@ describe('ORT vs reference: layout', () => {
       return {
         s0: slice(x, 0, 1), s1: slice(x, 1, 1, 3), s2: slice(x, -1, -2), p: pad(x, [1, 0, 2], [0, 3, 1]), pi: pad(i, [0, 1], [2, 0]),
         c0: concat([x, slice(x, 0, 0, 1), x], 0), c2: concat([slice(x, 2, 0, 2), x], -1), ci: concat([i, i], 1), cm: concat([m, m, m], 0),
+        sp0: split(x, 2, [1, 3, 1])[1], sp1: split(x, 0, [2, 1])[0], spi: split(i, 1, [1, 2])[1],
       };
     }, { x: randn([3, 4, 5], 9), i: randInt([2, 3], 10, -9, 9), m: tensor([1, 0, 0, 1], [2, 2], 'bool') });
   });

@@ -12,7 +12,7 @@ export const FORWARD_FAMILIES: Record<string, string[]> = {
     'reduceSum', 'reduceMean', 'reduceMax', 'argmax', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'matmul',
   ],
   structure: [
-    'reshape', 'transpose', 'slice', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient', 'gather', 'gatherElements',
+    'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient', 'gather', 'gatherElements',
     'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop',
   ],
 };

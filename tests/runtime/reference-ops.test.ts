@@ -1,3 +1,4 @@
+import { split } from '../../src/core/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   add, broadcastLike, cast, concat, expand, gather, gatherElements, gatherND, hashUniform, identity, less, loop, mul, nonzero, oneHot, pad, randomUniformLike,
@@ -40,9 +41,10 @@ describe('layout forward values', () => {
       const x = g.input('x', 'f32', [2, 3]);
       return {
         s: slice(x, 1, 1, 3), s0: slice(x, 0, -1), p: pad(x, [1, 0], [0, 2]),
-        c0: concat([x, slice(x, 0, 0, 1)], 0), c1: concat([x, x], -1),
+        c0: concat([x, slice(x, 0, 0, 1)], 0), c1: concat([x, x], -1), sp: split(x, 1, [1, 2])[1],
       };
     }, { x: x23 });
+    expect(vals(out.sp)).toEqual([2, 3, 5, 6]);
     expect(out.s.shape).toEqual([2, 2]);
     expect(vals(out.s)).toEqual([2, 3, 5, 6]);
     expect(vals(out.s0)).toEqual([4, 5, 6]);

@@ -1,7 +1,8 @@
 import type { Tensor } from '../graph.ts';
 import { broadcastShapes, type Dim, formatShape, normAxis, type Shape } from '../shape.ts';
 import { sumTo } from './elementwise.ts';
-import { apply1, defineOp, fail } from './registry.ts';
+import { apply, apply1, defineOp, fail } from './registry.ts';
+import { fullLike } from './constant.ts';
 
 /**
  * A symbolic dimension is a product written `'batch'`, `'batch*seq'` or `'4*batch'`. Splits a shape into the
@@ -225,4 +226,23 @@ export function squeeze(x: Tensor, axis: number): Tensor {
   const a = normAxis(axis, x.rank, 'squeeze');
   if (x.shape[a] !== 1) fail('squeeze', `axis ${a} of ${x} has size ${x.shape[a]}, not 1`, 'squeeze only size-1 axes');
   return reshape(x, x.shape.filter((_, i) => i !== a));
+}
+
+defineOp({
+  name: 'split',
+  infer([x], attrs, where) {
+    const { axis, sizes } = attrs as { axis: number; sizes: number[] };
+    const d = x.shape[axis];
+    if (typeof d !== 'number' || sizes.reduce((a, b) => a + b, 0) !== d || sizes.some((s) => !(Number.isInteger(s) && s > 0))) {
+      fail(where, `split sizes [${sizes}] do not add up to axis ${axis} of ${x}`, 'give positive sizes that sum to the (static) axis length');
+    }
+    return sizes.map((s) => ({ dtype: x.dtype, shape: x.shape.map((dd, i) => (i === axis ? s : dd)) }));
+  },
+  // One concat of the pieces' gradients: cheaper than one zero-padded gradient per piece summed up.
+  grad: ({ outputs, grads, attrs }) => [concat(outputs.map((o, i) => grads[i] ?? fullLike(o, 0)), attrs.axis as number)],
+});
+
+/** Splits `x` along a static `axis` into consecutive pieces of the given sizes (one node, many outputs). */
+export function split(x: Tensor, axis: number, sizes: number[]): Tensor[] {
+  return apply('split', [x], { axis: normAxis(axis, x.rank, 'split'), sizes });
 }

@@ -104,6 +104,7 @@ const LOWERINGS: Record<string, Lowering> = {
     const a = n.attrs as { before: number[]; after: number[] };
     em.emit('Pad', [ins[0], em.ints([...a.before, ...a.after])], {}, outs);
   },
+  split: (em, n, ins, outs) => void em.emit('Split', [ins[0], em.ints(n.attrs.sizes as number[])], { axis: attr.int(n.attrs.axis as number) }, outs),
   concat: (em, n, ins, outs) => void em.emit('Concat', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
   broadcastLike: (em, n, ins, outs) => void em.emit('Expand', [ins[0], shapeOf(em, n, 1)], {}, outs),
   expand: (em, n, ins, outs) => void em.emit('Expand', [ins[0], em.ints(n.attrs.shape as number[])], {}, outs),

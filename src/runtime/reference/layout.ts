@@ -65,6 +65,15 @@ export const layoutKernels: Record<string, Kernel> = {
       ),
     ];
   },
+  split: ([x], attrs, ctx) => {
+    const { axis, sizes } = attrs as { axis: number; sizes: number[] };
+    let at = 0;
+    return sizes.map((size) => {
+      const piece = layoutKernels.slice([x], { axes: [axis], starts: [at], ends: [at + size] }, ctx)[0];
+      at += size;
+      return piece;
+    });
+  },
   pad: ([x], attrs) => {
     const { before, after } = attrs as { before: number[]; after: number[] };
     const shape = x.shape.map((d, i) => d + before[i] + after[i]);
