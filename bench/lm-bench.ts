@@ -24,9 +24,11 @@ export async function runLmBench(quick: boolean, log: (s: string) => void): Prom
   const notes: string[] = [];
   await ceiling();
   for (const config of ['dense', 'moe'] as const) {
+    if (config === 'moe') await ceiling();
     const s = measureSwitchyardLm(config, seconds);
     log(`switchyard ${config}: ${s.msPerStep.toFixed(0)} ms/step, ${s.gflops.toFixed(1)} GFLOP/s, peak ${s.peakRssMB.toFixed(0)} MiB`);
     results.push(s);
+    await ceiling();
     const t = await measureTorchLm(config, seconds);
     if ('skipped' in t) notes.push(`PyTorch skipped: ${t.skipped}`);
     else {
@@ -44,7 +46,7 @@ export async function runLmBench(quick: boolean, log: (s: string) => void): Prom
   updateBenchmarksMd({
     title: 'Language-model training step (dense and MoE)',
     name: 'lm-training-step',
-    intro: 'One training step (forward + backward + AdamW) of a byte-level GPT: vocab 256, d_model 256, 4 layers, 4 heads, context 128, batch 16. *dense*: MLP hidden 1024. *moe*: 8 experts, top-2, expert hidden 512, dropless, Switch aux loss (same active parameters). Every peer implements exactly the configs of bench/lm-config.ts, 2 threads. GFLOP/s = 6 x tokens x active matmul parameters + 12 x batch x layers x context^2 x d_model, over the median step time; MFU is against the ORT MatMul ceiling (256x1024 @ 1024x1024) measured three times in the same run (median).',
+    intro: 'One training step (forward + backward + AdamW) of a byte-level GPT: vocab 256, d_model 256, 4 layers, 4 heads, context 128, batch 16. *dense*: MLP hidden 1024. *moe*: 8 experts, top-2, expert hidden 512, dropless, Switch aux loss (same active parameters). Every peer implements exactly the configs of bench/lm-config.ts, 2 threads. GFLOP/s = 6 x tokens x active matmul parameters + 12 x batch x layers x context^2 x d_model, over the median step time; MFU is against the ORT MatMul ceiling (256x1024 @ 1024x1024) measured before every peer and at the end of the same run (median of the samples; the machine is shared, so single samples dip).',
     columns: ['implementation', 'config', 'params (total / active)', 'ms/step', 'tokens/s', 'GFLOP/s', 'MFU', 'peak RSS (MiB)'],
     rows: [
       ['ORT MatMul ceiling', '', '', '', '', formatNumber(ceil), '100%', ''],

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { crossEntropy, MLP } from '../src/nn/index.ts';
-import { adamw } from '../src/optim/index.ts';
+import { adamw, sgd } from '../src/optim/index.ts';
 import { TrainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { mlpStepFlops } from './flops.ts';
@@ -11,7 +11,7 @@ import type { StepResult } from './tfjs-mlp.ts';
  * Switchyard's MLP training step (forward + backward + AdamW in one ONNX graph), `stepsPerCall` steps per
  * ORT call through the Loop. Same model, batch and FLOP count as the TF.js peers.
  */
-export async function measureSwitchyardMlp(opts: { batch?: number; inDim?: number; hidden?: number; classes?: number; seconds?: number; stepsPerCall?: number; threads?: number } = {}): Promise<StepResult> {
+export async function measureSwitchyardMlp(opts: { batch?: number; inDim?: number; hidden?: number; classes?: number; seconds?: number; stepsPerCall?: number; threads?: number; optimizer?: 'adamw' | 'sgd' } = {}): Promise<StepResult> {
   const B = opts.batch ?? 256;
   const D = opts.inDim ?? 784;
   const H = opts.hidden ?? 1024;
@@ -20,7 +20,7 @@ export async function measureSwitchyardMlp(opts: { batch?: number; inDim?: numbe
   const model = new MLP([D, H, C]).init(1234);
   const step = await TrainStep.compile({
     model,
-    optimizer: adamw({ weightDecay: 0.01 }),
+    optimizer: opts.optimizer === 'sgd' ? sgd() : adamw({ weightDecay: 0.01 }),
     batch: { x: { dtype: 'f32', shape: ['batch', D] }, y: { dtype: 'i64', shape: ['batch'] } },
     loss: (m, b) => crossEntropy(m.call(b.x), b.y),
     threads: opts.threads ?? 2,
@@ -34,7 +34,7 @@ export async function measureSwitchyardMlp(opts: { batch?: number; inDim?: numbe
   await step.release();
   const ms = median(samples) / K;
   const flops = mlpStepFlops(B, D, H, C);
-  return { name: `switchyard (K=${K})`, backend: 'onnxruntime-node cpu', batch: B, msPerStep: ms, examplesPerSec: (B * 1000) / ms, gflops: flops / ms / 1e6, steps: samples.length * K, notes: `${K} steps per ORT call (ONNX Loop); AdamW in-graph; 2 intra-op threads` };
+  return { name: `switchyard (K=${K}${opts.optimizer === 'sgd' ? ', SGD' : ''})`, backend: 'onnxruntime-node cpu', batch: B, msPerStep: ms, examplesPerSec: (B * 1000) / ms, gflops: flops / ms / 1e6, steps: samples.length * K, notes: `${K} steps per ORT call (ONNX Loop); ${opts.optimizer === 'sgd' ? 'plain SGD' : 'AdamW'} in-graph; 2 intra-op threads` };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
