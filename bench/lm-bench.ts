@@ -25,7 +25,7 @@ export async function runLmBench(quick: boolean, log: (s: string) => void): Prom
   await ceiling();
   for (const config of ['dense', 'moe'] as const) {
     if (config === 'moe') await ceiling();
-    const s = measureSwitchyardLm(config, seconds);
+    const s = await measureSwitchyardLm(config, seconds);
     log(`switchyard ${config}: ${s.msPerStep.toFixed(0)} ms/step, ${s.gflops.toFixed(1)} GFLOP/s, peak ${s.peakRssMB.toFixed(0)} MiB`);
     results.push(s);
     await ceiling();

@@ -5,7 +5,7 @@
  *
  *   node bin/run-ts.js bench/switchyard-lm.ts --config dense|moe [--seconds 10] [--json]
  */
-import { spawnSync } from 'node:child_process';
+import { runJsonChild } from './child.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GPT, gptStepFlops, type GptConfig } from '../src/models/gpt.ts';
@@ -63,10 +63,9 @@ async function runInProcess(name: 'dense' | 'moe', seconds: number, stepsPerCall
 }
 
 /** Measures one config in a child process. */
-export function measureSwitchyardLm(name: 'dense' | 'moe', seconds: number, stepsPerCall = 4): LmPeerResult {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/run-ts.js'), join(REPO_ROOT, 'bench/switchyard-lm.ts'), '--config', name, '--seconds', String(seconds), '--k', String(stepsPerCall), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`switchyard-lm ${name} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+export function measureSwitchyardLm(name: 'dense' | 'moe', seconds: number, stepsPerCall = 4): Promise<LmPeerResult> {
+  const args = [join(REPO_ROOT, 'bin/run-ts.js'), join(REPO_ROOT, 'bench/switchyard-lm.ts'), '--config', name, '--seconds', String(seconds), '--k', String(stepsPerCall), '--json'];
+  return runJsonChild<LmPeerResult>(`switchyard-lm (${name})`, process.execPath, args);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -14,7 +14,8 @@
  *
  * CLI: `node bin/run-ts.js bench/tfjs-lm.ts [--json] [--seconds S] [--max-steps N]`
  */
-import { spawn } from 'node:child_process';
+
+import { runJsonChild } from './child.ts';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Scalar, Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
@@ -186,26 +187,7 @@ export async function measureTfjsLm(seconds: number, opts: Omit<TfjsLmOptions, '
   if (opts.warmup !== undefined) args.push('--warmup', String(opts.warmup));
   if (opts.minSteps !== undefined) args.push('--min-steps', String(opts.minSteps));
   if (opts.maxSteps !== undefined) args.push('--max-steps', String(opts.maxSteps));
-  return new Promise<LmPeerResult>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').reverse().find((l) => l.trim().startsWith('{'));
-      if (code !== 0 || !line) {
-        reject(new Error(`tfjs-lm child exited with ${code}\n${err.trim().slice(-2000)}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(line) as LmPeerResult);
-      } catch (e) {
-        reject(new Error(`tfjs-lm: could not parse child output: ${(e as Error).message}`));
-      }
-    });
-  });
+  return runJsonChild<LmPeerResult>('tfjs-lm', process.execPath, args);
 }
 
 function usage(msg: string): never {

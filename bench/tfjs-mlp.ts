@@ -12,7 +12,8 @@
  *   --json   print the StepResult as one JSON line on stdout (otherwise a readable summary)
  *   --write  also write bench/results/tfjs-mlp-<backend>.json
  */
-import { spawn } from 'node:child_process';
+
+import { runJsonChild } from './child.ts';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mlpStepFlops } from './flops.ts';
@@ -209,26 +210,7 @@ export async function measureTfjsMlp(backend: TfjsBackend, opts: MlpBenchOptions
     ['classes', '--classes'], ['seconds', '--seconds'], ['threads', '--threads'],
   ];
   for (const [k, flag] of flags) if (opts[k] !== undefined) args.push(flag, String(opts[k]));
-  return new Promise<StepResult>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').reverse().find((l) => l.trim().startsWith('{'));
-      if (code !== 0 || !line) {
-        reject(new Error(`tfjs-mlp (${backend}) child exited with ${code}\n${err.trim().slice(-2000)}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(line) as StepResult);
-      } catch (e) {
-        reject(new Error(`tfjs-mlp (${backend}): could not parse child output: ${(e as Error).message}`));
-      }
-    });
-  });
+  return runJsonChild<StepResult>(`tfjs-mlp (${backend})`, process.execPath, args);
 }
 
 function parseArgs(argv: string[]): { backend: TfjsBackend; json: boolean; write: boolean; opts: MlpBenchOptions } {

@@ -1,3 +1,4 @@
+import { runJsonChild } from './child.ts';
 /**
  * PyTorch peer of the LM training benchmark: runs `bench/torch_lm.py` (CPU, 2 threads) in a child Python
  * and returns its numbers as an {@link LmPeerResult}, with GFLOP/s from the shared {@link lmStepFlops}.
@@ -13,7 +14,7 @@
  *
  * CLI: `node bin/run-ts.js bench/torch-lm.ts [--config dense|moe] [--seconds S] [--json]`
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,29 +91,10 @@ export async function measureTorchLm(config: 'dense' | 'moe', seconds: number, o
   const threads = opts.threads ?? 2;
   const args = [SCRIPT, '--config', config, '--seconds', String(seconds), '--threads', String(threads), '--json'];
   if (opts.minSteps !== undefined) args.push('--min-steps', String(opts.minSteps));
-  const r = await new Promise<TorchLmJson>((resolvePromise, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-    const blasDir = openmpOpenblasDir();
-    if (blasDir) env.LD_LIBRARY_PATH = [blasDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-    const child = spawn(found.python, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').reverse().find((l) => l.trim().startsWith('{'));
-      if (code !== 0 || !line) {
-        reject(new Error(`torch-lm (${config}): ${found.python} ${SCRIPT} exited with ${code}\n${err.trim().slice(-2000)}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(line) as TorchLmJson);
-      } catch (e) {
-        reject(new Error(`torch-lm (${config}): could not parse the script's output: ${(e as Error).message}`));
-      }
-    });
-  });
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const blasDir = openmpOpenblasDir();
+  if (blasDir) env.LD_LIBRARY_PATH = [blasDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  const r = await runJsonChild<TorchLmJson>(`torch-lm (${config}): ${found.python} ${SCRIPT}`, found.python, args, env);
   const cfg = LM_CONFIGS[config];
   const mismatch: string[] = [];
   if (r.params !== totalParams(cfg)) mismatch.push(`params ${r.params} vs lm-config ${totalParams(cfg)}`);
