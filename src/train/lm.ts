@@ -14,15 +14,15 @@ import { warmupCosine } from '../optim/schedule.ts';
 import { measureMatmulCeiling } from '../runtime/ceiling.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeJsonAtomic, writeManifest } from '../util/fs.ts';
-import { Progress, type ProgressStream } from '../util/progress.ts';
+import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { TrainStep } from './step.ts';
-import { prepareRunDir } from './run-dir.ts';
+import { prepareRunDir, type RunOptions } from './run-dir.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
-export interface LmTrainOptions {
+export interface LmTrainOptions extends RunOptions {
   data: string[];
   out: string;
   model: GptConfig;
@@ -45,13 +45,6 @@ export interface LmTrainOptions {
   validFraction?: number;
   seed?: number;
   stepsPerCall?: number;
-  resume?: boolean;
-  /** Replace an existing run in `out` (otherwise a fresh run refuses to overwrite one). */
-  force?: boolean;
-  /** Stop this invocation after this many updates (continue with resume). */
-  stopAfter?: number;
-  threads?: number;
-  progress?: { stream?: ProgressStream; enabled?: boolean };
 }
 
 /** One validation record of `metrics.jsonl`. */

@@ -17,16 +17,16 @@ import { warmupCosine } from '../optim/schedule.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic, writeJsonAtomic, writeManifest } from '../util/fs.ts';
-import { Progress, type ProgressStream } from '../util/progress.ts';
+import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { TrainStep } from './step.ts';
-import { prepareRunDir } from './run-dir.ts';
+import { prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
-export interface TabularTrainOptions {
+export interface TabularTrainOptions extends RunOptions {
   data: string;
   target: string;
   out: string;
@@ -50,14 +50,6 @@ export interface TabularTrainOptions {
   seed?: number;
   /** Micro-steps per ONNX Runtime call (the Loop trip count). */
   stepsPerCall?: number;
-  /** Continue the run in `out` from its last checkpoint, with the hyper-parameters saved in its config. */
-  resume?: boolean;
-  /** Replace an existing run in `out` (otherwise a fresh run refuses to overwrite one). */
-  force?: boolean;
-  /** Stop this invocation after this many epochs (the run can be continued with `resume`). */
-  stopAfter?: number;
-  threads?: number;
-  progress?: { stream?: ProgressStream; enabled?: boolean };
 }
 
 /** What {@link trainTabular} returns and writes to `metrics.json`. */

@@ -5,19 +5,9 @@ import {
   stopGradient, tanh, type Tensor, trace, valueAndGrad, withScope,
 } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
 import { check, GRAD_FAMILIES, gradCheck, makeFeeds, NON_DIFFERENTIABLE, prng, seedArb } from './gradcheck.ts';
+import { expectCode } from '../expect-error.ts';
 
-function expectCode(fn: () => unknown, code: string): SwitchyardError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SwitchyardError);
-    expect((err as SwitchyardError).code).toBe(code);
-    return err as SwitchyardError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 describe('gradient coverage', () => {
   it('every registered op either has a gradient rule checked by a grad test file or is declared non-differentiable', () => {

@@ -4,19 +4,8 @@ import {
   reduceSum, relu, reshape, scatterNDAdd, slice, type Tensor, topk, trace, transpose, withScope,
 } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
+import { expectCode } from '../expect-error.ts';
 
-function expectCode(fn: () => unknown, code: string, re?: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SwitchyardError);
-    expect((err as SwitchyardError).code).toBe(code);
-    if (re) expect((err as SwitchyardError).message).toMatch(re);
-    return;
-  }
-  throw new Error(`expected a ${code} error`);
-}
 
 /** Traces `fn` over an f32 input x of `shape` (and i64 input i of shape [2]) and expects it to throw. */
 function rejects(shape: (number | string)[], fn: (x: Tensor, g: Graph) => unknown, code: string, re?: RegExp): void {

@@ -6,17 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { CsvParser, detectDelimiter, parseCsv, readCsv } from '../../src/data/csv.ts';
 import { formatCsvRow, jsonRecordsToCsv } from '../../src/data/csv-write.ts';
 import { SwitchyardError } from '../../src/util/errors.ts';
+import { caught } from '../expect-error.ts';
 
-/** Runs `f` and returns the SwitchyardError it throws. */
-function caught(f: () => unknown): SwitchyardError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SwitchyardError) return e;
-    throw e;
-  }
-  throw new Error('expected a SwitchyardError');
-}
 
 async function caughtAsync(f: () => Promise<unknown>): Promise<SwitchyardError> {
   try {

@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv, type Table } from '../../src/data/csv.ts';
 import { inferSchema, resolveTarget } from '../../src/data/schema.ts';
 import { didYouMean, editDistance, isMissing, parseBoolean, parseNumber } from '../../src/data/values.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
+import { caught } from '../expect-error.ts';
 
-function caught(f: () => unknown): SwitchyardError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SwitchyardError) return e;
-    throw e;
-  }
-  throw new Error('expected a SwitchyardError');
-}
 
 /** A table from columns of cells. */
 function table(cols: Record<string, string[]>, file = 'train.csv'): Table {

@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv, type Table } from '../../src/data/csv.ts';
 import { inferSchema } from '../../src/data/schema.ts';
 import { fitTabularEncoder, TabularEncoder } from '../../src/data/tabular.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
+import { caught } from '../expect-error.ts';
 
-function caught(f: () => unknown): SwitchyardError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof SwitchyardError) return e;
-    throw e;
-  }
-  throw new Error('expected a SwitchyardError');
-}
 
 const csv = (text: string, file = 'train.csv'): Table => parseCsv(text, { file });
 

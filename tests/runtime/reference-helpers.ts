@@ -2,7 +2,6 @@
 import { expect } from 'vitest';
 import { type Graph, type Tensor, trace } from '../../src/core/index.ts';
 import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
 
 /** Ops whose forward values the reference tests check, split by test file (coverage is asserted per file). */
 export const FORWARD_FAMILIES: Record<string, string[]> = {
@@ -44,14 +43,4 @@ export function close(actual: RefTensor, want: number[], digits = 12): void {
   want.forEach((w, i) => expect(actual.data[i]).toBeCloseTo(w, digits));
 }
 
-/** Expects `fn` to throw a SwitchyardError with `code`, returning it. */
-export function expectCode(fn: () => unknown, code: string): SwitchyardError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SwitchyardError);
-    expect((err as SwitchyardError).code).toBe(code);
-    return err as SwitchyardError;
-  }
-  throw new Error(`expected a ${code} error`);
-}
+export { expectCode } from '../expect-error.ts';

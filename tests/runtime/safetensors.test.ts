@@ -9,22 +9,11 @@ import {
   saveSafetensors,
   type NamedTensor,
 } from '../../src/runtime/safetensors.ts';
-import { SwitchyardError } from '../../src/util/errors.ts';
+import { expectCode } from '../expect-error.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-st-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function expectCode(fn: () => unknown, code: string, re?: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SwitchyardError);
-    expect((err as SwitchyardError).code).toBe(code);
-    if (re) expect((err as SwitchyardError).message).toMatch(re);
-    return;
-  }
-  throw new Error('expected a throw');
-}
 
 /** Builds a file from a raw header object and data bytes, for malformed-input tests. */
 function rawFile(header: unknown, data: Uint8Array, headerLen?: number): Uint8Array {
