@@ -5,6 +5,7 @@ import type { Module } from '../../src/nn/module.ts';
 import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
 import type { HostTensor } from '../../src/runtime/session.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { expectClose } from '../train/helpers.ts';
 
 /** `n` deterministic values uniform in [-scale, scale) (float32-representable, so ORT and float64 see the same inputs). */
 export function rand(seed: number, n: number, scale = 1): Float32Array {
@@ -51,19 +52,9 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** Asserts element-wise |a - e| <= atol + rtol |e|, naming the worst element. */
+/** Asserts element-wise |a - e| <= atol + rtol |e|, naming the worst element (argument order: atol first). */
 export function expectNear(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0, what = ''): void {
-  expect(actual.length, `${what} length`).toBe(expected.length);
-  let worst = -1;
-  let excess = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const e = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
-    if (!(e <= 0) && (worst < 0 || !(e <= excess))) {
-      worst = i;
-      excess = e;
-    }
-  }
-  if (worst >= 0) throw new Error(`${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`);
+  expectClose(actual, expected, rtol, atol, what);
 }
 
 /** Row-major slice of the positions `[from, to)` along axis 1 of a [B, T, C] array. */
