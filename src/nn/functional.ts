@@ -1,7 +1,7 @@
 import type { Tensor } from '../core/graph.ts';
 import {
-  add, argmax, cast, div, equal, erf, gatherElements, greaterEqual, logSoftmax, mul, neg, randomUniformLike, reduceMean,
-  sigmoid, sqrt, square, squeeze, sub, unsqueeze, where,
+  add, argmax, cast, div, equal, erf, gatherElements, greaterEqual, logSoftmax, maximum, mul, neg, randomUniformLike, reduceMean,
+  reduceSum, sigmoid, sqrt, square, squeeze, sub, unsqueeze, where,
 } from '../core/ops/index.ts';
 import { currentMode } from './mode.ts';
 
@@ -31,15 +31,37 @@ export function dropout(x: Tensor, p: number): Tensor {
   return where(keep, div(x, 1 - p), 0);
 }
 
-/** Mean softmax cross-entropy of `logits` [N, C] against i64 class `labels` [N]. */
-export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  const picked = squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(labels, -1), -1), -1);
-  return neg(reduceMean(picked));
+/**
+ * `sum(w * values) / sum(w)` over all elements: the weighted mean of per-example losses (0 when every weight is 0).
+ *
+ * @example
+ * weightedMean(perExampleLoss, b.w); // b.w: f32 [N]
+ */
+export function weightedMean(values: Tensor, weights: Tensor): Tensor {
+  return div(reduceSum(mul(values, weights)), maximum(reduceSum(weights), 1e-12));
 }
 
-/** Mean squared error. */
-export function mse(pred: Tensor, target: Tensor): Tensor {
-  return reduceMean(square(sub(pred, target)));
+/**
+ * Mean softmax cross-entropy of `logits` [N, C] against i64 class `labels` [N]; with f32 `weights` [N], the
+ * weighted mean `sum(w * ce) / sum(w)` (PyTorch's convention for weighted cross-entropy).
+ *
+ * @example
+ * crossEntropy(model.call(b.x), b.y, b.w);
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor, weights?: Tensor): Tensor {
+  const picked = squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(labels, -1), -1), -1);
+  return weights ? neg(weightedMean(picked, weights)) : neg(reduceMean(picked));
+}
+
+/**
+ * Mean squared error; with `weights` (same shape as `pred`), the weighted mean of the squared errors.
+ *
+ * @example
+ * mse(reshape(model.call(b.x), ['batch']), b.y, b.w);
+ */
+export function mse(pred: Tensor, target: Tensor, weights?: Tensor): Tensor {
+  const se = square(sub(pred, target));
+  return weights ? weightedMean(se, weights) : reduceMean(se);
 }
 
 /** Fraction of rows whose arg-max logit equals the i64 label (f32 scalar). */

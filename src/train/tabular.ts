@@ -1,27 +1,19 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Tensor } from '../core/graph.ts';
-import { reshape } from '../core/ops/index.ts';
-import { gatherRows, gatherValues, shuffledBatches } from '../data/batches.ts';
-import { readCsv, type Table } from '../data/csv.ts';
+import type { Table } from '../data/csv.ts';
+import { readTable } from '../data/readers/index.ts';
 import { isMissing } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
-import { type EncodedTable, fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
+import { fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
 import type { Activation, MLP } from '../nn/layers.ts';
-import type { Module } from '../nn/module.ts';
-import { accuracy, crossEntropy, mse } from '../nn/functional.ts';
-import { adamw, sgd, type Optimizer } from '../optim/optimizer.ts';
-import { warmupCosine } from '../optim/schedule.ts';
-import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic, writeJsonAtomic, writeManifest } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
-import { Forward } from './forward.ts';
-import { TrainStep } from './step.ts';
+import { MlpTrainer } from './fit.ts';
 import { prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
@@ -82,47 +74,6 @@ interface EpochRecord {
 
 const DEFAULTS = { hidden: [64, 64], activation: 'relu' as Activation, dropout: 0, epochs: 30, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, patience: 5, validFraction: 0.2, seed: 0, stepsPerCall: 16 };
 
-function batchSpec(features: number, task: string) {
-  return {
-    x: { dtype: 'f32' as const, shape: ['batch', features] },
-    y: task === 'classification' ? { dtype: 'i64' as const, shape: ['batch'] } : { dtype: 'f32' as const, shape: ['batch'] },
-  };
-}
-
-function lossFn(task: string) {
-  return (m: Module, b: Record<string, Tensor>): { loss: Tensor; metrics: Record<string, Tensor> } => {
-    const out = m.call(b.x);
-    if (task === 'classification') return { loss: crossEntropy(out, b.y), metrics: { accuracy: accuracy(out, b.y) } };
-    return { loss: mse(reshape(out, ['batch']), b.y), metrics: {} };
-  };
-}
-
-function hostBatch(enc: EncodedTable, idx: Int32Array[], task: string): Record<string, HostTensor> {
-  const k = idx.length;
-  const b = idx[0].length;
-  const x = new Float32Array(k * b * enc.features);
-  idx.forEach((rows, i) => gatherRows(enc.x, enc.features, rows, x.subarray(i * b * enc.features, (i + 1) * b * enc.features)));
-  const ys = idx.map((rows) => gatherValues(enc.y!, rows));
-  const y = task === 'classification' ? BigInt64Array.from(ys.flatMap((v) => Array.from(v, (c) => BigInt(c)))) : Float32Array.from(ys.flatMap((v) => Array.from(v)));
-  return { x: { dtype: 'f32', shape: [k, b, enc.features], data: x }, y: { dtype: task === 'classification' ? 'i64' : 'f32', shape: [k, b], data: y } };
-}
-
-/** Mean loss (and accuracy / RMSE) of `model` over rows `idx` of `enc`, in batches. */
-async function evaluate(fwd: Forward, enc: EncodedTable, idx: Int32Array, task: string, std: number): Promise<{ loss: number; accuracy?: number; rmse?: number }> {
-  let loss = 0;
-  let acc = 0;
-  for (let s = 0; s < idx.length; s += 1024) {
-    const rows = idx.subarray(s, Math.min(s + 1024, idx.length));
-    const hb = hostBatch(enc, [rows], task);
-    const out = await fwd.run({ x: { ...hb.x, shape: hb.x.shape.slice(1) }, y: { ...hb.y, shape: hb.y.shape.slice(1) } });
-    loss += (out.loss.data as Float32Array)[0] * rows.length;
-    if (task === 'classification') acc += (out.accuracy.data as Float32Array)[0] * rows.length;
-  }
-  const n = Math.max(1, idx.length);
-  if (task === 'classification') return { loss: loss / n, accuracy: acc / n };
-  return { loss: loss / n, rmse: Math.sqrt(loss / n) * std };
-}
-
 /**
  * Trains an MLP classifier or regressor on a CSV file: infers the schema, encodes features, splits a
  * stratified validation set (unless `valid` is given), trains with AdamW (or SGD), a warm-up + cosine
@@ -136,7 +87,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
   if (!(o.epochs >= 1)) throw new SwitchyardError('E_CONFIG', `--epochs must be at least 1, got ${o.epochs}`, 'e.g. --epochs 20');
   const started = performance.now();
-  const table = dropMissingTarget(await readCsv(o.data), o.target);
+  const table = dropMissingTarget(await readTable(o.data), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
   if (o.resume) {
@@ -171,7 +122,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let validIdx: Int32Array;
   let validEnc = encoded;
   if (o.valid) {
-    validEnc = enc.encode(await readCsv(o.valid));
+    validEnc = enc.encode(await readTable(o.valid));
     trainIdx = Int32Array.from({ length: encoded.rows }, (_, i) => i);
     validIdx = Int32Array.from({ length: validEnc.rows }, (_, i) => i);
   } else {
@@ -181,25 +132,17 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   }
   if (trainIdx.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${o.data}: no rows left for training`, 'add rows or lower --valid-fraction');
 
-  const model = buildTabularModel(cfg).init(cfg.seed) as MLP;
-  const optimizer: Optimizer = (o.optimizer ?? 'adamw') === 'sgd' ? sgd({ momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay }) : adamw({ weightDecay: o.weightDecay });
-  const accumulate = o.accumulate ?? 1;
-  const spec = batchSpec(enc.numFeatures, task);
-  const step = await TrainStep.compile({ model, optimizer, batch: spec, loss: lossFn(task), clipNorm: o.clipNorm, accumulate, threads: o.threads, seed: cfg.seed });
-  const fwd = await Forward.compile(model, (m, b): Record<string, Tensor> => {
-    const r = lossFn(task)(m, b);
-    return { loss: r.loss, ...r.metrics };
-  }, spec, { threads: o.threads });
+  const trainer = await MlpTrainer.create({
+    x: encoded.x, y: encoded.y!, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
+    model: buildTabularModel(cfg).init(cfg.seed) as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
+    optimizer: o.optimizer, momentum: o.momentum, clipNorm: o.clipNorm, accumulate: o.accumulate, stepsPerCall: o.stepsPerCall, seed: cfg.seed, threads: o.threads,
+  });
+  const { model, step } = trainer;
   const std = task === 'regression' ? (enc.target as { std: number }).std : 1;
-
-  const batchSize = Math.min(o.batchSize, trainIdx.length);
-  const fullBatches = Math.floor(trainIdx.length / batchSize);
-  const microPerEpoch = accumulate > 1 ? fullBatches - (fullBatches % accumulate) : Math.ceil(trainIdx.length / batchSize);
-  if (microPerEpoch === 0) throw new SwitchyardError('E_CONFIG', `accumulate=${accumulate} needs at least ${accumulate} full batches of ${batchSize} rows, the training set has ${trainIdx.length}`, 'lower --accumulate or --batch-size');
-  const updatesPerEpoch = microPerEpoch / accumulate;
-  const totalUpdates = updatesPerEpoch * o.epochs;
-  const schedule = warmupCosine({ lr: o.lr, warmup: Math.min(Math.ceil(totalUpdates * 0.05), 200), total: totalUpdates, minLr: o.lr * 0.05 });
-  const stepsPerCall = Math.max(accumulate, o.stepsPerCall - (o.stepsPerCall % accumulate));
+  const evaluate = async (): Promise<{ loss: number; accuracy?: number; rmse?: number }> => {
+    const v = await trainer.evaluate(validEnc.x, validEnc.y!, validIdx);
+    return task === 'regression' ? { loss: v.loss, rmse: Math.sqrt(v.loss) * std } : v;
+  };
 
   let epoch0 = 0;
   let best = { loss: Infinity, epoch: 0 };
@@ -221,40 +164,24 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   }
   await writeMetricsLines(join(o.out, RUN_FILES.metrics), history);
 
-  const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * microPerEpoch * batchSize, label: 'train', unit: 'ex', ...o.progress });
+  const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * trainer.microPerEpoch * trainer.batchSize, label: 'train', unit: 'ex', ...o.progress });
   let examples = 0;
   let trainSeconds = 0;
   let stoppedEarly = false;
   let lastTrainLoss = NaN;
   for (let epoch = epoch0 + 1; epoch <= o.epochs; epoch++) {
-    const epochRng = new Rng(cfg.seed * 1_000_003 + epoch);
-    const batches = [...shuffledBatches(trainIdx, batchSize, epochRng, accumulate > 1)].slice(0, microPerEpoch);
-    let lossSum = 0;
-    let lossCount = 0;
-    const t0 = performance.now();
-    for (let s = 0; s < batches.length; ) {
-      // Calls hold same-sized batches: a shorter last batch runs in a call of its own.
-      let e = Math.min(s + stepsPerCall, batches.length);
-      while (e - 1 > s && batches[e - 1].length !== batches[s].length) e--;
-      const group = batches.slice(s, e);
-      const updateBase = step.updates;
-      const lrs = Array.from({ length: group.length / accumulate }, (_, u) => schedule(updateBase + u));
-      const r = await step.run(hostBatch(encoded, group, task), lrs);
-      if (r.nonFinite !== null) {
-        const at = step.microSteps + r.nonFinite + 1;
-        throw new SwitchyardError('E_NONFINITE', `training diverged: the loss became ${r.losses[r.nonFinite]} (gradient norm ${r.gradNorms[r.nonFinite]}) at step ${at}, epoch ${epoch}; kept the checkpoint of epoch ${epoch - 1} in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
-      }
-      for (const l of r.losses) { lossSum += l; lossCount++; }
-      const n = group.reduce((a, g) => a + g.length, 0);
-      examples += n;
-      s = e;
-      progress.tick(n, { epoch: `${epoch}/${o.epochs}`, loss: (lossSum / lossCount).toFixed(4) });
+    let r;
+    try {
+      r = await trainer.runEpoch(epoch, (n, loss) => progress.tick(n, { epoch: `${epoch}/${o.epochs}`, loss: loss.toFixed(4) }));
+    } catch (e) {
+      if (e instanceof SwitchyardError && e.code === 'E_NONFINITE') throw new SwitchyardError(e.code, `${e.message}; kept the checkpoint of epoch ${epoch - 1} in ${o.out}`, e.hint);
+      throw e;
     }
-    const secs = (performance.now() - t0) / 1000;
-    trainSeconds += secs;
-    lastTrainLoss = lossSum / lossCount;
-    const v = validIdx.length ? await evaluate(fwd, validEnc, validIdx, task, std) : { loss: lastTrainLoss };
-    const rec: EpochRecord = { epoch, updates: step.updates, trainLoss: lastTrainLoss, validLoss: v.loss, ...(v.accuracy !== undefined ? { validAccuracy: v.accuracy } : {}), ...(v.rmse !== undefined ? { validRmse: v.rmse } : {}), lr: schedule(Math.max(0, step.updates - 1)), examplesPerSecond: (batches.reduce((a, b) => a + b.length, 0)) / secs };
+    examples += r.examples;
+    trainSeconds += r.seconds;
+    lastTrainLoss = r.trainLoss;
+    const v = validIdx.length ? await evaluate() : { loss: lastTrainLoss };
+    const rec: EpochRecord = { epoch, updates: step.updates, trainLoss: lastTrainLoss, validLoss: v.loss, ...(v.accuracy !== undefined ? { validAccuracy: v.accuracy } : {}), ...(v.rmse !== undefined ? { validRmse: v.rmse } : {}), lr: trainer.schedule(Math.max(0, step.updates - 1)), examplesPerSecond: r.examples / r.seconds };
     history.push(rec);
     await appendFile(join(o.out, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     const improved = v.loss < best.loss - 1e-7;
@@ -265,8 +192,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     if (o.stopAfter !== undefined && epoch - epoch0 >= o.stopAfter) break;
   }
   progress.done();
-  await step.release();
-  await fwd.release();
+  await trainer.release();
 
   const last = history[history.length - 1];
   const bestRec = history.find((h) => h.epoch === best.epoch) ?? last;
