@@ -21,3 +21,5 @@ export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from
 export { predictTabular, exportTabular } from './train/tabular-predict.ts';
 export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
+export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions } from './registry/registry.ts';
+export { openDb, type Db, type Dialect } from './registry/db.ts';

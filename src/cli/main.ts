@@ -11,6 +11,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   generate: { run: generateVerb, summary: 'generate text with a trained language model' },
   predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
   export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
+  registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
 };
 
 function usage(): string {

@@ -1,0 +1,189 @@
+/**
+ * What gets registered: the artefacts of a Switchyard run directory (or a single ONNX file) plus report
+ * links, read into memory with their SHA-256, and the lineage that explains where they came from (data
+ * fingerprints, config, code version, metrics).
+ */
+import { spawnSync } from 'node:child_process';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { decodeModel } from '../runtime/onnx/proto.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
+
+/** One artefact to store: its path inside the version, its bytes and their SHA-256. */
+export interface SourceArtefact {
+  path: string;
+  bytes: Buffer;
+  sha256: string;
+}
+
+/** Everything {@link readSource} found: the kind of model, its artefacts, lineage and metrics. */
+export interface RegistrySource {
+  kind: 'tabular' | 'lm' | 'onnx';
+  artefacts: SourceArtefact[];
+  lineage: Record<string, unknown>;
+  metrics?: Record<string, unknown>;
+}
+
+/** Run files that are training state, not part of a deployable version. */
+const SKIP = new Set(['optimizer.safetensors']);
+
+function sourceError(path: string, what: string, hint: string): SwitchyardError {
+  return new SwitchyardError('E_REGISTRY_SOURCE', `${path}: ${what}`, hint);
+}
+
+async function readArtefact(abs: string, rel: string): Promise<SourceArtefact> {
+  const bytes = await fsp.readFile(abs);
+  return { path: rel, bytes, sha256: sha256Bytes(bytes) };
+}
+
+async function listTree(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await fsp.readdir(join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listTree(dir, r)));
+    else if (e.isFile()) out.push(r);
+  }
+  return out.sort();
+}
+
+function onnxSignature(bytes: Buffer, file: string): Record<string, unknown> {
+  try {
+    const m = decodeModel(bytes);
+    return { opset: m.opset, producer: m.producerName ?? null, inputs: m.graph.inputs, outputs: m.graph.outputs };
+  } catch (err) {
+    throw sourceError(file, `cannot read it as an ONNX model (${(err as Error).message})`, 'register an .onnx file written by switchyard export or another ONNX exporter');
+  }
+}
+
+/**
+ * SHA-256 fingerprint of a data file or directory named by a run's config. A directory hashes the
+ * sorted list of its files' relative paths and hashes. A path that cannot be read is recorded as missing.
+ *
+ * @example
+ * await fingerprintData('data/train.csv'); // { path: 'data/train.csv', sha256: '…', bytes: 1234, files: 1 }
+ */
+export async function fingerprintData(path: string): Promise<Record<string, unknown>> {
+  try {
+    const st = await fsp.stat(path);
+    if (st.isFile()) return { path, sha256: await sha256File(path), bytes: st.size, files: 1 };
+    const files = await listTree(path);
+    let bytes = 0;
+    const lines: string[] = [];
+    for (const f of files) {
+      const abs = join(path, ...f.split('/'));
+      bytes += (await fsp.stat(abs)).size;
+      lines.push(`${await sha256File(abs)}  ${f}`);
+    }
+    return { path, sha256: sha256Bytes(lines.join('\n')), bytes, files: files.length };
+  } catch (err) {
+    return { path, missing: true, error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+let codeVersionCache: Record<string, unknown> | undefined;
+
+/**
+ * The code that registers (and, for runs trained with this checkout, trained) the model: package name and
+ * version, and the git commit of the checkout when it is a git repository.
+ *
+ * @example
+ * codeVersion(); // { package: 'switchyard', version: '0.1.0', commit: '4031585…' }
+ */
+export function codeVersion(): Record<string, unknown> {
+  if (codeVersionCache) return codeVersionCache;
+  const root = new URL('../../', import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { name: string; version: string };
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', timeout: 5000 });
+  const commit = git.status === 0 ? git.stdout.trim() : null;
+  codeVersionCache = { package: pkg.name, version: pkg.version, commit };
+  return codeVersionCache;
+}
+
+function dataPaths(config: Record<string, unknown>): string[] {
+  const train = (config.train ?? {}) as Record<string, unknown>;
+  const out: string[] = [];
+  for (const key of ['data', 'valid', 'test']) {
+    const v = train[key];
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) out.push(...v.filter((x): x is string => typeof x === 'string'));
+  }
+  return out;
+}
+
+async function readJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    /* reported below */
+  }
+  throw sourceError(file, 'is not a JSON object', 'the run directory is damaged; re-create it with switchyard train');
+}
+
+async function readRunDir(dir: string): Promise<RegistrySource> {
+  const config = await readJsonObject(join(dir, 'config.json'));
+  if (!config || config.format !== 'switchyard.run') {
+    throw sourceError(dir, 'is not a Switchyard run directory (no config.json with format "switchyard.run")', 'pass a directory written by switchyard train, or a single .onnx file');
+  }
+  const names = (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.') && !SKIP.has(e.name)).map((e) => e.name).sort();
+  if (!names.includes('model.safetensors') && !names.includes('model.onnx')) {
+    throw sourceError(dir, 'holds no model (model.safetensors or model.onnx)', 'train the run to the end, or export it with switchyard export --out <run>/model.onnx');
+  }
+  // A run with a manifest must still match it: never register a damaged run.
+  if (names.includes(MANIFEST_NAME)) await verifyManifest(dir);
+  const artefacts: SourceArtefact[] = [];
+  for (const n of names) artefacts.push(await readArtefact(join(dir, n), n));
+  const onnx = artefacts.find((a) => a.path === 'model.onnx');
+  const data: Record<string, unknown>[] = [];
+  for (const p of dataPaths(config)) data.push(await fingerprintData(p));
+  const kind = config.kind === 'gpt' ? 'lm' : config.kind === 'tabular-mlp' ? 'tabular' : 'onnx';
+  return {
+    kind,
+    artefacts,
+    metrics: await readJsonObject(join(dir, 'metrics.json')),
+    lineage: { source: { type: 'run', path: dir, runKind: config.kind ?? null }, data, config, onnx: onnx ? onnxSignature(onnx.bytes, join(dir, 'model.onnx')) : null },
+  };
+}
+
+/**
+ * Reads a run directory or a single `.onnx` file (stored as `model.onnx`), plus report links (`audit`,
+ * `eval`, …; files or directories, copied under `reports/<key>/`), and computes the lineage.
+ *
+ * @example
+ * const src = await readSource('runs/penguins', { audit: 'reports/audit.html' });
+ * src.artefacts.map((a) => a.path); // ['config.json', 'metrics.json', 'model.onnx', 'model.safetensors', 'reports/audit/audit.html']
+ */
+export async function readSource(from: string, links: Record<string, string> = {}): Promise<RegistrySource> {
+  const abs = resolve(from);
+  const st = await fsp.stat(abs).catch(() => undefined);
+  if (!st) throw sourceError(from, 'no such file or directory', 'pass a run directory written by switchyard train, or an .onnx file');
+  let src: RegistrySource;
+  if (st.isDirectory()) src = await readRunDir(abs);
+  else {
+    if (!/\.onnx$/i.test(abs)) throw sourceError(from, 'is neither a run directory nor an .onnx file', 'pass a run directory written by switchyard train, or an .onnx file');
+    const art = await readArtefact(abs, 'model.onnx');
+    src = { kind: 'onnx', artefacts: [art], lineage: { source: { type: 'onnx', path: abs }, data: [], config: null, onnx: onnxSignature(art.bytes, from) } };
+  }
+  const linked: Record<string, string[]> = {};
+  for (const [key, path] of Object.entries(links)) {
+    if (!/^[a-z][a-z0-9_-]{0,31}$/.test(key)) throw sourceError(path, `report link name '${key}' is not valid`, 'use a short lower-case word such as audit or eval');
+    const lst = await fsp.stat(path).catch(() => undefined);
+    if (!lst) throw sourceError(path, `no such file or directory (--${key})`, 'pass the report file or directory written by the audit or eval command');
+    const files = lst.isDirectory() ? (await listTree(path)).map((r) => [join(path, ...r.split('/')), r] as const) : [[path, basename(path)] as const];
+    linked[key] = [];
+    for (const [file, rel] of files) {
+      const a = await readArtefact(file, `reports/${key}/${rel}`);
+      src.artefacts.push(a);
+      linked[key].push(a.path);
+    }
+  }
+  src.lineage = { ...src.lineage, links: linked, code: codeVersion() };
+  return src;
+}
