@@ -1,0 +1,193 @@
+/**
+ * Text normalisation and fast 32-bit hashing of shingles for the text checks (near-duplicates, contamination).
+ *
+ * Normalisation folds case, turns every whitespace run into one space and, optionally, every punctuation or
+ * symbol character into a space, so `"Hello,  World!"` and `"hello world"` shingle alike. Hashing is
+ * FNV-1a per code unit and MurmurHash3 mixing (all `Math.imul`), written into reusable typed arrays: the hot
+ * loops allocate nothing per shingle.
+ */
+
+/** How text is normalised before shingling. */
+export interface NormalizeOptions {
+  /** Replace punctuation and symbols (anything not a letter, mark, digit or space) with a space. Default false. */
+  stripPunctuation?: boolean;
+}
+
+const PUNCT = /[^\p{L}\p{M}\p{N}\s]+/gu;
+const SPACES = /\s+/gu;
+
+/**
+ * Lower-cases `text`, optionally replaces punctuation with spaces, collapses whitespace runs to one space
+ * and trims. Punctuation becomes a space rather than nothing (unlike lm-evaluation-harness, which deletes
+ * it) so that `word</p><p>word` or `a.b@c.d` do not glue words together; the same rule runs on both sides
+ * of every comparison, so overlaps are unaffected.
+ *
+ * @example
+ * normalizeText('  Hello,\n\tWORLD! '); // 'hello, world!'
+ * normalizeText("Don't  STOP.", { stripPunctuation: true }); // 'don t stop'
+ */
+export function normalizeText(text: string, opts: NormalizeOptions = {}): string {
+  let s = text.toLowerCase();
+  if (opts.stripPunctuation) s = s.replace(PUNCT, ' ');
+  return s.replace(SPACES, ' ').trim();
+}
+
+/**
+ * MurmurHash3's 32-bit finaliser: a bijection on 32-bit integers that spreads every input bit over the
+ * output. Returns an unsigned 32-bit integer.
+ *
+ * @example
+ * fmix32(0); // 0
+ * fmix32(1) !== fmix32(2); // true (and they differ in about half their bits)
+ */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * One MurmurHash3 block step: mixes the 32-bit value `k` into the running hash `h` (order-sensitive).
+ *
+ * @example
+ * const h = fmix32(murmurStep(murmurStep(7, 1), 2)); // differs from fmix32(murmurStep(murmurStep(7, 2), 1))
+ */
+export function murmurStep(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/**
+ * Splits already-normalised text (words separated by single spaces, see {@link normalizeText}) into words
+ * and writes two independent 32-bit hashes per word into `hi` and `lo` (grown when too small). Returns the
+ * arrays actually used and the word count.
+ *
+ * @example
+ * const { count, hi } = wordHashes('the cat the', new Uint32Array(4), new Uint32Array(4));
+ * count; // 3, and hi[0] === hi[2]
+ */
+export function wordHashes(normalized: string, hi: Uint32Array, lo: Uint32Array): { count: number; hi: Uint32Array; lo: Uint32Array } {
+  let count = 0;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  let inWord = false;
+  const n = normalized.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? normalized.charCodeAt(i) : 32;
+    if (c === 32) {
+      if (inWord) {
+        if (count === hi.length) {
+          hi = grow(hi, count * 2 + 16);
+          lo = grow(lo, count * 2 + 16);
+        }
+        hi[count] = fmix32(h1);
+        lo[count] = fmix32(h2 ^ 0x5bd1e995);
+        count++;
+        h1 = 0x811c9dc5;
+        h2 = 0x9747b28c;
+        inWord = false;
+      }
+    } else {
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+      inWord = true;
+    }
+  }
+  return { count, hi, lo };
+}
+
+function grow(a: Uint32Array, size: number): Uint32Array {
+  const b = new Uint32Array(size);
+  b.set(a);
+  return b;
+}
+
+/** How documents are cut into shingles for near-duplicate search. */
+export interface ShingleOptions extends NormalizeOptions {
+  /** Shingle length: characters for `char`, words for `word`. Default 5 (`char`) or 3 (`word`). */
+  size?: number;
+  /** Character k-grams or word n-grams. Default `char`. */
+  unit?: 'char' | 'word';
+}
+
+/**
+ * Turns documents into the sorted set of their shingles' 32-bit hashes, reusing its buffers between calls.
+ * A normalised document shorter than one shingle (fewer than `size` characters or words) is one shingle,
+ * itself; an empty document has no shingles.
+ *
+ * @example
+ * const sh = new Shingler({ size: 5 });
+ * const a = sh.hashes('The quick brown fox').slice(); // copy: the view is reused by the next call
+ * const b = sh.hashes('the  quick brown fox!');
+ */
+export class Shingler {
+  readonly size: number;
+  readonly unit: 'char' | 'word';
+  readonly stripPunctuation: boolean;
+  private buf = new Uint32Array(1024);
+  private wHi: Uint32Array = new Uint32Array(256);
+  private wLo: Uint32Array = new Uint32Array(256);
+
+  constructor(opts: ShingleOptions = {}) {
+    this.unit = opts.unit ?? 'char';
+    this.size = opts.size ?? (this.unit === 'char' ? 5 : 3);
+    this.stripPunctuation = opts.stripPunctuation ?? false;
+  }
+
+  /** Sorted, de-duplicated shingle hashes of `text` (a view into a reused buffer: copy it to keep it). */
+  hashes(text: string): Uint32Array {
+    const s = normalizeText(text, this);
+    const m = this.unit === 'char' ? this.charShingles(s) : this.wordShingles(s);
+    const view = this.buf.subarray(0, m);
+    view.sort();
+    let u = 0;
+    for (let i = 0; i < m; i++) if (i === 0 || view[i] !== view[u - 1]) view[u++] = view[i];
+    return this.buf.subarray(0, u);
+  }
+
+  private ensure(m: number): Uint32Array {
+    if (this.buf.length < m) this.buf = new Uint32Array(Math.max(m, this.buf.length * 2));
+    return this.buf;
+  }
+
+  private charShingles(s: string): number {
+    const k = this.size;
+    const n = s.length;
+    if (n === 0) return 0;
+    const count = n < k ? 1 : n - k + 1;
+    const width = n < k ? n : k;
+    const buf = this.ensure(count);
+    for (let i = 0; i < count; i++) {
+      let h = 0x811c9dc5;
+      for (let j = 0; j < width; j++) h = Math.imul(h ^ s.charCodeAt(i + j), 0x01000193);
+      buf[i] = fmix32(h ^ width);
+    }
+    return count;
+  }
+
+  private wordShingles(s: string): number {
+    const w = wordHashes(s, this.wHi, this.wLo);
+    this.wHi = w.hi;
+    this.wLo = w.lo;
+    const n = w.count;
+    const k = this.size;
+    if (n === 0) return 0;
+    const count = n < k ? 1 : n - k + 1;
+    const width = n < k ? n : k;
+    const buf = this.ensure(count);
+    const hi = this.wHi;
+    for (let i = 0; i < count; i++) {
+      let h = 0x2f6b1c3d;
+      for (let j = 0; j < width; j++) h = murmurStep(h, hi[i + j]);
+      buf[i] = fmix32(h ^ width);
+    }
+    return count;
+  }
+}
