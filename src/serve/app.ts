@@ -1,0 +1,305 @@
+/**
+ * The HTTP API (Fastify 5): predict, generate (Server-Sent Events), health, readiness, Prometheus metrics,
+ * OpenAPI, and authenticated admin routes. Every error is a JSON body `{ error: { code, message, hint } }`
+ * with a 4xx for the client's mistakes; nothing a client sends crashes the server.
+ */
+import { PassThrough } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { SwitchyardError } from '../util/errors.ts';
+import { Rng } from '../util/rng.ts';
+import { type ApiKey, KeyChecker, RateLimiter } from './auth.ts';
+import type { RollbackGuard } from './guard.ts';
+import { type ServeMetrics, serveMetrics } from './metrics.ts';
+import type { PredictResult, ServedModel } from './model-runner.ts';
+import { openApiDocument } from './openapi.ts';
+import type { ModelRouter } from './versions.ts';
+
+/**
+ * One answered prediction, handed to the monitoring hook (sampled).
+ *
+ * @example
+ * const e: PredictionEvent = { model: 'churn', version: '3', role: 'primary', inputs: [{ age: 41 }], outputs: { predictions: ['yes'] }, latencyMs: 2.1, at: new Date().toISOString() };
+ */
+export interface PredictionEvent {
+  model: string;
+  version: string;
+  role: 'primary' | 'canary';
+  inputs: unknown[];
+  outputs: PredictResult;
+  latencyMs: number;
+  at: string;
+}
+
+/**
+ * One shadow comparison.
+ *
+ * @example
+ * const e: ShadowEvent = { model: 'churn', served: '2', shadow: '3', rows: 4, agreed: 4, error: undefined };
+ */
+export interface ShadowEvent {
+  model: string;
+  served: string;
+  shadow: string;
+  rows: number;
+  agreed: number;
+  error?: string;
+}
+
+/**
+ * What plugins (e.g. the monitor's routes) get besides the Fastify instance.
+ *
+ * @example
+ * const plugin: ServePlugin = (app, ctx) => { app.get('/v1/monitor', async () => ({ version: ctx.router.slots.primary.model?.version })); };
+ */
+export interface ServeContext {
+  router: ModelRouter;
+  metrics: ServeMetrics;
+  guard: RollbackGuard | null;
+  /** Sends 401/403 and returns null unless the request carries a valid API key. */
+  requireKey(req: FastifyRequest, reply: FastifyReply): ApiKey | null;
+}
+
+/**
+ * A registration function for more routes (called inside the app, after the built-in routes).
+ *
+ * @example
+ * buildApp({ router, plugins: [(app, ctx) => app.post('/v1/feedback', async (req, reply) => { if (!ctx.requireKey(req, reply)) return; return { ok: true }; })] });
+ */
+export type ServePlugin = (app: FastifyInstance, ctx: ServeContext) => void | Promise<void>;
+
+/**
+ * Options of {@link buildApp}.
+ *
+ * @example
+ * const o: AppOptions = { router, keys: [{ name: 'ops', sha256: hashApiKey('s3cret') }], rateLimit: { rate: 100 } };
+ */
+export interface AppOptions {
+  router: ModelRouter;
+  metrics?: ServeMetrics;
+  guard?: RollbackGuard | null;
+  keys?: readonly ApiKey[];
+  /** Token bucket per API key (or client IP): `rate` requests/s, `burst` at most. Off when absent. */
+  rateLimit?: { rate: number; burst?: number };
+  /** Largest request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Monitoring hook, called after a prediction is answered, for a `sampleRate` share of requests. */
+  onPrediction?: (e: PredictionEvent) => void;
+  sampleRate?: number;
+  onShadow?: (e: ShadowEvent) => void;
+  plugins?: ServePlugin[];
+  seed?: number;
+}
+
+const PUBLIC = new Set(['/healthz', '/readyz', '/metrics']);
+
+function fail(status: number, code: string, message: string, hint: string): SwitchyardError & { statusCode: number } {
+  return Object.assign(new SwitchyardError(code, message, hint), { statusCode: status });
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string, hint: string): FastifyReply {
+  return reply.code(status).send({ error: { code, message, hint } });
+}
+
+const FASTIFY_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'E_BAD_JSON', 'send valid JSON with Content-Type: application/json'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'E_BAD_JSON', 'send a JSON body'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'E_BODY_TOO_LARGE', 'send fewer rows per request'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'E_MEDIA_TYPE', 'send Content-Type: application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'E_BAD_REQUEST', 'send a correct Content-Length'],
+};
+
+/**
+ * Builds the Fastify app (not listening; see `startServer`).
+ *
+ * @example
+ * const app = await buildApp({ router });
+ * await app.listen({ host: '127.0.0.1', port: 0 });
+ */
+export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+  const { router } = o;
+  const metrics = o.metrics ?? serveMetrics();
+  const keys = new KeyChecker(o.keys ?? []);
+  const limiter = o.rateLimit && o.rateLimit.rate > 0 ? new RateLimiter(o.rateLimit) : null;
+  const sampler = new Rng(o.seed ?? 0);
+  const bodyLimit = o.bodyLimit ?? 1 << 20;
+  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+  const started = new WeakMap<FastifyRequest, number>();
+  let agreed = 0;
+  let compared = 0;
+
+  app.addHook('onRequest', async (req, reply) => {
+    started.set(req, performance.now());
+    metrics.inflight.inc({}, 1);
+    const route = req.routeOptions.url ?? '';
+    if (!limiter || PUBLIC.has(route)) return;
+    const key = keys.check(req.headers.authorization);
+    const r = limiter.take(key ? `key:${key.name}` : `ip:${req.ip}`);
+    if (!r.ok) {
+      metrics.rateLimited.inc({ route });
+      reply.header('retry-after', String(r.retryAfterS));
+      return sendError(reply, 429, 'E_RATE_LIMITED', `rate limit of ${o.rateLimit!.rate} requests/s exceeded`, `retry after ${r.retryAfterS} s`);
+    }
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inflight.inc({}, -1);
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: req.method, status: reply.statusCode });
+    metrics.latency.observe({ route }, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
+  });
+
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    if (err instanceof SwitchyardError) {
+      const status = (err as { statusCode?: number }).statusCode ?? (err.exitCode === 2 ? 400 : 500);
+      return sendError(reply, status, err.code, err.message, err.hint);
+    }
+    const known = err.code ? FASTIFY_ERRORS[err.code] : undefined;
+    if (known) {
+      const msg = known[1] === 'E_BODY_TOO_LARGE' ? `request body is larger than the limit of ${bodyLimit} bytes` : err.message;
+      return sendError(reply, known[0], known[1], msg, known[2]);
+    }
+    if (err.statusCode && err.statusCode < 500) return sendError(reply, err.statusCode, 'E_BAD_REQUEST', err.message, 'check the request against /openapi.json');
+    return sendError(reply, 500, 'E_INTERNAL', `${req.method} ${req.url}: ${err.message}`, 'a server error; the request may be retried');
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'E_NOT_FOUND', `no route ${req.method} ${req.url}`, 'see GET /openapi.json'));
+
+  const requireKey = (req: FastifyRequest, reply: FastifyReply): ApiKey | null => {
+    if (!keys.enabled) {
+      sendError(reply, 403, 'E_NO_KEYS', 'this server has no API keys configured, so state-changing routes are off', 'start it with --api-keys FILE');
+      return null;
+    }
+    const k = keys.check(req.headers.authorization);
+    if (!k) {
+      reply.header('www-authenticate', 'Bearer');
+      sendError(reply, 401, 'E_UNAUTHORIZED', req.headers.authorization ? 'the API key is not valid' : 'this route needs an API key', 'send Authorization: Bearer <key>');
+    }
+    return k;
+  };
+
+  const primary = (): ServedModel => {
+    const m = router.slots.primary.model;
+    if (!m) throw fail(503, 'E_NOT_READY', 'no model version is loaded', 'wait for /readyz');
+    return m;
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (req, reply) => {
+    const slot = (s?: { ref: string; model: ServedModel | null; failed?: { version: string; error: string } }) => s && { ref: s.ref, version: s.model?.version ?? null, ...(s.failed ? { lastError: s.failed.error } : {}) };
+    const body = { ready: router.ready, model: router.slots.primary.model?.name ?? null, primary: slot(router.slots.primary), canary: slot(router.slots.canary), shadow: slot(router.slots.shadow) };
+    return reply.code(router.ready ? 200 : 503).send(body);
+  });
+  app.get('/metrics', async (req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.registry.render()));
+  app.get('/openapi.json', async (req) => openApiDocument(primary(), `${req.protocol}://${req.host}`));
+
+  app.post('/v1/predict', async (req, reply) => {
+    primary();
+    const pick = router.pick();
+    const t0 = performance.now();
+    let result: PredictResult;
+    try {
+      result = await pick.model.predict(req.body);
+    } catch (e) {
+      const client = e instanceof SwitchyardError && e.exitCode === 2;
+      if (!client) o.guard?.observe(pick.role, pick.model.version, { ok: false, ms: performance.now() - t0 });
+      router.release({ ...pick, shadow: null });
+      if (pick.shadow) pick.shadow.inflight--;
+      throw e;
+    }
+    const ms = performance.now() - t0;
+    router.release({ ...pick, shadow: null });
+    o.guard?.observe(pick.role, pick.model.version, { ok: true, ms });
+    metrics.predictions.inc({ version: pick.model.version, role: pick.role });
+    const m = pick.model;
+    if (o.onPrediction && sampler.next() < (o.sampleRate ?? 1)) {
+      o.onPrediction({ model: m.name, version: m.version, role: pick.role, inputs: (req.body as { rows: unknown[] }).rows, outputs: result, latencyMs: ms, at: new Date().toISOString() });
+    }
+    if (pick.shadow) {
+      const shadow = pick.shadow;
+      setImmediate(() => {
+        void shadow
+          .predict(req.body)
+          .then((s) => ({ agreed: s.predictions.filter((p, i) => p === result.predictions[i]).length }), (e: Error) => ({ agreed: 0, error: e.message }))
+          .then((r) => {
+            shadow.inflight--;
+            compared += result.predictions.length;
+            agreed += r.agreed;
+            metrics.shadowCompared.inc({ version: shadow.version });
+            metrics.shadowAgreement.set({ served: m.version, shadow: shadow.version }, agreed / compared);
+            o.onShadow?.({ model: m.name, served: m.version, shadow: shadow.version, rows: result.predictions.length, ...r });
+          });
+      });
+    }
+    reply.header('x-model-version', m.version);
+    return { model: { name: m.name, version: m.version }, ...result };
+  });
+
+  app.post('/v1/generate', async (req, reply) => {
+    primary();
+    const b = req.body as Record<string, unknown> | null;
+    const num = (k: string, ok: (v: number) => boolean, hint: string): number | undefined => {
+      const v = b?.[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !ok(v)) throw fail(400, 'E_BAD_REQUEST', `'${k}': ${JSON.stringify(v)} is not valid`, hint);
+      return v;
+    };
+    if (!b || typeof b !== 'object' || typeof b.prompt !== 'string') throw fail(400, 'E_BAD_REQUEST', 'the body needs a "prompt" string', 'send { "prompt": "…", "max_tokens": 50 }');
+    const gen = {
+      prompt: b.prompt,
+      maxTokens: num('max_tokens', (v) => Number.isInteger(v) && v >= 1 && v <= 4096, 'a whole number from 1 to 4096') ?? 64,
+      temperature: num('temperature', (v) => v >= 0, 'a number >= 0 (0 = greedy)'),
+      topK: num('top_k', (v) => Number.isInteger(v) && v >= 0, 'a whole number >= 0'),
+      topP: num('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
+      seed: num('seed', Number.isInteger, 'a whole number'),
+    };
+    const pick = router.pick();
+    if (pick.model.kind !== 'lm') {
+      router.release(pick);
+      throw fail(400, 'E_MODEL_KIND', `${pick.model.name}@${pick.model.version} is not a language model`, 'use POST /v1/predict');
+    }
+    const head = { model: { name: pick.model.name, version: pick.model.version } };
+    if (b.stream === false) {
+      try {
+        return { ...head, ...(await pick.model.generate(gen)) };
+      } finally {
+        router.release(pick);
+      }
+    }
+    const sse = new PassThrough();
+    const event = (name: string, data: unknown) => sse.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').header('x-model-version', pick.model.version);
+    event('start', head);
+    pick.model
+      .generate(gen, (text) => event('token', { text }))
+      .then(
+        (r) => event('done', { ...head, ...r }),
+        (e: Error) => event('error', { error: { code: e instanceof SwitchyardError ? e.code : 'E_INTERNAL', message: e.message, hint: e instanceof SwitchyardError ? e.hint : '' } }),
+      )
+      .finally(() => {
+        router.release(pick);
+        sse.end();
+      });
+    return reply.send(sse);
+  });
+
+  app.post('/v1/admin/reload', async (req, reply) => {
+    if (!requireKey(req, reply)) return reply;
+    await router.refresh({ force: true });
+    return { ok: true, version: primary().version, lastError: router.slots.primary.failed?.error ?? null };
+  });
+  app.post('/v1/admin/alias', async (req, reply) => {
+    const key = requireKey(req, reply);
+    if (!key) return reply;
+    const b = (req.body ?? {}) as { alias?: unknown; version?: unknown; reason?: unknown };
+    const ref = router.slots.primary.ref;
+    const at = ref.indexOf('@');
+    const alias = typeof b.alias === 'string' ? b.alias : at > 0 ? ref.slice(at + 1) : '';
+    if (!router.source.setAlias || at < 0) throw fail(400, 'E_NO_REGISTRY', 'this server does not serve from a registry', 'start it with --model NAME@ALIAS --registry DIR_OR_URL');
+    if (!Number.isInteger(b.version) || (b.version as number) < 1) throw fail(400, 'E_BAD_REQUEST', `"version" must be a whole number >= 1, got ${JSON.stringify(b.version)}`, 'send { "alias": "production", "version": 3 }');
+    await router.source.setAlias(ref.slice(0, at), alias, b.version as number, { by: key.name, reason: typeof b.reason === 'string' ? b.reason : undefined });
+    await router.refresh();
+    const s = [router.slots.primary, router.slots.canary, router.slots.shadow].find((x) => x?.ref === `${ref.slice(0, at)}@${alias}`);
+    return { ok: true, alias, version: b.version, serving: s?.model?.version ?? null, lastError: s?.failed?.error ?? null };
+  });
+
+  for (const p of o.plugins ?? []) await p(app, { router, metrics, guard: o.guard ?? null, requireKey });
+  return app;
+}

@@ -1,0 +1,170 @@
+/**
+ * Automatic rollback: rules over a sliding window of the canary's requests (server-error rate, p99 latency)
+ * plus a drift signal fed from outside (the monitor). When a rule fires, the canary leaves traffic at once,
+ * its alias moves back in the registry (recorded in the registry's history) and an incident is recorded.
+ */
+import type { Db } from '../registry/db.ts';
+import type { ModelRouter } from './versions.ts';
+import type { ServeMetrics } from './metrics.ts';
+
+/**
+ * An incident to record.
+ *
+ * @example
+ * const i: IncidentInput = { kind: 'rollback', title: 'canary error rate 0.4 > 0.05', model: 'churn', versions: [3, 2], details: {} };
+ */
+export interface IncidentInput {
+  kind: string;
+  title: string;
+  model: string;
+  /** The versions involved (e.g. the rolled-back one first, then the one restored). */
+  versions: string[];
+  details: Record<string, unknown>;
+}
+
+/**
+ * Where incidents go. The monitor's incident log implements this; {@link dbIncidents} is the built-in one.
+ *
+ * @example
+ * const sink: IncidentRecorder = { record: async (i) => { console.log(i.title); return '1'; } };
+ */
+export interface IncidentRecorder {
+  /** Records an opened incident; returns its id. */
+  record(i: IncidentInput): Promise<string>;
+}
+
+/**
+ * Records incidents in the `serve_incidents` table of a registry database (SQLite or PostgreSQL).
+ *
+ * @example
+ * const incidents = await dbIncidents(registry.db);
+ * await incidents.record({ kind: 'rollback', title: '…', model: 'churn', versions: ['3', '2'], details: {} });
+ */
+export async function dbIncidents(db: Db): Promise<IncidentRecorder & { list(model?: string): Promise<(IncidentInput & { id: string; at: string })[]> }> {
+  await db.migrate('serve-incidents-1', {
+    sqlite: ['CREATE TABLE serve_incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, model TEXT NOT NULL, versions TEXT NOT NULL, details TEXT NOT NULL)'],
+    postgres: ['CREATE TABLE serve_incidents (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, model TEXT NOT NULL, versions TEXT NOT NULL, details TEXT NOT NULL)'],
+  });
+  return {
+    async record(i) {
+      const rows = await db.query<{ id: number }>('INSERT INTO serve_incidents (at, kind, title, model, versions, details) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id', [new Date().toISOString(), i.kind, i.title, i.model, JSON.stringify(i.versions), JSON.stringify(i.details)]);
+      return String(rows[0].id);
+    },
+    async list(model) {
+      const rows = await db.query<{ id: number; at: string; kind: string; title: string; model: string; versions: string; details: string }>(
+        model ? 'SELECT * FROM serve_incidents WHERE model = $1 ORDER BY id' : 'SELECT * FROM serve_incidents ORDER BY id',
+        model ? [model] : [],
+      );
+      return rows.map((r) => ({ id: String(r.id), at: r.at, kind: r.kind, title: r.title, model: r.model, versions: JSON.parse(r.versions), details: JSON.parse(r.details) }));
+    },
+  };
+}
+
+/**
+ * The rollback rules.
+ *
+ * @example
+ * const rules: RollbackRules = { maxErrorRate: 0.05, maxP99Ms: 250, minRequests: 50, window: 200 };
+ */
+export interface RollbackRules {
+  /** Highest tolerated share of server errors (5xx) in the window. Default 0.05. */
+  maxErrorRate?: number;
+  /** Highest tolerated p99 latency in the window, ms (0 = off). Default 0. */
+  maxP99Ms?: number;
+  /** Requests the window must hold before a rule is judged. Default 20. */
+  minRequests?: number;
+  /** Requests in the sliding window. Default 200. */
+  window?: number;
+}
+
+/**
+ * Watches the canary and rolls it back when a rule fires.
+ *
+ * @example
+ * const guard = new RollbackGuard(router, metrics, incidents, { maxErrorRate: 0.05 });
+ * guard.observe('canary', '3', { ok: false, ms: 4 });
+ */
+export class RollbackGuard {
+  private outcomes: { ok: boolean; ms: number }[] = [];
+  private version: string | null = null;
+  private tripping: Promise<void> | null = null;
+  /** Rollbacks done, newest last. */
+  readonly done: { rule: string; version: string; incident?: string; registry?: { from: number; to: number }; error?: string }[] = [];
+
+  constructor(
+    private readonly router: ModelRouter,
+    private readonly metrics: ServeMetrics,
+    private readonly incidents: IncidentRecorder | null,
+    private readonly rules: RollbackRules = {},
+    private readonly log: (line: string) => void = () => {},
+  ) {}
+
+  /** Records one finished request of `role`/`version` (`ok` false for a server error). */
+  observe(role: string, version: string, o: { ok: boolean; ms: number }): void {
+    if (role !== 'canary') return;
+    if (version !== this.version) {
+      this.version = version;
+      this.outcomes = [];
+    }
+    this.outcomes.push(o);
+    const w = this.rules.window ?? 200;
+    if (this.outcomes.length > w) this.outcomes.splice(0, this.outcomes.length - w);
+    if (this.outcomes.length < (this.rules.minRequests ?? 20)) return;
+    const errors = this.outcomes.filter((x) => !x.ok).length / this.outcomes.length;
+    const maxErr = this.rules.maxErrorRate ?? 0.05;
+    if (errors > maxErr) {
+      void this.trip('error-rate', `canary error rate ${errors.toFixed(3)} > ${maxErr} over ${this.outcomes.length} requests`, { errorRate: errors, requests: this.outcomes.length });
+      return;
+    }
+    const p99Bound = this.rules.maxP99Ms ?? 0;
+    if (p99Bound > 0) {
+      const sorted = this.outcomes.map((x) => x.ms).sort((a, b) => a - b);
+      const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
+      if (p99 > p99Bound) void this.trip('p99-latency', `canary p99 latency ${p99.toFixed(1)} ms > ${p99Bound} ms over ${sorted.length} requests`, { p99Ms: p99, requests: sorted.length });
+    }
+  }
+
+  /**
+   * The drift hook: the monitor reports a drift score of the canary's traffic; over `threshold`, it rolls back.
+   *
+   * @example
+   * await guard.reportDrift({ version: '3', score: 0.31, threshold: 0.2, details: { feature: 'age', test: 'psi' } });
+   */
+  async reportDrift(d: { version: string; score: number; threshold: number; details?: Record<string, unknown> }): Promise<boolean> {
+    const cur = this.router.slots.canary?.model;
+    if (!cur || cur.version !== d.version || !(d.score > d.threshold)) return false;
+    await this.trip('drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
+    return true;
+  }
+
+  /** Resolves when a rollback in progress is finished. */
+  async settled(): Promise<void> {
+    while (this.tripping) await this.tripping;
+  }
+
+  private trip(rule: string, title: string, details: Record<string, unknown>): Promise<void> {
+    if (this.tripping) return this.tripping;
+    const model = this.router.blockCanary();
+    if (!model) return Promise.resolve();
+    this.outcomes = [];
+    this.version = null;
+    this.metrics.rollbacks.inc({ rule });
+    this.log(`rollback: ${title}; canary ${model.name}@${model.version} taken out of traffic`);
+    this.tripping = (async () => {
+      const rec: RollbackGuard['done'][number] = { rule, version: model.version };
+      const ref = this.router.slots.canary!.ref;
+      if (this.router.source.rollback && /@[A-Za-z]/.test(ref)) {
+        try {
+          rec.registry = await this.router.source.rollback(ref, title);
+        } catch (e) {
+          rec.error = (e as Error).message;
+          this.log(`rollback: could not move ${ref} back: ${rec.error}`);
+        }
+      }
+      const versions = [model.version, ...(rec.registry ? [String(rec.registry.to)] : [])];
+      if (this.incidents) rec.incident = await this.incidents.record({ kind: 'rollback', title, model: model.name, versions, details: { rule, ref, ...details, ...(rec.error ? { rollbackError: rec.error } : {}) } });
+      this.done.push(rec);
+    })().finally(() => (this.tripping = null));
+    return this.tripping;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Loads one model version for serving: a Switchyard tabular run (its encoder + ONNX inference graph,
+ * exported in-process when the run has no `model.onnx`), a Switchyard language-model run (generation), or a
+ * plain ONNX model with one float `[N, F]` input. Predictions go through the {@link MicroBatcher}.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { TabularEncoder } from '../data/tabular.ts';
+import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
+import { sessionOptions } from '../runtime/session.ts';
+import { RUN_FILES } from '../train/checkpoint.ts';
+import { generate, type SampleOptions } from '../train/generate.ts';
+import { exportTabular } from '../train/tabular-predict.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { MANIFEST_NAME, verifyManifest } from '../util/fs.ts';
+import { type BatchOutput, MicroBatcher } from './batcher.ts';
+import { checkRows, type InputSchema, schemaFromEncoder, type UnknownFieldPolicy, vectorSchema } from './schema.ts';
+
+/**
+ * Predictions for the rows of one request.
+ *
+ * @example
+ * const r: PredictResult = { predictions: ['a'], probabilities: [[0.9, 0.1]], classes: ['a', 'b'] };
+ */
+export interface PredictResult {
+  predictions: (string | number)[];
+  /** Per row, one probability (or score) per class, in `classes` order (classification only). */
+  probabilities?: number[][];
+  classes?: string[];
+}
+
+/**
+ * Options of {@link loadModel}.
+ *
+ * @example
+ * const o: LoadOptions = { name: 'churn', version: 3, maxBatch: 64, batchWaitMs: 2 };
+ */
+export interface LoadOptions {
+  name?: string;
+  version?: number | string;
+  maxBatch?: number;
+  batchWaitMs?: number;
+  /** ONNX Runtime intra-op threads (default 1: small batches run fastest on one thread). */
+  threads?: number;
+  unknownFields?: UnknownFieldPolicy;
+  /** Called after each ONNX Runtime call with its batch size and duration. */
+  onBatch?: (rows: number, ms: number) => void;
+  /** Check the directory's `manifest.json` (default true; the registry verifies its own artefacts). */
+  verify?: boolean;
+}
+
+/**
+ * A generation request.
+ *
+ * @example
+ * const g: GenerateRequest = { prompt: 'The', maxTokens: 20, temperature: 0 };
+ */
+export interface GenerateRequest extends Omit<SampleOptions, 'onText'> {
+  prompt: string;
+}
+
+/**
+ * One loaded, ready-to-run model version.
+ *
+ * @example
+ * const m = await loadModel('runs/churn', { name: 'churn', version: 1 });
+ * const r = await m.predict({ rows: [{ age: 41, region: 'north' }] });
+ */
+export interface ServedModel {
+  readonly name: string;
+  readonly version: string;
+  readonly kind: 'tabular' | 'onnx' | 'lm';
+  readonly task: 'classification' | 'regression' | 'generation';
+  readonly classes: readonly string[];
+  /** The row schema (`null` for language models). */
+  readonly schema: InputSchema | null;
+  readonly source: string;
+  /** Requests currently using this version (it is closed only when this reaches zero). */
+  inflight: number;
+  /** Validates, encodes and predicts a `{ rows: [...] }` body. Bad rows throw `E_BAD_ROW`. */
+  predict(body: unknown): Promise<PredictResult>;
+  /** Generates text (language models), calling `onText` with each piece as it is produced. */
+  generate(req: GenerateRequest, onText?: (text: string) => void): Promise<{ text: string; tokens: number; promptTokens: number }>;
+  /** Runs the model a few times so the first real request is not the slow one. */
+  warm(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function wrongKind(model: string, kind: string, want: string): SwitchyardError {
+  return new SwitchyardError('E_MODEL_KIND', `${model} is a ${kind} model; it does not support ${want}`, want === 'generation' ? 'use POST /v1/predict' : 'use POST /v1/generate');
+}
+
+async function findOnnx(dir: string): Promise<string | null> {
+  if (existsSync(join(dir, 'model.onnx'))) return join(dir, 'model.onnx');
+  const onnx = (await readdir(dir)).filter((f) => f.endsWith('.onnx'));
+  return onnx.length === 1 ? join(dir, onnx[0]) : null;
+}
+
+/**
+ * Loads a model version from a run directory or an `.onnx` file, verifying the directory's manifest
+ * (SHA-256 per artefact) when it has one. Throws `E_MODEL_LOAD` / `E_MANIFEST` with the path on failure.
+ *
+ * @example
+ * const m = await loadModel('runs/churn', { name: 'churn', version: 'dir', maxBatch: 64 });
+ * await m.warm();
+ */
+export async function loadModel(source: string, opts: LoadOptions = {}): Promise<ServedModel> {
+  if (!existsSync(source)) throw new SwitchyardError('E_MODEL_LOAD', `${source}: no such file or directory`, 'pass a run directory, an .onnx file or NAME@ALIAS with --registry');
+  const name = opts.name ?? source.replace(/\/+$/, '').split('/').pop()!.replace(/\.onnx$/, '');
+  const version = String(opts.version ?? 'local');
+  if (statSync(source).isFile()) return onnxModel(source, await readFile(source), name, version, opts);
+  if (opts.verify !== false && existsSync(join(source, MANIFEST_NAME))) await verifyManifest(source);
+  const cfgFile = join(source, RUN_FILES.config);
+  if (existsSync(cfgFile)) {
+    let cfg: { kind?: string };
+    try {
+      cfg = JSON.parse(await readFile(cfgFile, 'utf8'));
+    } catch (e) {
+      throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
+    }
+    if (cfg.kind === 'gpt') return lmModel(source, name, version);
+    if (cfg.kind === 'tabular-mlp') {
+      const file = await findOnnx(source);
+      if (file) return onnxModel(source, await readFile(file), name, version, opts);
+      const tmp = await mkdtemp(join(tmpdir(), 'sy-serve-'));
+      try {
+        await exportTabular(source, join(tmp, 'model.onnx'));
+        return await onnxModel(source, await readFile(join(tmp, 'model.onnx')), name, version, opts);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+    throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
+  }
+  const file = await findOnnx(source);
+  if (!file) throw new SwitchyardError('E_MODEL_LOAD', `${source}: no config.json and no single .onnx file`, 'pass a run directory written by switchyard train, or an ONNX model');
+  return onnxModel(source, await readFile(file), name, version, opts);
+}
+
+interface OutputPlan {
+  task: 'classification' | 'regression';
+  classes: string[];
+  probs?: string;
+  label?: string;
+  value?: string;
+}
+
+function planOutputs(model: OnnxModel, source: string, enc: TabularEncoder | null): OutputPlan {
+  const outs = model.graph.outputs;
+  const find = (pred: (o: (typeof outs)[number]) => boolean) => outs.find(pred)?.name;
+  const probs = find((o) => o.name === 'probabilities') ?? find((o) => o.dtype === 'float32' && o.shape?.length === 2 && o.shape[1] !== 1);
+  const label = find((o) => o.name === 'label') ?? find((o) => o.dtype === 'int64' && o.shape?.length === 1);
+  const value = find((o) => o.name === 'prediction') ?? find((o) => o.dtype === 'float32' && (o.shape?.length === 1 || (o.shape?.length === 2 && o.shape[1] === 1)));
+  if (enc?.task === 'regression' || (!enc && !probs && !label && value)) {
+    if (!value) throw new SwitchyardError('E_MODEL_LOAD', `${source}: a regression model needs a float [N] or [N, 1] output`, 'export the model with a prediction output');
+    return { task: 'regression', classes: [], value };
+  }
+  if (!probs && !label) throw new SwitchyardError('E_MODEL_LOAD', `${source}: no usable output (want float [N, C] scores, int64 [N] labels or float [N] values); outputs are ${outs.map((o) => o.name).join(', ')}`, 'export the model with class scores or a prediction output');
+  let classes: string[] = enc ? [...enc.classes] : [];
+  const meta = model.metadata?.['switchyard.classes'];
+  if (!enc && meta) classes = JSON.parse(meta) as string[];
+  if (classes.length === 0) {
+    const c = outs.find((o) => o.name === probs)?.shape?.[1];
+    if (typeof c !== 'number') throw new SwitchyardError('E_MODEL_LOAD', `${source}: cannot tell the number of classes (output '${probs}' has no fixed class dim)`, "add 'switchyard.classes' model metadata");
+    classes = Array.from({ length: c }, (_, i) => String(i));
+  }
+  return { task: 'classification', classes, probs, label };
+}
+
+async function onnxModel(source: string, bytes: Uint8Array, name: string, version: string, opts: LoadOptions): Promise<ServedModel> {
+  let model: OnnxModel;
+  try {
+    model = decodeModel(bytes);
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_LOAD', `${source}: not a valid ONNX model (${(e as Error).message})`, 'the artefact is damaged; re-export it');
+  }
+  const encJson = model.metadata?.['switchyard.encoder'];
+  const enc = encJson ? TabularEncoder.fromJSON(JSON.parse(encJson)) : null;
+  const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.some((t) => t.name === i.name));
+  const input = inputs[0];
+  const width = input?.shape?.[1];
+  if (inputs.length !== 1 || input.dtype !== 'float32' || input.shape?.length !== 2 || typeof width !== 'number') {
+    const got = inputs.map((i) => `${i.name}: ${i.dtype}[${i.shape?.join(', ') ?? '?'}]`).join('; ');
+    throw new SwitchyardError('E_MODEL_SCHEMA', `${source}: cannot serve this model's inputs (${got}); serving needs one float32 [N, F] input`, 'export the model with a single [batch, features] float input');
+  }
+  const plan = planOutputs(model, source, enc);
+  const names = model.metadata?.['switchyard.feature_names'];
+  const schema = enc ? schemaFromEncoder(enc, opts.unknownFields) : vectorSchema(width, undefined, opts.unknownFields);
+  if (!enc && names) schema.fields = (JSON.parse(names) as string[]).map((n) => ({ name: n, type: 'number' as const }));
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_LOAD', `${source}: ONNX Runtime cannot load the model (${(e as Error).message})`, 'check the opset and operators of the export');
+  }
+  const fetch = [plan.probs, plan.label, plan.value].filter((n): n is string => !!n);
+  const batcher = new MicroBatcher(
+    width,
+    async (x, rows): Promise<BatchOutput> => {
+      const res = await session.run({ [input.name]: new ort.Tensor('float32', x, [rows, width]) }, fetch);
+      const out: BatchOutput = {};
+      for (const n of fetch) out[n] = { data: res[n].data as Float32Array, perRow: res[n].data.length / rows };
+      return out;
+    },
+    { maxBatch: opts.maxBatch, waitMs: opts.batchWaitMs, onBatch: opts.onBatch },
+  );
+  const C = plan.classes.length;
+  const served: ServedModel = {
+    name,
+    version,
+    kind: enc ? 'tabular' : 'onnx',
+    task: plan.task,
+    classes: plan.classes,
+    schema,
+    source,
+    inflight: 0,
+    async predict(body) {
+      const checked = checkRows(schema, body);
+      const x = checked.x ?? enc!.encode(checked.table!, { target: false }).x;
+      const out = await batcher.submit(x, checked.rows);
+      const n = checked.rows;
+      if (plan.task === 'regression') return { predictions: Array.from(out[plan.value!].data as Float32Array) };
+      const probabilities: number[][] = [];
+      const predictions: string[] = new Array(n);
+      const p = plan.probs ? (out[plan.probs].data as Float32Array) : null;
+      const l = plan.label ? (out[plan.label].data as BigInt64Array) : null;
+      for (let r = 0; r < n; r++) {
+        let k = l ? Number(l[r]) : 0;
+        if (p) {
+          const row = Array.from(p.subarray(r * C, (r + 1) * C));
+          probabilities.push(row);
+          if (!l) k = row.reduce((b, v, i) => (v > row[b] ? i : b), 0);
+        }
+        predictions[r] = plan.classes[k] ?? String(k);
+      }
+      return p ? { predictions, probabilities, classes: plan.classes } : { predictions, classes: plan.classes };
+    },
+    async generate() {
+      throw wrongKind(`${name}@${version}`, 'tabular', 'generation');
+    },
+    async warm() {
+      for (let i = 0; i < 8; i++) await batcher.submit(new Float32Array(width), 1);
+    },
+    async close() {
+      await batcher.drain();
+      await session.release();
+    },
+  };
+  return served;
+}
+
+function lmModel(dir: string, name: string, version: string): ServedModel {
+  // One generation at a time: each decode step already uses every core.
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    name,
+    version,
+    kind: 'lm',
+    task: 'generation',
+    classes: [],
+    schema: null,
+    source: dir,
+    inflight: 0,
+    async predict() {
+      throw wrongKind(`${name}@${version}`, 'language', 'predict');
+    },
+    generate(req, onText) {
+      const run = chain.then(async () => {
+        const r = await generate(dir, req.prompt, { ...req, onText });
+        return { text: r.text, tokens: r.tokens.length, promptTokens: r.promptTokens };
+      });
+      chain = run.catch(() => undefined);
+      return run;
+    },
+    async warm() {
+      await this.generate({ prompt: 'a', maxTokens: 1, temperature: 0 });
+    },
+    async close() {
+      await chain;
+    },
+  };
+}

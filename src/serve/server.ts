@@ -1,0 +1,134 @@
+/**
+ * Starts a model server: resolves the model (registry or run directory), loads and warms it, listens, polls
+ * aliases, and on SIGTERM/SIGINT stops accepting, drains in-flight requests and streams, and exits.
+ */
+import type { FastifyInstance } from 'fastify';
+import { openRegistry, type Registry } from '../registry/registry.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { type AppOptions, buildApp } from './app.ts';
+import { readApiKeys } from './auth.ts';
+import { dbIncidents, type IncidentRecorder, RollbackGuard, type RollbackRules } from './guard.ts';
+import { serveMetrics } from './metrics.ts';
+import type { LoadOptions } from './model-runner.ts';
+import { directorySource, ModelRouter, registrySource } from './versions.ts';
+
+/**
+ * Options of {@link startServer}.
+ *
+ * @example
+ * const o: ServerOptions = { model: 'churn@production', registry: './registry', port: 0 };
+ */
+export interface ServerOptions extends Omit<AppOptions, 'router' | 'metrics' | 'guard' | 'keys'> {
+  /** `NAME@ALIAS` (with `registry`), or a run directory / ONNX file. */
+  model: string;
+  registry?: string;
+  canary?: string;
+  canaryWeight?: number;
+  shadow?: string;
+  host?: string;
+  port?: number;
+  /** JSON keys file (see `readApiKeys`). */
+  apiKeys?: string;
+  load?: LoadOptions;
+  rollback?: RollbackRules;
+  /** Incident sink (default: the registry database's `serve_incidents` table). */
+  incidents?: IncidentRecorder;
+  /** Alias poll interval, ms (default 1000; 0 = no polling). */
+  pollMs?: number;
+  /** Longest wait for in-flight requests on shutdown, ms (default 30000). */
+  drainMs?: number;
+  /** Install SIGTERM/SIGINT handlers (default true). */
+  signals?: boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * A running server.
+ *
+ * @example
+ * const s = await startServer({ model: 'runs/churn', port: 0 });
+ * await fetch(`${s.url}/healthz`);
+ * await s.close();
+ */
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  router: ModelRouter;
+  guard: RollbackGuard;
+  registry: Registry | null;
+  /** Stops accepting, drains in-flight requests, frees models, closes the registry. */
+  close(): Promise<void>;
+  /** Resolves once the server has closed (by {@link RunningServer.close} or a signal). */
+  closed: Promise<void>;
+}
+
+/**
+ * Starts serving. Throws `SwitchyardError` (exit 2 at the CLI) for an unknown model or alias, a tampered
+ * artefact, a model it cannot serve, or a port in use.
+ *
+ * @example
+ * const s = await startServer({ model: 'churn@production', registry: 'registry', canary: 'churn@canary', canaryWeight: 0.1 });
+ * console.log(s.url);
+ */
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const log = o.log ?? ((line: string) => process.stderr.write(`serve: ${line}\n`));
+  const keys = o.apiKeys ? await readApiKeys(o.apiKeys) : [];
+  const registry = o.registry ? await openRegistry(o.registry) : null;
+  const cleanup: (() => Promise<void>)[] = [];
+  if (registry) cleanup.push(() => registry.close());
+  try {
+    if (!registry && /^[A-Za-z0-9_.-]+@/.test(o.model) && !o.model.includes('/')) {
+      throw new SwitchyardError('E_USAGE', `--model ${o.model} is a registry reference but no --registry was given`, 'add --registry DIR_OR_POSTGRES_URL, or pass a run directory');
+    }
+    const metrics = serveMetrics();
+    const router = new ModelRouter(registry ? registrySource(registry) : directorySource(), { primary: o.model, canary: o.canary, canaryWeight: o.canaryWeight, shadow: o.shadow, seed: o.seed, load: o.load, log }, metrics);
+    cleanup.unshift(() => router.close());
+    await router.start();
+    const incidents = o.incidents ?? (registry ? await dbIncidents(registry.db) : null);
+    const guard = new RollbackGuard(router, metrics, incidents, o.rollback, log);
+    const app = await buildApp({ ...o, router, metrics, guard, keys });
+    cleanup.unshift(() => app.close());
+    try {
+      await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') throw new SwitchyardError('E_PORT_IN_USE', `port ${o.port} on ${o.host ?? '127.0.0.1'} is already in use`, 'pick another --port (0 picks a free one)');
+      if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') throw new SwitchyardError('E_LISTEN', `cannot listen on ${o.host ?? '127.0.0.1'}:${o.port}: ${err.message}`, 'check --host and --port');
+      throw e;
+    }
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : (o.port ?? 8080);
+    const host = o.host ?? '127.0.0.1';
+    if (o.pollMs !== 0) router.watch(o.pollMs ?? 1000);
+    let closing: Promise<void> | null = null;
+    let onClosed = () => {};
+    const closed = new Promise<void>((r) => (onClosed = r));
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        const drain = setTimeout(() => app.server.closeAllConnections?.(), o.drainMs ?? 30_000);
+        drain.unref();
+        try {
+          for (const f of cleanup) await f();
+        } finally {
+          clearTimeout(drain);
+          onClosed();
+        }
+      })());
+    if (o.signals !== false) {
+      const onSignal = (sig: string) => {
+        log(`${sig}: draining in-flight requests`);
+        void close().then(() => {
+          process.removeListener('SIGTERM', onSignal);
+          process.removeListener('SIGINT', onSignal);
+        });
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+    }
+    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, router, guard, registry, close, closed };
+  } catch (e) {
+    for (const f of cleanup) await f().catch(() => undefined);
+    throw e;
+  }
+}
