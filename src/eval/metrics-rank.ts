@@ -1,0 +1,111 @@
+/**
+ * Ranking metrics from one sort: ROC-AUC (trapezoid over tied-score groups, = sklearn `roc_auc_score`) and
+ * average precision (Σ ΔR·P over distinct thresholds, = sklearn `average_precision_score`), both with
+ * per-example integer weights so a bootstrap resample is one pass over the presorted order.
+ */
+
+/** Examples sorted by descending score once; tie groups and positives precomputed. */
+export interface RankedScores {
+  /** Example indices by descending score. */
+  order: Int32Array;
+  /** 1 where sorted position j ends a group of tied scores. */
+  groupEnd: Uint8Array;
+  /** 1 where the example at sorted position j is positive. */
+  positive: Uint8Array;
+  /** Scores in sorted order. */
+  sorted: Float64Array;
+}
+
+/**
+ * Sorts examples by descending `scores` and marks tie groups and positives.
+ *
+ * @example
+ * const r = rankScores([0.9, 0.1, 0.5], Uint8Array.of(1, 0, 0));
+ */
+export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number>): RankedScores {
+  const n = scores.length;
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const sorted = Float64Array.from(order, (i) => scores[i]);
+  const groupEnd = new Uint8Array(n);
+  const pos = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    groupEnd[j] = j === n - 1 || sorted[j + 1] !== sorted[j] ? 1 : 0;
+    pos[j] = positive[order[j]] ? 1 : 0;
+  }
+  return { order, groupEnd, positive: pos, sorted };
+}
+
+/**
+ * Weighted ROC-AUC and average precision of a ranking in one pass; `out[0]` = AUC, `out[1]` = AP.
+ * AUC is NaN when the weighted sample has no positives or no negatives; AP is NaN without positives.
+ *
+ * @example
+ * const r = rankScores([0.9, 0.1, 0.5], Uint8Array.of(1, 0, 0));
+ * aucAndAp(r, Int32Array.of(1, 1, 1)); // [1, 1]
+ */
+export function aucAndAp(r: RankedScores, w: Int32Array, out: Float64Array = new Float64Array(2)): Float64Array {
+  const { order, groupEnd, positive } = r;
+  let tp = 0;
+  let fp = 0;
+  let prevTp = 0;
+  let prevFp = 0;
+  let area = 0;
+  let ap = 0;
+  const n = order.length;
+  for (let j = 0; j < n; j++) {
+    const wt = w[order[j]];
+    if (positive[j]) tp += wt;
+    else fp += wt;
+    if (groupEnd[j] && (tp !== prevTp || fp !== prevFp)) {
+      area += (fp - prevFp) * (tp + prevTp);
+      if (tp !== prevTp) ap += ((tp - prevTp) * tp) / (tp + fp);
+      prevTp = tp;
+      prevFp = fp;
+    }
+  }
+  out[0] = tp > 0 && fp > 0 ? area / (2 * tp * fp) : NaN;
+  out[1] = tp > 0 ? ap / tp : NaN;
+  return out;
+}
+
+/** Points of a ROC or precision-recall curve (one per distinct threshold, plus the origin for ROC). */
+export interface CurvePoints {
+  x: number[];
+  y: number[];
+  thresholds: number[];
+}
+
+/**
+ * ROC curve (x = false positive rate, y = true positive rate) and precision-recall curve (x = recall,
+ * y = precision) of a ranking, unweighted, thinned to at most `maxPoints` points for charts.
+ *
+ * @example
+ * const { roc, pr } = curves(rankScores([0.9, 0.1, 0.5], Uint8Array.of(1, 0, 0)));
+ */
+export function curves(r: RankedScores, maxPoints = 200): { roc: CurvePoints; pr: CurvePoints } {
+  let P = 0;
+  for (const p of r.positive) P += p;
+  const N = r.order.length - P;
+  const roc: CurvePoints = { x: [0], y: [0], thresholds: [Infinity] };
+  const pr: CurvePoints = { x: [], y: [], thresholds: [] };
+  let tp = 0;
+  let fp = 0;
+  for (let j = 0; j < r.order.length; j++) {
+    if (r.positive[j]) tp++;
+    else fp++;
+    if (!r.groupEnd[j]) continue;
+    roc.x.push(N > 0 ? fp / N : 0);
+    roc.y.push(P > 0 ? tp / P : 0);
+    roc.thresholds.push(r.sorted[j]);
+    pr.x.push(P > 0 ? tp / P : 0);
+    pr.y.push(tp / (tp + fp));
+    pr.thresholds.push(r.sorted[j]);
+  }
+  return { roc: thin(roc, maxPoints), pr: thin(pr, maxPoints) };
+}
+
+function thin(c: CurvePoints, max: number): CurvePoints {
+  if (c.x.length <= max) return c;
+  const keep = (i: number) => i === 0 || i === c.x.length - 1 || i % Math.ceil(c.x.length / max) === 0;
+  return { x: c.x.filter((_, i) => keep(i)), y: c.y.filter((_, i) => keep(i)), thresholds: c.thresholds.filter((_, i) => keep(i)) };
+}
