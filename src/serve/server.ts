@@ -108,10 +108,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         const drain = setTimeout(() => app.server.closeAllConnections?.(), o.drainMs ?? 30_000);
         drain.unref();
+        // Keep-alive connections become idle as their last response goes out: close them as they do.
+        const idle = setInterval(() => app.server.closeIdleConnections?.(), 20);
         try {
           for (const f of cleanup) await f();
         } finally {
           clearTimeout(drain);
+          clearInterval(idle);
           onClosed();
         }
       })());
