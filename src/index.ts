@@ -19,6 +19,8 @@ export { Forward, exportOnnx, type ForwardFn } from './train/forward.ts';
 export { saveCheckpoint, loadCheckpoint, loadWeights } from './train/checkpoint.ts';
 export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from './train/tabular.ts';
 export { predictTabular, exportTabular } from './train/tabular-predict.ts';
+export { fit, MlpTrainer, type FitOptions, type FittedModel, type EpochResult } from './train/fit.ts';
+export { findLabelIssues, confidentLearning, stratifiedFolds, type LabelIssueOptions, type LabelIssueResult, type LabelIssue, type ConfidentLearningResult } from './audit/label-issues.ts';
 export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
 export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions } from './registry/registry.ts';
