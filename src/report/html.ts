@@ -54,7 +54,7 @@ nav.toc ol{margin:4px 0;padding-left:22px} nav.toc h2{border:0;margin:4px 0;font
 .table-wrap{overflow-x:auto;margin:8px 0 16px} table{border-collapse:collapse;font-size:14px;min-width:40%}
 th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top} th{background:var(--panel)}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0}
-figure{margin:12px 0 20px;overflow-x:auto} figure svg{max-width:100%;height:auto} figcaption{color:var(--muted);font-size:14px}
+figure{display:inline-block;vertical-align:top;margin:12px 20px 20px 0;max-width:100%;overflow-x:auto} figure svg{max-width:100%;height:auto} figcaption{color:var(--muted);font-size:14px;width:0;min-width:100%}
 .note{color:var(--muted);font-size:14px}
 .finding{border:1px solid var(--line);border-left:4px solid var(--info);border-radius:6px;padding:8px 12px;margin:8px 0}
 .finding.sev-warn{border-left-color:var(--warn)} .finding.sev-error{border-left-color:var(--error)}
@@ -118,11 +118,23 @@ function tableHtml(b: Extract<Block, { kind: 'table' }>): string {
   return out.join('\n');
 }
 
-const UNSAFE_SVG = /<\s*(script|foreignObject|iframe|image|use)\b|\son[a-z]+\s*=|javascript:|(?:xlink:)?href\s*=\s*["']?\s*(?!#)[a-z]/i;
+const BAD_ELEMENTS = new Set(['script', 'foreignobject', 'iframe', 'image', 'use', 'a', 'style', 'object', 'embed', 'animate', 'set']);
+
+/** True when an SVG string's markup (not its escaped text) holds scripts, event handlers or links out. */
+function unsafeSvg(svg: string): boolean {
+  for (const tag of svg.matchAll(/<\s*([a-zA-Z][\w:-]*)([^>]*)>/g)) {
+    if (BAD_ELEMENTS.has(tag[1].toLowerCase())) return true;
+    for (const attr of tag[2].matchAll(/([^\s=/]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/g)) {
+      const name = attr[1].toLowerCase();
+      if (name.startsWith('on') || name.endsWith('href') || /url\(|javascript:/i.test(attr[2])) return true;
+    }
+  }
+  return false;
+}
 
 function chartHtml(b: Extract<Block, { kind: 'chart' }>): string {
   const svg = b.svg.trim();
-  if (!svg.startsWith('<svg') || UNSAFE_SVG.test(svg)) throw new Error('renderReport: a chart block must hold an SVG made by src/report/charts.ts (no scripts, links or external references)');
+  if (!svg.startsWith('<svg') || unsafeSvg(svg)) throw new Error('renderReport: a chart block must hold an SVG made by src/report/charts.ts (no scripts, handlers, links or external references)');
   return `<figure>${svg}${b.caption ? `<figcaption>${escapeHtml(b.caption)}</figcaption>` : ''}</figure>`;
 }
 

@@ -34,7 +34,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0 * (1 - 1e-9)) ?? step0;
   const out: number[] = [];
   const first = Math.ceil(lo / step - 1e-9);
-  for (let k = first; k * step <= hi + step * 1e-9 && out.length < 100; k++) out.push(Number((k * step).toPrecision(12)));
+  const decimals = Math.min(20, Math.max(0, 1 - Math.floor(Math.log10(step))));
+  for (let k = first; k * step <= hi + step * 1e-9 && out.length < 100; k++) out.push(Number((k * step).toFixed(decimals)));
   return out;
 }
 
@@ -50,7 +51,7 @@ export function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1).replace('e+', 'e');
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1).replace('e+', 'e').replace('.0e', 'e');
   if (Number.isInteger(v) && a >= 1e4) return v.toLocaleString('en-US');
   return Number(v.toPrecision(4)).toString();
 }

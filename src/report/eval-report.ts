@@ -1,0 +1,130 @@
+/**
+ * The evaluation report page: an {@link EvalResult} as one self-contained HTML page through the shared
+ * renderer, with the reliability diagram, ROC curves, robust-accuracy curves, OOD ROC curves and group bars.
+ */
+import type { EvalResult } from '../eval/run.ts';
+import { barChart, confusionHeatmap, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
+import { type Block, type Cell, renderReport, type ReportSection } from './html.ts';
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
+const num = (v: number | undefined): Cell => (v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(4)));
+
+function metricsSection(r: EvalResult): ReportSection | null {
+  const s = r.scores;
+  if (!s) return null;
+  const rows = Object.values(s.overall).filter((m) => !m.name.includes(':')).map((m): Cell[] => [m.name, num(m.estimate), num(m.low), num(m.high), m.higherIsBetter ? 'higher' : 'lower']);
+  const blocks: Block[] = [{ kind: 'table', columns: ['metric', 'estimate', 'CI low', 'CI high', 'better'], rows, caption: `95% percentile bootstrap intervals, ${s.resamples} resamples (seeded)` }];
+  const perClass = Object.values(s.overall).filter((m) => m.name.includes(':'));
+  if (perClass.length) {
+    const classes = [...new Set(perClass.map((m) => m.name.split(':').slice(1).join(':')))];
+    const names = [...new Set(perClass.map((m) => m.name.split(':')[0]))];
+    blocks.push({ kind: 'table', columns: ['class', ...names], rows: classes.map((c) => [c, ...names.map((n) => num(s.overall[`${n}:${c}`]?.estimate))]), caption: 'per class (one-vs-rest)' });
+  }
+  if (s.confusion && r.model.classes) blocks.push({ kind: 'chart', svg: confusionHeatmap({ title: 'confusion matrix', labels: r.model.classes, matrix: s.confusion }) });
+  if (s.roc?.length) blocks.push({ kind: 'chart', svg: rocChart({ title: 'ROC curves (one-vs-rest)', curves: s.roc.map((c) => ({ name: c.name, auc: c.auc, points: c.x.map((x, i): [number, number] => [x, c.y[i]]) })) }) });
+  return { id: 'metrics', title: 'Metrics', blocks };
+}
+
+function slicesSection(r: EvalResult): ReportSection | null {
+  const reports = r.scores?.slices;
+  if (!reports?.length) return null;
+  const blocks: Block[] = [];
+  for (const rep of reports) {
+    const at = (sl: (typeof rep.slices)[number]) => sl.metrics?.find((m) => m.name === rep.metric);
+    blocks.push({
+      kind: 'chart',
+      svg: barChart({ title: `${rep.metric} by ${rep.column}`, categories: rep.slices.map((sl) => sl.value), series: [{ name: rep.metric, values: rep.slices.map((sl) => at(sl)?.estimate ?? NaN) }], horizontal: true, reference: r.scores?.overall[rep.metric] ? { value: r.scores.overall[rep.metric].estimate, label: 'overall' } : undefined }),
+    });
+    blocks.push({
+      kind: 'table', columns: [rep.column, 'rows', rep.metric, 'CI low', 'CI high', 'worst'],
+      rows: rep.slices.map((sl) => [sl.value, sl.count, num(at(sl)?.estimate), num(at(sl)?.low), num(at(sl)?.high), rep.worst.includes(sl) ? `#${rep.worst.indexOf(sl) + 1}` : sl.tooSmall ? `< ${rep.minSize} rows` : '']),
+      caption: `slices with fewer than ${rep.minSize} rows get no interval and are never ranked worst`,
+    });
+  }
+  return { id: 'slices', title: 'Slices', blocks };
+}
+
+function calibrationSection(r: EvalResult): ReportSection | null {
+  const c = r.scores?.calibration;
+  if (!c) return null;
+  const bins = (b: typeof c.before) => b.reliability.map((x) => ({ lower: x.lo, upper: x.hi, count: x.count, confidence: x.confidence, accuracy: x.accuracy }));
+  const cols = ['', 'ECE', 'ECE (adaptive)', 'MCE', 'classwise ECE', 'Brier'];
+  const row = (name: string, b: typeof c.before): Cell[] => [name, num(b.ece), num(b.eceAdaptive), num(b.mce), num(b.classwiseEce), num(b.brier)];
+  const blocks: Block[] = [{ kind: 'table', columns: cols, rows: [row('as trained', c.before), ...(c.after ? [row(`temperature ${c.temperature?.toFixed(3)}`, c.after)] : [])] }];
+  if (r.calibration) {
+    const t = r.calibration;
+    blocks.push({ kind: 'kv', pairs: [['temperature', num(t.temperature)], ['fitted on', `${t.fittedOn} (${t.rows} rows)`], ['validation NLL before → after', `${t.nllBefore.toFixed(4)} → ${t.nllAfter.toFixed(4)}`], ['stored in', t.stored], ['fitted by this run', t.fittedNow]] });
+  }
+  blocks.push({ kind: 'chart', svg: reliabilityDiagram({ title: 'reliability diagram (as trained)', bins: bins(c.before), ece: c.before.ece }) });
+  if (c.after) blocks.push({ kind: 'chart', svg: reliabilityDiagram({ title: `reliability diagram (temperature ${c.temperature?.toFixed(2)})`, bins: bins(c.after), ece: c.after.ece }) });
+  return { id: 'calibration', title: 'Calibration', blocks };
+}
+
+function robustnessSection(r: EvalResult): ReportSection | null {
+  const rob = r.robustness;
+  if (!rob) return null;
+  const blocks: Block[] = [];
+  if (rob.corruptions.length) {
+    blocks.push({ kind: 'table', columns: ['corruption', 'severity', 'metric', 'value', 'change'], rows: rob.corruptions.map((c) => [c.kind, c.severity, c.metric, num(c.value), num(c.delta)]), caption: 'noise severity in training standard deviations; dropout and swap severity = share of cells changed (seeded)' });
+  }
+  for (const a of rob.adversarial ?? []) {
+    blocks.push({
+      kind: 'chart',
+      caption: `${a.surface}; PGD-${a.steps} with random start (reported as the stronger of PGD and FGSM per example)`,
+      svg: lineChart({ title: `robust accuracy vs epsilon (${a.norm === 'linf' ? 'L∞' : 'L2'})`, xLabel: 'epsilon (standardised units)', yLabel: 'accuracy', yDomain: [0, 1], series: [
+        { name: 'FGSM', points: a.points.map((p) => [p.eps, p.fgsmAccuracy]) },
+        { name: `PGD-${a.steps}`, points: a.points.map((p) => [p.eps, p.pgdAccuracy]) },
+      ] }),
+    });
+    blocks.push({ kind: 'table', columns: ['epsilon', 'FGSM accuracy', 'PGD accuracy', 'mean loss increase'], rows: a.points.map((p) => [num(p.eps), pct(p.fgsmAccuracy), pct(p.pgdAccuracy), num(p.meanLossIncrease)]) });
+  }
+  return blocks.length ? { id: 'robustness', title: 'Robustness', blocks } : null;
+}
+
+function oodSection(r: EvalResult): ReportSection | null {
+  const o = r.ood;
+  if (!o) return null;
+  const names = { msp: 'max softmax probability', energy: 'energy (T = 1)', mahalanobis: 'Mahalanobis (penultimate features)' } as const;
+  const entries = (Object.keys(names) as (keyof typeof names)[]).map((k) => [k, o.scores[k]] as const);
+  return {
+    id: 'ood', title: 'Out-of-distribution detection', blocks: [
+      { kind: 'kv', pairs: [['OOD set', o.set], ['in-distribution rows', o.rows.in], ['OOD rows', o.rows.ood], ['Mahalanobis fitted on', o.reference]] },
+      { kind: 'table', columns: ['score', 'AUROC', 'AUPR', 'FPR at 95% TPR'], rows: entries.map(([k, s]) => [names[k], num(s.auroc), num(s.aupr), num(s.fpr95)]) },
+      { kind: 'chart', svg: rocChart({ title: 'OOD detection ROC', curves: entries.map(([k, s]) => ({ name: k, auc: s.auroc, points: s.roc.x.map((x, i): [number, number] => [x, s.roc.y[i]]) })) }) },
+    ],
+  };
+}
+
+function lmSection(r: EvalResult): ReportSection | null {
+  const lm = r.lm;
+  if (!lm) return null;
+  const row = (name: string, s: typeof lm.clean, delta?: number): Cell[] => [name, num(s.loss), num(s.perplexity), num(s.bitsPerByte), s.tokens, num(delta)];
+  return {
+    id: 'lm', title: 'Language model', blocks: [
+      { kind: 'table', columns: ['text', 'loss (nats/token)', 'perplexity', 'bits per byte', 'tokens', 'loss increase'], rows: [row('clean', lm.clean), ...lm.corruptions.map((c) => row(`${c.kind} ${c.rate}`, c.scores, c.lossIncrease))] },
+      { kind: 'chart', svg: barChart({ title: 'loss under text corruptions', categories: ['clean', ...lm.corruptions.map((c) => `${c.kind} ${c.rate}`)], series: [{ name: 'loss', values: [lm.clean.loss, ...lm.corruptions.map((c) => c.scores.loss)] }], horizontal: true }) },
+    ],
+  };
+}
+
+/**
+ * Renders an evaluation result as one self-contained HTML page.
+ *
+ * @example
+ * await writeFileAtomic('reports/eval/eval.html', renderEvalHtml(await runEval({ model: 'runs/x', data: 'test.csv' })));
+ */
+export function renderEvalHtml(r: EvalResult, extra: ReportSection[] = []): string {
+  const headline = r.scores?.overall.accuracy ?? r.scores?.overall.rmse;
+  const summary: Block[] = [];
+  if (headline) summary.push({ kind: 'kv', pairs: [[headline.name, `${num(headline.estimate)} (95% CI ${num(headline.low)} – ${num(headline.high)})`]] });
+  if (r.lm) summary.push({ kind: 'kv', pairs: [['perplexity', num(r.lm.clean.perplexity)], ['bits per byte', num(r.lm.clean.bitsPerByte)]] });
+  for (const n of r.notes) summary.push({ kind: 'text', text: n });
+  const sections = [metricsSection(r), slicesSection(r), ...extra, calibrationSection(r), robustnessSection(r), oodSection(r), lmSection(r)].filter((s): s is ReportSection => s !== null);
+  return renderReport({
+    title: `Evaluation of ${r.model.source}`,
+    subtitle: `${r.model.kind} ${r.model.task} on ${r.data.file}`,
+    meta: [['model', r.model.source], ['data', r.data.file], ['rows', r.data.rows ?? null], ['target', r.model.target ?? null], ['created', r.created]],
+    summary,
+    sections,
+  });
+}

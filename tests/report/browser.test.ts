@@ -1,0 +1,96 @@
+/**
+ * The rendered audit report in a real browser (Debian chromium via playwright-core): it loads from a file://
+ * URL with no console errors and no request other than the file itself, every chart has a visible box, the
+ * table of contents resolves, and dark mode and print media keep the charts visible.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderAuditHtml } from '../../src/report/audit-report.ts';
+import { sampleAudit } from './fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/report/browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package; .ci/run does)`);
+
+describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
+  let dir: string;
+  let ctx: BrowserContext;
+  let url: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sy-report-'));
+    const file = join(dir, 'audit.html');
+    writeFileSync(file, renderAuditHtml(sampleAudit()));
+    url = pathToFileURL(file).href;
+    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1200, height: 900 },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await ctx?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads offline with no console errors and no request but the file itself; charts and TOC work', async () => {
+    const requests: string[] = [];
+    const problems: string[] = [];
+    ctx.on('request', (r) => void requests.push(r.url()));
+    const page = await ctx.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
+    await page.goto(url, { waitUntil: 'load' });
+    expect(await page.title()).toMatch(/^Data audit: train\.csv, test\.csv$/);
+
+    const boxes = await page.locator('svg.sy-chart').evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.width, r.height]));
+    expect(boxes.length).toBeGreaterThanOrEqual(6); // bias rates, 2 histograms, 3 top-value bars, missingness, labels
+    for (const [w, h] of boxes) {
+      expect(w).toBeGreaterThan(50);
+      expect(h).toBeGreaterThan(50);
+    }
+
+    const links = await page.locator('nav.toc a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+    expect(links.length).toBeGreaterThanOrEqual(10);
+    const missing = await page.evaluate((hrefs) => hrefs.filter((h) => !h.startsWith('#') || !document.getElementById(h.slice(1))), links);
+    expect(missing).toEqual([]);
+    // Following a TOC link scrolls its section to the top of the viewport.
+    const target = links[3];
+    await page.locator(`nav.toc a[href="${target}"]`).click();
+    expect(page.url()).toBe(url + target);
+    const [top, scrolled] = await page.evaluate((id) => [document.getElementById(id)!.getBoundingClientRect().top, window.scrollY], target.slice(1));
+    expect(Math.abs(top)).toBeLessThan(5);
+    expect(scrolled).toBeGreaterThan(100);
+
+    // Injected markup from column names stayed text.
+    expect(await page.locator('script, img').count()).toBe(0);
+    expect(await page.locator('text=<script>alert("x")</script>').first().isVisible()).toBe(true);
+
+    expect(problems).toEqual([]);
+    expect(new Set(requests)).toEqual(new Set([url]));
+    await page.close();
+  });
+
+  it('dark mode restyles page and charts; print media keeps every chart visible', async () => {
+    const page = await ctx.newPage();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(url);
+    const [bg, chartText] = await page.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.querySelector('svg.sy-chart text')!).fill]);
+    expect(bg).toBe('rgb(13, 17, 23)');
+    expect(chartText).not.toBe('rgb(0, 0, 0)');
+    await page.emulateMedia({ media: 'print', colorScheme: 'light' });
+    const boxes = await page.locator('svg.sy-chart').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width * e.getBoundingClientRect().height));
+    for (const a of boxes) expect(a).toBeGreaterThan(2500);
+    const pdf = await page.pdf({ format: 'A4' });
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    await page.close();
+  });
+});
