@@ -20,27 +20,12 @@ import { Forward } from './forward.ts';
 import { type BatchSpec, TrainStep } from './step.ts';
 
 /**
- * What {@link MlpTrainer.create} and {@link fit} train on, and how.
+ * The model and optimisation settings of an MLP fit, shared by {@link fit} and `switchyard train`.
  *
  * @example
- * const o: FitOptions = { x, y, features: 4, classes: 3, hidden: [16], epochs: 20, seed: 1 };
+ * const h: MlpHyperParams = { hidden: [32], epochs: 10, batchSize: 64, lr: 1e-2, seed: 0 };
  */
-export interface FitOptions {
-  /** Row-major features, `rows × features`. */
-  x: Float32Array;
-  /** Class indices (classification) or standardised targets (regression), one per row. */
-  y: Int32Array | Float32Array;
-  features: number;
-  /** Default `classification`. */
-  task?: Task;
-  /** Number of classes (classification; default `max(y) + 1`), or the class names. */
-  classes?: number | readonly string[];
-  /** Per-example loss weights (one per row, >= 0): the loss is `sum(w * loss) / sum(w)` over each batch. */
-  weights?: Float32Array;
-  /** Train on these rows only (default: all rows). */
-  rows?: Int32Array;
-  /** Train this model (e.g. rebuilt from a run's config); default a fresh MLP initialised with `seed`. */
-  model?: MLP;
+export interface MlpHyperParams {
   /** Hidden layer sizes of a fresh model (default [64, 64]). */
   hidden?: number[];
   activation?: Activation;
@@ -58,6 +43,30 @@ export interface FitOptions {
   /** Micro-steps per ONNX Runtime call (the Loop trip count, default 16). */
   stepsPerCall?: number;
   seed?: number;
+}
+
+/**
+ * What {@link MlpTrainer.create} and {@link fit} train on, and how.
+ *
+ * @example
+ * const o: FitOptions = { x, y, features: 4, classes: 3, hidden: [16], epochs: 20, seed: 1 };
+ */
+export interface FitOptions extends MlpHyperParams {
+  /** Row-major features, `rows × features`. */
+  x: Float32Array;
+  /** Class indices (classification) or standardised targets (regression), one per row. */
+  y: Int32Array | Float32Array;
+  features: number;
+  /** Default `classification`. */
+  task?: Task;
+  /** Number of classes (classification; default `max(y) + 1`), or the class names. */
+  classes?: number | readonly string[];
+  /** Per-example loss weights (one per row, >= 0): the loss is `sum(w * loss) / sum(w)` over each batch. */
+  weights?: Float32Array;
+  /** Train on these rows only (default: all rows). */
+  rows?: Int32Array;
+  /** Train this model (e.g. rebuilt from a run's config); default a fresh MLP initialised with `seed`. */
+  model?: MLP;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
 }

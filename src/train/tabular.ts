@@ -13,35 +13,21 @@ import { writeFileAtomic, writeJsonAtomic, writeManifest } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
-import { MlpTrainer } from './fit.ts';
+import { type MlpHyperParams, MlpTrainer } from './fit.ts';
 import { prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
-export interface TabularTrainOptions extends RunOptions {
+export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   data: string;
   target: string;
   out: string;
   valid?: string;
   task?: 'auto' | 'classification' | 'regression';
   columns?: Record<string, ColumnRole>;
-  hidden?: number[];
-  activation?: Activation;
-  dropout?: number;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  weightDecay?: number;
-  optimizer?: 'adamw' | 'sgd';
-  momentum?: number;
-  clipNorm?: number;
-  accumulate?: number;
   /** Early stopping: epochs without validation improvement before stopping (0 = off). */
   patience?: number;
   validFraction?: number;
-  seed?: number;
-  /** Micro-steps per ONNX Runtime call (the Loop trip count). */
-  stepsPerCall?: number;
 }
 
 /** What {@link trainTabular} returns and writes to `metrics.json`. */
