@@ -93,7 +93,7 @@ class LshIndex {
     this.keys = new Uint32Array(docs.length * s.bands);
     this.active = new Uint8Array(docs.length);
     for (let d = 0; d < docs.length; d++) {
-      const h = this.shingler.hashes(docs[d] ?? '');
+      const h = this.shingler.hashes(docs[d] ?? '', false);
       if (h.length === 0) continue;
       this.active[d] = 1;
       minhashSignature(h, seeds, sig);

@@ -134,6 +134,9 @@ export class Shingler {
   private buf = new Uint32Array(1024);
   private wHi: Uint32Array = new Uint32Array(256);
   private wLo: Uint32Array = new Uint32Array(256);
+  private table = new Uint32Array(2048);
+  private stamps = new Uint32Array(2048);
+  private gen = 0;
 
   constructor(opts: ShingleOptions = {}) {
     this.unit = opts.unit ?? 'char';
@@ -141,15 +144,46 @@ export class Shingler {
     this.stripPunctuation = opts.stripPunctuation ?? false;
   }
 
-  /** Sorted, de-duplicated shingle hashes of `text` (a view into a reused buffer: copy it to keep it). */
-  hashes(text: string): Uint32Array {
+  /**
+   * De-duplicated shingle hashes of `text`, sorted ascending unless `sorted` is false (then in first-seen
+   * order, which is cheaper and enough for MinHash). A view into a reused buffer: copy it to keep it.
+   */
+  hashes(text: string, sorted = true): Uint32Array {
     const s = normalizeText(text, this);
     const m = this.unit === 'char' ? this.charShingles(s) : this.wordShingles(s);
-    const view = this.buf.subarray(0, m);
-    view.sort();
+    const u = this.dedupe(m);
+    const view = this.buf.subarray(0, u);
+    if (sorted) view.sort();
+    return view;
+  }
+
+  /** Removes repeats from `buf[0..m)` in place with a stamped open-addressing table; returns the new length. */
+  private dedupe(m: number): number {
+    let cap = this.table.length;
+    if (cap < m * 2) {
+      while (cap < m * 2) cap *= 2;
+      this.table = new Uint32Array(cap);
+      this.stamps = new Uint32Array(cap);
+      this.gen = 0;
+    }
+    if (++this.gen === 0xffffffff) {
+      this.stamps.fill(0);
+      this.gen = 1;
+    }
+    const { table, stamps, buf, gen } = this;
+    const mask = cap - 1;
     let u = 0;
-    for (let i = 0; i < m; i++) if (i === 0 || view[i] !== view[u - 1]) view[u++] = view[i];
-    return this.buf.subarray(0, u);
+    for (let i = 0; i < m; i++) {
+      const h = buf[i];
+      let j = h & mask;
+      while (stamps[j] === gen && table[j] !== h) j = (j + 1) & mask;
+      if (stamps[j] !== gen) {
+        stamps[j] = gen;
+        table[j] = h;
+        buf[u++] = h;
+      }
+    }
+    return u;
   }
 
   private ensure(m: number): Uint32Array {
