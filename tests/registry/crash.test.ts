@@ -1,0 +1,100 @@
+/**
+ * Crash safety and concurrency across processes: a `switchyard registry register` killed with SIGKILL at a
+ * chosen point (the SWITCHYARD_REGISTRY_PAUSE test hook) leaves the registry consistent, and two processes
+ * registering the same name at once get distinct versions — on SQLite and on PostgreSQL.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openRegistry, type Registry } from '../../src/registry/registry.ts';
+import { sha256File } from '../../src/util/fs.ts';
+import { ROOT } from '../cli/helpers.ts';
+import { BACKENDS, freshLocation } from '../pg.ts';
+import { penguinsRun } from './fixtures.ts';
+
+interface Child {
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+  kill: () => void;
+  paused: Promise<void>;
+}
+
+function register(location: string, name: string, from: string, pause?: string): Child {
+  const env = { ...process.env, FORCE_COLOR: '0' };
+  if (pause) env.SWITCHYARD_REGISTRY_PAUSE = pause;
+  else delete env.SWITCHYARD_REGISTRY_PAUSE;
+  const p = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'registry', 'register', '--name', name, '--from', from, '--registry', location, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let onPause: () => void = () => undefined;
+  const paused = new Promise<void>((resolve) => (onPause = resolve));
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (pause && stderr.includes(`SWITCHYARD_REGISTRY_PAUSED ${pause}`)) onPause();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    p.on('exit', (code, signal) => {
+      onPause();
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+  return { exit, paused, kill: () => p.kill('SIGKILL') };
+}
+
+let fx: Awaited<ReturnType<typeof penguinsRun>>;
+beforeAll(async () => {
+  fx = await penguinsRun();
+});
+
+describe.each(BACKENDS)('on %s', (backend) => {
+  let location: string;
+  let reg: Registry;
+  beforeAll(async () => {
+    location = await freshLocation(backend);
+    reg = await openRegistry(location, { cacheDir: mkdtempSync(join(tmpdir(), 'sy-crash-cache-')) });
+    await reg.register({ name: 'm', from: fx.onnx, reason: 'the good one' });
+    await reg.setAlias('m', 'production', 1);
+  });
+  afterAll(async () => reg?.close());
+
+  test.each(['after-files', 'in-transaction'])('SIGKILL while registering (%s) leaves no half version; the next register works', async (point) => {
+    const before = await reg.history('m');
+    const child = register(location, 'm', fx.run, point);
+    await child.paused;
+    child.kill();
+    const r = await child.exit;
+    expect(r.signal).toBe('SIGKILL');
+    expect(r.stderr).toContain(`SWITCHYARD_REGISTRY_PAUSED ${point}`);
+
+    // A fresh handle (as another server would open it) sees the registry exactly as before.
+    const other = await openRegistry(location, { cacheDir: mkdtempSync(join(tmpdir(), 'sy-crash-cache-')) });
+    try {
+      const versions = await other.list('m');
+      expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1)); // no gaps, no half rows
+      expect(await other.history('m')).toEqual(before);
+      expect(await other.aliases('m')).toEqual({ production: 1 });
+      const v1 = await other.resolve('m@production');
+      expect(v1.reason).toBe('the good one');
+      const dir = await other.materialize(v1);
+      expect(await sha256File(join(dir, 'model.onnx'))).toBe(await sha256File(fx.onnx));
+      const next = await other.register({ name: 'm', from: fx.run });
+      expect(next.version).toBe(versions.length + 1);
+      expect(next.artefacts.length).toBeGreaterThan(1);
+      expect(await sha256File(join(await other.materialize(next), 'model.safetensors'))).toBe(await sha256File(join(fx.run, 'model.safetensors')));
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('two processes registering the same name at once get distinct versions', async () => {
+    const start = (await reg.list('m')).length;
+    const [a, b] = await Promise.all([register(location, 'm', fx.run).exit, register(location, 'm', fx.onnx).exit]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const got = [a, b].map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!).version.version as number).sort();
+    expect(got).toEqual([start + 1, start + 2]);
+    const kinds = new Map((await reg.list('m')).map((v) => [v.version, v.kind]));
+    expect(new Set(got.map((v) => kinds.get(v)))).toEqual(new Set(['tabular', 'onnx']));
+  });
+});
