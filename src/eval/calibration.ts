@@ -74,16 +74,26 @@ export function binnedCalibrationError(bin: Int32Array, conf: Float64Array, hit:
   const asum = new Float64Array(bins);
   for (let i = 0; i < bin.length; i++) {
     const wt = w ? w[i] : 1;
-    if (wt === 0) continue;
     const b = bin[i];
     wsum[b] += wt;
     csum[b] += wt * conf[i];
     asum[b] += wt * hit[i];
   }
+  return calibrationFromSums(wsum, csum, asum, out);
+}
+
+/**
+ * ECE and MCE from per-bin sums of weight, confidence and correctness (the accumulators of
+ * {@link binnedCalibrationError}, kept separate so a scorer can fill them in its own pass); `out` = [ece, mce].
+ *
+ * @example
+ * calibrationFromSums(Float64Array.of(2), Float64Array.of(1.6), Float64Array.of(1)); // [0.3, 0.3]
+ */
+export function calibrationFromSums(wsum: Float64Array, csum: Float64Array, asum: Float64Array, out = new Float64Array(2), offset = 0, bins = wsum.length): Float64Array {
   let total = 0;
   let ece = 0;
   let mce = 0;
-  for (let b = 0; b < bins; b++) {
+  for (let b = offset; b < offset + bins; b++) {
     if (wsum[b] === 0) continue;
     total += wsum[b];
     const gap = Math.abs(asum[b] - csum[b]);

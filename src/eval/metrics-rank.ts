@@ -14,6 +14,8 @@ export interface RankedScores {
   positive: Uint8Array;
   /** Scores in sorted order. */
   sorted: Float64Array;
+  /** Per sorted position: example index·4 + 2·positive + groupEnd (one stream for the weighted pass). */
+  packed: Int32Array;
 }
 
 /**
@@ -32,7 +34,8 @@ export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number
     groupEnd[j] = j === n - 1 || sorted[j + 1] !== sorted[j] ? 1 : 0;
     pos[j] = positive[order[j]] ? 1 : 0;
   }
-  return { order, groupEnd, positive: pos, sorted };
+  const packed = Int32Array.from(order, (i, j) => i * 4 + 2 * pos[j] + groupEnd[j]);
+  return { order, groupEnd, positive: pos, sorted, packed };
 }
 
 /**
@@ -44,21 +47,24 @@ export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number
  * aucAndAp(r, Int32Array.of(1, 1, 1)); // [1, 1]
  */
 export function aucAndAp(r: RankedScores, w: Int32Array, out: Float64Array = new Float64Array(2)): Float64Array {
-  const { order, groupEnd, positive } = r;
+  const packed = r.packed;
   let tp = 0;
   let fp = 0;
   let prevTp = 0;
   let prevFp = 0;
   let area = 0;
   let ap = 0;
-  const n = order.length;
+  const n = packed.length;
+  // Branch-free accumulation: positives are unpredictable, and without ties every position ends a group.
   for (let j = 0; j < n; j++) {
-    const wt = w[order[j]];
-    if (positive[j]) tp += wt;
-    else fp += wt;
-    if (groupEnd[j] && (tp !== prevTp || fp !== prevFp)) {
+    const code = packed[j];
+    const wt = w[code >> 2];
+    const p = (code >> 1) & 1;
+    tp += wt * p;
+    fp += wt * (1 - p);
+    if (code & 1) {
       area += (fp - prevFp) * (tp + prevTp);
-      if (tp !== prevTp) ap += ((tp - prevTp) * tp) / (tp + fp);
+      ap += ((tp - prevTp) * tp) / Math.max(1, tp + fp);
       prevTp = tp;
       prevFp = fp;
     }

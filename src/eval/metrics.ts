@@ -5,7 +5,7 @@
  * precomputed once (argmax, per-example losses, bins, one sort per class), so scoring a bootstrap
  * resample is a few passes of weighted sums over typed arrays.
  */
-import { assignBins, binnedCalibrationError, topLabel } from './calibration.ts';
+import { assignBins, calibrationFromSums, topLabel } from './calibration.ts';
 import { checkClassification, type ClassificationData } from './metrics-input.ts';
 import { aucAndAp, rankScores, type RankedScores } from './metrics-rank.ts';
 
@@ -62,10 +62,10 @@ export class ClassificationScorer implements MetricScorer {
   private readonly topHits: Uint8Array[];
   private readonly binWidth: Int32Array;
   private readonly binMass: Int32Array;
-  private readonly classProb: Float64Array[];
-  private readonly classBin: Int32Array[];
+  /** Row-major [n, k] probabilities as f64, and each one's classwise-ECE slot c·bins + bin. */
+  private readonly p64: Float64Array;
+  private readonly classSlot: Int32Array;
   private readonly ranked: RankedScores[];
-  private readonly isPositive: Uint8Array[];
   private readonly bins: number;
 
   constructor(
@@ -101,10 +101,19 @@ export class ClassificationScorer implements MetricScorer {
     }
     this.binWidth = assignBins(this.conf, this.bins, 'width');
     this.binMass = assignBins(this.conf, this.bins, 'mass');
-    this.classProb = classes.map((_, c) => Float64Array.from({ length: n }, (_, i) => probs[i * k + c]));
-    this.classBin = this.classProb.map((p) => assignBins(p, this.bins, 'width'));
-    this.isPositive = classes.map((_, c) => Uint8Array.from(labels, (y) => (y === c ? 1 : 0)));
-    this.ranked = classes.map((_, c) => rankScores(this.classProb[c], this.isPositive[c]));
+    this.p64 = Float64Array.from(probs);
+    this.classSlot = assignBins(this.p64, this.bins, 'width');
+    for (let j = 0; j < n * k; j++) this.classSlot[j] += (j % k) * this.bins;
+    this.ranked = [];
+    const column = new Float64Array(n);
+    const positive = new Uint8Array(n);
+    for (let c = 0; c < k; c++) {
+      for (let i = 0; i < n; i++) {
+        column[i] = this.p64[i * k + c];
+        positive[i] = labels[i] === c ? 1 : 0;
+      }
+      this.ranked.push(rankScores(column, positive));
+    }
     const head: [string, boolean][] = [
       ['accuracy', true], ['balanced_accuracy', true], ['precision_macro', true], ['recall_macro', true], ['f1_macro', true],
       ['precision_micro', true], ['recall_micro', true], ['f1_micro', true], ['roc_auc', true], ['pr_auc', true], ['log_loss', false],
@@ -118,20 +127,42 @@ export class ClassificationScorer implements MetricScorer {
 
   /** All metrics under weights `w` (see {@link MetricScorer}). */
   score(w: Int32Array): Float64Array {
-    const { n, k, labels, pred } = this;
+    const { n, k, labels, pred, conf, correct, bins, p64, classSlot } = this;
     const out = new Float64Array(this.names.length);
     const cm = new Float64Array(k * k);
+    // calibration accumulators: [width bins | mass bins | classwise k x bins] for weight, confidence, hits
+    const cb = 2 * bins + k * bins;
+    const ws = new Float64Array(cb);
+    const cs = new Float64Array(cb);
+    const hs = new Float64Array(cb);
     let W = 0;
     let nll = 0;
     let brier = 0;
     const top = new Float64Array(this.topHits.length);
+    // One branch-free pass (a third of bootstrap weights are 0, so skipping them would mispredict).
     for (let i = 0; i < n; i++) {
       const wt = w[i];
-      if (wt === 0) continue;
+      const y = labels[i];
       W += wt;
-      cm[labels[i] * k + pred[i]] += wt;
+      cm[y * k + pred[i]] += wt;
       nll += wt * this.nll[i];
       brier += wt * this.brier[i];
+      const bw = this.binWidth[i];
+      const bm = bins + this.binMass[i];
+      const cf = wt * conf[i];
+      const hit = wt * correct[i];
+      ws[bw] += wt;
+      cs[bw] += cf;
+      hs[bw] += hit;
+      ws[bm] += wt;
+      cs[bm] += cf;
+      hs[bm] += hit;
+      for (let c = 0; c < k; c++) {
+        const slot = 2 * bins + classSlot[i * k + c];
+        ws[slot] += wt;
+        cs[slot] += wt * p64[i * k + c];
+        hs[slot] += c === y ? wt : 0;
+      }
       for (let j = 0; j < top.length; j++) top[j] += wt * this.topHits[j][i];
     }
     const support = new Float64Array(k);
@@ -193,12 +224,12 @@ export class ClassificationScorer implements MetricScorer {
     out[9] = apN > 0 ? apSum / apN : NaN;
     out[10] = W > 0 ? nll / W : NaN;
     out[11] = W > 0 ? brier / W : NaN;
-    const ce = binnedCalibrationError(this.binWidth, this.conf, this.correct, this.bins, w, pair);
-    out[12] = ce[0];
-    out[14] = ce[1];
-    out[13] = binnedCalibrationError(this.binMass, this.conf, this.correct, this.bins, w, pair)[0];
+    calibrationFromSums(ws, cs, hs, pair, 0, bins);
+    out[12] = pair[0];
+    out[14] = pair[1];
+    out[13] = calibrationFromSums(ws, cs, hs, pair, bins, bins)[0];
     let cw = 0;
-    for (let c = 0; c < k; c++) cw += binnedCalibrationError(this.classBin[c], this.classProb[c], this.isPositive[c], this.bins, w, pair)[0];
+    for (let c = 0; c < k; c++) cw += calibrationFromSums(ws, cs, hs, pair, (2 + c) * bins, bins)[0];
     out[15] = cw / k;
     for (let j = 0; j < top.length; j++) out[16 + j] = W > 0 ? top[j] / W : NaN;
     return out;
