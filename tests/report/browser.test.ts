@@ -39,6 +39,8 @@ describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  // Functions passed to page.evaluate run in the page; they reach its globals through `globalThis as any`
+  // because the project compiles without the DOM lib.
   it('loads offline with no console errors and no request but the file itself; charts and TOC work', async () => {
     const requests: string[] = [];
     const problems: string[] = [];
@@ -60,13 +62,13 @@ describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
 
     const links = await page.locator('nav.toc a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
     expect(links.length).toBeGreaterThanOrEqual(10);
-    const missing = await page.evaluate((hrefs) => hrefs.filter((h) => !h.startsWith('#') || !document.getElementById(h.slice(1))), links);
+    const missing = await page.evaluate((hrefs) => hrefs.filter((h: string) => !h.startsWith('#') || !(globalThis as any).document.getElementById(h.slice(1))), links);
     expect(missing).toEqual([]);
     // Following a TOC link scrolls its section to the top of the viewport.
     const target = links[3];
     await page.locator(`nav.toc a[href="${target}"]`).click();
     expect(page.url()).toBe(url + target);
-    const [top, scrolled] = await page.evaluate((id) => [document.getElementById(id)!.getBoundingClientRect().top, window.scrollY], target.slice(1));
+    const [top, scrolled] = await page.evaluate((id) => [(globalThis as any).document.getElementById(id).getBoundingClientRect().top, (globalThis as any).scrollY], target.slice(1));
     expect(Math.abs(top)).toBeLessThan(5);
     expect(scrolled).toBeGreaterThan(100);
 
@@ -83,7 +85,7 @@ describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
     const page = await ctx.newPage();
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(url);
-    const [bg, chartText] = await page.evaluate(() => [getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.querySelector('svg.sy-chart text')!).fill]);
+    const [bg, chartText] = await page.evaluate(() => [(globalThis as any).getComputedStyle((globalThis as any).document.documentElement).backgroundColor, (globalThis as any).getComputedStyle((globalThis as any).document.querySelector('svg.sy-chart text')).fill]);
     expect(bg).toBe('rgb(13, 17, 23)');
     expect(chartText).not.toBe('rgb(0, 0, 0)');
     await page.emulateMedia({ media: 'print', colorScheme: 'light' });
