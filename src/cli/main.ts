@@ -12,6 +12,8 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
   export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
   registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
+  serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },
+  eval: { run: async (argv) => (await import('./eval-verb.ts')).evalVerb(argv), summary: 'evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD' },
 };
 
 function usage(): string {

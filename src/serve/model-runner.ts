@@ -93,6 +93,8 @@ function wrongKind(model: string, kind: string, want: string): SwitchyardError {
   return new SwitchyardError('E_MODEL_KIND', `${model} is a ${kind} model; it does not support ${want}`, want === 'generation' ? 'use POST /v1/predict' : 'use POST /v1/generate');
 }
 
+const exported = new Map<string, Uint8Array>();
+
 async function findOnnx(dir: string): Promise<string | null> {
   if (existsSync(join(dir, 'model.onnx'))) return join(dir, 'model.onnx');
   const onnx = (await readdir(dir)).filter((f) => f.endsWith('.onnx'));
@@ -125,10 +127,18 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
     if (cfg.kind === 'tabular-mlp') {
       const file = await findOnnx(source);
       if (file) return onnxModel(source, await readFile(file), name, version, opts);
+      // Registry versions are immutable: their export is kept (a switch back and forth costs no re-export).
+      const cached = opts.verify === false ? exported.get(source) : undefined;
+      if (cached) return onnxModel(source, cached, name, version, opts);
       const tmp = await mkdtemp(join(tmpdir(), 'sy-serve-'));
       try {
         await exportTabular(source, join(tmp, 'model.onnx'));
-        return await onnxModel(source, await readFile(join(tmp, 'model.onnx')), name, version, opts);
+        const bytes = await readFile(join(tmp, 'model.onnx'));
+        if (opts.verify === false) {
+          if (exported.size >= 16) exported.delete(exported.keys().next().value!);
+          exported.set(source, bytes);
+        }
+        return await onnxModel(source, bytes, name, version, opts);
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }

@@ -195,7 +195,8 @@ export class ModelRouter {
 
   /** Re-resolves every ref now and swaps in changed versions (`force` reloads even unchanged ones). */
   refresh(opts: { force?: boolean } = {}): Promise<void> {
-    if (this.refreshing) return this.refreshing.then(() => (opts.force ? this.refresh(opts) : undefined));
+    // A refresh already running may have read the refs before the caller's change: run another after it.
+    if (this.refreshing) return this.refreshing.then(() => this.refresh(opts));
     this.refreshing = (async () => {
       try {
         for (const s of [this.slots.primary, this.slots.canary, this.slots.shadow]) if (s) await this.refreshSlot(s, opts);

@@ -1,0 +1,62 @@
+import { SwitchyardError } from '../util/errors.ts';
+import { startServer } from '../serve/server.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { emitJson } from './output.ts';
+
+/** Flags of `switchyard serve`. */
+export const SERVE_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'NAME@ALIAS (with --registry), or a run directory / ONNX file' },
+  registry: { type: 'string', help: 'registry directory or postgres:// URL' },
+  host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  port: { type: 'number', default: 8080, help: 'port (0 picks a free one)' },
+  'api-keys': { type: 'string', help: 'JSON keys file { "keys": [{ "name", "sha256" }] } for state-changing routes' },
+  'max-batch': { type: 'number', default: 64, help: 'rows per ONNX Runtime call at most (micro-batching)' },
+  'batch-wait-ms': { type: 'number', default: 2, help: 'longest wait for a batch to fill, ms' },
+  threads: { type: 'number', default: 1, help: 'ONNX Runtime threads per model' },
+  canary: { type: 'string', help: 'a second ref (e.g. NAME@canary) that takes --canary-weight of the traffic' },
+  'canary-weight': { type: 'number', default: 0.1, help: 'share of requests sent to the canary, 0..1' },
+  shadow: { type: 'string', help: 'a ref that sees mirrored traffic; its answers are compared, not returned' },
+  'max-error-rate': { type: 'number', default: 0.05, help: 'roll the canary back above this server-error rate' },
+  'max-p99-ms': { type: 'number', default: 0, help: 'roll the canary back above this p99 latency (0 = off)' },
+  'rollback-min-requests': { type: 'number', default: 20, help: 'canary requests before the rollback rules judge' },
+  'rate-limit': { type: 'number', default: 0, help: 'requests/s per API key or client IP (0 = off)' },
+  'rate-burst': { type: 'number', help: 'token-bucket size (default: the rate)' },
+  'body-limit': { type: 'number', default: 1048576, help: 'largest request body, bytes' },
+  'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
+  'poll-ms': { type: 'number', default: 1000, help: 'how often aliases are re-resolved (0 = never)' },
+  seed: { type: 'number', default: 0, help: 'seed of the canary split and hook sampling' },
+} as const;
+
+/** `switchyard serve`: serves a model over HTTP until SIGTERM/SIGINT, then drains and exits 0. */
+export async function serveVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, SERVE_SPEC, 'serve');
+  if (a.help) return void process.stdout.write(formatHelp('serve', 'Serve a model over HTTP: predict, generate (SSE), health, metrics, OpenAPI; canary, shadow and automatic rollback.', SERVE_SPEC)), 0;
+  const unknown = a['unknown-fields'];
+  if (unknown !== 'reject' && unknown !== 'ignore') throw new SwitchyardError('E_USAGE', `--unknown-fields must be reject or ignore, got '${unknown}'`, 'e.g. --unknown-fields ignore');
+  const weight = a['canary-weight'];
+  if (!(weight >= 0 && weight <= 1)) throw new SwitchyardError('E_USAGE', `--canary-weight must be in 0..1, got ${weight}`, 'e.g. --canary-weight 0.1');
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SwitchyardError('E_USAGE', `--port must be 0..65535, got ${a.port}`, 'e.g. --port 8080');
+  const server = await startServer({
+    model: a.model,
+    registry: a.registry,
+    host: a.host,
+    port: a.port,
+    apiKeys: a['api-keys'],
+    canary: a.canary,
+    canaryWeight: weight,
+    shadow: a.shadow,
+    rateLimit: a['rate-limit'] > 0 ? { rate: a['rate-limit'], burst: a['rate-burst'] } : undefined,
+    bodyLimit: a['body-limit'],
+    pollMs: a['poll-ms'],
+    seed: a.seed,
+    load: { maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, unknownFields: unknown },
+    rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'] },
+    log: a.quiet ? () => {} : undefined,
+  });
+  const m = server.router.slots.primary.model!;
+  if (a.json) emitJson({ ok: true, url: server.url, port: server.port, model: m.name, version: m.version, kind: m.kind });
+  else process.stdout.write(`serving ${m.name}@${m.version} (${m.kind}) at ${server.url}\n`);
+  await server.closed;
+  return 0;
+}
