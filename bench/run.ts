@@ -103,3 +103,4 @@ updateBenchmarksMd({
 }
 
 if (only === 'all' || only === 'lm') await runLmBench(quick, log);
+if (only === 'all' || only === 'serve') await (await import('./serve.ts')).runServeBench(quick);
