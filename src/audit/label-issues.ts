@@ -7,7 +7,7 @@
 import { gatherRows } from '../data/batches.ts';
 import type { Table } from '../data/csv.ts';
 import { type ColumnRole, inferSchema, resolveTarget } from '../data/schema.ts';
-import { fitTabularEncoder } from '../data/tabular.ts';
+import { fitTabularEncoder, type TabularEncoder } from '../data/tabular.ts';
 import { isMissing } from '../data/values.ts';
 import { fit } from '../train/fit.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -247,7 +247,7 @@ export interface LabelIssueResult {
   classes: string[];
   /** Out-of-fold accuracy of the quick models against the given labels. */
   outOfFoldAccuracy?: number;
-  /** Why the check did not run (a regression target, too few rows), when it did not. */
+  /** Why the check did not run (a regression target, a target that is not a label, no usable features, too few rows). */
   skipped?: string;
 }
 
@@ -255,7 +255,9 @@ export interface LabelIssueResult {
  * Finds likely label errors in a table: encodes it with the tabular encoder, trains `folds` quick MLPs on
  * stratified folds (train/fit.ts, the engine `switchyard train` uses) to get out-of-fold probabilities for
  * every row, and runs {@link confidentLearning}. Rows with a missing target are left out (row numbers still
- * refer to the table). A target column that does not exist throws `E_TARGET_MISSING`.
+ * refer to the table). A target column that does not exist throws `E_TARGET_MISSING`; where the check does not
+ * apply (regression target, single-valued or free-text target, no numeric/categorical/boolean features, too few
+ * rows) it returns no findings and says why in `skipped`.
  *
  * @example
  * const { findings, issues } = await findLabelIssues(await readTable('train.csv'), 'label', { seed: 0 });
@@ -270,7 +272,14 @@ export async function findLabelIssues(table: Table, target: string, opts: LabelI
   const folds = opts.folds ?? 5;
   if (!(Number.isInteger(folds) && folds >= 2)) throw new SwitchyardError('E_CONFIG', `label issues: folds must be an integer >= 2, got ${folds}`, 'e.g. 5 folds');
   if (sub.rows.length < folds * 2) return { findings: [], issues: [], classes: [], skipped: `only ${sub.rows.length} labelled rows, too few for ${folds}-fold cross-validation` };
-  const enc = fitTabularEncoder(sub, schema, target, 'auto');
+  let enc: TabularEncoder;
+  try {
+    enc = fitTabularEncoder(sub, schema, target, 'auto');
+  } catch (e) {
+    // No usable feature columns, or a target that is not a label: this check does not apply (others still run).
+    if (e instanceof SwitchyardError && (e.code === 'E_CSV_COLUMN' || e.code === 'E_TARGET_KIND')) return { findings: [], issues: [], classes: [], skipped: e.message };
+    throw e;
+  }
   if (enc.task !== 'classification') return { findings: [], issues: [], classes: [], skipped: `target '${target}' is numeric with many values (regression); label issues apply to class labels` };
   const encoded = enc.encode(sub);
   const { x, features } = encoded;
