@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { confidentLearning, findLabelIssues, stratifiedFolds } from '../../src/audit/label-issues.ts';
-import type { Table } from '../../src/data/csv.ts';
+import { readCsv, type Table } from '../../src/data/csv.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { expectSwitchyardError } from '../train/helpers.ts';
+import { tmp, vegaCsv } from '../cli/helpers.ts';
 
 const CLASSES = ['ant', 'bee', 'cat'];
 
@@ -136,6 +137,24 @@ describe('findLabelIssues: out-of-fold models trained with the engine', () => {
     expect(a.outOfFoldAccuracy).toBeGreaterThan(0.98);
     const b = await findLabelIssues(table, 'label', opts);
     expect(b.issues).toEqual(a.issues);
+  });
+
+  it('real data (vega-datasets penguins): finds 17 planted species flips, and flags at most 2 rows of the original', async () => {
+    const t = await readCsv(vegaCsv('penguins', tmp()));
+    const j = t.columns.indexOf('Species');
+    const species = [...new Set(t.rows.map((r) => r[j]))];
+    const rng = new Rng(1);
+    const flipped = new Set((rng.shuffle(t.rows.map((_, i) => i)) as number[]).slice(0, 17));
+    const rows = t.rows.map((r, i) => {
+      if (!flipped.has(i)) return r;
+      const others = species.filter((s) => s !== r[j]);
+      return r.map((v, c) => (c === j ? others[rng.int(others.length)] : v));
+    });
+    const r = await findLabelIssues({ ...t, rows }, 'Species', opts);
+    const hits = r.issues.filter((i) => flipped.has(i.row)).length;
+    expect(hits / r.issues.length).toBeGreaterThanOrEqual(0.8);
+    expect(hits / flipped.size).toBeGreaterThanOrEqual(0.8);
+    expect((await findLabelIssues(t, 'Species', opts)).issues.length).toBeLessThanOrEqual(2);
   });
 
   it('labels unrelated to the features: the flagged rows are only info, called weak evidence', async () => {
