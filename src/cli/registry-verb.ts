@@ -63,7 +63,12 @@ async function withRegistry<T>(location: string | undefined, fn: (r: Registry) =
   }
 }
 
-/** `switchyard registry <command>`: register, alias, rollback, list, show, history, archive, materialize. */
+/**
+ * `switchyard registry <command>`: register, alias, rollback, list, show, history, archive, materialize.
+ *
+ * @example
+ * await registryVerb(['alias', 'penguins', 'production', '3', '--registry', './registry', '--json']);
+ */
 export async function registryVerb(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') return void process.stdout.write(registryHelp()), cmd ? 0 : 2;

@@ -13,7 +13,12 @@ import { SwitchyardError } from '../util/errors.ts';
 /** Which engine a {@link Db} talks to. */
 export type Dialect = 'sqlite' | 'postgres';
 
-/** Options for {@link Db.tx}. */
+/**
+ * Options for {@link Db.tx}.
+ *
+ * @example
+ * await db.tx(async (t) => t.exec('UPDATE counters SET n = n + 1'), { retries: 3 });
+ */
 export interface TxOptions {
   /** How many times a conflicting transaction is re-run before its error is thrown. Default 8. */
   retries?: number;
@@ -48,7 +53,13 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** True for a `postgres://` or `postgresql://` URL. */
+/**
+ * True for a `postgres://` or `postgresql://` URL.
+ *
+ * @example
+ * isPostgresUrl('postgres://db/models'); // true
+ * isPostgresUrl('./registry');           // false
+ */
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
@@ -75,7 +86,12 @@ export async function openDb(location: string): Promise<Db> {
   return new SqliteDb(location);
 }
 
-/** The URL with any password replaced by `***`, for messages. */
+/**
+ * The URL with any password replaced by `***`, for messages.
+ *
+ * @example
+ * redactUrl('postgres://me:secret@db/x'); // 'postgres://me:***@db/x'
+ */
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }

@@ -24,7 +24,13 @@ import { checkAliasName, checkModelName, parseRef } from './names.ts';
 import { type ArtefactRow, type EventRow, migrateRegistry, type VersionRow } from './schema.ts';
 import { readSource } from './source.ts';
 
-/** One immutable version of a model. */
+/**
+ * One immutable version of a model.
+ *
+ * @example
+ * const v: ModelVersion = await reg.resolve('penguins@production');
+ * v.artefacts.find((a) => a.path === 'model.onnx')?.sha256;
+ */
 export interface ModelVersion {
   name: string;
   version: number;
@@ -39,7 +45,12 @@ export interface ModelVersion {
   artefacts: { path: string; sha256: string; bytes: number }[];
 }
 
-/** One entry of a model's history. `version` is set for register/archive, `from`/`to` for alias moves. */
+/**
+ * One entry of a model's history. `version` is set for register/archive, `from`/`to` for alias moves.
+ *
+ * @example
+ * (await reg.history('penguins')).at(-1); // { at: '2026-…', by: 'alice', action: 'rollback', alias: 'production', from: 3, to: 2, reason: 'errors up' }
+ */
 export interface HistoryEntry {
   at: string;
   by: string;
@@ -51,13 +62,23 @@ export interface HistoryEntry {
   reason?: string;
 }
 
-/** Who and why, for every change. `by` defaults to `$USER`. */
+/**
+ * Who and why, for every change. `by` defaults to `$USER`.
+ *
+ * @example
+ * await reg.setAlias('penguins', 'production', 3, { by: 'alice', reason: 'beats v2 on the eval set' });
+ */
 export interface ChangeOptions {
   by?: string;
   reason?: string;
 }
 
-/** Options of {@link openRegistry}. */
+/**
+ * Options of {@link openRegistry}.
+ *
+ * @example
+ * const reg = await openRegistry(process.env.DATABASE_URL!, { cacheDir: '/var/cache/switchyard' });
+ */
 export interface RegistryOptions {
   /**
    * Where {@link Registry.materialize} writes version directories. Default: `<dir>/materialized` for a
@@ -121,7 +142,12 @@ export async function openRegistry(location: string, opts: RegistryOptions = {})
   return new SqlRegistry(dir, db, new FileBlobStore(join(dir, 'files')), opts.cacheDir ?? join(dir, 'materialized'));
 }
 
-/** The user recorded when `by` is not given: `$USER`, else the OS account name. */
+/**
+ * The user recorded when `by` is not given: `$USER`, else the OS account name.
+ *
+ * @example
+ * defaultUser(); // 'alice'
+ */
 export function defaultUser(): string {
   if (process.env.USER) return process.env.USER;
   try {

@@ -34,7 +34,12 @@ export async function migrateRegistry(db: Db): Promise<void> {
   });
 }
 
-/** A `versions` row as stored. */
+/**
+ * A `versions` row as stored.
+ *
+ * @example
+ * const rows = await db.query<VersionRow>('SELECT * FROM versions WHERE name = $1', ['penguins']);
+ */
 export interface VersionRow {
   name: string;
   version: number;
@@ -47,7 +52,12 @@ export interface VersionRow {
   metrics: string | null;
 }
 
-/** An `artefacts` row as stored. */
+/**
+ * An `artefacts` row as stored.
+ *
+ * @example
+ * const rows = await db.query<ArtefactRow>('SELECT * FROM artefacts WHERE name = $1 AND version = $2', ['penguins', 1]);
+ */
 export interface ArtefactRow {
   name: string;
   version: number;
@@ -56,7 +66,12 @@ export interface ArtefactRow {
   bytes: number;
 }
 
-/** An `events` row as stored. */
+/**
+ * An `events` row as stored.
+ *
+ * @example
+ * const rows = await db.query<EventRow>('SELECT * FROM events WHERE name = $1 ORDER BY id', ['penguins']);
+ */
 export interface EventRow {
   id: number;
   name: string;

@@ -10,14 +10,25 @@ import { decodeModel } from '../runtime/onnx/proto.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
 
-/** One artefact to store: its path inside the version, its bytes and their SHA-256. */
+/**
+ * One artefact to store: its path inside the version, its bytes and their SHA-256.
+ *
+ * @example
+ * const a: SourceArtefact = (await readSource('model.onnx')).artefacts[0]; // { path: 'model.onnx', bytes, sha256 }
+ */
 export interface SourceArtefact {
   path: string;
   bytes: Buffer;
   sha256: string;
 }
 
-/** Everything {@link readSource} found: the kind of model, its artefacts, lineage and metrics. */
+/**
+ * Everything {@link readSource} found: the kind of model, its artefacts, lineage and metrics.
+ *
+ * @example
+ * const src: RegistrySource = await readSource('runs/penguins');
+ * src.kind; // 'tabular'
+ */
 export interface RegistrySource {
   kind: 'tabular' | 'lm' | 'onnx';
   artefacts: SourceArtefact[];

@@ -21,7 +21,7 @@ interface Child {
 }
 
 function register(location: string, name: string, from: string, pause?: string): Child {
-  const env = { ...process.env, FORCE_COLOR: '0' };
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   if (pause) env.SWITCHYARD_REGISTRY_PAUSE = pause;
   else delete env.SWITCHYARD_REGISTRY_PAUSE;
   const p = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), 'registry', 'register', '--name', name, '--from', from, '--registry', location, '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
