@@ -1,4 +1,4 @@
-import { readCsv } from '../data/csv.ts';
+import { readTable } from '../data/readers/index.ts';
 import { formatCsvRow } from '../data/csv-write.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { exportOnnx, Forward } from './forward.ts';
@@ -25,7 +25,7 @@ export interface TabularPredictions {
  */
 export async function predictTabular(runDir: string, dataPath: string, opts: { threads?: number } = {}): Promise<TabularPredictions> {
   const { enc, model } = await loadTabularRun(runDir);
-  const table = await readCsv(dataPath);
+  const table = await readTable(dataPath);
   const { x, rows, features } = enc.encode(table, { target: false });
   const fwd = await Forward.compile(model, inferenceOutputs(enc), inferenceSpec(features), opts);
   const classes = [...enc.classes];
