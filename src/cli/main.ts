@@ -14,6 +14,8 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
   serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },
   eval: { run: async (argv) => (await import('./eval-verb.ts')).evalVerb(argv), summary: 'evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD' },
+  compare: { run: async (argv) => (await import('./compare-verb.ts')).compareVerb(argv), summary: 'regression gate: paired comparison of two models on the same data, overall and per slice (exit 3 if worse)' },
+  datasheet: { run: async (argv) => (await import('./datasheet-verb.ts')).datasheetVerb(argv), summary: 'write a Datasheet for Datasets from an audit plus your answers (YAML); flags empty sections' },
 };
 
 function usage(): string {

@@ -15,7 +15,7 @@ import { Rng } from '../util/rng.ts';
  * @example
  * const cols: CorruptibleColumn[] = [{ column: 'age', kind: 'numeric', std: 12 }, { column: 'region', kind: 'categorical', categories: ['n', 's'] }];
  */
-export type CorruptibleColumn = { column: string; kind: 'numeric'; std: number } | { column: string; kind: 'categorical'; categories: string[] };
+export type CorruptibleColumn = { column: string; kind: 'numeric'; std: number; mean?: number } | { column: string; kind: 'categorical'; categories: string[] };
 
 /**
  * Names of the corruptions.
@@ -43,7 +43,8 @@ export function corruptibleColumns(specs: readonly FeatureSpec[]): CorruptibleCo
 }
 
 /**
- * Numeric columns of a table with their std measured on it (for models that carry no encoder).
+ * Numeric columns of a table with their mean and std measured on it (for models that carry no encoder and
+ * so take no missing values: feature dropout then writes the mean).
  *
  * @example
  * const cols = numericColumnsOf(table, ['label']);
@@ -56,7 +57,7 @@ export function numericColumnsOf(table: Table, exclude: readonly string[] = []):
     if (v.length === 0) return;
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
-    out.push({ column, kind: 'numeric', std: std > 0 ? std : 1 });
+    out.push({ column, kind: 'numeric', std: std > 0 ? std : 1, mean });
   });
   return out;
 }
@@ -69,6 +70,7 @@ function formatNumber(v: number): string {
 /**
  * Returns a corrupted copy of `table` (the input is not modified). `severity` is the noise scale in stds
  * (`gaussian-noise`) or the probability that a cell is dropped/swapped (`feature-dropout`, `category-swap`).
+ * A dropped cell becomes missing, or the column's `mean` when one is given.
  * Missing cells stay missing; the same seed gives the same table.
  *
  * @example
@@ -84,7 +86,7 @@ export function corruptTable(table: Table, columns: readonly CorruptibleColumn[]
       const cell = row[j] ?? '';
       if (isMissing(cell)) continue;
       if (kind === 'feature-dropout') {
-        if (rng.next() < severity) row[j] = '';
+        if (rng.next() < severity) row[j] = c.kind === 'numeric' && c.mean !== undefined ? formatNumber(c.mean) : '';
       } else if (kind === 'gaussian-noise') {
         if (c.kind !== 'numeric') continue;
         const v = parseNumber(cell);

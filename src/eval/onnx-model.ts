@@ -12,25 +12,13 @@ import { listNames, parseNumber } from '../data/values.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { applyTemperature } from './calibration.ts';
 import type { ClassifierOutputs, EvalData, LoadEvalModelOptions, TabularEvalModel } from './model.ts';
 
 const CHUNK = 8192;
 
 function badModel(file: string, what: string, hint: string): SwitchyardError {
   return new SwitchyardError('E_MODEL_INPUT', `${file}: ${what}`, hint);
-}
-
-/** Softmax of each row of `logits` [rows, C] in float64. */
-export function softmaxRows(logits: Float32Array, C: number): Float32Array {
-  const p = new Float32Array(logits.length);
-  for (let r = 0; r * C < logits.length; r++) {
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, logits[r * C + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(logits[r * C + c] - m);
-    for (let c = 0; c < C; c++) p[r * C + c] = Math.exp(logits[r * C + c] - m) / s;
-  }
-  return p;
 }
 
 /** True when every row lies in [0, 1] and sums to 1 (within 1e-3). */
@@ -126,7 +114,7 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
       const C = rows > 0 ? raw.length / rows : C0;
       if (C0 && C !== C0) throw badModel(file, `output '${chosen.name}' has ${C} columns, but ${C0} classes were given`, 'pass --classes in the order of the model outputs');
       const isProb = /prob/i.test(chosen.name) || looksLikeProbabilities(raw, C);
-      const probabilities = isProb ? raw : softmaxRows(raw, C);
+      const probabilities = isProb ? raw : Float32Array.from(applyTemperature(raw, C, 1));
       const logits = isProb ? Float32Array.from(raw, (p) => Math.log(Math.max(p, 1e-12))) : raw;
       model.featureDim = C;
       return { logits, probabilities, features: Float32Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12))) } satisfies ClassifierOutputs;

@@ -7,6 +7,7 @@
  */
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
+import { aucAndAp, curves, rankScores } from './metrics-rank.ts';
 
 /**
  * Maximum-softmax-probability OOD score per row: −max_c p_c.
@@ -193,4 +194,25 @@ export function fprAtTpr(inScores: ArrayLike<number>, oodScores: ArrayLike<numbe
   let fp = 0;
   for (let i = 0; i < inScores.length; i++) if (inScores[i] >= threshold) fp++;
   return fp / inScores.length;
+}
+
+/**
+ * How well one score separates OOD rows (positives) from in-distribution rows: AUROC, AUPR (average
+ * precision, OOD as the positive class), FPR at 95% TPR, and the ROC curve for charts.
+ *
+ * @example
+ * const d = oodDetection(mspScore(inP, k), mspScore(oodP, k));
+ * d.auroc; // 0.5 when the score cannot tell them apart
+ */
+export function oodDetection(inScores: ArrayLike<number>, oodScores: ArrayLike<number>): { auroc: number; aupr: number; fpr95: number; roc: { x: number[]; y: number[] } } {
+  const n = inScores.length + oodScores.length;
+  const scores = new Float64Array(n);
+  const positive = new Uint8Array(n);
+  scores.set(Array.from(inScores), 0);
+  scores.set(Array.from(oodScores), inScores.length);
+  positive.fill(1, inScores.length);
+  const ranked = rankScores(scores, positive);
+  const [auroc, aupr] = aucAndAp(ranked, new Int32Array(n).fill(1));
+  const { roc } = curves(ranked);
+  return { auroc, aupr, fpr95: fprAtTpr(inScores, oodScores), roc: { x: roc.x, y: roc.y } };
 }

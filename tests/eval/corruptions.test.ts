@@ -56,6 +56,10 @@ describe('tabular corruptions', () => {
   it('measures numeric columns of a table without an encoder', () => {
     const c = numericColumnsOf(t, ['label']);
     expect(c.map((x) => x.column)).toEqual(['age']);
+    // Without an encoder there is no missing value: dropout writes the column mean.
+    const dropped = corruptTable(t, c, 'feature-dropout', 1, 0);
+    const mean = (c[0] as { mean: number }).mean;
+    expect(dropped.rows.slice(0, -1).every((r) => Math.abs(Number(r[0]) - mean) < 1e-4)).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { energyScore, fitMahalanobis, fprAtTpr, mahalanobisScore, mspScore, shiftedCopy } from '../../src/eval/ood.ts';
+import { energyScore, fitMahalanobis, fprAtTpr, mahalanobisScore, mspScore, oodDetection, shiftedCopy } from '../../src/eval/ood.ts';
 import type { TabularEvalModel } from '../../src/eval/model.ts';
 import { gaussianData, tinyClassifier } from './helpers.ts';
 
@@ -82,5 +82,19 @@ describe('OOD scores', () => {
       if (j === 1) expect(d).toBe(0);
       else expect(Math.abs(d)).toBeGreaterThan(1.8);
     }
+  });
+});
+
+describe('oodDetection', () => {
+  it('agrees with pair counting, and gives AUPR 1 for a perfect separation', () => {
+    const inS = [0.1, 0.4, 0.4, 0.8, 0.3];
+    const outS = [0.4, 0.9, 0.7];
+    const d = oodDetection(inS, outS);
+    expect(d.auroc).toBeCloseTo(pairAuroc(inS, outS), 12);
+    const p = oodDetection([0, 1, 2], [3, 4]);
+    expect(p.auroc).toBe(1);
+    expect(p.aupr).toBe(1);
+    expect(p.fpr95).toBe(0);
+    expect(p.roc.x[0]).toBe(0);
   });
 });

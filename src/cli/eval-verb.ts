@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { runEval, type EvalResult } from '../eval/run.ts';
+import type { AttackNorm } from '../eval/adversarial.ts';
+import { renderEvalHtml } from '../report/eval-report.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { emitJson } from './output.ts';
+
+export const EVAL_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'run directory written by switchyard train (tabular or LM), or an .onnx classifier' },
+  data: { type: 'string', required: true, help: 'labelled test CSV (tabular), or text files/folders, comma-separated (LM)' },
+  out: { type: 'string', help: 'report directory: eval.json and eval.html' },
+  target: { type: 'string', help: 'label column (ONNX models; runs know theirs)' },
+  classes: { type: 'list', help: 'ONNX models: class labels in output order' },
+  sensitive: { type: 'list', help: 'sensitive columns for fairness metrics, e.g. --sensitive sex,age_group' },
+  slice: { type: 'list', help: 'columns to slice every metric by; the worst slices are listed' },
+  ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
+  'ood-shift': { type: 'number', default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
+  reference: { type: 'string', help: 'training-like CSV for the Mahalanobis fit and attack ranges (default: the run\'s training data)' },
+  adversarial: { type: 'boolean', help: 'FGSM and PGD attacks (L-inf and L2), robust accuracy vs epsilon' },
+  norms: { type: 'list', default: ['linf', 'l2'], help: 'attack norms: linf, l2' },
+  epsilons: { type: 'list', help: 'L-inf budgets in standardised units (L2 budgets are these x sqrt(attacked features)); default 0,0.05,0.1,0.25,0.5,1' },
+  'pgd-steps': { type: 'number', default: 10, help: 'PGD iterations' },
+  'calibrate-on': { type: 'string', help: 'labelled validation CSV: fit temperature scaling and store it with the model' },
+  'no-corruptions': { type: 'boolean', help: 'skip the corruption robustness checks' },
+  bootstrap: { type: 'number', default: 1000, help: 'bootstrap resamples for confidence intervals' },
+  seed: { type: 'number', default: 0, help: 'seed of the bootstrap, corruptions and attacks' },
+  threads: { type: 'number', help: 'ONNX Runtime threads' },
+} as const;
+
+function numbers(list: string[] | undefined, flag: string): number[] | undefined {
+  if (!list?.length) return undefined;
+  return list.map((s) => {
+    const v = Number(s);
+    if (!Number.isFinite(v) || v < 0) throw new SwitchyardError('E_USAGE', `${flag} entry '${s}' is not a non-negative number`, `e.g. ${flag} 0,0.1,0.5`);
+    return v;
+  });
+}
+
+function summaryLines(r: EvalResult): string[] {
+  const lines: string[] = [`evaluated ${r.model.kind} ${r.model.task} ${r.model.source} on ${r.data.file}${r.data.rows !== undefined ? ` (${r.data.rows} rows)` : ''}`];
+  const f = (v: number) => v.toFixed(4);
+  const h = r.scores?.overall.accuracy ?? r.scores?.overall.rmse;
+  if (h) lines.push(`${h.name} ${f(h.estimate)} (95% CI ${f(h.low)}–${f(h.high)})`);
+  const cal = r.scores?.calibration;
+  if (cal) lines.push(`ECE ${f(cal.before.ece)}${cal.after ? ` → ${f(cal.after.ece)} with temperature ${cal.temperature!.toFixed(3)}` : ''}`);
+  for (const c of r.robustness?.corruptions ?? []) lines.push(`${c.kind} ${c.severity}: ${c.metric} ${f(c.value)} (${c.delta >= 0 ? '+' : ''}${f(c.delta)})`);
+  for (const a of r.robustness?.adversarial ?? []) lines.push(`PGD-${a.steps} ${a.norm}: ${a.points.map((p) => `eps ${p.eps.toPrecision(3)} → ${(p.pgdAccuracy * 100).toFixed(1)}%`).join(', ')}`);
+  if (r.ood) lines.push(`OOD AUROC: msp ${f(r.ood.scores.msp.auroc)}, energy ${f(r.ood.scores.energy.auroc)}, mahalanobis ${f(r.ood.scores.mahalanobis.auroc)}`);
+  if (r.lm) lines.push(`loss ${f(r.lm.clean.loss)}, perplexity ${r.lm.clean.perplexity.toFixed(3)}, bits per byte ${f(r.lm.clean.bitsPerByte)}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines;
+}
+
+/** `switchyard eval` */
+export async function evalVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, EVAL_SPEC, 'eval');
+  if (a.help) return void process.stdout.write(formatHelp('eval', 'Evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD detection.', EVAL_SPEC)), 0;
+  const norms = a.norms.map((n) => {
+    if (n !== 'linf' && n !== 'l2') throw new SwitchyardError('E_USAGE', `--norms entry '${n}' is not linf or l2`, 'e.g. --norms linf,l2');
+    return n as AttackNorm;
+  });
+  const result = await runEval({
+    model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, slice: a.slice,
+    ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),
+    pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], bootstrap: a.bootstrap, seed: a.seed, threads: a.threads,
+    progress: { enabled: !a.quiet && !a.json },
+  });
+  if (a.out) {
+    await writeJsonAtomic(join(a.out, 'eval.json'), result);
+    await writeFileAtomic(join(a.out, 'eval.html'), renderEvalHtml(result));
+  }
+  if (a.json) emitJson({ ok: true, out: a.out ?? null, ...result });
+  else {
+    process.stdout.write(summaryLines(result).join('\n') + '\n');
+    if (a.out) process.stdout.write(`wrote ${join(a.out, 'eval.json')} and ${join(a.out, 'eval.html')}\n`);
+  }
+  return 0;
+}

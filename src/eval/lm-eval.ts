@@ -1,0 +1,83 @@
+/**
+ * Evaluation of a Switchyard language model on text: loss, perplexity and bits per byte over sequential
+ * windows (the training workflow's own evaluateLm), clean and under seeded text corruptions (typos, word drops).
+ */
+import type { TextCorpus } from '../data/text/corpus.ts';
+import { loadTextCorpus } from '../data/text/corpus.ts';
+import { bitsPerByte, tokenizeCorpus } from '../data/text/lm-batches.ts';
+import { evaluateLm, lmRowLoss } from '../train/lm.ts';
+import { Forward } from '../train/forward.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { corruptText, type TextCorruption } from './corruptions.ts';
+import type { LmEvalModel } from './model.ts';
+
+/**
+ * Language-model numbers on one text.
+ *
+ * @example
+ * const s: LmScores = { loss: 1.2, perplexity: 3.32, bitsPerByte: 1.73, tokens: 8192 };
+ */
+export interface LmScores {
+  /** Mean next-token cross-entropy in nats. */
+  loss: number;
+  perplexity: number;
+  bitsPerByte: number;
+  /** Tokens scored. */
+  tokens: number;
+}
+
+/**
+ * The LM section of an evaluation: clean scores and scores under each corruption.
+ *
+ * @example
+ * const r = await evaluateLmRun(model, ['test.txt']);
+ * r.clean.perplexity;
+ */
+export interface LmEvalResult {
+  clean: LmScores;
+  corruptions: { kind: TextCorruption; rate: number; scores: LmScores; lossIncrease: number }[];
+}
+
+async function scoreCorpus(fwd: Forward, m: LmEvalModel, corpus: TextCorpus, batch: number, maxTokens: number): Promise<LmScores> {
+  const T = m.cfg.gpt.context;
+  const tokens = tokenizeCorpus(corpus, m.tokenizer);
+  if (tokens.length <= T) throw new SwitchyardError('E_CORPUS_SMALL', `the evaluation text holds ${tokens.length} tokens, fewer than one context of ${T}`, 'pass more text with --data');
+  const r = await evaluateLm(fwd, tokens, T, batch, maxTokens);
+  const bytesPerToken = corpus.bytes / tokens.length;
+  return { loss: r.loss, perplexity: Math.exp(r.loss), bitsPerByte: bitsPerByte(r.loss, 1, bytesPerToken), tokens: r.tokens };
+}
+
+/**
+ * Scores a language-model run on text files (clean, then each corruption at each rate; seeded).
+ *
+ * @example
+ * const r = await evaluateLmRun(model, ['valid.txt'], { rates: [0.05] });
+ */
+export async function evaluateLmRun(
+  m: LmEvalModel, data: string[],
+  o: { batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; corruptions?: boolean } = {},
+): Promise<LmEvalResult> {
+  const corpus = await loadTextCorpus(data);
+  if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${data.join(', ')}: no text to evaluate on`, 'point --data at non-empty text files');
+  const batch = o.batch ?? 8;
+  const T = m.cfg.gpt.context;
+  const spec = { x: { dtype: 'i64' as const, shape: [batch, T] }, y: { dtype: 'i64' as const, shape: [batch, T] } };
+  const fwd = await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads });
+  try {
+    const maxTokens = o.maxTokens ?? 65536;
+    const clean = await scoreCorpus(fwd, m, corpus, batch, maxTokens);
+    const out: LmEvalResult = { clean, corruptions: [] };
+    if (o.corruptions === false) return out;
+    for (const kind of ['typos', 'word-drop'] as const) {
+      for (const rate of o.rates ?? [0.05, 0.2]) {
+        const docs = corpus.documents.map((d, i) => ({ ...d, text: corruptText(d.text, kind, rate, (o.seed ?? 0) * 7919 + i) }));
+        const bytes = docs.reduce((a, d) => a + Buffer.byteLength(d.text, 'utf8'), 0);
+        const scores = await scoreCorpus(fwd, m, { documents: docs, bytes }, batch, maxTokens);
+        out.corruptions.push({ kind, rate, scores, lossIncrease: scores.loss - clean.loss });
+      }
+    }
+    return out;
+  } finally {
+    await fwd.release();
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * `runEval`: the whole evaluation of one model on one data set — metrics with confidence intervals and
+ * slices, calibration (and temperature scaling stored with the run), fairness for sensitive columns,
+ * robustness to corruptions and adversarial attacks, out-of-distribution detection — as one JSON-ready
+ * result, written as `eval.json` and a self-contained `eval.html`.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readCsv, type Table } from '../data/csv.ts';
+import { didYouMean, listNames } from '../data/values.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { Progress, type ProgressOptions } from '../util/progress.ts';
+import { type AttackNorm, attackSurface, robustAccuracyCurve, type RobustPoint } from './adversarial.ts';
+import { corruptibleColumns, corruptTable, numericColumnsOf, TABULAR_CORRUPTIONS, type TabularCorruption } from './corruptions.ts';
+import { evaluateLmRun, type LmEvalResult } from './lm-eval.ts';
+import { loadEvalModel, type TabularEvalModel } from './model.ts';
+import { energyScore, fitMahalanobis, mahalanobisScore, mspScore, oodDetection, shiftedCopy } from './ood.ts';
+import { calibrate, type CalibrationResult } from './temperature.ts';
+import { scoreTabular, type TabularScores } from './score.ts';
+
+/**
+ * Options of {@link runEval} (the `switchyard eval` verb).
+ *
+ * @example
+ * const o: EvalOptions = { model: 'runs/x', data: 'test.csv', sensitive: ['sex'], adversarial: true };
+ */
+export interface EvalOptions {
+  model: string;
+  /** CSV of labelled rows (tabular), or text files/folders, comma-separated (language model). */
+  data: string;
+  target?: string;
+  classes?: string[];
+  sensitive?: string[];
+  slice?: string[];
+  /** A CSV of out-of-distribution rows; default: the built-in shifted set. */
+  ood?: string;
+  /** Shift of the built-in OOD set, in feature standard deviations (default 3). */
+  oodShift?: number;
+  /** Reference (training-like) data for the Mahalanobis fit and the attack's valid ranges. */
+  reference?: string;
+  adversarial?: boolean;
+  norms?: AttackNorm[];
+  epsilons?: number[];
+  pgdSteps?: number;
+  /** Validation CSV to fit the temperature on (stored in the run directory as calibration.json). */
+  calibrateOn?: string;
+  corruptions?: boolean;
+  bootstrap?: number;
+  seed?: number;
+  threads?: number;
+  progress?: Partial<ProgressOptions>;
+}
+
+/**
+ * Corrupted-data results: the headline metric per corruption and severity.
+ *
+ * @example
+ * const c: CorruptionResult = { kind: 'gaussian-noise', severity: 0.5, metric: 'accuracy', value: 0.81, delta: -0.06 };
+ */
+export interface CorruptionResult {
+  kind: TabularCorruption;
+  severity: number;
+  metric: string;
+  value: number;
+  /** value minus the clean value. */
+  delta: number;
+}
+
+/**
+ * OOD detection results per score.
+ *
+ * @example
+ * r.ood?.scores.energy.auroc;
+ */
+export interface OodResult {
+  set: string;
+  reference: string;
+  rows: { in: number; ood: number };
+  scores: Record<'msp' | 'energy' | 'mahalanobis', { auroc: number; aupr: number; fpr95: number; roc: { x: number[]; y: number[] } }>;
+}
+
+/**
+ * Everything an evaluation found (the content of `eval.json`).
+ *
+ * @example
+ * const r: EvalResult = await runEval({ model: 'runs/x', data: 'test.csv' });
+ */
+export interface EvalResult {
+  format: 'switchyard.eval';
+  version: 1;
+  created: string;
+  model: { source: string; kind: 'tabular' | 'onnx' | 'lm'; task: 'classification' | 'regression' | 'language-model'; classes?: string[]; target?: string };
+  data: { file: string; rows?: number };
+  scores?: TabularScores;
+  calibration?: CalibrationResult;
+  robustness?: { corruptions: CorruptionResult[]; adversarial?: { norm: AttackNorm; steps: number; points: RobustPoint[]; surface: string }[] };
+  ood?: OodResult;
+  lm?: LmEvalResult;
+  notes: string[];
+}
+
+function requireColumns(table: Table, columns: string[], flag: string): void {
+  for (const c of columns) {
+    if (table.columns.includes(c)) continue;
+    const guess = didYouMean(c, table.columns);
+    throw new SwitchyardError('E_CSV_COLUMN', `${table.file}: no column '${c}' (${flag}); columns are: ${listNames(table.columns)}`, guess ? `did you mean '${guess}'?` : `pass one of the file's columns to ${flag}`);
+  }
+}
+
+function requireFile(path: string, flag: string): void {
+  if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
+}
+
+/**
+ * Evaluates a model on a data set; see {@link EvalOptions}. Bad input (missing files or columns, a model
+ * whose inputs do not match the data) throws a SwitchyardError before any long work starts.
+ *
+ * @example
+ * const r = await runEval({ model: 'runs/x', data: 'test.csv', slice: ['region'], ood: 'ood.csv', adversarial: true });
+ * r.scores?.overall.accuracy.estimate;
+ */
+export async function runEval(o: EvalOptions): Promise<EvalResult> {
+  for (const [p, flag] of [[o.ood, '--ood'], [o.reference, '--reference'], [o.calibrateOn, '--calibrate-on']] as const) if (p) requireFile(p, flag);
+  const model = await loadEvalModel(o.model, { target: o.target, classes: o.classes, threads: o.threads });
+  const base = { format: 'switchyard.eval' as const, version: 1 as const, created: new Date().toISOString(), notes: [] as string[] };
+  try {
+    if (model.kind === 'lm') {
+      const files = o.data.split(',').filter(Boolean);
+      files.forEach((f) => requireFile(f, '--data'));
+      const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions });
+      if (o.adversarial) base.notes.push('adversarial attacks on language models (PGD on token embeddings) are not implemented yet; --adversarial was ignored');
+      return { ...base, model: { source: model.source, kind: 'lm', task: 'language-model' }, data: { file: o.data }, lm };
+    }
+    requireFile(o.data, '--data');
+    return await evalTabular(model, o, base);
+  } finally {
+    await model.release();
+  }
+}
+
+async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<EvalResult, 'format' | 'version' | 'created' | 'notes'>): Promise<EvalResult> {
+  const notes = base.notes;
+  const table = await readCsv(o.data);
+  requireColumns(table, [model.target], '--target');
+  requireColumns(table, [...(o.sensitive ?? []), ...(o.slice ?? [])], o.sensitive?.some((s) => !table.columns.includes(s)) ? '--sensitive' : '--slice');
+  const test = model.encode(table);
+  const classification = model.task === 'classification';
+  const refPath = o.reference ?? o.calibrateOn ?? (await trainingData(model));
+  const refTable = refPath ? await readCsv(refPath) : null;
+  const ref = refTable ? model.encode(refTable) : test;
+  const oodTable = o.ood ? await readCsv(o.ood) : null;
+  const oodData = oodTable ? model.encode(oodTable) : null;
+
+  const stages = 2 + (o.corruptions === false ? 0 : TABULAR_CORRUPTIONS.length) + (classification ? 1 : 0) + (o.adversarial ? (o.norms ?? ['linf', 'l2']).length : 0);
+  const progress = new Progress({ total: stages, label: 'eval', unit: 'stage', ...o.progress });
+  const out = await model.predict(test.x, test.rows);
+  progress.tick(1, { stage: 'predict' });
+  const calibration = classification ? await calibrate(model, o.calibrateOn) : undefined;
+  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
+  progress.tick(1, { stage: 'metrics' });
+  const headline = classification ? 'accuracy' : 'rmse';
+  const clean = scores.overall[headline].estimate;
+
+  const corruptions: CorruptionResult[] = [];
+  if (o.corruptions !== false) {
+    const cols = model.encoder ? corruptibleColumns(model.encoder.specs) : numericColumnsOf(table, [model.target]);
+    for (const kind of TABULAR_CORRUPTIONS) {
+      for (const severity of kind === 'gaussian-noise' ? [0.25, 0.5, 1] : [0.1, 0.3]) {
+        const t = corruptTable(table, cols, kind, severity, (o.seed ?? 0) + 17);
+        const d = model.encode(t);
+        const value = headlineMetric(headline, await model.predict(d.x, d.rows), test.y!, model.classes.length);
+        corruptions.push({ kind, severity, metric: headline, value, delta: value - clean });
+      }
+      progress.tick(1, { stage: kind });
+    }
+  }
+  const surface = attackSurface(model.encoder?.specs ?? null, ref.x, ref.rows, model.numFeatures);
+  const adversarial: NonNullable<EvalResult['robustness']>['adversarial'] = [];
+  if (o.adversarial) {
+    if (!classification || !model.traced) notes.push(`adversarial attacks need a Switchyard classifier with engine gradients; skipped for this ${model.kind} ${model.task} model`);
+    else {
+      const free = surface.mask.reduce((a, v) => a + v, 0);
+      if (free === 0) notes.push('no numeric feature to attack (categorical features are not perturbed)');
+      for (const norm of o.norms ?? ['linf', 'l2']) {
+        if (free === 0) break;
+        const base = o.epsilons ?? [0, 0.05, 0.1, 0.25, 0.5, 1];
+        const epsilons = norm === 'l2' ? base.map((e) => e * Math.sqrt(free)) : base;
+        const points = await robustAccuracyCurve(model, test.x, test.y as Int32Array, test.rows, { norm, epsilons, steps: o.pgdSteps ?? 10, surface, seed: o.seed, threads: o.threads });
+        adversarial.push({ norm, steps: o.pgdSteps ?? 10, points, surface: `${free} standardised numeric features, clipped to the reference range` });
+        progress.tick(1, { stage: `pgd-${norm}` });
+      }
+    }
+  }
+  let ood: OodResult | undefined;
+  if (classification) {
+    const k = model.classes.length;
+    const refOut = ref === test ? out : await model.predict(ref.x, ref.rows);
+    const oodX = oodData ? oodData.x : shiftedCopy(test.x, test.rows, model.numFeatures, { k: o.oodShift ?? 3, seed: o.seed, mask: surface.mask });
+    const oodRows = oodData ? oodData.rows : test.rows;
+    const oodOut = await model.predict(oodX, oodRows);
+    const refLabels = (ref.y as Int32Array | undefined) ?? argmaxRows(refOut.probabilities, k);
+    const det = fitMahalanobis(refOut.features, refLabels, model.featureDim, k);
+    ood = {
+      set: o.ood ?? `built-in: the test rows with every numeric feature shifted by ${o.oodShift ?? 3} standard deviations`,
+      reference: refPath ?? `${o.data} (no reference data found: Mahalanobis was fitted on the test set itself)`,
+      rows: { in: test.rows, ood: oodRows },
+      scores: {
+        msp: oodDetection(mspScore(out.probabilities, k), mspScore(oodOut.probabilities, k)),
+        energy: oodDetection(energyScore(out.logits, k), energyScore(oodOut.logits, k)),
+        mahalanobis: oodDetection(mahalanobisScore(det, out.features), mahalanobisScore(det, oodOut.features)),
+      },
+    };
+    progress.tick(1, { stage: 'ood' });
+  } else notes.push('OOD detection scores classifiers (softmax outputs); skipped for a regression model');
+  progress.done();
+  return {
+    ...base,
+    model: { source: model.source, kind: model.kind, task: model.task, classes: model.classes, target: model.target },
+    data: { file: o.data, rows: test.rows },
+    scores, calibration,
+    robustness: { corruptions, ...(adversarial.length ? { adversarial } : {}) },
+    ood,
+  };
+}
+
+/** The training CSV recorded in a Switchyard run's config, when it still exists. */
+async function trainingData(model: TabularEvalModel): Promise<string | undefined> {
+  if (model.kind !== 'tabular') return undefined;
+  const cfg = JSON.parse(await readFile(join(model.source, 'config.json'), 'utf8')) as { train?: { data?: string } };
+  const p = cfg.train?.data;
+  return p && existsSync(p) ? p : undefined;
+}
+
+function argmaxRows(p: Float32Array, k: number): Int32Array {
+  return Int32Array.from({ length: p.length / k }, (_, r) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (p[r * k + c] > p[r * k + best]) best = c;
+    return best;
+  });
+}
+
+/** Accuracy (classification) or RMSE (regression) of one prediction pass. */
+function headlineMetric(metric: string, out: { probabilities: Float32Array; logits: Float32Array }, y: Int32Array | Float32Array, k: number): number {
+  const n = y.length;
+  if (metric === 'accuracy') {
+    const pred = argmaxRows(out.probabilities, k);
+    return pred.reduce((a, p, i) => a + (p === y[i] ? 1 : 0), 0) / Math.max(1, n);
+  }
+  let s = 0;
+  for (let i = 0; i < n; i++) s += (out.logits[i] - y[i]) ** 2;
+  return Math.sqrt(s / Math.max(1, n));
+}
