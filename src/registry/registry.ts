@@ -265,7 +265,9 @@ class SqlRegistry implements Registry {
       if (got !== a.sha256) {
         throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${this.blobs.where(a.sha256)})`, 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again');
       }
-      const file = join(dir, ...a.path.split('/'));
+      const parts = a.path.split('/');
+      if (parts.some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, 'the registry database was modified by hand; restore it from a backup', 1);
+      const file = join(dir, ...parts);
       const existing = await fsp.readFile(file).catch(() => null);
       if (!existing || !existing.equals(bytes)) await writeFileAtomic(file, bytes);
     }

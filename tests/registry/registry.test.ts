@@ -199,6 +199,9 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
     // Registering the good bytes again repairs the store.
     await reg.register({ name: 'tamper', from: fx.run });
     expect(await reg.materialize(v)).toMatch(/tamper/);
+    // A hand-edited artefact path cannot make a load write outside the version directory.
+    await reg.db.exec("UPDATE artefacts SET path = '../../escaped.json' WHERE name = 'tamper' AND version = 1 AND path = 'config.json'");
+    await rejected(reg.materialize(v), 'E_REGISTRY_TAMPERED', /artefact \.\.\/\.\.\/escaped\.json: the path points outside/);
   });
 
   test('concurrent registers in one process get distinct versions', async () => {
