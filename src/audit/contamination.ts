@@ -119,7 +119,12 @@ class NgramHasher {
   }
 }
 
-/** Options of the contamination check. */
+/**
+ * Options of the contamination check.
+ *
+ * @example
+ * measureContamination(train, test, { n: 8, minOverlap: 0.1 } satisfies ContaminationOptions);
+ */
 export interface ContaminationOptions {
   /** N-gram length in words. Default 13. */
   n?: number;
@@ -129,7 +134,12 @@ export interface ContaminationOptions {
   minOverlap?: number;
 }
 
-/** Contamination of one evaluation example. */
+/**
+ * Contamination of one evaluation example.
+ *
+ * @example
+ * { row: 12, contaminated: true, overlapRatio: 0.43, ngrams: 58, checked: true }
+ */
 export interface ExampleContamination {
   /** 0-based row of the evaluation set. */
   row: number;
@@ -142,7 +152,12 @@ export interface ExampleContamination {
   checked: boolean;
 }
 
-/** Result of {@link measureContamination}. */
+/**
+ * Result of {@link measureContamination}.
+ *
+ * @example
+ * const { contaminated, unchecked, perExample } = measureContamination(train, test);
+ */
 export interface ContaminationResult {
   n: number;
   perExample: ExampleContamination[];

@@ -14,7 +14,12 @@ import { bandKeys, exactJaccard, forEachBucket, minhashSeeds, minhashSignature, 
 import { Shingler } from './text-normalize.ts';
 import { MAX_EVIDENCE_ROWS, type Finding, type Severity } from './types.ts';
 
-/** Options of the near-duplicate search. */
+/**
+ * Options of the near-duplicate search.
+ *
+ * @example
+ * const opts: NearDupOptions = { unit: 'word', shingle: 3, threshold: 0.7, permutations: 256 };
+ */
 export interface NearDupOptions {
   /** Shingle length in `unit`s. Default 5 characters, or 3 words. */
   shingle?: number;
@@ -38,7 +43,12 @@ export interface NearDupOptions {
   maxBucketCompare?: number;
 }
 
-/** A group of documents joined by verified near-duplicate pairs. */
+/**
+ * A group of documents joined by verified near-duplicate pairs.
+ *
+ * @example
+ * { rows: [3, 17, 940], jaccard: 0.86, preview: 'Dear friend, we are a 14 year old fortune 500 company…' }
+ */
 export interface NearDupCluster {
   /** Document indices, ascending. */
   rows: number[];
@@ -48,7 +58,12 @@ export interface NearDupCluster {
   preview: string;
 }
 
-/** The settings a search ran with, reported in finding details. */
+/**
+ * The settings a search ran with, reported in finding details.
+ *
+ * @example
+ * { unit: 'char', shingle: 5, permutations: 128, threshold: 0.8, bands: 14, rows: 9 }
+ */
 export interface NearDupSettings {
   unit: 'char' | 'word';
   shingle: number;
@@ -152,7 +167,12 @@ export function nearDuplicateClusters(docs: readonly string[], opts: NearDupOpti
   return { clusters, settings, candidatePairs: checked.size };
 }
 
-/** A test row that nearly copies one or more training rows. */
+/**
+ * A test row that nearly copies one or more training rows.
+ *
+ * @example
+ * { test: 4, train: [120, 877], jaccard: 0.93, preview: 'Protect your financial well-being…' }
+ */
 export interface CrossSplitMatch {
   /** Row of the test split. */
   test: number;

@@ -7,7 +7,12 @@
  * loops allocate nothing per shingle.
  */
 
-/** How text is normalised before shingling. */
+/**
+ * How text is normalised before shingling.
+ *
+ * @example
+ * normalizeText('A, b!', { stripPunctuation: true } satisfies NormalizeOptions); // 'a b'
+ */
 export interface NormalizeOptions {
   /** Replace punctuation and symbols (anything not a letter, mark, digit or space) with a space. Default false. */
   stripPunctuation?: boolean;
@@ -109,7 +114,12 @@ function grow(a: Uint32Array, size: number): Uint32Array {
   return b;
 }
 
-/** How documents are cut into shingles for near-duplicate search. */
+/**
+ * How documents are cut into shingles for near-duplicate search.
+ *
+ * @example
+ * new Shingler({ unit: 'word', size: 3, stripPunctuation: true } satisfies ShingleOptions);
+ */
 export interface ShingleOptions extends NormalizeOptions {
   /** Shingle length: characters for `char`, words for `word`. Default 5 (`char`) or 3 (`word`). */
   size?: number;
@@ -192,11 +202,7 @@ export class Shingler {
   }
 
   private charShingles(s: string): number {
-    const k = this.size;
-    const n = s.length;
-    if (n === 0) return 0;
-    const count = n < k ? 1 : n - k + 1;
-    const width = n < k ? n : k;
+    const [count, width] = windows(s.length, this.size);
     const buf = this.ensure(count);
     for (let i = 0; i < count; i++) {
       let h = 0x811c9dc5;
@@ -210,11 +216,7 @@ export class Shingler {
     const w = wordHashes(s, this.wHi, this.wLo);
     this.wHi = w.hi;
     this.wLo = w.lo;
-    const n = w.count;
-    const k = this.size;
-    if (n === 0) return 0;
-    const count = n < k ? 1 : n - k + 1;
-    const width = n < k ? n : k;
+    const [count, width] = windows(w.count, this.size);
     const buf = this.ensure(count);
     const hi = this.wHi;
     for (let i = 0; i < count; i++) {
@@ -224,4 +226,9 @@ export class Shingler {
     }
     return count;
   }
+}
+
+/** Shingle count and width for `n` units at size `k`: a non-empty sequence shorter than `k` is one shingle. */
+function windows(n: number, k: number): [number, number] {
+  return n === 0 ? [0, 0] : n < k ? [1, n] : [n - k + 1, k];
 }
