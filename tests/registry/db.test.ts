@@ -25,6 +25,17 @@ describe.each(BACKENDS)('db on %s', (backend) => {
     expect(await db.exec('UPDATE t SET name = $1 WHERE id > $2', ['b', 0])).toEqual({ changes: 1 });
   });
 
+  test('INSERT … RETURNING gives back generated ids in both dialects', async () => {
+    await db.migrate('seq-1', {
+      sqlite: ['CREATE TABLE seq (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)'],
+      postgres: ['CREATE TABLE seq (id BIGSERIAL PRIMARY KEY, v TEXT)'],
+    });
+    const a = await db.query<{ id: number }>('INSERT INTO seq (v) VALUES ($1) RETURNING id', ['a']);
+    const b = await db.query<{ id: number }>('INSERT INTO seq (v) VALUES ($1) RETURNING id', ['b']);
+    expect(typeof a[0].id).toBe('number');
+    expect(b[0].id).toBe(a[0].id + 1);
+  });
+
   test('tx commits on return and rolls back on throw', async () => {
     await db.tx(async (t) => {
       await t.exec('INSERT INTO t (id, name) VALUES ($1, $2)', [2, 'kept']);
@@ -56,7 +67,7 @@ describe.each(BACKENDS)('db on %s', (backend) => {
     await db.migrate('t-1', ['CREATE TABLE t (id INTEGER)']); // already applied: not run again
     await db.migrate('t-2', { sqlite: ['CREATE TABLE u (x INTEGER)'], postgres: ['CREATE TABLE u (x BIGINT)'] });
     await db.migrate('t-2', { sqlite: ['CREATE TABLE u (x INTEGER)'], postgres: ['CREATE TABLE u (x BIGINT)'] });
-    expect((await db.query<{ name: string }>('SELECT name FROM _migrations ORDER BY name')).map((r) => r.name)).toEqual(['t-1', 't-2']);
+    expect((await db.query<{ name: string }>('SELECT name FROM _migrations ORDER BY name')).map((r) => r.name)).toEqual(['seq-1', 't-1', 't-2']);
   });
 });
 
