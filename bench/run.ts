@@ -105,3 +105,4 @@ updateBenchmarksMd({
 if (only === 'all' || only === 'lm') await runLmBench(quick, log);
 if (only === 'all' || only === 'serve') await (await import('./serve.ts')).runServeBench(quick);
 if (only === 'all' || only === 'neardup') await (await import('./near-dup.ts')).runNearDupBench(quick, log);
+if (only === 'all' || only === 'evalpgd') await (await import('./eval-pgd.ts')).runEvalPgdBench(quick, log);
