@@ -21,6 +21,8 @@ export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from
 export { predictTabular, exportTabular } from './train/tabular-predict.ts';
 export { fit, MlpTrainer, type FitOptions, type FittedModel, type EpochResult } from './train/fit.ts';
 export { findLabelIssues, confidentLearning, stratifiedFolds, type LabelIssueOptions, type LabelIssueResult, type LabelIssue, type ConfidentLearningResult } from './audit/label-issues.ts';
+export { findNearDuplicateText, findCrossSplitNearDuplicates, nearDuplicateClusters, crossSplitMatches, type NearDupOptions, type NearDupCluster, type CrossSplitMatch } from './audit/near-duplicates.ts';
+export { measureContamination, findContamination, type ContaminationOptions, type ContaminationResult } from './audit/contamination.ts';
 export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
 export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions } from './registry/registry.ts';
