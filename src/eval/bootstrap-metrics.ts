@@ -33,18 +33,19 @@ export function metricsWithCi(scorer: MetricScorer, opts: BootstrapOptions = {})
 
 /**
  * Paired difference of one metric between two models: `estimate` = candidate - baseline, interval and
- * two-sided p-value from the paired bootstrap; `worse` is true when the candidate is significantly
- * worse in the metric's direction at level `alpha` (the whole 1 - 2·alpha interval lies on the bad side,
- * i.e. a one-sided test).
+ * two-sided p-value from the paired bootstrap; `pWorse` = one-sided p-value of "the candidate is worse in
+ * the metric's direction", (1 + #{resamples not on the bad side}) / (1 + R); `worse` = pWorse < alpha
+ * (before any multiple-testing correction).
  *
  * @example
- * const d: MetricDiff = { name: 'accuracy', baseline: 0.9, candidate: 0.85, estimate: -0.05, low: -0.08, high: -0.02, pValue: 0.002, higherIsBetter: true, worse: true };
+ * const d: MetricDiff = { name: 'accuracy', baseline: 0.9, candidate: 0.85, estimate: -0.05, low: -0.08, high: -0.02, pValue: 0.002, pWorse: 0.001, higherIsBetter: true, worse: true };
  */
 export interface MetricDiff extends PairedInterval {
   name: string;
   baseline: number;
   candidate: number;
   higherIsBetter: boolean;
+  pWorse: number;
   worse: boolean;
 }
 
@@ -71,7 +72,15 @@ export function pairedMetricDiffs(baseline: MetricScorer, candidate: MetricScore
   return baseline.names.map((name, j) => {
     const higherIsBetter = baseline.higherIsBetter[j];
     const d = pairedInterval(samples[j], samples[m + j], estimates[j], estimates[m + j], 1 - 2 * alpha);
-    const worse = higherIsBetter ? d.high < 0 : d.low > 0;
-    return { name, baseline: estimates[j], candidate: estimates[m + j], ...d, higherIsBetter, worse };
+    let notWorse = 0;
+    let valid = 0;
+    for (let r = 0; r < samples[j].length; r++) {
+      const diff = samples[m + j][r] - samples[j][r];
+      if (Number.isNaN(diff)) continue;
+      valid++;
+      if (higherIsBetter ? diff >= 0 : diff <= 0) notWorse++;
+    }
+    const pWorse = valid === 0 ? NaN : (1 + notWorse) / (1 + valid);
+    return { name, baseline: estimates[j], candidate: estimates[m + j], ...d, higherIsBetter, pWorse, worse: pWorse < alpha };
   });
 }
