@@ -3,7 +3,10 @@
  * by check family, the typed `details` the charts read (bias groups, near-duplicate clusters, drift
  * statistics) validated on the way in, and the label balance of the target column.
  */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
 import type { AuditResult, ColumnProfile, Finding, Severity } from '../audit/types.ts';
+import { SwitchyardError } from '../util/errors.ts';
 
 /** Order in which check families are presented; others follow alphabetically. */
 export const FAMILY_ORDER = ['integrity', 'duplicates', 'leakage', 'contamination', 'labels', 'balance', 'bias', 'drift'];
@@ -148,4 +151,35 @@ export function sensitiveColumns(result: AuditResult): string[] {
   if (Array.isArray(s)) return s.map(String).filter(Boolean);
   if (typeof s === 'string') return s.split(',').map((x) => x.trim()).filter(Boolean);
   return [];
+}
+
+/**
+ * Reads and checks an `audit.json` written by `switchyard audit`. A missing file, malformed JSON (with
+ * `file:line:column`) or another kind of JSON is a bad-input `SwitchyardError`.
+ *
+ * @example
+ * const audit = readAuditJson('reports/audit/audit.json');
+ */
+export function readAuditJson(file: string): AuditResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: cannot read the audit file`, 'run switchyard audit --out DIR first; it writes DIR/audit.json');
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    // JSON is YAML: the YAML parser locates the first syntax error when the JSON message has no position.
+    const lc = new LineCounter();
+    const yamlErr = parseDocument(text, { lineCounter: lc }).errors[0];
+    const pos = Number(/position (\d+)/.exec((e as Error).message)?.[1] ?? yamlErr?.pos[0] ?? NaN);
+    const at = Number.isFinite(pos) ? `:${lc.linePos(pos).line}:${lc.linePos(pos).col}` : '';
+    throw new SwitchyardError('E_AUDIT_JSON', `${file}${at}: not valid JSON (${(e as Error).message})`, 'the file is damaged; run switchyard audit again');
+  }
+  const r = obj as Partial<AuditResult>;
+  if (!isObj(obj) || r.format !== 'switchyard.audit' || !Array.isArray(r.splits) || !Array.isArray(r.findings))
+    throw new SwitchyardError('E_AUDIT_FORMAT', `${file}: not an audit result (expected "format": "switchyard.audit" with splits and findings)`, 'pass the audit.json written by switchyard audit');
+  return obj as unknown as AuditResult;
 }

@@ -48,7 +48,7 @@ h1{font-size:1.8em;margin:0 0 4px} h2{font-size:1.35em;margin:2em 0 .6em;padding
 .subtitle{color:var(--muted);margin:0 0 12px} a{color:var(--link)} code,pre{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{white-space:pre-wrap;background:var(--panel);padding:8px;border-radius:6px;max-height:24em;overflow:auto}
 header{border-bottom:1px solid var(--line);padding-bottom:12px;margin-bottom:16px}
-dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0} dl.kv dt{color:var(--muted)} dl.kv dd{margin:0}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0} dl.kv dt{color:var(--muted)} dl.kv dd{margin:0;white-space:pre-line}
 nav.toc{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px 16px;margin:16px 0}
 nav.toc ol{margin:4px 0;padding-left:22px} nav.toc h2{border:0;margin:4px 0;font-size:1.05em}
 .table-wrap{overflow-x:auto;margin:8px 0 16px} table{border-collapse:collapse;font-size:14px;min-width:40%}
