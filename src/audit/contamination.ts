@@ -132,6 +132,8 @@ export interface ContaminationOptions {
   minN?: number;
   /** An example is contaminated when its overlap ratio is above this. Default 0 (any shared n-gram). */
   minOverlap?: number;
+  /** Called with (training documents indexed, total) every 1,024 documents and at the end. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -204,12 +206,14 @@ export function measureContamination(trainDocs: readonly string[], evalDocs: rea
   }
 
   const index = new NgramSet(1 << 16);
-  for (const doc of trainDocs) {
-    hasher.load(doc ?? '');
+  for (let d = 0; d < trainDocs.length; d++) {
+    if (opts.onProgress && (d & 1023) === 1023) opts.onProgress(d + 1, trainDocs.length);
+    hasher.load(trainDocs[d] ?? '');
     hasher.forEach(n, (hi, lo) => void index.add(hi, lo));
     for (const [w, e] of short) hasher.forEach(w, (hi, lo) => void (e.keys.has(hi, lo) && e.found.add(hi, lo)));
   }
 
+  opts.onProgress?.(trainDocs.length, trainDocs.length);
   const perExample: ExampleContamination[] = [];
   let contaminated = 0;
   let unchecked = 0;

@@ -41,6 +41,8 @@ export interface NearDupOptions {
   weights?: { fp: number; fn: number };
   /** At most this many members of one bucket are compared with each member (guards against giant buckets). Default 64. */
   maxBucketCompare?: number;
+  /** Called with (documents signed, total) every 1,024 documents and at the end, e.g. to drive a `Progress` bar. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -101,19 +103,21 @@ class LshIndex {
   private readonly shingler: Shingler;
   private readonly cache = new Map<number, Uint32Array>();
 
-  constructor(readonly docs: readonly string[], readonly s: ReturnType<typeof settingsOf>) {
+  constructor(readonly docs: readonly string[], readonly s: ReturnType<typeof settingsOf>, onProgress?: (done: number, total: number) => void) {
     this.shingler = new Shingler({ size: s.shingle, unit: s.unit, stripPunctuation: s.stripPunctuation });
     const seeds = minhashSeeds(s.permutations, s.seed);
     const sig = new Uint32Array(s.permutations);
     this.keys = new Uint32Array(docs.length * s.bands);
     this.active = new Uint8Array(docs.length);
     for (let d = 0; d < docs.length; d++) {
+      if (onProgress && (d & 1023) === 1023) onProgress(d + 1, docs.length);
       const h = this.shingler.hashes(docs[d] ?? '', false);
       if (h.length === 0) continue;
       this.active[d] = 1;
       minhashSignature(h, seeds, sig);
       bandKeys(sig, s.bands, s.rows, this.keys, d * s.bands);
     }
+    onProgress?.(docs.length, docs.length);
   }
 
   shingles(d: number): Uint32Array {
@@ -136,7 +140,7 @@ class LshIndex {
  */
 export function nearDuplicateClusters(docs: readonly string[], opts: NearDupOptions = {}): { clusters: NearDupCluster[]; settings: NearDupSettings; candidatePairs: number } {
   const s = settingsOf(opts);
-  const index = new LshIndex(docs, s);
+  const index = new LshIndex(docs, s, opts.onProgress);
   const n = docs.length;
   const uf = new UnionFind(n);
   const minEdge = new Float64Array(n).fill(1);
@@ -193,7 +197,7 @@ export function crossSplitMatches(train: readonly string[], test: readonly strin
   const s = settingsOf(opts);
   const nTrain = train.length;
   const all = [...train, ...test];
-  const index = new LshIndex(all, s);
+  const index = new LshIndex(all, s, opts.onProgress);
   const n = all.length;
   const found = new Map<number, { train: number; j: number }[]>();
   const checked = new Set<number>();

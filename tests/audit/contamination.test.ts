@@ -90,6 +90,14 @@ describe('n-gram contamination', () => {
     expectCode(() => measureContamination(trainText, [doc], { minOverlap: 1 }), 'E_CONTAM_OPTION', /minOverlap 1/);
   });
 
+  it('handles empty inputs and reports progress', () => {
+    expect(measureContamination([], ['one two three four five six seven eight nine ten eleven twelve thirteen']).contaminated).toBe(0);
+    expect(measureContamination(trainText, []).perExample).toEqual([]);
+    const calls: number[] = [];
+    measureContamination(Array.from({ length: 1500 }, () => 'x'), [], { onProgress: (d) => calls.push(d) });
+    expect(calls).toEqual([1024, 1500]);
+  });
+
   it('reports contamination.ngram with the most overlapping examples first', () => {
     const heavy = train[0].slice(0, 60).join(' ');
     const light = [...words(rng, 50), ...train[1].slice(0, 14)].join(' ');

@@ -131,6 +131,16 @@ describe('near-duplicate clustering details', () => {
     expect(nearDuplicateClusters(docs, { unit: 'word', shingle: 2, threshold: 0.85 }).clusters).toEqual([]);
   });
 
+  it('handles empty inputs and reports progress', () => {
+    expect(findNearDuplicateText([])).toEqual([]);
+    expect(findCrossSplitNearDuplicates([], ['a b c d e f'])).toEqual([]);
+    expect(findCrossSplitNearDuplicates(['a b c d e f'], [])).toEqual([]);
+    const calls: [number, number][] = [];
+    const docs = Array.from({ length: 2100 }, (_, i) => `document number ${i} of the progress test`);
+    nearDuplicateClusters(docs, { onProgress: (d, t) => calls.push([d, t]) });
+    expect(calls).toEqual([[1024, 2100], [2048, 2100], [2100, 2100]]);
+  });
+
   it('rejects bad options with a clear error', () => {
     expectCode(() => nearDuplicateClusters(['a'], { threshold: 1.5 }), 'E_NEARDUP_OPTION', /threshold 1.5/);
     expectCode(() => nearDuplicateClusters(['a'], { shingle: 0 }), 'E_NEARDUP_OPTION', /shingle size 0/);
