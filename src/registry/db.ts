@@ -41,8 +41,9 @@ export interface Db {
   exec(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
   /**
    * Runs `fn` in one transaction (SQLite `BEGIN IMMEDIATE`, PostgreSQL `SERIALIZABLE`): committed when it
-   * returns, rolled back when it throws. On a write conflict (busy database, serialization failure,
-   * deadlock or unique-key race) the whole `fn` runs again, so it must only touch the database.
+   * returns, rolled back when it throws. On a write conflict (busy SQLite database; PostgreSQL serialization
+   * failure, deadlock or unique-key race) the whole `fn` runs again, so it must only touch the database.
+   * SQLite transactions are serial (`BEGIN IMMEDIATE`), so they never race on keys.
    */
   tx<T>(fn: (db: Db) => Promise<T>, opts?: TxOptions): Promise<T>;
   /**
@@ -100,7 +101,7 @@ const PG_RETRY = new Set(['40001', '40P01', '23505']);
 
 function isConflict(err: unknown): boolean {
   const e = err as { code?: string };
-  return typeof e?.code === 'string' && (PG_RETRY.has(e.code) || e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE');
+  return typeof e?.code === 'string' && (PG_RETRY.has(e.code) || e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT');
 }
 
 async function backoff(attempt: number): Promise<void> {
