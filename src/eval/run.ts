@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCsv, type Table } from '../data/csv.ts';
+import type { Table } from '../data/csv.ts';
+import { readTable } from '../data/readers/index.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
@@ -141,15 +142,15 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
 
 async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<EvalResult, 'format' | 'version' | 'created' | 'notes'>): Promise<EvalResult> {
   const notes = base.notes;
-  const table = await readCsv(o.data);
+  const table = await readTable(o.data);
   requireColumns(table, [model.target], '--target');
   requireColumns(table, [...(o.sensitive ?? []), ...(o.slice ?? [])], o.sensitive?.some((s) => !table.columns.includes(s)) ? '--sensitive' : '--slice');
   const test = model.encode(table);
   const classification = model.task === 'classification';
   const refPath = o.reference ?? o.calibrateOn ?? (await trainingData(model));
-  const refTable = refPath ? await readCsv(refPath) : null;
+  const refTable = refPath ? await readTable(refPath) : null;
   const ref = refTable ? model.encode(refTable) : test;
-  const oodTable = o.ood ? await readCsv(o.ood) : null;
+  const oodTable = o.ood ? await readTable(o.ood) : null;
   const oodData = oodTable ? model.encode(oodTable) : null;
 
   const stages = 2 + (o.corruptions === false ? 0 : TABULAR_CORRUPTIONS.length) + (classification ? 1 : 0) + (o.adversarial ? (o.norms ?? ['linf', 'l2']).length : 0);

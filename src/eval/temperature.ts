@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCsv } from '../data/csv.ts';
+import { readTable } from '../data/readers/index.ts';
 import { writeJsonAtomic, writeManifest } from '../util/fs.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { fitTemperature } from './calibration.ts';
@@ -55,7 +55,7 @@ export async function calibrate(model: TabularEvalModel, validFile?: string): Pr
     if (!(saved.temperature > 0)) throw new SwitchyardError('E_CONFIG', `${file}: temperature ${saved.temperature} is not positive`, 'delete the file and refit with --calibrate-on');
     return { ...saved, stored: file, fittedNow: false };
   }
-  const d = model.encode(await readCsv(validFile));
+  const d = model.encode(await readTable(validFile));
   if (!d.y) throw new SwitchyardError('E_CSV_COLUMN', `${validFile}: no column '${model.target}' to fit the temperature on`, `add the labels in '${model.target}'`);
   const out = await model.predict(d.x, d.rows);
   const fit = fitTemperature(out.logits, d.y as Int32Array, model.classes.length);
