@@ -15,6 +15,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },
   eval: { run: async (argv) => (await import('./eval-verb.ts')).evalVerb(argv), summary: 'evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD' },
   compare: { run: async (argv) => (await import('./compare-verb.ts')).compareVerb(argv), summary: 'regression gate: paired comparison of two models on the same data, overall and per slice (exit 3 if worse)' },
+  audit: { run: async (argv) => (await import('./audit-verb.ts')).auditVerb(argv), summary: 'audit data before training: integrity, duplicates, leakage, contamination, label issues, bias, drift (audit.json + audit.html)' },
   datasheet: { run: async (argv) => (await import('./datasheet-verb.ts')).datasheetVerb(argv), summary: 'write a Datasheet for Datasets from an audit plus your answers (YAML); flags empty sections' },
 };
 
