@@ -6,6 +6,7 @@
  * FNV-1a per code unit and MurmurHash3 mixing (all `Math.imul`), written into reusable typed arrays: the hot
  * loops allocate nothing per shingle.
  */
+import { fmix32, murmurStep } from '../util/hash32.ts';
 
 /**
  * How text is normalised before shingling.
@@ -37,37 +38,8 @@ export function normalizeText(text: string, opts: NormalizeOptions = {}): string
   return s.replace(SPACES, ' ').trim();
 }
 
-/**
- * MurmurHash3's 32-bit finaliser: a bijection on 32-bit integers that spreads every input bit over the
- * output. Returns an unsigned 32-bit integer.
- *
- * @example
- * fmix32(0); // 0
- * fmix32(1) !== fmix32(2); // true (and they differ in about half their bits)
- */
-export function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * One MurmurHash3 block step: mixes the 32-bit value `k` into the running hash `h` (order-sensitive).
- *
- * @example
- * const h = fmix32(murmurStep(murmurStep(7, 1), 2)); // differs from fmix32(murmurStep(murmurStep(7, 2), 1))
- */
-export function murmurStep(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
+// The 32-bit hash lives in util/ so the tabular text features share it; re-exported for the text checks.
+export { fmix32, murmurStep };
 
 /**
  * Splits already-normalised text (words separated by single spaces, see {@link normalizeText}) into words

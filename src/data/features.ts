@@ -5,6 +5,7 @@
 import { SwitchyardError } from '../util/errors.ts';
 import type { Table } from './csv.ts';
 import type { ColumnInfo, ColumnRole } from './schema.ts';
+import { checkTextFeature, fitTextFeature, makeTextWriter, type TextFeature, type TextFeatureOptions, textFeatureNames } from './text-features.ts';
 import { isMissing, parseBoolean, parseNumber } from './values.ts';
 
 /**
@@ -67,7 +68,7 @@ export interface BooleanFeature {
  * @example
  * for (const f of encoder.specs) if (f.kind === 'numeric') console.log(f.column, f.mean, f.std);
  */
-export type FeatureSpec = NumericFeature | CategoricalFeature | BooleanFeature;
+export type FeatureSpec = NumericFeature | CategoricalFeature | BooleanFeature | TextFeature;
 
 /**
  * A column the encoder does not use, and why.
@@ -95,14 +96,23 @@ export interface CategoricalOptions {
 }
 
 /**
- * Fits the transform of one numeric, categorical or boolean column on training rows.
+ * Options for fitting features: categorical limits and text hashing.
+ *
+ * @example
+ * const o: FeatureOptions = { maxCategories: 20, textBuckets: 2048 };
+ */
+export type FeatureOptions = CategoricalOptions & TextFeatureOptions;
+
+/**
+ * Fits the transform of one numeric, categorical, boolean or text column on training rows.
  *
  * @example
  * const f = fitFeature(table, schema.columns[0]); // { kind: 'numeric', column: 'age', mean: 41.2, std: 11.9, ... }
  */
-export function fitFeature(table: Table, col: ColumnInfo, opts: CategoricalOptions = {}): FeatureSpec {
+export function fitFeature(table: Table, col: ColumnInfo, opts: FeatureOptions = {}): FeatureSpec {
   const rows = table.rows;
   const j = col.index;
+  if (col.kind === 'text') return fitTextFeature(table, col, opts);
   if (col.kind === 'numeric') {
     let n = 0;
     let sum = 0;
@@ -165,6 +175,7 @@ export function fitFeature(table: Table, col: ColumnInfo, opts: CategoricalOptio
  * featureNames({ kind: 'categorical', column: 'c', categories: ['a'], missingBucket: false }); // ['c=a', 'c=__other__']
  */
 export function featureNames(spec: FeatureSpec): string[] {
+  if (spec.kind === 'text') return textFeatureNames(spec);
   if (spec.kind === 'categorical') {
     const names = [...spec.categories, OTHER].map((v) => `${spec.column}=${v}`);
     if (spec.missingBucket) names.push(`${spec.column}=${MISSING}`);
@@ -183,6 +194,7 @@ export function featureNames(spec: FeatureSpec): string[] {
  * enc(table, 3, x, 0, 12);
  */
 export function makeFeatureWriter(spec: FeatureSpec): (table: Table, j: number, x: Float32Array, offset: number, stride: number) => void {
+  if (spec.kind === 'text') return makeTextWriter(spec);
   if (spec.kind === 'numeric') {
     const { mean, std, missingIndicator } = spec;
     return (table, j, x, offset, stride) => {
@@ -271,6 +283,8 @@ export function checkFeatureSpec(f: unknown, i: number): FeatureSpec {
   } else if (o.kind === 'categorical') {
     if (!Array.isArray(o.categories) || !o.categories.every((c) => typeof c === 'string')) return bad('categories must be strings');
     if (typeof o.missingBucket !== 'boolean') return bad('missingBucket must be a boolean');
+  } else if (o.kind === 'text') {
+    checkTextFeature(o, bad);
   } else {
     return bad(`unknown kind '${String(o.kind)}'`);
   }

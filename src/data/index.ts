@@ -16,5 +16,6 @@ export * from './features.ts';
 export * from './schema.ts';
 export * from './split.ts';
 export * from './tabular.ts';
+export * from './text-features.ts';
 export * from './text/index.ts';
 export * from './values.ts';

@@ -7,7 +7,8 @@ import type { Table } from './csv.ts';
 import { didYouMean, isMissing, listNames, parseBoolean, parseNumber } from './values.ts';
 
 /**
- * What a column holds. `identifier` and `text` columns are not used as model features.
+ * What a column holds. `identifier` columns are not used as model features; `text` columns become hashed
+ * TF-IDF features (src/data/text-features.ts).
  *
  * @example
  * const k: ColumnKind = 'categorical';

@@ -1,15 +1,15 @@
 /**
  * The fitted tabular encoder: turns a {@link Table} into a dense Float32 feature matrix (standardised
- * numerics with missing indicators, one-hot categoricals, 0/1 booleans) and a target vector (class
+ * numerics with missing indicators, one-hot categoricals, 0/1 booleans, hashed TF-IDF text) and a target vector (class
  * indices, or a standardised regression target). Fitted once on training data, saved as JSON, and
  * applied unchanged at predict time.
  */
 import { SwitchyardError } from '../util/errors.ts';
 import type { Table } from './csv.ts';
 import {
-  type CategoricalOptions,
   checkFeatureSpec,
   type DroppedColumn,
+  type FeatureOptions,
   type FeatureSpec,
   featureNames,
   fitFeature,
@@ -341,8 +341,9 @@ function fitTarget(table: Table, col: ColumnInfo, task: Task | 'auto'): TargetSp
 }
 
 /**
- * Fits a {@link TabularEncoder} on training data. Numeric, categorical and boolean columns become features;
- * text, identifier and ignored columns are recorded in `dropped`. `task: 'auto'` picks regression for a numeric
+ * Fits a {@link TabularEncoder} on training data. Numeric, categorical, boolean and free-text columns (hashed
+ * TF-IDF n-grams, see text-features.ts; IDF on `opts.textFitRows` when given) become features; identifier and
+ * ignored columns are recorded in `dropped`. `task: 'auto'` picks regression for a numeric
  * target with more than 20 distinct values, else classification. Missing target values throw `E_CSV_VALUE`.
  *
  * @example
@@ -357,7 +358,7 @@ export function fitTabularEncoder(
   schema: Schema,
   target: string,
   task: Task | 'auto' = 'auto',
-  opts: CategoricalOptions = {},
+  opts: FeatureOptions = {},
 ): TabularEncoder {
   const tcol = resolveTarget(schema, target);
   if (tcol.kind === 'ignore') {
@@ -368,7 +369,7 @@ export function fitTabularEncoder(
   const dropped: DroppedColumn[] = [];
   for (const col of schema.columns) {
     if (col === tcol) continue;
-    if (col.kind === 'numeric' || col.kind === 'categorical' || col.kind === 'boolean') {
+    if (col.kind === 'numeric' || col.kind === 'categorical' || col.kind === 'boolean' || col.kind === 'text') {
       specs.push(fitFeature(table, col, opts));
     } else {
       const why = col.kind === 'ignore' ? col.reason : `${col.kind} column (${col.reason})`;
