@@ -15,6 +15,7 @@ export const EVAL_SPEC = {
   target: { type: 'string', help: 'label column (ONNX models; runs know theirs)' },
   classes: { type: 'list', help: 'ONNX models: class labels in output order' },
   sensitive: { type: 'list', help: 'sensitive columns for fairness metrics, e.g. --sensitive sex,age_group' },
+  positive: { type: 'string', help: 'favourable class for fairness metrics (default: the second class of a binary model)' },
   slice: { type: 'list', help: 'columns to slice every metric by; the worst slices are listed' },
   ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
   'ood-shift': { type: 'number', default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
@@ -48,6 +49,7 @@ function summaryLines(r: EvalResult): string[] {
   if (cal) lines.push(`ECE ${f(cal.before.ece)}${cal.after ? ` → ${f(cal.after.ece)} with temperature ${cal.temperature!.toFixed(3)}` : ''}`);
   for (const c of r.robustness?.corruptions ?? []) lines.push(`${c.kind} ${c.severity}: ${c.metric} ${f(c.value)} (${c.delta >= 0 ? '+' : ''}${f(c.delta)})`);
   for (const a of r.robustness?.adversarial ?? []) lines.push(`PGD-${a.steps} ${a.norm}: ${a.points.map((p) => `eps ${p.eps.toPrecision(3)} → ${(p.pgdAccuracy * 100).toFixed(1)}%`).join(', ')}`);
+  for (const fr of r.scores?.fairness ?? []) lines.push(`fairness by ${fr.column} (positive '${fr.positive}'): demographic parity difference ${f(fr.report.demographicParityDifference)}, equalized odds difference ${f(fr.report.equalizedOddsDifference)}`);
   if (r.ood) lines.push(`OOD AUROC: msp ${f(r.ood.scores.msp.auroc)}, energy ${f(r.ood.scores.energy.auroc)}, mahalanobis ${f(r.ood.scores.mahalanobis.auroc)}`);
   if (r.lm) lines.push(`loss ${f(r.lm.clean.loss)}, perplexity ${r.lm.clean.perplexity.toFixed(3)}, bits per byte ${f(r.lm.clean.bitsPerByte)}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
@@ -63,7 +65,7 @@ export async function evalVerb(argv: string[]): Promise<number> {
     return n as AttackNorm;
   });
   const result = await runEval({
-    model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, slice: a.slice,
+    model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, slice: a.slice,
     ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),
     pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], bootstrap: a.bootstrap, seed: a.seed, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },

@@ -33,6 +33,8 @@ export interface EvalOptions {
   target?: string;
   classes?: string[];
   sensitive?: string[];
+  /** Favourable class for fairness metrics (default: the second class of a binary model). */
+  positive?: string;
   slice?: string[];
   /** A CSV of out-of-distribution rows; default: the built-in shifted set. */
   ood?: string;
@@ -158,7 +160,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const out = await model.predict(test.x, test.rows);
   progress.tick(1, { stage: 'predict' });
   const calibration = classification ? await calibrate(model, o.calibrateOn) : undefined;
-  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
+  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
   progress.tick(1, { stage: 'metrics' });
   const headline = classification ? 'accuracy' : 'rmse';
   const clean = scores.overall[headline].estimate;

@@ -11,6 +11,7 @@ import { curves } from './metrics-rank.ts';
 import { RegressionScorer } from './metrics-regression.ts';
 import type { ClassifierOutputs, EvalData, TabularEvalModel } from './model.ts';
 import { sliceColumn, sliceLabels, sliceMetrics, type SliceReport } from './slices.ts';
+import { decide, type FairnessReport, fairnessReport, optimizeThresholds, positiveScores, type ThresholdResult } from './fairness.ts';
 
 /**
  * Metric results of a tabular evaluation.
@@ -26,6 +27,22 @@ export interface TabularScores {
   calibration?: { before: CalibrationSummary; after?: CalibrationSummary; temperature?: number; metricsAfter?: Record<string, number> };
   /** Metrics per value of every --slice and --sensitive column, with the worst slices. */
   slices?: SliceReport[];
+  /** Per --sensitive column: group rates and gaps of the model's decisions, and per-group thresholds that close them. */
+  fairness?: FairnessResult[];
+}
+
+/**
+ * Fairness of one sensitive column: the model's decisions (positive-class probability >= 0.5) and the
+ * per-group thresholds that equalise selection rates (demographic parity) or TPRs (equal opportunity), with their accuracy cost.
+ *
+ * @example
+ * r.scores?.fairness?.[0].report.demographicParityDifference;
+ */
+export interface FairnessResult {
+  column: string;
+  positive: string;
+  report: FairnessReport;
+  mitigations: ThresholdResult[];
 }
 
 /**
@@ -39,6 +56,8 @@ export interface ScoreOptions {
   slice?: string[];
   bootstrap?: number;
   seed?: number;
+  /** The favourable class for fairness metrics (default: the second class of a binary model). */
+  positive?: string;
   /** A fitted temperature: calibration is also reported after scaling the logits by it. */
   temperature?: number;
 }
@@ -76,6 +95,16 @@ export function scoreTabular(model: TabularEvalModel, table: Table, test: EvalDa
   } else sliceScorer = scorer = new RegressionScorer(out.logits.subarray(0, test.rows), y);
   for (const m of metricsWithCi(scorer, boot)) result.overall[m.name] = m;
   const columns = [...new Set([...(o.slice ?? []), ...(o.sensitive ?? [])])];
+  if (model.task === 'classification' && o.sensitive?.length) {
+    const data = { labels: y as Int32Array, probs: out.probabilities, classes: model.classes };
+    const { score, actual, positive } = positiveScores(data, o.positive);
+    result.fairness = o.sensitive.map((column) => {
+      const groups = sliceLabels(sliceColumn(table, column));
+      const report = fairnessReport(actual, decide(score, groups, 0.5), groups);
+      const mitigations = (['selection_rate', 'tpr'] as const).map((objective) => optimizeThresholds(score, actual, groups, { objective }));
+      return { column, positive, report, mitigations };
+    });
+  }
   if (columns.length) result.slices = columns.map((column) => sliceMetrics(sliceScorer, sliceLabels(sliceColumn(table, column)), { column, ...boot }));
   return result;
 }

@@ -44,6 +44,32 @@ function slicesSection(r: EvalResult): ReportSection | null {
   return { id: 'slices', title: 'Slices', blocks };
 }
 
+function fairnessSection(r: EvalResult): ReportSection | null {
+  const all = r.scores?.fairness;
+  if (!all?.length) return null;
+  const blocks: Block[] = [];
+  for (const fr of all) {
+    const g = fr.report.groups;
+    blocks.push({
+      kind: 'chart', caption: `decisions: P('${fr.positive}') >= 0.5`,
+      svg: barChart({ title: `rates by ${fr.column}`, categories: g.map((x) => x.group), series: [
+        { name: 'base rate', values: g.map((x) => x.baseRate) }, { name: 'selection rate', values: g.map((x) => x.selectionRate) },
+        { name: 'TPR', values: g.map((x) => x.tpr) }, { name: 'FPR', values: g.map((x) => x.fpr) },
+      ], percent: true, domain: [0, 1] }),
+    });
+    blocks.push({ kind: 'table', columns: [fr.column, 'rows', 'base rate', 'selection rate', 'TPR', 'FPR', 'accuracy'], rows: g.map((x) => [x.group, x.count, pct(x.baseRate), pct(x.selectionRate), pct(x.tpr), pct(x.fpr), pct(x.accuracy)]) });
+    const rep = fr.report;
+    blocks.push({ kind: 'kv', pairs: [['demographic parity difference', num(rep.demographicParityDifference)], ['demographic parity ratio', num(rep.demographicParityRatio)], ['equalized odds difference', num(rep.equalizedOddsDifference)], ['equal opportunity difference', num(rep.equalOpportunityDifference)]] });
+    blocks.push({
+      kind: 'table', caption: 'post-processing mitigation: one threshold per group, chosen on this data (the accuracy cost is the price)',
+      columns: ['equalise', 'thresholds', 'DP difference after', 'EOpp difference after', 'accuracy after', 'accuracy cost'],
+      rows: fr.mitigations.map((m) => [m.objective === 'tpr' ? 'TPR (equal opportunity)' : 'selection rate (demographic parity)', Object.entries(m.thresholds).map(([k, v]) => `${k}: ${Number.isFinite(v) ? v.toFixed(3) : 'none'}`).join(', '), num(m.after.demographicParityDifference), num(m.after.equalOpportunityDifference), pct(m.after.accuracy), num(m.accuracyCost)]),
+    });
+  }
+  blocks.push({ kind: 'text', text: 'Reweighing (a before-training mitigation) retrains the model with Kamiran-Calders weights: see reweighingExperiment in src/eval/fairness.ts.' });
+  return { id: 'fairness', title: 'Fairness', blocks };
+}
+
 function calibrationSection(r: EvalResult): ReportSection | null {
   const c = r.scores?.calibration;
   if (!c) return null;
@@ -119,7 +145,7 @@ export function renderEvalHtml(r: EvalResult, extra: ReportSection[] = []): stri
   if (headline) summary.push({ kind: 'kv', pairs: [[headline.name, `${num(headline.estimate)} (95% CI ${num(headline.low)} – ${num(headline.high)})`]] });
   if (r.lm) summary.push({ kind: 'kv', pairs: [['perplexity', num(r.lm.clean.perplexity)], ['bits per byte', num(r.lm.clean.bitsPerByte)]] });
   for (const n of r.notes) summary.push({ kind: 'text', text: n });
-  const sections = [metricsSection(r), slicesSection(r), ...extra, calibrationSection(r), robustnessSection(r), oodSection(r), lmSection(r)].filter((s): s is ReportSection => s !== null);
+  const sections = [metricsSection(r), slicesSection(r), fairnessSection(r), ...extra, calibrationSection(r), robustnessSection(r), oodSection(r), lmSection(r)].filter((s): s is ReportSection => s !== null);
   return renderReport({
     title: `Evaluation of ${r.model.source}`,
     subtitle: `${r.model.kind} ${r.model.task} on ${r.data.file}`,

@@ -24,13 +24,21 @@ describe('switchyard eval on a run trained by the test', () => {
   it('writes eval.json and eval.html with metrics, slices, calibration, robustness and OOD', async () => {
     ok(train);
     const out = join(dir, 'report');
-    const j = ok(cli(['eval', '--model', run, '--data', files.test, '--slice', 'region', '--adversarial', '--epsilons', '0,0.25,1', '--calibrate-on', files.valid, '--bootstrap', '200', '--out', out, '--json', '--quiet']));
+    const j = ok(cli(['eval', '--model', run, '--data', files.test, '--slice', 'region', '--sensitive', 'region', '--positive', 'yes', '--adversarial', '--epsilons', '0,0.25,1', '--calibrate-on', files.valid, '--bootstrap', '200', '--out', out, '--json', '--quiet']));
     expect(j.model).toMatchObject({ kind: 'tabular', task: 'classification', target: 'label' });
     const acc = j.scores.overall.accuracy;
     expect(acc.estimate).toBeGreaterThan(0.7);
     expect(acc.low).toBeLessThanOrEqual(acc.estimate);
     expect(acc.high).toBeGreaterThanOrEqual(acc.estimate);
     expect(j.scores.slices[0].slices.map((s: { value: string }) => s.value).sort()).toEqual(['north', 'south']);
+    // Fairness: region shifts the label, so the model's selection rates differ; per-group thresholds close the gap.
+    const fair = j.scores.fairness[0];
+    expect(fair).toMatchObject({ column: 'region', positive: 'yes' });
+    expect(fair.report.groups.map((g: { group: string }) => g.group).sort()).toEqual(['north', 'south']);
+    expect(fair.report.demographicParityDifference).toBeGreaterThan(0.05);
+    const dp = fair.mitigations.find((m: { objective: string }) => m.objective === 'selection_rate');
+    expect(dp.after.demographicParityDifference).toBeLessThan(fair.report.demographicParityDifference);
+    expect(dp.accuracyCost).toBeCloseTo(dp.before.accuracy - dp.after.accuracy, 12);
     // Temperature scaling: fitted on valid, stored with the run (atomically, in the manifest), NLL not worse.
     expect(j.calibration.fittedNow).toBe(true);
     expect(j.calibration.nllAfter).toBeLessThanOrEqual(j.calibration.nllBefore + 1e-9);
@@ -50,7 +58,7 @@ describe('switchyard eval on a run trained by the test', () => {
     expect(j.ood.scores.mahalanobis.auroc).toBeGreaterThan(0.9);
     expect(j.ood.reference).toBe(files.valid);
     const html = readFileSync(join(out, 'eval.html'), 'utf8');
-    for (const s of ['reliability diagram', 'robust accuracy vs epsilon', 'ROC curves', 'accuracy by region', 'Out-of-distribution']) expect(html).toContain(s);
+    for (const s of ['reliability diagram', 'robust accuracy vs epsilon', 'ROC curves', 'accuracy by region', 'rates by region', 'demographic parity difference', 'Out-of-distribution']) expect(html).toContain(s);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
     expect(JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')).format).toBe('switchyard.eval');
     // A later evaluation reuses the stored temperature.
