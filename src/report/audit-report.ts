@@ -52,42 +52,57 @@ function biasBlocks(f: Finding): Block[] {
   const groups = groupsOf(f);
   if (!groups.length) return [];
   const col = f.column ?? String(f.details?.column ?? 'group');
+  const positive = typeof f.details?.positive === 'string' ? ` of '${f.details.positive}'` : '';
   const cats = groups.map((g) => `${g.group} (n=${g.count.toLocaleString('en-US')})`);
   const series = [];
-  if (groups.some((g) => g.baseRate !== undefined)) series.push({ name: 'label base rate', values: groups.map((g) => g.baseRate ?? NaN) });
+  if (groups.some((g) => g.baseRate !== undefined)) series.push({ name: `label rate${positive}`, values: groups.map((g) => g.baseRate ?? NaN) });
   if (groups.some((g) => g.missingRate !== undefined)) series.push({ name: 'missing rate', values: groups.map((g) => g.missingRate ?? NaN) });
   const blocks: Block[] = [];
   if (series.length) {
     const n = groups.reduce((a, g) => a + g.count, 0);
-    const overall = typeof f.details?.overallRate === 'number' ? f.details.overallRate : n && series[0].name === 'label base rate' ? groups.reduce((a, g) => a + g.count * (g.baseRate ?? 0), 0) / n : undefined;
-    blocks.push({ kind: 'chart', caption: `${f.check}: rates per group of ${col}`, svg: barChart({ title: `${col}: rates per group`, categories: cats, series, horizontal: true, percent: true, domain: [0, 1], valueLabel: 'rate', reference: overall !== undefined ? { value: overall, label: 'overall' } : undefined }) });
+    const overall = typeof f.details?.overallRate === 'number' ? f.details.overallRate : n && series[0].name.startsWith('label rate') ? groups.reduce((a, g) => a + g.count * (g.baseRate ?? 0), 0) / n : undefined;
+    blocks.push({ kind: 'chart', caption: `${f.check}: rates per group of ${col}`, svg: barChart({ title: `${col}: rates per group`, categories: cats, series, horizontal: true, percent: true, domain: [0, 1], valueLabel: 'rate', reference: overall !== undefined ? { value: overall, label: `overall label rate${positive}` } : undefined }) });
   } else {
     blocks.push({ kind: 'chart', caption: `${f.check}: group sizes of ${col}`, svg: barChart({ title: `${col}: group sizes`, categories: groups.map((g) => g.group), series: [{ name: 'rows', values: groups.map((g) => g.count) }], horizontal: true, valueLabel: 'rows' }) });
   }
   return blocks;
 }
 
+/** A table block without the columns that are empty in every row. */
+function compactTable(caption: string, columns: string[], rows: Cell[][]): Block {
+  const keep = columns.map((_, j) => rows.some((r) => r[j] !== undefined && r[j] !== null && r[j] !== ''));
+  return { kind: 'table', caption, columns: columns.filter((_, j) => keep[j]), rows: rows.map((r) => r.filter((_, j) => keep[j])) };
+}
+
 function clusterBlocks(f: Finding): Block[] {
   const clusters = clustersOf(f);
   if (!clusters.length) return [];
-  return [{
-    kind: 'table',
-    caption: `${f.check}${f.column ? ` (${f.column})` : ''}: ${clusters.length} duplicate clusters, largest first`,
-    columns: ['cluster', 'rows', 'size', 'Jaccard', 'preview'],
-    rows: [...clusters].sort((a, b) => b.rows.length - a.rows.length).slice(0, 50).map((c, i) => [i + 1, truncate(c.rows.join(', '), 120), c.rows.length, c.jaccard, c.preview ? truncate(c.preview, 160) : undefined]),
-  }];
+  const rows = [...clusters].sort((a, b) => b.rows.length - a.rows.length).slice(0, 50).map((c, i): Cell[] => [i + 1, truncate(c.rows.join(', '), 120), c.rows.length, c.jaccard, c.preview ? truncate(c.preview, 160) : undefined]);
+  return [compactTable(`${f.check}${f.column ? ` (${f.column})` : ''}: ${clusters.length} duplicate clusters, largest first`, ['cluster', 'rows', 'size', 'Jaccard', 'preview'], rows)];
 }
 
 function matchBlocks(f: Finding): Block[] {
   const m = f.details?.matches;
   if (!Array.isArray(m) || !m.length) return [];
   const rows = m.slice(0, 50).map((x: any): Cell[] => [typeof x?.test === 'number' ? x.test : undefined, Array.isArray(x?.train) ? truncate(x.train.join(', '), 80) : undefined, typeof x?.jaccard === 'number' ? x.jaccard : undefined, typeof x?.preview === 'string' ? truncate(x.preview, 160) : undefined]);
-  return [{ kind: 'table', caption: `${f.check}: test rows that copy training rows`, columns: ['test row', 'training rows', 'Jaccard', 'preview'], rows }];
+  return [compactTable(`${f.check}: test rows that copy training rows`, ['test row', 'training rows', 'Jaccard', 'preview'], rows)];
+}
+
+/** One group chart per column: several findings (group sizes, rates, missingness) often carry the same groups. */
+function groupCharts(list: Finding[]): Block[] {
+  const best = new Map<string, Finding>();
+  for (const f of list) {
+    const key = f.column ?? f.check;
+    const n = groupsOf(f).length;
+    const cur = best.get(key);
+    if (n && (!cur || n > groupsOf(cur).length)) best.set(key, f);
+  }
+  return [...best.values()].flatMap(biasBlocks);
 }
 
 function familySection(fam: string, list: Finding[]): ReportSection {
-  const blocks: Block[] = [{ kind: 'findings', findings: list }];
-  for (const f of list) blocks.push(...biasBlocks(f), ...clusterBlocks(f), ...matchBlocks(f));
+  const blocks: Block[] = [{ kind: 'findings', findings: list }, ...groupCharts(list)];
+  for (const f of list) blocks.push(...clusterBlocks(f), ...matchBlocks(f));
   const c = severityCounts(list);
   const tally = [c.error && `${c.error} error`, c.warn && `${c.warn} warn`, c.info && `${c.info} info`].filter(Boolean).join(', ');
   return { id: `findings-${fam}`, title: `${familyTitle(fam)} (${tally})`, blocks };

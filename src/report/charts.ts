@@ -65,8 +65,8 @@ export function histogramChart(o: HistogramChartOptions): string {
   if (share && over) top = Math.max(top, ...over.counts.map((_, i) => val(over, i)));
   const m = { l: 60, r: 16, t: share ? 80 : 40, b: 50 };
   const px = scale(lo, hi, m.l, W - m.r);
-  const yTicks = niceTicks(0, top, 4);
-  const yMax = Math.max(top, yTicks[yTicks.length - 1] ?? top);
+  const yTicks = niceTicks(0, top * 1.05, 4);
+  const yMax = Math.max(top * 1.05, yTicks[yTicks.length - 1] ?? top);
   const py = scale(0, yMax, H - m.b, m.t);
   const desc = `${main.counts.length} bins from ${formatNumber(lo)} to ${formatNumber(hi)}, ${total(main)} values` + (share ? `; overlay ${o.overlay!.name}, ${total(over!)} values` : '');
   const parts = [svgOpen(W, H, o.title, desc)];

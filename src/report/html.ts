@@ -52,7 +52,7 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px
 nav.toc{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px 16px;margin:16px 0}
 nav.toc ol{margin:4px 0;padding-left:22px} nav.toc h2{border:0;margin:4px 0;font-size:1.05em}
 .table-wrap{overflow-x:auto;margin:8px 0 16px} table{border-collapse:collapse;font-size:14px;min-width:40%}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top} th{background:var(--panel)}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word} th{white-space:nowrap} td{max-width:40em} th{background:var(--panel)}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} caption{caption-side:top;text-align:left;color:var(--muted);padding:4px 0}
 figure{display:inline-block;vertical-align:top;margin:12px 20px 20px 0;max-width:100%;overflow-x:auto} figure svg{max-width:100%;height:auto} figcaption{color:var(--muted);font-size:14px;width:0;min-width:100%}
 .note{color:var(--muted);font-size:14px}
@@ -61,7 +61,7 @@ figure{display:inline-block;vertical-align:top;margin:12px 20px 20px 0;max-width
 .finding .head{display:flex;flex-wrap:wrap;gap:6px 10px;align-items:baseline} .finding .msg{margin:4px 0}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;background:var(--info)}
 .badge.sev-warn{background:var(--warn)} .badge.sev-error{background:var(--error)} .badge.sev-ok{background:var(--ok)}
-.chip{color:var(--muted);font-size:13px} .evidence{font-size:13px;margin:4px 0} .evidence code{background:var(--panel);padding:0 4px;border-radius:4px}
+.chip{color:var(--muted);font-size:13px} details.more summary{cursor:pointer;color:var(--muted);margin:8px 0} .evidence{font-size:13px;margin:4px 0} .evidence code{background:var(--panel);padding:0 4px;border-radius:4px}
 footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:8px}
 @media print{html{background:#fff;color:#000} body{max-width:none;padding:0} nav.toc{break-after:page}
 .finding,figure,tr,dl.kv{break-inside:avoid} h2{break-after:avoid} .badge{print-color-adjust:exact;-webkit-print-color-adjust:exact}
@@ -198,6 +198,15 @@ function evidenceHtml(f: Finding): string {
 export function findingsHtml(findings: readonly Finding[]): string {
   if (!findings.length) return '<p class="note">No findings.</p>';
   const sorted = [...findings].sort((a, b) => SEV_RANK[b.severity] - SEV_RANK[a.severity] || (b.score ?? 0) - (a.score ?? 0));
+  const info = sorted.filter((f) => f.severity !== 'warn' && f.severity !== 'error');
+  // Many informational findings next to real problems are folded away (native <details>, no script).
+  if (info.length > 3 && info.length < sorted.length) {
+    return `${findingsHtml(sorted.filter((f) => !info.includes(f)))}\n<details class="more"><summary>${info.length} informational findings</summary>\n${renderFindings(info)}\n</details>`;
+  }
+  return renderFindings(sorted);
+}
+
+function renderFindings(sorted: readonly Finding[]): string {
   return sorted
     .map((f) => {
       const sev = SEV_RANK[f.severity] === undefined ? 'info' : f.severity;

@@ -102,6 +102,15 @@ describe('renderReport', () => {
     expect(html).toContain('<code>null</code>');
     expect(findingsHtml([])).toContain('No findings.');
   });
+
+  it('folds many informational findings under a <details> when there are real problems, not otherwise', () => {
+    const info = Array.from({ length: 5 }, (_, i) => ({ check: `i.${i}`, severity: 'info' as const, score: 0, message: 'fine', evidence: {} }));
+    const mixed = findingsHtml([...info, { check: 'w.x', severity: 'warn', score: 0.5, message: 'look', evidence: {} }]);
+    expectWellFormed(mixed);
+    expect(mixed.indexOf('w.x')).toBeLessThan(mixed.indexOf('<details class="more"><summary>5 informational findings</summary>'));
+    expect(mixed.match(/<article/g)).toHaveLength(6);
+    expect(findingsHtml(info)).not.toContain('informational findings');
+  });
 });
 
 describe('renderAuditHtml', () => {
@@ -118,7 +127,7 @@ describe('renderAuditHtml', () => {
     expect(html).toContain('<td>120, 121</td>');
     expect(html).toContain('sex: rates per group');
     expect(html).toContain('female (n=480)');
-    expect(html).toContain('overall (28%)'); // (480*0.21 + 520*0.34 + 3*1) / 1003
+    expect(html).toContain('overall label rate (28%)'); // (480*0.21 + 520*0.34 + 3*1) / 1003
     // Histograms: age and income, each with the test split as an overlay.
     expect(html.match(/train bars, test outline/g)).toHaveLength(2);
     expect(html).toContain('missing values per column');
@@ -126,6 +135,19 @@ describe('renderAuditHtml', () => {
     expect(html).toContain('label: class shares');
     expectNoActiveAttributes(html);
     expect(html).not.toMatch(/<script|<img/i);
+  });
+
+  it('draws one group chart per column even when several findings carry its groups', () => {
+    const r = sampleAudit();
+    const groups = [{ group: 'a', count: 10, baseRate: 0.1 }, { group: 'b', count: 5, baseRate: 0.6 }];
+    r.findings = [
+      { check: 'bias.groups', severity: 'info', score: 0, message: 'm', column: 'island', evidence: {}, details: { groups, positive: 'Chinstrap' } },
+      { check: 'bias.disparate-impact', severity: 'error', score: 1, message: 'm', column: 'island', evidence: {}, details: { groups } },
+      { check: 'bias.group-size', severity: 'warn', score: 0.5, message: 'm', column: 'island', evidence: {}, details: { groups: groups.slice(1) } },
+    ];
+    const html = renderAuditHtml(r);
+    expect(html.match(/island: rates per group<\/title>/g)).toHaveLength(1);
+    expect(html).toContain('label rate of &#39;Chinstrap&#39;');
   });
 
   it('on clean data says so instead of drawing empty charts', () => {
