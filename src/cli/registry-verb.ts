@@ -1,5 +1,5 @@
 import { openRegistry, type ModelVersion, type Registry } from '../registry/registry.ts';
-import { parseRef, parseVersion } from '../registry/names.ts';
+import { parseVersion } from '../registry/names.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, type ArgSpec } from './args.ts';
 import { emitJson } from './output.ts';
@@ -76,7 +76,7 @@ export async function registryVerb(argv: string[]): Promise<number> {
   const c = cmd as keyof typeof SPECS;
   const spec: ArgSpec = SPECS[c];
   const a = parseArgs(rest, spec, `registry ${c}`) as Record<string, unknown> & { _: string[]; help: boolean; json: boolean };
-  if (a.help) return void process.stdout.write(formatHelp(USAGE[c][0].replace(/^registry /, 'registry '), USAGE[c][1], spec)), 0;
+  if (a.help) return void process.stdout.write(formatHelp(`registry ${c}`, `${USAGE[c][1]}\n\n  switchyard ${USAGE[c][0]}`, spec)), 0;
   const who = { by: a.by as string | undefined, reason: a.reason as string | undefined };
   const out = (json: Record<string, unknown>, text: string): number => {
     if (a.json) emitJson({ ok: true, ...json });
@@ -136,7 +136,6 @@ export async function registryVerb(argv: string[]): Promise<number> {
       }
       case 'materialize': {
         const [ref] = positionals(a._, ['NAME@REF'], c);
-        parseRef(ref);
         const v = await reg.resolve(ref);
         const dir = await reg.materialize(v);
         return out({ name: v.name, version: v.version, dir }, dir);
