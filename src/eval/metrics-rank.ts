@@ -46,7 +46,7 @@ export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number
  * const r = rankScores([0.9, 0.1, 0.5], Uint8Array.of(1, 0, 0));
  * aucAndAp(r, Int32Array.of(1, 1, 1)); // [1, 1]
  */
-export function aucAndAp(r: RankedScores, w: Int32Array, out: Float64Array = new Float64Array(2)): Float64Array {
+export function aucAndAp(r: RankedScores, w: Int32Array | Uint8Array, out: Float64Array = new Float64Array(2)): Float64Array {
   const packed = r.packed;
   let tp = 0;
   let fp = 0;

@@ -67,6 +67,7 @@ export class ClassificationScorer implements MetricScorer {
   private readonly classSlot: Int32Array;
   private readonly ranked: RankedScores[];
   private readonly bins: number;
+  private w8?: Uint8Array;
 
   constructor(
     readonly data: ClassificationData,
@@ -209,9 +210,17 @@ export class ClassificationScorer implements MetricScorer {
     out[5] = out[6] = out[7] = acc;
     let aucSum = 0, aucN = 0, apSum = 0, apN = 0;
     const pair = new Float64Array(2);
+    // The rank passes gather weights in score order: a byte copy of the counts keeps that gather in cache.
+    const w8 = (this.w8 ??= new Uint8Array(n));
+    let big = 0;
+    for (let i = 0; i < n; i++) {
+      big |= w[i] & ~255;
+      w8[i] = w[i];
+    }
+    const wr: Int32Array | Uint8Array = big ? w : w8;
     for (let c = 0; c < k; c++) {
       if (k === 2 && c === 0 && !perClass) continue;
-      aucAndAp(this.ranked[c], w, pair);
+      aucAndAp(this.ranked[c], wr, pair);
       if (perClass) {
         out[base + 3 * k + c] = pair[0];
         out[base + 4 * k + c] = pair[1];
