@@ -29,7 +29,10 @@ export const TRAIN_SPEC = {
   patience: { type: 'number', default: 5, help: 'early stopping: epochs without improvement (0 = off)' },
   'valid-fraction': { type: 'number', default: 0.2, help: 'share of rows held out when --valid is absent' },
   seed: { type: 'number', default: 0, help: 'random seed (weights, split, shuffling, dropout)' },
-  columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore' },
+  columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore,body=text' },
+  'text-buckets': { type: 'number', default: 1024, help: 'hash buckets per text column (word unigrams + bigrams, TF-IDF)' },
+  'text-chars': { type: 'list', help: 'also hash character n-grams of text columns, min,max lengths, e.g. --text-chars 3,5' },
+  'weight-column': { type: 'string', help: 'numeric column (>= 0) of per-example loss weights; not used as a feature' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (keeps its saved hyper-parameters)' },
   'stop-after': { type: 'number', help: 'stop after this many epochs in this invocation; continue later with --resume' },
   force: { type: 'boolean', help: 'replace an existing run in --out' },
@@ -63,12 +66,16 @@ export async function trainVerb(argv: string[]): Promise<number> {
     return n;
   });
   if (!['auto', 'classification', 'regression'].includes(a.task)) throw new SwitchyardError('E_USAGE', `--task ${a.task} is not auto, classification or regression`, 'e.g. --task regression');
+  const chars = a['text-chars']?.length ? a['text-chars'].map(Number) : undefined;
+  if (chars && (chars.length !== 2 || !chars.every((c) => Number.isInteger(c) && c >= 1) || chars[1] < chars[0])) {
+    throw new SwitchyardError('E_USAGE', `--text-chars ${a['text-chars']!.join(',')} is not min,max`, 'e.g. --text-chars 3,5');
+  }
   if (!['adamw', 'sgd'].includes(a.optimizer)) throw new SwitchyardError('E_USAGE', `--optimizer ${a.optimizer} is not adamw or sgd`, 'e.g. --optimizer sgd');
   const summary = await trainTabular({
     data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', hidden, activation: a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
-    columns: parseColumns(a.columns), resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...summary });
   else {

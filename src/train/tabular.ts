@@ -3,7 +3,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
-import { isMissing } from '../data/values.ts';
+import { didYouMean, isMissing, listNames, parseNumber } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
 import { fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
@@ -28,6 +28,12 @@ export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   /** Early stopping: epochs without validation improvement before stopping (0 = off). */
   patience?: number;
   validFraction?: number;
+  /** Hash buckets per text column (default 1024). */
+  textBuckets?: number;
+  /** Also hash character n-grams of these lengths `[min, max]` in text columns. */
+  textCharNgrams?: [number, number];
+  /** A numeric, non-negative column of per-example loss weights (left out of the features). */
+  weightColumn?: string;
 }
 
 /** What {@link trainTabular} returns and writes to `metrics.json`. */
@@ -45,6 +51,8 @@ export interface TabularTrainSummary {
   examplesPerSecond: number;
   seconds: number;
   out: string;
+  /** Per-example training weights, when `weightColumn` was given (validation loss stays unweighted). */
+  weights?: { column: string; sum: number; zeros: number; min: number; max: number };
 }
 
 interface EpochRecord {
@@ -76,6 +84,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const table = dropMissingTarget(await readTable(o.data), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
+  let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
   if (o.resume) {
     const file = join(o.out, RUN_FILES.config);
     if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
@@ -83,11 +92,17 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     enc = TabularEncoder.fromJSON(cfg.encoder);
     // A resumed run keeps the hyper-parameters it started with, so its curve continues exactly.
     const saved = cfg.train as Partial<typeof o>;
-    for (const k of ['epochs', 'batchSize', 'lr', 'weightDecay', 'optimizer', 'momentum', 'clipNorm', 'accumulate', 'patience', 'validFraction', 'stepsPerCall', 'valid'] as const) {
+    for (const k of ['epochs', 'batchSize', 'lr', 'weightDecay', 'optimizer', 'momentum', 'clipNorm', 'accumulate', 'patience', 'validFraction', 'stepsPerCall', 'valid', 'weightColumn'] as const) {
       (o as unknown as Record<string, unknown>)[k] = saved[k] ?? undefined;
     }
   } else {
-    enc = fitTabularEncoder(table, inferSchema(table, o.columns ?? {}), o.target, o.task ?? 'auto');
+    if (o.weightColumn !== undefined) requireColumn(table, o.weightColumn, '--weight-column');
+    const schema = inferSchema(table, { ...o.columns, ...(o.weightColumn !== undefined ? { [o.weightColumn]: 'ignore' as const } : {}) });
+    const wcol = schema.columns.find((c) => c.name === o.weightColumn);
+    if (wcol) wcol.reason = 'per-example weight (--weight-column)';
+    const fitText = (rows?: Int32Array) => fitTabularEncoder(table, schema, o.target, o.task ?? 'auto', { textBuckets: o.textBuckets, textCharNgrams: o.textCharNgrams, textFitRows: rows });
+    enc = fitText();
+    refitText = fitText;
     cfg = {
       format: 'switchyard.run',
       version: 1,
@@ -95,13 +110,14 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
       task: enc.task,
       model: { sizes: [enc.numFeatures, ...o.hidden, enc.outputSize], activation: o.activation, dropout: o.dropout },
       encoder: enc.toJSON(),
-      train: { data: o.data, valid: o.valid, target: o.target, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
+      train: { data: o.data, valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
       seed: o.seed,
       created: new Date().toISOString(),
     };
   }
   const task = enc.task;
-  const encoded = enc.encode(table);
+  let encoded = enc.encode(table);
+  const weights = o.weightColumn !== undefined ? readWeights(table, o.weightColumn) : undefined;
   if (table.droppedRows && o.progress?.enabled !== false) process.stderr.write(`note: ${o.data}: skipped ${table.droppedRows} rows whose target '${o.target}' is missing\n`);
   const rng = new Rng(cfg.seed);
   let trainIdx: Int32Array;
@@ -115,11 +131,17 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     const split = task === 'classification' ? stratifiedSplit(encoded.y as Int32Array, o.validFraction, rng.fork()) : randomSplit(encoded.rows, o.validFraction, rng.fork());
     trainIdx = split.train;
     validIdx = split.valid;
+    if (refitText && enc.specs.some((s) => s.kind === 'text')) {
+      // Text IDF comes from the training split only, so validation words do not leak into the transform.
+      enc = refitText(trainIdx);
+      cfg.encoder = enc.toJSON();
+      encoded = enc.encode(table);
+    }
   }
   if (trainIdx.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${o.data}: no rows left for training`, 'add rows or lower --valid-fraction');
 
   const trainer = await MlpTrainer.create({
-    x: encoded.x, y: encoded.y!, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
+    x: encoded.x, y: encoded.y!, weights, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
     model: buildTabularModel(cfg).init(cfg.seed) as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
     optimizer: o.optimizer, momentum: o.momentum, clipNorm: o.clipNorm, accumulate: o.accumulate, stepsPerCall: o.stepsPerCall, seed: cfg.seed, threads: o.threads,
   });
@@ -196,6 +218,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     examplesPerSecond: trainSeconds > 0 ? examples / trainSeconds : 0,
     seconds: (performance.now() - started) / 1000,
     out: o.out,
+    ...(weights ? { weights: weightStats(o.weightColumn!, weights, trainIdx) } : {}),
   };
   await writeJsonAtomic(join(o.out, 'metrics.json'), summary);
   await writeManifest(o.out);
@@ -213,4 +236,41 @@ function dropMissingTarget(t: Table, target: string): Table & { droppedRows: num
   const keep = t.rows.map((r, i) => i).filter((i) => !isMissing(t.rows[i][j]));
   if (keep.length === t.rows.length) return { ...t, droppedRows: 0 };
   return { ...t, rows: keep.map((i) => t.rows[i]), lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
+}
+
+function requireColumn(t: Table, name: string, flag: string): void {
+  if (t.columns.includes(name)) return;
+  const guess = didYouMean(name, t.columns);
+  throw new SwitchyardError('E_CSV_COLUMN', `${t.file}: ${flag} '${name}': no such column; columns are: ${listNames(t.columns)}`, guess ? `did you mean '${guess}'?` : 'use one of the column names from the header row');
+}
+
+/** The per-example weights of column `name`: each a finite number >= 0, else `E_CSV_VALUE` at `file:line:field`. */
+function readWeights(t: Table, name: string): Float32Array {
+  requireColumn(t, name, '--weight-column');
+  const j = t.columns.indexOf(name);
+  const w = new Float32Array(t.rows.length);
+  for (let r = 0; r < t.rows.length; r++) {
+    const cell = t.rows[r][j];
+    const v = isMissing(cell) ? NaN : parseNumber(cell);
+    if (!(v >= 0) || !Number.isFinite(v)) {
+      const what = isMissing(cell) ? `the weight is missing ('${cell}')` : Number.isNaN(v) ? `'${cell}' is not a number` : `weight ${cell} is ${v < 0 ? 'negative' : 'not finite'}`;
+      throw new SwitchyardError('E_CSV_VALUE', `${t.file}:${t.lines[r]}:${j + 1}: column '${name}': ${what}`, `--weight-column values must be finite numbers >= 0 (0 leaves a row out of the loss)`);
+    }
+    w[r] = v;
+  }
+  return w;
+}
+
+function weightStats(column: string, w: Float32Array, rows: Int32Array): NonNullable<TabularTrainSummary['weights']> {
+  let sum = 0;
+  let zeros = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const r of rows) {
+    sum += w[r];
+    if (w[r] === 0) zeros++;
+    min = Math.min(min, w[r]);
+    max = Math.max(max, w[r]);
+  }
+  return { column, sum, zeros, min, max };
 }
