@@ -31,7 +31,12 @@ function syntheticCsv(rows: number, seed: number): string {
   return lines.join('\n') + '\n';
 }
 
-/** Runs the benchmark; `quick` trains for fewer epochs (the attack itself is the same size); `write: false` skips the result files. */
+/**
+ * Runs the benchmark; `quick` trains for fewer epochs (the attack itself is the same size); `write: false` skips the result files.
+ *
+ * @example
+ * await runEvalPgdBench(true, console.error, { write: false });
+ */
 export async function runEvalPgdBench(quick: boolean, log: (s: string) => void, opts: { write?: boolean } = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-bench-pgd-'));
   try {

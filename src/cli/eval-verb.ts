@@ -7,6 +7,12 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
+/**
+ * Flags of `switchyard eval`.
+ *
+ * @example
+ * parseArgs(['--model', 'runs/x', '--data', 'test.csv'], EVAL_SPEC, 'eval');
+ */
 export const EVAL_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train (tabular or LM), or an .onnx classifier' },
@@ -56,7 +62,12 @@ function summaryLines(r: EvalResult): string[] {
   return lines;
 }
 
-/** `switchyard eval` */
+/**
+ * `switchyard eval`: runs {@link runEval} and writes eval.json + eval.html into --out.
+ *
+ * @example
+ * await evalVerb(['--model', 'runs/x', '--data', 'test.csv', '--adversarial', '--out', 'reports/eval']);
+ */
 export async function evalVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EVAL_SPEC, 'eval');
   if (a.help) return void process.stdout.write(formatHelp('eval', 'Evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD detection.', EVAL_SPEC)), 0;

@@ -15,7 +15,7 @@ import { Rng } from '../util/rng.ts';
  * @example
  * const cols: CorruptibleColumn[] = [{ column: 'age', kind: 'numeric', std: 12 }, { column: 'region', kind: 'categorical', categories: ['n', 's'] }];
  */
-export type CorruptibleColumn = { column: string; kind: 'numeric'; std: number; mean?: number } | { column: string; kind: 'categorical'; categories: string[] };
+export type CorruptibleColumn = { column: string; kind: 'numeric'; std: number; mean?: number } | { column: string; kind: 'categorical'; categories: string[] } | { column: string; kind: 'text' };
 
 /**
  * Names of the corruptions.
@@ -23,10 +23,26 @@ export type CorruptibleColumn = { column: string; kind: 'numeric'; std: number; 
  * @example
  * const k: TabularCorruption = 'gaussian-noise';
  */
-export type TabularCorruption = 'gaussian-noise' | 'feature-dropout' | 'category-swap';
+export type TabularCorruption = 'gaussian-noise' | 'feature-dropout' | 'category-swap' | 'text-typos';
 
-/** Every tabular corruption. */
-export const TABULAR_CORRUPTIONS: readonly TabularCorruption[] = ['gaussian-noise', 'feature-dropout', 'category-swap'];
+/**
+ * Every tabular corruption.
+ *
+ * @example
+ * for (const kind of TABULAR_CORRUPTIONS) corruptTable(table, cols, kind, 0.1, 0);
+ */
+export const TABULAR_CORRUPTIONS: readonly TabularCorruption[] = ['gaussian-noise', 'feature-dropout', 'category-swap', 'text-typos'];
+
+/**
+ * True when `kind` changes at least one of `columns` (noise needs a numeric column, swaps a categorical one, typos a text one).
+ *
+ * @example
+ * TABULAR_CORRUPTIONS.filter((k) => corruptionApplies(k, cols));
+ */
+export function corruptionApplies(kind: TabularCorruption, columns: readonly CorruptibleColumn[]): boolean {
+  const need = { 'gaussian-noise': 'numeric', 'category-swap': 'categorical', 'text-typos': 'text', 'feature-dropout': null }[kind];
+  return columns.some((c) => need === null || c.kind === need);
+}
 
 /**
  * The columns of a fitted encoder that corruptions may touch (booleans count as two categories).
@@ -38,6 +54,7 @@ export function corruptibleColumns(specs: readonly FeatureSpec[]): CorruptibleCo
   return specs.map((s): CorruptibleColumn => {
     if (s.kind === 'numeric') return { column: s.column, kind: 'numeric', std: s.std };
     if (s.kind === 'boolean') return { column: s.column, kind: 'categorical', categories: ['true', 'false'] };
+    if (s.kind === 'text') return { column: s.column, kind: 'text' };
     return { column: s.column, kind: 'categorical', categories: s.categories };
   });
 }
@@ -69,7 +86,8 @@ function formatNumber(v: number): string {
 
 /**
  * Returns a corrupted copy of `table` (the input is not modified). `severity` is the noise scale in stds
- * (`gaussian-noise`) or the probability that a cell is dropped/swapped (`feature-dropout`, `category-swap`).
+ * (`gaussian-noise`), the probability that a cell is dropped/swapped (`feature-dropout`, `category-swap`), or
+ * the per-letter typo rate in text columns (`text-typos`).
  * A dropped cell becomes missing, or the column's `mean` when one is given.
  * Missing cells stay missing; the same seed gives the same table.
  *
@@ -87,6 +105,8 @@ export function corruptTable(table: Table, columns: readonly CorruptibleColumn[]
       if (isMissing(cell)) continue;
       if (kind === 'feature-dropout') {
         if (rng.next() < severity) row[j] = c.kind === 'numeric' && c.mean !== undefined ? formatNumber(c.mean) : '';
+      } else if (kind === 'text-typos') {
+        if (c.kind === 'text') row[j] = typos(cell, severity, rng.nextU32());
       } else if (kind === 'gaussian-noise') {
         if (c.kind !== 'numeric') continue;
         const v = parseNumber(cell);

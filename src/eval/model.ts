@@ -152,19 +152,34 @@ async function loadLmRun(dir: string, file: string): Promise<LmEvalModel> {
   return { kind: 'lm', source: dir, cfg, model, tokenizer: tokenizerFromJSON(cfg.tokenizer), release: async () => undefined };
 }
 
-/** Hidden activations before the last Linear of an MLP (eval mode: no dropout). */
+/**
+ * Hidden activations before the last Linear of an MLP (eval mode: no dropout).
+ *
+ * @example
+ * const h = mlpPenultimate(model, x); // [batch, last hidden size]
+ */
 export function mlpPenultimate(m: MLP, x: Tensor): Tensor {
   let h = x;
   for (const l of m.layers.slice(0, -1)) h = m.act(l.call(h));
   return h;
 }
 
-/** Sum over the batch of per-example cross-entropy: its gradient wrt row i of x is d loss_i / d x_i. */
+/**
+ * Sum over the batch of per-example cross-entropy: its gradient wrt row i of x is d loss_i / d x_i.
+ *
+ * @example
+ * const [dx] = backward(summedCrossEntropy(model.call(x), y), [x]);
+ */
 export function summedCrossEntropy(logits: Tensor, y: Tensor): Tensor {
   return neg(reduceSum(squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(y, -1), -1), -1)));
 }
 
-/** Per-example cross-entropy [batch]. */
+/**
+ * Per-example cross-entropy [batch].
+ *
+ * @example
+ * const loss = perExampleCrossEntropy(logits, y); // f32[batch]
+ */
 export function perExampleCrossEntropy(logits: Tensor, y: Tensor): Tensor {
   return neg(squeeze(gatherElements(logSoftmax(logits, -1), unsqueeze(y, -1), -1), -1));
 }

@@ -13,7 +13,7 @@ import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { type AttackNorm, attackSurface, robustAccuracyCurve, type RobustPoint } from './adversarial.ts';
-import { corruptibleColumns, corruptTable, numericColumnsOf, TABULAR_CORRUPTIONS, type TabularCorruption } from './corruptions.ts';
+import { corruptibleColumns, corruptionApplies, corruptTable, numericColumnsOf, TABULAR_CORRUPTIONS, type TabularCorruption } from './corruptions.ts';
 import { evaluateLmRun, type LmEvalResult } from './lm-eval.ts';
 import { loadEvalModel, type TabularEvalModel } from './model.ts';
 import { energyScore, fitMahalanobis, mahalanobisScore, mspScore, oodDetection, shiftedCopy } from './ood.ts';
@@ -169,7 +169,11 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   if (o.corruptions !== false) {
     const cols = model.encoder ? corruptibleColumns(model.encoder.specs) : numericColumnsOf(table, [model.target]);
     for (const kind of TABULAR_CORRUPTIONS) {
-      for (const severity of kind === 'gaussian-noise' ? [0.25, 0.5, 1] : [0.1, 0.3]) {
+      if (!corruptionApplies(kind, cols)) {
+        progress.tick(1, { stage: kind });
+        continue;
+      }
+      for (const severity of kind === 'gaussian-noise' ? [0.25, 0.5, 1] : kind === 'text-typos' ? [0.05, 0.2] : [0.1, 0.3]) {
         const t = corruptTable(table, cols, kind, severity, (o.seed ?? 0) + 17);
         const d = model.encode(t);
         const value = headlineMetric(headline, await model.predict(d.x, d.rows), test.y!, model.classes.length);

@@ -91,7 +91,7 @@ function robustnessSection(r: EvalResult): ReportSection | null {
   if (!rob) return null;
   const blocks: Block[] = [];
   if (rob.corruptions.length) {
-    blocks.push({ kind: 'table', columns: ['corruption', 'severity', 'metric', 'value', 'change'], rows: rob.corruptions.map((c) => [c.kind, c.severity, c.metric, num(c.value), num(c.delta)]), caption: 'noise severity in training standard deviations; dropout and swap severity = share of cells changed (seeded)' });
+    blocks.push({ kind: 'table', columns: ['corruption', 'severity', 'metric', 'value', 'change'], rows: rob.corruptions.map((c) => [c.kind, c.severity, c.metric, num(c.value), num(c.delta)]), caption: 'noise severity in training standard deviations; dropout and swap severity = share of cells changed; typo severity = per-letter rate in text columns (seeded)' });
   }
   for (const a of rob.adversarial ?? []) {
     blocks.push({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { corruptibleColumns, corruptTable, corruptText, numericColumnsOf, typos, wordDrop } from '../../src/eval/corruptions.ts';
+import { corruptibleColumns, corruptionApplies, corruptTable, corruptText, numericColumnsOf, typos, wordDrop } from '../../src/eval/corruptions.ts';
 import { parseCsv } from '../../src/data/csv.ts';
 import { fitTabularEncoder } from '../../src/data/tabular.ts';
 import { inferSchema } from '../../src/data/schema.ts';
@@ -60,6 +60,20 @@ describe('tabular corruptions', () => {
     const dropped = corruptTable(t, c, 'feature-dropout', 1, 0);
     const mean = (c[0] as { mean: number }).mean;
     expect(dropped.rows.slice(0, -1).every((r) => Math.abs(Number(r[0]) - mean) < 1e-4)).toBe(true);
+  });
+});
+
+describe('text columns of a table', () => {
+  it('get seeded typos; other corruptions apply only where they have columns', () => {
+    const t = parseCsv('id,note\n1,the quick brown fox jumps\n2,over the lazy dog\n', { file: 'n.csv' });
+    const cols = [{ column: 'note', kind: 'text' as const }];
+    const a = corruptTable(t, cols, 'text-typos', 0.5, 1);
+    expect(a.rows.map((r) => r[1])).not.toEqual(t.rows.map((r) => r[1]));
+    expect(corruptTable(t, cols, 'text-typos', 0.5, 1).rows).toEqual(a.rows);
+    expect(a.rows.map((r) => r[0])).toEqual(['1', '2']);
+    expect(corruptionApplies('text-typos', cols)).toBe(true);
+    expect(corruptionApplies('gaussian-noise', cols)).toBe(false);
+    expect(corruptionApplies('feature-dropout', cols)).toBe(true);
   });
 });
 
