@@ -13,6 +13,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
   registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
   serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },
+  monitor: { run: async (argv) => (await import('./monitor-verb.ts')).monitorVerb(argv), summary: 'drift report (drift.json + drift.html) of logged traffic; incidents list, ack, resolve' },
   eval: { run: async (argv) => (await import('./eval-verb.ts')).evalVerb(argv), summary: 'evaluate a model: metrics with CIs, slices, calibration, fairness, robustness, OOD' },
   compare: { run: async (argv) => (await import('./compare-verb.ts')).compareVerb(argv), summary: 'regression gate: paired comparison of two models on the same data, overall and per slice (exit 3 if worse)' },
   audit: { run: async (argv) => (await import('./audit-verb.ts')).auditVerb(argv), summary: 'audit data before training: integrity, duplicates, leakage, contamination, label issues, bias, drift (audit.json + audit.html)' },

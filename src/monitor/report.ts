@@ -1,0 +1,120 @@
+/**
+ * The drift report of a model in the registry: the logged traffic of a window against the reference, as
+ * `drift.json` and a self-contained `drift.html` (per-column reference vs current distributions, drift
+ * statistics with the test each column got, prediction drift, live accuracy and calibration).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Registry } from '../registry/registry.ts';
+import { barChart, reliabilityDiagram } from '../report/charts.ts';
+import { type Block, renderReport } from '../report/html.ts';
+import { loadModel } from '../serve/model-runner.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
+import { type WindowAnalysis } from './analysis.ts';
+import { lineageData } from './attach.ts';
+import type { ColumnDrift } from './drift.ts';
+import { Monitor } from './monitor.ts';
+import { loadReference } from './reference.ts';
+import { formatWindow, type Window } from './store.ts';
+
+/**
+ * The JSON drift report.
+ *
+ * @example
+ * const r: DriftReport = JSON.parse(readFileSync('reports/drift/drift.json', 'utf8'));
+ * r.analysis.drift.share;
+ */
+export interface DriftReport {
+  format: 'switchyard.drift-report';
+  version: 1;
+  model: { name: string; version: number; ref: string };
+  reference: { source: string; rows: number; predictions: 'model' | 'target' | null } | null;
+  window: string;
+  createdAt: string;
+  analysis: WindowAnalysis;
+}
+
+/**
+ * Builds the report for `ref` (`NAME`, `NAME@ALIAS`, `NAME@3`): the reference is `reference` or the training
+ * data in the version's lineage; the model's predictions on it come from loading the version.
+ *
+ * @example
+ * const report = await driftReport(registry, 'churn@production', { window: parseWindow('1000') });
+ */
+export async function driftReport(registry: Registry, ref: string, o: { reference?: string; window: Window; role?: string }): Promise<DriftReport> {
+  const v = await registry.resolve(ref);
+  const lin = lineageData(v.lineage);
+  const path = o.reference ?? (lin.data && existsSync(lin.data) ? lin.data : undefined);
+  if (!path) throw new SwitchyardError('E_MONITOR_REFERENCE', `${v.name}@${v.version}: no reference data (the lineage names ${lin.data ? `'${lin.data}', which does not exist here` : 'no training data'})`, 'pass --reference FILE (the training data)');
+  const model = v.kind === 'lm' ? null : await loadModel(await registry.materialize(v), { name: v.name, version: v.version, verify: false }).catch(() => null);
+  try {
+    const reference = await loadReference(path, { fields: model?.schema?.fields, target: lin.target, ...(model ? { model } : {}) });
+    const monitor = await Monitor.open({ db: registry.db, model: v.name, reference, intervalMs: 0 });
+    try {
+      const analysis = await monitor.analyze(o.window, { role: o.role });
+      if (!analysis.rows) throw new SwitchyardError('E_MONITOR_EMPTY', `${v.name}: no logged predictions in the window ${formatWindow(o.window)}`, 'serve the model with --monitor, or widen --window');
+      return { format: 'switchyard.drift-report', version: 1, model: { name: v.name, version: v.version, ref }, reference: { source: reference.source, rows: reference.rows, predictions: reference.predictions?.from ?? null }, window: formatWindow(o.window), createdAt: new Date().toISOString(), analysis };
+    } finally {
+      await monitor.close();
+    }
+  } finally {
+    await model?.close();
+  }
+}
+
+const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || Number.isNaN(x) ? '—' : +x.toPrecision(d) + '');
+
+function columnChart(f: ColumnDrift): Block[] {
+  if (!f.bins) return [];
+  const share = (c: number[]) => {
+    const n = c.reduce((s, v) => s + v, 0) || 1;
+    return c.map((v) => v / n);
+  };
+  const svg = barChart({ title: `${f.column}: reference vs current (${f.test} ${fmt(f.statistic)}${f.pValue !== undefined ? `, p ${fmt(f.pValue, 2)}` : ''})`, categories: f.bins.labels, series: [{ name: 'reference', values: share(f.bins.reference) }, { name: 'current', values: share(f.bins.current) }], percent: true, horizontal: f.bins.labels.length > 8 });
+  return [{ kind: 'chart', svg, caption: `${f.drifted ? 'DRIFTED' : 'stable'} — PSI ${fmt(f.psi)}` }];
+}
+
+/**
+ * The HTML page of a drift report.
+ *
+ * @example
+ * writeFileSync('drift.html', renderDriftHtml(report));
+ */
+export function renderDriftHtml(r: DriftReport): string {
+  const a = r.analysis;
+  const d = a.drift;
+  const table = (fs: ColumnDrift[]): Block => ({
+    kind: 'table',
+    columns: ['column', 'type', 'test', 'statistic', 'p-value', 'threshold', 'PSI', 'drifted', 'reference rows', 'current rows'],
+    rows: fs.map((f) => [f.column, f.type, f.test, fmt(f.statistic), f.pValue === undefined ? '—' : fmt(f.pValue, 2), `${f.pValue === undefined ? '≥' : 'p <'} ${f.threshold}`, fmt(f.psi), f.drifted ? 'yes' : 'no', f.referenceRows, f.currentRows]),
+  });
+  const live: Block[] = [{ kind: 'kv', pairs: [['labelled predictions', a.live.labelled], ['accuracy', fmt(a.live.accuracy)], ['ECE (10 bins)', fmt(a.live.ece)], ['latency p50 (ms)', fmt(a.latency.p50)], ['latency p99 (ms)', fmt(a.latency.p99)]] }];
+  if (a.live.reliability.length) live.push({ kind: 'chart', svg: reliabilityDiagram({ title: 'live calibration', ece: a.live.ece ?? undefined, bins: a.live.reliability.map((b) => ({ lower: b.lo, upper: b.hi, count: b.count, confidence: b.confidence, accuracy: b.accuracy })) }) });
+  return renderReport({
+    title: `Drift report — ${r.model.name}@${r.model.version}`,
+    subtitle: `${a.rows} logged predictions (${r.window}) against ${r.reference?.source ?? 'no reference'}`,
+    meta: [['model', `${r.model.ref} → version ${r.model.version}`], ['window', r.window], ['from', a.from ?? '—'], ['to', a.to ?? '—'], ['versions seen', a.versions.join(', ')], ['reference rows', r.reference?.rows ?? '—'], ['created', r.createdAt]],
+    summary: [{ kind: 'kv', pairs: [['dataset drift', d.dataset ? 'YES' : 'no'], ['drifted columns', `${d.drifted} of ${d.columns} (share ${fmt(d.share)}; dataset drift at ≥ ${d.driftShare})`], ['prediction drift', d.prediction ? (d.prediction.drifted ? `yes (${d.prediction.test} ${fmt(d.prediction.statistic)})` : 'no') : '—'], ['live accuracy', fmt(a.live.accuracy)]] }],
+    sections: [
+      { id: 'columns', title: 'Column drift', blocks: [{ kind: 'text', text: 'Numeric columns: Kolmogorov-Smirnov (p < 0.05) when the reference has at most 1000 rows, else Wasserstein distance normed by the reference standard deviation (≥ 0.1). Categorical columns: chi-square (p < 0.05) up to 1000 rows, else Jensen-Shannon distance (≥ 0.1). Text columns: MMD on hashed character-3-gram embeddings (p < 0.05). PSI over reference-quantile bins or categories is shown for every column.' }, table(d.features), ...(d.features.length ? [{ kind: 'chart' as const, svg: barChart({ title: 'drift statistic per column', categories: d.features.map((f) => f.column), series: [{ name: 'statistic', values: d.features.map((f) => f.statistic) }], horizontal: true }) }] : [])] },
+      { id: 'distributions', title: 'Distributions', blocks: d.features.flatMap(columnChart) },
+      { id: 'prediction', title: 'Prediction drift', blocks: d.prediction ? [table([d.prediction]), ...columnChart(d.prediction), { kind: 'text', text: `Reference predictions: ${r.reference?.predictions === 'model' ? "the model's own predictions on the reference rows" : 'the reference target column'}.` }] : [{ kind: 'text', text: 'No reference predictions.' }] },
+      { id: 'live', title: 'Live quality', blocks: live },
+    ],
+  });
+}
+
+/**
+ * Writes `drift.json` and `drift.html` into `dir` (atomically); returns their paths.
+ *
+ * @example
+ * await writeDriftReport(report, 'reports/drift');
+ */
+export async function writeDriftReport(r: DriftReport, dir: string): Promise<{ json: string; html: string }> {
+  const json = join(dir, 'drift.json');
+  const html = join(dir, 'drift.html');
+  await writeJsonAtomic(json, r);
+  await writeFileAtomic(html, renderDriftHtml(r));
+  return { json, html };
+}

@@ -1,0 +1,232 @@
+/**
+ * The monitoring store: sampled predictions (one row per input row, with request id, version, role,
+ * latency, inputs and outputs) and late labels, in the registry's database (SQLite or PostgreSQL).
+ * Writes are batched off the request path by {@link PredictionLog}; windows are read by count or by time.
+ */
+import type { Db } from '../registry/db.ts';
+import { SwitchyardError } from '../util/errors.ts';
+
+/**
+ * A window: the last `n` logged rows, or the rows of the last `ms` milliseconds.
+ *
+ * @example
+ * const w: Window = { kind: 'count', n: 1000 };
+ */
+export type Window = { kind: 'count'; n: number } | { kind: 'time'; ms: number };
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses `1000`, `500 predictions`, `30s`, `15m`, `1h`, `7d`.
+ *
+ * @example
+ * parseWindow('1h');   // { kind: 'time', ms: 3600000 }
+ * parseWindow('1000'); // { kind: 'count', n: 1000 }
+ */
+export function parseWindow(text: string): Window {
+  const s = text.trim().toLowerCase();
+  const count = /^(\d+)(\s*(predictions?|rows?|requests?))?$/.exec(s);
+  if (count && Number(count[1]) > 0) return { kind: 'count', n: Number(count[1]) };
+  const time = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)$/.exec(s);
+  if (time && Number(time[1]) > 0) return { kind: 'time', ms: Number(time[1]) * UNITS[time[2]] };
+  throw new SwitchyardError('E_WINDOW', `window '${text}' is neither a count nor a duration`, "use a count like '1000' or '500 predictions', or a duration like '30m', '1h', '7d'");
+}
+
+/**
+ * The window as text (`1000 predictions`, `1h`).
+ *
+ * @example
+ * formatWindow({ kind: 'time', ms: 3600000 }); // '1h'
+ */
+export function formatWindow(w: Window): string {
+  if (w.kind === 'count') return `${w.n} predictions`;
+  for (const [u, f] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (w.ms % f === 0) return `${w.ms / f}${u}`;
+  return `${w.ms}ms`;
+}
+
+/**
+ * One logged input row with its prediction and, once it arrived, its label.
+ *
+ * @example
+ * const r: LoggedRow = { requestId: 'a1', row: 0, at: '2025-01-01T00:00:00.000Z', model: 'churn', version: '3', role: 'primary', latencyMs: 1.2, input: { age: 41 }, prediction: 'yes', probabilities: [0.2, 0.8], classes: ['no', 'yes'], label: null };
+ */
+export interface LoggedRow {
+  requestId: string;
+  row: number;
+  at: string;
+  model: string;
+  version: string;
+  role: string;
+  latencyMs: number;
+  input: Record<string, unknown>;
+  prediction: string | number;
+  probabilities?: number[];
+  classes?: string[];
+  label: string | null;
+}
+
+/**
+ * A sampled prediction to log (the serving hook's event plus its request id).
+ *
+ * @example
+ * log.add({ id: 'a1', model: 'churn', version: '3', role: 'primary', inputs: [{ age: 41 }], outputs: { predictions: ['yes'] }, latencyMs: 1, at: new Date().toISOString() });
+ */
+export interface PredictionRecord {
+  id: string;
+  model: string;
+  version: string;
+  role: string;
+  inputs: unknown[];
+  outputs: { predictions: (string | number)[]; probabilities?: number[][]; classes?: string[] };
+  latencyMs: number;
+  at: string;
+}
+
+/**
+ * Creates the monitoring tables once per database.
+ *
+ * @example
+ * await migrateMonitor(registry.db);
+ */
+export async function migrateMonitor(db: Db): Promise<void> {
+  const cols = 'request_id TEXT NOT NULL, row_index INTEGER NOT NULL, at TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL, role TEXT NOT NULL, latency_ms REAL NOT NULL, input TEXT NOT NULL, prediction TEXT NOT NULL, probs TEXT, UNIQUE (request_id, row_index)';
+  const feedback = 'CREATE TABLE monitor_feedback (request_id TEXT NOT NULL, row_index INTEGER NOT NULL, label TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (request_id, row_index))';
+  const index = ['CREATE INDEX monitor_predictions_model ON monitor_predictions (model, seq)', 'CREATE INDEX monitor_predictions_at ON monitor_predictions (model, at)'];
+  await db.migrate('monitor-store-1', {
+    sqlite: [`CREATE TABLE monitor_predictions (seq INTEGER PRIMARY KEY AUTOINCREMENT, ${cols})`, feedback, ...index],
+    postgres: [`CREATE TABLE monitor_predictions (seq BIGSERIAL PRIMARY KEY, ${cols})`, feedback, ...index],
+  });
+}
+
+/** Rows per multi-row INSERT (10 parameters each; well under PostgreSQL's 65535). */
+const CHUNK = 400;
+
+/**
+ * Batches sampled predictions in memory and writes them in the background (one transaction per flush), so
+ * the request path never waits on the database. A failed write is reported through `onError` and dropped.
+ *
+ * @example
+ * const log = new PredictionLog(db, { flushMs: 200 });
+ * log.add(record);
+ * await log.flush();
+ */
+export class PredictionLog {
+  private buffer: unknown[][] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> = Promise.resolve();
+  /** Rows written so far. */
+  written = 0;
+  /** Rows dropped because the buffer was full (the database is slower than the traffic). */
+  dropped = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly o: { flushMs?: number; maxBuffer?: number; onError?: (e: Error) => void } = {},
+  ) {}
+
+  /** Queues one request's rows. */
+  add(r: PredictionRecord): void {
+    const max = this.o.maxBuffer ?? 100_000;
+    for (let i = 0; i < r.inputs.length; i++) {
+      if (this.buffer.length >= max) {
+        this.dropped++;
+        continue;
+      }
+      const probs = r.outputs.probabilities?.[i];
+      this.buffer.push([r.id, i, r.at, r.model, r.version, r.role, r.latencyMs, JSON.stringify(r.inputs[i] ?? null), JSON.stringify(r.outputs.predictions[i] ?? null), probs ? JSON.stringify({ p: probs, c: r.outputs.classes ?? [] }) : null]);
+    }
+    if (this.buffer.length >= CHUNK) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.o.flushMs ?? 200);
+  }
+
+  /** Writes everything queued so far; resolves when it is in the database. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const rows = this.buffer;
+    this.buffer = [];
+    this.writing = this.writing.then(async () => {
+      if (!rows.length) return;
+      try {
+        await this.db.tx(async (t) => {
+          for (let s = 0; s < rows.length; s += CHUNK) {
+            const part = rows.slice(s, s + CHUNK);
+            const values = part.map((_, k) => `(${Array.from({ length: 10 }, (_, c) => `$${k * 10 + c + 1}`).join(', ')})`).join(', ');
+            await t.exec(`INSERT INTO monitor_predictions (request_id, row_index, at, model, version, role, latency_ms, input, prediction, probs) VALUES ${values} ON CONFLICT DO NOTHING`, part.flat());
+          }
+        });
+        this.written += rows.length;
+      } catch (e) {
+        this.o.onError?.(e as Error);
+      }
+    });
+    return this.writing;
+  }
+
+  /** Flushes and stops the timer. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+/**
+ * Stores late labels for the rows of request `id` (one label per row, in row order). Storing again replaces.
+ * Returns how many of those rows were logged (sampled) and so count toward live accuracy.
+ *
+ * @example
+ * await recordFeedback(db, 'a1', ['yes']); // { stored: 1, matched: 1 }
+ */
+export async function recordFeedback(db: Db, id: string, labels: readonly string[]): Promise<{ stored: number; matched: number }> {
+  const at = new Date().toISOString();
+  await db.tx(async (t) => {
+    for (let i = 0; i < labels.length; i++) {
+      await t.exec('INSERT INTO monitor_feedback (request_id, row_index, label, at) VALUES ($1, $2, $3, $4) ON CONFLICT (request_id, row_index) DO UPDATE SET label = excluded.label, at = excluded.at', [id, i, labels[i], at]);
+    }
+  });
+  const m = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM monitor_predictions WHERE request_id = $1', [id]);
+  return { stored: labels.length, matched: Math.min(labels.length, Number(m[0]?.n ?? 0)) };
+}
+
+/**
+ * Which rows to read.
+ *
+ * @example
+ * const q: WindowQuery = { model: 'churn', window: { kind: 'count', n: 500 }, role: 'canary' };
+ */
+export interface WindowQuery {
+  model: string;
+  window: Window;
+  version?: string;
+  role?: string;
+  /** Only rows with a label. */
+  labelled?: boolean;
+  /** "Now" for time windows (default: the current time). */
+  now?: Date;
+}
+
+/**
+ * The logged rows of a window, oldest first, each with its label when one arrived.
+ *
+ * @example
+ * const rows = await readWindow(db, { model: 'churn', window: parseWindow('1h') });
+ */
+export async function readWindow(db: Db, q: WindowQuery): Promise<LoggedRow[]> {
+  const where = ['p.model = $1'];
+  const params: unknown[] = [q.model];
+  if (q.version) where.push(`p.version = $${params.push(q.version)}`);
+  if (q.role) where.push(`p.role = $${params.push(q.role)}`);
+  if (q.labelled) where.push('f.label IS NOT NULL');
+  if (q.window.kind === 'time') where.push(`p.at >= $${params.push(new Date((q.now ?? new Date()).getTime() - q.window.ms).toISOString())}`);
+  const limit = q.window.kind === 'count' ? ` LIMIT ${Math.floor(q.window.n)}` : '';
+  const rows = await db.query<{ request_id: string; row_index: number; at: string; model: string; version: string; role: string; latency_ms: number; input: string; prediction: string; probs: string | null; label: string | null }>(
+    `SELECT p.request_id, p.row_index, p.at, p.model, p.version, p.role, p.latency_ms, p.input, p.prediction, p.probs, f.label FROM monitor_predictions p LEFT JOIN monitor_feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index WHERE ${where.join(' AND ')} ORDER BY p.seq DESC${limit}`,
+    params,
+  );
+  return rows.reverse().map((r) => {
+    const probs = r.probs ? (JSON.parse(r.probs) as { p: number[]; c: string[] }) : null;
+    return {
+      requestId: r.request_id, row: Number(r.row_index), at: r.at, model: r.model, version: r.version, role: r.role, latencyMs: Number(r.latency_ms),
+      input: JSON.parse(r.input) ?? {}, prediction: JSON.parse(r.prediction), ...(probs ? { probabilities: probs.p, classes: probs.c } : {}), label: r.label,
+    };
+  });
+}
