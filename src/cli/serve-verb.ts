@@ -26,6 +26,12 @@ export const SERVE_SPEC = {
   'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
   'poll-ms': { type: 'number', default: 1000, help: 'how often aliases are re-resolved (0 = never)' },
   seed: { type: 'number', default: 0, help: 'seed of the canary split and hook sampling' },
+  monitor: { type: 'boolean', help: 'log sampled predictions, watch drift, take feedback, fire alerts (needs --registry)' },
+  reference: { type: 'string', help: 'reference (training) data for drift (default: the data in the version lineage)' },
+  'sample-rate': { type: 'number', default: 1, help: 'share of predictions logged by the monitor, 0..1' },
+  alert: { type: 'list', help: "alert rule(s) 'METRIC OP THRESHOLD over WINDOW', e.g. 'drift.share > 0.3 over 500 predictions'" },
+  'alert-webhook': { type: 'string', help: 'URL that receives a JSON POST when an alert fires' },
+  'canary-drift': { type: 'number', default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
 } as const;
 
 /** `switchyard serve`: serves a model over HTTP until SIGTERM/SIGINT, then drains and exits 0. */
@@ -36,6 +42,7 @@ export async function serveVerb(argv: string[]): Promise<number> {
   if (unknown !== 'reject' && unknown !== 'ignore') throw new SwitchyardError('E_USAGE', `--unknown-fields must be reject or ignore, got '${unknown}'`, 'e.g. --unknown-fields ignore');
   const weight = a['canary-weight'];
   if (!(weight >= 0 && weight <= 1)) throw new SwitchyardError('E_USAGE', `--canary-weight must be in 0..1, got ${weight}`, 'e.g. --canary-weight 0.1');
+  if (!(a['sample-rate'] > 0 && a['sample-rate'] <= 1)) throw new SwitchyardError('E_USAGE', `--sample-rate must be in (0, 1], got ${a['sample-rate']}`, 'e.g. --sample-rate 0.1');
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SwitchyardError('E_USAGE', `--port must be 0..65535, got ${a.port}`, 'e.g. --port 8080');
   const server = await startServer({
     model: a.model,
@@ -53,6 +60,8 @@ export async function serveVerb(argv: string[]): Promise<number> {
     load: { maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, unknownFields: unknown },
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'] },
     log: a.quiet ? () => {} : undefined,
+    sampleRate: a['sample-rate'],
+    monitor: a.monitor || a.reference || a.alert.length || a['alert-webhook'] ? { reference: a.reference, rules: a.alert, webhook: a['alert-webhook'], canary: { threshold: a['canary-drift'] } } : undefined,
   });
   const m = server.router.slots.primary.model!;
   if (a.json) emitJson({ ok: true, url: server.url, port: server.port, model: m.name, version: m.version, kind: m.kind });

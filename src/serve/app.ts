@@ -3,6 +3,7 @@
  * OpenAPI, and authenticated admin routes. Every error is a JSON body `{ error: { code, message, hint } }`
  * with a 4xx for the client's mistakes; nothing a client sends crashes the server.
  */
+import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { SwitchyardError } from '../util/errors.ts';
@@ -18,9 +19,11 @@ import type { ModelRouter } from './versions.ts';
  * One answered prediction, handed to the monitoring hook (sampled).
  *
  * @example
- * const e: PredictionEvent = { model: 'churn', version: '3', role: 'primary', inputs: [{ age: 41 }], outputs: { predictions: ['yes'] }, latencyMs: 2.1, at: new Date().toISOString() };
+ * const e: PredictionEvent = { id: 'b2f0…', model: 'churn', version: '3', role: 'primary', inputs: [{ age: 41 }], outputs: { predictions: ['yes'] }, latencyMs: 2.1, at: new Date().toISOString() };
  */
 export interface PredictionEvent {
+  /** The request id returned to the client (`id` in the body, `x-request-id`), for late labels. */
+  id: string;
   model: string;
   version: string;
   role: 'primary' | 'canary';
@@ -209,8 +212,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     o.guard?.observe(pick.role, pick.model.version, { ok: true, ms });
     metrics.predictions.inc({ version: pick.model.version, role: pick.role });
     const m = pick.model;
+    const id = randomUUID();
     if (o.onPrediction && sampler.next() < (o.sampleRate ?? 1)) {
-      o.onPrediction({ model: m.name, version: m.version, role: pick.role, inputs: (req.body as { rows: unknown[] }).rows, outputs: result, latencyMs: ms, at: new Date().toISOString() });
+      o.onPrediction({ id, model: m.name, version: m.version, role: pick.role, inputs: (req.body as { rows: unknown[] }).rows, outputs: result, latencyMs: ms, at: new Date().toISOString() });
     }
     if (pick.shadow) {
       const shadow = pick.shadow;
@@ -228,8 +232,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
           });
       });
     }
-    reply.header('x-model-version', m.version);
-    return { model: { name: m.name, version: m.version }, ...result };
+    reply.header('x-model-version', m.version).header('x-request-id', id);
+    return { id, model: { name: m.name, version: m.version }, ...result };
   });
 
   app.post('/v1/generate', async (req, reply) => {

@@ -3,7 +3,6 @@
  * plus a drift signal fed from outside (the monitor). When a rule fires, the canary leaves traffic at once,
  * its alias moves back in the registry (recorded in the registry's history) and an incident is recorded.
  */
-import type { Db } from '../registry/db.ts';
 import type { ModelRouter } from './versions.ts';
 import type { ServeMetrics } from './metrics.ts';
 
@@ -23,7 +22,7 @@ export interface IncidentInput {
 }
 
 /**
- * Where incidents go. The monitor's incident log implements this; {@link dbIncidents} is the built-in one.
+ * Where incidents go. The monitor's incident log (src/monitor/incidents.ts `IncidentLog`) implements this.
  *
  * @example
  * const sink: IncidentRecorder = { record: async (i) => { console.log(i.title); return '1'; } };
@@ -31,33 +30,6 @@ export interface IncidentInput {
 export interface IncidentRecorder {
   /** Records an opened incident; returns its id. */
   record(i: IncidentInput): Promise<string>;
-}
-
-/**
- * Records incidents in the `serve_incidents` table of a registry database (SQLite or PostgreSQL).
- *
- * @example
- * const incidents = await dbIncidents(registry.db);
- * await incidents.record({ kind: 'rollback', title: '…', model: 'churn', versions: ['3', '2'], details: {} });
- */
-export async function dbIncidents(db: Db): Promise<IncidentRecorder & { list(model?: string): Promise<(IncidentInput & { id: string; at: string })[]> }> {
-  await db.migrate('serve-incidents-1', {
-    sqlite: ['CREATE TABLE serve_incidents (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, model TEXT NOT NULL, versions TEXT NOT NULL, details TEXT NOT NULL)'],
-    postgres: ['CREATE TABLE serve_incidents (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL, model TEXT NOT NULL, versions TEXT NOT NULL, details TEXT NOT NULL)'],
-  });
-  return {
-    async record(i) {
-      const rows = await db.query<{ id: number }>('INSERT INTO serve_incidents (at, kind, title, model, versions, details) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id', [new Date().toISOString(), i.kind, i.title, i.model, JSON.stringify(i.versions), JSON.stringify(i.details)]);
-      return String(rows[0].id);
-    },
-    async list(model) {
-      const rows = await db.query<{ id: number; at: string; kind: string; title: string; model: string; versions: string; details: string }>(
-        model ? 'SELECT * FROM serve_incidents WHERE model = $1 ORDER BY id' : 'SELECT * FROM serve_incidents ORDER BY id',
-        model ? [model] : [],
-      );
-      return rows.map((r) => ({ id: String(r.id), at: r.at, kind: r.kind, title: r.title, model: r.model, versions: JSON.parse(r.versions), details: JSON.parse(r.details) }));
-    },
-  };
 }
 
 /**

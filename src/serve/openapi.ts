@@ -46,7 +46,7 @@ export function openApiDocument(model: ServedModel, serverUrl?: string): Record<
         summary: `predict with ${model.name} (${model.task})`,
         requestBody: { required: true, ...json({ $ref: '#/components/schemas/PredictRequest' }) },
         responses: {
-          200: { description: 'predictions', ...json({ type: 'object', properties: { model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } }, predictions: { type: 'array', items: { type: model.task === 'classification' ? 'string' : 'number' } }, ...probs } }) },
+          200: { description: 'predictions', ...json({ type: 'object', properties: { id: { type: 'string', description: 'request id, for late labels (POST /v1/feedback)' }, model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } }, predictions: { type: 'array', items: { type: model.task === 'classification' ? 'string' : 'number' } }, ...probs } }) },
           ...errors(400, 413, 429, 500, 503),
         },
       },

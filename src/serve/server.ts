@@ -3,11 +3,14 @@
  * aliases, and on SIGTERM/SIGINT stops accepting, drains in-flight requests and streams, and exits.
  */
 import type { FastifyInstance } from 'fastify';
+import { attachMonitor, type ServeMonitorOptions } from '../monitor/attach.ts';
+import { openIncidentLog } from '../monitor/incidents.ts';
+import type { Monitor } from '../monitor/monitor.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type AppOptions, buildApp } from './app.ts';
 import { readApiKeys } from './auth.ts';
-import { dbIncidents, type IncidentRecorder, RollbackGuard, type RollbackRules } from './guard.ts';
+import { type IncidentRecorder, RollbackGuard, type RollbackRules } from './guard.ts';
 import { serveMetrics } from './metrics.ts';
 import type { LoadOptions } from './model-runner.ts';
 import { directorySource, ModelRouter, registrySource } from './versions.ts';
@@ -31,8 +34,10 @@ export interface ServerOptions extends Omit<AppOptions, 'router' | 'metrics' | '
   apiKeys?: string;
   load?: LoadOptions;
   rollback?: RollbackRules;
-  /** Incident sink (default: the registry database's `serve_incidents` table). */
+  /** Incident sink (default: the monitor's incident log in the registry database). */
   incidents?: IncidentRecorder;
+  /** Live monitoring (needs `registry`): sampled logging, drift, feedback, alerts, canary drift rollback. */
+  monitor?: ServeMonitorOptions;
   /** Alias poll interval, ms (default 1000; 0 = no polling). */
   pollMs?: number;
   /** Longest wait for in-flight requests on shutdown, ms (default 30000). */
@@ -57,6 +62,8 @@ export interface RunningServer {
   router: ModelRouter;
   guard: RollbackGuard;
   registry: Registry | null;
+  /** The live monitor (with the `monitor` option). */
+  monitor: Monitor | null;
   /** Stops accepting, drains in-flight requests, frees models, closes the registry. */
   close(): Promise<void>;
   /** Resolves once the server has closed (by {@link RunningServer.close} or a signal). */
@@ -85,9 +92,13 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const router = new ModelRouter(registry ? registrySource(registry) : directorySource(), { primary: o.model, canary: o.canary, canaryWeight: o.canaryWeight, shadow: o.shadow, seed: o.seed, load: o.load, log }, metrics);
     cleanup.unshift(() => router.close());
     await router.start();
-    const incidents = o.incidents ?? (registry ? await dbIncidents(registry.db) : null);
-    const guard = new RollbackGuard(router, metrics, incidents, o.rollback, log);
-    const app = await buildApp({ ...o, router, metrics, guard, keys });
+    const incidentLog = registry ? await openIncidentLog(registry.db) : null;
+    const guard = new RollbackGuard(router, metrics, o.incidents ?? incidentLog, o.rollback, log);
+    if (o.monitor && !incidentLog) throw new SwitchyardError('E_USAGE', 'monitoring needs a registry (its database holds the logged predictions and incidents)', 'add --registry DIR_OR_POSTGRES_URL');
+    const monitor = o.monitor && incidentLog ? await attachMonitor(o.monitor, { registry, router, guard, incidents: incidentLog, log }) : null;
+    if (monitor) cleanup.unshift(() => monitor.close());
+    const onPrediction = monitor ? (e: Parameters<Monitor['onPrediction']>[0]) => (monitor.onPrediction(e), o.onPrediction?.(e)) : o.onPrediction;
+    const app = await buildApp({ ...o, onPrediction, plugins: [...(o.plugins ?? []), ...(monitor ? [monitor.plugin] : [])], router, metrics, guard, keys });
     cleanup.unshift(() => app.close());
     try {
       await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });
@@ -129,7 +140,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
     }
-    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, router, guard, registry, close, closed };
+    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app, router, guard, registry, monitor, close, closed };
   } catch (e) {
     for (const f of cleanup) await f().catch(() => undefined);
     throw e;

@@ -5,11 +5,11 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openIncidentLog } from '../../src/monitor/incidents.ts';
 import { openRegistry, type Registry } from '../../src/registry/registry.ts';
 import { encodeModel } from '../../src/runtime/onnx/proto.ts';
 import type { ShadowEvent } from '../../src/serve/app.ts';
 import { hashApiKey } from '../../src/serve/auth.ts';
-import { dbIncidents } from '../../src/serve/guard.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
 import { type RunningServer, startServer } from '../../src/serve/server.ts';
 import { SwitchyardError } from '../../src/util/errors.ts';
@@ -201,8 +201,8 @@ describe.each(BACKENDS)('serving from the registry on %s', (backend) => {
     expect(s.guard.done[0]).toMatchObject({ rule: 'error-rate', version: '3', registry: { from: 3, to: 2 } });
     expect((await reg.aliases('m')).canary).toBe(2);
     expect((await reg.history('m')).some((h) => h.action === 'rollback' && h.alias === 'canary' && h.from === 3 && h.to === 2)).toBe(true);
-    const incidents = await (await dbIncidents(reg.db)).list('m');
-    expect(incidents.at(-1)).toMatchObject({ kind: 'rollback', versions: ['3', '2'], details: { rule: 'error-rate', ref: 'm@canary' } });
+    const incidents = await (await openIncidentLog(reg.db)).list({ model: 'm' });
+    expect(incidents[0]).toMatchObject({ kind: 'rollback', versions: ['3', '2'], details: { rule: 'error-rate', ref: 'm@canary' } });
     // After the rollback no request reaches version 3 and none fails.
     const tail = statuses.slice(statuses.lastIndexOf(500) + 1);
     expect(tail.length).toBeGreaterThan(10);
