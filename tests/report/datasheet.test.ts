@@ -7,7 +7,8 @@ import { datasheetTemplate, parseDatasheetAnswers } from '../../src/report/datas
 import { DATASHEET_SECTIONS } from '../../src/report/datasheet-questions.ts';
 import { renderReport } from '../../src/report/html.ts';
 import { expectCode } from '../expect-error.ts';
-import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
+import { runAudit } from '../../src/audit/run.ts';
+import { cli, expectBadInput, tmp, vegaCsv } from '../cli/helpers.ts';
 import { cleanAudit, EVIL, sampleAudit } from './fixtures.ts';
 
 const facts = (ds: ReturnType<typeof buildDatasheet>, section: string, key: string) => ds.sections.find((s) => s.id === section)!.items.find((i) => i.key === key)!.facts;
@@ -70,6 +71,17 @@ describe('datasheet from an audit', () => {
     const html = renderReport(datasheetReportDoc(ds));
     expect(html).toContain('CC-BY-4.0');
     expect(html).not.toMatch(/<script/);
+  });
+
+  it('from a real audit (vega penguins): sizes, kinds, missing values, class balance and groups', async () => {
+    const dir = tmp('sy-ds-');
+    const audit = await runAudit({ data: vegaCsv('penguins', dir), target: 'Species', sensitive: ['Island'], labelIssues: false });
+    const ds = buildDatasheet(audit);
+    expect(facts(ds, 'composition', 'count')).toEqual([`train: 344 rows × 7 columns (${join(dir, 'penguins.csv')})`]);
+    expect(facts(ds, 'composition', 'fields')[0]).toMatch(/^7 columns: .*4 numeric \(Beak Length \(mm\), Beak Depth \(mm\), Flipper Length \(mm\), Body Mass \(g\)\)/);
+    expect(facts(ds, 'composition', 'labels')[0]).toBe('Target column Species, train: 3 classes (Adelie 44.2%, Gentoo 36.0%, Chinstrap 19.8%).');
+    expect(facts(ds, 'composition', 'missing')).toContain('Beak Length (mm) (train): 2 missing (0.6%)');
+    expect(facts(ds, 'composition', 'subpopulations')[0]).toMatch(/^Sensitive column Island: Biscoe 168 rows, label base rate [\d.]+%; Dream 124 rows/);
   });
 
   it('on clean data the audit says there is nothing wrong rather than staying silent', () => {
