@@ -3,7 +3,7 @@
  * scorers, so they get bootstrap intervals and slices like the classification metrics.
  */
 import { checkFinite, checkSameLength } from './metrics-input.ts';
-import type { MetricScorer } from './metrics.ts';
+import { pointMetrics, type MetricScorer } from './metrics.ts';
 
 function gather(v: ArrayLike<number>, idx: Int32Array): Float64Array {
   return Float64Array.from(idx, (i) => v[i]);
@@ -53,8 +53,7 @@ export class RegressionScorer implements MetricScorer {
 
   /** Metrics of the plain sample as a record. */
   pointMetrics(): Record<string, number> {
-    const v = this.score(new Int32Array(this.n).fill(1));
-    return { mae: v[0], rmse: v[1], r2: v[2] };
+    return pointMetrics(this);
   }
 
   subset(idx: Int32Array): RegressionScorer {
@@ -102,8 +101,7 @@ export class LanguageModelScorer implements MetricScorer {
 
   /** Metrics of the plain sample as a record. */
   pointMetrics(): Record<string, number> {
-    const v = this.score(new Int32Array(this.n).fill(1));
-    return { loss: v[0], perplexity: v[1], bits_per_byte: v[2] };
+    return pointMetrics(this);
   }
 
   subset(idx: Int32Array): LanguageModelScorer {

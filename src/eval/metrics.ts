@@ -26,6 +26,17 @@ export interface MetricScorer {
   subset(idx: Int32Array): MetricScorer;
 }
 
+/**
+ * The metrics of a scorer on the plain sample (all weights 1) as a name → value record.
+ *
+ * @example
+ * pointMetrics(new RegressionScorer([1, 2], [1, 3])); // { mae: 0.5, rmse: 0.707…, r2: 0 }
+ */
+export function pointMetrics(s: MetricScorer): Record<string, number> {
+  const v = s.score(new Int32Array(s.n).fill(1));
+  return Object.fromEntries(s.names.map((name, j) => [name, v[j]]));
+}
+
 /** Options of {@link ClassificationScorer}. */
 export interface ClassificationOptions {
   /** k values for top-k accuracy (default [2] when there are more than 2 classes). */
@@ -246,8 +257,7 @@ export class ClassificationScorer implements MetricScorer {
 
   /** Metrics of the plain sample as a name → value record. */
   pointMetrics(): Record<string, number> {
-    const v = this.score(new Int32Array(this.n).fill(1));
-    return Object.fromEntries(this.names.map((name, j) => [name, v[j]]));
+    return pointMetrics(this);
   }
 
   /** Confusion matrix counts [true][predicted]. */
