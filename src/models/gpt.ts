@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/graph.ts';
-import { add, constant, gather, matmul, reshape, slice, transpose, concat } from '../core/ops/index.ts';
+import { add, cast, concat, constant, gather, lessEqual, matmul, mul, pad, reshape, slice, transpose } from '../core/ops/index.ts';
 import { CausalSelfAttention } from '../nn/attention.ts';
 import { crossEntropy, dropout } from '../nn/functional.ts';
 import { normal } from '../nn/init.ts';
@@ -69,6 +69,12 @@ export class Block extends Module {
   forward(x: Tensor, positions: Tensor): Tensor {
     const h = add(x, dropout(this.attn.call(this.ln1.call(x), positions), this.cfg.dropout));
     return add(h, dropout(this.mlp.call(this.ln2.call(h)), this.cfg.dropout));
+  }
+  /** The block over a whole prompt x [B, T, C] (causal), with the keys/values [B, H, T, D] for a KV cache. */
+  prefill(x: Tensor, positions: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+    const a = this.attn.prefill(this.ln1.call(x), positions);
+    const h = add(x, a.y);
+    return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v };
   }
   /** One decoding step with this block's KV cache. */
   decode(x: Tensor, pos: Tensor, k: Tensor, v: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
@@ -143,6 +149,32 @@ export class GPT extends Module {
     });
     const logits = this.logits(h);
     return { logits: reshape(logits, [logits.shape[0], this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0) };
+  }
+
+  /**
+   * Prefill of a prompt in one pass: ids [B, T] (static T <= context) at positions 0..T-1, causal within the
+   * prompt. Returns the next-token logits [B, vocab] after position `last` (i64 [1]; the prompt may be
+   * right-padded up to T, later positions never affect it) and the KV caches [layers, B, heads, context, headDim]
+   * holding positions 0..T-1 (zeros beyond, padding included), ready for {@link GPT.decodeStep} at position `last + 1`.
+   */
+  prefill(ids: Tensor, last: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor } {
+    const [b, t] = ids.shape as number[];
+    const L = this.cfg.context;
+    const positions = constant(BigInt64Array.from({ length: t }, (_, i) => BigInt(i)), [t]);
+    let h = this.embed(ids, positions);
+    const ks: Tensor[] = [];
+    const vs: Tensor[] = [];
+    // Padding positions (> last) are zeroed, so the caches equal those of token-by-token decoding.
+    const real = reshape(cast(lessEqual(positions, last), 'f32'), [1, 1, t, 1]);
+    const stack = (c: Tensor) => reshape(t < L ? pad(mul(c, real), [0, 0, 0, 0], [0, 0, L - t, 0]) : mul(c, real), [1, b, this.cfg.heads, L, this.cfg.dModel / this.cfg.heads]);
+    for (const blk of this.blocks) {
+      const r = blk.prefill(h, positions);
+      h = r.y;
+      ks.push(stack(r.k));
+      vs.push(stack(r.v));
+    }
+    const logits = this.logits(gather(h, last, 1));
+    return { logits: reshape(logits, [b, this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0) };
   }
 
   /** Parameters used per token (router + top-k experts for MoE layers); embeddings excluded. */

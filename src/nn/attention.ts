@@ -84,6 +84,14 @@ export class CausalSelfAttention extends Module {
 
   /** x: [B, T, C] with static T; positions: i64 [T]. */
   forward(x: Tensor, positions: Tensor): Tensor {
+    return this.prefill(x, positions).y;
+  }
+
+  /**
+   * Causal attention over x [B, T, C] (static T) at `positions` (i64 [T]), also returning the keys and values
+   * [B, H, T, D] it computed: a prompt's prefill writes them into a KV cache in one pass.
+   */
+  prefill(x: Tensor, positions: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
     const t = x.shape[1];
     if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
     const [q, k, v] = this.heads(x, positions);
@@ -91,7 +99,7 @@ export class CausalSelfAttention extends Module {
     const mask = new Uint8Array(t * t);
     for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) mask[i * t + j] = 1;
     const att = dropout(softmax(where(constant(mask, [t, t]), scores, -1e9), -1), this.opts.dropout ?? 0);
-    return this.merge(matmul(att, v), x);
+    return { y: this.merge(matmul(att, v), x), k, v };
   }
 
   /**

@@ -1,0 +1,323 @@
+/**
+ * A loaded language model, ready to generate: the run's weights are read and the ONNX Runtime sessions (one
+ * KV-cached decode step, plus batched prefill graphs compiled per prompt-length bucket on first use) are
+ * built once, then reused by every {@link LmSession.generate} call. Calls on one handle run one at a time.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Tensor } from '../core/graph.ts';
+import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
+import { GPT, isMoeLayer } from '../models/gpt.ts';
+import type { Module } from '../nn/module.ts';
+import type { HostTensor } from '../runtime/session.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { Rng } from '../util/rng.ts';
+import { loadWeights, RUN_FILES } from './checkpoint.ts';
+import { Forward } from './forward.ts';
+import type { LmRunConfig } from './lm.ts';
+import type { BatchSpec } from './step.ts';
+
+/**
+ * Sampling options of {@link LmSession.generate}.
+ *
+ * @example
+ * const o: SampleOptions = { maxTokens: 50, temperature: 0.8, topK: 40, topP: 0.95, seed: 1 };
+ */
+export interface SampleOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). */
+  topK?: number;
+  /** Keep the smallest set of tokens whose probability reaches p (1 = off). */
+  topP?: number;
+  seed?: number;
+  /** Called with each piece of text as soon as it is complete (for streaming to a terminal). */
+  onText?: (text: string) => void;
+}
+
+/**
+ * What one generation produced.
+ *
+ * @example
+ * const r: GenerateResult = await lm.generate('The', { maxTokens: 5 });
+ * console.log(r.text, r.firstTokenMs);
+ */
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  /** Wall time over every token the model processed (prompt, generated, re-read after window slides). */
+  msPerToken: number;
+  /** Time from the start of the call to the first sampled token (the prompt's prefill included). */
+  firstTokenMs: number;
+  windowSlides: number;
+}
+
+/**
+ * The KV-cache state after some tokens: next-token logits, the caches and the next position.
+ *
+ * @example
+ * const s: LmState = await lm.prefill([72, 101, 121]);
+ * s.pos; // 3
+ */
+export interface LmState {
+  logits: Float32Array;
+  cacheK: Float32Array;
+  cacheV: Float32Array;
+  pos: number;
+}
+
+/**
+ * Options of {@link loadLm}.
+ *
+ * @example
+ * const lm = await loadLm('runs/lm', { threads: 2 });
+ */
+export interface LoadLmOptions {
+  /** ONNX Runtime intra-op threads (default: the runtime's choice). */
+  threads?: number;
+  /** Prefill a prompt in one batched call (default true); false feeds it one decode step per token. */
+  batchedPrefill?: boolean;
+}
+
+/**
+ * Loads a language-model run directory: config, tokenizer, weights.
+ *
+ * @example
+ * const { cfg, tok, model } = await loadLmRun('runs/lm');
+ */
+export async function loadLmRun(dir: string): Promise<{ cfg: LmRunConfig; tok: Tokenizer; model: GPT }> {
+  const file = join(dir, RUN_FILES.config);
+  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a switchyard train --model gpt run');
+  const cfg = JSON.parse(await readFile(file, 'utf8')) as LmRunConfig;
+  if (cfg.kind !== 'gpt') throw new SwitchyardError('E_CONFIG', `${file}: not a language-model run (kind ${cfg.kind})`, 'generate needs a run trained with --model gpt');
+  const model = new GPT(cfg.gpt).named();
+  await loadWeights(dir, model);
+  return { cfg, tok: tokenizerFromJSON(cfg.tokenizer), model };
+}
+
+/**
+ * The KV-cached decode step of `model` as a traceable function and its input spec: `ids` [1, 1], `pos` [1],
+ * `cacheK`/`cacheV` [layers, 1, heads, context, headDim] -> `logits` [1, vocab], `presentK`, `presentV`.
+ *
+ * @example
+ * const { fn, spec } = decodeGraph(model);
+ * const fwd = await Forward.compile(model, fn, spec);
+ */
+export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Tensor>) => Record<string, Tensor>; spec: BatchSpec } {
+  const c = model.cfg;
+  const cache = [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
+  return {
+    fn: (m, b) => {
+      const r = (m as GPT).decodeStep(b.ids, b.pos, b.cacheK, b.cacheV);
+      return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV };
+    },
+    spec: { ids: { dtype: 'i64', shape: [1, 1] }, pos: { dtype: 'i64', shape: [1] }, cacheK: { dtype: 'f32', shape: cache }, cacheV: { dtype: 'f32', shape: cache } },
+  };
+}
+
+const prefillFn = (m: Module, b: Record<string, Tensor>): Record<string, Tensor> => {
+  const r = (m as GPT).prefill(b.ids, b.last);
+  return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV };
+};
+
+/**
+ * Picks the next token from `logits` with temperature, top-k and top-p (nucleus) filtering.
+ *
+ * @example
+ * const id = sampleToken(logits, { maxTokens: 1, temperature: 0.8, topK: 40 }, new Rng(1));
+ */
+export function sampleToken(logits: Float32Array, o: SampleOptions, rng: Rng): number {
+  const t = o.temperature ?? 1;
+  if (t <= 0) return logits.reduce((best, v, i) => (v > logits[best] ? i : best), 0);
+  let order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]);
+  if (o.topK && o.topK > 0) order = order.slice(0, o.topK);
+  const max = logits[order[0]];
+  let probs = order.map((i) => Math.exp((logits[i] - max) / t));
+  let sum = probs.reduce((a, b) => a + b, 0);
+  probs = probs.map((p) => p / sum);
+  const topP = o.topP ?? 1;
+  if (topP < 1) {
+    let acc = 0;
+    let cut = probs.length;
+    for (let i = 0; i < probs.length; i++) {
+      acc += probs[i];
+      if (acc >= topP) {
+        cut = i + 1;
+        break;
+      }
+    }
+    order = order.slice(0, cut);
+    probs = probs.slice(0, cut);
+    sum = probs.reduce((a, b) => a + b, 0);
+    probs = probs.map((p) => p / sum);
+  }
+  let u = rng.next();
+  for (let i = 0; i < probs.length; i++) {
+    u -= probs[i];
+    if (u <= 0) return order[i];
+  }
+  return order[order.length - 1];
+}
+
+/** Prefill graphs are compiled for prompt lengths rounded up to a power of two (at least 8, at most the context). */
+function bucket(n: number, context: number): number {
+  let t = 8;
+  while (t < n) t *= 2;
+  return Math.min(t, context);
+}
+
+/**
+ * A loaded language model (see {@link loadLm}): weights read and decode session compiled once.
+ *
+ * @example
+ * const lm = await loadLm('runs/lm');
+ * const a = await lm.generate('The economy', { maxTokens: 40, temperature: 0.8, seed: 1 });
+ * const b = await lm.generate('Congress', { maxTokens: 40, temperature: 0 }, (id, text) => process.stdout.write(text));
+ * await lm.close();
+ */
+export class LmSession {
+  private readonly prefills = new Map<number, Promise<Forward>>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** False for capacity-dispatch MoE, whose token dropping depends on the batch: prompts are fed token by token. */
+  readonly batchedPrefill: boolean;
+
+  private constructor(
+    readonly cfg: LmRunConfig,
+    readonly tok: Tokenizer,
+    readonly model: GPT,
+    private readonly decode: Forward,
+    private readonly opts: LoadLmOptions,
+  ) {
+    const capacity = model.blocks.some((_, i) => isMoeLayer(model.cfg, i) && model.cfg.moe?.dispatch === 'capacity');
+    this.batchedPrefill = (opts.batchedPrefill ?? true) && !capacity;
+  }
+
+  /** Loads `runDir` and compiles its decode step; prefer {@link loadLm}. */
+  static async load(runDir: string, opts: LoadLmOptions = {}): Promise<LmSession> {
+    const { cfg, tok, model } = await loadLmRun(runDir);
+    const { fn, spec } = decodeGraph(model);
+    return new LmSession(cfg, tok, model, await Forward.compile(model, fn, spec, { threads: opts.threads }), opts);
+  }
+
+  private get cacheShape(): number[] {
+    const c = this.model.cfg;
+    return [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
+  }
+
+  private prefillGraph(t: number): Promise<Forward> {
+    let f = this.prefills.get(t);
+    if (!f) {
+      const spec: BatchSpec = { ids: { dtype: 'i64', shape: [1, t] }, last: { dtype: 'i64', shape: [1] } };
+      f = Forward.compile(this.model, prefillFn, spec, { threads: this.opts.threads });
+      this.prefills.set(t, f);
+    }
+    return f;
+  }
+
+  /** Advances `s` by one token at position `s.pos`. */
+  async step(s: LmState, id: number): Promise<LmState> {
+    const shape = this.cacheShape;
+    const r = await this.decode.run({
+      ids: { dtype: 'i64', shape: [1, 1], data: BigInt64Array.of(BigInt(id)) },
+      pos: { dtype: 'i64', shape: [1], data: BigInt64Array.of(BigInt(s.pos)) },
+      cacheK: { dtype: 'f32', shape, data: s.cacheK },
+      cacheV: { dtype: 'f32', shape, data: s.cacheV },
+    });
+    return { logits: r.logits.data as Float32Array, cacheK: r.presentK.data as Float32Array, cacheV: r.presentV.data as Float32Array, pos: s.pos + 1 };
+  }
+
+  /**
+   * The state after reading `ids` (1 to context tokens) from position 0: one batched call over the whole
+   * prompt (right-padded to its length bucket), or one decode step per token when `batched` is false.
+   */
+  async prefill(ids: number[], batched = this.batchedPrefill): Promise<LmState> {
+    const L = this.model.cfg.context;
+    if (ids.length === 0 || ids.length > L) throw new SwitchyardError('E_PROMPT', `cannot prefill ${ids.length} tokens with a context of ${L}`, 'pass 1 to context tokens');
+    if (!batched) {
+      const size = this.cacheShape.reduce((a, b) => a * b, 1);
+      let s: LmState = { logits: new Float32Array(0), cacheK: new Float32Array(size), cacheV: new Float32Array(size), pos: 0 };
+      for (const id of ids) s = await this.step(s, id);
+      return s;
+    }
+    const t = bucket(ids.length, L);
+    const padded = BigInt64Array.from({ length: t }, (_, i) => BigInt(ids[i] ?? 0));
+    const feeds: Record<string, HostTensor> = { ids: { dtype: 'i64', shape: [1, t], data: padded }, last: { dtype: 'i64', shape: [1], data: BigInt64Array.of(BigInt(ids.length - 1)) } };
+    const r = await (await this.prefillGraph(t)).run(feeds);
+    return { logits: r.logits.data as Float32Array, cacheK: r.presentK.data as Float32Array, cacheV: r.presentV.data as Float32Array, pos: ids.length };
+  }
+
+  /**
+   * Generates text after `prompt`: the prompt is prefilled, then every new token costs one decode step over
+   * the cache. When the context fills up, the window slides: the cache is rebuilt (one prefill) from the
+   * last half-context of text and generation goes on, up to `maxTokens`. `onToken` gets each sampled id with
+   * the text it completed (often '' inside a multi-byte character). Concurrent calls queue.
+   */
+  generate(prompt: string, o: SampleOptions, onToken?: (id: number, text: string) => void): Promise<GenerateResult> {
+    if (this.closed) return Promise.reject(new SwitchyardError('E_MODEL_CLOSED', 'this language model was closed', 'load it again with loadLm'));
+    const run = this.queue.then(() => this.run(prompt, o, onToken));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(prompt: string, o: SampleOptions, onToken?: (id: number, text: string) => void): Promise<GenerateResult> {
+    const { tok } = this;
+    const c = this.model.cfg;
+    const ids = Array.from(tok.encode(prompt));
+    if (ids.length === 0) ids.push(...tok.encode('\n'));
+    if (ids.length >= c.context) throw new SwitchyardError('E_PROMPT', `the prompt is ${ids.length} tokens; the model's context is ${c.context}`, 'use a shorter prompt');
+    const rng = new Rng(o.seed ?? 0);
+    const stream = createStreamDecoder(tok);
+    const out: number[] = [];
+    const t0 = performance.now();
+    let s = await this.prefill(ids);
+    let firstTokenMs = 0;
+    let slides = 0;
+    const half = Math.floor(c.context / 2);
+    for (let i = 0; i < o.maxTokens; i++) {
+      const next = sampleToken(s.logits, o, rng);
+      if (i === 0) firstTokenMs = performance.now() - t0;
+      out.push(next);
+      const piece = stream.push(next);
+      if (piece) o.onText?.(piece);
+      onToken?.(next, piece);
+      if (i === o.maxTokens - 1) break;
+      if (s.pos >= c.context) {
+        // The cache is full: slide the window, re-reading the last half of the text from position 0.
+        s = await this.prefill([...ids, ...out].slice(-half));
+        slides++;
+      } else s = await this.step(s, next);
+    }
+    const rest = stream.flush();
+    if (rest) o.onText?.(rest);
+    const steps = ids.length + Math.max(0, out.length - 1) + slides * half;
+    return { text: tok.decode(out), tokens: out, promptTokens: ids.length, msPerToken: (performance.now() - t0) / Math.max(1, steps), firstTokenMs, windowSlides: slides };
+  }
+
+  /** Waits for queued generations, then releases the ONNX Runtime sessions. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.decode.release();
+    for (const f of this.prefills.values()) await (await f).release();
+  }
+}
+
+/**
+ * Loads a language-model run once for many generations (serving, benchmarks, the CLI).
+ *
+ * @example
+ * const lm = await loadLm('runs/lm');
+ * try {
+ *   const { text } = await lm.generate('The economy', { maxTokens: 100, temperature: 0.8, topK: 40, seed: 1 });
+ * } finally {
+ *   await lm.close();
+ * }
+ */
+export function loadLm(runDir: string, opts: LoadLmOptions = {}): Promise<LmSession> {
+  return LmSession.load(runDir, opts);
+}
