@@ -26,9 +26,9 @@ export const EVAL_SPEC = {
   ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
   'ood-shift': { type: 'number', default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
   reference: { type: 'string', help: 'training-like CSV for the Mahalanobis fit and attack ranges (default: the run\'s training data)' },
-  adversarial: { type: 'boolean', help: 'FGSM and PGD attacks (L-inf and L2), robust accuracy vs epsilon' },
+  adversarial: { type: 'boolean', help: 'FGSM and PGD attacks (L-inf and L2), robust accuracy vs epsilon; LM: PGD on the token embeddings' },
   norms: { type: 'list', default: ['linf', 'l2'], help: 'attack norms: linf, l2' },
-  epsilons: { type: 'list', help: 'L-inf budgets in standardised units (L2 budgets are these x sqrt(attacked features)); default 0,0.05,0.1,0.25,0.5,1' },
+  epsilons: { type: 'list', help: 'L-inf budgets in standardised units (L2 budgets are these x sqrt(attacked features)); default 0,0.05,0.1,0.25,0.5,1; LM: relative to the token-embedding RMS, default 0.05,0.1,0.2' },
   'pgd-steps': { type: 'number', default: 10, help: 'PGD iterations' },
   'calibrate-on': { type: 'string', help: 'labelled validation CSV: fit temperature scaling and store it with the model' },
   'no-corruptions': { type: 'boolean', help: 'skip the corruption robustness checks' },
@@ -58,6 +58,7 @@ function summaryLines(r: EvalResult): string[] {
   for (const fr of r.scores?.fairness ?? []) lines.push(`fairness by ${fr.column} (positive '${fr.positive}'): demographic parity difference ${f(fr.report.demographicParityDifference)}, equalized odds difference ${f(fr.report.equalizedOddsDifference)}`);
   if (r.ood) lines.push(`OOD AUROC: msp ${f(r.ood.scores.msp.auroc)}, energy ${f(r.ood.scores.energy.auroc)}, mahalanobis ${f(r.ood.scores.mahalanobis.auroc)}`);
   if (r.lm) lines.push(`loss ${f(r.lm.clean.loss)}, perplexity ${r.lm.clean.perplexity.toFixed(3)}, bits per byte ${f(r.lm.clean.bitsPerByte)}`);
+  if (r.lm?.adversarial) lines.push(`embedding PGD-${r.lm.adversarial.steps}: ${r.lm.adversarial.points.map((p) => `eps ${p.eps} → loss ${f(p.loss)}`).join(', ')}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines;
 }

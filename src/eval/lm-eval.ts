@@ -10,6 +10,7 @@ import { Forward } from '../train/forward.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { corruptText, type TextCorruption } from './corruptions.ts';
 import type { LmEvalModel } from './model.ts';
+import { embeddingAttack, type EmbeddingAttackPoint } from './lm-attack.ts';
 
 /**
  * Language-model numbers on one text.
@@ -36,6 +37,8 @@ export interface LmScores {
 export interface LmEvalResult {
   clean: LmScores;
   corruptions: { kind: TextCorruption; rate: number; scores: LmScores; lossIncrease: number }[];
+  /** PGD on the token embeddings (with `adversarial`). */
+  adversarial?: { steps: number; windows: number; points: EmbeddingAttackPoint[] };
 }
 
 async function scoreCorpus(fwd: Forward, m: LmEvalModel, corpus: TextCorpus, batch: number, maxTokens: number): Promise<LmScores> {
@@ -55,7 +58,7 @@ async function scoreCorpus(fwd: Forward, m: LmEvalModel, corpus: TextCorpus, bat
  */
 export async function evaluateLmRun(
   m: LmEvalModel, data: string[],
-  o: { batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; corruptions?: boolean } = {},
+  o: { batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; corruptions?: boolean; adversarial?: boolean; epsilons?: number[]; steps?: number } = {},
 ): Promise<LmEvalResult> {
   const corpus = await loadTextCorpus(data);
   if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${data.join(', ')}: no text to evaluate on`, 'point --data at non-empty text files');
@@ -67,6 +70,10 @@ export async function evaluateLmRun(
     const maxTokens = o.maxTokens ?? 65536;
     const clean = await scoreCorpus(fwd, m, corpus, batch, maxTokens);
     const out: LmEvalResult = { clean, corruptions: [] };
+    if (o.adversarial) {
+      const windows = 32;
+      out.adversarial = { steps: o.steps ?? 10, windows, points: await embeddingAttack(m, corpus, { epsilons: o.epsilons, steps: o.steps, batch, maxWindows: windows, threads: o.threads }) };
+    }
     if (o.corruptions === false) return out;
     for (const kind of ['typos', 'word-drop'] as const) {
       for (const rate of o.rates ?? [0.05, 0.2]) {

@@ -131,8 +131,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     if (model.kind === 'lm') {
       const files = o.data.split(',').filter(Boolean);
       files.forEach((f) => requireFile(f, '--data'));
-      const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions });
-      if (o.adversarial) base.notes.push('adversarial attacks on language models (PGD on token embeddings) are not implemented yet; --adversarial was ignored');
+      const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions, adversarial: o.adversarial, epsilons: o.epsilons?.filter((e) => e > 0), steps: o.pgdSteps });
       return { ...base, model: { source: model.source, kind: 'lm', task: 'language-model' }, data: { file: o.data }, lm };
     }
     requireFile(o.data, '--data');

@@ -128,6 +128,10 @@ function lmSection(r: EvalResult): ReportSection | null {
   return {
     id: 'lm', title: 'Language model', blocks: [
       { kind: 'table', columns: ['text', 'loss (nats/token)', 'perplexity', 'bits per byte', 'tokens', 'loss increase'], rows: [row('clean', lm.clean), ...lm.corruptions.map((c) => row(`${c.kind} ${c.rate}`, c.scores, c.lossIncrease))] },
+      ...(lm.adversarial ? [
+        { kind: 'chart' as const, caption: `PGD-${lm.adversarial.steps} (L∞) on the token embeddings of ${lm.adversarial.windows} windows; budget relative to the RMS of the embedding table`, svg: lineChart({ title: 'loss under embedding attacks', xLabel: 'epsilon (x embedding RMS)', yLabel: 'loss (nats/token)', series: [{ name: 'PGD', points: lm.adversarial.points.map((p): [number, number] => [p.eps, p.loss]) }] }) },
+        { kind: 'table' as const, columns: ['epsilon (relative)', 'epsilon (absolute)', 'loss', 'loss increase'], rows: lm.adversarial.points.map((p): Cell[] => [num(p.eps), num(p.epsAbsolute), num(p.loss), num(p.lossIncrease)]) },
+      ] : []),
       { kind: 'chart', svg: barChart({ title: 'loss under text corruptions', categories: ['clean', ...lm.corruptions.map((c) => `${c.kind} ${c.rate}`)], series: [{ name: 'loss', values: [lm.clean.loss, ...lm.corruptions.map((c) => c.scores.loss)] }], horizontal: true }) },
     ],
   };

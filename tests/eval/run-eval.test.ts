@@ -55,7 +55,11 @@ describe('runEval', () => {
     const typo = lm.corruptions.filter((c) => c.kind === 'typos');
     expect(typo[1].lossIncrease).toBeGreaterThan(0);
     expect(typo[1].scores.loss).toBeGreaterThan(typo[0].scores.loss);
-    expect(r.notes.join(' ')).toMatch(/not implemented/);
+    // PGD on the token embeddings: no change at eps 0, the loss rises with the budget.
+    const adv = lm.adversarial!.points;
+    expect(adv.map((p) => p.eps)).toEqual([0, 0.05, 0.1, 0.2]);
+    expect(adv[0].lossIncrease).toBe(0);
+    for (let i = 1; i < adv.length; i++) expect(adv[i].loss).toBeGreaterThan(adv[i - 1].loss);
     expect(renderEvalHtml(r)).toContain('loss under text corruptions');
   });
 });
