@@ -105,5 +105,6 @@ updateBenchmarksMd({
 if (only === 'all' || only === 'lm') await runLmBench(quick, log);
 if (only === 'all' || only === 'serve') await (await import('./serve.ts')).runServeBench(quick);
 if (only === 'all' || only === 'neardup') await (await import('./near-dup.ts')).runNearDupBench(quick, log);
+if (only === 'all' || only === 'audit') await (await import('./audit-profile.ts')).runAuditBench(quick, log);
 if (only === 'all' || only === 'evalpgd') await (await import('./eval-pgd.ts')).runEvalPgdBench(quick, log);
 if (only === 'all' || only === 'evalmetrics') await (await import('./eval-metrics.ts')).runEvalMetricsBench(quick, log);

@@ -12,6 +12,10 @@ import type { ColumnProfile, SplitProfile } from './types.ts';
 /** Quantiles every numeric profile carries. */
 export const QUANTILES: Record<string, number> = { p01: 0.01, p25: 0.25, p50: 0.5, p75: 0.75, p99: 0.99 };
 const HISTOGRAM_BINS = 20;
+/** Up to this many rows quantiles, MAD and distinct counts are exact; above, approximate where exactness does not change a finding. */
+export const EXACT_ROWS = 200_000;
+/** Distinct counts are exact below this many (approximate) distinct values. */
+const EXACT_DISTINCT = 10_000;
 const TOP_VALUES = 10;
 
 /**
@@ -43,14 +47,15 @@ export interface ProfiledSplit {
 /**
  * Loads `path` as split `split` into DuckDB and profiles every column. `kinds` fixes kinds (`{ zip: 'categorical' }`
  * or `['zip=categorical']`; `ignore` leaves a column out of every check); unknown names throw `E_CSV_COLUMN`
- * unless `lenient` (used for the test split, which may lack a column).
+ * unless `lenient` (used for the test split, which may lack a column). Above `exactRows` (default
+ * {@link EXACT_ROWS}) quantiles, MAD and large distinct counts are approximate.
  *
  * @example
  * const db = await DuckSession.open();
  * const train = await loadSplit(db, 'train.csv', 'train', { zip: 'categorical' });
  * train.profile.columns.map((c) => c.kind);
  */
-export async function loadSplit(db: DuckSession, path: string, split: string, kinds: Record<string, string> | readonly string[] = {}, opts: { format?: TableFormat; lenient?: boolean } = {}): Promise<ProfiledSplit> {
+export async function loadSplit(db: DuckSession, path: string, split: string, kinds: Record<string, string> | readonly string[] = {}, opts: { format?: TableFormat; lenient?: boolean; exactRows?: number } = {}): Promise<ProfiledSplit> {
   const name = `split_${split.replace(/\W/g, '_')}`;
   const loaded = await db.load(path, name, { format: opts.format, project: (cols) => cols.map((c) => `${normalizeSql(c)} AS ${sqlIdent(c)}`).join(', ') });
   const entries = Array.isArray(kinds) ? kinds.map((e) => e.split('=') as [string, string]) : Object.entries(kinds);
@@ -59,16 +64,19 @@ export async function loadSplit(db: DuckSession, path: string, split: string, ki
   await db.run(`CREATE OR REPLACE TABLE ${numTable} AS SELECT ${loaded.columns.map((c) => `(CASE WHEN isfinite(${sqlIdent(c)}) THEN ${sqlIdent(c)} END) AS ${sqlIdent(c)}`).join(', ')} FROM (SELECT ${loaded.columns.map((c) => `${numberSql(c)} AS ${sqlIdent(c)}`).join(', ')} FROM ${loaded.table})`);
   const cols = loaded.columns.filter((c) => overrides[c] !== 'ignore');
   const ignored = loaded.columns.filter((c) => overrides[c] === 'ignore');
-  const counts = await columnCounts(db, loaded.table, numTable, cols, loaded.rows);
+  const exact = loaded.rows <= (opts.exactRows ?? EXACT_ROWS);
+  const counts = await columnCounts(db, loaded.table, numTable, cols, loaded.rows, exact);
+  const kindOf = new Map(cols.map((c) => [c, overrides[c] && overrides[c] !== 'ignore' ? (overrides[c] as ColumnProfile['kind']) : inferKind(c, counts[c]).kind]));
+  const numeric = cols.filter((c) => kindOf.get(c) === 'numeric' && counts[c].numeric > 0);
+  const shapes = await numericShapes(db, numTable, exact, numeric.map((c) => ({ name: c, min: counts[c].min, max: counts[c].max })));
   const mad: Record<string, number> = {};
   const columns: ColumnProfile[] = [];
   for (const c of cols) {
     const s = counts[c];
-    const forced = overrides[c];
-    const kind = forced && forced !== 'ignore' ? forced : inferKind(c, s).kind;
-    const p: ColumnProfile = { name: c, kind, source: forced ? 'override' : 'inferred', storageType: kind === 'numeric' ? 'DOUBLE' : 'VARCHAR', rows: s.rows, missing: s.missing, distinct: s.distinct };
-    if (kind === 'numeric' && s.numeric > 0) {
-      const shape = await numericShape(db, numTable, c, s.min, s.max);
+    const kind = kindOf.get(c)!;
+    const p: ColumnProfile = { name: c, kind, source: overrides[c] ? 'override' : 'inferred', storageType: kind === 'numeric' ? 'DOUBLE' : 'VARCHAR', rows: s.rows, missing: s.missing, distinct: s.distinct };
+    const shape = shapes.get(c);
+    if (shape) {
       Object.assign(p, { min: s.min, max: s.max, mean: shape.mean, std: shape.std, quantiles: shape.quantiles, histogram: shape.histogram });
       mad[c] = shape.mad;
     } else {
@@ -82,11 +90,11 @@ export async function loadSplit(db: DuckSession, path: string, split: string, ki
 }
 
 /** One pass over the text table and one over the numeric twin for every column's counts. */
-async function columnCounts(db: DuckSession, table: string, numTable: string, cols: string[], rows: number): Promise<Record<string, ColumnCounts>> {
+async function columnCounts(db: DuckSession, table: string, numTable: string, cols: string[], rows: number, exact: boolean): Promise<Record<string, ColumnCounts>> {
   if (cols.length === 0) return {};
   const text = cols.flatMap((c, i) => {
     const q = sqlIdent(c);
-    return [`count(${q}) AS n${i}`, `count(DISTINCT ${q}) AS d${i}`, `sum(length(${q})) AS len${i}`, `count_if(contains(${q}, ' ')) AS sp${i}`, `count_if(${booleanSql(c)}) AS b${i}`];
+    return [`count(${q}) AS n${i}`, exact ? `count(DISTINCT ${q}) AS d${i}` : `approx_count_distinct(${q}) AS d${i}`, `sum(length(${q})) AS len${i}`, `count_if(contains(${q}, ' ')) AS sp${i}`, `count_if(${booleanSql(c)}) AS b${i}`];
   });
   const nums = cols.flatMap((c, i) => {
     const q = sqlIdent(c);
@@ -94,6 +102,20 @@ async function columnCounts(db: DuckSession, table: string, numTable: string, co
   });
   const [t] = await db.all(`SELECT ${text.join(', ')} FROM ${table}`);
   const [n] = await db.all(`SELECT ${nums.join(', ')} FROM ${numTable}`);
+  if (!exact) {
+    // Exact counts where they decide a kind or a finding: few values (constant, boolean, near-constant) or a
+    // possibly unique non-float column (identifier); floats with many values keep the HyperLogLog estimate.
+    const need = cols.map((c, i) => i).filter((i) => {
+      const d = num(t[`d${i}`]);
+      const nonMissing = num(t[`n${i}`]);
+      const float = num(n[`num${i}`]) >= 0.95 * nonMissing && num(n[`int${i}`]) < num(n[`num${i}`]);
+      return d < EXACT_DISTINCT || (d >= 0.9 * nonMissing && !float);
+    });
+    if (need.length > 0) {
+      const [d] = await db.all(`SELECT ${need.map((i) => `count(DISTINCT ${sqlIdent(cols[i])}) AS d${i}`).join(', ')} FROM ${table}`);
+      for (const i of need) t[`d${i}`] = d[`d${i}`];
+    }
+  }
   const out: Record<string, ColumnCounts> = {};
   cols.forEach((c, i) => {
     const nonMissing = num(t[`n${i}`]);
@@ -115,19 +137,51 @@ async function columnCounts(db: DuckSession, table: string, numTable: string, co
   return out;
 }
 
-async function numericShape(db: DuckSession, numTable: string, c: string, min: number, max: number): Promise<{ quantiles: Record<string, number>; histogram: { edges: number[]; counts: number[] }; mad: number; mean: number; std: number }> {
-  const x = sqlIdent(c);
+interface NumericShape {
+  quantiles: Record<string, number>;
+  histogram: { edges: number[]; counts: number[] };
+  mad: number;
+  mean: number;
+  std: number;
+}
+
+/**
+ * Quantiles, MAD, mean, std and a 20-bin histogram of every numeric column in one scan of the numeric twin
+ * (exact up to {@link EXACT_ROWS} rows, DuckDB's t-digest `approx_quantile` above).
+ */
+async function numericShapes(db: DuckSession, numTable: string, exact: boolean, cols: { name: string; min: number; max: number }[]): Promise<Map<string, NumericShape>> {
+  const out = new Map<string, NumericShape>();
+  if (cols.length === 0) return out;
   const names = Object.keys(QUANTILES);
-  const [r] = await db.all(`SELECT quantile_cont(${x}, [${Object.values(QUANTILES).join(', ')}]) AS q, mad(${x}) AS mad, avg(${x}) AS mean, stddev_samp(${x}) AS sd FROM ${numTable}`);
-  const qs = (r.q as unknown[]).map(num);
-  const quantiles = Object.fromEntries(names.map((k, i) => [k, qs[i]]));
-  const bins = max > min ? HISTOGRAM_BINS : 1;
-  const width = max > min ? (max - min) / bins : 1;
-  const edges = Array.from({ length: bins + 1 }, (_, i) => (i === bins && max > min ? max : min + i * width));
-  const counts = new Array<number>(bins).fill(0);
-  const rows = await db.all(`SELECT least(floor((${x} - ${min}) / ${width}), ${bins - 1})::INTEGER AS b, count(*) AS n FROM ${numTable} WHERE ${x} IS NOT NULL GROUP BY 1`);
-  for (const row of rows) counts[num(row.b)] = num(row.n);
-  return { quantiles, histogram: { edges, counts }, mad: num(r.mad), mean: num(r.mean), std: num(r.sd) || 0 };
+  const geometry = cols.map(({ min, max }) => {
+    const bins = max > min ? HISTOGRAM_BINS : 1;
+    return { bins, width: max > min ? (max - min) / bins : 1 };
+  });
+  const parts = cols.flatMap(({ name, min }, i) => {
+    const x = sqlIdent(name);
+    const { bins, width } = geometry[i];
+    return [
+      exact ? `quantile_cont(${x}, [${Object.values(QUANTILES).join(', ')}]) AS q${i}` : `approx_quantile(${x}, [${Object.values(QUANTILES).join(', ')}]) AS q${i}`,
+      ...(exact ? [`mad(${x}) AS mad${i}`] : []), `avg(${x}) AS mean${i}`, `stddev_samp(${x}) AS sd${i}`,
+      `histogram(least(floor((${x} - ${min}) / ${width}), ${bins - 1})::INTEGER) AS h${i}`,
+    ];
+  });
+  const [r] = await db.all(`SELECT ${parts.join(', ')} FROM ${numTable}`);
+  if (!exact) {
+    // MAD around the (approximate) median, in a second pass: approx_quantile(|x - median|, 0.5).
+    const med = (i: number): number => num((r[`q${i}`] as unknown[])[2]);
+    const [m] = await db.all(`SELECT ${cols.map(({ name }, i) => `approx_quantile(abs(${sqlIdent(name)} - ${med(i)}), 0.5) AS mad${i}`).join(', ')} FROM ${numTable}`);
+    cols.forEach((_, i) => (r[`mad${i}`] = m[`mad${i}`]));
+  }
+  cols.forEach(({ name, min, max }, i) => {
+    const qs = ((r[`q${i}`] as unknown[]) ?? []).map(num);
+    const { bins, width } = geometry[i];
+    const edges = Array.from({ length: bins + 1 }, (_, k) => (k === bins && max > min ? max : min + k * width));
+    const counts = new Array<number>(bins).fill(0);
+    for (const e of (r[`h${i}`] as { key: unknown; value: unknown }[]) ?? []) if (e.key !== null) counts[num(e.key)] = num(e.value);
+    out.set(name, { quantiles: Object.fromEntries(names.map((k, j) => [k, qs[j]])), histogram: { edges, counts }, mad: num(r[`mad${i}`]), mean: num(r[`mean${i}`]), std: num(r[`sd${i}`]) || 0 });
+  });
+  return out;
 }
 
 async function topValues(db: DuckSession, table: string, c: string): Promise<{ value: string; count: number }[]> {
