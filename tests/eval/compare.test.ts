@@ -83,11 +83,11 @@ describe('switchyard compare (two real runs trained by switchyard train)', () =>
   const dir = tmp('sy-compare-');
   const test = join(dir, 'test.csv');
   beforeAll(() => {
-    makeCsv(join(dir, 'train.csv'), 800, 1);
-    makeCsv(join(dir, 'train-bad.csv'), 800, 1, true);
-    makeCsv(test, 800, 2);
+    makeCsv(join(dir, 'train.csv'), 480, 1);
+    makeCsv(join(dir, 'train-bad.csv'), 480, 1, true);
+    makeCsv(test, 480, 2);
     for (const [data, out] of [['train.csv', 'a'], ['train-bad.csv', 'b']]) {
-      const r = cli(['train', '--data', join(dir, data), '--target', 'label', '--out', join(dir, 'runs', out), '--hidden', '16', '--epochs', '25', '--patience', '0', '--quiet']);
+      const r = cli(['train', '--data', join(dir, data), '--target', 'label', '--out', join(dir, 'runs', out), '--hidden', '16', '--epochs', '20', '--patience', '0', '--quiet']);
       expect(r.code, r.stderr).toBe(0);
     }
   }, 120_000);
@@ -112,9 +112,8 @@ describe('switchyard compare (two real runs trained by switchyard train)', () =>
     expect(r.json.rows.map((x: { scope: string }) => x.scope)).toContain('region=west');
   }, 60_000);
 
-  it('bad input: a slice column that does not exist, a missing file (an unknown guard: see comparePaired)', () => {
+  it('bad input: a slice column that does not exist (an unknown guard: see comparePaired)', () => {
     const base = ['compare', '--baseline', join(dir, 'runs/a'), '--candidate', join(dir, 'runs/b'), '--data', test, '--resamples', '100'];
     expectBadInput(cli([...base, '--slice', 'regoin']), /test\.csv: no column 'regoin' to slice by/);
-    expectBadInput(cli(['compare', '--baseline', join(dir, 'nope'), '--candidate', join(dir, 'runs/b'), '--data', test]), /nope: no such file/);
   }, 60_000);
 });
