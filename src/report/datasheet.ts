@@ -136,7 +136,7 @@ export function renderDatasheetMarkdown(ds: Datasheet): string {
   const out = [
     `# Datasheet: ${mdEscape(ds.title)}`,
     '',
-    `Written by \`switchyard datasheet\` on ${ds.created.slice(0, 10)} from the data audit of ${ds.auditCreated.slice(0, 10)} and the answers of the dataset's creators, following the questions of Gebru et al., *Datasheets for Datasets* (2021). Facts marked *audit* were measured on the data; everything else was written by a person.`,
+    `Written by \`switchyard datasheet\` on ${ds.created.slice(0, 10)} from the data audit of ${ds.auditCreated.slice(0, 10)}${ds.sections.some((s) => s.items.some((i) => i.answer)) ? " and the answers of the dataset's creators" : ''}, following the questions of Gebru et al., *Datasheets for Datasets* (2021). Facts marked *audit* were measured on the data; everything else was written by a person.`,
     '',
   ];
   if (ds.emptySections.length) {

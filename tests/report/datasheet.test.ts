@@ -49,6 +49,7 @@ describe('datasheet from an audit', () => {
     expect(ds.openQuestions).not.toContain('composition.count');
 
     const md = renderDatasheetMarkdown(ds);
+    expect(md).toContain('from the data audit of 2025-01-01, following the questions');
     expect(md).toContain('> **Incomplete:** 5 of 7 sections have no answers: Motivation, Collection process, Preprocessing, cleaning and labeling, Distribution, Maintenance.');
     expect(md.match(/This section is empty/g)).toHaveLength(5);
     expect(md.match(/^## \d\. /gm)).toHaveLength(7);
@@ -63,6 +64,7 @@ describe('datasheet from an audit', () => {
     expect(ds.title).toBe('Spam emails 2024');
     expect(ds.emptySections).toEqual([]);
     const md = renderDatasheetMarkdown(ds);
+    expect(md).toContain("and the answers of the dataset's creators");
     expect(md).not.toContain('Incomplete');
     expect(md).toContain("**For what purpose was the dataset created? Was there a specific task or gap in mind?**\n\nTrain a spam filter for a small mail server.");
     expect(md).toContain("Exported from the server's quarantine folder.\nLabelled by two admins.");
