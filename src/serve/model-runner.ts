@@ -12,7 +12,7 @@ import { TabularEncoder } from '../data/tabular.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
-import { generate, type SampleOptions } from '../train/generate.ts';
+import { loadLm, type SampleOptions } from '../train/generate.ts';
 import { exportTabular } from '../train/tabular-predict.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { MANIFEST_NAME, verifyManifest } from '../util/fs.ts';
@@ -123,7 +123,7 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
     } catch (e) {
       throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
     }
-    if (cfg.kind === 'gpt') return lmModel(source, name, version);
+    if (cfg.kind === 'gpt') return lmModel(source, name, version, opts);
     if (cfg.kind === 'tabular-mlp') {
       const file = await findOnnx(source);
       if (file) return onnxModel(source, await readFile(file), name, version, opts);
@@ -262,9 +262,10 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   return served;
 }
 
-function lmModel(dir: string, name: string, version: string): ServedModel {
-  // One generation at a time: each decode step already uses every core.
-  let chain: Promise<unknown> = Promise.resolve();
+async function lmModel(dir: string, name: string, version: string, opts: LoadOptions): Promise<ServedModel> {
+  // Loaded and compiled once per version; the session queues generations (one at a time), and each decode
+  // step is one awaited ONNX Runtime call, so other routes run between steps.
+  const lm = await loadLm(dir, { threads: opts.threads });
   return {
     name,
     version,
@@ -277,19 +278,15 @@ function lmModel(dir: string, name: string, version: string): ServedModel {
     async predict() {
       throw wrongKind(`${name}@${version}`, 'language', 'predict');
     },
-    generate(req, onText) {
-      const run = chain.then(async () => {
-        const r = await generate(dir, req.prompt, { ...req, onText });
-        return { text: r.text, tokens: r.tokens.length, promptTokens: r.promptTokens };
-      });
-      chain = run.catch(() => undefined);
-      return run;
+    async generate(req, onText) {
+      const r = await lm.generate(req.prompt, { ...req, onText });
+      return { text: r.text, tokens: r.tokens.length, promptTokens: r.promptTokens };
     },
     async warm() {
-      await this.generate({ prompt: 'a', maxTokens: 1, temperature: 0 });
+      await lm.generate('a', { maxTokens: 1, temperature: 0 });
     },
     async close() {
-      await chain;
+      await lm.close();
     },
   };
 }
