@@ -18,6 +18,9 @@ import { evaluateLmRun, type LmEvalResult } from './lm-eval.ts';
 import { loadEvalModel, type TabularEvalModel } from './model.ts';
 import { energyScore, fitMahalanobis, mahalanobisScore, mspScore, oodDetection, shiftedCopy } from './ood.ts';
 import { calibrate, type CalibrationResult } from './temperature.ts';
+import { topLabel } from './calibration.ts';
+import { ClassificationScorer } from './metrics.ts';
+import { RegressionScorer } from './metrics-regression.ts';
 import { scoreTabular, type TabularScores } from './score.ts';
 
 /**
@@ -175,7 +178,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
       for (const severity of kind === 'gaussian-noise' ? [0.25, 0.5, 1] : kind === 'text-typos' ? [0.05, 0.2] : [0.1, 0.3]) {
         const t = corruptTable(table, cols, kind, severity, (o.seed ?? 0) + 17);
         const d = model.encode(t);
-        const value = headlineMetric(headline, await model.predict(d.x, d.rows), test.y!, model.classes.length);
+        const value = headlineMetric(model, await model.predict(d.x, d.rows), test.y!);
         corruptions.push({ kind, severity, metric: headline, value, delta: value - clean });
       }
       progress.tick(1, { stage: kind });
@@ -205,7 +208,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
     const oodX = oodData ? oodData.x : shiftedCopy(test.x, test.rows, model.numFeatures, { k: o.oodShift ?? 3, seed: o.seed, mask: surface.mask });
     const oodRows = oodData ? oodData.rows : test.rows;
     const oodOut = await model.predict(oodX, oodRows);
-    const refLabels = (ref.y as Int32Array | undefined) ?? argmaxRows(refOut.probabilities, k);
+    const refLabels = (ref.y as Int32Array | undefined) ?? topLabel(refOut.probabilities, k, new Int32Array(ref.rows)).pred;
     const det = fitMahalanobis(refOut.features, refLabels, model.featureDim, k);
     ood = {
       set: o.ood ?? `built-in: the test rows with every numeric feature shifted by ${o.oodShift ?? 3} standard deviations`,
@@ -238,22 +241,8 @@ async function trainingData(model: TabularEvalModel): Promise<string | undefined
   return p && existsSync(p) ? p : undefined;
 }
 
-function argmaxRows(p: Float32Array, k: number): Int32Array {
-  return Int32Array.from({ length: p.length / k }, (_, r) => {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (p[r * k + c] > p[r * k + best]) best = c;
-    return best;
-  });
-}
-
 /** Accuracy (classification) or RMSE (regression) of one prediction pass. */
-function headlineMetric(metric: string, out: { probabilities: Float32Array; logits: Float32Array }, y: Int32Array | Float32Array, k: number): number {
-  const n = y.length;
-  if (metric === 'accuracy') {
-    const pred = argmaxRows(out.probabilities, k);
-    return pred.reduce((a, p, i) => a + (p === y[i] ? 1 : 0), 0) / Math.max(1, n);
-  }
-  let s = 0;
-  for (let i = 0; i < n; i++) s += (out.logits[i] - y[i]) ** 2;
-  return Math.sqrt(s / Math.max(1, n));
+function headlineMetric(model: TabularEvalModel, out: { probabilities: Float32Array; logits: Float32Array }, y: Int32Array | Float32Array): number {
+  if (model.task === 'classification') return new ClassificationScorer({ labels: y as Int32Array, probs: out.probabilities, classes: model.classes }, { perClass: false }).pointMetrics().accuracy;
+  return new RegressionScorer(out.logits.subarray(0, y.length), y).pointMetrics().rmse;
 }
