@@ -1,0 +1,73 @@
+/**
+ * Generation benchmark: time to first token for a 200-token prompt and decode tokens/s, before and after the
+ * loaded-LM handle with batched prefill. "before" is the old per-request path (load the run and compile the
+ * decode graph on every call, then one decode step per prompt token); "after" keeps one {@link LmSession}
+ * (loaded and compiled once) and prefills the prompt in one ONNX Runtime call. The model is the `small`
+ * preset with a 512-token context, random weights (speed does not depend on them), byte tokenizer.
+ * usage: node bin/run-ts.js bench/lm-generate.ts [--quick]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ByteTokenizer } from '../src/data/text/tokenizer.ts';
+import { GPT, GPT_PRESETS, type GptConfig } from '../src/models/gpt.ts';
+import { saveCheckpoint } from '../src/train/checkpoint.ts';
+import { type GenerateResult, loadLm, type LmSession } from '../src/train/lm-session.ts';
+import { writeBenchResult } from './report.ts';
+import { median } from './stats.ts';
+
+interface Row { name: string; ttftMs: number; decodeTokensPerSec: number; totalMs: number }
+
+/** Runs the generation benchmark; `quick` uses fewer repetitions and generated tokens. */
+export async function runLmGenerateBench(quick: boolean): Promise<object> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const cfg: GptConfig = { ...GPT_PRESETS.small, context: 512 };
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-gen-'));
+  try {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }));
+    await saveCheckpoint(dir, new GPT(cfg).init(0), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+    const prompt = 'The State of the Union is strong. '.repeat(7).slice(0, 200); // 200 byte tokens
+    const reps = quick ? 2 : 5;
+    const o = { maxTokens: quick ? 16 : 64, temperature: 0 };
+    const row = (name: string, samples: { ttft: number; r: GenerateResult; total: number }[]): Row => {
+      const decode = samples.map((s) => (s.r.tokens.length - 1) / ((s.total - s.ttft) / 1000));
+      const out = { name, ttftMs: median(samples.map((s) => s.ttft)), decodeTokensPerSec: median(decode), totalMs: median(samples.map((s) => s.total)) };
+      log(`${name}: time to first token ${out.ttftMs.toFixed(1)} ms, decode ${out.decodeTokensPerSec.toFixed(0)} tokens/s, ${out.totalMs.toFixed(0)} ms per request`);
+      return out;
+    };
+    const before = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      const lm = await loadLm(dir, { batchedPrefill: false });
+      const loaded = performance.now() - t0;
+      const r = await lm.generate(prompt, o);
+      before.push({ ttft: loaded + r.firstTokenMs, r, total: performance.now() - t0 });
+      await lm.close();
+    }
+    const measure = async (lm: LmSession) => {
+      await lm.generate(prompt, o); // compiles the prompt's prefill bucket
+      const samples = [];
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        const r = await lm.generate(prompt, o);
+        samples.push({ ttft: r.firstTokenMs, r, total: performance.now() - t0 });
+      }
+      await lm.close();
+      return samples;
+    };
+    const results = [
+      row('before: load per request, token-by-token prefill', before),
+      row('loaded once, token-by-token prefill', await measure(await loadLm(dir, { batchedPrefill: false }))),
+      row('after: loaded once, batched prefill', await measure(await loadLm(dir))),
+    ];
+    return { model: `GPT small preset, context ${cfg.context}, byte tokenizer`, promptTokens: 200, generatedTokens: o.maxTokens, repetitions: reps, results };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/lm-generate.ts')) {
+  const quick = process.argv.includes('--quick');
+  const payload = await runLmGenerateBench(quick);
+  process.stderr.write(`wrote ${writeBenchResult(quick ? 'lm-generate-quick' : 'lm-generate', payload)}\n`);
+}
