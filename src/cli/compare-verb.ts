@@ -42,7 +42,12 @@ function formatTable(rows: string[][]): string {
   return all.map((r) => r.map((cell, c) => cell.padEnd(w[c])).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-/** `switchyard compare` */
+/**
+ * `switchyard compare`: prints the paired comparison table (or --json), writes --out, returns 3 on a regression.
+ *
+ * @example
+ * await compareVerb(['--baseline', 'runs/a', '--candidate', 'runs/b', '--data', 'test.csv', '--guard', 'accuracy,ece', '--slice', 'region']);
+ */
 export async function compareVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, COMPARE_SPEC, 'compare');
   if (a.help) return void process.stdout.write(formatHelp('compare', 'Regression gate: compare a candidate model with a baseline on the same labelled examples (exit 3 when significantly worse on a guarded metric or slice).', COMPARE_SPEC)), 0;

@@ -50,7 +50,12 @@ export function assignBins(conf: ArrayLike<number>, bins: number, strategy: BinS
   return out;
 }
 
-/** One bar of a reliability diagram. */
+/**
+ * One bar of a reliability diagram.
+ *
+ * @example
+ * const b: ReliabilityBin = { lo: 0.8, hi: 0.9, count: 120, confidence: 0.85, accuracy: 0.78 };
+ */
 export interface ReliabilityBin {
   lo: number;
   hi: number;
@@ -173,7 +178,12 @@ export function brierScore(probs: ArrayLike<number>, k: number, labels: Int32Arr
   return tot > 0 ? s / tot : NaN;
 }
 
-/** Point calibration numbers of a classifier. */
+/**
+ * Point calibration numbers of a classifier.
+ *
+ * @example
+ * const { ece, eceAdaptive, mce, classwiseEce, brier, reliability } = calibrationSummary(data);
+ */
 export interface CalibrationSummary {
   ece: number;
   eceAdaptive: number;

@@ -4,7 +4,12 @@
  * per-example integer weights so a bootstrap resample is one pass over the presorted order.
  */
 
-/** Examples sorted by descending score once; tie groups and positives precomputed. */
+/**
+ * Examples sorted by descending score once; tie groups and positives precomputed.
+ *
+ * @example
+ * const r: RankedScores = rankScores(scores, positive);
+ */
 export interface RankedScores {
   /** Example indices by descending score. */
   order: Int32Array;
@@ -74,7 +79,12 @@ export function aucAndAp(r: RankedScores, w: Int32Array | Uint8Array, out: Float
   return out;
 }
 
-/** Points of a ROC or precision-recall curve (one per distinct threshold, plus the origin for ROC). */
+/**
+ * Points of a ROC or precision-recall curve (one per distinct threshold, plus the origin for ROC).
+ *
+ * @example
+ * const c: CurvePoints = { x: [0, 0.5, 1], y: [0, 1, 1], thresholds: [Infinity, 0.8, 0.1] };
+ */
 export interface CurvePoints {
   x: number[];
   y: number[];

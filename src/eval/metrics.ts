@@ -37,7 +37,12 @@ export function pointMetrics(s: MetricScorer): Record<string, number> {
   return Object.fromEntries(s.names.map((name, j) => [name, v[j]]));
 }
 
-/** Options of {@link ClassificationScorer}. */
+/**
+ * Options of {@link ClassificationScorer}.
+ *
+ * @example
+ * const o: ClassificationOptions = { topK: [2, 3], bins: 15, perClass: false };
+ */
 export interface ClassificationOptions {
   /** k values for top-k accuracy (default [2] when there are more than 2 classes). */
   topK?: number[];

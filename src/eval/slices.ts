@@ -77,7 +77,12 @@ export interface SliceReport {
   worst: SliceResult[];
 }
 
-/** Options of {@link sliceMetrics}. */
+/**
+ * Options of {@link sliceMetrics}.
+ *
+ * @example
+ * const o: SliceOptions = { column: 'region', metric: 'f1_macro', minSize: 50, worst: 3, seed: 1 };
+ */
 export interface SliceOptions extends BootstrapOptions {
   column: string;
   /** Metric to rank slices by (default the scorer's first metric). */

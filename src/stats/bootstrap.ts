@@ -6,7 +6,12 @@
 import { Rng } from '../util/rng.ts';
 import { quantileSorted } from './quantile.ts';
 
-/** Options shared by the bootstrap functions. */
+/**
+ * Options shared by the bootstrap functions.
+ *
+ * @example
+ * const o: BootstrapOptions = { resamples: 1000, level: 0.95, seed: 1 };
+ */
 export interface BootstrapOptions {
   /** Number of resamples (default 1000). */
   resamples?: number;
@@ -16,14 +21,24 @@ export interface BootstrapOptions {
   seed?: number;
 }
 
-/** A point estimate with a percentile confidence interval. */
+/**
+ * A point estimate with a percentile confidence interval.
+ *
+ * @example
+ * const ci: Interval = { estimate: 0.91, low: 0.89, high: 0.93 };
+ */
 export interface Interval {
   estimate: number;
   low: number;
   high: number;
 }
 
-/** A paired difference (B - A) with its interval and a two-sided bootstrap p-value for "no difference". */
+/**
+ * A paired difference (B - A) with its interval and a two-sided bootstrap p-value for "no difference".
+ *
+ * @example
+ * const d: PairedInterval = { estimate: -0.02, low: -0.035, high: -0.006, pValue: 0.004 };
+ */
 export interface PairedInterval extends Interval {
   pValue: number;
 }
@@ -54,7 +69,12 @@ export function percentileInterval(samples: ArrayLike<number>, estimate: number,
   return { estimate, low: quantileSorted(s, a), high: quantileSorted(s, 1 - a) };
 }
 
-/** Full-sample estimates and per-resample values of k statistics. */
+/**
+ * Full-sample estimates and per-resample values of k statistics.
+ *
+ * @example
+ * const { estimates, samples } = bootstrapSamples(n, stat, { seed: 1 }); // samples[s][r]
+ */
 export interface BootstrapSamples {
   estimates: Float64Array;
   /** samples[s][r]: statistic s on resample r. */

@@ -9,7 +9,12 @@ import { chiSquareSf, kolmogorovSf } from './special.ts';
 
 export { mmdRbf } from './mmd.ts';
 
-/** A test statistic with its p-value. */
+/**
+ * A test statistic with its p-value.
+ *
+ * @example
+ * const r: TestResult = ksTwoSample(reference, current);
+ */
 export interface TestResult {
   statistic: number;
   pValue: number;

@@ -3,7 +3,12 @@ import { check } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { quantileSorted } from './quantile.ts';
 
-/** Options of {@link mmdRbf}. */
+/**
+ * Options of {@link mmdRbf}.
+ *
+ * @example
+ * const o: MmdOptions = { permutations: 200, seed: 1, maxSamples: 500 };
+ */
 export interface MmdOptions {
   /** Kernel k(a,b) = exp(-gamma·|a-b|²); default 1 / median pairwise squared distance (median heuristic). */
   gamma?: number;
