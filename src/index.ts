@@ -47,3 +47,7 @@ export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
 export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions } from './registry/registry.ts';
 export { openDb, type Db, type Dialect } from './registry/db.ts';
+export { Monitor, type MonitorOptions } from './monitor/monitor.ts';
+export { openIncidentLog, IncidentLog, type Incident } from './monitor/incidents.ts';
+export { chooseTest, columnDrift, hashedEmbedding } from './monitor/drift.ts';
+export { driftReport, writeDriftReport } from './monitor/report.ts';
