@@ -24,13 +24,19 @@ export async function findExactDuplicates(db: DuckSession, s: ProfiledSplit): Pr
   const cols = s.profile.columns.filter((c) => c.kind !== 'identifier').map((c) => sqlIdent(c.name));
   if (cols.length === 0) return [];
   const ignored = s.profile.columns.filter((c) => c.kind === 'identifier').map((c) => c.name);
-  const groups = `SELECT list(rowid ORDER BY rowid) AS rows, count(*) AS n FROM ${s.table} GROUP BY ${cols.join(', ')} HAVING count(*) > 1`;
-  const [tot] = await db.all(`SELECT coalesce(sum(n - 1), 0) AS dup, count(*) AS g FROM (${groups})`);
+  // One GROUP BY pass, kept in a temp table for the totals, the clusters and the evidence rows.
+  const groups = sqlIdent(`${s.table.replace(/"/g, '')}__dups`);
+  await db.run(`CREATE OR REPLACE TEMP TABLE ${groups} AS SELECT list(rowid ORDER BY rowid) AS rows, count(*) AS n FROM ${s.table} GROUP BY ${cols.join(', ')} HAVING count(*) > 1`);
+  const [tot] = await db.all(`SELECT coalesce(sum(n - 1), 0) AS dup, count(*) AS g FROM ${groups}`);
   const dup = num(tot.dup);
-  if (dup === 0) return [];
-  const top = await db.all(`SELECT rows, n FROM (${groups}) ORDER BY n DESC, rows[1] LIMIT ${CLUSTERS}`);
+  if (dup === 0) {
+    await db.run(`DROP TABLE ${groups}`);
+    return [];
+  }
+  const top = await db.all(`SELECT rows, n FROM ${groups} ORDER BY n DESC, rows[1] LIMIT ${CLUSTERS}`);
   const clusters = top.map((g) => ({ rows: (g.rows as unknown[]).slice(0, MAX_EVIDENCE_ROWS).map(num), size: num(g.n), jaccard: 1 }));
-  const rows = (await db.column(`SELECT r FROM (SELECT unnest(rows[2:]) AS r FROM (${groups})) ORDER BY r LIMIT ${MAX_EVIDENCE_ROWS}`)).map(num);
+  const rows = (await db.column(`SELECT r FROM (SELECT unnest(rows[2:]) AS r FROM ${groups}) ORDER BY r LIMIT ${MAX_EVIDENCE_ROWS}`)).map(num);
+  await db.run(`DROP TABLE ${groups}`);
   const share = dup / s.loaded.rows;
   return [{
     check: 'duplicates.exact', severity: share >= DUPLICATE_ERROR ? 'error' : 'warn', score: score(share),
