@@ -8,7 +8,12 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { AuditResult, ColumnProfile, Finding, Severity } from '../audit/types.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
-/** Order in which check families are presented; others follow alphabetically. */
+/**
+ * Order in which check families are presented; others follow alphabetically.
+ *
+ * @example
+ * FAMILY_ORDER.indexOf('leakage'); // 2
+ */
 export const FAMILY_ORDER = ['integrity', 'duplicates', 'leakage', 'contamination', 'labels', 'balance', 'bias', 'drift'];
 
 /**
@@ -51,7 +56,12 @@ export function severityCounts(findings: readonly Finding[]): Record<Severity, n
   return out;
 }
 
-/** One group of a bias finding (`details.groups`). */
+/**
+ * One group of a bias finding (`details.groups`).
+ *
+ * @example
+ * const g: GroupStat = { group: 'female', count: 480, baseRate: 0.21, missingRate: 0.05 };
+ */
 export interface GroupStat {
   group: string;
   count: number;
@@ -74,7 +84,12 @@ export function groupsOf(f: Finding): GroupStat[] {
   return g.filter(isObj).map((x) => ({ group: String(x.group ?? ''), count: optNum(x.count) ?? 0, baseRate: optNum(x.baseRate), missingRate: optNum(x.missingRate) }));
 }
 
-/** One near-duplicate cluster (`details.clusters`). */
+/**
+ * One near-duplicate cluster (`details.clusters`).
+ *
+ * @example
+ * const c: DuplicateCluster = { rows: [3, 17], jaccard: 0.91, preview: 'Dear friend' };
+ */
 export interface DuplicateCluster {
   rows: number[];
   jaccard?: number;
@@ -97,7 +112,12 @@ export function clustersOf(f: Finding): DuplicateCluster[] {
   }));
 }
 
-/** The test statistics of a drift finding. */
+/**
+ * The test statistics of a drift finding.
+ *
+ * @example
+ * const d: DriftStat = { column: 'age', test: 'ks', statistic: 0.31, pValue: 1e-9, severity: 'error', score: 0.31 };
+ */
 export interface DriftStat {
   column: string;
   split?: string;

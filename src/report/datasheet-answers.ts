@@ -7,7 +7,12 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { SwitchyardError } from '../util/errors.ts';
 import { DATASHEET_SECTIONS } from './datasheet-questions.ts';
 
-/** What a person wrote: the dataset name and answers by section id and question key (non-empty text only). */
+/**
+ * What a person wrote: the dataset name and answers by section id and question key (non-empty text only).
+ *
+ * @example
+ * const a: DatasheetAnswers = { name: 'spam emails', answers: { distribution: { license: 'CC-BY-4.0' } } };
+ */
 export interface DatasheetAnswers {
   name?: string;
   answers: Record<string, Record<string, string>>;

@@ -3,14 +3,24 @@
  * seven sections. Each question has a stable YAML key; the answers file and the template use these keys.
  */
 
-/** One question of a datasheet section. */
+/**
+ * One question of a datasheet section.
+ *
+ * @example
+ * const q: DatasheetQuestion = { key: 'license', question: 'Under which license is it distributed?' };
+ */
 export interface DatasheetQuestion {
   /** YAML key under the section, e.g. `purpose`. */
   key: string;
   question: string;
 }
 
-/** One section of a datasheet and its questions. */
+/**
+ * One section of a datasheet and its questions.
+ *
+ * @example
+ * DATASHEET_SECTIONS.find((s) => s.id === 'uses')!.questions.length; // 5
+ */
 export interface DatasheetSectionSpec {
   /** YAML key, e.g. `motivation`. */
   id: string;

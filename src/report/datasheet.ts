@@ -10,7 +10,12 @@ import type { DatasheetAnswers } from './datasheet-answers.ts';
 import { DATASHEET_SECTIONS } from './datasheet-questions.ts';
 import type { ReportDoc } from './html.ts';
 
-/** One answered (or open) question. */
+/**
+ * One answered (or open) question.
+ *
+ * @example
+ * const i: DatasheetItem = { key: 'count', question: 'How many instances are there?', facts: ['train: 1,000 rows × 6 columns'] };
+ */
 export interface DatasheetItem {
   key: string;
   question: string;
@@ -20,7 +25,12 @@ export interface DatasheetItem {
   facts: string[];
 }
 
-/** One section of a built datasheet. */
+/**
+ * One section of a built datasheet.
+ *
+ * @example
+ * buildDatasheet(audit).sections.filter((s) => s.empty).map((s) => s.title);
+ */
 export interface DatasheetSection {
   id: string;
   title: string;
@@ -29,7 +39,12 @@ export interface DatasheetSection {
   empty: boolean;
 }
 
-/** A datasheet ready to render. */
+/**
+ * A datasheet ready to render.
+ *
+ * @example
+ * const ds: Datasheet = buildDatasheet(audit, answers); ds.openQuestions; // ['motivation.funding', ...]
+ */
 export interface Datasheet {
   title: string;
   created: string;

@@ -7,10 +7,20 @@
 import type { Finding, Severity } from '../audit/types.ts';
 import { escapeXml, formatNumber, truncate } from './svg.ts';
 
-/** A table or key-value cell: numbers are formatted and right-aligned, `null`/`undefined` show as a dash. */
+/**
+ * A table or key-value cell: numbers are formatted and right-aligned, `null`/`undefined` show as a dash.
+ *
+ * @example
+ * const row: Cell[] = ['age', 0.1234, 1000, null];
+ */
 export type Cell = string | number | boolean | null | undefined;
 
-/** One piece of a section. */
+/**
+ * One piece of a section.
+ *
+ * @example
+ * const b: Block = { kind: 'table', columns: ['column', 'missing'], rows: [['age', 3]], caption: 'missing values' };
+ */
 export type Block =
   | { kind: 'text'; text: string }
   | { kind: 'table'; columns: string[]; rows: Cell[][]; caption?: string; maxRows?: number }
@@ -18,7 +28,12 @@ export type Block =
   | { kind: 'findings'; findings: Finding[] }
   | { kind: 'kv'; pairs: [string, Cell][] };
 
-/** One section: a heading in the table of contents and its blocks. */
+/**
+ * One section: a heading in the table of contents and its blocks.
+ *
+ * @example
+ * const s: ReportSection = { id: 'overview', title: 'Overview', blocks: [{ kind: 'text', text: 'All clear.' }] };
+ */
 export interface ReportSection {
   /** Anchor id (made URL-safe and unique by the renderer). */
   id: string;
@@ -26,7 +41,12 @@ export interface ReportSection {
   blocks: Block[];
 }
 
-/** A whole report page. */
+/**
+ * A whole report page.
+ *
+ * @example
+ * const doc: ReportDoc = { title: 'Drift report', meta: [['window', '24h']], sections: [] };
+ */
 export interface ReportDoc {
   title: string;
   subtitle?: string;

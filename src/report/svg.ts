@@ -5,7 +5,12 @@
  * for dark mode; the presentation attributes keep a standalone `.svg` file readable on its own.
  */
 
-/** Colour-blind-friendly palette (Okabe–Ito order after the first two, which match earlier charts). */
+/**
+ * Colour-blind-friendly palette (Okabe–Ito order after the first two, which match earlier charts).
+ *
+ * @example
+ * const color = PALETTE[i % PALETTE.length];
+ */
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
 
 /**
@@ -54,6 +59,28 @@ export function formatNumber(v: number): string {
   if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(1).replace('e+', 'e').replace('.0e', 'e');
   if (Number.isInteger(v) && a >= 1e4) return v.toLocaleString('en-US');
   return Number(v.toPrecision(4)).toString();
+}
+
+/**
+ * A share of 1 as a percentage with up to 4 significant digits.
+ *
+ * @example
+ * formatPercent(0.2534); // '25.3%'
+ */
+export function formatPercent(v: number): string {
+  return `${formatNumber(Math.round(v * 1000) / 10)}%`;
+}
+
+/**
+ * Options every chart takes.
+ *
+ * @example
+ * const base: ChartBase = { title: 'age', width: 480, height: 280 };
+ */
+export interface ChartBase {
+  title: string;
+  width?: number;
+  height?: number;
 }
 
 /**
@@ -137,7 +164,12 @@ export function scale(d0: number, d1: number, p0: number, p1: number): (v: numbe
   return (v) => p0 + ((v - d0) / span) * (p1 - p0);
 }
 
-/** Plot margins in pixels. */
+/**
+ * Plot margins in pixels.
+ *
+ * @example
+ * const m: Margins = { l: 60, r: 16, t: 40, b: 50 };
+ */
 export interface Margins {
   l: number;
   r: number;
@@ -145,7 +177,12 @@ export interface Margins {
   b: number;
 }
 
-/** What {@link axesFrame} draws: plot area, ticks (already in data units) and their pixel maps. */
+/**
+ * What {@link axesFrame} draws: plot area, ticks (already in data units) and their pixel maps.
+ *
+ * @example
+ * axesFrame({ width: 400, height: 300, m: { l: 60, r: 20, t: 40, b: 50 }, title: 'loss', yTicks: [0, 1], py: (v) => 250 - v * 210 });
+ */
 export interface FrameSpec {
   width: number;
   height: number;
