@@ -13,7 +13,7 @@ import type { ColumnProfile, SplitProfile } from './types.ts';
 export const QUANTILES: Record<string, number> = { p01: 0.01, p25: 0.25, p50: 0.5, p75: 0.75, p99: 0.99 };
 const HISTOGRAM_BINS = 20;
 /** Up to this many rows quantiles, MAD and distinct counts are exact; above, approximate where exactness does not change a finding. */
-export const EXACT_ROWS = 200_000;
+export const EXACT_ROWS = 50_000;
 /** Distinct counts are exact below this many (approximate) distinct values. */
 const EXACT_DISTINCT = 10_000;
 const TOP_VALUES = 10;
@@ -92,16 +92,20 @@ export async function loadSplit(db: DuckSession, path: string, split: string, ki
 /** One pass over the text table and one over the numeric twin for every column's counts. */
 async function columnCounts(db: DuckSession, table: string, numTable: string, cols: string[], rows: number, exact: boolean): Promise<Record<string, ColumnCounts>> {
   if (cols.length === 0) return {};
-  const text = cols.flatMap((c, i) => {
-    const q = sqlIdent(c);
-    return [`count(${q}) AS n${i}`, exact ? `count(DISTINCT ${q}) AS d${i}` : `approx_count_distinct(${q}) AS d${i}`, `sum(length(${q})) AS len${i}`, `count_if(contains(${q}, ' ')) AS sp${i}`, `count_if(${booleanSql(c)}) AS b${i}`];
-  });
   const nums = cols.flatMap((c, i) => {
     const q = sqlIdent(c);
     return [`count(${q}) AS num${i}`, `count_if(${q} = floor(${q})) AS int${i}`, `min(${q}) AS mn${i}`, `max(${q}) AS mx${i}`];
   });
-  const [t] = await db.all(`SELECT ${text.join(', ')} FROM ${table}`);
   const [n] = await db.all(`SELECT ${nums.join(', ')} FROM ${numTable}`);
+  // Mostly-numeric columns outside [0, 1] cannot be boolean or text: skip their string statistics.
+  const plain = (i: number): boolean => num(n[`num${i}`]) >= 0.5 * rows && (num(n[`mn${i}`]) < 0 || num(n[`mx${i}`]) > 1);
+  const text = cols.flatMap((c, i) => {
+    const q = sqlIdent(c);
+    const d = exact ? `count(DISTINCT ${q}) AS d${i}` : `approx_count_distinct(${q}) AS d${i}`;
+    if (plain(i)) return [`count(${q}) AS n${i}`, d, `0 AS len${i}`, `0 AS sp${i}`, `0 AS b${i}`];
+    return [`count(${q}) AS n${i}`, d, `sum(length(${q})) AS len${i}`, `count_if(contains(${q}, ' ')) AS sp${i}`, `count_if(${booleanSql(c)}) AS b${i}`];
+  });
+  const [t] = await db.all(`SELECT ${text.join(', ')} FROM ${table}`);
   if (!exact) {
     // Exact counts where they decide a kind or a finding: few values (constant, boolean, near-constant) or a
     // possibly unique non-float column (identifier); floats with many values keep the HyperLogLog estimate.
