@@ -66,6 +66,7 @@ export async function runEvalMetricsBench(quick: boolean, log: (s: string) => vo
   const resamples = quick ? 100 : 1000;
   const { labels, probs } = syntheticPredictions(n);
   const classes = Array.from({ length: K }, (_, c) => `c${c}`);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const scorer = new ClassificationScorer({ labels, probs, classes });
   const prepS = (performance.now() - t0) / 1000;
@@ -73,7 +74,9 @@ export async function runEvalMetricsBench(quick: boolean, log: (s: string) => vo
   const values = metricsWithCi(scorer, { resamples, seed: 1 });
   const bootS = (performance.now() - t1) / 1000;
   const totalS = prepS + bootS;
-  log(`switchyard: ${values.length} classification metrics, ${resamples} resamples over ${n} predictions: ${totalS.toFixed(2)} s (prepare ${prepS.toFixed(2)} s)`);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  log(`switchyard: ${values.length} classification metrics, ${resamples} resamples over ${n} predictions: ${totalS.toFixed(2)} s wall, ${cpuS.toFixed(2)} s CPU (prepare ${prepS.toFixed(2)} s)`);
   const rng = new Rng(3);
   const target = Float64Array.from({ length: n }, () => rng.normal());
   const pred = Float64Array.from(target, (y) => y + 0.3 * rng.normal());
@@ -106,7 +109,7 @@ export async function runEvalMetricsBench(quick: boolean, log: (s: string) => vo
   } else log('scikit-learn not importable by /usr/bin/python3 or python3: peer skipped');
 
   if (opts.write === false) return;
-  writeBenchResult('eval-metrics', { n, classes: K, resamples, metrics: values.length, prepareSeconds: prepS, bootstrapSeconds: bootS, totalSeconds: totalS, regressionSeconds: regS, sklearn, quick });
+  writeBenchResult('eval-metrics', { n, classes: K, resamples, metrics: values.length, prepareSeconds: prepS, bootstrapSeconds: bootS, totalSeconds: totalS, cpuSeconds: cpuS, loadAverage: (await import('node:os')).loadavg(), regressionSeconds: regS, sklearn, quick });
   updateBenchmarksMd({
     title: 'Evaluation metrics with bootstrap intervals',
     name: 'eval-metrics',

@@ -57,7 +57,7 @@ export async function compareVerb(argv: string[]): Promise<number> {
   if (!(Number.isInteger(a.resamples) && a.resamples >= 100)) throw new SwitchyardError('E_USAGE', `--resamples ${a.resamples} is not an integer >= 100`, 'e.g. --resamples 1000');
   const r = await compareModels({
     baseline: a.baseline, candidate: a.candidate, data: a.data, guard: a.guard, slice: a.slice, alpha: a.alpha, correction: a.correction,
-    resamples: a.resamples, seed: a.seed, minSlice: a['min-slice'], target: a.target, classes: a.classes, threads: a.threads,
+    resamples: a.resamples, seed: a.seed, minSlice: a['min-slice'], target: a.target, classes: a.classes?.length ? a.classes : undefined, threads: a.threads,
   });
   const code = r.passed ? 0 : 3;
   if (a.out) {

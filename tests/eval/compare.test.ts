@@ -90,6 +90,7 @@ describe('switchyard compare (two real runs trained by switchyard train)', () =>
       const r = cli(['train', '--data', join(dir, data), '--target', 'label', '--out', join(dir, 'runs', out), '--hidden', '16', '--epochs', '20', '--patience', '0', '--quiet']);
       expect(r.code, r.stderr).toBe(0);
     }
+    expect(cli(['export', '--model', join(dir, 'runs/a'), '--out', join(dir, 'a.onnx'), '--quiet']).code).toBe(0);
   }, 120_000);
 
   it('exit 3 on the planted regression in region=east, with the table and the report', () => {
@@ -104,8 +105,8 @@ describe('switchyard compare (two real runs trained by switchyard train)', () =>
     expect(existsSync(join(out, 'compare.html'))).toBe(true);
   }, 60_000);
 
-  it('exit 0 on an equal model (--json)', () => {
-    const r = cli(['compare', '--baseline', join(dir, 'runs/a'), '--candidate', join(dir, 'runs/a'), '--data', test, '--slice', 'region', '--resamples', '200', '--json']);
+  it('exit 0 on an equal model: the baseline run against its own ONNX export (--json)', () => {
+    const r = cli(['compare', '--baseline', join(dir, 'runs/a'), '--candidate', join(dir, 'a.onnx'), '--data', test, '--slice', 'region', '--resamples', '200', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.ok).toBe(true);
     expect(r.json.rows.every((x: { diff: number }) => x.diff === 0)).toBe(true);
