@@ -21,6 +21,12 @@ const FOLDERS: [string, string][] = [
   ['models', 'model families'],
   ['train', 'training steps, inference, export, workflows'],
   ['data', 'readers, schemas, encoders, tokenizers'],
+  ['audit', 'data audit checks: integrity, duplicates, leakage, contamination, label issues, bias, drift'],
+  ['eval', 'evaluation: metrics with intervals, calibration, slices, fairness, robustness, OOD, the regression gate'],
+  ['stats', 'statistical tests and special functions'],
+  ['registry', 'model registry over SQLite or PostgreSQL'],
+  ['serve', 'HTTP serving, micro-batching, canary, shadow and rollback'],
+  ['monitor', 'prediction logs, drift, feedback, alerts and incidents'],
   ['report', 'charts and reports'],
   ['util', 'errors, files, progress, randomness'],
 ];
