@@ -252,8 +252,9 @@ function readWeights(t: Table, name: string): Float32Array {
   for (let r = 0; r < t.rows.length; r++) {
     const cell = t.rows[r][j];
     const v = isMissing(cell) ? NaN : parseNumber(cell);
-    if (!(v >= 0) || !Number.isFinite(v)) {
-      const what = isMissing(cell) ? `the weight is missing ('${cell}')` : Number.isNaN(v) ? `'${cell}' is not a number` : `weight ${cell} is ${v < 0 ? 'negative' : 'not finite'}`;
+    if (!(v >= 0)) {
+      // parseNumber gives NaN for Infinity too, so a weight that passes is finite
+      const what = isMissing(cell) ? `the weight is missing ('${cell}')` : Number.isNaN(v) ? `'${cell}' is not a number` : `weight ${cell} is negative`;
       throw new SwitchyardError('E_CSV_VALUE', `${t.file}:${t.lines[r]}:${j + 1}: column '${name}': ${what}`, `--weight-column values must be finite numbers >= 0 (0 leaves a row out of the loss)`);
     }
     w[r] = v;

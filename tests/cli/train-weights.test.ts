@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { trainTabular } from '../../src/train/tabular.ts';
 import { cli, expectBadInput, tmp, vegaCsv } from './helpers.ts';
 
 /** Copies `src` with an extra last column `w` whose value for data row `r` (0-based) is `weight(r)`. */
@@ -47,13 +48,16 @@ describe('switchyard train --weight-column', () => {
     expect(Buffer.compare(weightsOf(join(dir, 'half')), weightsOf(join(dir, 'plain')))).not.toBe(0);
   });
 
-  it('rejects a negative, missing or non-numeric weight at file:line:field, and an unknown column', () => {
+  it('rejects a negative weight at file:line:field with exit 2 (and a missing or non-numeric one, or an unknown column)', async () => {
     const bad = withWeights(data, join(dir, 'neg.csv'), (r) => (r === 6 ? '-0.5' : '1'));
     expectBadInput(cli(['train', '--data', bad, '--weight-column', 'w', '--out', join(dir, 'x'), ...common]), /neg\.csv:8:\d+: column 'w': weight -0\.5 is negative/);
+    const train = (file: string, weightColumn = 'w') => trainTabular({ data: file, target: 'Species', out: join(dir, 'y'), weightColumn, epochs: 1, progress: { enabled: false } });
     const miss = withWeights(data, join(dir, 'miss.csv'), (r) => (r === 2 ? '' : '1'));
-    expectBadInput(cli(['train', '--data', miss, '--weight-column', 'w', '--out', join(dir, 'x'), ...common]), /miss\.csv:4:\d+: column 'w': the weight is missing/);
+    await expect(train(miss)).rejects.toMatchObject({ code: 'E_CSV_VALUE', message: expect.stringMatching(/miss\.csv:4:\d+: column 'w': the weight is missing/) });
     const word = withWeights(data, join(dir, 'word.csv'), (r) => (r === 0 ? 'heavy' : '1'));
-    expectBadInput(cli(['train', '--data', word, '--weight-column', 'w', '--out', join(dir, 'x'), ...common]), /word\.csv:2:\d+: column 'w': 'heavy' is not a number/);
-    expectBadInput(cli(['train', '--data', data, '--weight-column', 'wieght', '--out', join(dir, 'x'), ...common]), /--weight-column 'wieght': no such column/);
+    await expect(train(word)).rejects.toMatchObject({ code: 'E_CSV_VALUE', message: expect.stringMatching(/word\.csv:2:\d+: column 'w': 'heavy' is not a number/) });
+    const inf = withWeights(data, join(dir, 'inf.csv'), (r) => (r === 1 ? 'Infinity' : '1'));
+    await expect(train(inf)).rejects.toMatchObject({ code: 'E_CSV_VALUE', message: expect.stringMatching(/inf\.csv:3:\d+: column 'w': 'Infinity' is not a number/) });
+    await expect(train(data, 'wieght')).rejects.toMatchObject({ code: 'E_CSV_COLUMN', message: expect.stringMatching(/--weight-column 'wieght': no such column/) });
   });
 });
