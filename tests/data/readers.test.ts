@@ -14,14 +14,11 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
+/** The SwitchyardError a promise rejects with. */
 async function failure(f: () => Promise<unknown>): Promise<SwitchyardError> {
-  try {
-    await f();
-  } catch (e) {
-    if (e instanceof SwitchyardError) return e;
-    throw e;
-  }
-  throw new Error('expected a SwitchyardError');
+  const e = await f().then(() => new Error('expected a SwitchyardError'), (x: unknown) => x);
+  expect(e).toBeInstanceOf(SwitchyardError);
+  return e as SwitchyardError;
 }
 
 function write(name: string, text: string | Uint8Array): string {
