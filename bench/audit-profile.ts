@@ -49,7 +49,7 @@ export async function generateAuditCsv(path: string, rows: number, seed = 42): P
     }
     buf += line + '\n';
     if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = '';
     }
   }

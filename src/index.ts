@@ -23,6 +23,8 @@ export { fit, MlpTrainer, type FitOptions, type FittedModel, type EpochResult } 
 export { findLabelIssues, confidentLearning, stratifiedFolds, type LabelIssueOptions, type LabelIssueResult, type LabelIssue, type ConfidentLearningResult } from './audit/label-issues.ts';
 export { findNearDuplicateText, findCrossSplitNearDuplicates, nearDuplicateClusters, crossSplitMatches, type NearDupOptions, type NearDupCluster, type CrossSplitMatch } from './audit/near-duplicates.ts';
 export { measureContamination, findContamination, type ContaminationOptions, type ContaminationResult } from './audit/contamination.ts';
+export { runAudit, worstSeverity, type AuditOptions } from './audit/run.ts';
+export { readTable, DuckSession, type ReadTableOptions, type TableFormat } from './data/readers/index.ts';
 export * as stats from './stats/index.ts';
 export { ClassificationScorer, type MetricScorer, type ClassificationOptions } from './eval/metrics.ts';
 export { RegressionScorer, LanguageModelScorer } from './eval/metrics-regression.ts';

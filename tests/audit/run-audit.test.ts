@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runAudit, worstSeverity } from '../../src/audit/run.ts';
+import { type AuditOptions, runAudit, worstSeverity } from '../../src/audit/run.ts';
 import { SEVERITIES } from '../../src/audit/types.ts';
 import { SwitchyardError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/rng.ts';
@@ -53,12 +53,13 @@ describe('runAudit', () => {
 
   it('rejects a --sensitive or --target column that does not exist, with did-you-mean', async () => {
     const data = writeCsv(dir, 'small.csv', COLS, rows(50, 3));
-    for (const [opts, re, hint] of [
+    const cases: [Partial<AuditOptions>, RegExp, RegExp][] = [
       [{ sensitive: ['grpp'] }, /small\.csv: no column named 'grpp' \(--sensitive\)/, /did you mean 'grp'/],
       [{ target: 'lable' }, /no column named 'lable' \(--target\)/, /did you mean 'label'/],
       [{ textColumn: 'notes' }, /no column named 'notes' \(--text-column\)/, /did you mean 'note'/],
       [{ columns: ['nose=numeric'] }, /--columns names 'nose'/, /did you mean 'note'|did you mean 'noise'/],
-    ] as const) {
+    ];
+    for (const [opts, re, hint] of cases) {
       const e = await runAudit({ data, ...opts, progress: { enabled: false } }).catch((x) => x);
       expect(e).toBeInstanceOf(SwitchyardError);
       expect(e.exitCode).toBe(2);
