@@ -57,6 +57,9 @@ describe('readTable', () => {
     const t = await readTable(d);
     expect(t.columns).toEqual(['path', 'text']);
     expect(t.rows).toEqual([['a.txt', 'first\nline'], ['b.txt', 'second'], ['sub/c.txt', 'third']]);
+    const loaded = await db.load(d, 'docs');
+    expect(loaded.format).toBe('text');
+    expect((await db.all(`SELECT path, text FROM ${loaded.table} ORDER BY rowid`)).map((r) => [r.path, r.text])).toEqual(t.rows);
   });
 
   const BAD: [string, string | Uint8Array, string, RegExp][] = [

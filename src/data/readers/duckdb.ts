@@ -5,7 +5,7 @@
  * larger than memory can be profiled. Malformed input is re-read by the JS readers, whose errors name the
  * exact `file:line:column`.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -44,7 +44,7 @@ export function sqlString(s: string): string {
 export interface DuckOptions {
   /** DuckDB `memory_limit` (default `2GB`). */
   memoryLimit?: string;
-  /** Where DuckDB spills (default `<os tmp>/switchyard-duckdb-<pid>`). */
+  /** Where DuckDB spills (default: a fresh `<os tmp>/switchyard-duckdb-*` folder, removed on close). */
   tempDirectory?: string;
   /** Worker threads (default: all cores). */
   threads?: number;
@@ -83,11 +83,13 @@ export class DuckSession {
     private readonly instance: DuckDBInstance,
     /** The open connection, for callers that need the full DuckDB API. */
     readonly connection: DuckDBConnection,
+    /** A spill directory this session created (removed on close). */
+    private readonly ownTemp: string | null,
   ) {}
 
   /** Starts an in-memory database with the given limits. */
   static async open(opts: DuckOptions = {}): Promise<DuckSession> {
-    const temp = opts.tempDirectory ?? join(tmpdir(), `switchyard-duckdb-${process.pid}`);
+    const temp = opts.tempDirectory ?? mkdtempSync(join(tmpdir(), 'switchyard-duckdb-'));
     mkdirSync(temp, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: opts.memoryLimit ?? '2GB',
@@ -95,7 +97,7 @@ export class DuckSession {
       threads: String(opts.threads ?? availableParallelism()),
       preserve_insertion_order: 'true',
     });
-    return new DuckSession(instance, await instance.connect());
+    return new DuckSession(instance, await instance.connect(), opts.tempDirectory ? null : temp);
   }
 
   /**
@@ -199,10 +201,11 @@ export class DuckSession {
     return { file, columns, rows, lines: rows.map((_, i) => i + 1) };
   }
 
-  /** Closes the connection and the database. */
+  /** Closes the connection and the database (and removes the spill directory it created). */
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+    if (this.ownTemp) rmSync(this.ownTemp, { recursive: true, force: true });
   }
 }
 
