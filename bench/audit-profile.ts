@@ -97,7 +97,7 @@ export async function runAuditBench(quick: boolean, log: (s: string) => void, ro
       pd = await runJsonChild('pandas', '/usr/bin/python3', ['bench/pandas_profile.py', file]);
       log(`pandas: ${pd!.seconds.toFixed(1)} s, peak RSS ${pd!.peakRssMb.toFixed(0)} MB, ${pd!.duplicateRows} duplicates`);
     } else log('pandas: not installed (/usr/bin/python3 -c "import pandas" failed), peer skipped');
-    writeBenchResult(quick ? 'audit-profile-quick' : 'audit-profile', { rows, columns: BENCH_COLUMNS.length, planted, switchyard: sy, pandas: pd });
+    writeBenchResult(rowsArg !== undefined ? `audit-profile-${rows}` : quick ? 'audit-profile-quick' : 'audit-profile', { rows, columns: BENCH_COLUMNS.length, planted, switchyard: sy, pandas: pd });
     if (!quick && rowsArg === undefined) {
       updateBenchmarksMd({
         title: 'Data audit: profile and check a 1M-row CSV',
