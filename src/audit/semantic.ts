@@ -6,6 +6,7 @@
 import { SwitchyardError } from '../util/errors.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import type { ColumnProfile } from './types.ts';
+import { looksLikeIdName } from '../data/schema.ts';
 
 /**
  * A semantic kind, or `ignore` to leave a column out of the audit.
@@ -38,19 +39,6 @@ export interface ColumnCounts {
   totalLength: number;
   min: number;
   max: number;
-}
-
-const ID_WORDS = new Set(['id', 'uuid', 'guid', 'key', 'index', 'idx']);
-
-/**
- * True for names like `id`, `customer_id`, `rowIndex`, `UUID`.
- *
- * @example
- * looksLikeIdName('customerId'); // true
- */
-export function looksLikeIdName(name: string): boolean {
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
-  return words.some((w) => ID_WORDS.has(w));
 }
 
 /**

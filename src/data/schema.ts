@@ -81,8 +81,13 @@ export const DISTINCT_CAP = 65536;
 
 const ID_WORDS = new Set(['id', 'uuid', 'guid', 'key', 'index', 'idx']);
 
-/** True for names like `id`, `customer_id`, `rowIndex`, `UUID`. */
-function looksLikeIdName(name: string): boolean {
+/**
+ * True for names like `id`, `customer_id`, `rowIndex`, `UUID`: one of the name's words says identifier.
+ *
+ * @example
+ * looksLikeIdName('customerId'); // true
+ */
+export function looksLikeIdName(name: string): boolean {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
   return words.some((w) => ID_WORDS.has(w));
 }

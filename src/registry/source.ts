@@ -8,7 +8,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
+import { listFiles, MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
 
 /**
  * One artefact to store: its path inside the version, its bytes and their SHA-256.
@@ -48,16 +48,6 @@ async function readArtefact(abs: string, rel: string): Promise<SourceArtefact> {
   return { path: rel, bytes, sha256: sha256Bytes(bytes) };
 }
 
-async function listTree(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await fsp.readdir(join(dir, rel), { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listTree(dir, r)));
-    else if (e.isFile()) out.push(r);
-  }
-  return out.sort();
-}
-
 function onnxSignature(bytes: Buffer, file: string): Record<string, unknown> {
   try {
     const m = decodeModel(bytes);
@@ -78,7 +68,7 @@ export async function fingerprintData(path: string): Promise<Record<string, unkn
   try {
     const st = await fsp.stat(path);
     if (st.isFile()) return { path, sha256: await sha256File(path), bytes: st.size, files: 1 };
-    const files = await listTree(path);
+    const files = (await listFiles(path)).sort();
     let bytes = 0;
     const lines: string[] = [];
     for (const f of files) {
@@ -187,7 +177,7 @@ export async function readSource(from: string, links: Record<string, string> = {
     if (!/^[a-z][a-z0-9_-]{0,31}$/.test(key)) throw sourceError(path, `report link name '${key}' is not valid`, 'use a short lower-case word such as audit or eval');
     const lst = await fsp.stat(path).catch(() => undefined);
     if (!lst) throw sourceError(path, `no such file or directory (--${key})`, 'pass the report file or directory written by the audit or eval command');
-    const files = lst.isDirectory() ? (await listTree(path)).map((r) => [join(path, ...r.split('/')), r] as const) : [[path, basename(path)] as const];
+    const files = lst.isDirectory() ? (await listFiles(path)).sort().map((r) => [join(path, ...r.split('/')), r] as const) : [[path, basename(path)] as const];
     linked[key] = [];
     for (const [file, rel] of files) {
       const a = await readArtefact(file, `reports/${key}/${rel}`);

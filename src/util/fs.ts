@@ -159,7 +159,13 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function listFiles(dir: string, rel = ''): Promise<string[]> {
+/**
+ * Every regular file below `dir`, recursively, as `/`-separated paths relative to `dir` (unsorted).
+ *
+ * @example
+ * await listFiles('runs/a'); // ['config.json', 'model.safetensors', 'reports/eval/eval.json']
+ */
+export async function listFiles(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   const entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true });
   for (const e of entries) {

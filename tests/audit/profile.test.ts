@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSplit } from '../../src/audit/profile.ts';
-import { inferKind, looksLikeIdName } from '../../src/audit/semantic.ts';
+import { inferKind } from '../../src/audit/semantic.ts';
+import { looksLikeIdName } from '../../src/data/schema.ts';
 import { BOOLEAN_TOKENS, MISSING_TOKENS } from '../../src/audit/sql.ts';
 import { DuckSession } from '../../src/data/readers/index.ts';
 import { isMissing, parseBoolean, parseNumber } from '../../src/data/values.ts';
