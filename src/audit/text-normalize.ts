@@ -6,7 +6,7 @@
  * FNV-1a per code unit and MurmurHash3 mixing (all `Math.imul`), written into reusable typed arrays: the hot
  * loops allocate nothing per shingle.
  */
-import { fmix32, murmurStep } from '../util/hash32.ts';
+import { fmix32, fnv1a, murmurStep } from '../util/hash32.ts';
 
 /**
  * How text is normalised before shingling.
@@ -177,9 +177,7 @@ export class Shingler {
     const [count, width] = windows(s.length, this.size);
     const buf = this.ensure(count);
     for (let i = 0; i < count; i++) {
-      let h = 0x811c9dc5;
-      for (let j = 0; j < width; j++) h = Math.imul(h ^ s.charCodeAt(i + j), 0x01000193);
-      buf[i] = fmix32(h ^ width);
+      buf[i] = fmix32(fnv1a(s, i, i + width) ^ width);
     }
     return count;
   }

@@ -8,6 +8,7 @@
  * L2-normalised) — it needs no model and sees changes in vocabulary, spelling and language.
  */
 import { binCounts, chiSquareTwoSample, jensenShannon, ksTwoSample, mmdRbf, psi, quantileBins, wasserstein1 } from '../stats/drift.ts';
+import { fnv1a } from '../util/hash32.ts';
 
 /** How a column is compared. */
 export type ColumnType = 'numeric' | 'categorical' | 'text';
@@ -121,8 +122,7 @@ export function hashedEmbedding(texts: readonly string[], dim = EMBEDDING_DIM, n
     const s = ` ${raw.toLowerCase().replace(/\s+/g, ' ').trim()} `;
     const v = out.subarray(r * dim, (r + 1) * dim);
     for (let i = 0; i + n <= s.length; i++) {
-      let h = 0x811c9dc5;
-      for (let k = 0; k < n; k++) h = Math.imul(h ^ s.charCodeAt(i + k), 0x01000193);
+      const h = fnv1a(s, i, i + n);
       v[(h >>> 1) % dim] += h & 1 ? 1 : -1;
     }
     let norm = 0;

@@ -35,3 +35,16 @@ export function murmurStep(h: number, k: number): number {
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
+
+/**
+ * FNV-1a over the UTF-16 code units `s[start..end)`: the n-gram hash of the text checks and the monitor's
+ * hashed embeddings. Returns a signed 32-bit integer (use `>>> 0` for unsigned).
+ *
+ * @example
+ * fnv1a('hello', 1, 4) === fnv1a('ell', 0, 3); // true
+ */
+export function fnv1a(s: string, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
