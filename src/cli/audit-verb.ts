@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { runAudit, worstSeverity } from '../audit/run.ts';
 import { SEVERITIES, type AuditResult, type Severity } from '../audit/types.ts';
-import { renderAuditHtml } from '../report/audit-report.ts';
+import { writeAuditReports } from '../report/audit-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -52,8 +51,7 @@ export async function auditVerb(argv: string[]): Promise<number> {
     nearDuplicates: { threshold: a.threshold, permutations: a.permutations, shingle: a.shingle, seed: a.seed }, contaminationN: a.ngram,
     labelIssues: a['label-issues'], seed: a.seed, engine: { memoryLimit: a['memory-limit'] }, progress: { enabled: !a.quiet && !a.json },
   });
-  await writeJsonAtomic(join(a.out, 'audit.json'), result);
-  await writeFileAtomic(join(a.out, 'audit.html'), renderAuditHtml(result));
+  await writeAuditReports(a.out, result);
   const worst = worstSeverity(result.findings);
   const failed = failOn !== undefined && worst !== null && SEVERITIES.indexOf(worst) >= SEVERITIES.indexOf(failOn);
   if (a.json) emitJson({ ok: !failed, out: a.out, summary: result.summary, findings: result.findings.length, worst, failOn: failOn ?? null, timings: result.timings });

@@ -4,6 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { readCsv } from '../data/csv.ts';
 import { formatCsvRow } from '../data/csv-write.ts';
 import { makeDemoDataset, writeVegaDatasetCsv } from '../data/demo.ts';
+import { runAudit } from '../audit/run.ts';
+import { runEval } from '../eval/run.ts';
+import { writeAuditReports } from '../report/audit-report.ts';
+import { writeEvalReports } from '../report/eval-report.ts';
 import { trainTabular } from '../train/tabular.ts';
 import { exportTabular, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import { loadTabularRun } from '../train/tabular-model.ts';
@@ -51,6 +55,9 @@ export async function demoVerb(argv: string[]): Promise<number> {
   }
   const say = (s: string) => void (a.json || process.stderr.write(s + '\n'));
   say(`switchyard demo: ${dataset} data -> ${files.train} (train), ${files.test} (test); target '${target}'`);
+  // Audit before training: the data is checked with the same readers the trainer uses.
+  const audit = await runAudit({ data: files.train, test: files.test, target, seed: a.seed, progress: { enabled: false } });
+  const auditFiles = await writeAuditReports(join(a.out, 'audit'), audit);
   const runDir = join(a.out, 'run');
   const summary = await trainTabular({ data: files.train, target, out: runDir, force: true, epochs: a.epochs, seed: a.seed, hidden: [32, 32], batchSize: 32, lr: 0.01, patience: 10, progress: { enabled: !a.quiet && !a.json } });
   const preds = await predictTabular(runDir, files.test);
@@ -70,6 +77,11 @@ export async function demoVerb(argv: string[]): Promise<number> {
   let maxDiff = 0;
   for (let i = 0; i < probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(probs[i] - preds.probabilities![i]));
   await session.release();
+  // Evaluate beyond accuracy: bootstrap intervals, calibration, corruptions and out-of-distribution detection.
+  const evaluation = await runEval({ model: runDir, data: files.test, bootstrap: 200, seed: a.seed, progress: { enabled: false } });
+  const evalFiles = await writeEvalReports(join(a.out, 'eval'), evaluation);
+  const acc = evaluation.scores?.overall.accuracy;
+  const ece = evaluation.scores?.overall.ece;
   const result = {
     ok: true,
     dataset,
@@ -83,12 +95,17 @@ export async function demoVerb(argv: string[]): Promise<number> {
     predictions: predFile,
     onnx: onnxFile,
     onnxMaxAbsDiff: maxDiff,
+    audit: { summary: audit.summary, report: auditFiles.html },
+    eval: { accuracy: acc ?? null, ece: ece ?? null, report: evalFiles.html },
   };
   if (a.json) emitJson(result);
   else {
+    process.stdout.write(`audit before training: ${audit.summary.error} errors, ${audit.summary.warn} warnings, ${audit.summary.info} notes -> ${auditFiles.html}\n`);
     process.stdout.write(`trained on ${summary.rows.train} rows (${summary.epochs} epochs, ${result.examplesPerSecond} examples/s); validation accuracy ${((summary.valid.accuracy ?? 0) * 100).toFixed(1)}%\n`);
     process.stdout.write(`test accuracy ${(result.testAccuracy * 100).toFixed(1)}% on ${test.rows.length} held-out rows -> ${predFile}\n`);
     process.stdout.write(`exported ${onnxFile}; onnxruntime reproduces predict's probabilities (max abs diff ${maxDiff.toExponential(1)})\n`);
+    if (acc) process.stdout.write(`eval: accuracy ${(acc.estimate * 100).toFixed(1)}% (95% CI ${(acc.low * 100).toFixed(1)}-${(acc.high * 100).toFixed(1)})${ece ? `, ECE ${ece.estimate.toFixed(3)}` : ''} -> ${evalFiles.html}\n`);
+
   }
   return 0;
 }

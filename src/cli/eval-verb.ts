@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { runEval, type EvalResult } from '../eval/run.ts';
 import type { AttackNorm } from '../eval/adversarial.ts';
-import { renderEvalHtml } from '../report/eval-report.ts';
+import { writeEvalReports } from '../report/eval-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -82,10 +81,7 @@ export async function evalVerb(argv: string[]): Promise<number> {
     pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], bootstrap: a.bootstrap, seed: a.seed, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },
   });
-  if (a.out) {
-    await writeJsonAtomic(join(a.out, 'eval.json'), result);
-    await writeFileAtomic(join(a.out, 'eval.html'), renderEvalHtml(result));
-  }
+  if (a.out) await writeEvalReports(a.out, result);
   if (a.json) emitJson({ ok: true, out: a.out ?? null, ...result });
   else {
     process.stdout.write(summaryLines(result).join('\n') + '\n');

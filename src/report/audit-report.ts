@@ -8,6 +8,8 @@ import { checkFamily, clustersOf, driftStats, findingsByFamily, groupsOf, labelP
 import { barChart, histogramChart } from './charts.ts';
 import { renderReport, previewValue, type Block, type Cell, type ReportSection } from './html.ts';
 import { truncate } from './svg.ts';
+import { join } from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 
 /** At most this many per-column charts per kind, so huge tables keep a readable page. */
 const MAX_COLUMN_CHARTS = 40;
@@ -221,4 +223,18 @@ export function renderAuditHtml(result: AuditResult): string {
     summary: worst.length ? [{ kind: 'text', text: 'Errors to fix before training:' }, { kind: 'findings', findings: worst }] : undefined,
     sections,
   });
+}
+
+/**
+ * Writes `audit.json` and `audit.html` into `dir` (each atomically) and returns their paths.
+ *
+ * @example
+ * await writeAuditReports('reports/audit', await runAudit({ data: 'train.csv', target: 'label' }));
+ */
+export async function writeAuditReports(dir: string, result: AuditResult): Promise<{ json: string; html: string }> {
+  const json = join(dir, 'audit.json');
+  const html = join(dir, 'audit.html');
+  await writeJsonAtomic(json, result);
+  await writeFileAtomic(html, renderAuditHtml(result));
+  return { json, html };
 }
