@@ -113,7 +113,7 @@ export async function runEvalMetricsBench(quick: boolean, log: (s: string) => vo
   updateBenchmarksMd({
     title: 'Evaluation metrics with bootstrap intervals',
     name: 'eval-metrics',
-    intro: `Every classification metric of \`ClassificationScorer\` (${values.length} values: accuracy, balanced accuracy, precision/recall/F1 macro, micro and per class, one-vs-rest ROC-AUC and PR-AUC, log loss, top-2, Brier, ECE equal-width and adaptive, MCE, classwise ECE) with ${resamples} seeded bootstrap resamples over ${n.toLocaleString('en')} predictions of a ${K}-class model, one thread. Resamples are multinomial counts (no copies); ranks are sorted once per class.`,
+    intro: `Every classification metric of \`ClassificationScorer\` (${values.length} values: accuracy, balanced accuracy, precision/recall/F1 macro, micro and per class, one-vs-rest ROC-AUC and PR-AUC, log loss, top-2, Brier, ECE equal-width and adaptive, MCE, classwise ECE) with ${resamples} seeded bootstrap resamples over ${n.toLocaleString('en')} predictions of a ${K}-class model, on 2 threads (the caller and one worker claiming resamples from the one seeded stream, so the intervals equal the one-thread run). Resamples are multinomial counts (no copies); ranks are sorted and calibration bins laid out once, then each resample is a few gather passes.`,
     columns: ['implementation', 'seconds (all metrics + CIs)', 'note'],
     rows: [
       ['Switchyard', formatNumber(totalS), `prepare ${formatNumber(prepS)} s + bootstrap ${formatNumber(bootS)} s`],

@@ -19,8 +19,19 @@ export interface RankedScores {
   positive: Uint8Array;
   /** Scores in sorted order. */
   sorted: Float64Array;
-  /** Per sorted position: example index·4 + 2·positive + groupEnd (one stream for the weighted pass). */
+  /** Per sorted position: example index·4 + 2·positive + groupEnd. */
   packed: Int32Array;
+  /**
+   * The stream of the weighted pass: the sorted order with negatives before positives inside each tie
+   * group, coded example index·4 + 2·positive + 1 on the last example of a group holding a positive
+   * (where average precision takes a term).
+   */
+  walk: Int32Array;
+  /** [start, end) walk positions of the tie groups holding both positives and negatives. */
+  mixedTies: Int32Array;
+  /** Scratch of {@link aucAndAp}: true positives and cumulative weight at each AP term (one spare slot). */
+  recTp: Float64Array;
+  recCum: Float64Array;
 }
 
 /**
@@ -40,7 +51,21 @@ export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number
     pos[j] = positive[order[j]] ? 1 : 0;
   }
   const packed = Int32Array.from(order, (i, j) => i * 4 + 2 * pos[j] + groupEnd[j]);
-  return { order, groupEnd, positive: pos, sorted, packed };
+  const walk = new Int32Array(n);
+  const mixed: number[] = [];
+  let npos = 0;
+  for (let start = 0, j = 0; j < n; j++) {
+    if (!groupEnd[j]) continue;
+    let q = start;
+    for (let t = start; t <= j; t++) if (!pos[t]) walk[q++] = order[t] * 4;
+    const firstPos = q;
+    for (let t = start; t <= j; t++) if (pos[t]) walk[q++] = order[t] * 4 + 2;
+    if (firstPos <= j) walk[j] |= 1;
+    if (firstPos > start && firstPos <= j) mixed.push(start, j + 1);
+    npos += j + 1 - firstPos;
+    start = j + 1;
+  }
+  return { order, groupEnd, positive: pos, sorted, packed, walk, mixedTies: Int32Array.from(mixed), recTp: new Float64Array(npos + 1), recCum: new Float64Array(npos + 1) };
 }
 
 /**
@@ -52,29 +77,47 @@ export function rankScores(scores: ArrayLike<number>, positive: ArrayLike<number
  * aucAndAp(r, Int32Array.of(1, 1, 1)); // [1, 1]
  */
 export function aucAndAp(r: RankedScores, w: Int32Array | Uint8Array, out: Float64Array = new Float64Array(2)): Float64Array {
-  const packed = r.packed;
+  const { walk, recTp, recCum, mixedTies } = r;
+  // One branch-free pass: Σ over negatives of weight × true positives ranked above (negatives come first
+  // inside a tie group, so that is the weight above the group), and (tp, cumulative weight) recorded
+  // where AP takes a term; the trapezoid area is 2·that sum plus Δfp·Δtp of each mixed tie group.
   let tp = 0;
-  let fp = 0;
-  let prevTp = 0;
-  let prevFp = 0;
-  let area = 0;
-  let ap = 0;
-  const n = packed.length;
-  // Branch-free accumulation: positives are unpredictable, and without ties every position ends a group.
+  let cum = 0;
+  let below = 0;
+  let q = 0;
+  const n = walk.length;
   for (let j = 0; j < n; j++) {
-    const code = packed[j];
+    const code = walk[j];
     const wt = w[code >> 2];
-    const p = (code >> 1) & 1;
-    tp += wt * p;
-    fp += wt * (1 - p);
-    if (code & 1) {
-      area += (fp - prevFp) * (tp + prevTp);
-      ap += ((tp - prevTp) * tp) / Math.max(1, tp + fp);
-      prevTp = tp;
-      prevFp = fp;
-    }
+    const pw = wt & -((code >> 1) & 1);
+    tp += pw;
+    cum += wt;
+    below += (wt - pw) * tp;
+    recTp[q] = tp;
+    recCum[q] = cum;
+    q += code & 1;
   }
-  out[0] = tp > 0 && fp > 0 ? area / (2 * tp * fp) : NaN;
+  let ties = 0;
+  for (let g = 0; g < mixedTies.length; g += 2) {
+    let gp = 0;
+    let gn = 0;
+    for (let j = mixedTies[g]; j < mixedTies[g + 1]; j++) {
+      const wt = w[walk[j] >> 2];
+      if (walk[j] & 2) gp += wt;
+      else gn += wt;
+    }
+    ties += gp * gn;
+  }
+  // AP terms in rank order, the same arithmetic as Σ ΔR·P per threshold (groups without positives add 0).
+  let ap = 0;
+  let prevTp = 0;
+  for (let s = 0; s < q; s++) {
+    const t = recTp[s];
+    ap += ((t - prevTp) * t) / Math.max(1, recCum[s]);
+    prevTp = t;
+  }
+  const fp = cum - tp;
+  out[0] = tp > 0 && fp > 0 ? (2 * below + ties) / (2 * tp * fp) : NaN;
   out[1] = tp > 0 ? ap / tp : NaN;
   return out;
 }

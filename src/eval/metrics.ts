@@ -6,6 +6,7 @@
  * resample is a few passes of weighted sums over typed arrays.
  */
 import { assignBins, calibrationFromSums, topLabel } from './calibration.ts';
+import { binPlan, binSums, type BinPlan } from './metrics-bins.ts';
 import { checkClassification, type ClassificationData } from './metrics-input.ts';
 import { aucAndAp, rankScores, type RankedScores } from './metrics-rank.ts';
 
@@ -76,11 +77,8 @@ export class ClassificationScorer implements MetricScorer {
   private readonly nll: Float64Array;
   private readonly brier: Float64Array;
   private readonly topHits: Uint8Array[];
-  private readonly binWidth: Int32Array;
-  private readonly binMass: Int32Array;
-  /** Row-major [n, k] probabilities as f64, and each one's classwise-ECE slot c·bins + bin. */
-  private readonly p64: Float64Array;
-  private readonly classSlot: Int32Array;
+  /** Calibration bins laid out for run sums: [equal-width | equal-mass | classwise per class] × bins. */
+  private readonly calib: BinPlan;
   private readonly ranked: RankedScores[];
   private readonly bins: number;
   private w8?: Uint8Array;
@@ -116,21 +114,21 @@ export class ClassificationScorer implements MetricScorer {
       this.brier[i] = b;
       topK.forEach((t, j) => (this.topHits[j][i] = above < t ? 1 : 0));
     }
-    this.binWidth = assignBins(this.conf, this.bins, 'width');
-    this.binMass = assignBins(this.conf, this.bins, 'mass');
-    this.p64 = Float64Array.from(probs);
-    this.classSlot = assignBins(this.p64, this.bins, 'width');
-    for (let j = 0; j < n * k; j++) this.classSlot[j] += (j % k) * this.bins;
+    const p64 = Float64Array.from(probs);
+    const top1 = { flag: this.correct, value: this.conf };
+    const binnings = [{ bin: assignBins(this.conf, this.bins, 'width'), ...top1 }, { bin: assignBins(this.conf, this.bins, 'mass'), ...top1 }];
     this.ranked = [];
     const column = new Float64Array(n);
-    const positive = new Uint8Array(n);
     for (let c = 0; c < k; c++) {
+      const positive = new Uint8Array(n);
       for (let i = 0; i < n; i++) {
-        column[i] = this.p64[i * k + c];
+        column[i] = p64[i * k + c];
         positive[i] = labels[i] === c ? 1 : 0;
       }
+      binnings.push({ bin: assignBins(column, this.bins, 'width'), flag: positive, value: Float64Array.from(column) });
       this.ranked.push(rankScores(column, positive));
     }
+    this.calib = binPlan(n, binnings, this.bins);
     const head: [string, boolean][] = [
       ['accuracy', true], ['balanced_accuracy', true], ['precision_macro', true], ['recall_macro', true], ['f1_macro', true],
       ['precision_micro', true], ['recall_micro', true], ['f1_micro', true], ['roc_auc', true], ['pr_auc', true], ['log_loss', false],
@@ -144,44 +142,40 @@ export class ClassificationScorer implements MetricScorer {
 
   /** All metrics under weights `w` (see {@link MetricScorer}). */
   score(w: Int32Array): Float64Array {
-    const { n, k, labels, pred, conf, correct, bins, p64, classSlot } = this;
+    const { n, k, labels, pred, bins } = this;
     const out = new Float64Array(this.names.length);
     const cm = new Float64Array(k * k);
-    // calibration accumulators: [width bins | mass bins | classwise k x bins] for weight, confidence, hits
-    const cb = 2 * bins + k * bins;
-    const ws = new Float64Array(cb);
-    const cs = new Float64Array(cb);
-    const hs = new Float64Array(cb);
+    const nllI = this.nll;
+    const brierI = this.brier;
     let W = 0;
     let nll = 0;
     let brier = 0;
-    const top = new Float64Array(this.topHits.length);
-    // One branch-free pass (a third of bootstrap weights are 0, so skipping them would mispredict).
+    // The rank and bin passes gather weights in shuffled order: a byte copy of the counts keeps them in cache.
+    const w8 = (this.w8 ??= new Uint8Array(n));
+    let big = 0;
     for (let i = 0; i < n; i++) {
       const wt = w[i];
-      const y = labels[i];
+      big |= wt & ~255;
+      w8[i] = wt;
       W += wt;
-      cm[y * k + pred[i]] += wt;
-      nll += wt * this.nll[i];
-      brier += wt * this.brier[i];
-      const bw = this.binWidth[i];
-      const bm = bins + this.binMass[i];
-      const cf = wt * conf[i];
-      const hit = wt * correct[i];
-      ws[bw] += wt;
-      cs[bw] += cf;
-      hs[bw] += hit;
-      ws[bm] += wt;
-      cs[bm] += cf;
-      hs[bm] += hit;
-      for (let c = 0; c < k; c++) {
-        const slot = 2 * bins + classSlot[i * k + c];
-        ws[slot] += wt;
-        cs[slot] += wt * p64[i * k + c];
-        hs[slot] += c === y ? wt : 0;
-      }
-      for (let j = 0; j < top.length; j++) top[j] += wt * this.topHits[j][i];
+      cm[labels[i] * k + pred[i]] += wt;
+      nll += wt * nllI[i];
+      brier += wt * brierI[i];
     }
+    const wr: Int32Array | Uint8Array = big ? w : w8;
+    const top = new Float64Array(this.topHits.length);
+    for (let j = 0; j < top.length; j++) {
+      const hits = this.topHits[j];
+      let t = 0;
+      for (let i = 0; i < n; i++) t += wr[i] & -hits[i];
+      top[j] = t;
+    }
+    // calibration sums: [width bins | mass bins | classwise k x bins] of weight, confidence and hits
+    const cb = (2 + k) * bins;
+    const ws = new Float64Array(cb);
+    const cs = new Float64Array(cb);
+    const hs = new Float64Array(cb);
+    binSums(this.calib, wr, ws, cs, hs);
     const support = new Float64Array(k);
     const predicted = new Float64Array(k);
     let tpSum = 0;
@@ -226,14 +220,6 @@ export class ClassificationScorer implements MetricScorer {
     out[5] = out[6] = out[7] = acc;
     let aucSum = 0, aucN = 0, apSum = 0, apN = 0;
     const pair = new Float64Array(2);
-    // The rank passes gather weights in score order: a byte copy of the counts keeps that gather in cache.
-    const w8 = (this.w8 ??= new Uint8Array(n));
-    let big = 0;
-    for (let i = 0; i < n; i++) {
-      big |= w[i] & ~255;
-      w8[i] = w[i];
-    }
-    const wr: Int32Array | Uint8Array = big ? w : w8;
     for (let c = 0; c < k; c++) {
       if (k === 2 && c === 0 && !perClass) continue;
       aucAndAp(this.ranked[c], wr, pair);
@@ -285,6 +271,21 @@ export class ClassificationScorer implements MetricScorer {
   /** Predicted class index per example. */
   predictions(): Int32Array {
     return this.pred;
+  }
+
+  /** The precomputed state as plain data (typed arrays), for {@link ClassificationScorer.fromState} in a worker thread. */
+  toState(): Record<string, unknown> {
+    return { ...this, w8: undefined };
+  }
+
+  /**
+   * A scorer rebuilt from {@link ClassificationScorer.toState} (structured-cloned) without redoing the sorts.
+   *
+   * @example
+   * const copy = ClassificationScorer.fromState(structuredClone(scorer.toState()));
+   */
+  static fromState(state: Record<string, unknown>): ClassificationScorer {
+    return Object.assign(Object.create(ClassificationScorer.prototype) as ClassificationScorer, state);
   }
 
   subset(idx: Int32Array): ClassificationScorer {

@@ -19,6 +19,11 @@ export interface BootstrapOptions {
   level?: number;
   /** Seed of the resampling stream (default 0). */
   seed?: number;
+  /**
+   * Threads for scorers that can run in worker threads (`metricsWithCi` of a classification scorer):
+   * default 2 when n × resamples ≥ 20 million and the machine has 2+ CPUs, else 1. Results do not depend on it.
+   */
+  threads?: number;
 }
 
 /**
@@ -54,6 +59,18 @@ export function resampleCounts(n: number, rng: Rng, out: Int32Array): Int32Array
   const scale = n / 4294967296;
   for (let i = 0; i < n; i++) out[Math.floor(rng.nextU32() * scale)]++;
   return out;
+}
+
+/**
+ * Advances `rng` past `count` resamples of n examples (the draws {@link resampleCounts} would make), so
+ * resample r can be drawn alone, with the same counts as in the sequential stream.
+ *
+ * @example
+ * skipResamples(100, rng, 3); // rng is now where the 4th resample of 100 starts
+ */
+export function skipResamples(n: number, rng: Rng, count: number): Rng {
+  for (let i = count * n; i > 0; i--) rng.nextU32();
+  return rng;
 }
 
 /**
