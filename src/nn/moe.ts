@@ -1,8 +1,8 @@
 import type { Tensor } from '../core/graph.ts';
 import {
-  add, cast, concat, cumsum, div, equal, exp, gather, gatherElements, greater, less, log, logicalNot, matmul, mul, neg, nonzero,
-  oneHot, reduceMax, reduceMean, reduceSum, reshape, scatterNDAdd, sigmoid, sign, slice, softmax, split, square, stopGradient, sub, topk,
-  transpose, unsqueeze, where, zerosLike, expand, scalar,
+  add, cast, concat, concatRows, cumsum, div, exp, fullLike, gather, gatherElements, less, log, logicalNot, matmul, mul, neg,
+  oneHot, reduceMax, reduceMean, reduceSum, reshape, scatterElementsAdd, scatterNDAdd, sigmoid, sign, slice, softmax, split, splitRows,
+  square, stopGradient, sub, topk, transpose, unsqueeze, where, zerosLike, expand, scalar,
 } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { addAuxLoss, addMetric, setBufferUpdate } from './extras.ts';
@@ -74,10 +74,10 @@ export class Experts extends Module {
 
 /**
  * A Mixture-of-Experts feed-forward layer: router -> scores -> top-k experts per token with renormalised
- * gates -> experts -> weighted sum. Dropless dispatch groups the tokens of each expert (`nonzero` + gather),
- * runs one matmul per expert and scatter-adds the results back, so compute grows with k, not with the
- * number of experts; an expert that receives no tokens runs on an empty batch. Reports telemetry
- * (tokens per expert, dropped tokens, router entropy, aux-loss values) through nn/extras.
+ * gates -> experts -> weighted sum. Dropless dispatch puts the token rows in expert order (one gather), hands
+ * each expert its run of rows (splitRows), runs one matmul per expert and gathers the results back, so compute
+ * grows with k, not with the number of experts; an expert that receives no tokens runs on an empty batch.
+ * Reports telemetry (tokens per expert, dropped tokens, router entropy, aux-loss values) through nn/extras.
  */
 export class MoE extends Module {
   readonly router: Linear;
@@ -110,22 +110,28 @@ export class MoE extends Module {
     gates = div(gates, reduceSum(gates, -1, true));
     const assigned = reduceSum(oneHot(idx, E), 1); // [N, E] 0/1
     const load = reduceSum(assigned, 0); // tokens per expert [E]
-    let y = this.o.dispatch === 'capacity' ? this.capacityDispatch(xf, idx, gates) : this.droplessDispatch(xf, idx, gates);
+    let y = this.o.dispatch === 'capacity' ? this.capacityDispatch(xf, idx, gates) : this.droplessDispatch(xf, idx, gates, assigned, load);
     if (this.shared) for (let s = 0; s < this.shared.count; s++) y = add(y, this.shared.one(s, xf));
     this.report(logits, probs, assigned, load);
     return reshape(y, [...x.shape]);
   }
 
-  private droplessDispatch(xf: Tensor, idx: Tensor, gates: Tensor): Tensor {
-    let out = zerosLike(xf);
-    for (let e = 0; e < this.o.experts; e++) {
-      const hit = cast(equal(idx, e), 'f32'); // [N, k]
-      const gate = reduceSum(mul(gates, hit), -1); // [N], 0 where not routed
-      const rows = nonzero(greater(reduceSum(hit, -1), 0));
-      const ye = mul(this.experts.one(e, gather(xf, rows, 0)), unsqueeze(gather(gate, rows, 0), -1));
-      out = scatterNDAdd(out, unsqueeze(rows, -1), ye);
-    }
-    return out;
+  /**
+   * Sorts the N*k assignments by expert with index arithmetic (no sort op): assignment (token n, slot j) goes to
+   * row `start[e] + (tokens before n routed to e)`. One gather puts the token rows in that order, one splitRows
+   * hands each expert its contiguous run (possibly empty), one concatRows joins the results, and one gather
+   * brings them back to [N, k, d] for the gate-weighted sum. The backward pass mirrors it: one scatter per gather.
+   */
+  private droplessDispatch(xf: Tensor, idx: Tensor, gates: Tensor, assigned: Tensor, load: Tensor): Tensor {
+    const k = this.o.topK;
+    const dest = cast(reshape(gatherElements(add(cumsum(assigned, 0, true), cumsum(load, 0, true)), idx, -1), [-1]), 'i64'); // [N*k]
+    const token = reshape(cumsum(fullLike(gates, 1), 0, true), [-1]); // token index of each assignment, as f32
+    const source = cast(scatterElementsAdd(zerosLike(token), dest, token, 0), 'i64'); // token of each sorted row
+    const xs = gather(xf, source, 0); // [N*k, d], expert-contiguous
+    const sizes = cast(load, 'i64');
+    const ys = concatRows(sizes, splitRows(xs, sizes).map((rows, e) => this.experts.one(e, rows)), xs.shape[0]);
+    const back = reshape(gather(ys, dest, 0), [-1, k, this.dim]); // [N, k, d] in token order
+    return reduceSum(mul(back, unsqueeze(gates, -1)), 1);
   }
 
   private capacityDispatch(xf: Tensor, idx: Tensor, gates: Tensor): Tensor {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { broadcastLike, concat, type Dim, exp, expand, mul, pad, reshape, slice, split, squeeze, transpose, unsqueeze } from '../../src/core/index.ts';
+import { add, broadcastLike, concat, concatRows, type Dim, exp, expand, mul, pad, reduceSum, reshape, slice, split, splitRows, squeeze, transpose, unsqueeze } from '../../src/core/index.ts';
 import { broadcastPairArb, check, checkedOps, GRAD_FAMILIES, gradCheck, seedArb, shapeArb } from './gradcheck.ts';
 
 /** A shape and a permutation of its axes. */
@@ -89,6 +89,19 @@ describe('gradients of layout ops', () => {
       const spec = { shape: [b, 4], declared: ['batch', 4] as Dim[] };
       gradCheck((x) => concat([pad(slice(x, 1, 1, 3), [0, 2], [0, 1]), x], 1), [spec], { seed });
     }, 5);
+  });
+
+  it('splitRows / concatRows by run-time sizes, with an empty piece and a piece left unused', () => {
+    for (const sizes of [[2, 0, 3], [0, 5, 0], [1, 1, 3]]) {
+      gradCheck((x, n) => {
+        const [a, b, c] = splitRows(x, n);
+        return concatRows(n, [exp(a), mul(b, b), c], x.shape[0]);
+      }, [{ shape: [5, 2] }, { shape: [3], dtype: 'i64', gen: sizes }]);
+      gradCheck((x, n) => {
+        const [a, b] = splitRows(x, n); // the last piece unused: its gradient is zeros
+        return add(reduceSum(mul(a, a), 0), reduceSum(exp(b), 0));
+      }, [{ shape: [5, 2] }, { shape: [3], dtype: 'i64', gen: sizes }]);
+    }
   });
 
   it('concat of a value with itself', () => {

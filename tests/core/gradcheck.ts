@@ -29,7 +29,7 @@ export const checkedOps = new Set<string>();
 /** Every op with a gradient rule, by the test file that checks it (coverage is asserted per file). */
 export const GRAD_FAMILIES: Record<string, string[]> = {
   elementwise: ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin', 'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike'],
-  layout: ['reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand'],
+  layout: ['reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'splitRows', 'concatRows'],
   nn: ['reduceSum', 'reduceMean', 'reduceMax', 'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum'],
   indexing: ['gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk'],
 };

@@ -4,6 +4,7 @@
  * checked there too. Finite differences are the reference tests' job; here the reference values are the truth.
  */
 import { split } from '../../src/core/index.ts';
+import { concatRows, splitRows } from '../../src/core/index.ts';
 import { describe, it } from 'vitest';
 import {
   abs, add, backward, broadcastLike, cast, concat, cos, cumsum, type Dim, div, type DType, erf, exp, expand, fullLike, gather, gatherElements,
@@ -129,6 +130,16 @@ describe('ORT vs reference gradients: indexing', () => {
       (base, u, i, nd, v) => [scatterElementsAdd(base, i, u, 1), scatterNDAdd(base, nd, v)],
       [[f32([3, 4], 90), f32([3, 2], 91), fixed([3, 3, 0, 1, 2, 2], [3, 2]), fixed([1, 1, 2], [3, 1]), f32([3, 4], 92)]],
     );
+  });
+
+  it('splitRows / concatRows with per-piece matmuls, incl. empty pieces (one compile)', async () => {
+    const experts = (x: Tensor, n: Tensor, w: Tensor) => {
+      const [a, b, c] = splitRows(x, n);
+      return [concatRows(n, [tanh(matmul(a, w)), matmul(b, transpose(w)), c], 6)];
+    };
+    const x = f32([6, 4], 102);
+    const w = f32([4, 4], 103);
+    await gradCase(experts, [[x, fixed([2, 0, 4], [3]), w], [x, fixed([0, 6, 0], [3]), w], [x, fixed([3, 2, 1], [3]), w]]);
   });
 
   it('MoE-style routing through nonzero, incl. an expert that gets zero tokens (one compile)', async () => {

@@ -19,13 +19,14 @@ export const ORT_FAMILIES: Record<string, string[]> = {
   ],
   structure: [
     'const', 'fullLike', 'numel', 'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient',
-    'gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop',
+    'gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop', 'splitRows',
+    'concatRows',
   ],
   grad: [
     'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin',
     'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike', 'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike',
     'expand', 'reduceSum', 'reduceMean', 'reduceMax', 'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum', 'gather', 'gatherElements',
-    'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk',
+    'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'splitRows', 'concatRows',
   ],
 };
 

@@ -1,5 +1,6 @@
 /** ORT vs reference: layout, indexing, nonzero (incl. zero-token experts), random, loops, constants, symbolic sizes. */
 import { split } from '../../src/core/index.ts';
+import { concatRows, splitRows } from '../../src/core/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   add, broadcastLike, cast, concat, constant, expand, fullLike, gather, gatherElements, gatherND, identity, less, loop, matmul, mul, nonzero,
@@ -137,6 +138,21 @@ describe('ORT vs reference: indexing', () => {
 
   it('oneHot, incl. negative and out-of-range indices', async () => {
     await compareOrtWithReference((g) => ({ h: oneHot(g.input('i', 'i64', [2, 4]), 5) }), { i: tensor([0, 4, -1, -5, 2, 5, -6, 3], [2, 4], 'i64') });
+  });
+
+  it('splitRows / concatRows by run-time sizes, incl. empty pieces (one compile)', async () => {
+    const c = await ortCase((g) => {
+      const x = g.input('x', 'f32', [6, 4]);
+      const n = g.input('n', 'i64', [3]);
+      const w = g.input('w', 'f32', [4, 4]);
+      const [a, b, d] = splitRows(x, n);
+      return { a, y: concatRows(n, [matmul(a, w), mul(b, 2), d], 6) };
+    });
+    for (const n of [[2, 0, 4], [0, 6, 0], [1, 2, 3]]) {
+      const { ort } = await c.check({ x: randn([6, 4], 24), n: tensor(n, [3], 'i64'), w: randn([4, 4], 25) });
+      expect(ort.a.shape).toEqual([n[0], 4]);
+    }
+    await c.release();
   });
 
   it('nonzero routing: gather, expert matmul, scatterNDAdd back, incl. an expert with zero tokens (one compile)', async () => {

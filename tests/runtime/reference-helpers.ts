@@ -12,7 +12,7 @@ export const FORWARD_FAMILIES: Record<string, string[]> = {
   ],
   structure: [
     'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient', 'gather', 'gatherElements',
-    'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop',
+    'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop', 'splitRows', 'concatRows',
   ],
 };
 

@@ -1,4 +1,5 @@
 import { split } from '../../src/core/index.ts';
+import { concatRows, splitRows } from '../../src/core/index.ts';
 import { describe, expect, it } from 'vitest';
 import {
   add, broadcastLike, cast, concat, expand, gather, gatherElements, gatherND, hashUniform, identity, less, loop, mul, nonzero, oneHot, pad, randomUniformLike,
@@ -147,6 +148,24 @@ describe('indexing forward values', () => {
     expect(out.y.shape).toEqual([4, 3]);
     expect(out.y.dtype).toBe('f32');
     expect(vals(out.y)).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
+  });
+});
+
+describe('splitRows and concatRows', () => {
+  it('split rows by run-time sizes (an empty piece included) and join them back', () => {
+    const g = trace((g) => {
+      const x = g.input('x', 'f32', [5, 2]);
+      const n = g.input('n', 'i64', [3]);
+      const [a, b, c] = splitRows(x, n);
+      return { a, b, c, y: concatRows(n, [mul(a, 2), b, c], 5) };
+    });
+    record(g);
+    const out = runReference(g, { x: refTensor(iota(10), [5, 2]), n: refTensor([2, 0, 3], [3], 'i64') });
+    expect(out.a.shape).toEqual([2, 2]);
+    expect(out.b.shape).toEqual([0, 2]);
+    expect(vals(out.c)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(vals(out.y)).toEqual([0, 2, 4, 6, 4, 5, 6, 7, 8, 9]);
+    expect(() => runReference(g, { x: refTensor(iota(10), [5, 2]), n: refTensor([2, 4, 0], [3], 'i64') })).toThrow(/splitRows/);
   });
 });
 

@@ -246,3 +246,54 @@ defineOp({
 export function split(x: Tensor, axis: number, sizes: number[]): Tensor[] {
   return apply('split', [x], { axis: normAxis(axis, x.rank, 'split'), sizes });
 }
+
+let dynamicRows = 0;
+
+defineOp({
+  name: 'splitRows',
+  infer([x, sizes], attrs, where) {
+    const dims = attrs.dims as Dim[];
+    if (sizes.dtype !== 'i64' || sizes.rank !== 1 || sizes.shape[0] !== dims.length || x.rank < 1) {
+      fail(where, `splitRows needs i64 sizes [${dims.length}] and data of rank >= 1, got ${sizes} and ${x}`, 'pass one i64 row count per piece');
+    }
+    return dims.map((d) => ({ dtype: x.dtype, shape: [d, ...x.shape.slice(1)] }));
+  },
+  grad: ({ inputs: [x, sizes], outputs, grads }) => [concatRows(sizes, outputs.map((o, i) => grads[i] ?? fullLike(o, 0)), x.shape[0]), null],
+});
+
+/**
+ * Splits `x` along axis 0 into `sizes.shape[0]` consecutive pieces whose row counts are the run-time values of
+ * the i64 vector `sizes` (they must add up to the rows of `x`; a piece may be empty). Each piece's row count is
+ * a fresh data-dependent dim (`?rows1`, ...) unless `dims` names them. The gradient is one {@link concatRows}.
+ *
+ * @example
+ * const [a, b] = splitRows(x, counts); // x [6, 4], counts = [2, 4] at run time -> a [2, 4], b [4, 4]
+ */
+export function splitRows(x: Tensor, sizes: Tensor, dims?: Dim[]): Tensor[] {
+  const n = sizes.shape[0];
+  if (typeof n !== 'number') fail('splitRows', `the number of pieces must be static, got ${sizes}`, 'use a sizes vector of static length');
+  return apply('splitRows', [x, sizes], { dims: dims ?? Array.from({ length: n }, () => `?rows${++dynamicRows}`) });
+}
+
+defineOp({
+  name: 'concatRows',
+  infer([sizes, ...xs], attrs, where) {
+    if (xs.length === 0 || xs.some((x) => x.dtype !== xs[0].dtype || x.rank !== xs[0].rank || x.shape.some((d, i) => i > 0 && d !== xs[0].shape[i]))) {
+      fail(where, `cannot concatRows ${xs.map(String).join(', ')}`, 'all pieces need the same dtype and the same dims after axis 0');
+    }
+    if (sizes.dtype !== 'i64' || sizes.shape[0] !== xs.length) fail(where, `concatRows needs i64 sizes [${xs.length}], got ${sizes}`, 'pass the sizes the pieces were split by');
+    return [{ dtype: xs[0].dtype, shape: [attrs.rows as Dim, ...xs[0].shape.slice(1)] }];
+  },
+  grad: ({ inputs: [sizes, ...xs], grads: [g] }) => [null, ...splitRows(g!, sizes, xs.map((x) => x.shape[0]))],
+});
+
+/**
+ * Concatenates pieces along axis 0 whose row counts are the run-time values of the i64 vector `sizes` (the
+ * inverse of {@link splitRows}); `rows` is the declared row count of the result.
+ *
+ * @example
+ * const y = concatRows(counts, splitRows(x, counts).map(f), x.shape[0]);
+ */
+export function concatRows(sizes: Tensor, pieces: Tensor[], rows: Dim): Tensor {
+  return apply1('concatRows', [sizes, ...pieces], { rows });
+}

@@ -106,6 +106,8 @@ const LOWERINGS: Record<string, Lowering> = {
   },
   split: (em, n, ins, outs) => void em.emit('Split', [ins[0], em.ints(n.attrs.sizes as number[])], { axis: attr.int(n.attrs.axis as number) }, outs),
   concat: (em, n, ins, outs) => void em.emit('Concat', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
+  splitRows: (em, _n, ins, outs) => void em.emit('Split', ins, { axis: attr.int(0) }, outs),
+  concatRows: (em, _n, ins, outs) => void em.emit('Concat', ins.slice(1), { axis: attr.int(0) }, outs),
   broadcastLike: (em, n, ins, outs) => void em.emit('Expand', [ins[0], shapeOf(em, n, 1)], {}, outs),
   expand: (em, n, ins, outs) => void em.emit('Expand', [ins[0], em.ints(n.attrs.shape as number[])], {}, outs),
   softmax: (em, n, ins, outs) => void em.emit('Softmax', ins, { axis: attr.int(n.attrs.axis as number) }, outs),

@@ -74,6 +74,17 @@ export const layoutKernels: Record<string, Kernel> = {
       return piece;
     });
   },
+  splitRows: ([x, sizes], _attrs, ctx) => {
+    let at = 0;
+    return Array.from(sizes.data, (size) => {
+      if (!(size >= 0 && at + size <= x.shape[0])) refFail(ctx.where, `splitRows sizes [${sizes.data}] do not fit ${x.shape[0]} rows`, 'the sizes must add up to the rows', 'E_SHAPE');
+      const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
+      const piece = { shape: [size, ...x.shape.slice(1)], data: x.data.slice(at * inner, (at + size) * inner) };
+      at += size;
+      return piece;
+    });
+  },
+  concatRows: ([, ...xs], _attrs, ctx) => layoutKernels.concat(xs, { axis: 0 }, ctx),
   pad: ([x], attrs) => {
     const { before, after } = attrs as { before: number[]; after: number[] };
     const shape = x.shape.map((d, i) => d + before[i] + after[i]);
