@@ -4,13 +4,11 @@
  * statistics with the test each column got, prediction drift, live accuracy and calibration).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Registry } from '../registry/registry.ts';
 import { barChart, reliabilityDiagram } from '../report/charts.ts';
-import { type Block, renderReport } from '../report/html.ts';
+import { type Block, renderReport, writeReportFiles } from '../report/html.ts';
 import { loadModel } from '../serve/model-runner.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { type WindowAnalysis } from './analysis.ts';
 import { lineageData } from './attach.ts';
 import type { ColumnDrift } from './drift.ts';
@@ -111,10 +109,6 @@ export function renderDriftHtml(r: DriftReport): string {
  * @example
  * await writeDriftReport(report, 'reports/drift');
  */
-export async function writeDriftReport(r: DriftReport, dir: string): Promise<{ json: string; html: string }> {
-  const json = join(dir, 'drift.json');
-  const html = join(dir, 'drift.html');
-  await writeJsonAtomic(json, r);
-  await writeFileAtomic(html, renderDriftHtml(r));
-  return { json, html };
+export function writeDriftReport(r: DriftReport, dir: string): Promise<{ json: string; html: string }> {
+  return writeReportFiles(dir, 'drift', r, renderDriftHtml(r));
 }

@@ -6,10 +6,8 @@
 import type { AuditResult, ColumnProfile, Finding, SplitProfile } from '../audit/types.ts';
 import { checkFamily, clustersOf, driftStats, findingsByFamily, groupsOf, labelProfiles, sensitiveColumns, severityCounts } from './audit-view.ts';
 import { barChart, histogramChart } from './charts.ts';
-import { renderReport, previewValue, type Block, type Cell, type ReportSection } from './html.ts';
+import { renderReport, previewValue, writeReportFiles, type Block, type Cell, type ReportSection } from './html.ts';
 import { truncate } from './svg.ts';
-import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 
 /** At most this many per-column charts per kind, so huge tables keep a readable page. */
 const MAX_COLUMN_CHARTS = 40;
@@ -231,10 +229,6 @@ export function renderAuditHtml(result: AuditResult): string {
  * @example
  * await writeAuditReports('reports/audit', await runAudit({ data: 'train.csv', target: 'label' }));
  */
-export async function writeAuditReports(dir: string, result: AuditResult): Promise<{ json: string; html: string }> {
-  const json = join(dir, 'audit.json');
-  const html = join(dir, 'audit.html');
-  await writeJsonAtomic(json, result);
-  await writeFileAtomic(html, renderAuditHtml(result));
-  return { json, html };
+export function writeAuditReports(dir: string, result: AuditResult): Promise<{ json: string; html: string }> {
+  return writeReportFiles(dir, 'audit', result, renderAuditHtml(result));
 }

@@ -4,9 +4,7 @@
  */
 import type { EvalResult } from '../eval/run.ts';
 import { barChart, confusionHeatmap, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
-import { type Block, type Cell, renderReport, type ReportSection } from './html.ts';
-import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
+import { type Block, type Cell, renderReport, type ReportSection, writeReportFiles } from './html.ts';
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
 const num = (v: number | undefined): Cell => (v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(4)));
@@ -167,10 +165,6 @@ export function renderEvalHtml(r: EvalResult, extra: ReportSection[] = []): stri
  * @example
  * await writeEvalReports('reports/eval', await runEval({ model: 'runs/x', data: 'test.csv' }));
  */
-export async function writeEvalReports(dir: string, result: EvalResult): Promise<{ json: string; html: string }> {
-  const json = join(dir, 'eval.json');
-  const html = join(dir, 'eval.html');
-  await writeJsonAtomic(json, result);
-  await writeFileAtomic(html, renderEvalHtml(result));
-  return { json, html };
+export function writeEvalReports(dir: string, result: EvalResult): Promise<{ json: string; html: string }> {
+  return writeReportFiles(dir, 'eval', result, renderEvalHtml(result));
 }
