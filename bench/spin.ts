@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import type { SpinPolicy } from '../src/runtime/session.ts';
 import { crossEntropy, MLP } from '../src/nn/index.ts';
 import { adamw } from '../src/optim/index.ts';
 import { Forward } from '../src/train/forward.ts';
@@ -8,9 +9,9 @@ import { median, timeIt } from './stats.ts';
 
 /**
  * Train and eval sessions used alternately (as in a training loop with periodic validation): the time of one
- * train step followed by one eval batch, with ORT's idle-thread spinning on and off.
+ * train step followed by one eval batch, under each {@link SpinPolicy}.
  */
-export async function measureSpin(spin: boolean, seconds = 4): Promise<{ spin: boolean; msPerPair: number; samples: number }> {
+export async function measureSpin(spin: SpinPolicy, seconds = 4): Promise<{ spin: SpinPolicy; msPerPair: number; samples: number }> {
   const B = 256;
   const model = new MLP([784, 1024, 10]).init(7);
   const spec = { x: { dtype: 'f32' as const, shape: ['batch', 784] }, y: { dtype: 'i64' as const, shape: ['batch'] } };
@@ -32,5 +33,5 @@ export async function measureSpin(spin: boolean, seconds = 4): Promise<{ spin: b
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  for (const s of [false, true, false, true]) console.log(JSON.stringify(await measureSpin(s)));
+  for (const s of ['run', 'always', 'never', 'run', 'always', 'never'] as const) console.log(JSON.stringify(await measureSpin(s)));
 }

@@ -9,7 +9,7 @@ export * from './core/index.ts';
 export * as nn from './nn/index.ts';
 export * as optim from './optim/index.ts';
 export * as data from './data/index.ts';
-export { compile, CompiledGraph, type HostTensor, type CompileOptions } from './runtime/session.ts';
+export { compile, CompiledGraph, type HostTensor, type CompileOptions, type SpinPolicy } from './runtime/session.ts';
 export { lowerGraph, OPSET } from './runtime/onnx/lower.ts';
 export { encodeModel, decodeModel } from './runtime/onnx/proto.ts';
 export { validateModel } from './runtime/onnx/validate.ts';

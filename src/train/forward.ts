@@ -1,7 +1,7 @@
 import { type Tensor, trace } from '../core/graph.ts';
 import type { TensorData } from '../core/graph.ts';
 import { bind, type Module } from '../nn/module.ts';
-import { CompiledGraph, type HostTensor } from '../runtime/session.ts';
+import { CompiledGraph, type HostTensor, type SpinPolicy } from '../runtime/session.ts';
 import { encodeModel } from '../runtime/onnx/proto.ts';
 import { lowerGraph } from '../runtime/onnx/lower.ts';
 import { validateModel } from '../runtime/onnx/validate.ts';
@@ -39,7 +39,7 @@ export class Forward {
     private readonly model: Module,
   ) {}
 
-  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: { threads?: number; spin?: boolean } = {}): Promise<Forward> {
+  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: { threads?: number; spin?: SpinPolicy } = {}): Promise<Forward> {
     const { graph } = traceForward(model, fn, spec, false);
     return new Forward(await CompiledGraph.create(graph, { threads: opts.threads, spin: opts.spin, name: 'forward' }), model);
   }

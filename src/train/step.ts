@@ -7,7 +7,7 @@ import { bind, type Module, type Parameter } from '../nn/module.ts';
 import { withTraining } from '../nn/mode.ts';
 import { collectExtras } from '../nn/extras.ts';
 import { clipGradNorm, globalNorm, type Optimizer } from '../optim/optimizer.ts';
-import { CompiledGraph, type HostTensor } from '../runtime/session.ts';
+import { CompiledGraph, type HostTensor, type SpinPolicy } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /** Per-example inputs of a step: name -> dtype and shape with the batch dimension (e.g. `['batch', 784]`). */
@@ -30,8 +30,8 @@ export interface TrainStepOptions {
   /** Micro-batches whose gradients are averaged per optimizer update (default 1). */
   accumulate?: number;
   threads?: number;
-  /** Let idle ORT worker threads spin (default false; see {@link CompileOptions.spin}). */
-  spin?: boolean;
+  /** When ORT worker threads spin (default `'run'`; see {@link SpinPolicy}). */
+  spin?: SpinPolicy;
   /** Base seed of dropout masks; the same seed and data give the same run. */
   seed?: number;
 }
