@@ -43,7 +43,7 @@ export interface AttentionOptions {
 
 /**
  * Causal multi-head self-attention. One fused QKV projection, heads batched into one matmul for scores and
- * one for values (no per-head loops), a causal mask applied with `where`, then the output projection.
+ * one for values (no per-head loops), a causal mask added as a bias, then the output projection.
  * With a KV cache ({@link CausalSelfAttention.decode}) each new token attends to the cached keys only.
  */
 export class CausalSelfAttention extends Module {
@@ -96,9 +96,10 @@ export class CausalSelfAttention extends Module {
     if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
     const [q, k, v] = this.heads(x, positions);
     const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(this.headDim));
-    const mask = new Uint8Array(t * t);
-    for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) mask[i * t + j] = 1;
-    const att = dropout(softmax(where(constant(mask, [t, t]), scores, -1e9), -1), this.opts.dropout ?? 0);
+    // The causal mask as an added bias: its gradient passes straight through (a `where` costs a pass both ways).
+    const bias = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) bias[i * t + j] = -1e9;
+    const att = dropout(softmax(add(scores, constant(bias, [t, t])), -1), this.opts.dropout ?? 0);
     return { y: this.merge(matmul(att, v), x), k, v };
   }
 
