@@ -133,16 +133,24 @@ export abstract class Module {
     return new Map(this.named().namedParameters().map(([n, p]) => [n, { shape: p.shape, data: p.data }]));
   }
 
-  /** Loads values by name; every parameter must be present with the same shape. */
+  /**
+   * Loads values by name, strictly: every parameter must be present with the same shape, and the state dict
+   * may hold nothing else (an extra tensor means it was written by a different model, e.g. an untied head).
+   * Everything is checked before anything is assigned, so a rejected state dict leaves the model as it was.
+   */
   loadStateDict(sd: Map<string, { shape: number[]; data: Float32Array }>, source = 'state dict'): void {
-    for (const [n, p] of this.named().namedParameters()) {
+    const own = this.named().namedParameters();
+    const names = new Set(own.map(([n]) => n));
+    const extra = [...sd.keys()].find((n) => !names.has(n));
+    if (extra !== undefined) throw new SwitchyardError('E_CHECKPOINT', `${source}: unexpected parameter '${extra}', which this model does not have`, 'the checkpoint was written by a different model configuration');
+    for (const [n, p] of own) {
       const v = sd.get(n);
       if (!v) throw new SwitchyardError('E_CHECKPOINT', `${source}: missing parameter '${n}'`, 'the checkpoint was written by a different model configuration');
       if (v.shape.length !== p.shape.length || v.shape.some((d, i) => d !== p.shape[i])) {
         throw new SwitchyardError('E_CHECKPOINT', `${source}: parameter '${n}' has shape [${v.shape}], the model expects [${p.shape}]`, 'the checkpoint was written by a different model configuration');
       }
-      p.data = Float32Array.from(v.data);
     }
+    for (const [n, p] of own) p.data = Float32Array.from(sd.get(n)!.data);
   }
 }
 

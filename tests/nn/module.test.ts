@@ -144,6 +144,24 @@ describe('loadStateDict', () => {
     await expectSwitchyardError(() => new MLP([4, 8, 3]).loadStateDict(sd, 'ckpt.safetensors'), 'E_CHECKPOINT', /ckpt\.safetensors.*layers\.1\.bias/);
   });
 
+  it('rejects an extra parameter (another model\'s checkpoint) and changes nothing', async () => {
+    const sd = new MLP([4, 8, 3]).init(1).stateDict();
+    sd.set('head.weight', { shape: [3, 3], data: new Float32Array(9) });
+    const m = new MLP([4, 8, 3]).init(5);
+    const before = [...m.layers[0].weight.data];
+    await expectSwitchyardError(() => m.loadStateDict(sd, 'ckpt.safetensors'), 'E_CHECKPOINT', /ckpt\.safetensors.*unexpected parameter 'head\.weight'/);
+    expect([...m.layers[0].weight.data]).toEqual(before);
+  });
+
+  it('checks every parameter before assigning any: a bad last one leaves the first untouched', async () => {
+    const sd = new MLP([4, 8, 3]).init(1).stateDict();
+    sd.set('layers.1.bias', { shape: [4], data: new Float32Array(4) });
+    const m = new MLP([4, 8, 3]).init(5);
+    const before = [...m.layers[0].weight.data];
+    await expectSwitchyardError(() => m.loadStateDict(sd), 'E_CHECKPOINT', /layers\.1\.bias/);
+    expect([...m.layers[0].weight.data]).toEqual(before);
+  });
+
   it('rejects a wrong shape with E_CHECKPOINT naming the parameter and both shapes', async () => {
     const sd = new MLP([4, 9, 3]).init(1).stateDict();
     const m = new MLP([4, 8, 3]).init(5);
