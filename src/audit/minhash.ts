@@ -37,13 +37,7 @@ export function minhashSignature(hashes: ArrayLike<number>, seeds: Uint32Array, 
   for (let j = 0; j < hashes.length; j++) {
     const x = hashes[j];
     for (let i = 0; i < k; i++) {
-      let h = x ^ seeds[i];
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-      h >>>= 0;
+      const h = fmix32(x ^ seeds[i]);
       if (h < out[i]) out[i] = h;
     }
   }
