@@ -101,6 +101,7 @@ updateBenchmarksMd({
 }
 
 if (only === 'all' || only === 'lm') await runLmBench(quick, log);
+if (only === 'all' || only === 'moeanatomy') await (await import('./moe-anatomy.ts')).runMoeAnatomyBench(quick, log);
 if (only === 'all' || only === 'serve') await (await import('./serve.ts')).runServeBench(quick);
 if (only === 'all' || only === 'neardup') await (await import('./near-dup.ts')).runNearDupBench(quick, log);
 if (only === 'all' || only === 'audit') await (await import('./audit-profile.ts')).runAuditBench(quick, log);
