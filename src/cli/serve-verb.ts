@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 import { startServer } from '../serve/server.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
@@ -7,7 +8,7 @@ import { emitJson } from './output.ts';
 export const SERVE_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'NAME@ALIAS (with --registry), or a run directory / ONNX file' },
-  registry: { type: 'string', help: 'registry directory or postgres:// URL' },
+  registry: { type: 'string', help: 'registry directory or postgres:// URL (default: $SWITCHYARD_REGISTRY when --model is NAME@ALIAS or --monitor is on)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
   port: { type: 'number', default: 8080, help: 'port (0 picks a free one)' },
   'api-keys': { type: 'string', help: 'JSON keys file { "keys": [{ "name", "sha256" }] } for state-changing routes' },
@@ -34,6 +35,20 @@ export const SERVE_SPEC = {
   'canary-drift': { type: 'number', default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
 } as const;
 
+/**
+ * The registry `serve` opens: `--registry`, else `$SWITCHYARD_REGISTRY` when the model is a `NAME@ALIAS`
+ * reference or monitoring (which lives in the registry database) is on; a run directory needs none.
+ *
+ * @example
+ * serveRegistry(undefined, 'churn@production', false, { SWITCHYARD_REGISTRY: 'registry' }); // 'registry'
+ * serveRegistry(undefined, 'runs/churn', false, { SWITCHYARD_REGISTRY: 'registry' });       // undefined
+ */
+export function serveRegistry(flag: string | undefined, model: string, monitor: boolean, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (flag) return flag;
+  const reference = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(model) && !existsSync(model);
+  return reference || monitor ? env.SWITCHYARD_REGISTRY || undefined : undefined;
+}
+
 /** `switchyard serve`: serves a model over HTTP until SIGTERM/SIGINT, then drains and exits 0. */
 export async function serveVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, SERVE_SPEC, 'serve');
@@ -44,9 +59,10 @@ export async function serveVerb(argv: string[]): Promise<number> {
   if (!(weight >= 0 && weight <= 1)) throw new SwitchyardError('E_USAGE', `--canary-weight must be in 0..1, got ${weight}`, 'e.g. --canary-weight 0.1');
   if (!(a['sample-rate'] > 0 && a['sample-rate'] <= 1)) throw new SwitchyardError('E_USAGE', `--sample-rate must be in (0, 1], got ${a['sample-rate']}`, 'e.g. --sample-rate 0.1');
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SwitchyardError('E_USAGE', `--port must be 0..65535, got ${a.port}`, 'e.g. --port 8080');
+  const monitorOn = Boolean(a.monitor || a.reference || a.alert.length || a['alert-webhook']);
   const server = await startServer({
     model: a.model,
-    registry: a.registry,
+    registry: serveRegistry(a.registry, a.model, monitorOn),
     host: a.host,
     port: a.port,
     apiKeys: a['api-keys'],
@@ -61,7 +77,7 @@ export async function serveVerb(argv: string[]): Promise<number> {
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'] },
     log: a.quiet ? () => {} : undefined,
     sampleRate: a['sample-rate'],
-    monitor: a.monitor || a.reference || a.alert.length || a['alert-webhook'] ? { reference: a.reference, rules: a.alert, webhook: a['alert-webhook'], canary: { threshold: a['canary-drift'] } } : undefined,
+    monitor: monitorOn ? { reference: a.reference, rules: a.alert, webhook: a['alert-webhook'], canary: { threshold: a['canary-drift'] } } : undefined,
   });
   const m = server.router.slots.primary.model!;
   if (a.json) emitJson({ ok: true, url: server.url, port: server.port, model: m.name, version: m.version, kind: m.kind });

@@ -86,7 +86,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (registry) cleanup.push(() => registry.close());
   try {
     if (!registry && /^[A-Za-z0-9_.-]+@/.test(o.model) && !o.model.includes('/')) {
-      throw new SwitchyardError('E_USAGE', `--model ${o.model} is a registry reference but no --registry was given`, 'add --registry DIR_OR_POSTGRES_URL, or pass a run directory');
+      throw new SwitchyardError('E_USAGE', `--model ${o.model} is a registry reference but no --registry was given`, 'add --registry DIR_OR_POSTGRES_URL (or set SWITCHYARD_REGISTRY), or pass a run directory');
     }
     const metrics = serveMetrics();
     const router = new ModelRouter(registry ? registrySource(registry) : directorySource(), { primary: o.model, canary: o.canary, canaryWeight: o.canaryWeight, shadow: o.shadow, seed: o.seed, load: o.load, log }, metrics);
@@ -94,7 +94,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await router.start();
     const incidentLog = registry ? await openIncidentLog(registry.db) : null;
     const guard = new RollbackGuard(router, metrics, o.incidents ?? incidentLog, o.rollback, log);
-    if (o.monitor && !incidentLog) throw new SwitchyardError('E_USAGE', 'monitoring needs a registry (its database holds the logged predictions and incidents)', 'add --registry DIR_OR_POSTGRES_URL');
+    if (o.monitor && !incidentLog) throw new SwitchyardError('E_USAGE', 'monitoring needs a registry (its database holds the logged predictions and incidents)', 'add --registry DIR_OR_POSTGRES_URL (or set SWITCHYARD_REGISTRY)');
     const monitor = o.monitor && incidentLog ? await attachMonitor(o.monitor, { registry, router, guard, incidents: incidentLog, log }) : null;
     if (monitor) cleanup.unshift(() => monitor.close());
     const onPrediction = monitor ? (e: Parameters<Monitor['onPrediction']>[0]) => (monitor.onPrediction(e), o.onPrediction?.(e)) : o.onPrediction;
