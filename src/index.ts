@@ -49,7 +49,7 @@ export { buildDatasheet, renderDatasheetMarkdown, datasheetReportDoc, type Datas
 export { datasheetTemplate, parseDatasheetAnswers, type DatasheetAnswers } from './report/datasheet-answers.ts';
 export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
-export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions } from './registry/registry.ts';
+export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions, type GcOptions, type GcResult } from './registry/registry.ts';
 export { openDb, type Db, type Dialect } from './registry/db.ts';
 export { startServer, type ServerOptions, type RunningServer } from './serve/server.ts';
 export { buildApp } from './serve/app.ts';

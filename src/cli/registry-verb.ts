@@ -1,5 +1,6 @@
 import { openRegistry, type ModelVersion, type Registry } from '../registry/registry.ts';
 import { parseVersion } from '../registry/names.ts';
+import { parseWindow } from '../monitor/store.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, type ArgSpec } from './args.ts';
 import { emitJson } from './output.ts';
@@ -22,6 +23,7 @@ const SPECS = {
   history: BASE,
   archive: { ...BASE, ...WHO },
   materialize: BASE,
+  gc: { ...BASE, 'min-age': { type: 'string', default: '1h', help: 'spare unreferenced blobs stored more recently than this (e.g. 30m, 1h, 0)' }, 'dry-run': { type: 'boolean', help: 'list what would be deleted, delete nothing' } },
 } as const satisfies Record<string, ArgSpec>;
 
 const USAGE: Record<keyof typeof SPECS, [string, string]> = {
@@ -33,7 +35,21 @@ const USAGE: Record<keyof typeof SPECS, [string, string]> = {
   history: ['registry history NAME', 'Who registered, promoted, rolled back or archived what, when and why.'],
   archive: ['registry archive NAME VERSION', 'Archive a version: it stays readable but can no longer be aliased.'],
   materialize: ['registry materialize NAME@REF', 'Write the artefacts of a version to the local cache, verifying every SHA-256; prints the directory.'],
+  gc: ['registry gc [--min-age 1h] [--dry-run]', 'Delete stored artefact bytes that no version refers to (left by an interrupted register).'],
 };
+
+/** `--min-age` as ms: `0`, or a duration such as `30m` or `1h`. */
+function minAgeMs(text: string): number {
+  if (text.trim() === '0') return 0;
+  let w: ReturnType<typeof parseWindow> | null = null;
+  try {
+    if (!/^\s*\d+\s*$/.test(text)) w = parseWindow(text); // a bare number would be a count, not a duration
+  } catch {
+    w = null;
+  }
+  if (!w || w.kind !== 'time') throw new SwitchyardError('E_USAGE', `--min-age '${text}' is not a duration`, 'e.g. --min-age 30m, --min-age 1h, --min-age 0');
+  return w.ms;
+}
 
 function registryHelp(): string {
   const lines = ['usage: switchyard registry <command> [options]   (switchyard registry <command> --help)', '', 'commands:'];
@@ -64,7 +80,7 @@ async function withRegistry<T>(location: string | undefined, fn: (r: Registry) =
 }
 
 /**
- * `switchyard registry <command>`: register, alias, rollback, list, show, history, archive, materialize.
+ * `switchyard registry <command>`: register, alias, rollback, list, show, history, archive, materialize, gc.
  *
  * @example
  * await registryVerb(['alias', 'penguins', 'production', '3', '--registry', './registry', '--json']);
@@ -139,6 +155,14 @@ export async function registryVerb(argv: string[]): Promise<number> {
         const v = await reg.resolve(ref);
         const dir = await reg.materialize(v);
         return out({ name: v.name, version: v.version, dir }, dir);
+      }
+      case 'gc': {
+        positionals(a._, [], c);
+        const dryRun = Boolean(a['dry-run']);
+        const r = await reg.gc({ minAgeMs: minAgeMs(a['min-age'] as string), dryRun });
+        const verb = dryRun ? 'would delete' : 'deleted';
+        const text = [`${verb} ${r.removed.length} unreferenced blob(s), ${r.freedBytes} B; kept ${r.referenced} referenced and ${r.young} too recent (of ${r.scanned})`, ...r.removed.map((b) => `  ${b.sha256}  ${b.bytes} B`)];
+        return out({ dryRun, ...r }, text.join('\n'));
       }
     }
   });

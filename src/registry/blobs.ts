@@ -23,7 +23,21 @@ export interface BlobStore {
   get(sha256: string): Promise<Buffer | null>;
   /** Human-readable location of a blob, for error messages. */
   where(sha256: string): string;
+  /** Every stored blob: its hash, size and when it was last stored (ms since the epoch). */
+  list(): Promise<StoredBlob[]>;
+  /** Deletes a blob; no error when it is already gone. */
+  remove(sha256: string): Promise<void>;
 }
+
+/** One entry of {@link BlobStore.list}. */
+export interface StoredBlob {
+  sha256: string;
+  bytes: number;
+  /** When the blob was last stored (a `put` of existing bytes refreshes it), ms since the epoch. */
+  storedAt: number;
+}
+
+const SHA256_NAME = /^[0-9a-f]{64}$/;
 
 /**
  * Blobs as files under a directory, two-level fan-out by hash prefix.
@@ -42,18 +56,42 @@ export class FileBlobStore implements BlobStore {
   async put(sha256: string, bytes: Buffer): Promise<void> {
     const file = this.where(sha256);
     const existing = await fsp.readFile(file).catch(() => null);
-    // Rewrite a blob that exists but was damaged; keep an intact one untouched.
-    if (existing && existing.equals(bytes)) return;
+    // Rewrite a blob that exists but was damaged; keep an intact one, but mark it as stored now, so that a
+    // concurrent `gc` does not take it away from the version being registered.
+    if (existing && existing.equals(bytes)) {
+      const now = new Date();
+      await fsp.utimes(file, now, now);
+      return;
+    }
     await writeFileAtomic(file, bytes);
   }
 
   async get(sha256: string): Promise<Buffer | null> {
     return fsp.readFile(this.where(sha256)).catch(() => null);
   }
+
+  async list(): Promise<StoredBlob[]> {
+    const out: StoredBlob[] = [];
+    const fans = await fsp.readdir(this.dir).catch(() => [] as string[]);
+    for (const fan of fans) {
+      for (const name of await fsp.readdir(join(this.dir, fan)).catch(() => [] as string[])) {
+        if (!SHA256_NAME.test(name)) continue; // temp files of an atomic write in progress
+        const st = await fsp.stat(join(this.dir, fan, name)).catch(() => null);
+        if (st?.isFile()) out.push({ sha256: name, bytes: st.size, storedAt: st.mtimeMs });
+      }
+    }
+    return out;
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await fsp.rm(this.where(sha256), { force: true });
+  }
 }
 
 /** DDL of the PostgreSQL blob table (run by the registry's migration). */
 export const PG_BLOBS_DDL = 'CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, bytes BYTEA NOT NULL)';
+/** Second migration: when each blob was last stored, so `gc` can spare blobs of a registration in progress. */
+export const PG_BLOBS_STORED_AT_DDL = 'ALTER TABLE blobs ADD COLUMN stored_at TIMESTAMPTZ NOT NULL DEFAULT now()';
 
 /**
  * Blobs as rows of a `blobs (sha256, size, bytes)` table.
@@ -73,11 +111,20 @@ export class DbBlobStore implements BlobStore {
 
   async put(sha256: string, bytes: Buffer): Promise<void> {
     // Upsert: a concurrent writer of the same content is harmless, and a damaged row is repaired.
-    await this.db.exec('INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size, bytes = EXCLUDED.bytes', [sha256, bytes.byteLength, bytes]);
+    await this.db.exec('INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE SET size = EXCLUDED.size, bytes = EXCLUDED.bytes, stored_at = now()', [sha256, bytes.byteLength, bytes]);
   }
 
   async get(sha256: string): Promise<Buffer | null> {
     const rows = await this.db.query<{ bytes: Buffer }>('SELECT bytes FROM blobs WHERE sha256 = $1', [sha256]);
     return rows.length ? rows[0].bytes : null;
+  }
+
+  async list(): Promise<StoredBlob[]> {
+    const rows = await this.db.query<{ sha256: string; size: string | number; at: string | number }>('SELECT sha256, size, EXTRACT(EPOCH FROM stored_at) * 1000 AS at FROM blobs');
+    return rows.map((r) => ({ sha256: r.sha256, bytes: Number(r.size), storedAt: Number(r.at) }));
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await this.db.exec('DELETE FROM blobs WHERE sha256 = $1', [sha256]);
   }
 }

@@ -110,7 +110,34 @@ export interface Registry {
   list(name?: string): Promise<ModelVersion[]>;
   history(name: string): Promise<HistoryEntry[]>;
   archive(name: string, version: number, o?: ChangeOptions): Promise<void>;
+  /** Deletes stored artefact bytes no version refers to (see {@link GcOptions}). */
+  gc(o?: GcOptions): Promise<GcResult>;
   close(): Promise<void>;
+}
+
+/** Options of {@link Registry.gc}. */
+export interface GcOptions {
+  /**
+   * Spare blobs stored less than this many ms ago (default one hour): `register` stores a version's bytes before
+   * the transaction that records it, so a young unreferenced blob may belong to a registration in progress.
+   */
+  minAgeMs?: number;
+  /** Report what would be deleted, delete nothing. */
+  dryRun?: boolean;
+}
+
+/** What {@link Registry.gc} found and did. */
+export interface GcResult {
+  /** Blobs examined. */
+  scanned: number;
+  /** Blobs some version refers to (kept). */
+  referenced: number;
+  /** Unreferenced blobs younger than the minimum age (kept). */
+  young: number;
+  /** Unreferenced blobs deleted (or, with dryRun, that would be). */
+  removed: { sha256: string; bytes: number }[];
+  /** Sum of the removed blobs' sizes. */
+  freedBytes: number;
 }
 
 /**
@@ -365,6 +392,27 @@ class SqlRegistry implements Registry {
       await t.exec("UPDATE versions SET status = 'archived' WHERE name = $1 AND version = $2", [name, version]);
       await this.event(t, name, 'archive', { version }, o);
     });
+  }
+
+  async gc(o: GcOptions = {}): Promise<GcResult> {
+    const minAge = o.minAgeMs ?? 3_600_000;
+    if (!(minAge >= 0)) throw new SwitchyardError('E_USAGE', `gc minimum age must be >= 0 ms, got ${minAge}`, 'e.g. --min-age 1h');
+    const referenced = new Set((await this.db.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM artefacts')).map((r) => r.sha256));
+    const now = Date.now();
+    const r: GcResult = { scanned: 0, referenced: 0, young: 0, removed: [], freedBytes: 0 };
+    for (const b of await this.blobs.list()) {
+      r.scanned++;
+      if (referenced.has(b.sha256)) r.referenced++;
+      else if (now - b.storedAt < minAge) r.young++;
+      // Looked up again just before deleting: a version registered since the scan may refer to it now.
+      else if (!o.dryRun && (await this.db.query('SELECT 1 FROM artefacts WHERE sha256 = $1 LIMIT 1', [b.sha256])).length) r.referenced++;
+      else {
+        if (!o.dryRun) await this.blobs.remove(b.sha256);
+        r.removed.push({ sha256: b.sha256, bytes: b.bytes });
+        r.freedBytes += b.bytes;
+      }
+    }
+    return r;
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * Versions and their artefacts are written once and never updated (only `status` moves to archived);
  * every change to aliases or status is an `events` row, which is the history.
  */
-import { PG_BLOBS_DDL } from './blobs.ts';
+import { PG_BLOBS_DDL, PG_BLOBS_STORED_AT_DDL } from './blobs.ts';
 import type { Db } from './db.ts';
 
 const COMMON = [
@@ -32,6 +32,7 @@ export async function migrateRegistry(db: Db): Promise<void> {
     sqlite: [...COMMON, EVENTS('INTEGER PRIMARY KEY AUTOINCREMENT'), INDEX],
     postgres: [...COMMON, EVENTS('BIGSERIAL PRIMARY KEY'), INDEX, PG_BLOBS_DDL],
   });
+  await db.migrate('registry-2', { sqlite: [], postgres: [PG_BLOBS_STORED_AT_DDL] });
 }
 
 /**

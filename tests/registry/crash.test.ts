@@ -4,13 +4,16 @@
  * registering the same name at once get distinct versions — on SQLite and on PostgreSQL.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { add, trace } from '../../src/core/index.ts';
+import { lowerGraph } from '../../src/runtime/onnx/lower.ts';
+import { encodeModel } from '../../src/runtime/onnx/proto.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openRegistry, type Registry } from '../../src/registry/registry.ts';
 import { sha256File } from '../../src/util/fs.ts';
-import { ROOT } from '../cli/helpers.ts';
+import { cli, expectBadInput, ROOT } from '../cli/helpers.ts';
 import { BACKENDS, freshLocation } from '../pg.ts';
 import { penguinsRun } from './fixtures.ts';
 
@@ -97,4 +100,39 @@ describe.each(BACKENDS)('on %s', (backend) => {
     const kinds = new Map((await reg.list('m')).map((v) => [v.version, v.kind]));
     expect(new Set(got.map((v) => kinds.get(v)))).toEqual(new Set(['tabular', 'onnx']));
   });
+
+  test('gc deletes the bytes an interrupted register left behind, spares recent ones, and keeps every version whole', async () => {
+    // A model no version has: its register, killed after storing the bytes, leaves a blob no version uses.
+    const onnx = join(mkdtempSync(join(tmpdir(), 'sy-gc-')), 'other.onnx');
+    writeFileSync(onnx, encodeModel(lowerGraph(trace((g) => ({ y: add(g.input('x', 'f32', ['batch', 3]), 1) })))));
+    const child = register(location, 'm', onnx, 'after-files');
+    await child.paused;
+    child.kill();
+    expect((await child.exit).signal).toBe('SIGKILL');
+    const orphan = await sha256File(onnx);
+
+    const young = await reg.gc(); // default minimum age: one hour
+    expect(young.removed).toEqual([]);
+    expect(young.young).toBeGreaterThanOrEqual(1);
+    const dry = await reg.gc({ minAgeMs: 0, dryRun: true });
+    expect(dry.removed.map((b) => b.sha256)).toContain(orphan);
+    expect(dry.referenced + dry.removed.length).toBe(dry.scanned);
+    const real = await reg.gc({ minAgeMs: 0 });
+    expect(real.removed.map((b) => b.sha256).sort()).toEqual(dry.removed.map((b) => b.sha256).sort());
+    expect(real.freedBytes).toBe(real.removed.reduce((a, b) => a + b.bytes, 0));
+    expect((await reg.gc({ minAgeMs: 0 })).removed).toEqual([]);
+
+    // Every version still materializes with verified bytes, through a handle with an empty cache.
+    const other = await openRegistry(location, { cacheDir: mkdtempSync(join(tmpdir(), 'sy-gc-cache-')) });
+    try {
+      for (const v of await other.list('m')) await other.materialize(v);
+    } finally {
+      await other.close();
+    }
+
+    const r = cli(['registry', 'gc', '--min-age', '0', '--registry', location, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ ok: true, dryRun: false, removed: [] });
+    expectBadInput(cli(['registry', 'gc', '--min-age', 'soon', '--registry', location]), /--min-age 'soon' is not a duration/);
+  }, 60_000);
 });
