@@ -2,6 +2,8 @@
  * Automatic rollback: rules over a sliding window of the canary's requests (server-error rate, p99 latency)
  * plus a drift signal fed from outside (the monitor). When a rule fires, the canary leaves traffic at once,
  * its alias moves back in the registry (recorded in the registry's history) and an incident is recorded.
+ * With `primary: true` the same rules also watch the primary: a production version that breaks them has its
+ * alias moved back and the version it points to again is loaded and swapped in (the primary always serves).
  */
 import type { ModelRouter } from './versions.ts';
 import type { ServeMetrics } from './metrics.ts';
@@ -47,21 +49,29 @@ export interface RollbackRules {
   minRequests?: number;
   /** Requests in the sliding window. Default 200. */
   window?: number;
+  /** Also watch the primary (needs a `NAME@ALIAS` primary in a registry). Default false. */
+  primary?: boolean;
 }
 
+type Watched = 'primary' | 'canary';
+
 /**
- * Watches the canary and rolls it back when a rule fires.
+ * Watches the canary (and, with `rules.primary`, the primary) and rolls it back when a rule fires.
  *
  * @example
  * const guard = new RollbackGuard(router, metrics, incidents, { maxErrorRate: 0.05 });
  * guard.observe('canary', '3', { ok: false, ms: 4 });
  */
 export class RollbackGuard {
-  private outcomes: { ok: boolean; ms: number }[] = [];
-  private version: string | null = null;
+  private readonly windows: Record<Watched, { version: string | null; outcomes: { ok: boolean; ms: number }[] }> = {
+    primary: { version: null, outcomes: [] },
+    canary: { version: null, outcomes: [] },
+  };
+  /** Primary versions whose rollback failed: kept serving, not judged again. */
+  private readonly keptPrimary = new Set<string>();
   private tripping: Promise<void> | null = null;
   /** Rollbacks done, newest last. */
-  readonly done: { rule: string; version: string; incident?: string; registry?: { from: number; to: number }; error?: string }[] = [];
+  readonly done: { rule: string; role: Watched; version: string; incident?: string; registry?: { from: number; to: number }; error?: string }[] = [];
 
   constructor(
     private readonly router: ModelRouter,
@@ -73,26 +83,28 @@ export class RollbackGuard {
 
   /** Records one finished request of `role`/`version` (`ok` false for a server error). */
   observe(role: string, version: string, o: { ok: boolean; ms: number }): void {
-    if (role !== 'canary') return;
-    if (version !== this.version) {
-      this.version = version;
-      this.outcomes = [];
+    if (role !== 'canary' && !(role === 'primary' && this.rules.primary)) return;
+    if (role === 'primary' && this.keptPrimary.has(version)) return;
+    const w = this.windows[role as Watched];
+    if (version !== w.version) {
+      w.version = version;
+      w.outcomes = [];
     }
-    this.outcomes.push(o);
-    const w = this.rules.window ?? 200;
-    if (this.outcomes.length > w) this.outcomes.splice(0, this.outcomes.length - w);
-    if (this.outcomes.length < (this.rules.minRequests ?? 20)) return;
-    const errors = this.outcomes.filter((x) => !x.ok).length / this.outcomes.length;
+    w.outcomes.push(o);
+    const size = this.rules.window ?? 200;
+    if (w.outcomes.length > size) w.outcomes.splice(0, w.outcomes.length - size);
+    if (w.outcomes.length < (this.rules.minRequests ?? 20)) return;
+    const errors = w.outcomes.filter((x) => !x.ok).length / w.outcomes.length;
     const maxErr = this.rules.maxErrorRate ?? 0.05;
     if (errors > maxErr) {
-      void this.trip('error-rate', `canary error rate ${errors.toFixed(3)} > ${maxErr} over ${this.outcomes.length} requests`, { errorRate: errors, requests: this.outcomes.length });
+      void this.trip(role as Watched, 'error-rate', `${role} error rate ${errors.toFixed(3)} > ${maxErr} over ${w.outcomes.length} requests`, { errorRate: errors, requests: w.outcomes.length });
       return;
     }
     const p99Bound = this.rules.maxP99Ms ?? 0;
     if (p99Bound > 0) {
-      const sorted = this.outcomes.map((x) => x.ms).sort((a, b) => a - b);
+      const sorted = w.outcomes.map((x) => x.ms).sort((a, b) => a - b);
       const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
-      if (p99 > p99Bound) void this.trip('p99-latency', `canary p99 latency ${p99.toFixed(1)} ms > ${p99Bound} ms over ${sorted.length} requests`, { p99Ms: p99, requests: sorted.length });
+      if (p99 > p99Bound) void this.trip(role as Watched, 'p99-latency', `${role} p99 latency ${p99.toFixed(1)} ms > ${p99Bound} ms over ${sorted.length} requests`, { p99Ms: p99, requests: sorted.length });
     }
   }
 
@@ -105,7 +117,7 @@ export class RollbackGuard {
   async reportDrift(d: { version: string; score: number; threshold: number; details?: Record<string, unknown> }): Promise<boolean> {
     const cur = this.router.slots.canary?.model;
     if (!cur || cur.version !== d.version || !(d.score > d.threshold)) return false;
-    await this.trip('drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
+    await this.trip('canary', 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
     return true;
   }
 
@@ -114,27 +126,29 @@ export class RollbackGuard {
     while (this.tripping) await this.tripping;
   }
 
-  private trip(rule: string, title: string, details: Record<string, unknown>): Promise<void> {
+  private trip(role: Watched, rule: string, title: string, details: Record<string, unknown>): Promise<void> {
     if (this.tripping) return this.tripping;
-    const model = this.router.blockCanary();
+    // The canary leaves traffic at once; the primary keeps serving until the version it rolls back to is loaded.
+    const model = role === 'canary' ? this.router.blockCanary() : this.router.slots.primary.model;
     if (!model) return Promise.resolve();
-    this.outcomes = [];
-    this.version = null;
+    this.windows[role] = { version: null, outcomes: [] };
     this.metrics.rollbacks.inc({ rule });
-    this.log(`rollback: ${title}; canary ${model.name}@${model.version} taken out of traffic`);
+    this.log(`rollback: ${title}; ${role} ${model.name}@${model.version}${role === 'canary' ? ' taken out of traffic' : ''}`);
     this.tripping = (async () => {
-      const rec: RollbackGuard['done'][number] = { rule, version: model.version };
-      const ref = this.router.slots.canary!.ref;
+      const rec: RollbackGuard['done'][number] = { rule, role, version: model.version };
+      const ref = this.router.slots[role]!.ref;
       if (this.router.source.rollback && /@[A-Za-z]/.test(ref)) {
         try {
           rec.registry = await this.router.source.rollback(ref, title);
+          if (role === 'primary') await this.router.refresh();
         } catch (e) {
           rec.error = (e as Error).message;
           this.log(`rollback: could not move ${ref} back: ${rec.error}`);
         }
-      }
+      } else rec.error = `${ref} is not a registry alias; nothing to move back`;
+      if (role === 'primary' && (rec.error || this.router.slots.primary.model?.version === model.version)) this.keptPrimary.add(model.version);
       const versions = [model.version, ...(rec.registry ? [String(rec.registry.to)] : [])];
-      if (this.incidents) rec.incident = await this.incidents.record({ kind: 'rollback', title, model: model.name, versions, details: { rule, ref, ...details, ...(rec.error ? { rollbackError: rec.error } : {}) } });
+      if (this.incidents) rec.incident = await this.incidents.record({ kind: 'rollback', title, model: model.name, versions, details: { rule, role, ref, ...details, ...(rec.error ? { rollbackError: rec.error } : {}) } });
       this.done.push(rec);
     })().finally(() => (this.tripping = null));
     return this.tripping;

@@ -209,4 +209,29 @@ describe.each(BACKENDS)('serving from the registry on %s', (backend) => {
     expect(tail.every((x) => x === 200)).toBe(true);
     expect((await get(`${s.url}/metrics`)).text).toMatch(/switchyard_rollbacks_total\{rule="error-rate"\} 1/);
   }, 60_000);
+
+  it('automatic rollback of the primary (opt-in): a failing production version is replaced by the one before it', async () => {
+    await reg.setAlias('m', 'production', 2, { by: 'test', reason: 'known good' });
+    const s = await serve({ rollback: { maxErrorRate: 0.2, minRequests: 10, window: 50, primary: true } });
+    expect(s.router.slots.primary.model?.version).toBe('2');
+    await reg.setAlias('m', 'production', 3, { by: 'test', reason: 'release the new model' });
+    for (let i = 0; i < 100 && s.router.slots.primary.model?.version !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.router.slots.primary.model?.version).toBe('3');
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      statuses.push((await post(`${s.url}/v1/predict`, { rows: [row(50, 0)] })).status); // version 3 fails on this row
+      if (s.guard.done.length) await s.guard.settled();
+    }
+    expect(s.guard.done).toHaveLength(1);
+    expect(s.guard.done[0]).toMatchObject({ rule: 'error-rate', role: 'primary', version: '3', registry: { from: 3, to: 2 } });
+    expect(s.router.slots.primary.model?.version).toBe('2');
+    expect((await reg.aliases('m')).production).toBe(2);
+    expect((await reg.history('m')).some((h) => h.action === 'rollback' && h.alias === 'production' && h.from === 3 && h.to === 2 && h.by === 'switchyard-serve')).toBe(true);
+    const incidents = await (await openIncidentLog(reg.db)).list({ model: 'm' });
+    expect(incidents.some((i) => i.details.role === 'primary' && i.versions.join() === '3,2')).toBe(true);
+    // Failures stop once version 2 is back; the primary never stopped answering.
+    const tail = statuses.slice(statuses.lastIndexOf(500) + 1);
+    expect(tail.length).toBeGreaterThan(10);
+    expect(tail.every((x) => x === 200)).toBe(true);
+  }, 60_000);
 });
