@@ -31,6 +31,8 @@ export interface CompileOptions extends LowerOptions {
  * - `'always'`: ORT's own default; an idle session keeps spinning after its run and slows a second session
  *   used alternately with it about 2x.
  * - `'never'`: threads always sleep between parallel sections.
+ *
+ * The default can be changed for a whole process with `$SWITCHYARD_SPIN` (see {@link defaultSpinPolicy}).
  */
 export type SpinPolicy = 'run' | 'always' | 'never';
 
@@ -110,6 +112,21 @@ export class CompiledGraph {
 }
 
 /**
+ * The spin policy used when a session does not choose one: `$SWITCHYARD_SPIN` (`run`, `always` or `never`) or
+ * `'run'`. Machines running several busy processes at once (parallel test workers, several trainings) may prefer
+ * `never`, so that no process busy-waits while another needs the core.
+ *
+ * @example
+ * defaultSpinPolicy(); // 'run' unless SWITCHYARD_SPIN says otherwise
+ */
+export function defaultSpinPolicy(): SpinPolicy {
+  const v = process.env.SWITCHYARD_SPIN;
+  if (v === undefined || v === '') return 'run';
+  if (v === 'run' || v === 'always' || v === 'never') return v;
+  throw new SwitchyardError('E_CONFIG', `SWITCHYARD_SPIN=${v} is not run, always or never`, 'unset it, or set SWITCHYARD_SPIN=never');
+}
+
+/**
  * Session options shared by every Switchyard session: threads, spinning only while a run is in progress (see
  * {@link SpinPolicy}), full graph optimisation.
  *
@@ -117,7 +134,7 @@ export class CompiledGraph {
  * const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: 2 }));
  */
 export function sessionOptions(opts: { threads?: number; spin?: SpinPolicy } = {}): ort.InferenceSession.SessionOptions {
-  const policy = opts.spin ?? 'run';
+  const policy = opts.spin ?? defaultSpinPolicy();
   const spin = policy === 'never' ? '0' : '1';
   return {
     executionProviders: ['cpu'],

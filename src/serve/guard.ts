@@ -84,7 +84,8 @@ export class RollbackGuard {
   /** Records one finished request of `role`/`version` (`ok` false for a server error). */
   observe(role: string, version: string, o: { ok: boolean; ms: number }): void {
     if (role !== 'canary' && !(role === 'primary' && this.rules.primary)) return;
-    if (role === 'primary' && this.keptPrimary.has(version)) return;
+    // Late answers of a primary version already replaced (or kept after a failed rollback) are not judged.
+    if (role === 'primary' && (this.keptPrimary.has(version) || version !== this.router.slots.primary.model?.version)) return;
     const w = this.windows[role as Watched];
     if (version !== w.version) {
       w.version = version;
@@ -97,14 +98,14 @@ export class RollbackGuard {
     const errors = w.outcomes.filter((x) => !x.ok).length / w.outcomes.length;
     const maxErr = this.rules.maxErrorRate ?? 0.05;
     if (errors > maxErr) {
-      void this.trip(role as Watched, 'error-rate', `${role} error rate ${errors.toFixed(3)} > ${maxErr} over ${w.outcomes.length} requests`, { errorRate: errors, requests: w.outcomes.length });
+      void this.trip(role as Watched, version, 'error-rate', `${role} error rate ${errors.toFixed(3)} > ${maxErr} over ${w.outcomes.length} requests`, { errorRate: errors, requests: w.outcomes.length });
       return;
     }
     const p99Bound = this.rules.maxP99Ms ?? 0;
     if (p99Bound > 0) {
       const sorted = w.outcomes.map((x) => x.ms).sort((a, b) => a - b);
       const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)];
-      if (p99 > p99Bound) void this.trip(role as Watched, 'p99-latency', `${role} p99 latency ${p99.toFixed(1)} ms > ${p99Bound} ms over ${sorted.length} requests`, { p99Ms: p99, requests: sorted.length });
+      if (p99 > p99Bound) void this.trip(role as Watched, version, 'p99-latency', `${role} p99 latency ${p99.toFixed(1)} ms > ${p99Bound} ms over ${sorted.length} requests`, { p99Ms: p99, requests: sorted.length });
     }
   }
 
@@ -117,7 +118,7 @@ export class RollbackGuard {
   async reportDrift(d: { version: string; score: number; threshold: number; details?: Record<string, unknown> }): Promise<boolean> {
     const cur = this.router.slots.canary?.model;
     if (!cur || cur.version !== d.version || !(d.score > d.threshold)) return false;
-    await this.trip('canary', 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
+    await this.trip('canary', d.version, 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
     return true;
   }
 
@@ -126,8 +127,9 @@ export class RollbackGuard {
     while (this.tripping) await this.tripping;
   }
 
-  private trip(role: Watched, rule: string, title: string, details: Record<string, unknown>): Promise<void> {
+  private trip(role: Watched, version: string, rule: string, title: string, details: Record<string, unknown>): Promise<void> {
     if (this.tripping) return this.tripping;
+    if (this.router.slots[role]?.model?.version !== version) return Promise.resolve(); // already replaced
     // The canary leaves traffic at once; the primary keeps serving until the version it rolls back to is loaded.
     const model = role === 'canary' ? this.router.blockCanary() : this.router.slots.primary.model;
     if (!model) return Promise.resolve();

@@ -222,7 +222,7 @@ describe.each(BACKENDS)('serving from the registry on %s', (backend) => {
       statuses.push((await post(`${s.url}/v1/predict`, { rows: [row(50, 0)] })).status); // version 3 fails on this row
       if (s.guard.done.length) await s.guard.settled();
     }
-    expect(s.guard.done).toHaveLength(1);
+    expect(s.guard.done, JSON.stringify(s.guard.done)).toHaveLength(1);
     expect(s.guard.done[0]).toMatchObject({ rule: 'error-rate', role: 'primary', version: '3', registry: { from: 3, to: 2 } });
     expect(s.router.slots.primary.model?.version).toBe('2');
     expect((await reg.aliases('m')).production).toBe(2);
