@@ -238,7 +238,8 @@ export class MlpTrainer {
       const r = await this.step.run(hostBatch(x, features, y, weights, group, this.task), lrs);
       if (r.nonFinite !== null) {
         const at = this.step.microSteps + r.nonFinite + 1;
-        throw new SwitchyardError('E_NONFINITE', `training diverged: the loss became ${r.losses[r.nonFinite]} (gradient norm ${r.gradNorms[r.nonFinite]}) at step ${at}, epoch ${epoch}`, `lower the learning rate (e.g. --lr ${(this.o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
+        const what = r.nonFiniteParameter ? `parameter '${r.nonFiniteParameter}' became non-finite` : `the loss became ${r.losses[r.nonFinite]} (gradient norm ${r.gradNorms[r.nonFinite]})`;
+        throw new SwitchyardError('E_NONFINITE', `training diverged: ${what} at step ${at}, epoch ${epoch}`, `lower the learning rate (e.g. --lr ${(this.o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
       }
       for (const l of r.losses) { lossSum += l; lossCount++; }
       const n = group.reduce((a, g) => a + g.length, 0);

@@ -44,8 +44,20 @@ export interface StepResult {
   gradNorms: Float32Array;
   /** Extra metrics per micro-step. */
   metrics: Record<string, Float32Array>;
-  /** Index of the first micro-step with a non-finite loss or gradient; the state was then left unchanged. */
+  /**
+   * Index of the first micro-step with a non-finite loss or gradient, or the last micro-step when the updated
+   * parameters came out non-finite (see `nonFiniteParameter`); the state was then left unchanged.
+   */
   nonFinite: number | null;
+  /** The first parameter whose updated values were non-finite (e.g. an infinite learning rate), if any. */
+  nonFiniteParameter?: string;
+}
+
+/** True when every value is finite (`x - x` is 0 for finite x and NaN for NaN and ±Infinity). */
+function allFinite(a: Float32Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc += a[i] - a[i];
+  return acc === 0;
 }
 
 const PREFIX = 'batch.';
@@ -153,7 +165,7 @@ export class TrainStep {
   /**
    * Runs `k` micro-steps. `batches` holds each batch input stacked along a new leading axis of size k
    * (k a multiple of `accumulate`); `lrs` has one learning rate per optimizer update (k / accumulate).
-   * On a non-finite loss or gradient nothing is updated and `nonFinite` says at which micro-step.
+   * On a non-finite loss, gradient or updated parameter nothing is updated and `nonFinite` says at which micro-step.
    */
   async run(batches: Record<string, HostTensor>, lrs: number[]): Promise<StepResult> {
     const first = Object.values(batches)[0];
@@ -191,6 +203,10 @@ export class TrainStep {
         break;
       }
     }
+    // A finite loss and gradient can still give non-finite weights (an infinite learning rate, an overflowing
+    // update): such a state is never accepted, so a checkpoint can never hold it.
+    const badParameter = nonFinite === null ? this.trainable.find((p) => !allFinite(out[`new.${p.name}`].data as Float32Array)) : undefined;
+    if (badParameter) nonFinite = k - 1;
     if (nonFinite === null) {
       for (const p of [...this.trainable, ...this.buffers]) p.data = out[`new.${p.name}`].data as Float32Array;
       for (const n of this.optimizerState.keys()) this.optimizerState.set(n, out[`new.${n}`].data as Float32Array);
@@ -198,7 +214,7 @@ export class TrainStep {
       this.microSteps += k;
     }
     const metrics = Object.fromEntries(this.metricNames.map((m) => [m, out[`metric.${m}`].data as Float32Array]));
-    return { losses, gradNorms, metrics, nonFinite };
+    return { losses, gradNorms, metrics, nonFinite, ...(badParameter ? { nonFiniteParameter: badParameter.name } : {}) };
   }
 
   private shapeOfState(name: string): number[] {

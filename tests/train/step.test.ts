@@ -240,6 +240,19 @@ describe('TrainStep mechanics', () => {
     expect([step.updates, step.microSteps]).toEqual([counters[0] + 1, counters[1] + 1]);
   });
 
+  it('finite loss and gradient but non-finite updated weights (infinite learning rate): rejected, state unchanged', async () => {
+    const model = new MLP([4, 8, 2]).init(36);
+    const step = await compile({ model, optimizer: adamw(), batch: mlpSpec });
+    const params = snapshot(model);
+    const r = await step.run(mlpData(37, 2, 3), [0.01, Number.POSITIVE_INFINITY]);
+    expect([...r.losses].every(Number.isFinite)).toBe(true);
+    expect([...r.gradNorms].every(Number.isFinite)).toBe(true);
+    expect(r.nonFinite).toBe(1);
+    expect(r.nonFiniteParameter).toBe('layers.0.weight');
+    for (const [n, p] of snapshot(model)) expect(bytesEqual(p, params.get(n)!), n).toBe(true);
+    expect([step.updates, step.microSteps]).toEqual([0, 0]);
+  });
+
   it('an infinite target is caught through the loss too', async () => {
     const model = new Linear(IN, OUT).named().init(34);
     const step = await compile({ model, optimizer: sgd() });
