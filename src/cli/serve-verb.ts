@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 import { startServer } from '../serve/server.ts';
+import { isModelRef } from '../registry/names.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -46,8 +46,7 @@ export const SERVE_SPEC = {
  */
 export function serveRegistry(flag: string | undefined, model: string, monitor: boolean, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (flag) return flag;
-  const reference = /^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$/.test(model) && !existsSync(model);
-  return reference || monitor ? env.SWITCHYARD_REGISTRY || undefined : undefined;
+  return isModelRef(model) || monitor ? env.SWITCHYARD_REGISTRY || undefined : undefined;
 }
 
 /** `switchyard serve`: serves a model over HTTP until SIGTERM/SIGINT, then drains and exits 0. */

@@ -2,6 +2,7 @@
  * Names in the registry: model names, alias names and references (`name`, `name@3`, `name@production`).
  * Names appear in paths and URLs, so they are restricted to letters, digits, `.`, `_` and `-`.
  */
+import { existsSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -58,6 +59,24 @@ export function parseRef(ref: string): ModelRef {
   if (m) return { name, version: parseVersion(m[1], ref) };
   checkAliasName(tail);
   return { name, alias: tail };
+}
+
+/**
+ * True when `text` is a `NAME@VERSION` or `NAME@ALIAS` reference rather than a file or directory that exists
+ * (`serve --model` and friends take either).
+ *
+ * @example
+ * isModelRef('churn@production'); // true
+ * isModelRef('runs/churn');       // false
+ */
+export function isModelRef(text: string): boolean {
+  if (!text.includes('@') || existsSync(text)) return false;
+  try {
+    parseRef(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -139,15 +139,15 @@ export class RollbackGuard {
     this.tripping = (async () => {
       const rec: RollbackGuard['done'][number] = { rule, role, version: model.version };
       const ref = this.router.slots[role]!.ref;
-      if (this.router.source.rollback && /@[A-Za-z]/.test(ref)) {
-        try {
-          rec.registry = await this.router.source.rollback(ref, title);
-          if (role === 'primary') await this.router.refresh();
-        } catch (e) {
-          rec.error = (e as Error).message;
-          this.log(`rollback: could not move ${ref} back: ${rec.error}`);
-        }
-      } else rec.error = `${ref} is not a registry alias; nothing to move back`;
+      // The registry source rejects a ref that is not an alias (E_ROLLBACK); a directory source cannot roll back.
+      try {
+        if (!this.router.source.rollback) throw new Error(`${ref} is not served from a registry; nothing to move back`);
+        rec.registry = await this.router.source.rollback(ref, title);
+        if (role === 'primary') await this.router.refresh();
+      } catch (e) {
+        rec.error = (e as Error).message;
+        this.log(`rollback: could not move ${ref} back: ${rec.error}`);
+      }
       if (role === 'primary' && (rec.error || this.router.slots.primary.model?.version === model.version)) this.keptPrimary.add(model.version);
       const versions = [model.version, ...(rec.registry ? [String(rec.registry.to)] : [])];
       if (this.incidents) rec.incident = await this.incidents.record({ kind: 'rollback', title, model: model.name, versions, details: { rule, role, ref, ...details, ...(rec.error ? { rollbackError: rec.error } : {}) } });

@@ -7,6 +7,7 @@ import { attachMonitor, type ServeMonitorOptions } from '../monitor/attach.ts';
 import { openIncidentLog } from '../monitor/incidents.ts';
 import type { Monitor } from '../monitor/monitor.ts';
 import { openRegistry, type Registry } from '../registry/registry.ts';
+import { isModelRef } from '../registry/names.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type AppOptions, buildApp } from './app.ts';
 import { readApiKeys } from './auth.ts';
@@ -85,7 +86,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const cleanup: (() => Promise<void>)[] = [];
   if (registry) cleanup.push(() => registry.close());
   try {
-    if (!registry && /^[A-Za-z0-9_.-]+@/.test(o.model) && !o.model.includes('/')) {
+    if (!registry && isModelRef(o.model)) {
       throw new SwitchyardError('E_USAGE', `--model ${o.model} is a registry reference but no --registry was given`, 'add --registry DIR_OR_POSTGRES_URL (or set SWITCHYARD_REGISTRY), or pass a run directory');
     }
     const metrics = serveMetrics();

@@ -17,7 +17,7 @@ import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { Forward } from './forward.ts';
-import { type BatchSpec, TrainStep } from './step.ts';
+import { type BatchSpec, divergence, TrainStep } from './step.ts';
 
 /**
  * The model and optimisation settings of an MLP fit, shared by {@link fit} and `switchyard train`.
@@ -238,8 +238,7 @@ export class MlpTrainer {
       const r = await this.step.run(hostBatch(x, features, y, weights, group, this.task), lrs);
       if (r.nonFinite !== null) {
         const at = this.step.microSteps + r.nonFinite + 1;
-        const what = r.nonFiniteParameter ? `parameter '${r.nonFiniteParameter}' became non-finite` : `the loss became ${r.losses[r.nonFinite]} (gradient norm ${r.gradNorms[r.nonFinite]})`;
-        throw new SwitchyardError('E_NONFINITE', `training diverged: ${what} at step ${at}, epoch ${epoch}`, `lower the learning rate (e.g. --lr ${(this.o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
+        throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)} at step ${at}, epoch ${epoch}`, `lower the learning rate (e.g. --lr ${(this.o.lr / 10).toPrecision(2)}) or set --clip-norm 1`);
       }
       for (const l of r.losses) { lossSum += l; lossCount++; }
       const n = group.reduce((a, g) => a + g.length, 0);

@@ -18,7 +18,7 @@ import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
 import { Forward } from './forward.ts';
-import { TrainStep } from './step.ts';
+import { divergence, TrainStep } from './step.ts';
 import { prepareRunDir, type RunOptions } from './run-dir.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
@@ -191,8 +191,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
     const r = await step.run({ x: { dtype: 'i64', shape: [k, o.batchSize, T], data: xs }, y: { dtype: 'i64', shape: [k, o.batchSize, T], data: ys } }, lrs);
     const dt = (performance.now() - t0) / 1000;
     if (r.nonFinite !== null) {
-      const what = r.nonFiniteParameter ? `parameter '${r.nonFiniteParameter}' became non-finite` : `the loss became ${r.losses[r.nonFinite]}`;
-      throw new SwitchyardError('E_NONFINITE', `training diverged: ${what} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
+      throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
     }
     seconds += dt;
     for (const l of r.losses) { lossSum += l; lossCount++; }

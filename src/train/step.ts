@@ -53,6 +53,17 @@ export interface StepResult {
   nonFiniteParameter?: string;
 }
 
+/**
+ * What went non-finite in a {@link StepResult} whose `nonFinite` is set, for an error message.
+ *
+ * @example
+ * divergence(r); // "the loss became NaN (gradient norm Infinity)" or "parameter 'fc1.weight' became non-finite"
+ */
+export function divergence(r: StepResult): string {
+  const i = r.nonFinite ?? 0;
+  return r.nonFiniteParameter ? `parameter '${r.nonFiniteParameter}' became non-finite` : `the loss became ${r.losses[i]} (gradient norm ${r.gradNorms[i]})`;
+}
+
 /** True when every value is finite (`x - x` is 0 for finite x and NaN for NaN and ±Infinity). */
 function allFinite(a: Float32Array): boolean {
   let acc = 0;
