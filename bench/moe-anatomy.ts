@@ -15,16 +15,13 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { add, matmul, mul, reduceSum, split, transpose, type Tensor, trace } from '../src/core/index.ts';
-import { GPT, type GptConfig } from '../src/models/gpt.ts';
-import { adamw, sgd } from '../src/optim/index.ts';
 import { CompiledGraph } from '../src/runtime/session.ts';
-import { TrainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { runJsonChild } from './child.ts';
 import { LM_CONFIGS } from './lm-config.ts';
 import { formatNumber, REPO_ROOT, updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
-import { gptConfigOf } from './switchyard-lm.ts';
+import { prepareLmStep } from './switchyard-lm.ts';
 
 interface Variant {
   name: string;
@@ -48,24 +45,13 @@ interface Timing {
 
 /** Median ms per step of every variant, calls alternating, `rounds` calls each. */
 async function stepVariants(rounds: number, stepsPerCall: number): Promise<Timing[]> {
-  const c = LM_CONFIGS.dense;
-  const o = c.optimizer;
   const runs: (() => Promise<number>)[] = [];
   for (const v of VARIANTS) {
-    const base = gptConfigOf(c);
-    const cfg: GptConfig = v.moe ? { ...base, moe: { ...v.moe, auxLoss: LM_CONFIGS.moe.auxLossCoef, dispatch: 'dropless' } } : base;
-    const model = new GPT(cfg).init(c.seed);
-    const optimizer = v.optimizer === 'sgd' ? sgd() : adamw({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
-    const spec = { dtype: 'i64' as const, shape: [c.batch, c.context] };
-    const step = await TrainStep.compile({ model, threads: 2, optimizer, batch: { x: spec, y: spec }, loss: (m, b) => (m as GPT).loss(b.x, b.y) });
-    const rng = new Rng(c.seed);
-    const n = stepsPerCall * c.batch * c.context;
-    const tokens = () => ({ dtype: 'i64' as const, shape: [stepsPerCall, c.batch, c.context], data: BigInt64Array.from({ length: n }, () => BigInt(rng.int(c.vocab))) });
-    const batches = { x: tokens(), y: tokens() };
-    const lrs = Array(stepsPerCall).fill(o.lr);
+    const moe = v.moe ? { ...v.moe, auxLoss: LM_CONFIGS.moe.auxLossCoef, dispatch: 'dropless' as const } : null;
+    const { run } = await prepareLmStep(LM_CONFIGS.dense, stepsPerCall, { moe, optimizer: v.optimizer });
     runs.push(async () => {
       const t = performance.now();
-      await step.run(batches, lrs);
+      await run();
       return (performance.now() - t) / stepsPerCall;
     });
   }

@@ -11,7 +11,7 @@ import { runJsonChild } from './child.ts';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GPT, gptStepFlops, type GptConfig } from '../src/models/gpt.ts';
-import { adamw } from '../src/optim/index.ts';
+import { adamw, sgd } from '../src/optim/index.ts';
 import { TrainStep } from '../src/train/step.ts';
 import { Rng } from '../src/util/rng.ts';
 import { LM_CONFIGS, lmStepFlops, type LmConfig, type LmPeerResult } from './lm-config.ts';
@@ -24,16 +24,28 @@ export function gptConfigOf(c: LmConfig): GptConfig {
   return c.experts > 0 ? { ...base, moe: { experts: c.experts, topK: c.topK, hidden: c.mlpHidden, auxLoss: c.auxLossCoef, dispatch: 'dropless' } } : base;
 }
 
-/** One config's model and compiled step, with the fixed benchmark batch stacked `stepsPerCall` times. */
-async function prepare(name: 'dense' | 'moe', stepsPerCall: number) {
-  const c = LM_CONFIGS[name];
-  const cfg = gptConfigOf(c);
+/** What {@link prepareLmStep} may change of a benchmark config (the MoE study varies these). */
+export interface LmStepVariant {
+  /** The MoE layer, or `null` for a dense MLP (default: as the config says). */
+  moe?: GptConfig['moe'] | null;
+  /** Default `adamw` with the config's hyper-parameters. */
+  optimizer?: 'adamw' | 'sgd';
+}
+
+/**
+ * One config's model and compiled step, with the fixed benchmark batch stacked `stepsPerCall` times; `variant`
+ * swaps the MLP or the optimizer (the FLOP check then applies to the benchmark configs only).
+ */
+export async function prepareLmStep(c: LmConfig, stepsPerCall: number, variant: LmStepVariant = {}) {
+  const base = gptConfigOf(c);
+  const cfg: GptConfig = variant.moe === undefined ? base : { ...base, moe: variant.moe ?? undefined };
   const model = new GPT(cfg).init(c.seed);
   const B = c.batch;
   const T = c.context;
   const o = c.optimizer;
+  const optimizer = variant.optimizer === 'sgd' ? sgd() : adamw({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
   const step = await TrainStep.compile({
-    model, threads: 2, optimizer: adamw({ beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay }),
+    model, threads: 2, optimizer,
     batch: { x: { dtype: 'i64', shape: [B, T] }, y: { dtype: 'i64', shape: [B, T] } }, loss: (m, b) => (m as GPT).loss(b.x, b.y),
   });
   const rng = new Rng(c.seed);
@@ -47,12 +59,13 @@ async function prepare(name: 'dense' | 'moe', stepsPerCall: number) {
   const batches = { x: { dtype: 'i64' as const, shape: [stepsPerCall, B, T], data: x }, y: { dtype: 'i64' as const, shape: [stepsPerCall, B, T], data: y } };
   const lrs = Array(stepsPerCall).fill(o.lr);
   const flops = lmStepFlops(c);
-  if (Math.abs(flops - gptStepFlops(cfg, B)) > 1e-6 * flops) throw new Error(`FLOP conventions differ: ${flops} vs ${gptStepFlops(cfg, B)}`);
+  if (cfg === base && Math.abs(flops - gptStepFlops(cfg, B)) > 1e-6 * flops) throw new Error(`FLOP conventions differ: ${flops} vs ${gptStepFlops(cfg, B)}`);
   return { c, model, step, run: () => step.run(batches, lrs) };
 }
 
 async function runInProcess(name: 'dense' | 'moe', seconds: number, stepsPerCall: number): Promise<LmPeerResult> {
-  const { c, model, run } = await prepare(name, stepsPerCall);
+  const c = LM_CONFIGS[name];
+  const { model, run } = await prepareLmStep(c, stepsPerCall);
   const B = c.batch;
   const T = c.context;
   let lossFirst = NaN;
@@ -83,8 +96,8 @@ export interface AlternatingResult {
 }
 
 async function alternateInProcess(seconds: number, stepsPerCall: number): Promise<AlternatingResult> {
-  const dense = await prepare('dense', stepsPerCall);
-  const moe = await prepare('moe', stepsPerCall);
+  const dense = await prepareLmStep(LM_CONFIGS.dense, stepsPerCall);
+  const moe = await prepareLmStep(LM_CONFIGS.moe, stepsPerCall);
   const timed = async (f: () => Promise<unknown>) => {
     const t = performance.now();
     await f();
