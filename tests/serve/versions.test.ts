@@ -215,7 +215,7 @@ describe.each(BACKENDS)('serving from the registry on %s', (backend) => {
     const s = await serve({ rollback: { maxErrorRate: 0.2, minRequests: 10, window: 50, primary: true } });
     expect(s.router.slots.primary.model?.version).toBe('2');
     await reg.setAlias('m', 'production', 3, { by: 'test', reason: 'release the new model' });
-    for (let i = 0; i < 100 && s.router.slots.primary.model?.version !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && s.router.slots.primary.model?.version !== '3'; i++) await new Promise((r) => setTimeout(r, 20));
     expect(s.router.slots.primary.model?.version).toBe('3');
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) {
