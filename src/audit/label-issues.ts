@@ -12,6 +12,7 @@ import { isMissing } from '../data/values.ts';
 import { fit } from '../train/fit.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressStream } from '../util/progress.ts';
+import { argmaxRows } from '../util/argmax.ts';
 import { Rng } from '../util/rng.ts';
 import { type Finding, MAX_EVIDENCE_ROWS, type Severity } from './types.ts';
 
@@ -327,13 +328,8 @@ function normalizeRows(p: Float32Array, k: number): void {
 }
 
 function accuracyOf(p: Float32Array, y: Int32Array, k: number): number {
-  let right = 0;
-  for (let i = 0; i < y.length; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (p[i * k + c] > p[i * k + best]) best = c;
-    if (best === y[i]) right++;
-  }
-  return y.length ? right / y.length : 0;
+  const pred = argmaxRows(p.subarray(0, y.length * k), k);
+  return y.length ? pred.reduce((right, c, i) => right + (c === y[i] ? 1 : 0), 0) / y.length : 0;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

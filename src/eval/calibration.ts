@@ -5,6 +5,7 @@
  * weights (bootstrap counts); omitted weights mean 1.
  */
 import { checkClassification, checkSameLength, type ClassificationData } from './metrics-input.ts';
+import { argmaxRows } from '../util/argmax.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /** Binning of a calibration error: equal-width confidence intervals or equal-count (adaptive) bins. */
@@ -19,14 +20,11 @@ export type BinStrategy = 'width' | 'mass';
 export function topLabel(probs: ArrayLike<number>, k: number, labels: Int32Array): { conf: Float64Array; pred: Int32Array; correct: Uint8Array } {
   const n = labels.length;
   const conf = new Float64Array(n);
-  const pred = new Int32Array(n);
+  const pred = argmaxRows(probs, k).subarray(0, n);
   const correct = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + best]) best = c;
-    conf[i] = probs[i * k + best];
-    pred[i] = best;
-    correct[i] = best === labels[i] ? 1 : 0;
+    conf[i] = probs[i * k + pred[i]];
+    correct[i] = pred[i] === labels[i] ? 1 : 0;
   }
   return { conf, pred, correct };
 }

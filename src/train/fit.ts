@@ -15,6 +15,7 @@ import { adamw, sgd } from '../optim/optimizer.ts';
 import { type Schedule, warmupCosine } from '../optim/schedule.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { argmaxRows } from '../util/argmax.ts';
 import { Rng } from '../util/rng.ts';
 import { Forward } from './forward.ts';
 import { type BatchSpec, divergence, TrainStep } from './step.ts';
@@ -357,14 +358,7 @@ export async function fit(opts: FitOptions): Promise<FittedModel> {
     predict: async (x) => {
       const p = await t.predict(x);
       if (!cls) return p;
-      const k = t.outputs;
-      const out = new Float32Array(p.length / k);
-      for (let i = 0; i < out.length; i++) {
-        let best = 0;
-        for (let c = 1; c < k; c++) if (p[i * k + c] > p[i * k + best]) best = c;
-        out[i] = best;
-      }
-      return out;
+      return Float32Array.from(argmaxRows(p, t.outputs));
     },
     release: () => t.release(),
   };
