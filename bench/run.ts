@@ -107,3 +107,4 @@ if (only === 'all' || only === 'neardup') await (await import('./near-dup.ts')).
 if (only === 'all' || only === 'audit') await (await import('./audit-profile.ts')).runAuditBench(quick, log);
 if (only === 'all' || only === 'evalpgd') await (await import('./eval-pgd.ts')).runEvalPgdBench(quick, log);
 if (only === 'all' || only === 'evalmetrics') await (await import('./eval-metrics.ts')).runEvalMetricsBench(quick, log);
+if (only === 'all' || only === 'compress') await (await import('./compress.ts')).runCompressBench(quick, log);

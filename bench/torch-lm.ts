@@ -80,6 +80,14 @@ export function findTorchPython(
   };
 }
 
+/** The environment of a PyTorch child: `threads` threads everywhere, the OpenMP OpenBLAS first where installed. */
+export function torchChildEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const blasDir = openmpOpenblasDir();
+  if (blasDir) env.LD_LIBRARY_PATH = [blasDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return env;
+}
+
 /**
  * Times PyTorch training steps of the `config` LM for about `seconds` (after 3 warm-up steps, at least 5
  * timed steps), 2 threads, in a child Python process.
@@ -91,10 +99,7 @@ export async function measureTorchLm(config: 'dense' | 'moe', seconds: number, o
   const threads = opts.threads ?? 2;
   const args = [SCRIPT, '--config', config, '--seconds', String(seconds), '--threads', String(threads), '--json'];
   if (opts.minSteps !== undefined) args.push('--min-steps', String(opts.minSteps));
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  const blasDir = openmpOpenblasDir();
-  if (blasDir) env.LD_LIBRARY_PATH = [blasDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  const r = await runJsonChild<TorchLmJson>(`torch-lm (${config}): ${found.python} ${SCRIPT}`, found.python, args, env);
+  const r = await runJsonChild<TorchLmJson>(`torch-lm (${config}): ${found.python} ${SCRIPT}`, found.python, args, torchChildEnv(threads));
   const cfg = LM_CONFIGS[config];
   const mismatch: string[] = [];
   if (r.params !== totalParams(cfg)) mismatch.push(`params ${r.params} vs lm-config ${totalParams(cfg)}`);

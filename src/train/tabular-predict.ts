@@ -62,14 +62,14 @@ export async function writePredictions(file: string, p: TabularPredictions): Pro
 }
 
 /**
- * Exports a trained tabular model as a self-contained ONNX inference graph: input `features`
+ * The self-contained ONNX inference graph of a trained tabular model, as bytes: input `features`
  * [batch, F] (the encoded columns, see `switchyard.encoder` in the model metadata), outputs
  * `probabilities` + `label` (classification) or `prediction` (regression).
  *
  * @example
- * await exportTabular('runs/x', 'model.onnx');
+ * const { bytes } = await tabularOnnx('runs/x');
  */
-export async function exportTabular(runDir: string, outFile: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
+export async function tabularOnnx(runDir: string): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
   const { enc, model, cfg } = await loadTabularRun(runDir);
   const fn = inferenceOutputs(enc);
   const bytes = exportOnnx(model, fn, inferenceSpec(enc.numFeatures), {
@@ -77,6 +77,17 @@ export async function exportTabular(runDir: string, outFile: string): Promise<{ 
     'switchyard.encoder': JSON.stringify(enc.toJSON()),
     'switchyard.feature_names': JSON.stringify(enc.featureNames),
   });
+  return { bytes, inputs: ['features'], outputs: enc.task === 'classification' ? ['probabilities', 'label'] : ['prediction'] };
+}
+
+/**
+ * Exports a trained tabular model as a self-contained ONNX file ({@link tabularOnnx}).
+ *
+ * @example
+ * await exportTabular('runs/x', 'model.onnx');
+ */
+export async function exportTabular(runDir: string, outFile: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
+  const { bytes, inputs, outputs } = await tabularOnnx(runDir);
   await writeFileAtomic(outFile, bytes);
-  return { bytes: bytes.length, inputs: ['features'], outputs: enc.task === 'classification' ? ['probabilities', 'label'] : ['prediction'] };
+  return { bytes: bytes.length, inputs, outputs };
 }

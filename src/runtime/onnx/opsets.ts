@@ -78,6 +78,10 @@ export const OPS: Readonly<Record<string, readonly OpVersion[]>> = {
   // Linear algebra
   MatMul: [V(1, 'A B', 'Y')],
   Gemm: [V(11, 'A B C?', 'Y', { alpha: 'float', beta: 'float', transA: 'int', transB: 'int' })],
+  MatMulInteger: [V(10, 'A B a_zero_point? b_zero_point?', 'Y')],
+  // Quantization
+  DynamicQuantizeLinear: [V(11, 'x', 'y y_scale y_zero_point')],
+  DequantizeLinear: [V(10, 'x x_scale x_zero_point?', 'y'), V(13, 'x x_scale x_zero_point?', 'y', { axis: 'int' }), V(21, 'x x_scale x_zero_point?', 'y', { axis: 'int', block_size: 'int' })],
   Einsum: [V(12, 'Inputs+', 'Output', { equation: 'string!' })],
   // Reductions
   ReduceSum: [V(1, 'data', 'reduced', reduceAttrAxes), V(13, 'data axes?', 'reduced', reduceInputAxes)],

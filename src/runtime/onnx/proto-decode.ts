@@ -9,7 +9,7 @@ import { ATTR_TYPE, DTYPE_ARRAY, DTYPE_SIZE, FIELD as F, LITTLE_ENDIAN, dtypeFro
 import type { OnnxAttr, OnnxDType, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxTensorData, OnnxValueInfo } from './proto.ts';
 
 function unsupported(where: string, problem: string): never {
-  throw new SwitchyardError('E_ONNX_DECODE', `onnx ${where}: ${problem}`, 'Switchyard reads the subset of ONNX it writes: dense tensors of float32/float64/int64/int32/bool/uint8/float16');
+  throw new SwitchyardError('E_ONNX_DECODE', `onnx ${where}: ${problem}`, 'Switchyard reads the subset of ONNX it writes: dense tensors of float32/float64/int64/int32/bool/uint8/int8/float16');
 }
 
 function dtypeOf(code: number, where: string): OnnxDType {
@@ -27,6 +27,7 @@ function allocate(dtype: OnnxDType, n: number): OnnxTensorData {
     case 'BigInt64Array': return new BigInt64Array(buf);
     case 'Int32Array': return new Int32Array(buf);
     case 'Uint16Array': return new Uint16Array(buf);
+    case 'Int8Array': return new Int8Array(buf);
     default: return new Uint8Array(buf);
   }
 }

@@ -12,10 +12,10 @@
  */
 
 /** Element types Switchyard writes to ONNX. */
-export type OnnxDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'float16';
+export type OnnxDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8' | 'float16';
 
-/** Typed array holding a tensor's elements (`bool`/`uint8` as `Uint8Array`, `float16` as raw bits in `Uint16Array`). */
-export type OnnxTensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
+/** Typed array holding a tensor's elements (`bool`/`uint8` as `Uint8Array`, `int8` as `Int8Array`, `float16` as raw bits in `Uint16Array`). */
+export type OnnxTensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array;
 
 /** A constant tensor (initializer or tensor attribute), encoded as little-endian `raw_data`. */
 export interface OnnxTensor {

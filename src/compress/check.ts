@@ -1,0 +1,197 @@
+/**
+ * Evidence for a compressed model: the float32 and the quantized ONNX models run side by side on the same
+ * inputs, and the differences are measured where a user feels them.
+ *
+ * - Switchyard tabular exports: rows of a CSV (or any table `readTable` reads) encoded with the model's own
+ *   encoder; per-output max/mean |difference|, label agreement, and accuracy (classification) or RMSE
+ *   (regression) of both when the target column is present.
+ * - Switchyard language-model exports (the KV-cached decode step): teacher-forced decoding of a text with the
+ *   model's tokenizer; mean loss (nats/token) of both and top-1 next-token agreement.
+ * - Any other model with one float32 [N, F] input: seeded standard-normal inputs, output differences only.
+ *
+ * @module
+ */
+import * as ort from 'onnxruntime-node';
+import { readTable } from '../data/readers/index.ts';
+import { TabularEncoder } from '../data/tabular.ts';
+import { tokenizerFromJSON } from '../data/text/tokenizer.ts';
+import { sessionOptions } from '../runtime/session.ts';
+import { argmaxRows } from '../util/argmax.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { Rng } from '../util/rng.ts';
+
+/** Differences of one float output over the checked inputs. */
+export interface OutputDiff {
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+}
+
+/** What {@link checkQuantized} measured. */
+export interface QuantizeCheck {
+  /** `data`: rows of the given table; `text`: tokens of the given text; `random`: seeded normal inputs. */
+  inputs: 'data' | 'text' | 'random';
+  /** Rows (tabular, random) or predicted tokens (language model). */
+  count: number;
+  outputs: Record<string, OutputDiff>;
+  /** Share of rows (tokens) where the predicted label (top-1 token) is the same. */
+  agreement?: number;
+  /** Classification with the target present. */
+  accuracy?: { float32: number; quantized: number };
+  /** Regression with the target present, in the target's units. */
+  rmse?: { float32: number; quantized: number };
+  /** Language model: mean cross-entropy of the next token, nats per token. */
+  loss?: { float32: number; quantized: number };
+}
+
+/** Options for {@link checkQuantized}. */
+export interface CheckOptions {
+  /** Table (tabular models) or text (language models) to run; without it, seeded random inputs. */
+  data?: { table?: string; text?: string };
+  /** Most rows or tokens to run (default 2000 rows, 1024 tokens). */
+  limit?: number;
+  threads?: number;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+async function runBoth(a: ort.InferenceSession, b: ort.InferenceSession, feeds: Feeds): Promise<[ort.InferenceSession.ReturnType, ort.InferenceSession.ReturnType]> {
+  return [await a.run(feeds), await b.run(feeds)];
+}
+
+/** Accumulates |a - b| over float outputs. */
+class DiffAcc {
+  readonly d: Record<string, { max: number; sum: number; n: number }> = {};
+  add(name: string, a: Float32Array, b: Float32Array): void {
+    const s = (this.d[name] ??= { max: 0, sum: 0, n: 0 });
+    for (let i = 0; i < a.length; i++) {
+      const e = Math.abs(a[i] - b[i]);
+      if (e > s.max || Number.isNaN(e)) s.max = Number.isNaN(e) ? Infinity : e;
+      s.sum += e;
+    }
+    s.n += a.length;
+  }
+  result(): Record<string, OutputDiff> {
+    return Object.fromEntries(Object.entries(this.d).map(([k, s]) => [k, { maxAbsDiff: s.max, meanAbsDiff: s.n ? s.sum / s.n : 0 }]));
+  }
+}
+
+async function checkTabular(meta: Record<string, string>, fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
+  const enc = TabularEncoder.fromJSON(JSON.parse(meta['switchyard.encoder']));
+  const limit = o.limit ?? 2000;
+  let x: Float32Array;
+  let rows: number;
+  let y: Int32Array | Float32Array | undefined;
+  if (o.data?.table) {
+    const table = await readTable(o.data.table, { limit });
+    const e = enc.encode(table);
+    ({ x, rows, y } = e);
+    if (rows === 0) throw new SwitchyardError('E_DATA_EMPTY', `${o.data.table}: no rows to check the quantized model on`, 'pass a table with rows, e.g. the test split');
+  } else {
+    rows = Math.min(limit, 256);
+    x = randomInputs(rows * enc.numFeatures);
+  }
+  const feeds = { [fl.inputNames[0]]: new ort.Tensor('float32', x, [rows, enc.numFeatures]) };
+  const [a, b] = await runBoth(fl, q, feeds);
+  const diff = new DiffAcc();
+  for (const name of fl.outputNames) if (a[name].type === 'float32') diff.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
+  const r: QuantizeCheck = { inputs: o.data?.table ? 'data' : 'random', count: rows, outputs: diff.result() };
+  if (enc.task === 'classification') {
+    const C = enc.outputSize;
+    const pa = argmaxRows(a.probabilities.data as Float32Array, C);
+    const pb = argmaxRows(b.probabilities.data as Float32Array, C);
+    r.agreement = pa.reduce((s, v, i) => s + (v === pb[i] ? 1 : 0), 0) / rows;
+    if (y) r.accuracy = { float32: pa.reduce((s, v, i) => s + (v === y![i] ? 1 : 0), 0) / rows, quantized: pb.reduce((s, v, i) => s + (v === y![i] ? 1 : 0), 0) / rows };
+  } else if (y) {
+    const truth = enc.decodeTarget(y);
+    const rmse = (p: Float32Array) => Math.sqrt(p.reduce((s, v, i) => s + (v - truth[i]) ** 2, 0) / rows);
+    r.rmse = { float32: rmse(a.prediction.data as Float32Array), quantized: rmse(b.prediction.data as Float32Array) };
+  }
+  return r;
+}
+
+function randomInputs(n: number): Float32Array {
+  const rng = new Rng(0);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+function logSoftmaxAt(logits: Float32Array, k: number): number {
+  let m = -Infinity;
+  for (const v of logits) m = Math.max(m, v);
+  let s = 0;
+  for (const v of logits) s += Math.exp(v - m);
+  return logits[k] - m - Math.log(s);
+}
+
+async function checkLm(meta: Record<string, string>, fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
+  const gpt = JSON.parse(meta['switchyard.gpt']) as { layers: number; heads: number; dModel: number; context: number };
+  const tok = tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer']));
+  const limit = o.limit ?? 1024;
+  let ids: Int32Array;
+  if (o.data?.text !== undefined) {
+    ids = tok.encode(o.data.text).subarray(0, limit + 1);
+    if (ids.length < 2) throw new SwitchyardError('E_DATA_EMPTY', 'the check text has fewer than 2 tokens', 'pass a longer text with --data');
+  } else {
+    const rng = new Rng(0);
+    ids = Int32Array.from({ length: Math.min(limit, 256) + 1 }, () => rng.int(tok.vocabSize));
+  }
+  const shape = [gpt.layers, 1, gpt.heads, gpt.context, gpt.dModel / gpt.heads];
+  const size = shape.reduce((s, d) => s * d, 1);
+  const diff = new DiffAcc();
+  let agree = 0;
+  let lossA = 0;
+  let lossB = 0;
+  let caches: [Float32Array, Float32Array, Float32Array, Float32Array] | null = null;
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const pos = t % gpt.context; // a new window (empty cache) every `context` tokens
+    if (pos === 0) caches = [new Float32Array(size), new Float32Array(size), new Float32Array(size), new Float32Array(size)];
+    const [ka, va, kb, vb]: Float32Array[] = caches!;
+    const common = { ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids[t])), [1, 1]), pos: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]) };
+    const a: ort.InferenceSession.ReturnType = await fl.run({ ...common, cacheK: new ort.Tensor('float32', ka, shape), cacheV: new ort.Tensor('float32', va, shape) });
+    const b: ort.InferenceSession.ReturnType = await q.run({ ...common, cacheK: new ort.Tensor('float32', kb, shape), cacheV: new ort.Tensor('float32', vb, shape) });
+    const la = a.logits.data as Float32Array;
+    const lb = b.logits.data as Float32Array;
+    diff.add('logits', la, lb);
+    if (argmaxRows(la, la.length)[0] === argmaxRows(lb, lb.length)[0]) agree++;
+    lossA -= logSoftmaxAt(la, ids[t + 1]);
+    lossB -= logSoftmaxAt(lb, ids[t + 1]);
+    caches = [a.presentK.data as Float32Array, a.presentV.data as Float32Array, b.presentK.data as Float32Array, b.presentV.data as Float32Array];
+  }
+  const n = ids.length - 1;
+  return { inputs: o.data?.text !== undefined ? 'text' : 'random', count: n, outputs: diff.result(), agreement: agree / n, loss: { float32: lossA / n, quantized: lossB / n } };
+}
+
+async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
+  const inp = fl.inputMetadata[0];
+  if (fl.inputMetadata.length !== 1 || !inp.isTensor || inp.type !== 'float32' || inp.shape.length !== 2 || typeof inp.shape[1] !== 'number') {
+    throw new SwitchyardError('E_MODEL_INPUT', `the model's inputs (${fl.inputNames.join(', ')}) are not one float32 [N, F] matrix, and it carries no Switchyard metadata to build inputs from`, 'check it with your own data, e.g. switchyard compare --baseline float.onnx --candidate int8.onnx');
+  }
+  if (o.data) throw new SwitchyardError('E_USAGE', '--data needs a Switchyard export (its encoder or tokenizer says how to read the data)', 'leave --data out to check on random inputs, or compare the two models with switchyard compare');
+  const F = inp.shape[1];
+  const rows = Math.min(o.limit ?? 256, 256);
+  const [a, b] = await runBoth(fl, q, { [inp.name]: new ort.Tensor('float32', randomInputs(rows * F), [rows, F]) });
+  const diff = new DiffAcc();
+  for (const name of fl.outputNames) if (a[name].type === 'float32') diff.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
+  return { inputs: 'random', count: rows, outputs: diff.result() };
+}
+
+/**
+ * Runs the float32 model and its quantized copy on the same inputs and measures how far apart they are
+ * (see the module documentation for which inputs).
+ *
+ * @example
+ * const c = await checkQuantized(floatBytes, int8Bytes, metadata, { data: { table: 'test.csv' } });
+ * c.agreement; // 0.995
+ */
+export async function checkQuantized(floatBytes: Uint8Array, quantizedBytes: Uint8Array, metadata: Record<string, string>, o: CheckOptions = {}): Promise<QuantizeCheck> {
+  const opts = sessionOptions({ threads: o.threads });
+  const fl = await ort.InferenceSession.create(floatBytes, opts);
+  const q = await ort.InferenceSession.create(quantizedBytes, opts);
+  try {
+    if (metadata['switchyard.encoder']) return await checkTabular(metadata, fl, q, o);
+    if (metadata['switchyard.kind'] === 'gpt-decode') return await checkLm(metadata, fl, q, o);
+    return await checkGeneric(fl, q, o);
+  } finally {
+    await fl.release();
+    await q.release();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `compress`: a trained run or an ONNX file in, a quantized ONNX file out, with the evidence of what it cost
+ * (size, and how far its outputs moved on real inputs). The output keeps the inputs, outputs and metadata of
+ * the float32 export, so `eval`, `compare`, `serve` and the registry take it like any other ONNX model.
+ *
+ * @module
+ */
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { loadTextCorpus } from '../data/text/corpus.ts';
+import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
+import { exportLm } from '../train/generate.ts';
+import { tabularOnnx } from '../train/tabular-predict.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { checkQuantized, type QuantizeCheck } from './check.ts';
+import { quantizeModel, type QuantizeMode, type QuantizeReport } from './quantize.ts';
+
+/** Options for {@link compressModel}. */
+export interface CompressOptions {
+  /** A run directory written by `switchyard train` (exported first) or an `.onnx` file. */
+  model: string;
+  /** The `.onnx` file to write. */
+  out: string;
+  mode?: QuantizeMode;
+  minElements?: number;
+  /**
+   * Inputs of the check: a table (tabular models) or text files/folders (language models). Without it the
+   * check runs seeded random inputs, which shows the numeric drift but not the effect on real data.
+   */
+  data?: string[];
+  /** Most rows or tokens the check runs. */
+  limit?: number;
+  /** Gate: when the check's label (top-1 token) agreement is below this, nothing is written (E_GATE, exit code 3). */
+  minAgreement?: number;
+  threads?: number;
+}
+
+/** What {@link compressModel} wrote and measured. */
+export interface CompressResult {
+  out: string;
+  bytesBefore: number;
+  bytesAfter: number;
+  report: QuantizeReport;
+  check: QuantizeCheck;
+}
+
+async function floatModel(path: string): Promise<Uint8Array> {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (--model)`, 'pass a run directory written by switchyard train, or an .onnx file');
+  }
+  if (!isDir) return new Uint8Array(await readFile(path));
+  let kind: string | undefined;
+  try {
+    kind = JSON.parse(await readFile(`${path}/config.json`, 'utf8')).kind;
+  } catch {
+    throw new SwitchyardError('E_MODEL_INPUT', `${path}: no readable config.json; not a run directory`, 'pass a run directory written by switchyard train, or an .onnx file');
+  }
+  return kind === 'gpt' ? (await exportLm(path)).bytes : (await tabularOnnx(path)).bytes;
+}
+
+async function checkText(paths: string[], limit: number): Promise<string> {
+  // Bytes are at least tokens for every tokenizer here; 8 bytes per token leaves room for BPE merges.
+  const corpus = await loadTextCorpus(paths, { maxBytes: Math.max(4096, limit * 8) });
+  return corpus.documents.map((d) => d.text).join('\n');
+}
+
+/**
+ * Quantizes a model to int8 ({@link quantizeModel}), checks it against the float32 model
+ * ({@link checkQuantized}) and writes it atomically, unless `minAgreement` is given and not met.
+ *
+ * @example
+ * const r = await compressModel({ model: 'runs/churn', out: 'churn.int8.onnx', data: ['test.csv'], minAgreement: 0.99 });
+ * console.log(r.bytesBefore, '->', r.bytesAfter, r.check.agreement);
+ */
+export async function compressModel(o: CompressOptions): Promise<CompressResult> {
+  if (resolve(o.out) === resolve(o.model)) throw new SwitchyardError('E_USAGE', `--out ${o.out} is the input model`, 'write the quantized model to a new file, e.g. model.int8.onnx');
+  if (o.minAgreement !== undefined && !(o.minAgreement >= 0 && o.minAgreement <= 1)) throw new SwitchyardError('E_USAGE', `--min-agreement ${o.minAgreement} is not in [0, 1]`, 'e.g. --min-agreement 0.99');
+  const bytes = await floatModel(o.model);
+  let source;
+  try {
+    source = decodeModel(bytes);
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_INPUT', `${o.model}: not a readable ONNX model (${(e as SwitchyardError).message})`, 'pass an .onnx file, or a run directory written by switchyard train');
+  }
+  const { model, report } = quantizeModel(source, { mode: o.mode, minElements: o.minElements });
+  const out = encodeModel(model);
+  const meta = source.metadata ?? {};
+  const lm = meta['switchyard.kind'] === 'gpt-decode';
+  const data = o.data?.length ? (lm ? { text: await checkText(o.data, o.limit ?? 1024) } : { table: o.data[0] }) : undefined;
+  if (data?.table && o.data!.length > 1) throw new SwitchyardError('E_USAGE', `--data names ${o.data!.length} tables; the check of a tabular model reads one`, 'pass one CSV/TSV/JSONL/Parquet file');
+  const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads });
+  if (o.minAgreement !== undefined) {
+    if (check.agreement === undefined) throw new SwitchyardError('E_USAGE', '--min-agreement needs a classifier or a language model (a regression model has no labels to agree on)', 'leave --min-agreement out and read the RMSE of both models');
+    if (check.agreement < o.minAgreement) {
+      throw new SwitchyardError('E_GATE', `the quantized model agrees with the float32 model on ${(check.agreement * 100).toFixed(2)}% of ${check.count} ${lm ? 'tokens' : 'rows'}, below --min-agreement ${o.minAgreement}; ${o.out} was not written`, o.mode === 'weights' ? 'keep the float32 model' : 'try --mode weights (float32 arithmetic, int8 storage)', 3);
+    }
+  }
+  await writeFileAtomic(o.out, out);
+  return { out: o.out, bytesBefore: bytes.length, bytesAfter: out.length, report, check };
+}

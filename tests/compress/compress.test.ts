@@ -1,0 +1,114 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../../src/compress/compress.ts';
+import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
+import { readTable } from '../../src/data/readers/index.ts';
+import { loadOnnxClassifier } from '../../src/eval/onnx-model.ts';
+import { GPT, type GptConfig } from '../../src/models/gpt.ts';
+import { decodeModel } from '../../src/runtime/onnx/proto.ts';
+import { loadModel } from '../../src/serve/model-runner.ts';
+import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
+
+const dir = tmp('sy-compress-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const GPT_CFG: GptConfig = { vocab: 256, dModel: 64, layers: 2, heads: 2, context: 16, mlpHidden: 128, activation: 'gelu', norm: 'rmsnorm', position: 'rotary', tieWeights: true, dropout: 0, moe: { experts: 4, topK: 2, hidden: 64, layers: 'alternate' } };
+
+let lmRuns = 0;
+/** A random-init MoE GPT run directory (the check compares two versions of the same weights, trained or not). */
+async function lmRun(): Promise<string> {
+  const d = join(dir, `lm-${lmRuns++}`);
+  mkdirSync(d);
+  writeFileSync(join(d, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer: new ByteTokenizer().toJSON() }));
+  await saveCheckpoint(d, new GPT(GPT_CFG).init(3), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  return d;
+}
+
+describe('switchyard compress on a trained classifier (the demo on real penguins data)', () => {
+  const demo = join(dir, 'demo');
+  const out = join(dir, 'penguins.int8.onnx');
+
+  it('writes an int8 model about as accurate as the float32 one, that eval and serve load like any export', async () => {
+    expect(cli(['demo', '--out', demo, '--quiet']).code).toBe(0);
+    const r = cli(['compress', '--model', join(demo, 'run'), '--out', out, '--data', join(demo, 'data/test.csv'), '--min-elements', '256', '--min-agreement', '0.95', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = r.json;
+    expect(j.ok).toBe(true);
+    expect(j.bytesAfter).toBe(statSync(out).size);
+    expect(j.bytesAfter).toBeLessThan(j.bytesBefore);
+    expect(j.quantization.quantized.map((q: { use: string }) => q.use)).toEqual(['matmul', 'matmul']);
+    const rows = (await readTable(join(demo, 'data/test.csv'))).rows.length;
+    expect(j.check).toMatchObject({ inputs: 'data', count: rows });
+    expect(j.check.agreement).toBeGreaterThanOrEqual(0.95);
+    expect(Math.abs(j.check.accuracy.quantized - j.check.accuracy.float32)).toBeLessThanOrEqual(0.05);
+    expect(j.check.outputs.probabilities.maxAbsDiff).toBeGreaterThan(0);
+
+    const meta = decodeModel(readFileSync(out)).metadata!;
+    expect(meta['switchyard.encoder']).toBeTruthy();
+    expect(JSON.parse(meta['switchyard.quantization'])).toMatchObject({ mode: 'dynamic', tensors: 2 });
+    const ev = await loadOnnxClassifier(out);
+    const table = await readTable(join(demo, 'data/test.csv'));
+    const d = ev.encode(table);
+    const p = await ev.predict(d.x, d.rows);
+    expect(p.probabilities).toHaveLength(d.rows * 3);
+    await ev.release();
+    const served = await loadModel(out, { name: 'penguins', version: 'int8' });
+    const one = Object.fromEntries(table.columns.filter((c) => c !== 'Species').map((c) => {
+      const v = table.rows[0][table.columns.indexOf(c)];
+      return [c, v !== '' && Number.isFinite(Number(v)) ? Number(v) : v];
+    }));
+    const res = await served.predict({ rows: [one] });
+    expect(res.predictions).toHaveLength(1);
+    await served.close();
+
+    // the human summary
+    const h = cli(['compress', '--model', join(demo, 'model.onnx'), '--out', join(dir, 'h.onnx'), '--data', join(demo, 'data/test.csv'), '--min-elements', '256', '--mode', 'weights']);
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.stdout).toMatch(/wrote .*h\.onnx: [\d.]+ KiB -> [\d.]+ KiB \([\d.]+x smaller\), 2 weights int8 \(weights\)/);
+    expect(h.stdout).toMatch(/check on \d+ rows of data:\n  probabilities: max \|diff\| /);
+    expect(h.stdout).toMatch(/label agreement [\d.]+%\n  accuracy float32 [\d.]+, int8 [\d.]+/);
+  }, 120_000);
+
+  it('bad input: exit 2 with one line naming the problem, nothing written', () => {
+    const target = join(dir, 'never.onnx');
+    expectBadInput(cli(['compress', '--model', join(dir, 'nope'), '--out', target]), /nope: no such file or directory \(--model\)/);
+    const junk = join(dir, 'junk.onnx');
+    writeFileSync(junk, 'not a protobuf at all');
+    expectBadInput(cli(['compress', '--model', junk, '--out', target]), /junk\.onnx: not a readable ONNX model/);
+    expectBadInput(cli(['compress', '--model', join(demo, 'model.onnx'), '--out', join(demo, 'model.onnx')]), /--out .* is the input model/);
+    expectBadInput(cli(['compress', '--model', join(demo, 'model.onnx'), '--out', target, '--mode', 'int4']), /--mode int4 is not dynamic or weights/);
+    expectBadInput(cli(['compress', '--model', join(demo, 'model.onnx'), '--out', target, '--data', join(dir, 'missing.csv')]), /missing\.csv: no such file or folder \(--data\)/);
+    expectBadInput(cli(['compress', '--model', join(demo, 'model.onnx'), '--out', target, '--min-elements', '5000']), /no weight to quantize: .*largest float initializer 'layers\.1\.weight': 1024 elements, smaller than 5000/);
+    expectBadInput(cli(['compress', '--model', demo, '--out', target]), /no readable config\.json; not a run directory/);
+    expect(existsSync(target)).toBe(false);
+  }, 120_000);
+});
+
+describe('compress on a Mixture-of-Experts language model', () => {
+  it('quantizes the decode step, experts included, and measures loss and top-1 agreement on text', async () => {
+    const run = await lmRun();
+    const text = join(dir, 'check.txt');
+    writeFileSync(text, 'The state of the union is strong. '.repeat(20));
+    const out = join(dir, 'lm.int8.onnx');
+    const r = await compressModel({ model: run, out, data: [text], limit: 100 });
+    const uses = Object.fromEntries(r.report.quantized.map((q) => [q.name, q.use]));
+    expect(uses).toMatchObject({ 'wte.weight': 'matmul', 'blocks.1.mlp.experts.w1': 'stored', 'blocks.1.mlp.experts.w2': 'stored', 'blocks.0.mlp.layers.0.weight': 'matmul' });
+    expect(r.bytesAfter).toBeLessThan(r.bytesBefore * 0.45);
+    expect(r.check).toMatchObject({ inputs: 'text', count: 100 });
+    expect(r.check.agreement).toBeGreaterThan(0.8);
+    expect(Math.abs(r.check.loss!.quantized - r.check.loss!.float32)).toBeLessThan(0.05);
+    expect(decodeModel(readFileSync(out)).metadata!['switchyard.kind']).toBe('gpt-decode');
+  }, 120_000);
+
+  it('a failed --min-agreement gate exits 3 and writes nothing', async () => {
+    const run = await lmRun();
+    const out = join(dir, 'gated.onnx');
+    const r = cli(['compress', '--model', run, '--out', out, '--min-agreement', '1']);
+    // a random-init model's logits are nearly uniform, so some top-1 tokens flip under int8
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/^error: the quantized model agrees with the float32 model on [\d.]+% of \d+ tokens, below --min-agreement 1; .*gated\.onnx was not written/);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
+});
