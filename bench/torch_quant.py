@@ -43,7 +43,7 @@ for batch in (256, 1):
     t0 = time.perf_counter()
     for _ in range(10):
         run(model, x)
-    reps = max(5, round(0.25 / ((time.perf_counter() - t0) / 10)))
+    reps = max(5, round(0.05 / ((time.perf_counter() - t0) / 10)))
     ms = {k: [] for k in variants}
     for _ in range(a.rounds):
         for k, m in variants.items():
