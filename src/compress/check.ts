@@ -7,7 +7,8 @@
  *   (regression) of both when the target column is present.
  * - Switchyard language-model exports (the KV-cached decode step): teacher-forced decoding of a text with the
  *   model's tokenizer; mean loss (nats/token) of both and top-1 next-token agreement.
- * - Any other model with one float32 [N, F] input: seeded standard-normal inputs, output differences only.
+ * - Any other model with one float32 [N, F] input: seeded standard-normal inputs, output differences, and the
+ *   agreement of the top class of its class-score output (a float [N, C] output, by name `prob…`/`logit…` first).
  *
  * @module
  */
@@ -171,7 +172,17 @@ async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o
   const [a, b] = await runBoth(fl, q, { [inp.name]: new ort.Tensor('float32', randomInputs(rows * F), [rows, F]) });
   const diff = new DiffAcc();
   for (const name of fl.outputNames) if (a[name].type === 'float32') diff.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
-  return { inputs: 'random', count: rows, outputs: diff.result() };
+  const r: QuantizeCheck = { inputs: 'random', count: rows, outputs: diff.result() };
+  // Class scores: a float [N, C >= 2] output, by name when there are several (as eval picks them).
+  const scores = fl.outputNames.filter((n) => a[n].type === 'float32' && a[n].dims.length === 2 && a[n].dims[1] >= 2);
+  const pick = scores.find((n) => /prob/i.test(n)) ?? scores.find((n) => /logit/i.test(n)) ?? scores[0];
+  if (pick) {
+    const C = a[pick].dims[1];
+    const pa = argmaxRows(a[pick].data as Float32Array, C);
+    const pb = argmaxRows(b[pick].data as Float32Array, C);
+    r.agreement = pa.reduce((n, v, i) => n + (v === pb[i] ? 1 : 0), 0) / rows;
+  }
+  return r;
 }
 
 /**

@@ -95,7 +95,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   if (data?.table && o.data!.length > 1) throw new SwitchyardError('E_USAGE', `--data names ${o.data!.length} tables; the check of a tabular model reads one`, 'pass one CSV/TSV/JSONL/Parquet file');
   const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads });
   if (o.minAgreement !== undefined) {
-    if (check.agreement === undefined) throw new SwitchyardError('E_USAGE', '--min-agreement needs a classifier or a language model (a regression model has no labels to agree on)', 'leave --min-agreement out and read the RMSE of both models');
+    if (check.agreement === undefined) throw new SwitchyardError('E_USAGE', '--min-agreement needs a classifier or a language model (this model has no class scores to agree on)', 'leave --min-agreement out and read the output differences (and the RMSE of both models for a regression export)');
     if (check.agreement < o.minAgreement) {
       throw new SwitchyardError('E_GATE', `the quantized model agrees with the float32 model on ${(check.agreement * 100).toFixed(2)}% of ${check.count} ${lm ? 'tokens' : 'rows'}, below --min-agreement ${o.minAgreement}; ${o.out} was not written`, o.mode === 'weights' ? 'keep the float32 model' : 'try --mode weights (float32 arithmetic, int8 storage)', 3);
     }

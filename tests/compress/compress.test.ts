@@ -9,7 +9,12 @@ import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { decodeModel } from '../../src/runtime/onnx/proto.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
 import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { MLP } from '../../src/nn/layers.ts';
+import { exportOnnx } from '../../src/train/forward.ts';
+import { trainTabular } from '../../src/train/tabular.ts';
+import { Rng } from '../../src/util/rng.ts';
 import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
+import { expectSwitchyardError } from '../train/helpers.ts';
 
 const dir = tmp('sy-compress-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -84,6 +89,39 @@ describe('switchyard compress on a trained classifier (the demo on real penguins
     expectBadInput(cli(['compress', '--model', demo, '--out', target]), /no readable config\.json; not a run directory/);
     expect(existsSync(target)).toBe(false);
   }, 120_000);
+});
+
+describe('compress on a regression model and on a foreign ONNX file', () => {
+  it('a regression export is checked by the RMSE of both models in the target units; --min-agreement is refused', async () => {
+    const rng = new Rng(5);
+    const lines = ['a,b,c,y'];
+    for (let i = 0; i < 600; i++) {
+      const [a, b, c] = [rng.normal(), rng.normal(), rng.normal()];
+      lines.push(`${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},${(100 + 20 * a - 10 * b * c + rng.normal()).toFixed(3)}`);
+    }
+    const csv = join(dir, 'reg.csv');
+    writeFileSync(csv, lines.join('\n') + '\n');
+    await trainTabular({ data: csv, target: 'y', task: 'regression', out: join(dir, 'reg'), hidden: [64, 64], epochs: 20, progress: { enabled: false } });
+    const r = await compressModel({ model: join(dir, 'reg'), out: join(dir, 'reg.int8.onnx'), data: [csv], minElements: 256 });
+    expect(r.check).toMatchObject({ inputs: 'data', count: 600 });
+    expect(r.check.agreement).toBeUndefined();
+    expect(r.check.rmse!.float32).toBeLessThan(15); // the target's spread is ~22; the model learned something
+    expect(Math.abs(r.check.rmse!.quantized - r.check.rmse!.float32)).toBeLessThan(0.05 * r.check.rmse!.float32);
+    expect(r.check.outputs.prediction.maxAbsDiff).toBeGreaterThan(0);
+    await expectSwitchyardError(() => compressModel({ model: join(dir, 'reg'), out: join(dir, 'never.onnx'), data: [csv], minElements: 256, minAgreement: 0.9 }), 'E_USAGE', /no class scores to agree on/);
+    expect(existsSync(join(dir, 'never.onnx'))).toBe(false);
+  }, 120_000);
+
+  it('an ONNX file without Switchyard metadata is checked on seeded random inputs, with the agreement of its class scores', async () => {
+    const bytes = exportOnnx(new MLP([40, 64, 5]).init(2), (m, b) => ({ logits: m.call(b.x) }), { x: { dtype: 'f32', shape: ['batch', 40] } });
+    const file = join(dir, 'foreign.onnx');
+    writeFileSync(file, bytes);
+    const r = await compressModel({ model: file, out: join(dir, 'foreign.int8.onnx'), minElements: 256 });
+    expect(r.check).toMatchObject({ inputs: 'random', count: 256 });
+    expect(r.check.agreement).toBeGreaterThan(0.9);
+    expect(r.check.outputs.logits.maxAbsDiff).toBeGreaterThan(0);
+    await expectSwitchyardError(() => compressModel({ model: file, out: join(dir, 'x.onnx'), data: [file] }), 'E_USAGE', /--data needs a Switchyard export/);
+  });
 });
 
 describe('compress on a Mixture-of-Experts language model', () => {
