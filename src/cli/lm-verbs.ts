@@ -128,7 +128,7 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
 
 const GENERATE_SPEC = {
   ...COMMON_FLAGS,
-  model: { type: 'string', required: true, help: 'run directory of a switchyard train --model gpt run' },
+  model: { type: 'string', required: true, help: 'run directory of a switchyard train --model gpt run, or its exported (or compressed) decode step .onnx' },
   prompt: { type: 'string', default: '', help: 'text to continue' },
   'max-tokens': { type: 'number', default: 200, help: 'tokens to generate' },
   temperature: { type: 'number', default: 0.8, help: 'sampling temperature (0 = greedy)' },

@@ -38,6 +38,27 @@ export type SpinPolicy = 'run' | 'always' | 'never';
 
 const ORT_TYPE = { f32: 'float32', i64: 'int64', bool: 'bool' } as const;
 
+/**
+ * A host tensor as an ONNX Runtime tensor (its data is not copied).
+ *
+ * @example
+ * const t = toOrtTensor({ dtype: 'f32', shape: [2], data: Float32Array.of(1, 2) });
+ */
+export function toOrtTensor(t: HostTensor): ort.Tensor {
+  return new ort.Tensor(ORT_TYPE[t.dtype], t.data, t.shape);
+}
+
+/**
+ * An ONNX Runtime result as a host tensor (float32, int64 or bool).
+ *
+ * @example
+ * const h = fromOrtTensor(result.logits); // { dtype: 'f32', shape: [1, 256], data: Float32Array }
+ */
+export function fromOrtTensor(t: ort.Tensor): HostTensor {
+  const dtype: DType = t.type === 'float32' ? 'f32' : t.type === 'int64' ? 'i64' : 'bool';
+  return { dtype, shape: [...t.dims], data: t.data as HostTensor['data'] };
+}
+
 /** Binds symbolic dims from fed shapes and rejects feeds that contradict the declared shape. */
 export function checkFeedShape(name: string, declared: Shape, got: readonly number[], bound: Map<string, number>): void {
   const bad = () => {
@@ -93,15 +114,11 @@ export class CompiledGraph {
       if (!f) throw new SwitchyardError('E_FEED', `input '${name}' was not fed`, `feed ${t} under '${name}'`);
       if (f.dtype !== t.dtype) throw new SwitchyardError('E_FEED', `input '${name}': expected ${t.dtype}, got ${f.dtype}`, 'convert the data to the declared dtype');
       checkFeedShape(name, t.shape, f.shape, bound);
-      ortFeeds[name] = new ort.Tensor(ORT_TYPE[f.dtype], f.data, f.shape);
+      ortFeeds[name] = toOrtTensor(f);
     }
     const res = await this.session.run(ortFeeds, fetch);
     const out: Record<string, HostTensor> = {};
-    for (const name of fetch) {
-      const r = res[name];
-      const dtype: DType = r.type === 'float32' ? 'f32' : r.type === 'int64' ? 'i64' : 'bool';
-      out[name] = { dtype, shape: [...r.dims], data: r.data as HostTensor['data'] };
-    }
+    for (const name of fetch) out[name] = fromOrtTensor(res[name]);
     return out;
   }
 

@@ -1,7 +1,7 @@
 /**
  * Loads one model version for serving: a Switchyard tabular run (its encoder + ONNX inference graph,
- * exported in-process when the run has no `model.onnx`), a Switchyard language-model run (generation), or a
- * plain ONNX model with one float `[N, F]` input. Predictions go through the {@link MicroBatcher}.
+ * exported in-process when the run has no `model.onnx`), a Switchyard language-model run or its exported
+ * (possibly int8) decode step (generation), or a plain ONNX model with one float `[N, F]` input. Predictions go through the {@link MicroBatcher}.
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { TabularEncoder } from '../data/tabular.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
-import { loadLm, type SampleOptions } from '../train/generate.ts';
+import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { exportTabular } from '../train/tabular-predict.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { MANIFEST_NAME, verifyManifest } from '../util/fs.ts';
@@ -123,7 +123,7 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
     } catch (e) {
       throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
     }
-    if (cfg.kind === 'gpt') return lmModel(source, name, version, opts);
+    if (cfg.kind === 'gpt') return lmModel(await loadLm(source, { threads: opts.threads }), source, name, version);
     if (cfg.kind === 'tabular-mlp') {
       const file = await findOnnx(source);
       if (file) return onnxModel(source, await readFile(file), name, version, opts);
@@ -187,6 +187,8 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   } catch (e) {
     throw new SwitchyardError('E_MODEL_LOAD', `${source}: not a valid ONNX model (${(e as Error).message})`, 'the artefact is damaged; re-export it');
   }
+  // A language model's exported (possibly int8) decode step generates like its run directory.
+  if (model.metadata?.['switchyard.kind'] === 'gpt-decode') return lmModel(await LmSession.fromOnnx(bytes, source, { threads: opts.threads }), source, name, version);
   const encJson = model.metadata?.['switchyard.encoder'];
   const enc = encJson ? TabularEncoder.fromJSON(JSON.parse(encJson)) : null;
   const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.some((t) => t.name === i.name));
@@ -262,10 +264,9 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   return served;
 }
 
-async function lmModel(dir: string, name: string, version: string, opts: LoadOptions): Promise<ServedModel> {
+async function lmModel(lm: LmSession, source: string, name: string, version: string): Promise<ServedModel> {
   // Loaded and compiled once per version; the session queues generations (one at a time), and each decode
   // step is one awaited ONNX Runtime call, so other routes run between steps.
-  const lm = await loadLm(dir, { threads: opts.threads });
   return {
     name,
     version,
@@ -273,7 +274,7 @@ async function lmModel(dir: string, name: string, version: string, opts: LoadOpt
     task: 'generation',
     classes: [],
     schema: null,
-    source: dir,
+    source,
     inflight: 0,
     async predict() {
       throw wrongKind(`${name}@${version}`, 'language', 'predict');

@@ -2,15 +2,19 @@
  * A loaded language model, ready to generate: the run's weights are read and the ONNX Runtime sessions (one
  * KV-cached decode step, plus batched prefill graphs compiled per prompt-length bucket on first use) are
  * built once, then reused by every {@link LmSession.generate} call. Calls on one handle run one at a time.
+ * An exported decode step (`switchyard export`, or its int8 copy from `switchyard compress`) loads too; it
+ * carries no weights to build prefill graphs from, so its prompts are read one decode step per token.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
-import { GPT, isMoeLayer } from '../models/gpt.ts';
+import * as ort from 'onnxruntime-node';
+import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
-import type { HostTensor } from '../runtime/session.ts';
+import { decodeModel } from '../runtime/onnx/proto.ts';
+import { fromOrtTensor, type HostTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeights, RUN_FILES } from './checkpoint.ts';
@@ -118,6 +122,24 @@ export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Ten
   };
 }
 
+/** What generation needs of a compiled decode step: {@link Forward}, or an exported ONNX file's session. */
+interface DecodeRunner {
+  run(batch: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+/** An exported decode step run as it is (its graph may be quantized: it is not rebuilt from weights). */
+async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<DecodeRunner> {
+  const s = await ort.InferenceSession.create(bytes, sessionOptions({ threads }));
+  return {
+    async run(batch) {
+      const r = await s.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, toOrtTensor(t)])));
+      return Object.fromEntries(Object.entries(r).map(([k, t]) => [k, fromOrtTensor(t)]));
+    },
+    release: () => s.release(),
+  };
+}
+
 const prefillFn = (m: Module, b: Record<string, Tensor>): Record<string, Tensor> => {
   const r = (m as GPT).prefill(b.ids, b.last);
   return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV };
@@ -186,31 +208,56 @@ export class LmSession {
   readonly batchedPrefill: boolean;
 
   private constructor(
-    readonly cfg: LmRunConfig,
+    /** The model's configuration. */
+    readonly gpt: GptConfig,
     readonly tok: Tokenizer,
-    readonly model: GPT,
-    private readonly decode: Forward,
+    /** The weights, to compile prefill graphs from; null for an exported decode step. */
+    private readonly model: GPT | null,
+    private readonly decode: DecodeRunner,
     private readonly opts: LoadLmOptions,
   ) {
-    const capacity = model.blocks.some((_, i) => isMoeLayer(model.cfg, i) && model.cfg.moe?.dispatch === 'capacity');
-    this.batchedPrefill = (opts.batchedPrefill ?? true) && !capacity;
+    const capacity = Array.from({ length: gpt.layers }, (_, i) => i).some((i) => isMoeLayer(gpt, i) && gpt.moe?.dispatch === 'capacity');
+    this.batchedPrefill = (opts.batchedPrefill ?? true) && !capacity && model !== null;
   }
 
-  /** Loads `runDir` and compiles its decode step; prefer {@link loadLm}. */
-  static async load(runDir: string, opts: LoadLmOptions = {}): Promise<LmSession> {
-    const { cfg, tok, model } = await loadLmRun(runDir);
+  /** Loads a run directory or an exported decode step (`.onnx`); prefer {@link loadLm}. */
+  static async load(source: string, opts: LoadLmOptions = {}): Promise<LmSession> {
+    if (existsSync(source) && statSync(source).isFile()) return LmSession.fromOnnx(new Uint8Array(await readFile(source)), source, opts);
+    const { cfg, tok, model } = await loadLmRun(source);
     const { fn, spec } = decodeGraph(model);
-    return new LmSession(cfg, tok, model, await Forward.compile(model, fn, spec, { threads: opts.threads }), opts);
+    return new LmSession(cfg.gpt, tok, model, await Forward.compile(model, fn, spec, { threads: opts.threads }), opts);
+  }
+
+  /**
+   * An exported decode step (from `switchyard export` or `switchyard compress`): its metadata holds the
+   * configuration and the tokenizer.
+   *
+   * @example
+   * const lm = await LmSession.fromOnnx(readFileSync('lm.int8.onnx'), 'lm.int8.onnx');
+   */
+  static async fromOnnx(bytes: Uint8Array, source: string, opts: LoadLmOptions = {}): Promise<LmSession> {
+    let meta: Record<string, string>;
+    try {
+      meta = decodeModel(bytes).metadata ?? {};
+    } catch (e) {
+      throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a readable ONNX model (${(e as Error).message})`, 'pass a run directory written by switchyard train --model gpt, or its exported decode step');
+    }
+    if (meta['switchyard.kind'] !== 'gpt-decode' || !meta['switchyard.gpt'] || !meta['switchyard.tokenizer']) {
+      throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
+    }
+    const gpt = JSON.parse(meta['switchyard.gpt']) as GptConfig;
+    return new LmSession(gpt, tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), null, await onnxDecodeRunner(bytes, opts.threads), opts);
   }
 
   private get cacheShape(): number[] {
-    const c = this.model.cfg;
+    const c = this.gpt;
     return [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
   }
 
   private prefillGraph(t: number): Promise<Forward> {
     let f = this.prefills.get(t);
     if (!f) {
+      if (!this.model) throw new SwitchyardError('E_PREFILL', 'an exported decode step has no prefill graphs', 'prefill token by token (batched: false)');
       const spec: BatchSpec = { ids: { dtype: 'i64', shape: [1, t] }, last: { dtype: 'i64', shape: [1] } };
       f = Forward.compile(this.model, prefillFn, spec, { threads: this.opts.threads });
       this.prefills.set(t, f);
@@ -235,7 +282,7 @@ export class LmSession {
    * prompt (right-padded to its length bucket), or one decode step per token when `batched` is false.
    */
   async prefill(ids: number[], batched = this.batchedPrefill): Promise<LmState> {
-    const L = this.model.cfg.context;
+    const L = this.gpt.context;
     if (ids.length === 0 || ids.length > L) throw new SwitchyardError('E_PROMPT', `cannot prefill ${ids.length} tokens with a context of ${L}`, 'pass 1 to context tokens');
     if (!batched) {
       const size = this.cacheShape.reduce((a, b) => a * b, 1);
@@ -265,7 +312,7 @@ export class LmSession {
 
   private async run(prompt: string, o: SampleOptions, onToken?: (id: number, text: string) => void): Promise<GenerateResult> {
     const { tok } = this;
-    const c = this.model.cfg;
+    const c = this.gpt;
     const ids = Array.from(tok.encode(prompt));
     if (ids.length === 0) ids.push(...tok.encode('\n'));
     if (ids.length >= c.context) throw new SwitchyardError('E_PROMPT', `the prompt is ${ids.length} tokens; the model's context is ${c.context}`, 'use a shorter prompt');
@@ -308,7 +355,9 @@ export class LmSession {
 }
 
 /**
- * Loads a language-model run once for many generations (serving, benchmarks, the CLI).
+ * Loads a language model once for many generations (serving, benchmarks, the CLI): a run directory, or an
+ * exported decode step (`.onnx` from `switchyard export` or `switchyard compress`; prompts then prefill token by
+ * token).
  *
  * @example
  * const lm = await loadLm('runs/lm');
@@ -318,6 +367,6 @@ export class LmSession {
  *   await lm.close();
  * }
  */
-export function loadLm(runDir: string, opts: LoadLmOptions = {}): Promise<LmSession> {
-  return LmSession.load(runDir, opts);
+export function loadLm(source: string, opts: LoadLmOptions = {}): Promise<LmSession> {
+  return LmSession.load(source, opts);
 }

@@ -9,6 +9,7 @@ import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { decodeModel } from '../../src/runtime/onnx/proto.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
 import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { exportLm, LmSession, loadLm } from '../../src/train/generate.ts';
 import { MLP } from '../../src/nn/layers.ts';
 import { exportOnnx } from '../../src/train/forward.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
@@ -138,6 +139,33 @@ describe('compress on a Mixture-of-Experts language model', () => {
     expect(r.check.agreement).toBeGreaterThan(0.8);
     expect(Math.abs(r.check.loss!.quantized - r.check.loss!.float32)).toBeLessThan(0.05);
     expect(decodeModel(readFileSync(out)).metadata!['switchyard.kind']).toBe('gpt-decode');
+  }, 120_000);
+
+  it('an exported or compressed decode step generates and serves like its run', async () => {
+    const run = await lmRun();
+    const floatFile = join(dir, 'lm.float.onnx');
+    writeFileSync(floatFile, (await exportLm(run)).bytes);
+    const int8File = join(dir, 'lm.gen.int8.onnx');
+    await compressModel({ model: run, out: int8File });
+    const o = { maxTokens: 12, temperature: 0 };
+    const fromRun = await loadLm(run, { batchedPrefill: false });
+    const fromFile = await loadLm(floatFile);
+    expect(fromFile.batchedPrefill).toBe(false); // no weights to build prefill graphs from
+    expect(fromFile.gpt).toEqual(GPT_CFG);
+    expect((await fromFile.generate('State of', o)).tokens).toEqual((await fromRun.generate('State of', o)).tokens);
+    await fromRun.close();
+    await fromFile.close();
+    const int8 = await loadLm(int8File);
+    expect((await int8.generate('State of', o)).tokens).toHaveLength(12);
+    await int8.close();
+    const served = await loadModel(int8File, { name: 'lm', version: 'int8' });
+    expect(served.kind).toBe('lm');
+    expect((await served.generate({ prompt: 'State of', maxTokens: 5, temperature: 0 })).tokens).toBe(5);
+    await served.close();
+    const g = cli(['generate', '--model', int8File, '--prompt', 'State of', '--max-tokens', '5', '--json']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.json).toMatchObject({ ok: true, tokens: 5 });
+    await expectSwitchyardError(() => LmSession.fromOnnx(readFileSync(join(dir, 'foreign.onnx')), 'foreign.onnx'), 'E_MODEL_INPUT', /not a Switchyard language-model export/);
   }, 120_000);
 
   it('a failed --min-agreement gate exits 3 and writes nothing', async () => {
