@@ -15,8 +15,8 @@
 import * as ort from 'onnxruntime-node';
 import { readTable } from '../data/readers/index.ts';
 import { TabularEncoder } from '../data/tabular.ts';
-import { tokenizerFromJSON } from '../data/text/tokenizer.ts';
 import { sessionOptions } from '../runtime/session.ts';
+import { LmSession, type LmState } from '../train/lm-session.ts';
 import { argmaxRows } from '../util/argmax.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -123,42 +123,42 @@ function logSoftmaxAt(logits: Float32Array, k: number): number {
   return logits[k] - m - Math.log(s);
 }
 
-async function checkLm(meta: Record<string, string>, fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
-  const gpt = JSON.parse(meta['switchyard.gpt']) as { layers: number; heads: number; dModel: number; context: number };
-  const tok = tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer']));
-  const limit = o.limit ?? 1024;
-  let ids: Int32Array;
-  if (o.data?.text !== undefined) {
-    ids = tok.encode(o.data.text).subarray(0, limit + 1);
-    if (ids.length < 2) throw new SwitchyardError('E_DATA_EMPTY', 'the check text has fewer than 2 tokens', 'pass a longer text with --data');
-  } else {
-    const rng = new Rng(0);
-    ids = Int32Array.from({ length: Math.min(limit, 256) + 1 }, () => rng.int(tok.vocabSize));
+async function checkLm(floatBytes: Uint8Array, quantizedBytes: Uint8Array, o: CheckOptions): Promise<QuantizeCheck> {
+  const fl = await LmSession.fromOnnx(floatBytes, 'float32 model', { threads: o.threads });
+  const q = await LmSession.fromOnnx(quantizedBytes, 'quantized model', { threads: o.threads });
+  try {
+    const { tok, gpt } = fl;
+    const limit = o.limit ?? 1024;
+    let ids: Int32Array;
+    if (o.data?.text !== undefined) {
+      ids = tok.encode(o.data.text).subarray(0, limit + 1);
+      if (ids.length < 2) throw new SwitchyardError('E_DATA_EMPTY', 'the check text has fewer than 2 tokens', 'pass a longer text with --data');
+    } else {
+      const rng = new Rng(0);
+      ids = Int32Array.from({ length: Math.min(limit, 256) + 1 }, () => rng.int(tok.vocabSize));
+    }
+    const diff = new DiffAcc();
+    let agree = 0;
+    let lossA = 0;
+    let lossB = 0;
+    let a: LmState | null = null;
+    let b: LmState | null = null;
+    for (let t = 0; t + 1 < ids.length; t++) {
+      // A new window (empty cache) every `context` tokens.
+      const fresh = t % gpt.context === 0;
+      a = fresh ? await fl.prefill([ids[t]], false) : await fl.step(a!, ids[t]);
+      b = fresh ? await q.prefill([ids[t]], false) : await q.step(b!, ids[t]);
+      diff.add('logits', a.logits, b.logits);
+      if (argmaxRows(a.logits, a.logits.length)[0] === argmaxRows(b.logits, b.logits.length)[0]) agree++;
+      lossA -= logSoftmaxAt(a.logits, ids[t + 1]);
+      lossB -= logSoftmaxAt(b.logits, ids[t + 1]);
+    }
+    const n = ids.length - 1;
+    return { inputs: o.data?.text !== undefined ? 'text' : 'random', count: n, outputs: diff.result(), agreement: agree / n, loss: { float32: lossA / n, quantized: lossB / n } };
+  } finally {
+    await fl.close();
+    await q.close();
   }
-  const shape = [gpt.layers, 1, gpt.heads, gpt.context, gpt.dModel / gpt.heads];
-  const size = shape.reduce((s, d) => s * d, 1);
-  const diff = new DiffAcc();
-  let agree = 0;
-  let lossA = 0;
-  let lossB = 0;
-  let caches: [Float32Array, Float32Array, Float32Array, Float32Array] | null = null;
-  for (let t = 0; t + 1 < ids.length; t++) {
-    const pos = t % gpt.context; // a new window (empty cache) every `context` tokens
-    if (pos === 0) caches = [new Float32Array(size), new Float32Array(size), new Float32Array(size), new Float32Array(size)];
-    const [ka, va, kb, vb]: Float32Array[] = caches!;
-    const common = { ids: new ort.Tensor('int64', BigInt64Array.of(BigInt(ids[t])), [1, 1]), pos: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]) };
-    const a: ort.InferenceSession.ReturnType = await fl.run({ ...common, cacheK: new ort.Tensor('float32', ka, shape), cacheV: new ort.Tensor('float32', va, shape) });
-    const b: ort.InferenceSession.ReturnType = await q.run({ ...common, cacheK: new ort.Tensor('float32', kb, shape), cacheV: new ort.Tensor('float32', vb, shape) });
-    const la = a.logits.data as Float32Array;
-    const lb = b.logits.data as Float32Array;
-    diff.add('logits', la, lb);
-    if (argmaxRows(la, la.length)[0] === argmaxRows(lb, lb.length)[0]) agree++;
-    lossA -= logSoftmaxAt(la, ids[t + 1]);
-    lossB -= logSoftmaxAt(lb, ids[t + 1]);
-    caches = [a.presentK.data as Float32Array, a.presentV.data as Float32Array, b.presentK.data as Float32Array, b.presentV.data as Float32Array];
-  }
-  const n = ids.length - 1;
-  return { inputs: o.data?.text !== undefined ? 'text' : 'random', count: n, outputs: diff.result(), agreement: agree / n, loss: { float32: lossA / n, quantized: lossB / n } };
 }
 
 async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
@@ -194,12 +194,12 @@ async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o
  * c.agreement; // 0.995
  */
 export async function checkQuantized(floatBytes: Uint8Array, quantizedBytes: Uint8Array, metadata: Record<string, string>, o: CheckOptions = {}): Promise<QuantizeCheck> {
+  if (metadata['switchyard.kind'] === 'gpt-decode') return checkLm(floatBytes, quantizedBytes, o);
   const opts = sessionOptions({ threads: o.threads });
   const fl = await ort.InferenceSession.create(floatBytes, opts);
   const q = await ort.InferenceSession.create(quantizedBytes, opts);
   try {
     if (metadata['switchyard.encoder']) return await checkTabular(metadata, fl, q, o);
-    if (metadata['switchyard.kind'] === 'gpt-decode') return await checkLm(metadata, fl, q, o);
     return await checkGeneric(fl, q, o);
   } finally {
     await fl.release();
