@@ -47,7 +47,7 @@ export async function compressVerb(argv: string[]): Promise<number> {
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new SwitchyardError('E_USAGE', `--limit ${a.limit} is not a positive integer`, 'e.g. --limit 2000');
   const r = await compressModel({
     model: a.model, out: a.out, mode: a.mode, minElements: a['min-elements'], data: a.data?.length ? corpusPaths(a.data) : undefined,
-    limit: a.limit, minAgreement: a['min-agreement'], threads: a.threads,
+    limit: a.limit, minAgreement: a['min-agreement'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, out: r.out, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, quantization: r.report, check: r.check });
   else process.stdout.write(summary(r));

@@ -19,6 +19,7 @@ import { sessionOptions } from '../runtime/session.ts';
 import { LmSession, type LmState } from '../train/lm-session.ts';
 import { argmaxRows } from '../util/argmax.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
 
 /** Differences of one float output over the checked inputs. */
@@ -51,6 +52,8 @@ export interface CheckOptions {
   /** Most rows or tokens to run (default 2000 rows, 1024 tokens). */
   limit?: number;
   threads?: number;
+  /** Progress of the language-model check on stderr (tokens); see {@link ProgressOptions}. */
+  progress?: Partial<ProgressOptions>;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -143,6 +146,7 @@ async function checkLm(floatBytes: Uint8Array, quantizedBytes: Uint8Array, o: Ch
     let lossB = 0;
     let a: LmState | null = null;
     let b: LmState | null = null;
+    const bar = new Progress({ total: ids.length - 1, label: 'check', unit: 'tok', ...o.progress });
     for (let t = 0; t + 1 < ids.length; t++) {
       // A new window (empty cache) every `context` tokens.
       const fresh = t % gpt.context === 0;
@@ -152,7 +156,9 @@ async function checkLm(floatBytes: Uint8Array, quantizedBytes: Uint8Array, o: Ch
       if (argmaxRows(a.logits, a.logits.length)[0] === argmaxRows(b.logits, b.logits.length)[0]) agree++;
       lossA -= logSoftmaxAt(a.logits, ids[t + 1]);
       lossB -= logSoftmaxAt(b.logits, ids[t + 1]);
+      bar.tick(1);
     }
+    bar.done();
     const n = ids.length - 1;
     return { inputs: o.data?.text !== undefined ? 'text' : 'random', count: n, outputs: diff.result(), agreement: agree / n, loss: { float32: lossA / n, quantized: lossB / n } };
   } finally {

@@ -14,7 +14,7 @@ import { exportLm } from '../train/generate.ts';
 import { tabularOnnx } from '../train/tabular-predict.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { checkQuantized, type QuantizeCheck } from './check.ts';
+import { type CheckOptions, checkQuantized, type QuantizeCheck } from './check.ts';
 import { quantizeModel, type QuantizeMode, type QuantizeReport } from './quantize.ts';
 
 /** Options for {@link compressModel}. */
@@ -35,6 +35,8 @@ export interface CompressOptions {
   /** Gate: when the check's label (top-1 token) agreement is below this, nothing is written (E_GATE, exit code 3). */
   minAgreement?: number;
   threads?: number;
+  /** Progress of the check on stderr (default on; the CLI turns it off for --quiet and --json). */
+  progress?: CheckOptions['progress'];
 }
 
 /** What {@link compressModel} wrote and measured. */
@@ -93,7 +95,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   const lm = meta['switchyard.kind'] === 'gpt-decode';
   const data = o.data?.length ? (lm ? { text: await checkText(o.data, o.limit ?? 1024) } : { table: o.data[0] }) : undefined;
   if (data?.table && o.data!.length > 1) throw new SwitchyardError('E_USAGE', `--data names ${o.data!.length} tables; the check of a tabular model reads one`, 'pass one CSV/TSV/JSONL/Parquet file');
-  const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads });
+  const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads, progress: o.progress });
   if (o.minAgreement !== undefined) {
     if (check.agreement === undefined) throw new SwitchyardError('E_USAGE', '--min-agreement needs a classifier or a language model (this model has no class scores to agree on)', 'leave --min-agreement out and read the output differences (and the RMSE of both models for a regression export)');
     if (check.agreement < o.minAgreement) {

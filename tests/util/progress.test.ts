@@ -32,6 +32,24 @@ describe('formatDuration / formatRate', () => {
 });
 
 describe('Progress', () => {
+  it('in lines mode, the rate of fine-grained, uneven ticks is the real rate', () => {
+    const s = fakeStream(false);
+    const c = clock();
+    const p = new Progress({ total: 1000, label: 'check', unit: 'tok', stream: s, now: c.now, env: { SWITCHYARD_PROGRESS: 'lines' } });
+    expect(p.mode).toBe('lines');
+    for (let i = 0; i < 1000; i++) {
+      c.advance(i % 2 ? 1.9 : 0.1); // 1k tok/s on average, every other token 19x slower
+      p.tick(1);
+    }
+    const last = s.writes[s.writes.length - 1];
+    expect(last).toMatch(/^check .*100% 1000\/1000/);
+    const m = /([\d.]+)(k?) tok\/s/.exec(last)!;
+    const rate = Number(m[1]) * (m[2] ? 1000 : 1);
+    // Smoothing per-tick rates (10k and 526 tok/s here) read 4-6k tok/s.
+    expect(rate).toBeGreaterThan(800);
+    expect(rate).toBeLessThan(1200);
+  });
+
   it('renders bar, percentage, rate, ETA and fields on one line on a TTY', () => {
     const s = fakeStream(true);
     const c = clock();
