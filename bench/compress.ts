@@ -79,9 +79,9 @@ async function measureSpeed(w: Workload, rounds: number, log: (s: string) => voi
   };
   const sessions = {} as Record<Variant, ort.InferenceSession>;
   for (const v of VARIANTS) sessions[v] = await ort.InferenceSession.create(bytes[v], sessionOptions({}));
-  // Calls per timed block: about 50 ms of float32 work. (Long runs of one session's calls, ~300 in a row, ran
-  // the dense decode step at 3 ms instead of 0.8 ms on this VM; short interleaved blocks keep every variant in
-  // the same state.)
+  // Calls per timed block: about 50 ms of float32 work. This VM alternates fast and slow stretches of ~0.1-1 s
+  // (the dense decode step runs at ~0.8 or ~3 ms, a MatMul at ~300 or ~100 GFLOP/s); short blocks interleaved
+  // over many rounds spread them evenly over the variants.
   for (let i = 0; i < 10; i++) for (const v of VARIANTS) await sessions[v].run(w.feeds);
   const t0 = performance.now();
   for (let i = 0; i < 10; i++) await sessions.float32.run(w.feeds);
@@ -163,7 +163,7 @@ export async function runCompressBench(quick: boolean, log: (s: string) => void)
     rows: speedRows,
     notes: [
       'int8 matmuls pay off where a matmul is large; for small ones (batch 1 through small layers) quantizing the activations costs about what it saves.',
-      '`weights` runs the same float32 arithmetic as float32 (its int8 weights are folded back into float32 constants when the session loads), so its ratio shows the run\'s noise: the decode rows, at ~1-3 ms per call, are bimodal on this VM (the same step measured 0.8 ms in short bursts of calls and ~3 ms in long ones), hence their wide ranges.',
+      '`weights` runs the same float32 arithmetic as float32 (its int8 weights are folded back into float32 constants when the session loads), so its ratio shows the run\'s noise: the decode rows, at ~1-3 ms per call, are bimodal on this VM (the same step runs at ~0.8 or ~3 ms in fast and slow stretches of ~0.1-1 s), hence their wide ranges.',
       'PyTorch peer: `torch.ao.quantization.quantize_dynamic` of the same MLP (nn.Linear layers, int8 weights; fbgemm where the build has it, else onednn), in its own process, 2 threads, calls interleaved the same way.' + ('skipped' in torch ? ` Not run here: ${torch.skipped}.` : ` torch ${torch.torch}, engine ${torch.engine}.`),
       'The decode rows are the KV-cached decode step of the LM training benchmark configs (d_model 256, 4 layers, context 128); MoE experts are stored int8 and dequantized at load, so their arithmetic stays float32.',
     ],

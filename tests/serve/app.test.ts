@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressModel } from '../../src/compress/compress.ts';
 import { GPT_PRESETS } from '../../src/models/gpt.ts';
+import { openRegistry } from '../../src/registry/registry.ts';
 import type { PredictionEvent } from '../../src/serve/app.ts';
 import { hashApiKey } from '../../src/serve/auth.ts';
 import { type RunningServer, startServer } from '../../src/serve/server.ts';
@@ -220,6 +222,24 @@ describe('serving a language model', () => {
       expect((await post(`${lm.url}/v1/predict`, { rows: [{}] })).body.error.code).toBe('E_MODEL_KIND');
     } finally {
       await lm.close();
+    }
+  }, 60_000);
+
+  it('serves the int8 decode step of `switchyard compress` from the registry', async () => {
+    const int8 = join(dir, 'lm.int8.onnx');
+    await compressModel({ model: join(dir, 'lm'), out: int8, minElements: 256, progress: { enabled: false } });
+    const reg = await openRegistry(join(dir, 'lm-registry'));
+    const v = await reg.register({ name: 'lm', from: int8, by: 'test', reason: 'int8' });
+    await reg.setAlias('lm', 'production', v.version, { by: 'test' });
+    await reg.close();
+    const srv = await startServer({ model: 'lm@production', registry: join(dir, 'lm-registry'), port: 0, signals: false, pollMs: 0, log: () => {} });
+    try {
+      const j = await post(`${srv.url}/v1/generate`, { prompt: 'the ', max_tokens: 8, temperature: 0, stream: false });
+      expect(j.status, JSON.stringify(j.body)).toBe(200);
+      expect(j.body.tokens).toBe(8);
+      expect((await post(`${srv.url}/v1/predict`, { rows: [{}] })).body.error.code).toBe('E_MODEL_KIND');
+    } finally {
+      await srv.close();
     }
   }, 60_000);
 });
