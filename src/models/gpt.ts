@@ -76,11 +76,11 @@ export class Block extends Module {
     const h = add(x, a.y);
     return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v };
   }
-  /** One decoding step with this block's KV cache. */
-  decode(x: Tensor, pos: Tensor, k: Tensor, v: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+  /** One decoding step with this block's KV cache: the updated cache (k, v) and the new token's rows (kNew, vNew). */
+  decode(x: Tensor, pos: Tensor, k: Tensor, v: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
     const a = this.attn.decode(this.ln1.call(x), pos, k, v);
     const h = add(x, a.y);
-    return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v };
+    return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v, kNew: a.kNew, vNew: a.vNew };
   }
 }
 
@@ -134,21 +134,27 @@ export class GPT extends Module {
 
   /**
    * One KV-cached decoding step: token ids [B, 1] at position `pos` (i64 [1]); `cacheK`/`cacheV` are
-   * [layers, B, heads, context, headDim]. Returns next-token logits [B, vocab] and the updated caches.
+   * [layers, B, heads, context, headDim]. Returns next-token logits [B, vocab], the updated caches, and the
+   * new token's keys/values `newK`/`newV` [layers, B, heads, 1, headDim] (what a caller that keeps its own
+   * cache writes at `pos`, instead of fetching the whole updated cache).
    */
-  decodeStep(ids: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor } {
+  decodeStep(ids: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor; newK: Tensor; newV: Tensor } {
     let h = this.embed(ids, pos);
     const ks: Tensor[] = [];
     const vs: Tensor[] = [];
+    const kNew: Tensor[] = [];
+    const vNew: Tensor[] = [];
     const per = (c: Tensor, i: number) => reshape(slice(c, 0, i, i + 1), c.shape.slice(1));
     this.blocks.forEach((b, i) => {
       const r = b.decode(h, pos, per(cacheK, i), per(cacheV, i));
       h = r.y;
       ks.push(reshape(r.k, [1, ...r.k.shape]));
       vs.push(reshape(r.v, [1, ...r.v.shape]));
+      kNew.push(reshape(r.kNew, [1, ...r.kNew.shape]));
+      vNew.push(reshape(r.vNew, [1, ...r.vNew.shape]));
     });
     const logits = this.logits(h);
-    return { logits: reshape(logits, [logits.shape[0], this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0) };
+    return { logits: reshape(logits, [logits.shape[0], this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0), newK: concat(kNew, 0), newV: concat(vNew, 0) };
   }
 
   /**

@@ -108,7 +108,7 @@ export class CausalSelfAttention extends Module {
    * [B, H, maxLen, D] hold earlier keys/values. Writes this token's key/value at `pos` and attends to
    * positions <= pos. Returns the output and the updated caches.
    */
-  decode(x: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+  decode(x: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
     const [q, k, v] = this.heads(x, pos);
     const L = this.opts.maxLen;
     const slot = reshape(oneHotAt(pos, L), [1, 1, L, 1]);
@@ -118,7 +118,7 @@ export class CausalSelfAttention extends Module {
     const scores = mul(matmul(q, transpose(newK)), 1 / Math.sqrt(this.headDim));
     const visible = reshape(lessEqualIota(pos, L), [1, 1, 1, L]);
     const att = softmax(where(visible, scores, -1e9), -1);
-    return { y: this.merge(matmul(att, newV), x), k: newK, v: newV };
+    return { y: this.merge(matmul(att, newV), x), k: newK, v: newV, kNew: k, vNew: v };
   }
 }
 
