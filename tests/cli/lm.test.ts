@@ -125,7 +125,7 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     const out = join(dir, 'x.onnx');
     const j = ok(cli(['export', '--model', moe, '--out', out, '--json']));
     expect(j.inputs).toEqual(['ids', 'pos', 'cacheK', 'cacheV']);
-    expect(j.outputs).toEqual(['logits', 'presentK', 'presentV']);
+    expect(j.outputs).toEqual(['logits', 'presentK', 'presentV', 'newK', 'newV']);
     const { model } = await loadLmRun(moe);
     const c = model.cfg;
     const cacheShape = [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
@@ -166,6 +166,11 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     let same = 0;
     for (let i = 0; i < n; i++) if (pk[i] === cacheK[i]) same++;
     expect(same).toBe(n - c.layers * c.heads * (c.dModel / c.heads));
+    // newK/newV are exactly the rows written at position 5
+    const D = c.dModel / c.heads;
+    const nk = res.newK.data as Float32Array;
+    expect([...res.newK.dims]).toEqual([c.layers, 1, c.heads, 1, D]);
+    for (let lh = 0; lh < c.layers * c.heads; lh++) expect(nk.subarray(lh * D, (lh + 1) * D)).toEqual(pk.subarray((lh * c.context + 5) * D, (lh * c.context + 6) * D));
   });
 });
 
