@@ -48,19 +48,40 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * The error of a file that cannot be written, as a one-line user error naming the path (E_OUTPUT), when the
+ * cause is the path or the disk (a directory there, a missing or read-only parent, no space); others as they are.
+ */
+function outputError(file: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why: Record<string, [string, string]> = {
+    EISDIR: ['it is a directory', `name a file, e.g. ${path.join(file, 'out')}`],
+    ENOTDIR: ['a parent of it is a file, not a directory', 'choose another path'],
+    EEXIST: ['a parent of it is a file, not a directory', 'choose another path'],
+    ENOENT: ['no such directory, or new files cannot be created there', 'choose a path in a writable directory'],
+    EACCES: ['permission denied', 'choose a path you can write to'],
+    EPERM: ['operation not permitted', 'choose a path you can write to'],
+    EROFS: ['the file system is read-only', 'choose a path on a writable disk'],
+    ENOSPC: ['no space left on the device', 'free some disk space and run again'],
+  };
+  const hit = code ? why[code] : undefined;
+  return hit ? new SwitchyardError('E_OUTPUT', `${file}: cannot write (${hit[0]})`, hit[1], code === 'ENOSPC' ? 1 : 2) : err;
+}
+
+/**
  * Writes `data` to `file` atomically: the bytes go to a temp file in the same directory, are fsynced,
  * and the temp file is renamed over `file`. Readers see the old file or the new one, never a partial one.
- * Parent directories are created. On failure the temp file is removed and the old file is untouched.
+ * Parent directories are created. On failure the temp file is removed and the old file is untouched; a path
+ * that cannot be written (a directory, a read-only parent, a full disk) is an E_OUTPUT error naming it.
  *
  * @example
  * await writeFileAtomic('runs/a/config.json', '{"lr":0.001}\n');
  * await writeFileAtomic('runs/a/model.bin', new Uint8Array([1, 2, 3]));
  */
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
   const tmp = tempNameFor(file);
   let fh: fsp.FileHandle | undefined;
   try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
     fh = await fsp.open(tmp, 'wx');
     const bytes = toBytes(data);
     let off = 0;
@@ -75,7 +96,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   } catch (err) {
     await fh?.close().catch(() => undefined);
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw outputError(file, err);
   }
   await fsyncDir(path.dirname(file));
 }
@@ -87,10 +108,10 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
  * writeFileAtomicSync('runs/a/status.txt', 'done\n');
  */
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = tempNameFor(file);
   let fd: number | undefined;
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fd = fs.openSync(tmp, 'wx');
     const bytes = toBytes(data);
     let off = 0;
@@ -107,8 +128,12 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
         /* ignore */
       }
     }
-    fs.rmSync(tmp, { force: true });
-    throw err;
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* the temp file was never created (e.g. its parent is a file) */
+    }
+    throw outputError(file, err);
   }
 }
 

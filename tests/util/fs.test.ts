@@ -14,6 +14,7 @@ import {
   writeJsonAtomic,
   writeManifest,
 } from '../../src/util/fs.ts';
+import { expectSwitchyardError } from '../train/helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sy-fs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -67,6 +68,21 @@ describe('writeFileAtomic', () => {
     expect(() => writeFileAtomicSync(join(d, 'target'), 'new')).toThrow();
     expect(readdirSync(d)).toEqual(['target']);
     expect(readFileSync(join(d, 'target', 'keep'), 'utf8')).toBe('x');
+  });
+
+  it('a path that cannot be written is one E_OUTPUT error naming it, with a hint', async () => {
+    const d = fresh();
+    mkdirSync(join(d, 'dir'));
+    writeFileSync(join(d, 'file'), 'x');
+    const cases: [string, RegExp][] = [
+      [join(d, 'dir'), /dir: cannot write \(it is a directory\)/],
+      [join(d, 'file', 'sub', 'x.onnx'), /x\.onnx: cannot write \(a parent of it is a file, not a directory\)/],
+    ];
+    for (const [target, re] of cases) {
+      await expectSwitchyardError(() => writeFileAtomic(target, 'new'), 'E_OUTPUT', re);
+      await expectSwitchyardError(() => writeFileAtomicSync(target, 'new'), 'E_OUTPUT', re);
+    }
+    expect(readdirSync(d).sort()).toEqual(['dir', 'file']);
   });
 
   it('writeJsonAtomic writes pretty JSON with bigint support', async () => {
