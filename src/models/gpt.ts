@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/graph.ts';
-import { add, cast, concat, constant, gather, lessEqual, matmul, mul, pad, reshape, slice, transpose } from '../core/ops/index.ts';
+import { add, concat, constant, cumsum, fullLike, gather, matmul, reduceSum, reshape, slice, sub, transpose } from '../core/ops/index.ts';
 import { CausalSelfAttention } from '../nn/attention.ts';
 import { crossEntropy, dropout } from '../nn/functional.ts';
 import { normal } from '../nn/init.ts';
@@ -70,15 +70,9 @@ export class Block extends Module {
     const h = add(x, dropout(this.attn.call(this.ln1.call(x), positions), this.cfg.dropout));
     return add(h, dropout(this.mlp.call(this.ln2.call(h)), this.cfg.dropout));
   }
-  /** The block over a whole prompt x [B, T, C] (causal), with the keys/values [B, H, T, D] for a KV cache. */
-  prefill(x: Tensor, positions: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
-    const a = this.attn.prefill(this.ln1.call(x), positions);
-    const h = add(x, a.y);
-    return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v };
-  }
-  /** One decoding step with this block's KV cache: the updated cache (k, v) and the new token's rows (kNew, vNew). */
-  decode(x: Tensor, pos: Tensor, k: Tensor, v: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
-    const a = this.attn.decode(this.ln1.call(x), pos, k, v);
+  /** New tokens at `positions` with this block's KV cache: the updated cache (k, v) and the new rows (kNew, vNew). */
+  decode(x: Tensor, positions: Tensor, k: Tensor, v: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
+    const a = this.attn.decode(this.ln1.call(x), positions, k, v);
     const h = add(x, a.y);
     return { y: add(h, this.mlp.call(this.ln2.call(h))), k: a.k, v: a.v, kNew: a.kNew, vNew: a.vNew };
   }
@@ -133,54 +127,34 @@ export class GPT extends Module {
   }
 
   /**
-   * One KV-cached decoding step: token ids [B, 1] at position `pos` (i64 [1]); `cacheK`/`cacheV` are
-   * [layers, B, heads, context, headDim]. Returns next-token logits [B, vocab], the updated caches, and the
-   * new token's keys/values `newK`/`newV` [layers, B, heads, 1, headDim] (what a caller that keeps its own
-   * cache writes at `pos`, instead of fetching the whole updated cache).
+   * KV-cached decoding of T new tokens: ids [B, T] (T static or symbolic: 1 for a decoding step, a prompt's
+   * length for its prefill) at positions pos, pos + 1, ... (`pos` i64 [1]); `cacheK`/`cacheV` are
+   * [layers, B, heads, context, headDim]. Returns the next-token logits after the last new token [B, vocab],
+   * the updated caches, and the new tokens' keys/values `newK`/`newV` [layers, B, heads, T, headDim] (what a
+   * caller that keeps its own cache writes at their positions, instead of fetching the whole updated cache).
    */
   decodeStep(ids: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor; newK: Tensor; newV: Tensor } {
-    let h = this.embed(ids, pos);
+    const [b] = ids.shape as number[];
+    // positions = pos + [0, 1, ..., T-1], built from the ids so that T may be symbolic
+    const ones = fullLike(reshape(slice(ids, 0, 0, 1), [-1]), 1); // i64 [T]
+    const positions = add(cumsum(ones, 0, true), pos);
+    let h = this.embed(ids, positions);
     const ks: Tensor[] = [];
     const vs: Tensor[] = [];
     const kNew: Tensor[] = [];
     const vNew: Tensor[] = [];
     const per = (c: Tensor, i: number) => reshape(slice(c, 0, i, i + 1), c.shape.slice(1));
-    this.blocks.forEach((b, i) => {
-      const r = b.decode(h, pos, per(cacheK, i), per(cacheV, i));
+    this.blocks.forEach((blk, i) => {
+      const r = blk.decode(h, positions, per(cacheK, i), per(cacheV, i));
       h = r.y;
       ks.push(reshape(r.k, [1, ...r.k.shape]));
       vs.push(reshape(r.v, [1, ...r.v.shape]));
       kNew.push(reshape(r.kNew, [1, ...r.kNew.shape]));
       vNew.push(reshape(r.vNew, [1, ...r.vNew.shape]));
     });
-    const logits = this.logits(h);
-    return { logits: reshape(logits, [logits.shape[0], this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0), newK: concat(kNew, 0), newV: concat(vNew, 0) };
-  }
-
-  /**
-   * Prefill of a prompt in one pass: ids [B, T] (static T <= context) at positions 0..T-1, causal within the
-   * prompt. Returns the next-token logits [B, vocab] after position `last` (i64 [1]; the prompt may be
-   * right-padded up to T, later positions never affect it) and the KV caches [layers, B, heads, context, headDim]
-   * holding positions 0..T-1 (zeros beyond, padding included), ready for {@link GPT.decodeStep} at position `last + 1`.
-   */
-  prefill(ids: Tensor, last: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor } {
-    const [b, t] = ids.shape as number[];
-    const L = this.cfg.context;
-    const positions = constant(BigInt64Array.from({ length: t }, (_, i) => BigInt(i)), [t]);
-    let h = this.embed(ids, positions);
-    const ks: Tensor[] = [];
-    const vs: Tensor[] = [];
-    // Padding positions (> last) are zeroed, so the caches equal those of token-by-token decoding.
-    const real = reshape(cast(lessEqual(positions, last), 'f32'), [1, 1, t, 1]);
-    const stack = (c: Tensor) => reshape(t < L ? pad(mul(c, real), [0, 0, 0, 0], [0, 0, L - t, 0]) : mul(c, real), [1, b, this.cfg.heads, L, this.cfg.dModel / this.cfg.heads]);
-    for (const blk of this.blocks) {
-      const r = blk.prefill(h, positions);
-      h = r.y;
-      ks.push(stack(r.k));
-      vs.push(stack(r.v));
-    }
+    const last = sub(reduceSum(ones, [0], true), 1); // i64 [1]: T - 1
     const logits = this.logits(gather(h, last, 1));
-    return { logits: reshape(logits, [b, this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0) };
+    return { logits: reshape(logits, [b, this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0), newK: concat(kNew, 0), newV: concat(vNew, 0) };
   }
 
   /** Parameters used per token (router + top-k experts for MoE layers); embeddings excluded. */

@@ -1,5 +1,5 @@
 import type { Tensor } from '../core/graph.ts';
-import { add, concat, constant, gather, lessEqual, matmul, mul, oneHot, reshape, slice, softmax, split, sub, transpose, where } from '../core/ops/index.ts';
+import { add, concat, constant, gather, lessEqual, matmul, mul, oneHot, reduceSum, reshape, slice, softmax, split, sub, transpose, where } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { dropout } from './functional.ts';
 import { Linear } from './layers.ts';
@@ -104,32 +104,24 @@ export class CausalSelfAttention extends Module {
   }
 
   /**
-   * One decoding step with a fixed-size KV cache: x [B, 1, C] at position `pos` (i64 [1]); `cacheK`/`cacheV`
-   * [B, H, maxLen, D] hold earlier keys/values. Writes this token's key/value at `pos` and attends to
-   * positions <= pos. Returns the output and the updated caches.
+   * New tokens with a fixed-size KV cache: x [B, T, C] (T static or symbolic) at `positions` (i64 [T], where
+   * their keys and values go); `cacheK`/`cacheV` [B, H, maxLen, D] hold earlier keys/values. Writes the new
+   * keys/values at their positions and attends each token to the positions up to its own. T = 1 is one
+   * decoding step; T = a prompt's length from position 0 is its prefill. Returns the output, the updated
+   * caches and the new rows `kNew`/`vNew` [B, H, T, D].
    */
-  decode(x: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
-    const [q, k, v] = this.heads(x, pos);
+  decode(x: Tensor, positions: Tensor, cacheK: Tensor, cacheV: Tensor): { y: Tensor; k: Tensor; v: Tensor; kNew: Tensor; vNew: Tensor } {
+    const [q, k, v] = this.heads(x, positions);
     const L = this.opts.maxLen;
-    const slot = reshape(oneHotAt(pos, L), [1, 1, L, 1]);
-    const keep = sub(1, slot);
-    const newK = add(mul(cacheK, keep), mul(k, slot));
-    const newV = add(mul(cacheV, keep), mul(v, slot));
+    const slots = oneHot(positions, L); // f32 [T, L]
+    const keep = reshape(sub(1, reduceSum(slots, [0])), [1, 1, L, 1]);
+    const place = transpose(slots); // [L, T]: scatters the T new rows to their positions
+    const newK = add(mul(cacheK, keep), matmul(place, k));
+    const newV = add(mul(cacheV, keep), matmul(place, v));
     const scores = mul(matmul(q, transpose(newK)), 1 / Math.sqrt(this.headDim));
-    const visible = reshape(lessEqualIota(pos, L), [1, 1, 1, L]);
+    const iota = constant(BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [1, L]);
+    const visible = lessEqual(iota, reshape(positions, [-1, 1])); // [T, L]
     const att = softmax(where(visible, scores, -1e9), -1);
     return { y: this.merge(matmul(att, newV), x), k: newK, v: newV, kNew: k, vNew: v };
   }
-}
-
-
-/** f32 [L] with a 1 at position `pos` (i64 [1]). */
-function oneHotAt(pos: Tensor, L: number): Tensor {
-  return reshape(oneHot(pos, L), [L]);
-}
-
-/** bool [L]: index <= pos. */
-function lessEqualIota(pos: Tensor, L: number): Tensor {
-  const iota = constant(BigInt64Array.from({ length: L }, (_, i) => BigInt(i)), [L]);
-  return lessEqual(iota, pos);
 }

@@ -4,8 +4,9 @@ import { decodeGraph, type GenerateResult, loadLm, type LoadLmOptions, loadLmRun
 export { decodeGraph, type GenerateResult, loadLm, type LoadLmOptions, loadLmRun, LmSession, type LmState, type SampleOptions, sampleToken } from './lm-session.ts';
 
 /**
- * Generates text after `prompt` with a run directory: loads it ({@link loadLm}), generates once (batched
- * prompt prefill, then one KV-cached decode step per token; the window slides when the context fills up)
+ * Generates text after `prompt` with a run directory or an exported decode step: loads it ({@link loadLm}),
+ * generates once (the prompt in one decode call, then one KV-cached decode step per token; the window slides
+ * when the context fills up)
  * and releases it. To generate more than once, keep a {@link LmSession} instead.
  *
  * @example
@@ -21,8 +22,10 @@ export async function generate(runDir: string, prompt: string, o: SampleOptions,
 }
 
 /**
- * Exports a language model's KV-cached decode step as ONNX: inputs `ids` [1, 1], `pos` [1], `cacheK`,
- * `cacheV` [layers, 1, heads, context, headDim]; outputs `logits` [1, vocab] and the updated caches `presentK`, `presentV`.
+ * Exports a language model's KV-cached decode step as ONNX: inputs `ids` [1, T] (T new tokens at positions
+ * `pos`, `pos` + 1, ...: a whole prompt, or one generated token; T is 1 for capacity-dispatch MoE), `pos` [1],
+ * `cacheK`, `cacheV` [layers, 1, heads, context, headDim]; outputs `logits` [1, vocab] after the last new token,
+ * the updated caches `presentK`, `presentV`, and the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim].
  * Dense and MoE models alike (MoE dispatch uses NonZero/Gather/ScatterND).
  *
  * @example

@@ -1,9 +1,8 @@
 /**
- * A loaded language model, ready to generate: the run's weights are read and the ONNX Runtime sessions (one
- * KV-cached decode step, plus batched prefill graphs compiled per prompt-length bucket on first use) are
+ * A loaded language model, ready to generate: the run's weights are read and its one ONNX Runtime session (the
+ * KV-cached decode step, which takes any number of new tokens: a whole prompt, then one per generated token) is
  * built once, then reused by every {@link LmSession.generate} call. Calls on one handle run one at a time.
- * An exported decode step (`switchyard export`, or its int8 copy from `switchyard compress`) loads too; it
- * carries no weights to build prefill graphs from, so its prompts are read one decode step per token.
+ * An exported decode step (`switchyard export`, or its int8 copy from `switchyard compress`) loads the same way.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -103,11 +102,12 @@ export async function loadLmRun(dir: string): Promise<{ cfg: LmRunConfig; tok: T
 }
 
 /**
- * The KV-cached decode step of `model` as a traceable function and its input spec: `ids` [1, 1], `pos` [1],
- * `cacheK`/`cacheV` [layers, 1, heads, context, headDim] -> `logits` [1, vocab], the updated caches `presentK`,
- * `presentV`, and the new token's rows `newK`, `newV` [layers, 1, heads, 1, headDim]. {@link LmSession} fetches
- * only the logits and the new rows and writes them into its own cache: at a 512-token context, copying the two
- * whole caches out of ONNX Runtime cost ~10 ms of a ~12 ms step.
+ * The KV-cached decode step of `model` as a traceable function and its input spec: `ids` [1, T] (T new tokens:
+ * 1 per generated token, or a whole prompt), `pos` [1] (the position of the first), `cacheK`/`cacheV`
+ * [layers, 1, heads, context, headDim] -> `logits` [1, vocab] after the last new token, the updated caches
+ * `presentK`, `presentV`, and the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim].
+ * {@link LmSession} fetches only the logits and the new rows and writes them into its own cache: at a
+ * 512-token context, copying the two whole caches out of ONNX Runtime cost most of a step.
  *
  * @example
  * const { fn, spec } = decodeGraph(model);
@@ -116,13 +116,19 @@ export async function loadLmRun(dir: string): Promise<{ cfg: LmRunConfig; tok: T
 export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Tensor>) => Record<string, Tensor>; spec: BatchSpec } {
   const c = model.cfg;
   const cache = [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
+  // Capacity dispatch drops tokens depending on how many arrive together, so it decodes one token per call.
+  const tokens = hasCapacityDispatch(c) ? 1 : 'tokens';
   return {
     fn: (m, b) => {
       const r = (m as GPT).decodeStep(b.ids, b.pos, b.cacheK, b.cacheV);
       return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV, newK: r.newK, newV: r.newV };
     },
-    spec: { ids: { dtype: 'i64', shape: [1, 1] }, pos: { dtype: 'i64', shape: [1] }, cacheK: { dtype: 'f32', shape: cache }, cacheV: { dtype: 'f32', shape: cache } },
+    spec: { ids: { dtype: 'i64', shape: [1, tokens] }, pos: { dtype: 'i64', shape: [1] }, cacheK: { dtype: 'f32', shape: cache }, cacheV: { dtype: 'f32', shape: cache } },
   };
+}
+
+function hasCapacityDispatch(c: GptConfig): boolean {
+  return Array.from({ length: c.layers }, (_, i) => i).some((i) => isMoeLayer(c, i) && c.moe?.dispatch === 'capacity');
 }
 
 /** What generation needs of a compiled decode step: {@link Forward}, or an exported ONNX file's session. */
@@ -135,11 +141,14 @@ interface DecodeRunner {
 const STEP_OUTPUTS = ['logits', 'newK', 'newV'];
 
 /** An exported decode step run as it is (its graph may be quantized: it is not rebuilt from weights). */
-async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<DecodeRunner> {
+async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<DecodeRunner & { multiToken: boolean }> {
   const s = await ort.InferenceSession.create(bytes, sessionOptions({ threads }));
-  // Exports written before the decode step had newK/newV outputs return the whole caches instead.
-  const fetch = STEP_OUTPUTS.every((n) => s.outputNames.includes(n)) ? STEP_OUTPUTS : [...s.outputNames];
+  // Exports written before 2026-11-29 take one token per call ([1, 1] ids) and return the whole caches.
+  const newRows = STEP_OUTPUTS.every((n) => s.outputNames.includes(n));
+  const fetch = newRows ? STEP_OUTPUTS : [...s.outputNames];
+  const ids = s.inputMetadata.find((m) => m.name === 'ids');
   return {
+    multiToken: newRows && !!ids?.isTensor && typeof ids.shape[1] !== 'number',
     async run(batch) {
       const r = await s.run(Object.fromEntries(Object.entries(batch).map(([k, t]) => [k, toOrtTensor(t)])), fetch);
       return Object.fromEntries(Object.entries(r).map(([k, t]) => [k, fromOrtTensor(t)]));
@@ -147,11 +156,6 @@ async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<De
     release: () => s.release(),
   };
 }
-
-const prefillFn = (m: Module, b: Record<string, Tensor>): Record<string, Tensor> => {
-  const r = (m as GPT).prefill(b.ids, b.last);
-  return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV };
-};
 
 /**
  * Picks the next token from `logits` with temperature, top-k and top-p (nucleus) filtering.
@@ -192,13 +196,6 @@ export function sampleToken(logits: Float32Array, o: SampleOptions, rng: Rng): n
   return order[order.length - 1];
 }
 
-/** Prefill graphs are compiled for prompt lengths rounded up to a power of two (at least 8, at most the context). */
-function bucket(n: number, context: number): number {
-  let t = 8;
-  while (t < n) t *= 2;
-  return Math.min(t, context);
-}
-
 /**
  * A loaded language model (see {@link loadLm}): weights read and decode session compiled once.
  *
@@ -209,23 +206,24 @@ function bucket(n: number, context: number): number {
  * await lm.close();
  */
 export class LmSession {
-  private readonly prefills = new Map<number, Promise<Forward>>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** False for capacity-dispatch MoE, whose token dropping depends on the batch: prompts are fed token by token. */
+  /**
+   * Whether a prompt is read in one decode call. False for capacity-dispatch MoE (its token dropping depends on
+   * the batch) and for exports older than 2026-11-29: their prompts are fed token by token.
+   */
   readonly batchedPrefill: boolean;
 
   private constructor(
     /** The model's configuration. */
     readonly gpt: GptConfig,
     readonly tok: Tokenizer,
-    /** The weights, to compile prefill graphs from; null for an exported decode step. */
-    private readonly model: GPT | null,
     private readonly decode: DecodeRunner,
-    private readonly opts: LoadLmOptions,
+    /** Whether the decode step takes several new tokens per call (exports older than 2026-11-29 take one). */
+    multiToken: boolean,
+    opts: LoadLmOptions,
   ) {
-    const capacity = Array.from({ length: gpt.layers }, (_, i) => i).some((i) => isMoeLayer(gpt, i) && gpt.moe?.dispatch === 'capacity');
-    this.batchedPrefill = (opts.batchedPrefill ?? true) && !capacity && model !== null;
+    this.batchedPrefill = (opts.batchedPrefill ?? true) && !hasCapacityDispatch(gpt) && multiToken;
   }
 
   /** Loads a run directory or an exported decode step (`.onnx`); prefer {@link loadLm}. */
@@ -235,7 +233,7 @@ export class LmSession {
     const { fn, spec } = decodeGraph(model);
     // Only the step outputs: the nodes that assemble the whole updated caches are pruned from this graph.
     const stepFn = (m: Module, b: Record<string, Tensor>) => Object.fromEntries(Object.entries(fn(m, b)).filter(([n]) => STEP_OUTPUTS.includes(n)));
-    return new LmSession(cfg.gpt, tok, model, await Forward.compile(model, stepFn, spec, { threads: opts.threads }), opts);
+    return new LmSession(cfg.gpt, tok, await Forward.compile(model, stepFn, spec, { threads: opts.threads }), true, opts);
   }
 
   /**
@@ -256,7 +254,8 @@ export class LmSession {
       throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
     }
     const gpt = JSON.parse(meta['switchyard.gpt']) as GptConfig;
-    return new LmSession(gpt, tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), null, await onnxDecodeRunner(bytes, opts.threads), opts);
+    const runner = await onnxDecodeRunner(bytes, opts.threads);
+    return new LmSession(gpt, tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), runner, runner.multiToken, opts);
   }
 
   private get cacheShape(): number[] {
@@ -264,60 +263,54 @@ export class LmSession {
     return [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
   }
 
-  private prefillGraph(t: number): Promise<Forward> {
-    let f = this.prefills.get(t);
-    if (!f) {
-      if (!this.model) throw new SwitchyardError('E_PREFILL', 'an exported decode step has no prefill graphs', 'prefill token by token (batched: false)');
-      const spec: BatchSpec = { ids: { dtype: 'i64', shape: [1, t] }, last: { dtype: 'i64', shape: [1] } };
-      f = Forward.compile(this.model, prefillFn, spec, { threads: this.opts.threads });
-      this.prefills.set(t, f);
-    }
-    return f;
-  }
-
   /**
-   * Advances `s` by one token at position `s.pos`. The caches of `s` are updated in place and handed on to the
-   * returned state (keep a copy to branch from `s`): the step returns only the new token's keys and values,
-   * which are written at `s.pos`.
+   * Runs the decode step on `ids` at positions `s.pos`, `s.pos + 1`, ... The caches of `s` are updated in place
+   * and handed on to the returned state (keep a copy to branch from `s`): the step returns only the new tokens'
+   * keys and values, which are written at their positions.
    */
-  async step(s: LmState, id: number): Promise<LmState> {
+  private async advance(s: LmState, ids: number[]): Promise<LmState> {
     const shape = this.cacheShape;
     const r = await this.decode.run({
-      ids: { dtype: 'i64', shape: [1, 1], data: BigInt64Array.of(BigInt(id)) },
+      ids: { dtype: 'i64', shape: [1, ids.length], data: BigInt64Array.from(ids, BigInt) },
       pos: { dtype: 'i64', shape: [1], data: BigInt64Array.of(BigInt(s.pos)) },
       cacheK: { dtype: 'f32', shape, data: s.cacheK },
       cacheV: { dtype: 'f32', shape, data: s.cacheV },
     });
     const logits = r.logits.data as Float32Array;
-    if (!r.newK) return { logits, cacheK: r.presentK.data as Float32Array, cacheV: r.presentV.data as Float32Array, pos: s.pos + 1 };
-    const [layers, , heads, T, D] = shape;
+    const pos = s.pos + ids.length;
+    if (!r.newK) return { logits, cacheK: r.presentK.data as Float32Array, cacheV: r.presentV.data as Float32Array, pos };
+    const [layers, , heads, C, D] = shape;
+    const n = ids.length;
     const newK = r.newK.data as Float32Array;
     const newV = r.newV.data as Float32Array;
+    // newK [layers, 1, heads, n, D] -> rows s.pos .. s.pos + n - 1 of cache [layers, 1, heads, C, D]
     for (let lh = 0; lh < layers * heads; lh++) {
-      s.cacheK.set(newK.subarray(lh * D, (lh + 1) * D), (lh * T + s.pos) * D);
-      s.cacheV.set(newV.subarray(lh * D, (lh + 1) * D), (lh * T + s.pos) * D);
+      s.cacheK.set(newK.subarray(lh * n * D, (lh + 1) * n * D), (lh * C + s.pos) * D);
+      s.cacheV.set(newV.subarray(lh * n * D, (lh + 1) * n * D), (lh * C + s.pos) * D);
     }
-    return { logits, cacheK: s.cacheK, cacheV: s.cacheV, pos: s.pos + 1 };
+    return { logits, cacheK: s.cacheK, cacheV: s.cacheV, pos };
   }
 
   /**
-   * The state after reading `ids` (1 to context tokens) from position 0: one batched call over the whole
-   * prompt (right-padded to its length bucket), or one decode step per token when `batched` is false.
+   * Advances `s` by one token at position `s.pos`. The caches of `s` are updated in place and handed on to the
+   * returned state (keep a copy to branch from `s`).
+   */
+  step(s: LmState, id: number): Promise<LmState> {
+    return this.advance(s, [id]);
+  }
+
+  /**
+   * The state after reading `ids` (1 to context tokens) from position 0: one decode call over the whole prompt,
+   * or one per token when `batched` is false.
    */
   async prefill(ids: number[], batched = this.batchedPrefill): Promise<LmState> {
     const L = this.gpt.context;
     if (ids.length === 0 || ids.length > L) throw new SwitchyardError('E_PROMPT', `cannot prefill ${ids.length} tokens with a context of ${L}`, 'pass 1 to context tokens');
-    if (!batched) {
-      const size = this.cacheShape.reduce((a, b) => a * b, 1);
-      let s: LmState = { logits: new Float32Array(0), cacheK: new Float32Array(size), cacheV: new Float32Array(size), pos: 0 };
-      for (const id of ids) s = await this.step(s, id);
-      return s;
-    }
-    const t = bucket(ids.length, L);
-    const padded = BigInt64Array.from({ length: t }, (_, i) => BigInt(ids[i] ?? 0));
-    const feeds: Record<string, HostTensor> = { ids: { dtype: 'i64', shape: [1, t], data: padded }, last: { dtype: 'i64', shape: [1], data: BigInt64Array.of(BigInt(ids.length - 1)) } };
-    const r = await (await this.prefillGraph(t)).run(feeds);
-    return { logits: r.logits.data as Float32Array, cacheK: r.presentK.data as Float32Array, cacheV: r.presentV.data as Float32Array, pos: ids.length };
+    const size = this.cacheShape.reduce((a, b) => a * b, 1);
+    let s: LmState = { logits: new Float32Array(0), cacheK: new Float32Array(size), cacheV: new Float32Array(size), pos: 0 };
+    if (batched) return this.advance(s, ids);
+    for (const id of ids) s = await this.step(s, id);
+    return s;
   }
 
   /**
@@ -373,7 +366,6 @@ export class LmSession {
     this.closed = true;
     await this.queue;
     await this.decode.release();
-    for (const f of this.prefills.values()) await (await f).release();
   }
 }
 

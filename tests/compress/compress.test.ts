@@ -9,7 +9,9 @@ import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { decodeModel } from '../../src/runtime/onnx/proto.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
 import { saveCheckpoint } from '../../src/train/checkpoint.ts';
-import { exportLm, LmSession, loadLm } from '../../src/train/generate.ts';
+import { decodeGraph, exportLm, LmSession, loadLm } from '../../src/train/generate.ts';
+import type { Tensor } from '../../src/core/graph.ts';
+import type { Module } from '../../src/nn/module.ts';
 import { MLP } from '../../src/nn/layers.ts';
 import { exportOnnx } from '../../src/train/forward.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
@@ -149,9 +151,9 @@ describe('compress on a Mixture-of-Experts language model', () => {
     const int8File = join(dir, 'lm.gen.int8.onnx');
     await compressModel({ model: run, out: int8File });
     const o = { maxTokens: 12, temperature: 0 };
-    const fromRun = await loadLm(run, { batchedPrefill: false });
+    const fromRun = await loadLm(run);
     const fromFile = await loadLm(floatFile);
-    expect(fromFile.batchedPrefill).toBe(false); // no weights to build prefill graphs from
+    expect(fromFile.batchedPrefill).toBe(true); // the exported decode step reads a whole prompt in one call
     expect(fromFile.gpt).toEqual(GPT_CFG);
     expect((await fromFile.generate('State of', o)).tokens).toEqual((await fromRun.generate('State of', o)).tokens);
     await fromRun.close();
@@ -167,6 +169,23 @@ describe('compress on a Mixture-of-Experts language model', () => {
     expect(g.code, g.stderr).toBe(0);
     expect(g.json).toMatchObject({ ok: true, tokens: 5 });
     await expectSwitchyardError(() => LmSession.fromOnnx(readFileSync(join(dir, 'foreign.onnx')), 'foreign.onnx'), 'E_MODEL_INPUT', /not a Switchyard language-model export/);
+
+    // An export from before 2026-11-29 (one token per call, whole caches out) still loads and generates the same.
+    const model = new GPT(GPT_CFG).init(3);
+    const { fn, spec } = decodeGraph(model);
+    const oldFn = (m: Module, b: Record<string, Tensor>) => {
+      const r = fn(m, b);
+      return { logits: r.logits, presentK: r.presentK, presentV: r.presentV };
+    };
+    const meta = decodeModel(readFileSync(floatFile)).metadata!;
+    const oldFile = join(dir, 'lm.old.onnx');
+    writeFileSync(oldFile, exportOnnx(model, oldFn, { ...spec, ids: { dtype: 'i64', shape: [1, 1] } }, meta));
+    const old = await loadLm(oldFile);
+    expect(old.batchedPrefill).toBe(false);
+    const fresh = await loadLm(run);
+    expect((await old.generate('State of', o)).tokens).toEqual((await fresh.generate('State of', o)).tokens);
+    await old.close();
+    await fresh.close();
   }, 120_000);
 
   it('a failed --min-agreement gate exits 3 and writes nothing', async () => {

@@ -36,7 +36,7 @@ async function open(dir: string, batchedPrefill = true): Promise<LmSession> {
 }
 
 describe.each(Object.keys(CONFIGS))('%s model', (name) => {
-  it('batched prefill gives the logits and KV caches of token-by-token decoding, for every prompt length bucket', async () => {
+  it('batched prefill (one decode call over the prompt) gives the logits and KV caches of token-by-token decoding, at every prompt length', async () => {
     const cfg = CONFIGS[name];
     const lm = await open(await runDir(cfg, 3));
     expect(lm.batchedPrefill).toBe(true);
