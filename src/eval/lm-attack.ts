@@ -12,6 +12,7 @@ import { lmBatch, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batc
 import type { TextCorpus } from '../data/text/corpus.ts';
 import type { GPT } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
+import { SwitchyardError } from '../util/errors.ts';
 import { Forward } from '../train/forward.ts';
 import { type LmEvalModel, perExampleCrossEntropy } from './model.ts';
 
@@ -57,19 +58,21 @@ export async function embeddingAttack(
   m: LmEvalModel, corpus: TextCorpus,
   o: { epsilons?: number[]; steps?: number; batch?: number; maxWindows?: number; threads?: number } = {},
 ): Promise<EmbeddingAttackPoint[]> {
+  const model = m.model;
+  if (!model) throw new SwitchyardError('E_USAGE', `${m.source}: an exported decode step has no weights to take gradients of`, 'attack the run directory the export came from');
   const T = m.cfg.gpt.context;
   const d = m.cfg.gpt.dModel;
   const B = o.batch ?? 8;
   const steps = o.steps ?? 10;
   const tokens = tokenizeCorpus(corpus, m.tokenizer);
   const starts = sequentialWindows(tokens.length, T).subarray(0, o.maxWindows ?? 32);
-  const w = m.model.wte.weight.data;
+  const w = model.wte.weight.data;
   const rms = Math.sqrt(w.reduce((a, v) => a + v * v, 0) / w.length);
   const spec = {
     x: { dtype: 'i64' as const, shape: [B, T] }, y: { dtype: 'i64' as const, shape: [B, T] },
     eps: { dtype: 'f32' as const, shape: [] }, alphas: { dtype: 'f32' as const, shape: ['steps'] },
   };
-  const fwd = await Forward.compile(m.model, (mod: Module, b) => {
+  const fwd = await Forward.compile(model, (mod: Module, b) => {
     const g = mod as GPT;
     const zero = mul(g.wte.call(b.x), 0);
     const [delta] = loop('steps', [zero], (iter, dl) => {

@@ -1,11 +1,15 @@
 /**
  * Evaluation of a Switchyard language model on text: loss, perplexity and bits per byte over sequential
  * windows (the training workflow's own evaluateLm), clean and under seeded text corruptions (typos, word drops).
+ * A run directory is scored from its weights; an exported (or compressed) decode step by ONNX Runtime, one
+ * window per call.
  */
 import type { TextCorpus } from '../data/text/corpus.ts';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { bitsPerByte, tokenizeCorpus } from '../data/text/lm-batches.ts';
 import { evaluateLm, lmRowLoss } from '../train/lm.ts';
+import * as ort from 'onnxruntime-node';
+import { sessionOptions } from '../runtime/session.ts';
 import { Forward } from '../train/forward.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { corruptText, type TextCorruption } from './corruptions.ts';
@@ -41,7 +45,49 @@ export interface LmEvalResult {
   adversarial?: { steps: number; windows: number; points: EmbeddingAttackPoint[] };
 }
 
-async function scoreCorpus(fwd: Forward, m: LmEvalModel, corpus: TextCorpus, batch: number, maxTokens: number): Promise<LmScores> {
+/**
+ * {@link lmRowLoss} of an exported decode step: each row is one call over its window (ids [1, T] from position
+ * 0 with empty caches), scored from the step's `allLogits`.
+ */
+async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<Forward, 'run' | 'release'>> {
+  const s = await ort.InferenceSession.create(m.onnx!, sessionOptions({ threads }));
+  const ids = s.inputMetadata.find((i) => i.name === 'ids');
+  if (!s.outputNames.includes('allLogits') || !ids?.isTensor || typeof ids.shape[1] === 'number') {
+    await s.release();
+    throw new SwitchyardError('E_MODEL_INPUT', `${m.source}: this decode step reads one token per call (an export from before 2026-11-29, or capacity-dispatch MoE), so it cannot score a window at once`, 'evaluate the run directory, or export it again');
+  }
+  const g = m.cfg.gpt;
+  const cache = [g.layers, 1, g.heads, g.context, g.dModel / g.heads];
+  const zeros = new ort.Tensor('float32', new Float32Array(cache.reduce((a, b) => a * b, 1)), cache);
+  const pos = new ort.Tensor('int64', BigInt64Array.of(0n), [1]);
+  return {
+    async run(batch) {
+      const [rows, T] = batch.x.shape;
+      const x = batch.x.data as BigInt64Array;
+      const y = batch.y.data as BigInt64Array;
+      const rowLoss = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const out = await s.run({ ids: new ort.Tensor('int64', x.subarray(r * T, (r + 1) * T), [1, T]), pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
+        const logits = out.allLogits.data as Float32Array;
+        const V = logits.length / T;
+        let sum = 0;
+        for (let t = 0; t < T; t++) {
+          const row = logits.subarray(t * V, (t + 1) * V);
+          let max = -Infinity;
+          for (const v of row) max = Math.max(max, v);
+          let z = 0;
+          for (const v of row) z += Math.exp(v - max);
+          sum += max + Math.log(z) - row[Number(y[r * T + t])];
+        }
+        rowLoss[r] = sum / T;
+      }
+      return { rowLoss: { dtype: 'f32', shape: [rows], data: rowLoss } };
+    },
+    release: () => s.release(),
+  };
+}
+
+async function scoreCorpus(fwd: Pick<Forward, 'run'>, m: LmEvalModel, corpus: TextCorpus, batch: number, maxTokens: number): Promise<LmScores> {
   const T = m.cfg.gpt.context;
   const tokens = tokenizeCorpus(corpus, m.tokenizer);
   if (tokens.length <= T) throw new SwitchyardError('E_CORPUS_SMALL', `the evaluation text holds ${tokens.length} tokens, fewer than one context of ${T}`, 'pass more text with --data');
@@ -65,12 +111,12 @@ export async function evaluateLmRun(
   const batch = o.batch ?? 8;
   const T = m.cfg.gpt.context;
   const spec = { x: { dtype: 'i64' as const, shape: [batch, T] }, y: { dtype: 'i64' as const, shape: [batch, T] } };
-  const fwd = await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads });
+  const fwd = m.model ? await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads }) : await exportRowLoss(m, o.threads);
   try {
     const maxTokens = o.maxTokens ?? 65536;
     const clean = await scoreCorpus(fwd, m, corpus, batch, maxTokens);
     const out: LmEvalResult = { clean, corruptions: [] };
-    if (o.adversarial) {
+    if (o.adversarial && m.model) {
       const windows = 32;
       out.adversarial = { steps: o.steps ?? 10, windows, points: await embeddingAttack(m, corpus, { epsilons: o.epsilons, steps: o.steps, batch, maxWindows: windows, threads: o.threads }) };
     }

@@ -16,7 +16,8 @@ import type { TabularEncoder } from '../data/tabular.ts';
 import { tokenizerFromJSON, type Tokenizer } from '../data/text/tokenizer.ts';
 import type { MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
-import { GPT } from '../models/gpt.ts';
+import { GPT, type GptConfig } from '../models/gpt.ts';
+import { decodeModel } from '../runtime/onnx/proto.ts';
 import { loadWeights, RUN_FILES } from '../train/checkpoint.ts';
 import { Forward } from '../train/forward.ts';
 import type { LmRunConfig } from '../train/lm.ts';
@@ -97,8 +98,11 @@ export interface TabularEvalModel {
 export interface LmEvalModel {
   kind: 'lm';
   source: string;
-  cfg: LmRunConfig;
-  model: GPT;
+  cfg: { gpt: GptConfig };
+  /** The weights; null for an exported (or compressed) decode step, which has no input gradients for attacks. */
+  model: GPT | null;
+  /** The exported decode step (`.onnx` models). */
+  onnx?: Uint8Array;
   tokenizer: Tokenizer;
   release(): Promise<void>;
 }
@@ -136,13 +140,30 @@ const CHUNK = 8192;
  */
 export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {}): Promise<EvalModel> {
   if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (--model)`, 'pass a run directory written by switchyard train, or an .onnx file');
-  if (statSync(path).isFile()) return loadOnnxClassifier(path, opts);
+  if (statSync(path).isFile()) {
+    const lm = await lmExport(path);
+    return lm ?? loadOnnxClassifier(path, opts);
+  }
   const file = join(path, RUN_FILES.config);
   if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a finished switchyard train run');
   const kind = (JSON.parse(await readFile(file, 'utf8')) as { kind?: string }).kind;
   if (kind === 'gpt') return loadLmRun(path, file);
   const { cfg, enc, model } = await loadTabularRun(path);
   return switchyardTabular(path, cfg, enc, model, opts);
+}
+
+/** A language model's exported decode step (`switchyard export` / `compress`), or null for another ONNX file. */
+async function lmExport(file: string): Promise<LmEvalModel | null> {
+  const bytes = new Uint8Array(await readFile(file));
+  let meta: Record<string, string>;
+  try {
+    meta = decodeModel(bytes).metadata ?? {};
+  } catch {
+    return null; // the classifier loader reports an unreadable file
+  }
+  if (meta['switchyard.kind'] !== 'gpt-decode') return null;
+  const gpt = JSON.parse(meta['switchyard.gpt']) as GptConfig;
+  return { kind: 'lm', source: file, cfg: { gpt }, model: null, onnx: bytes, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), release: async () => undefined };
 }
 
 async function loadLmRun(dir: string, file: string): Promise<LmEvalModel> {

@@ -134,6 +134,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     if (model.kind === 'lm') {
       const files = o.data.split(',').filter(Boolean);
       files.forEach((f) => requireFile(f, '--data'));
+      if (o.adversarial && !model.model) base.notes.push('adversarial attacks need the weights (input gradients); skipped for an exported decode step: evaluate the run directory for them');
       const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions, adversarial: o.adversarial, epsilons: o.epsilons?.filter((e) => e > 0), steps: o.pgdSteps });
       return { ...base, model: { source: model.source, kind: 'lm', task: 'language-model' }, data: { file: o.data }, lm };
     }

@@ -131,9 +131,10 @@ export class GPT extends Module {
    * length for its prefill) at positions pos, pos + 1, ... (`pos` i64 [1]); `cacheK`/`cacheV` are
    * [layers, B, heads, context, headDim]. Returns the next-token logits after the last new token [B, vocab],
    * the updated caches, and the new tokens' keys/values `newK`/`newV` [layers, B, heads, T, headDim] (what a
-   * caller that keeps its own cache writes at their positions, instead of fetching the whole updated cache).
+   * caller that keeps its own cache writes at their positions, instead of fetching the whole updated cache), and
+   * the logits after every new token `allLogits` [B, T, vocab] (scoring a window of text in one call).
    */
-  decodeStep(ids: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { logits: Tensor; cacheK: Tensor; cacheV: Tensor; newK: Tensor; newV: Tensor } {
+  decodeStep(ids: Tensor, pos: Tensor, cacheK: Tensor, cacheV: Tensor): { logits: Tensor; allLogits: Tensor; cacheK: Tensor; cacheV: Tensor; newK: Tensor; newV: Tensor } {
     const [b] = ids.shape as number[];
     // positions = pos + [0, 1, ..., T-1], built from the ids so that T may be symbolic
     const ones = fullLike(reshape(slice(ids, 0, 0, 1), [-1]), 1); // i64 [T]
@@ -154,7 +155,7 @@ export class GPT extends Module {
     });
     const last = sub(reduceSum(ones, [0], true), 1); // i64 [1]: T - 1
     const logits = this.logits(gather(h, last, 1));
-    return { logits: reshape(logits, [b, this.cfg.vocab]), cacheK: concat(ks, 0), cacheV: concat(vs, 0), newK: concat(kNew, 0), newV: concat(vNew, 0) };
+    return { logits: reshape(logits, [b, this.cfg.vocab]), allLogits: this.logits(h), cacheK: concat(ks, 0), cacheV: concat(vs, 0), newK: concat(kNew, 0), newV: concat(vNew, 0) };
   }
 
   /** Parameters used per token (router + top-k experts for MoE layers); embeddings excluded. */

@@ -105,7 +105,8 @@ export async function loadLmRun(dir: string): Promise<{ cfg: LmRunConfig; tok: T
  * The KV-cached decode step of `model` as a traceable function and its input spec: `ids` [1, T] (T new tokens:
  * 1 per generated token, or a whole prompt), `pos` [1] (the position of the first), `cacheK`/`cacheV`
  * [layers, 1, heads, context, headDim] -> `logits` [1, vocab] after the last new token, the updated caches
- * `presentK`, `presentV`, and the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim].
+ * `presentK`, `presentV`, the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim], and the logits
+ * after every new token `allLogits` [1, T, vocab] (evaluation scores a window of text in one call).
  * {@link LmSession} fetches only the logits and the new rows and writes them into its own cache: at a
  * 512-token context, copying the two whole caches out of ONNX Runtime cost most of a step.
  *
@@ -121,7 +122,7 @@ export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Ten
   return {
     fn: (m, b) => {
       const r = (m as GPT).decodeStep(b.ids, b.pos, b.cacheK, b.cacheV);
-      return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV, newK: r.newK, newV: r.newV };
+      return { logits: r.logits, presentK: r.cacheK, presentV: r.cacheV, newK: r.newK, newV: r.newV, allLogits: r.allLogits };
     },
     spec: { ids: { dtype: 'i64', shape: [1, tokens] }, pos: { dtype: 'i64', shape: [1] }, cacheK: { dtype: 'f32', shape: cache }, cacheV: { dtype: 'f32', shape: cache } },
   };

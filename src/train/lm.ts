@@ -85,7 +85,7 @@ export function lmRowLoss(m: Module, b: Record<string, Tensor>): Record<string, 
  * on a static batch of `batch` rows (capacity-dispatch MoE needs a static token count): a short last batch is
  * padded with copies of its last window, which are not counted.
  */
-export async function evaluateLm(fwd: Forward, tokens: Int32Array, context: number, batch: number, maxTokens: number): Promise<{ loss: number; tokens: number }> {
+export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, context: number, batch: number, maxTokens: number): Promise<{ loss: number; tokens: number }> {
   const starts = sequentialWindows(tokens.length, context);
   const n = Math.max(1, Math.min(starts.length, Math.floor(maxTokens / context)));
   let sum = 0;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compressModel } from '../../src/compress/compress.ts';
+import { runEval } from '../../src/eval/run.ts';
 import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
 import { readTable } from '../../src/data/readers/index.ts';
 import { loadOnnxClassifier } from '../../src/eval/onnx-model.ts';
@@ -186,6 +187,26 @@ describe('compress on a Mixture-of-Experts language model', () => {
     expect((await old.generate('State of', o)).tokens).toEqual((await fresh.generate('State of', o)).tokens);
     await old.close();
     await fresh.close();
+  }, 120_000);
+
+  it('switchyard eval scores an exported or compressed decode step like its run (loss, perplexity, corruptions)', async () => {
+    const run = await lmRun();
+    const text = join(dir, 'eval.txt');
+    writeFileSync(text, 'The state of the union is strong, and the economy grows. '.repeat(30));
+    const floatFile = join(dir, 'lm.eval.onnx');
+    writeFileSync(floatFile, (await exportLm(run)).bytes);
+    const int8File = join(dir, 'lm.eval.int8.onnx');
+    await compressModel({ model: run, out: int8File, progress: { enabled: false } });
+    const o = { data: text, seed: 1, corruptions: true };
+    const fromRun = (await runEval({ model: run, ...o })).lm!;
+    const fromExport = (await runEval({ model: floatFile, ...o })).lm!;
+    const fromInt8 = await runEval({ model: int8File, ...o, adversarial: true });
+    expect(fromExport.clean.tokens).toBe(fromRun.clean.tokens);
+    expect(Math.abs(fromExport.clean.loss - fromRun.clean.loss)).toBeLessThan(1e-4);
+    expect(fromExport.corruptions.map((c) => c.scores.loss)).toEqual(fromRun.corruptions.map((c) => expect.closeTo(c.scores.loss, 3)));
+    expect(Math.abs(fromInt8.lm!.clean.loss - fromRun.clean.loss)).toBeLessThan(0.02);
+    expect(fromInt8.lm!.adversarial).toBeUndefined();
+    expect(fromInt8.notes.join(' ')).toMatch(/adversarial attacks need the weights/);
   }, 120_000);
 
   it('a failed --min-agreement gate exits 3 and writes nothing', async () => {
