@@ -167,5 +167,5 @@ export async function isLmRun(dir: string): Promise<boolean> {
 export async function exportLmRun(dir: string, out: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
   const { bytes } = await exportLm(dir);
   await writeFileAtomic(out, bytes);
-  return { bytes: bytes.length, inputs: ['ids', 'pos', 'cacheK', 'cacheV'], outputs: ['logits', 'presentK', 'presentV', 'newK', 'newV'] };
+  return { bytes: bytes.length, inputs: ['ids', 'pos', 'cacheK', 'cacheV'], outputs: ['logits', 'presentK', 'presentV', 'newK', 'newV', 'allLogits'] };
 }

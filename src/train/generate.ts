@@ -25,7 +25,8 @@ export async function generate(runDir: string, prompt: string, o: SampleOptions,
  * Exports a language model's KV-cached decode step as ONNX: inputs `ids` [1, T] (T new tokens at positions
  * `pos`, `pos` + 1, ...: a whole prompt, or one generated token; T is 1 for capacity-dispatch MoE), `pos` [1],
  * `cacheK`, `cacheV` [layers, 1, heads, context, headDim]; outputs `logits` [1, vocab] after the last new token,
- * the updated caches `presentK`, `presentV`, and the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim].
+ * the updated caches `presentK`, `presentV`, the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim], and
+ * the logits after every new token `allLogits` [1, T, vocab].
  * Dense and MoE models alike (MoE dispatch uses NonZero/Gather/ScatterND).
  *
  * @example

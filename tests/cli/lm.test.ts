@@ -125,7 +125,7 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     const out = join(dir, 'x.onnx');
     const j = ok(cli(['export', '--model', moe, '--out', out, '--json']));
     expect(j.inputs).toEqual(['ids', 'pos', 'cacheK', 'cacheV']);
-    expect(j.outputs).toEqual(['logits', 'presentK', 'presentV', 'newK', 'newV']);
+    expect(j.outputs).toEqual(['logits', 'presentK', 'presentV', 'newK', 'newV', 'allLogits']);
     const { model } = await loadLmRun(moe);
     const c = model.cfg;
     const cacheShape = [c.layers, 1, c.heads, c.context, c.dModel / c.heads];
