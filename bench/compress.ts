@@ -33,6 +33,7 @@ import { LM_CONFIGS } from './lm-config.ts';
 import { formatNumber, REPO_ROOT, updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
 import { gptConfigOf } from './switchyard-lm.ts';
+import { decodeStepFeeds } from './lm-generate.ts';
 import { findTorchPython, torchChildEnv } from './torch-lm.ts';
 
 const MLP_SIZES = [256, 1024, 1024, 10];
@@ -59,14 +60,7 @@ function decodeWorkload(which: 'dense' | 'moe'): Workload {
   const cfg = gptConfigOf(LM_CONFIGS[which]);
   const model = new GPT(cfg).init(1);
   const { fn, spec } = decodeGraph(model);
-  const shape = [cfg.layers, 1, cfg.heads, cfg.context, cfg.dModel / cfg.heads];
-  const rng = new Rng(3);
-  const cache = () => new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.5), shape);
-  return {
-    name: `GPT ${which} (LM benchmark config) decode, 1 token at position 64`,
-    bytes: exportOnnx(model, fn, spec),
-    feeds: { ids: new ort.Tensor('int64', BigInt64Array.of(65n), [1, 1]), pos: new ort.Tensor('int64', BigInt64Array.of(64n), [1]), cacheK: cache(), cacheV: cache() },
-  };
+  return { name: `GPT ${which} (LM benchmark config) decode, 1 token at position 64`, bytes: exportOnnx(model, fn, spec), feeds: decodeStepFeeds(cfg, 64, 3) };
 }
 
 interface SpeedRow { workload: string; variant: Variant; bytes: number; msPerCall: number; speedup: number; speedupRange: [number, number] }

@@ -23,6 +23,19 @@ import { median } from './stats.ts';
 interface Row { name: string; ttftMs: number; decodeTokensPerSec: number; totalMs: number }
 
 /**
+ * Feeds of one decode step of `cfg`: token 65 at position `pos`, caches of seeded normal values (scale 0.5).
+ *
+ * @example
+ * const feeds = decodeStepFeeds(GPT_PRESETS.small, 64, 3);
+ */
+export function decodeStepFeeds(cfg: GptConfig, pos: number, seed: number): Record<string, ort.Tensor> {
+  const shape = [cfg.layers, 1, cfg.heads, cfg.context, cfg.dModel / cfg.heads];
+  const rng = new Rng(seed);
+  const cache = () => new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.5), shape);
+  return { ids: new ort.Tensor('int64', BigInt64Array.of(65n), [1, 1]), pos: new ort.Tensor('int64', BigInt64Array.of(BigInt(pos)), [1]), cacheK: cache(), cacheV: cache() };
+}
+
+/**
  * The exported decode step at position 300, run with two fetch lists in interleaved blocks of 64 calls (one
  * generation's worth of decode steps): the whole updated
  * caches (what every step copied out of ONNX Runtime before 2026-11-29) or only the new token's rows (what
@@ -30,10 +43,7 @@ interface Row { name: string; ttftMs: number; decodeTokensPerSec: number; totalM
  */
 async function decodeFetchAb(dir: string, cfg: GptConfig, rounds: number): Promise<{ wholeCachesMs: number; newRowsMs: number }> {
   const s = await ort.InferenceSession.create((await exportLm(dir)).bytes, sessionOptions({}));
-  const shape = [cfg.layers, 1, cfg.heads, cfg.context, cfg.dModel / cfg.heads];
-  const rng = new Rng(1);
-  const cache = () => new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal() * 0.5), shape);
-  const feeds = { ids: new ort.Tensor('int64', BigInt64Array.of(65n), [1, 1]), pos: new ort.Tensor('int64', BigInt64Array.of(300n), [1]), cacheK: cache(), cacheV: cache() };
+  const feeds = decodeStepFeeds(cfg, 300, 1);
   const lists = { whole: ['logits', 'presentK', 'presentV'], rows: ['logits', 'newK', 'newV'] };
   const ms: Record<keyof typeof lists, number[]> = { whole: [], rows: [] };
   for (let r = 0; r < rounds; r++) {

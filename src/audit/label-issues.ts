@@ -12,7 +12,7 @@ import { isMissing } from '../data/values.ts';
 import { fit } from '../train/fit.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressStream } from '../util/progress.ts';
-import { argmaxRows } from '../util/argmax.ts';
+import { argmaxRows } from '../util/scores.ts';
 import { Rng } from '../util/rng.ts';
 import { type Finding, MAX_EVIDENCE_ROWS, type Severity } from './types.ts';
 

@@ -1,13 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { sotuPath } from '../data/text/corpus.ts';
 import { GPT_PRESETS, type GptConfig } from '../models/gpt.ts';
 import type { Activation } from '../nn/layers.ts';
-import { exportLm, generate } from '../train/generate.ts';
+import { generate } from '../train/generate.ts';
 import { trainLm } from '../train/lm.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/fs.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -152,20 +149,4 @@ export async function generateVerb(argv: string[]): Promise<number> {
     if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.windowSlides ? `, context window slid ${r.windowSlides}x` : ''})\n`);
   }
   return 0;
-}
-
-/** Whether a run directory holds a language model (for `switchyard export`). */
-export async function isLmRun(dir: string): Promise<boolean> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')).kind === 'gpt';
-  } catch {
-    return false;
-  }
-}
-
-/** `switchyard export` for a language-model run: the KV-cached decode step. */
-export async function exportLmRun(dir: string, out: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
-  const { bytes } = await exportLm(dir);
-  await writeFileAtomic(out, bytes);
-  return { bytes: bytes.length, inputs: ['ids', 'pos', 'cacheK', 'cacheV'], outputs: ['logits', 'presentK', 'presentV', 'newK', 'newV', 'allLogits'] };
 }

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 import { trainTabular } from '../train/tabular.ts';
-import { exportTabular, predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
+import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
-import { exportLmRun, isLmRun } from './lm-verbs.ts';
+import { runOnnx } from '../train/export-run.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -119,7 +120,9 @@ const EXPORT_SPEC = {
 export async function exportVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EXPORT_SPEC, 'export');
   if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
-  const r = (await isLmRun(a.model)) ? await exportLmRun(a.model, a.out) : await exportTabular(a.model, a.out);
+  const { bytes, ...io } = await runOnnx(a.model);
+  await writeFileAtomic(a.out, bytes);
+  const r = { bytes: bytes.length, ...io };
   if (a.json) emitJson({ ok: true, out: a.out, ...r });
   else process.stdout.write(`wrote ${a.out} (${r.bytes} bytes; input ${r.inputs.join(', ')}; outputs ${r.outputs.join(', ')})\n`);
   return 0;

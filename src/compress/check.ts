@@ -17,7 +17,7 @@ import { readTable } from '../data/readers/index.ts';
 import { TabularEncoder } from '../data/tabular.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { LmSession, type LmState } from '../train/lm-session.ts';
-import { argmaxRows } from '../util/argmax.ts';
+import { argmaxRows, crossEntropyAt } from '../util/scores.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
@@ -74,9 +74,21 @@ class DiffAcc {
     }
     s.n += a.length;
   }
+  /** Every float output the two results share. */
+  addOutputs(names: readonly string[], a: ort.InferenceSession.ReturnType, b: ort.InferenceSession.ReturnType): this {
+    for (const name of names) if (a[name].type === 'float32') this.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
+    return this;
+  }
   result(): Record<string, OutputDiff> {
     return Object.fromEntries(Object.entries(this.d).map(([k, s]) => [k, { maxAbsDiff: s.max, meanAbsDiff: s.n ? s.sum / s.n : 0 }]));
   }
+}
+
+/** Share of positions where `a` and `b` hold the same class. */
+function sameShare(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) n++;
+  return a.length ? n / a.length : 0;
 }
 
 async function checkTabular(meta: Record<string, string>, fl: ort.InferenceSession, q: ort.InferenceSession, o: CheckOptions): Promise<QuantizeCheck> {
@@ -96,15 +108,13 @@ async function checkTabular(meta: Record<string, string>, fl: ort.InferenceSessi
   }
   const feeds = { [fl.inputNames[0]]: new ort.Tensor('float32', x, [rows, enc.numFeatures]) };
   const [a, b] = await runBoth(fl, q, feeds);
-  const diff = new DiffAcc();
-  for (const name of fl.outputNames) if (a[name].type === 'float32') diff.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
-  const r: QuantizeCheck = { inputs: o.data?.table ? 'data' : 'random', count: rows, outputs: diff.result() };
+  const r: QuantizeCheck = { inputs: o.data?.table ? 'data' : 'random', count: rows, outputs: new DiffAcc().addOutputs(fl.outputNames, a, b).result() };
   if (enc.task === 'classification') {
     const C = enc.outputSize;
     const pa = argmaxRows(a.probabilities.data as Float32Array, C);
     const pb = argmaxRows(b.probabilities.data as Float32Array, C);
-    r.agreement = pa.reduce((s, v, i) => s + (v === pb[i] ? 1 : 0), 0) / rows;
-    if (y) r.accuracy = { float32: pa.reduce((s, v, i) => s + (v === y![i] ? 1 : 0), 0) / rows, quantized: pb.reduce((s, v, i) => s + (v === y![i] ? 1 : 0), 0) / rows };
+    r.agreement = sameShare(pa, pb);
+    if (y) r.accuracy = { float32: sameShare(pa, y), quantized: sameShare(pb, y) };
   } else if (y) {
     const truth = enc.decodeTarget(y);
     const rmse = (p: Float32Array) => Math.sqrt(p.reduce((s, v, i) => s + (v - truth[i]) ** 2, 0) / rows);
@@ -116,14 +126,6 @@ async function checkTabular(meta: Record<string, string>, fl: ort.InferenceSessi
 function randomInputs(n: number): Float32Array {
   const rng = new Rng(0);
   return Float32Array.from({ length: n }, () => rng.normal());
-}
-
-function logSoftmaxAt(logits: Float32Array, k: number): number {
-  let m = -Infinity;
-  for (const v of logits) m = Math.max(m, v);
-  let s = 0;
-  for (const v of logits) s += Math.exp(v - m);
-  return logits[k] - m - Math.log(s);
 }
 
 async function checkLm(floatBytes: Uint8Array, quantizedBytes: Uint8Array, o: CheckOptions): Promise<QuantizeCheck> {
@@ -154,8 +156,8 @@ async function checkLm(floatBytes: Uint8Array, quantizedBytes: Uint8Array, o: Ch
       b = fresh ? await q.prefill([ids[t]], false) : await q.step(b!, ids[t]);
       diff.add('logits', a.logits, b.logits);
       if (argmaxRows(a.logits, a.logits.length)[0] === argmaxRows(b.logits, b.logits.length)[0]) agree++;
-      lossA -= logSoftmaxAt(a.logits, ids[t + 1]);
-      lossB -= logSoftmaxAt(b.logits, ids[t + 1]);
+      lossA += crossEntropyAt(a.logits, ids[t + 1]);
+      lossB += crossEntropyAt(b.logits, ids[t + 1]);
       bar.tick(1);
     }
     bar.done();
@@ -176,17 +178,13 @@ async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o
   const F = inp.shape[1];
   const rows = Math.min(o.limit ?? 256, 256);
   const [a, b] = await runBoth(fl, q, { [inp.name]: new ort.Tensor('float32', randomInputs(rows * F), [rows, F]) });
-  const diff = new DiffAcc();
-  for (const name of fl.outputNames) if (a[name].type === 'float32') diff.add(name, a[name].data as Float32Array, b[name].data as Float32Array);
-  const r: QuantizeCheck = { inputs: 'random', count: rows, outputs: diff.result() };
+  const r: QuantizeCheck = { inputs: 'random', count: rows, outputs: new DiffAcc().addOutputs(fl.outputNames, a, b).result() };
   // Class scores: a float [N, C >= 2] output, by name when there are several (as eval picks them).
   const scores = fl.outputNames.filter((n) => a[n].type === 'float32' && a[n].dims.length === 2 && a[n].dims[1] >= 2);
   const pick = scores.find((n) => /prob/i.test(n)) ?? scores.find((n) => /logit/i.test(n)) ?? scores[0];
   if (pick) {
     const C = a[pick].dims[1];
-    const pa = argmaxRows(a[pick].data as Float32Array, C);
-    const pb = argmaxRows(b[pick].data as Float32Array, C);
-    r.agreement = pa.reduce((n, v, i) => n + (v === pb[i] ? 1 : 0), 0) / rows;
+    r.agreement = sameShare(argmaxRows(a[pick].data as Float32Array, C), argmaxRows(b[pick].data as Float32Array, C));
   }
   return r;
 }

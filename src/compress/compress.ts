@@ -10,8 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
-import { exportLm } from '../train/generate.ts';
-import { tabularOnnx } from '../train/tabular-predict.ts';
+import { runKind, runOnnx } from '../train/export-run.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { type CheckOptions, checkQuantized, type QuantizeCheck } from './check.ts';
@@ -56,13 +55,8 @@ async function floatModel(path: string): Promise<Uint8Array> {
     throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (--model)`, 'pass a run directory written by switchyard train, or an .onnx file');
   }
   if (!isDir) return new Uint8Array(await readFile(path));
-  let kind: string | undefined;
-  try {
-    kind = JSON.parse(await readFile(`${path}/config.json`, 'utf8')).kind;
-  } catch {
-    throw new SwitchyardError('E_MODEL_INPUT', `${path}: no readable config.json; not a run directory`, 'pass a run directory written by switchyard train, or an .onnx file');
-  }
-  return kind === 'gpt' ? (await exportLm(path)).bytes : (await tabularOnnx(path)).bytes;
+  if ((await runKind(path)) === undefined) throw new SwitchyardError('E_MODEL_INPUT', `${path}: no readable config.json; not a run directory`, 'pass a run directory written by switchyard train, or an .onnx file');
+  return (await runOnnx(path)).bytes;
 }
 
 async function checkText(paths: string[], limit: number): Promise<string> {

@@ -5,7 +5,7 @@
  * weights (bootstrap counts); omitted weights mean 1.
  */
 import { checkClassification, checkSameLength, type ClassificationData } from './metrics-input.ts';
-import { argmaxRows } from '../util/argmax.ts';
+import { argmaxRows } from '../util/scores.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /** Binning of a calibration error: equal-width confidence intervals or equal-count (adaptive) bins. */

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { sessionOptions } from '../runtime/session.ts';
 import { Forward } from '../train/forward.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { crossEntropyAt } from '../util/scores.ts';
 import { corruptText, type TextCorruption } from './corruptions.ts';
 import type { LmEvalModel } from './model.ts';
 import { embeddingAttack, type EmbeddingAttackPoint } from './lm-attack.ts';
@@ -71,14 +72,7 @@ async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<For
         const logits = out.allLogits.data as Float32Array;
         const V = logits.length / T;
         let sum = 0;
-        for (let t = 0; t < T; t++) {
-          const row = logits.subarray(t * V, (t + 1) * V);
-          let max = -Infinity;
-          for (const v of row) max = Math.max(max, v);
-          let z = 0;
-          for (const v of row) z += Math.exp(v - max);
-          sum += max + Math.log(z) - row[Number(y[r * T + t])];
-        }
+        for (let t = 0; t < T; t++) sum += crossEntropyAt(logits.subarray(t * V, (t + 1) * V), Number(y[r * T + t]));
         rowLoss[r] = sum / T;
       }
       return { rowLoss: { dtype: 'f32', shape: [rows], data: rowLoss } };

@@ -17,8 +17,8 @@ import { tokenizerFromJSON, type Tokenizer } from '../data/text/tokenizer.ts';
 import type { MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
 import { GPT, type GptConfig } from '../models/gpt.ts';
-import { decodeModel } from '../runtime/onnx/proto.ts';
 import { loadWeights, RUN_FILES } from '../train/checkpoint.ts';
+import { lmExportInfo } from '../train/lm-session.ts';
 import { Forward } from '../train/forward.ts';
 import type { LmRunConfig } from '../train/lm.ts';
 import { loadTabularRun, type TabularRunConfig } from '../train/tabular-model.ts';
@@ -155,15 +155,14 @@ export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {
 /** A language model's exported decode step (`switchyard export` / `compress`), or null for another ONNX file. */
 async function lmExport(file: string): Promise<LmEvalModel | null> {
   const bytes = new Uint8Array(await readFile(file));
-  let meta: Record<string, string>;
+  let info: ReturnType<typeof lmExportInfo>;
   try {
-    meta = decodeModel(bytes).metadata ?? {};
+    info = lmExportInfo(bytes);
   } catch {
     return null; // the classifier loader reports an unreadable file
   }
-  if (meta['switchyard.kind'] !== 'gpt-decode') return null;
-  const gpt = JSON.parse(meta['switchyard.gpt']) as GptConfig;
-  return { kind: 'lm', source: file, cfg: { gpt }, model: null, onnx: bytes, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), release: async () => undefined };
+  if (!info) return null;
+  return { kind: 'lm', source: file, cfg: { gpt: info.gpt }, model: null, onnx: bytes, tokenizer: info.tokenizer, release: async () => undefined };
 }
 
 async function loadLmRun(dir: string, file: string): Promise<LmEvalModel> {

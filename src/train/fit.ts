@@ -15,7 +15,7 @@ import { adamw, sgd } from '../optim/optimizer.ts';
 import { type Schedule, warmupCosine } from '../optim/schedule.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { argmaxRows } from '../util/argmax.ts';
+import { argmaxRows } from '../util/scores.ts';
 import { Rng } from '../util/rng.ts';
 import { Forward } from './forward.ts';
 import { type BatchSpec, divergence, TrainStep } from './step.ts';

@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
-import { fromOrtTensor, type HostTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
+import { fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeights, RUN_FILES } from './checkpoint.ts';
@@ -128,15 +128,25 @@ export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Ten
   };
 }
 
+/**
+ * The configuration and tokenizer an exported decode step carries in its metadata, or null when the ONNX model
+ * is not a Switchyard language-model export. Throws when the bytes are not a readable ONNX model.
+ *
+ * @example
+ * const info = lmExportInfo(readFileSync('lm.int8.onnx')); // { gpt, tokenizer } or null
+ */
+export function lmExportInfo(bytes: Uint8Array): { gpt: GptConfig; tokenizer: Tokenizer } | null {
+  const meta = decodeModel(bytes).metadata ?? {};
+  if (meta['switchyard.kind'] !== 'gpt-decode' || !meta['switchyard.gpt'] || !meta['switchyard.tokenizer']) return null;
+  return { gpt: JSON.parse(meta['switchyard.gpt']) as GptConfig, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])) };
+}
+
 function hasCapacityDispatch(c: GptConfig): boolean {
   return Array.from({ length: c.layers }, (_, i) => i).some((i) => isMoeLayer(c, i) && c.moe?.dispatch === 'capacity');
 }
 
 /** What generation needs of a compiled decode step: {@link Forward}, or an exported ONNX file's session. */
-interface DecodeRunner {
-  run(batch: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
-  release(): Promise<void>;
-}
+type DecodeRunner = Pick<Forward, 'run' | 'release'>;
 
 /** The outputs {@link LmSession.step} fetches: never the whole updated caches when the new rows are there. */
 const STEP_OUTPUTS = ['logits', 'newK', 'newV'];
@@ -245,18 +255,15 @@ export class LmSession {
    * const lm = await LmSession.fromOnnx(readFileSync('lm.int8.onnx'), 'lm.int8.onnx');
    */
   static async fromOnnx(bytes: Uint8Array, source: string, opts: LoadLmOptions = {}): Promise<LmSession> {
-    let meta: Record<string, string>;
+    let lm: ReturnType<typeof lmExportInfo>;
     try {
-      meta = decodeModel(bytes).metadata ?? {};
+      lm = lmExportInfo(bytes);
     } catch (e) {
       throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a readable ONNX model (${(e as Error).message})`, 'pass a run directory written by switchyard train --model gpt, or its exported decode step');
     }
-    if (meta['switchyard.kind'] !== 'gpt-decode' || !meta['switchyard.gpt'] || !meta['switchyard.tokenizer']) {
-      throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
-    }
-    const gpt = JSON.parse(meta['switchyard.gpt']) as GptConfig;
+    if (!lm) throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
     const runner = await onnxDecodeRunner(bytes, opts.threads);
-    return new LmSession(gpt, tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), runner, runner.multiToken, opts);
+    return new LmSession(lm.gpt, lm.tokenizer, runner, runner.multiToken, opts);
   }
 
   private get cacheShape(): number[] {
