@@ -19,6 +19,14 @@ export interface FlagSpec {
   help: string;
   /** Another name: one letter for `-e`, or a word for `--epochs`. Leading dashes are ignored. */
   alias?: string;
+  /** Numbers only: the smallest value accepted (inclusive). */
+  min?: number;
+  /** Numbers only: values must be greater than this (exclusive lower bound, e.g. `0` for "positive"). */
+  above?: number;
+  /** Numbers only: the largest value accepted (inclusive). */
+  max?: number;
+  /** Numbers only: the value must be a whole number. */
+  integer?: boolean;
 }
 
 /** A map of flag name (as typed, without dashes, e.g. `out-dir`) to its {@link FlagSpec}. */
@@ -82,17 +90,34 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
+/** Whether `v` satisfies the flag's declared range (`min`, `above`, `max`, `integer`). */
+function inRange(f: FlagSpec, v: number): boolean {
+  if (f.integer && !Number.isInteger(v)) return false;
+  if (f.min !== undefined && v < f.min) return false;
+  if (f.above !== undefined && v <= f.above) return false;
+  return f.max === undefined || v <= f.max;
+}
+
+/** The declared range in words, e.g. `a whole number >= 1` or `a number >= 0 and <= 1`. */
+function rangeText(f: FlagSpec): string {
+  const parts: string[] = [];
+  if (f.min !== undefined) parts.push(`>= ${f.min}`);
+  if (f.above !== undefined) parts.push(`> ${f.above}`);
+  if (f.max !== undefined) parts.push(`<= ${f.max}`);
+  return `${f.integer ? 'a whole number' : 'a number'}${parts.length ? ' ' + parts.join(' and ') : ''}`;
+}
+
 /**
  * Parses `argv` (the arguments after the verb) against `spec`. `verb` only shapes messages:
  * `unknown option --foo for 'switchyard train'` / hint `run switchyard train --help`.
  * `--help` and `-h` are always accepted and set `help`; required flags are not enforced then.
- * Throws `SwitchyardError('E_USAGE')` for an unknown flag, a missing value, a non-numeric number,
- * a bad boolean, or a missing required flag.
+ * Throws `SwitchyardError('E_USAGE')` for an unknown flag, a missing value, a non-numeric number, a number
+ * outside the flag's declared range (`min`/`above`/`max`/`integer`), a bad boolean, or a missing required flag.
  *
  * @example
  * const spec = {
  *   data: { type: 'string', required: true, help: 'training data (CSV or JSONL)' },
- *   epochs: { type: 'number', default: 3, alias: 'e', help: 'passes over the data' },
+ *   epochs: { type: 'number', default: 3, alias: 'e', min: 1, integer: true, help: 'passes over the data' },
  *   json: { type: 'boolean', help: 'print JSON' },
  * } as const;
  * const a = parseArgs(['--data', 'x.csv', '-e', '5', '--json'], spec, 'train');
@@ -121,6 +146,8 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
       case 'number': {
         const v = raw.trim() === '' ? NaN : Number(raw);
         if (!Number.isFinite(v)) throw usage(`option ${flag} expects a number, got '${raw}'`);
+        const range = rangeText(f);
+        if (!inRange(f, v)) throw usage(`option ${flag} expects ${range}, got '${raw}'`);
         return v;
       }
       case 'boolean': {
@@ -223,6 +250,7 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
     const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
     const value = f.type === 'boolean' ? '' : f.type === 'list' ? ' <a,b,…>' : ` <${f.type}>`;
     let help = f.help;
+    if (f.type === 'number' && (f.min ?? f.above ?? f.max ?? f.integer) !== undefined) help += ` (${rangeText(f)})`;
     if (f.required) help += ' (required)';
     else if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0) && f.default !== false) {
       help += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;

@@ -98,3 +98,29 @@ describe('formatHelp', () => {
     expect(helpColumns[0]).toBeGreaterThan(0);
   });
 });
+
+describe('parseArgs numeric ranges', () => {
+  const ranged = {
+    epochs: { type: 'number', default: 3, min: 1, integer: true, help: 'passes' },
+    dropout: { type: 'number', default: 0, min: 0, max: 0.99, help: 'drop probability' },
+    lr: { type: 'number', default: 1e-3, above: 0, help: 'step size' },
+  } as const;
+
+  it('accepts values inside the declared range, at its inclusive ends', () => {
+    const a = parseArgs(['--epochs', '1', '--dropout', '0.99', '--lr', '1e-9'], ranged, 'train');
+    expect([a.epochs, a.dropout, a.lr]).toEqual([1, 0.99, 1e-9]);
+  });
+
+  it('rejects a value outside it with the flag, the range and the value', () => {
+    expect(usageError(() => parseArgs(['--epochs', '1.5'], ranged, 'train')).message).toBe(
+      "option --epochs expects a whole number >= 1, got '1.5' for 'switchyard train'",
+    );
+    expect(usageError(() => parseArgs(['--epochs', '0'], ranged, 'train')).message).toContain('>= 1');
+    expect(usageError(() => parseArgs(['--dropout', '2'], ranged, 'train')).message).toContain('>= 0 and <= 0.99');
+    expect(usageError(() => parseArgs(['--lr', '0'], ranged, 'train')).message).toContain("a number > 0, got '0'");
+  });
+
+  it('shows the range in --help', () => {
+    expect(formatHelp('train', 'Train.', ranged)).toContain('passes (a whole number >= 1) (default: 3)');
+  });
+});
