@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
+import { assertInt8Runs, detectInt8Cpu, type Int8Cpu } from '../runtime/int8-cpu.ts';
 import { runKind, runOnnx } from '../train/export-run.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -24,6 +25,10 @@ export interface CompressOptions {
   out: string;
   mode?: QuantizeMode;
   minElements?: number;
+  /** Bits of the int8-matmul weights: 7 (default, exact on every CPU) or 8 (needs VNNI); see {@link quantizeModel}. */
+  weightBits?: 7 | 8;
+  /** What is known of the CPU the check runs on (default: this machine's); an 8-bit model is refused without VNNI. */
+  cpu?: Int8Cpu;
   /**
    * Inputs of the check: a table (tabular models) or text files/folders (language models). Without it the
    * check runs seeded random inputs, which shows the numeric drift but not the effect on real data.
@@ -83,7 +88,10 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   } catch (e) {
     throw new SwitchyardError('E_MODEL_INPUT', `${o.model}: not a readable ONNX model (${(e as SwitchyardError).message})`, 'pass an .onnx file, or a run directory written by switchyard train');
   }
-  const { model, report } = quantizeModel(source, { mode: o.mode, minElements: o.minElements });
+  const { model, report } = quantizeModel(source, { mode: o.mode, minElements: o.minElements, weightBits: o.weightBits });
+  // An 8-bit model checked on a CPU without VNNI would be measured with saturated matmuls: neither an honest
+  // check of the model (right on VNNI CPUs) nor usable here.
+  assertInt8Runs(model.metadata, o.out, o.cpu ?? detectInt8Cpu());
   const out = encodeModel(model);
   const meta = source.metadata ?? {};
   const lm = meta['switchyard.kind'] === 'gpt-decode';

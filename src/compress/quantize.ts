@@ -7,6 +7,10 @@
  *   (DynamicQuantizeLinear, uint8), multiplied with MatMulInteger and scaled back to float. ONNX Runtime fuses
  *   this pattern into one int8 GEMM, 2-3x faster than float32 for large matrices on CPUs with VNNI; for small
  *   ones the quantization of the activations costs more than it saves (see `minElements`).
+ *   These weights are 7-bit by default (codes in [-63, 63], `weightBits`): x86 CPUs without VNNI add each pair
+ *   of u8*s8 products into int16 with saturation, and 255*63*2 = 32130 never reaches 32767, so the int32 result
+ *   is exact, and the same, on every CPU. Full-range 8-bit weights (255*127*2 = 64770) are exact only with VNNI:
+ *   the model then records `needsVnni` and loaders refuse it on a CPU without (runtime/int8-cpu.ts).
  * - `weights`: weights stored as int8 and turned back into float32 constants when the session loads (Cast and
  *   Mul of constants, which ONNX Runtime folds); the file is about 4x smaller and the arithmetic is float32.
  *
@@ -31,6 +35,20 @@ export interface QuantizeOptions {
   mode?: QuantizeMode;
   /** Matrices and tables with fewer elements stay float32 (default 1024). */
   minElements?: number;
+  /**
+   * Bits of the weights of int8 matmuls (dynamic mode): 7 (default; codes in [-63, 63], exact on every CPU) or
+   * 8 (codes in [-127, 127]; half the rounding error, but exact only on x86 CPUs with VNNI, recorded as
+   * `needsVnni`). Weights with float32 arithmetic (weights mode, tables, stored tensors) always use 8 bits.
+   */
+  weightBits?: 7 | 8;
+}
+
+/** The int8-arithmetic fields of a model's `switchyard.quantization` metadata. */
+export interface Int8MatmulRecord {
+  /** Bits of the MatMulInteger weights (7 or 8); 8 in weights mode, where the arithmetic is float32. */
+  matmulWeightBits: 7 | 8;
+  /** True when the int8 matmuls are exact only on CPUs with VNNI (see runtime/int8-cpu.ts). */
+  needsVnni: boolean;
 }
 
 /** One quantized weight. */
@@ -51,7 +69,7 @@ export interface QuantizedTensor {
 }
 
 /** What {@link quantizeModel} did. */
-export interface QuantizeReport {
+export interface QuantizeReport extends Int8MatmulRecord {
   mode: QuantizeMode;
   quantized: QuantizedTensor[];
   /** Float initializers left as they were, with the reason. */
@@ -61,8 +79,14 @@ export interface QuantizeReport {
   weightBytesAfter: number;
 }
 
-/** Symmetric int8 codes of `w` viewed as [rows, cols], one scale per column (`axis` 1) or per row (`axis` 0). */
-export function quantizeSymmetric(w: Float32Array, rows: number, cols: number, axis: 0 | 1): { q: Int8Array; scale: Float32Array; maxAbsError: number; relativeRmsError: number } {
+/**
+ * Symmetric int8 codes of `w` viewed as [rows, cols], one scale per column (`axis` 1) or per row (`axis` 0),
+ * in [-maxCode, maxCode] (127 for 8 bits, 63 for 7).
+ *
+ * @example
+ * const { q, scale } = quantizeSymmetric(w, 64, 48, 1, 63); // 7-bit codes, one scale per column
+ */
+export function quantizeSymmetric(w: Float32Array, rows: number, cols: number, axis: 0 | 1, maxCode = 127): { q: Int8Array; scale: Float32Array; maxAbsError: number; relativeRmsError: number } {
   const groups = axis === 1 ? cols : rows;
   const scale = new Float32Array(groups);
   const at = (g: number, i: number) => (axis === 1 ? i * cols + g : g * cols + i);
@@ -70,7 +94,7 @@ export function quantizeSymmetric(w: Float32Array, rows: number, cols: number, a
   for (let g = 0; g < groups; g++) {
     let m = 0;
     for (let i = 0; i < len; i++) m = Math.max(m, Math.abs(w[at(g, i)]));
-    scale[g] = m > 0 ? m / 127 : 1;
+    scale[g] = m > 0 ? m / maxCode : 1;
   }
   const q = new Int8Array(w.length);
   let maxAbsError = 0;
@@ -80,7 +104,7 @@ export function quantizeSymmetric(w: Float32Array, rows: number, cols: number, a
     const s = scale[g];
     for (let i = 0; i < len; i++) {
       const k = at(g, i);
-      const c = Math.max(-127, Math.min(127, Math.round(w[k] / s)));
+      const c = Math.max(-maxCode, Math.min(maxCode, Math.round(w[k] / s)));
       q[k] = c;
       const err = Math.abs(w[k] - c * s);
       maxAbsError = Math.max(maxAbsError, err);
@@ -144,6 +168,9 @@ export function quantizeModel(source: OnnxModel, opts: QuantizeOptions = {}): { 
   const mode = opts.mode ?? 'dynamic';
   if (mode !== 'dynamic' && mode !== 'weights') throw new SwitchyardError('E_USAGE', `unknown quantization mode '${mode}'`, "use 'dynamic' or 'weights'");
   const minElements = opts.minElements ?? 1024;
+  const weightBits = opts.weightBits ?? (mode === 'dynamic' ? 7 : 8);
+  if (weightBits !== 7 && weightBits !== 8) throw new SwitchyardError('E_USAGE', `weight bits ${weightBits} is not 7 or 8`, '7 (the default) runs exactly on every CPU; 8 needs VNNI');
+  if (mode === 'weights' && weightBits !== 8) throw new SwitchyardError('E_USAGE', 'weight bits 7 applies to int8 matmuls (--mode dynamic); weights mode computes in float32 and stores 8 bits', 'leave --weight-bits out with --mode weights');
   if (source.opset < 13) throw new SwitchyardError('E_MODEL_INPUT', `the model imports opset ${source.opset}; per-channel int8 needs opset 13 or later`, 'export the model again with a current exporter (Switchyard writes opset 18)');
   if (source.metadata?.['switchyard.quantization']) throw new SwitchyardError('E_MODEL_INPUT', 'the model is already quantized', 'quantize the float32 model');
   try {
@@ -192,7 +219,8 @@ export function quantizeModel(source: OnnxModel, opts: QuantizeOptions = {}): { 
     if (hit) return hit;
     const cols = dims[dims.length - 1];
     const rows = w.length / cols;
-    const r = quantizeSymmetric(w, rows, cols, axis);
+    // Only int8 arithmetic (MatMulInteger) has the saturating pair-add: float-arithmetic weights keep 8 bits.
+    const r = quantizeSymmetric(w, rows, cols, axis, record.use === 'matmul' ? 2 ** (weightBits - 1) - 1 : 127);
     const st: Stored = { base, q: fresh(`${base}_int8`), scale: fresh(`${base}_scale`), groups: axis === 1 ? cols : rows };
     added.push({ name: st.q, dtype: 'int8', dims: [...dims], data: r.q }, { name: st.scale, dtype: 'float32', dims: axis === 1 ? [cols] : [...dims.slice(0, -1), 1], data: r.scale });
     quantized.push({ ...record, maxAbsError: r.maxAbsError, relativeRmsError: r.relativeRmsError });
@@ -288,12 +316,13 @@ export function quantizeModel(source: OnnxModel, opts: QuantizeOptions = {}): { 
       elements: t.data.length,
       reason: reasons.get(t.name) ?? (t.dims.length < 2 ? 'a vector or scalar (biases and norm scales stay float32)' : 'also read by an operator that needs it as it is'),
     }));
-  const report: QuantizeReport = { mode, quantized, kept, weightBytesBefore: tensorBytes(source.graph.initializers), weightBytesAfter: tensorBytes(g.initializers) };
+  const int8: Int8MatmulRecord = { matmulWeightBits: weightBits, needsVnni: mode === 'dynamic' && weightBits === 8 };
+  const report: QuantizeReport = { mode, ...int8, quantized, kept, weightBytesBefore: tensorBytes(source.graph.initializers), weightBytesAfter: tensorBytes(g.initializers) };
   if (!quantized.length) {
     const biggest = [...kept].sort((a, b) => b.elements - a.elements)[0];
     throw new SwitchyardError('E_NOTHING_TO_QUANTIZE', `no weight to quantize: no MatMul right operand or embedding table of at least ${minElements} float32 elements${biggest ? ` (largest float initializer '${biggest.name}': ${biggest.elements} elements, ${biggest.reason})` : ''}`, 'lower --min-elements, or quantize a model whose weights are graph initializers');
   }
-  const metadata = { ...(source.metadata ?? {}), 'switchyard.quantization': JSON.stringify({ mode, tensors: quantized.length, weightBytesBefore: report.weightBytesBefore, weightBytesAfter: report.weightBytesAfter }) };
+  const metadata = { ...(source.metadata ?? {}), 'switchyard.quantization': JSON.stringify({ mode, ...int8, tensors: quantized.length, weightBytesBefore: report.weightBytesBefore, weightBytesAfter: report.weightBytesAfter }) };
   const model: OnnxModel = { ...source, graph: g, metadata };
   validateModel(model);
   return { model, report };

@@ -18,6 +18,7 @@ import type { MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
 import { GPT, type GptConfig } from '../models/gpt.ts';
 import { loadWeights, RUN_FILES } from '../train/checkpoint.ts';
+import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { lmExportInfo } from '../train/lm-session.ts';
 import { Forward } from '../train/forward.ts';
 import type { LmRunConfig } from '../train/lm.ts';
@@ -162,6 +163,7 @@ async function lmExport(file: string): Promise<LmEvalModel | null> {
     return null; // the classifier loader reports an unreadable file
   }
   if (!info) return null;
+  assertInt8Runs(info.metadata, file);
   return { kind: 'lm', source: file, cfg: { gpt: info.gpt }, model: null, onnx: bytes, tokenizer: info.tokenizer, release: async () => undefined };
 }
 

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { Table } from '../data/csv.ts';
 import { TabularEncoder } from '../data/tabular.ts';
 import { listNames, parseNumber } from '../data/values.ts';
+import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -51,6 +52,7 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
   } catch (e) {
     throw badModel(file, `not a readable ONNX model (${(e as Error).message})`, 'pass a .onnx file, or a run directory written by switchyard train');
   }
+  assertInt8Runs(meta, file);
   const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: opts.threads }));
   const inputs = session.inputMetadata;
   if (inputs.length !== 1) {

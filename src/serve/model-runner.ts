@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TabularEncoder } from '../data/tabular.ts';
+import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
@@ -187,6 +188,7 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   } catch (e) {
     throw new SwitchyardError('E_MODEL_LOAD', `${source}: not a valid ONNX model (${(e as Error).message})`, 'the artefact is damaged; re-export it');
   }
+  assertInt8Runs(model.metadata, source);
   // A language model's exported (possibly int8) decode step generates like its run directory.
   if (model.metadata?.['switchyard.kind'] === 'gpt-decode') return lmModel(await LmSession.fromOnnx(bytes, source, { threads: opts.threads }), source, name, version);
   const encJson = model.metadata?.['switchyard.encoder'];

@@ -12,6 +12,7 @@ import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/
 import * as ort from 'onnxruntime-node';
 import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
+import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -129,16 +130,16 @@ export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Ten
 }
 
 /**
- * The configuration and tokenizer an exported decode step carries in its metadata, or null when the ONNX model
+ * The configuration, tokenizer and metadata an exported decode step carries, or null when the ONNX model
  * is not a Switchyard language-model export. Throws when the bytes are not a readable ONNX model.
  *
  * @example
  * const info = lmExportInfo(readFileSync('lm.int8.onnx')); // { gpt, tokenizer } or null
  */
-export function lmExportInfo(bytes: Uint8Array): { gpt: GptConfig; tokenizer: Tokenizer } | null {
+export function lmExportInfo(bytes: Uint8Array): { gpt: GptConfig; tokenizer: Tokenizer; metadata: Record<string, string> } | null {
   const meta = decodeModel(bytes).metadata ?? {};
   if (meta['switchyard.kind'] !== 'gpt-decode' || !meta['switchyard.gpt'] || !meta['switchyard.tokenizer']) return null;
-  return { gpt: JSON.parse(meta['switchyard.gpt']) as GptConfig, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])) };
+  return { gpt: JSON.parse(meta['switchyard.gpt']) as GptConfig, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), metadata: meta };
 }
 
 function hasCapacityDispatch(c: GptConfig): boolean {
@@ -262,6 +263,7 @@ export class LmSession {
       throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a readable ONNX model (${(e as Error).message})`, 'pass a run directory written by switchyard train --model gpt, or its exported decode step');
     }
     if (!lm) throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
+    assertInt8Runs(lm.metadata, source);
     const runner = await onnxDecodeRunner(bytes, opts.threads);
     return new LmSession(lm.gpt, lm.tokenizer, runner, runner.multiToken, opts);
   }

@@ -72,8 +72,22 @@ describe('quantizeSymmetric', () => {
     for (let i = 0; i < w.length; i++) expect(Math.abs(w[i] - byRow.q[i] * byRow.scale[Math.floor(i / cols)])).toBeLessThanOrEqual(byRow.scale[Math.floor(i / cols)] / 2 + 1e-7);
     expect(byCol.relativeRmsError).toBeGreaterThan(0);
     expect(byCol.relativeRmsError).toBeLessThan(0.01);
+    // 7 bits: codes in [-63, 63], half a step of a twice coarser scale
+    const seven = quantizeSymmetric(w, rows, cols, 1, 63);
+    for (let i = 0; i < w.length; i++) {
+      expect(Math.abs(seven.q[i])).toBeLessThanOrEqual(63);
+      expect(Math.abs(w[i] - seven.q[i] * seven.scale[i % cols])).toBeLessThanOrEqual(seven.scale[i % cols] / 2 + 1e-7);
+    }
+    for (let c = 0; c < cols; c++) if (c !== 4) expect(seven.scale[c]).toBeCloseTo((byCol.scale[c] * 127) / 63, 6);
+    expect(seven.relativeRmsError).toBeGreaterThan(byCol.relativeRmsError);
   });
 });
+
+/** Largest |code| of each int8 weight read by MatMulInteger (int8 arithmetic) or Cast (float arithmetic). */
+function largestCodes(m: OnnxModel, op: 'MatMulInteger' | 'Cast'): number[] {
+  const read = new Set(m.graph.nodes.filter((n) => n.opType === op).map((n) => n.inputs[op === 'Cast' ? 0 : 1]));
+  return m.graph.initializers.filter((t) => t.dtype === 'int8' && read.has(t.name)).map((t) => Math.max(...(t.data as Int8Array).map(Math.abs)));
+}
 
 describe.each(['dynamic', 'weights'] as const)('quantizeModel, %s mode', (mode) => {
   it('rewrites every weight path with standard ops, keeps inputs, outputs and metadata, and stays close to float32', async () => {
@@ -84,7 +98,11 @@ describe.each(['dynamic', 'weights'] as const)('quantizeModel, %s mode', (mode) 
     expect(model.graph.inputs).toEqual(src.graph.inputs);
     expect(model.graph.outputs).toEqual(src.graph.outputs);
     expect(model.metadata).toMatchObject({ keep: 'me', 'switchyard.kind': 'test' });
-    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ mode, tensors: 4 });
+    // 7-bit int8-matmul weights by default: exact on every CPU, so it needs no VNNI (tests/hostile/int8.test.ts)
+    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ mode, tensors: 4, matmulWeightBits: mode === 'dynamic' ? 7 : 8, needsVnni: false });
+    expect(report).toMatchObject({ matmulWeightBits: mode === 'dynamic' ? 7 : 8, needsVnni: false });
+    if (mode === 'dynamic') expect(largestCodes(model, 'MatMulInteger')).toEqual([63, 63]);
+    expect(largestCodes(model, 'Cast')).toEqual(mode === 'dynamic' ? [127, 127] : [127, 127, 127, 127]); // float arithmetic: 8 bits
     const uses = Object.fromEntries(report.quantized.map((q) => [q.name, q.use]));
     expect(uses).toEqual({ w1: mode === 'dynamic' ? 'matmul' : 'matmul-weights', w2: mode === 'dynamic' ? 'matmul' : 'matmul-weights', table: 'gather', stack: 'stored' });
     expect(report.kept.map((k) => k.name).sort()).toEqual(['bias', 'small']);
@@ -115,6 +133,19 @@ describe.each(['dynamic', 'weights'] as const)('quantizeModel, %s mode', (mode) 
   });
 });
 
+describe('quantizeModel with 8-bit int8-matmul weights (opt-in)', () => {
+  it('uses the full [-127, 127] range and records that the model needs VNNI', () => {
+    const { model, report } = quantizeModel(handMade(), { weightBits: 8, minElements: 500 });
+    expect(largestCodes(model, 'MatMulInteger')).toEqual([127, 127]);
+    expect(report).toMatchObject({ matmulWeightBits: 8, needsVnni: true });
+    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ matmulWeightBits: 8, needsVnni: true });
+    // half the rounding error of the 7-bit default
+    const seven = quantizeModel(handMade(), { minElements: 500 }).report.quantized.find((q) => q.name === 'w1')!;
+    const eight = report.quantized.find((q) => q.name === 'w1')!;
+    expect(eight.relativeRmsError).toBeLessThan(0.6 * seven.relativeRmsError);
+  });
+});
+
 describe('quantizeModel refuses', () => {
   it('a model with nothing to quantize, an already quantized model, an old opset, an unknown mode and a foreign operator', async () => {
     await expectSwitchyardError(() => quantizeModel(handMade(), { minElements: 1e6 }), 'E_NOTHING_TO_QUANTIZE', /largest float initializer 'w1': 3072 elements, smaller than 1000000/);
@@ -122,6 +153,7 @@ describe('quantizeModel refuses', () => {
     await expectSwitchyardError(() => quantizeModel(model), 'E_MODEL_INPUT', /already quantized/);
     await expectSwitchyardError(() => quantizeModel({ ...handMade(), opset: 12 }), 'E_MODEL_INPUT', /opset 12/);
     await expectSwitchyardError(() => quantizeModel(handMade(), { mode: 'int4' as 'dynamic' }), 'E_USAGE', /unknown quantization mode 'int4'/);
+    await expectSwitchyardError(() => quantizeModel(handMade(), { weightBits: 4 as 7 }), 'E_USAGE', /weight bits 4 is not 7 or 8/);
     const foreign = handMade();
     foreign.graph.nodes.push({ opType: 'Conv', inputs: ['x', 'w1'], outputs: ['c'] });
     await expectSwitchyardError(() => quantizeModel(foreign), 'E_MODEL_INPUT', /does not pass Switchyard's ONNX check: .*unknown operator 'Conv'/);
