@@ -51,7 +51,10 @@ export { SwitchyardError } from './util/errors.ts';
 export { Rng } from './util/rng.ts';
 export { openRegistry, type Registry, type ModelVersion, type HistoryEntry, type RegistryOptions, type GcOptions, type GcResult } from './registry/registry.ts';
 export { openDb, type Db, type Dialect } from './registry/db.ts';
-export { quantizeModel, quantizeSymmetric, type Int8MatmulRecord, type QuantizeMode, type QuantizeOptions, type QuantizeReport, type QuantizedTensor } from './compress/quantize.ts';
+export {
+  quantizeModel, quantizeSymmetric, type Int8MatmulRecord, type QuantizeMode, type QuantizeOptions, type QuantizeReport,
+  type QuantizedTensor,
+} from './compress/quantize.ts';
 export { assertInt8Runs, detectInt8Cpu, int8CpuFrom, needsVnni, type Int8Cpu } from './runtime/int8-cpu.ts';
 export { checkQuantized, type QuantizeCheck, type CheckOptions, type OutputDiff } from './compress/check.ts';
 export { compressModel, type CompressOptions, type CompressResult } from './compress/compress.ts';

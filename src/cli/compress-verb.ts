@@ -10,7 +10,14 @@ export const COMPRESS_SPEC = {
   out: { type: 'string', required: true, help: 'quantized .onnx file to write' },
   mode: { type: 'string', default: 'dynamic', help: 'dynamic (int8 weights and int8 matmuls) | weights (int8 storage, float32 arithmetic)' },
   'min-elements': { type: 'number', default: 1024, help: 'weights with fewer elements stay float32' },
-  'weight-bits': { type: 'number', min: 7, max: 8, integer: true, help: 'bits of the int8-matmul weights (dynamic mode): 7 (default, exact on every CPU) or 8 (half the rounding error; needs a CPU with VNNI, recorded in the model and checked at load)' },
+  'weight-bits': {
+    type: 'number',
+    min: 7,
+    max: 8,
+    integer: true,
+    help: 'bits of the int8-matmul weights (dynamic mode): 7 (default, exact on every CPU) or 8 (half the rounding '
+      + 'error; needs a CPU with VNNI, recorded in the model and checked at load)',
+  },
   data: { type: 'list', help: 'check inputs: a table (tabular models) or text files/folders or "sotu" (language models)' },
   limit: { type: 'number', help: 'most rows (default 2000) or tokens (default 1024) the check runs' },
   'min-agreement': { type: 'number', help: 'gate: do not write the model (exit 3) when labels / top-1 tokens agree on fewer than this share' },
@@ -20,10 +27,19 @@ export const COMPRESS_SPEC = {
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 const g = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(4) : v.toExponential(2));
 
+/** What the int8 matmuls need of the CPU (dynamic mode). */
+function matmulBits(q: CompressResult['report']): string {
+  if (q.mode !== 'dynamic') return '';
+  return `, ${q.matmulWeightBits}-bit matmul weights, ${q.needsVnni ? 'needs a CPU with VNNI' : 'exact on every CPU'}`;
+}
+
 function summary(r: CompressResult): string {
   const c = r.check;
+  const q = r.report;
+  const ratio = (r.bytesBefore / r.bytesAfter).toFixed(2);
   const lines = [
-    `wrote ${r.out}: ${kib(r.bytesBefore)} -> ${kib(r.bytesAfter)} (${(r.bytesBefore / r.bytesAfter).toFixed(2)}x smaller), ${r.report.quantized.length} weights int8 (${r.report.mode}${r.report.mode === 'dynamic' ? `, ${r.report.matmulWeightBits}-bit matmul weights, ${r.report.needsVnni ? 'needs a CPU with VNNI' : 'exact on every CPU'}` : ''}), ${r.report.kept.length} kept float32`,
+    `wrote ${r.out}: ${kib(r.bytesBefore)} -> ${kib(r.bytesAfter)} (${ratio}x smaller), `
+      + `${q.quantized.length} weights int8 (${q.mode}${matmulBits(q)}), ${q.kept.length} kept float32`,
     `check on ${c.count} ${c.inputs === 'text' ? 'tokens of text' : c.inputs === 'data' ? 'rows of data' : `random ${c.loss ? 'tokens' : 'rows'} (pass --data for real inputs)`}:`,
   ];
   for (const [name, d] of Object.entries(c.outputs)) lines.push(`  ${name}: max |diff| ${g(d.maxAbsDiff)}, mean |diff| ${g(d.meanAbsDiff)}`);
@@ -47,7 +63,8 @@ export async function compressVerb(argv: string[]): Promise<number> {
   if (!(Number.isInteger(a['min-elements']) && a['min-elements'] >= 1)) throw new SwitchyardError('E_USAGE', `--min-elements ${a['min-elements']} is not a positive integer`, 'e.g. --min-elements 1024');
   if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new SwitchyardError('E_USAGE', `--limit ${a.limit} is not a positive integer`, 'e.g. --limit 2000');
   const r = await compressModel({
-    model: a.model, out: a.out, mode: a.mode, minElements: a['min-elements'], weightBits: a['weight-bits'] as 7 | 8 | undefined, data: a.data?.length ? corpusPaths(a.data) : undefined,
+    model: a.model, out: a.out, mode: a.mode, minElements: a['min-elements'],
+    weightBits: a['weight-bits'] as 7 | 8 | undefined, data: a.data?.length ? corpusPaths(a.data) : undefined,
     limit: a.limit, minAgreement: a['min-agreement'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, out: r.out, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, quantization: r.report, check: r.check });

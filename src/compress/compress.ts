@@ -88,7 +88,8 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   } catch (e) {
     throw new SwitchyardError('E_MODEL_INPUT', `${o.model}: not a readable ONNX model (${(e as SwitchyardError).message})`, 'pass an .onnx file, or a run directory written by switchyard train');
   }
-  const { model, report } = quantizeModel(source, { mode: o.mode, minElements: o.minElements, weightBits: o.weightBits });
+  const { mode, minElements, weightBits } = o;
+  const { model, report } = quantizeModel(source, { mode, minElements, weightBits });
   // An 8-bit model checked on a CPU without VNNI would be measured with saturated matmuls: neither an honest
   // check of the model (right on VNNI CPUs) nor usable here.
   assertInt8Runs(model.metadata, o.out, o.cpu ?? detectInt8Cpu());

@@ -86,7 +86,13 @@ export interface QuantizeReport extends Int8MatmulRecord {
  * @example
  * const { q, scale } = quantizeSymmetric(w, 64, 48, 1, 63); // 7-bit codes, one scale per column
  */
-export function quantizeSymmetric(w: Float32Array, rows: number, cols: number, axis: 0 | 1, maxCode = 127): { q: Int8Array; scale: Float32Array; maxAbsError: number; relativeRmsError: number } {
+export function quantizeSymmetric(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  axis: 0 | 1,
+  maxCode = 127,
+): { q: Int8Array; scale: Float32Array; maxAbsError: number; relativeRmsError: number } {
   const groups = axis === 1 ? cols : rows;
   const scale = new Float32Array(groups);
   const at = (g: number, i: number) => (axis === 1 ? i * cols + g : g * cols + i);
@@ -169,8 +175,14 @@ export function quantizeModel(source: OnnxModel, opts: QuantizeOptions = {}): { 
   if (mode !== 'dynamic' && mode !== 'weights') throw new SwitchyardError('E_USAGE', `unknown quantization mode '${mode}'`, "use 'dynamic' or 'weights'");
   const minElements = opts.minElements ?? 1024;
   const weightBits = opts.weightBits ?? (mode === 'dynamic' ? 7 : 8);
-  if (weightBits !== 7 && weightBits !== 8) throw new SwitchyardError('E_USAGE', `weight bits ${weightBits} is not 7 or 8`, '7 (the default) runs exactly on every CPU; 8 needs VNNI');
-  if (mode === 'weights' && weightBits !== 8) throw new SwitchyardError('E_USAGE', 'weight bits 7 applies to int8 matmuls (--mode dynamic); weights mode computes in float32 and stores 8 bits', 'leave --weight-bits out with --mode weights');
+  if (weightBits !== 7 && weightBits !== 8) {
+    const hint = '7 (the default) runs exactly on every CPU; 8 needs VNNI';
+    throw new SwitchyardError('E_USAGE', `weight bits ${weightBits} is not 7 or 8`, hint);
+  }
+  if (mode === 'weights' && weightBits !== 8) {
+    const what = 'weight bits 7 applies to int8 matmuls (--mode dynamic); weights mode computes in float32';
+    throw new SwitchyardError('E_USAGE', what, 'leave --weight-bits out with --mode weights');
+  }
   if (source.opset < 13) throw new SwitchyardError('E_MODEL_INPUT', `the model imports opset ${source.opset}; per-channel int8 needs opset 13 or later`, 'export the model again with a current exporter (Switchyard writes opset 18)');
   if (source.metadata?.['switchyard.quantization']) throw new SwitchyardError('E_MODEL_INPUT', 'the model is already quantized', 'quantize the float32 model');
   try {
@@ -317,12 +329,15 @@ export function quantizeModel(source: OnnxModel, opts: QuantizeOptions = {}): { 
       reason: reasons.get(t.name) ?? (t.dims.length < 2 ? 'a vector or scalar (biases and norm scales stay float32)' : 'also read by an operator that needs it as it is'),
     }));
   const int8: Int8MatmulRecord = { matmulWeightBits: weightBits, needsVnni: mode === 'dynamic' && weightBits === 8 };
-  const report: QuantizeReport = { mode, ...int8, quantized, kept, weightBytesBefore: tensorBytes(source.graph.initializers), weightBytesAfter: tensorBytes(g.initializers) };
+  const weightBytesBefore = tensorBytes(source.graph.initializers);
+  const weightBytesAfter = tensorBytes(g.initializers);
+  const report: QuantizeReport = { mode, ...int8, quantized, kept, weightBytesBefore, weightBytesAfter };
   if (!quantized.length) {
     const biggest = [...kept].sort((a, b) => b.elements - a.elements)[0];
     throw new SwitchyardError('E_NOTHING_TO_QUANTIZE', `no weight to quantize: no MatMul right operand or embedding table of at least ${minElements} float32 elements${biggest ? ` (largest float initializer '${biggest.name}': ${biggest.elements} elements, ${biggest.reason})` : ''}`, 'lower --min-elements, or quantize a model whose weights are graph initializers');
   }
-  const metadata = { ...(source.metadata ?? {}), 'switchyard.quantization': JSON.stringify({ mode, ...int8, tensors: quantized.length, weightBytesBefore: report.weightBytesBefore, weightBytesAfter: report.weightBytesAfter }) };
+  const record = { mode, ...int8, tensors: quantized.length, weightBytesBefore, weightBytesAfter };
+  const metadata = { ...(source.metadata ?? {}), 'switchyard.quantization': JSON.stringify(record) };
   const model: OnnxModel = { ...source, graph: g, metadata };
   validateModel(model);
   return { model, report };

@@ -33,11 +33,16 @@ export interface Int8Cpu {
  */
 export function int8CpuFrom(arch: string, flagsText: string | undefined, basis = '/proc/cpuinfo'): Int8Cpu {
   if (arch !== 'x64' && arch !== 'ia32') return { exact: true, basis: `${arch}: int8 kernels widen before adding` };
-  const line = flagsText?.split('\n').find((l) => /^flags\s*:/.test(l)) ?? (flagsText?.includes(':') ? undefined : flagsText);
-  if (!line?.trim()) return { exact: undefined, basis: 'the CPU flags could not be read (no /proc/cpuinfo; set SWITCHYARD_CPU_FLAGS)' };
+  // A cpuinfo text has a `flags : ...` line; a plain list has no colon.
+  const cpuinfoLine = flagsText?.split('\n').find((l) => /^flags\s*:/.test(l));
+  const line = cpuinfoLine ?? (flagsText?.includes(':') ? undefined : flagsText);
+  if (!line?.trim()) {
+    return { exact: undefined, basis: 'its flags could not be read (no /proc/cpuinfo; set SWITCHYARD_CPU_FLAGS)' };
+  }
   const flags = new Set(line.slice(line.indexOf(':') + 1).trim().toLowerCase().split(/\s+/));
   const vnni = ['avx512_vnni', 'avx_vnni'].find((f) => flags.has(f));
-  return vnni ? { exact: true, basis: `${basis}: ${vnni}` } : { exact: false, basis: `${basis}: no avx512_vnni or avx_vnni` };
+  if (vnni) return { exact: true, basis: `${basis}: ${vnni}` };
+  return { exact: false, basis: `${basis}: no avx512_vnni or avx_vnni` };
 }
 
 let detected: Int8Cpu | undefined;
@@ -92,13 +97,26 @@ const warned = new Set<string>();
  * @example
  * assertInt8Runs(decodeModel(bytes).metadata, 'lm.int8.onnx'); // throws E_CPU_INT8 on an AVX2-only CPU
  */
-export function assertInt8Runs(metadata: Record<string, string> | undefined, source: string, cpu: Int8Cpu = detectInt8Cpu()): void {
+export function assertInt8Runs(
+  metadata: Record<string, string> | undefined,
+  source: string,
+  cpu: Int8Cpu = detectInt8Cpu(),
+): void {
   if (!needsVnni(metadata) || cpu.exact === true) return;
   if (cpu.exact === false) {
-    throw new SwitchyardError('E_CPU_INT8', `${source}: its int8 matmuls use full-range 8-bit weights, which need a CPU with VNNI to be exact; this CPU has none (${cpu.basis}), so its answers would be silently wrong`, 'compress the float32 model again with the default --weight-bits 7 (exact on every CPU), or run this model on a CPU with AVX-512-VNNI or AVX-VNNI');
+    throw new SwitchyardError(
+      'E_CPU_INT8',
+      `${source}: its int8 matmuls use full-range 8-bit weights, which need a CPU with VNNI to be exact; ` +
+        `this CPU has none (${cpu.basis}), so its answers would be silently wrong`,
+      'compress the float32 model again with the default --weight-bits 7 (exact on every CPU), ' +
+        'or run this model on a CPU with AVX-512-VNNI or AVX-VNNI',
+    );
   }
   if (!warned.has(source)) {
     warned.add(source);
-    process.stderr.write(`warning: ${source}: its int8 matmuls need a CPU with VNNI (AVX-512-VNNI or AVX-VNNI) and ${cpu.basis}; without VNNI its answers are wrong. Compress with --weight-bits 7 to run anywhere.\n`);
+    process.stderr.write(
+      `warning: ${source}: its int8 matmuls need a CPU with VNNI (AVX-512-VNNI or AVX-VNNI) and ${cpu.basis}; ` +
+        'without VNNI its answers are wrong. Compress with --weight-bits 7 to run anywhere.\n',
+    );
   }
 }

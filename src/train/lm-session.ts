@@ -136,10 +136,13 @@ export function decodeGraph(model: GPT): { fn: (m: Module, b: Record<string, Ten
  * @example
  * const info = lmExportInfo(readFileSync('lm.int8.onnx')); // { gpt, tokenizer } or null
  */
-export function lmExportInfo(bytes: Uint8Array): { gpt: GptConfig; tokenizer: Tokenizer; metadata: Record<string, string> } | null {
+export function lmExportInfo(
+  bytes: Uint8Array,
+): { gpt: GptConfig; tokenizer: Tokenizer; metadata: Record<string, string> } | null {
   const meta = decodeModel(bytes).metadata ?? {};
   if (meta['switchyard.kind'] !== 'gpt-decode' || !meta['switchyard.gpt'] || !meta['switchyard.tokenizer']) return null;
-  return { gpt: JSON.parse(meta['switchyard.gpt']) as GptConfig, tokenizer: tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer'])), metadata: meta };
+  const tokenizer = tokenizerFromJSON(JSON.parse(meta['switchyard.tokenizer']));
+  return { gpt: JSON.parse(meta['switchyard.gpt']) as GptConfig, tokenizer, metadata: meta };
 }
 
 function hasCapacityDispatch(c: GptConfig): boolean {

@@ -56,7 +56,8 @@ describe('switchyard compress on a trained classifier (the demo on real penguins
 
     const meta = decodeModel(readFileSync(out)).metadata!;
     expect(meta['switchyard.encoder']).toBeTruthy();
-    expect(JSON.parse(meta['switchyard.quantization'])).toMatchObject({ mode: 'dynamic', tensors: 2, matmulWeightBits: 7, needsVnni: false });
+    const record = JSON.parse(meta['switchyard.quantization']);
+    expect(record).toMatchObject({ mode: 'dynamic', tensors: 2, matmulWeightBits: 7, needsVnni: false });
     expect(j.quantization).toMatchObject({ matmulWeightBits: 7, needsVnni: false });
     const ev = await loadOnnxClassifier(out);
     const table = await readTable(join(demo, 'data/test.csv'));

@@ -86,7 +86,8 @@ describe('quantizeSymmetric', () => {
 /** Largest |code| of each int8 weight read by MatMulInteger (int8 arithmetic) or Cast (float arithmetic). */
 function largestCodes(m: OnnxModel, op: 'MatMulInteger' | 'Cast'): number[] {
   const read = new Set(m.graph.nodes.filter((n) => n.opType === op).map((n) => n.inputs[op === 'Cast' ? 0 : 1]));
-  return m.graph.initializers.filter((t) => t.dtype === 'int8' && read.has(t.name)).map((t) => Math.max(...(t.data as Int8Array).map(Math.abs)));
+  const weights = m.graph.initializers.filter((t) => t.dtype === 'int8' && read.has(t.name));
+  return weights.map((t) => Math.max(...(t.data as Int8Array).map(Math.abs)));
 }
 
 describe.each(['dynamic', 'weights'] as const)('quantizeModel, %s mode', (mode) => {
@@ -99,10 +100,12 @@ describe.each(['dynamic', 'weights'] as const)('quantizeModel, %s mode', (mode) 
     expect(model.graph.outputs).toEqual(src.graph.outputs);
     expect(model.metadata).toMatchObject({ keep: 'me', 'switchyard.kind': 'test' });
     // 7-bit int8-matmul weights by default: exact on every CPU, so it needs no VNNI (tests/hostile/int8.test.ts)
-    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ mode, tensors: 4, matmulWeightBits: mode === 'dynamic' ? 7 : 8, needsVnni: false });
-    expect(report).toMatchObject({ matmulWeightBits: mode === 'dynamic' ? 7 : 8, needsVnni: false });
+    const int8 = { matmulWeightBits: mode === 'dynamic' ? 7 : 8, needsVnni: false };
+    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ mode, tensors: 4, ...int8 });
+    expect(report).toMatchObject(int8);
     if (mode === 'dynamic') expect(largestCodes(model, 'MatMulInteger')).toEqual([63, 63]);
-    expect(largestCodes(model, 'Cast')).toEqual(mode === 'dynamic' ? [127, 127] : [127, 127, 127, 127]); // float arithmetic: 8 bits
+    // float arithmetic: 8 bits
+    expect(largestCodes(model, 'Cast')).toEqual(mode === 'dynamic' ? [127, 127] : [127, 127, 127, 127]);
     const uses = Object.fromEntries(report.quantized.map((q) => [q.name, q.use]));
     expect(uses).toEqual({ w1: mode === 'dynamic' ? 'matmul' : 'matmul-weights', w2: mode === 'dynamic' ? 'matmul' : 'matmul-weights', table: 'gather', stack: 'stored' });
     expect(report.kept.map((k) => k.name).sort()).toEqual(['bias', 'small']);
@@ -138,7 +141,8 @@ describe('quantizeModel with 8-bit int8-matmul weights (opt-in)', () => {
     const { model, report } = quantizeModel(handMade(), { weightBits: 8, minElements: 500 });
     expect(largestCodes(model, 'MatMulInteger')).toEqual([127, 127]);
     expect(report).toMatchObject({ matmulWeightBits: 8, needsVnni: true });
-    expect(JSON.parse(model.metadata!['switchyard.quantization'])).toMatchObject({ matmulWeightBits: 8, needsVnni: true });
+    const record = JSON.parse(model.metadata!['switchyard.quantization']);
+    expect(record).toMatchObject({ matmulWeightBits: 8, needsVnni: true });
     // half the rounding error of the 7-bit default
     const seven = quantizeModel(handMade(), { minElements: 500 }).report.quantized.find((q) => q.name === 'w1')!;
     const eight = report.quantized.find((q) => q.name === 'w1')!;
@@ -153,7 +157,8 @@ describe('quantizeModel refuses', () => {
     await expectSwitchyardError(() => quantizeModel(model), 'E_MODEL_INPUT', /already quantized/);
     await expectSwitchyardError(() => quantizeModel({ ...handMade(), opset: 12 }), 'E_MODEL_INPUT', /opset 12/);
     await expectSwitchyardError(() => quantizeModel(handMade(), { mode: 'int4' as 'dynamic' }), 'E_USAGE', /unknown quantization mode 'int4'/);
-    await expectSwitchyardError(() => quantizeModel(handMade(), { weightBits: 4 as 7 }), 'E_USAGE', /weight bits 4 is not 7 or 8/);
+    const fourBits = () => quantizeModel(handMade(), { weightBits: 4 as 7 });
+    await expectSwitchyardError(fourBits, 'E_USAGE', /weight bits 4 is not 7 or 8/);
     const foreign = handMade();
     foreign.graph.nodes.push({ opType: 'Conv', inputs: ['x', 'w1'], outputs: ['c'] });
     await expectSwitchyardError(() => quantizeModel(foreign), 'E_MODEL_INPUT', /does not pass Switchyard's ONNX check: .*unknown operator 'Conv'/);
