@@ -4,8 +4,8 @@
  * On x86 CPUs with AVX-512-VNNI or AVX-VNNI, MLAS multiplies with `vpdpbusd`, which accumulates four u8*s8
  * products straight into int32: exact. Without VNNI (AVX2, AVX-512 without VNNI, e.g. many AMD EPYC and older
  * Intel parts) it uses `vpmaddubsw`, which adds each pair of u8*s8 products into int16 *with saturation*: with
- * full-range weights a pair reaches 255*127*2 = 64770 > 32767 and is clipped, silently. Other architectures'
- * kernels widen before they add (no saturation). Models whose int8 weights use the full [-127, 127] range
+ * full-range weights a pair reaches 255*127*2 = 64770 > 32767 and is clipped, silently. That instruction is
+ * x86's: other architectures are not checked. Models whose int8 weights use the full [-127, 127] range
  * therefore record that they need VNNI, and loaders call {@link assertInt8Runs}.
  *
  * @module
@@ -15,7 +15,7 @@ import { SwitchyardError } from '../util/errors.ts';
 
 /** What is known of this CPU's int8 matmul: `vnni` true/false, or undefined when its flags cannot be read. */
 export interface Int8Cpu {
-  /** The CPU multiplies u8 x s8 without int16 saturation (VNNI, or not x86 at all). */
+  /** The CPU multiplies u8 x s8 without x86's int16 saturation (VNNI, or not x86 at all). */
   exact: boolean | undefined;
   /** Where that came from, for messages: e.g. `/proc/cpuinfo: avx2, no avx512_vnni/avx_vnni`. */
   basis: string;
@@ -32,7 +32,7 @@ export interface Int8Cpu {
  * int8CpuFrom('x64', 'flags : fpu sse avx2 fma', '/proc/cpuinfo'); // { exact: false, basis: '/proc/cpuinfo: ...' }
  */
 export function int8CpuFrom(arch: string, flagsText: string | undefined, basis = '/proc/cpuinfo'): Int8Cpu {
-  if (arch !== 'x64' && arch !== 'ia32') return { exact: true, basis: `${arch}: int8 kernels widen before adding` };
+  if (arch !== 'x64' && arch !== 'ia32') return { exact: true, basis: `${arch}: not x86 (no vpmaddubsw)` };
   // A cpuinfo text has a `flags : ...` line; a plain list has no colon.
   const cpuinfoLine = flagsText?.split('\n').find((l) => /^flags\s*:/.test(l));
   const line = cpuinfoLine ?? (flagsText?.includes(':') ? undefined : flagsText);
