@@ -69,7 +69,8 @@ export function detectInt8Cpu(): Int8Cpu {
 }
 
 /**
- * True when a model's `switchyard.quantization` metadata says its int8 matmuls need VNNI to be exact.
+ * True when a model's `switchyard.quantization` metadata says its int8 matmuls need VNNI to be exact: recorded as
+ * `needsVnni`, or a `dynamic` model compressed before 2026-12-07 (8-bit weights, no `matmulWeightBits` recorded).
  *
  * @param metadata the ONNX model's metadata (undefined for none)
  * @example
@@ -78,11 +79,14 @@ export function detectInt8Cpu(): Int8Cpu {
 export function needsVnni(metadata: Record<string, string> | undefined): boolean {
   const q = metadata?.['switchyard.quantization'];
   if (!q) return false;
+  let record: { mode?: unknown; matmulWeightBits?: unknown; needsVnni?: unknown };
   try {
-    return (JSON.parse(q) as { needsVnni?: unknown }).needsVnni === true;
+    record = JSON.parse(q);
   } catch {
     return false;
   }
+  if (record.matmulWeightBits === undefined) return record.mode === 'dynamic';
+  return record.needsVnni === true;
 }
 
 const warned = new Set<string>();

@@ -303,6 +303,10 @@ describe('what the CPU has is read, recorded and checked', () => {
     const refused = /lm\.int8\.onnx: its int8 matmuls use full-range 8-bit weights, which need .*VNNI .*no avx512/;
     await expectSwitchyardError(() => assertInt8Runs(eight, 'lm.int8.onnx', epyc), 'E_CPU_INT8', refused);
     for (const m of [seven, weights, {}]) assertInt8Runs(m, 'x', epyc);
+    // A dynamic model compressed before 7-bit weights were the default records no bits: it has 8-bit weights.
+    const legacy = { 'switchyard.quantization': JSON.stringify({ mode: 'dynamic', tensors: 4 }) };
+    await expectSwitchyardError(() => assertInt8Runs(legacy, 'old.int8.onnx', epyc), 'E_CPU_INT8', /old\.int8\.onnx/);
+    assertInt8Runs({ 'switchyard.quantization': JSON.stringify({ mode: 'weights', tensors: 4 }) }, 'x', epyc);
     assertInt8Runs(eight, 'x', int8CpuFrom('x64', VNNI));
     // Unknown flags: the model loads, with one warning on stderr.
     const writes: string[] = [];
