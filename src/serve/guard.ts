@@ -110,15 +110,17 @@ export class RollbackGuard {
   }
 
   /**
-   * The drift hook: the monitor reports a drift score of the canary's traffic; over `threshold`, it rolls back.
+   * The drift hook: the monitor reports a drift score of the canary's traffic, judged on `sample` (rows and
+   * distinct rows); over `threshold`, it rolls back, and the incident records the score, sample and threshold.
    *
    * @example
-   * await guard.reportDrift({ version: '3', score: 0.31, threshold: 0.2, details: { feature: 'age', test: 'psi' } });
+   * await guard.reportDrift({ version: '3', score: 0.31, threshold: 0.2, sample: { rows: 200, distinct: 187 }, details: { feature: 'age', test: 'psi' } });
    */
-  async reportDrift(d: { version: string; score: number; threshold: number; details?: Record<string, unknown> }): Promise<boolean> {
+  async reportDrift(d: { version: string; score: number; threshold: number; sample?: { rows: number; distinct: number }; details?: Record<string, unknown> }): Promise<boolean> {
     const cur = this.router.slots.canary?.model;
     if (!cur || cur.version !== d.version || !(d.score > d.threshold)) return false;
-    await this.trip('canary', d.version, 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
+    const over = d.sample ? ` over ${d.sample.rows} rows (${d.sample.distinct} distinct)` : '';
+    await this.trip('canary', d.version, 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}${over}`, { score: d.score, threshold: d.threshold, ...(d.sample ? { rows: d.sample.rows, distinctRows: d.sample.distinct } : {}), ...d.details });
     return true;
   }
 
