@@ -13,7 +13,8 @@ import { type AlertPayload, type AlertRule, breaches, LABEL_METRICS, parseRule, 
 import { analyzeWindow, type WindowAnalysis, windowMetrics, withoutUnseenValues } from './analysis.ts';
 import { type IncidentLog, openIncidentLog } from './incidents.ts';
 import type { Reference } from './reference.ts';
-import { migrateMonitor, parseWindow, PredictionLog, readWindow, recordFeedback, type Window } from './store.ts';
+import { migrateMonitor, parseWindow, PredictionLog, readWindow, recordFeedback } from './store.ts';
+import type { Window, WindowQuery } from './store.ts';
 
 /**
  * Options of {@link Monitor.open}.
@@ -39,7 +40,10 @@ export interface MonitorOptions {
    * {@link DEFAULT_CANARY_MIN_DISTINCT}): a flood of one repeated row cannot pull a canary.
    */
   canary?: { window?: Window | string; threshold?: number; minRows?: number; minDistinct?: number };
-  /** Rows one `GET /v1/monitor` reads at most (default {@link DEFAULT_MONITOR_MAX_WINDOW}): a larger count window is a 400, a time window reads the newest rows. */
+  /**
+   * Rows one `GET /v1/monitor` reads at most (default {@link DEFAULT_MONITOR_MAX_WINDOW}): a larger count window
+   * is a 400, a time window reads the newest rows.
+   */
   maxWindow?: number;
   /** Share of drifted columns that makes dataset drift (default 0.5). */
   driftShare?: number;
@@ -119,7 +123,7 @@ export class Monitor {
   };
 
   /** Analyses a window of logged traffic (all roles, or one role / version). */
-  async analyze(window: Window, o: { role?: string; version?: string; labelled?: boolean; maxRows?: number } = {}): Promise<WindowAnalysis> {
+  async analyze(window: Window, o: Omit<WindowQuery, 'model' | 'window' | 'now'> = {}): Promise<WindowAnalysis> {
     await this.predictions.flush();
     const rows = await readWindow(this.o.db, { model: this.o.model, window, ...o });
     return analyzeWindow(this.o.reference ?? null, rows, { driftShare: this.o.driftShare });
@@ -181,9 +185,23 @@ export class Monitor {
     const drifted = a.drift.drifted + (a.drift.prediction?.drifted ? 1 : 0);
     const score = judged ? drifted / judged : 0;
     // The incident says why it fired: the statistic, the sample it was judged on, and every threshold.
-    const tests = [...a.drift.features, ...(a.drift.prediction ? [a.drift.prediction] : [])].map((f) => ({ column: f.column, test: f.test, statistic: f.statistic, pValue: f.pValue ?? null, threshold: f.threshold, drifted: f.drifted }));
-    const details = { statistic: 'share of drifted columns', drifted: a.drift.features.filter((f) => f.drifted).map((f) => f.column), predictionDrift: a.drift.prediction?.drifted ?? null, judged, tests, minRows, minDistinct };
-    await guard.reportDrift({ version: canary.version, score, threshold: this.o.canary?.threshold ?? 0.5, sample: { rows, distinct: a.distinctInputs }, details });
+    const columns = [...a.drift.features, ...(a.drift.prediction ? [a.drift.prediction] : [])];
+    const tests = columns.map((f) => {
+      const { column, test, statistic, threshold, drifted } = f;
+      return { column, test, statistic, pValue: f.pValue ?? null, threshold, drifted };
+    });
+    const details = {
+      statistic: 'share of drifted columns',
+      drifted: a.drift.features.filter((f) => f.drifted).map((f) => f.column),
+      predictionDrift: a.drift.prediction?.drifted ?? null,
+      judged,
+      tests,
+      minRows,
+      minDistinct,
+    };
+    const threshold = this.o.canary?.threshold ?? 0.5;
+    const sample = { rows, distinct: a.distinctInputs };
+    await guard.reportDrift({ version: canary.version, score, threshold, sample, details });
   }
 
   /** Routes: `POST /v1/feedback` (API key), `GET /v1/monitor?window=…&role=…`, `GET /v1/monitor/incidents?status=…`. */
@@ -210,10 +228,21 @@ export class Monitor {
       } catch (e) {
         throw Object.assign(e as SwitchyardError, { statusCode: 400 });
       }
-      if (w.kind === 'count' && w.n > maxRows) throw Object.assign(new SwitchyardError('E_WINDOW', `window ${w.n} is larger than this server's limit of ${maxRows} rows`, `ask for at most ${maxRows} (the server's --monitor-max-window), or use switchyard monitor report`), { statusCode: 400 });
-      if (q.values !== undefined && q.values !== 'raw') throw Object.assign(new SwitchyardError('E_BAD_REQUEST', `values=${q.values} is not known`, 'leave it out, or values=raw to see live values the reference does not have'), { statusCode: 400 });
+      const bad = (code: string, message: string, hint: string) =>
+        Object.assign(new SwitchyardError(code, message, hint), { statusCode: 400 });
+      if (w.kind === 'count' && w.n > maxRows) {
+        const hint = `ask for at most ${maxRows} (the server's --monitor-max-window), or use switchyard monitor report`;
+        throw bad('E_WINDOW', `window ${w.n} is larger than this server's limit of ${maxRows} rows`, hint);
+      }
+      if (q.values !== undefined && q.values !== 'raw') {
+        const hint = 'leave it out, or values=raw to see live values the reference does not have';
+        throw bad('E_BAD_REQUEST', `values=${q.values} is not known`, hint);
+      }
       const a = await this.analyze(w, { role: q.role, maxRows });
-      return { model: this.o.model, window: w, reference: this.o.reference ? { source: this.o.reference.source, rows: this.o.reference.rows } : null, ...(q.values === 'raw' ? a : withoutUnseenValues(a)), alerts: { rules: this.rules.map((r) => r.text), firing: [...this.firing.keys()] } };
+      const reference = this.o.reference ? { source: this.o.reference.source, rows: this.o.reference.rows } : null;
+      const alerts = { rules: this.rules.map((r) => r.text), firing: [...this.firing.keys()] };
+      const shown = q.values === 'raw' ? a : withoutUnseenValues(a);
+      return { model: this.o.model, window: w, reference, ...shown, alerts };
     });
     app.get('/v1/monitor/incidents', { preValidation: adminOnly }, async (req) => {
       const q = req.query as { status?: string };

@@ -135,7 +135,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const maxRows = o.limits?.maxRows ?? DEFAULT_LIMITS.maxRows;
   // Route schemas validate types strictly: Fastify's default coercion would turn ["production"] into "production".
   const ajv = { customOptions: { coerceTypes: false as const, removeAdditional: false as const } };
-  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: 'idle', return503OnClosing: true, ajv, ...timeoutOptions(o.limits?.timeouts) });
+  const timeouts = timeoutOptions(o.limits?.timeouts);
+  const closing = { forceCloseConnections: 'idle' as const, return503OnClosing: true };
+  const app = Fastify({ bodyLimit, logger: false, ...closing, ajv, ...timeouts });
   const started = new WeakMap<FastifyRequest, number>();
   let agreed = 0;
   let compared = 0;
@@ -197,9 +199,15 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (req, reply) => {
-    // Public: registry refs and error codes only; a run directory's path and error messages (which name files) stay in the log.
+    // Public: registry refs and error codes only; a run directory's path and error messages (they name files)
+    // stay in the log.
     const registry = Boolean(router.source.setAlias);
-    const slot = (s?: Slot) => s && { ...(registry ? { ref: s.ref } : {}), version: s.model?.version ?? null, ...(s.failed ? { failed: { version: s.failed.version, code: s.failed.code } } : {}) };
+    const slot = (s?: Slot) =>
+      s && {
+        ...(registry ? { ref: s.ref } : {}),
+        version: s.model?.version ?? null,
+        ...(s.failed ? { failed: { version: s.failed.version, code: s.failed.code } } : {}),
+      };
     const body = { ready: router.ready, model: router.slots.primary.model?.name ?? null, primary: slot(router.slots.primary), canary: slot(router.slots.canary), shadow: slot(router.slots.shadow) };
     return reply.code(router.ready ? 200 : 503).send(body);
   });
@@ -210,7 +218,10 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.post('/v1/predict', async (req, reply) => {
     primary();
     const rows = (req.body as { rows?: unknown } | null)?.rows;
-    if (Array.isArray(rows) && rows.length > maxRows) throw fail(413, 'E_TOO_MANY_ROWS', `the request has ${rows.length} rows; this server takes at most ${maxRows} per request`, 'split the rows over several requests (the server\'s --max-rows)');
+    if (Array.isArray(rows) && rows.length > maxRows) {
+      const what = `the request has ${rows.length} rows; this server takes at most ${maxRows} per request`;
+      throw fail(413, 'E_TOO_MANY_ROWS', what, "split the rows over several requests (the server's --max-rows)");
+    }
     const pick = router.pick();
     const t0 = performance.now();
     let result: PredictResult;

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SwitchyardError } from '../util/errors.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
 import type { ServeMetrics } from './metrics.ts';
-import type { ServedModel } from './model-runner.ts';
+import type { GenerateRequest, ServedModel } from './model-runner.ts';
 import type { ModelRouter } from './versions.ts';
 
 /**
@@ -31,6 +31,8 @@ function fail(status: number, code: string, message: string, hint: string): Swit
   return Object.assign(new SwitchyardError(code, message, hint), { statusCode: status });
 }
 
+const EXAMPLE = 'send { "prompt": "…", "max_tokens": 50 }';
+
 type Outcome = 'done' | 'disconnected' | 'shutdown' | 'error';
 
 /**
@@ -51,7 +53,7 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
   });
 
   /** Runs one generation with the queue slot, the cancel wiring and the metrics around it. */
-  const run = async (model: ServedModel, gen: Parameters<ServedModel['generate']>[0], reply: FastifyReply, onText?: (t: string) => void) => {
+  const run = async (model: ServedModel, gen: GenerateRequest, reply: FastifyReply, onText?: (t: string) => void) => {
     const cancel = new AbortController();
     running.add(cancel);
     metrics.generationsQueued.set({}, running.size);
@@ -73,18 +75,26 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
   };
 
   app.post('/v1/generate', async (req, reply) => {
-    if (!router.slots.primary.model) throw fail(503, 'E_NOT_READY', 'no model version is loaded', 'wait for /readyz');
+    if (!router.slots.primary.model) {
+      throw fail(503, 'E_NOT_READY', 'no model version is loaded', 'wait for /readyz');
+    }
     const b = req.body as Record<string, unknown> | null;
     const num = (k: string, ok: (v: number) => boolean, hint: string): number | undefined => {
       const v = b?.[k];
       if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !ok(v)) throw fail(400, 'E_BAD_REQUEST', `'${k}': ${JSON.stringify(v)} is not valid`, hint);
+      if (typeof v !== 'number' || !ok(v)) {
+        throw fail(400, 'E_BAD_REQUEST', `'${k}': ${JSON.stringify(v)} is not valid`, hint);
+      }
       return v;
     };
-    if (!b || typeof b !== 'object' || typeof b.prompt !== 'string') throw fail(400, 'E_BAD_REQUEST', 'the body needs a "prompt" string', 'send { "prompt": "…", "max_tokens": 50 }');
+    if (!b || typeof b !== 'object' || typeof b.prompt !== 'string') {
+      throw fail(400, 'E_BAD_REQUEST', 'the body needs a "prompt" string', EXAMPLE);
+    }
+    const tokensOk = (v: number) => Number.isInteger(v) && v >= 1 && v <= maxTokens;
+    const tokensHint = `a whole number from 1 to ${maxTokens} (this server's --max-tokens)`;
     const gen = {
       prompt: b.prompt,
-      maxTokens: num('max_tokens', (v) => Number.isInteger(v) && v >= 1 && v <= maxTokens, `a whole number from 1 to ${maxTokens} (this server's --max-tokens)`) ?? Math.min(64, maxTokens),
+      maxTokens: num('max_tokens', tokensOk, tokensHint) ?? Math.min(64, maxTokens),
       temperature: num('temperature', (v) => v >= 0, 'a number >= 0 (0 = greedy)'),
       topK: num('top_k', (v) => Number.isInteger(v) && v >= 0, 'a whole number >= 0'),
       topP: num('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
@@ -94,12 +104,14 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
     if (running.size >= maxQueued) {
       metrics.generations.inc({ outcome: 'rejected' });
       reply.header('retry-after', '1');
-      throw fail(503, 'E_BUSY', `${running.size} generations are running or waiting (this server's --max-queued-generations)`, 'retry after the Retry-After seconds');
+      const busy = `${running.size} generations are running or waiting (this server's --max-queued-generations)`;
+      throw fail(503, 'E_BUSY', busy, 'retry after the Retry-After seconds');
     }
     const pick = router.pick();
     if (pick.model.kind !== 'lm') {
       router.release(pick);
-      throw fail(400, 'E_MODEL_KIND', `${pick.model.name}@${pick.model.version} is not a language model`, 'use POST /v1/predict');
+      const which = `${pick.model.name}@${pick.model.version}`;
+      throw fail(400, 'E_MODEL_KIND', `${which} is not a language model`, 'use POST /v1/predict');
     }
     const head = { model: { name: pick.model.name, version: pick.model.version } };
     if (b.stream === false) {
@@ -111,12 +123,17 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
     }
     const sse = new PassThrough();
     const event = (name: string, data: unknown) => sse.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').header('x-model-version', pick.model.version);
+    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache');
+    reply.header('x-model-version', pick.model.version);
     event('start', head);
     run(pick.model, gen, reply, (text) => event('token', { text }))
       .then(
         (r) => event('done', { ...head, ...r }),
-        (e: Error) => event('error', { error: { code: e instanceof SwitchyardError ? e.code : 'E_INTERNAL', message: e.message, hint: e instanceof SwitchyardError ? e.hint : '' } }),
+        (e: Error) => {
+          const known = e instanceof SwitchyardError;
+          const error = { code: known ? e.code : 'E_INTERNAL', message: e.message, hint: known ? e.hint : '' };
+          event('error', { error });
+        },
       )
       .finally(() => {
         router.release(pick);

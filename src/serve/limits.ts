@@ -29,7 +29,7 @@ export interface ServerTimeouts {
  * The per-request and per-server work limits.
  *
  * @example
- * const l: ServerLimits = { maxRows: 10_000, maxTokens: 1024, maxQueuedGenerations: 8, timeouts: { headersMs: 10_000 } };
+ * const l: ServerLimits = { maxRows: 10_000, maxTokens: 1024, timeouts: { headersMs: 10_000 } };
  */
 export interface ServerLimits {
   /** Rows in one `/v1/predict` request at most (413 above). */
@@ -55,6 +55,16 @@ export const DEFAULT_LIMITS = {
 } as const satisfies ServerLimits;
 
 /**
+ * The Fastify options that carry the timeouts, and Node's `http.Server` options among them.
+ *
+ * @example
+ * const o: TimeoutOptions = timeoutOptions({ headersMs: 200 });
+ */
+export type TimeoutOptions = Pick<FastifyServerOptions, 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout'> & {
+  http: ServerOptions;
+};
+
+/**
  * The Fastify (and Node `http.Server`) options that enforce the timeouts. Node checks the head and request
  * timeouts on a timer; its period is a quarter of the shorter one (at most 1 s), so a limit is enforced within
  * 25% of its value. Throws `E_USAGE` when the head timeout exceeds the request timeout (Node refuses that).
@@ -62,12 +72,13 @@ export const DEFAULT_LIMITS = {
  * @example
  * const app = Fastify({ ...timeoutOptions({ headersMs: 200, requestMs: 400 }), logger: false });
  */
-export function timeoutOptions(t: ServerTimeouts = {}): Pick<FastifyServerOptions, 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout'> & { http: ServerOptions } {
+export function timeoutOptions(t: ServerTimeouts = {}): TimeoutOptions {
   const d = DEFAULT_LIMITS.timeouts;
   const headersMs = t.headersMs ?? d.headersMs;
   const requestMs = t.requestMs ?? d.requestMs;
   if (headersMs > 0 && requestMs > 0 && headersMs > requestMs) {
-    throw new SwitchyardError('E_USAGE', `the headers timeout (${headersMs} ms) is longer than the request timeout (${requestMs} ms)`, 'the request timeout covers the headers too: make it at least as long');
+    const what = `the headers timeout (${headersMs} ms) is longer than the request timeout (${requestMs} ms)`;
+    throw new SwitchyardError('E_USAGE', what, 'the request timeout covers the headers too: make it at least as long');
   }
   const checked = [headersMs, requestMs].filter((ms) => ms > 0);
   const interval = Math.max(1, Math.min(1000, Math.floor(Math.min(...checked, 4000) / 4)));
@@ -87,8 +98,11 @@ export function timeoutOptions(t: ServerTimeouts = {}): Pick<FastifyServerOption
  * checkFiniteResult({ predictions: ['a'], probabilities: [[NaN, NaN]] }, 'churn@3'); // throws E_MODEL_OUTPUT
  */
 export function checkFiniteResult(r: PredictResult, model: string): void {
-  const bad = (row: number, what: string) =>
-    Object.assign(new SwitchyardError('E_MODEL_OUTPUT', `${model} produced a non-finite ${what} for rows[${row}]`, 'the model version is broken (NaN or infinite weights or activations): roll it back or retrain', 1), { statusCode: 500 });
+  const hint = 'the model version is broken (NaN or infinite weights or activations): roll it back or retrain';
+  const bad = (row: number, what: string) => {
+    const message = `${model} produced a non-finite ${what} for rows[${row}]`;
+    return Object.assign(new SwitchyardError('E_MODEL_OUTPUT', message, hint, 1), { statusCode: 500 });
+  };
   r.predictions.forEach((p, i) => {
     if (typeof p === 'number' && !Number.isFinite(p)) throw bad(i, 'prediction');
   });

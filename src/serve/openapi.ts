@@ -28,7 +28,16 @@ export const ALIAS_BODY = {
 } as const;
 
 function errors(...codes: number[]): Record<string, unknown> {
-  const why: Record<number, string> = { 400: 'bad request (names the row and field)', 401: 'missing or wrong API key', 403: 'no API keys configured', 404: 'not found', 413: 'body too large, or too many rows', 429: 'rate limited (see Retry-After)', 500: 'server error', 503: 'not ready, or too many generations queued (see Retry-After)' };
+  const why: Record<number, string> = {
+    400: 'bad request (names the row and field)',
+    401: 'missing or wrong API key',
+    403: 'no API keys configured',
+    404: 'not found',
+    413: 'body too large, or too many rows',
+    429: 'rate limited (see Retry-After)',
+    500: 'server error',
+    503: 'not ready, or too many generations queued (see Retry-After)',
+  };
   return Object.fromEntries(codes.map((c) => [String(c), { description: why[c], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
 }
 

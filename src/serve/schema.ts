@@ -63,7 +63,13 @@ export interface InputSchema {
  */
 export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject'): InputSchema {
   const fields: InputField[] = enc.specs.map((s) =>
-    s.kind === 'numeric' ? { name: s.column, type: 'number', standardise: { mean: s.mean, std: s.std } } : s.kind === 'boolean' ? { name: s.column, type: 'boolean' } : s.kind === 'text' ? { name: s.column, type: 'text' } : { name: s.column, type: 'category', categories: [...s.categories] },
+    s.kind === 'numeric'
+      ? { name: s.column, type: 'number', standardise: { mean: s.mean, std: s.std } }
+      : s.kind === 'boolean'
+        ? { name: s.column, type: 'boolean' }
+        : s.kind === 'text'
+          ? { name: s.column, type: 'text' }
+          : { name: s.column, type: 'category', categories: [...s.categories] },
   );
   return { kind: 'object', fields, ignored: [...enc.dropped.map((d) => d.column), enc.target.column], unknownFields, width: enc.numFeatures };
 }
@@ -115,7 +121,9 @@ function cellOf(v: unknown, f: InputField, at: string): string {
 function checkFloat32(v: number, f: InputField, at: string): void {
   const encoded = f.standardise ? (v - f.standardise.mean) / f.standardise.std : v;
   if (Math.abs(encoded) <= FLOAT32_MAX) return;
-  throw badRow(`${at}: ${v} is out of range: the model computes in 32-bit floats, where it would be infinite`, `send a finite value of magnitude below ${f.standardise ? 'about ' : ''}${(f.standardise ? FLOAT32_MAX * f.standardise.std : FLOAT32_MAX).toPrecision(3)}`);
+  const bound = (f.standardise ? FLOAT32_MAX * f.standardise.std : FLOAT32_MAX).toPrecision(3);
+  const what = `${at}: ${v} is out of range: the model computes in 32-bit floats, where it would be infinite`;
+  throw badRow(what, `send a value of magnitude below ${f.standardise ? 'about ' : ''}${bound}`);
 }
 
 function checkRowsArray(body: unknown): unknown[] {

@@ -340,7 +340,9 @@ export class LmSession {
     const { tok } = this;
     const c = this.gpt;
     const ids = Array.from(tok.encode(prompt));
-    if (o.signal?.aborted) return { text: '', tokens: [], promptTokens: ids.length, msPerToken: 0, firstTokenMs: 0, windowSlides: 0 };
+    if (o.signal?.aborted) {
+      return { text: '', tokens: [], promptTokens: ids.length, msPerToken: 0, firstTokenMs: 0, windowSlides: 0 };
+    }
     if (ids.length === 0) ids.push(...tok.encode('\n'));
     if (ids.length >= c.context) throw new SwitchyardError('E_PROMPT', `the prompt is ${ids.length} tokens; the model's context is ${c.context}`, 'use a shorter prompt');
     const rng = new Rng(o.seed ?? 0);

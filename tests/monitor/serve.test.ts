@@ -116,7 +116,8 @@ describe.each(BACKENDS)('monitoring a served model on %s', (backend) => {
 
     const [inc] = await log.list({ kind: 'alert' });
     expect(inc).toMatchObject({ id: hits[0].body.incident, status: 'open', model: 'm', versions: ['1'], details: { driftedColumns: ['x1', 'color'] } });
-    expect((await get(`${s.url}/v1/monitor/incidents?status=open`, auth)).body.incidents.map((i: { id: string }) => i.id)).toContain(inc.id);
+    const open = (await get(`${s.url}/v1/monitor/incidents?status=open`, auth)).body.incidents;
+    expect(open.map((i: { id: string }) => i.id)).toContain(inc.id);
     await log.acknowledge(inc.id, { by: 'alice', note: 'looking' });
     await log.link(inc.id, '2', { by: 'alice', note: 'retrained on recent data' });
     const done = await log.resolve(inc.id, { by: 'bob' });
