@@ -78,7 +78,8 @@ export function timeoutOptions(t: ServerTimeouts = {}): TimeoutOptions {
   const requestMs = t.requestMs ?? d.requestMs;
   if (headersMs > 0 && requestMs > 0 && headersMs > requestMs) {
     const what = `the headers timeout (${headersMs} ms) is longer than the request timeout (${requestMs} ms)`;
-    throw new SwitchyardError('E_USAGE', what, 'the request timeout covers the headers too: make it at least as long');
+    const hint = 'the request timeout (--request-timeout-ms) covers the head too: make it >= --headers-timeout-ms';
+    throw new SwitchyardError('E_USAGE', what, hint);
   }
   const checked = [headersMs, requestMs].filter((ms) => ms > 0);
   const interval = Math.max(1, Math.min(1000, Math.floor(Math.min(...checked, 4000) / 4)));
