@@ -53,7 +53,7 @@ export const SERVE_SPEC = {
   },
   'idle-timeout-ms': {
     type: 'number', default: DEFAULT_LIMITS.timeouts.idleMs, min: 0, integer: true,
-    help: 'a connection with no traffic either way is closed after this, ms (0 = off)',
+    help: 'a connection with no traffic either way is closed after this, ms (0 = off; generations exempt)',
   },
   'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
   'poll-ms': { type: 'number', default: 1000, help: 'how often aliases are re-resolved (0 = never)' },

@@ -60,6 +60,9 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
     // 'close' on the response before it finished: the client went away (a finished response also closes).
     const onClose = () => reply.raw.writableFinished || cancel.abort('disconnected');
     reply.raw.on('close', onClose);
+    // A generation waiting in the queue or answering as one JSON object sends nothing for a while: the idle
+    // timeout (for stalled connections) must not cut it. Its work is bounded by max_tokens and the disconnect.
+    reply.raw.socket?.setTimeout(0);
     let outcome: Outcome = 'error';
     try {
       const r = await model.generate({ ...gen, signal: cancel.signal }, onText);

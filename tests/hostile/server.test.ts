@@ -144,6 +144,16 @@ describe('generation (item 8)', () => {
     expect(await metric(s.url, 'switchyard_generated_tokens_total')).toBeLessThan(4096);
   }, 60_000);
 
+  it('the idle timeout does not cut a generation that waits in the queue', async () => {
+    const s = await serve({ model: lm, limits: { maxTokens: 4096, timeouts: { idleMs: 200 } } });
+    const first = await startStream(s.url, 4096, 'token');
+    const second = post(`${s.url}/v1/generate`, { prompt: 'the ', max_tokens: 2, stream: false });
+    await vi.waitFor(async () => expect(await metric(s.url, 'switchyard_generations_queued')).toBe(2), { interval: 10 });
+    await new Promise((r) => setTimeout(r, 400)); // twice the idle timeout, while `second` waits silently
+    first.req.destroy();
+    expect((await second).status).toBe(200);
+  }, 60_000);
+
   it('queued generations are capped (503 + Retry-After), max_tokens has a ceiling, shutdown cancels them', async () => {
     const dflt = await serve({ model: lm });
     const over = await post(`${dflt.url}/v1/generate`, { prompt: 'the ', max_tokens: 1025, stream: false });
