@@ -148,7 +148,8 @@ describe('generation (item 8)', () => {
     const s = await serve({ model: lm, limits: { maxTokens: 4096, timeouts: { idleMs: 200 } } });
     const first = await startStream(s.url, 4096, 'token');
     const second = post(`${s.url}/v1/generate`, { prompt: 'the ', max_tokens: 2, stream: false });
-    await vi.waitFor(async () => expect(await metric(s.url, 'switchyard_generations_queued')).toBe(2), { interval: 10 });
+    const queued = async () => expect(await metric(s.url, 'switchyard_generations_queued')).toBe(2);
+    await vi.waitFor(queued, { interval: 10 });
     await new Promise((r) => setTimeout(r, 400)); // twice the idle timeout, while `second` waits silently
     first.req.destroy();
     expect((await second).status).toBe(200);
