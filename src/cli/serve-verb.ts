@@ -1,4 +1,6 @@
 import { SwitchyardError } from '../util/errors.ts';
+import { DEFAULT_CANARY_MIN_DISTINCT, DEFAULT_MONITOR_MAX_WINDOW } from '../monitor/monitor.ts';
+import { DEFAULT_LIMITS } from '../serve/limits.ts';
 import { startServer } from '../serve/server.ts';
 import { isModelRef } from '../registry/names.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
@@ -25,6 +27,34 @@ export const SERVE_SPEC = {
   'rate-limit': { type: 'number', default: 0, help: 'requests/s per API key or client IP (0 = off)' },
   'rate-burst': { type: 'number', help: 'token-bucket size (default: the rate)' },
   'body-limit': { type: 'number', default: 1048576, help: 'largest request body, bytes' },
+  'max-rows': {
+    type: 'number', default: DEFAULT_LIMITS.maxRows, min: 1, integer: true,
+    help: 'rows per /v1/predict request at most (413 above)',
+  },
+  'max-tokens': {
+    type: 'number', default: DEFAULT_LIMITS.maxTokens, min: 1, integer: true,
+    help: 'the largest max_tokens a /v1/generate request may ask for',
+  },
+  'max-queued-generations': {
+    type: 'number', default: DEFAULT_LIMITS.maxQueuedGenerations, min: 1, integer: true,
+    help: 'generations running or waiting at most (503 with Retry-After above)',
+  },
+  'headers-timeout-ms': {
+    type: 'number', default: DEFAULT_LIMITS.timeouts.headersMs, min: 0, integer: true,
+    help: 'a request head must arrive within this, ms (408; 0 = off)',
+  },
+  'request-timeout-ms': {
+    type: 'number', default: DEFAULT_LIMITS.timeouts.requestMs, min: 0, integer: true,
+    help: 'a whole request (head and body) must arrive within this, ms (408; 0 = off)',
+  },
+  'keep-alive-timeout-ms': {
+    type: 'number', default: DEFAULT_LIMITS.timeouts.keepAliveMs, min: 1, integer: true,
+    help: 'an idle keep-alive connection is closed after this, ms',
+  },
+  'idle-timeout-ms': {
+    type: 'number', default: DEFAULT_LIMITS.timeouts.idleMs, min: 0, integer: true,
+    help: 'a connection with no traffic either way is closed after this, ms (0 = off; generations exempt)',
+  },
   'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
   'poll-ms': { type: 'number', default: 1000, help: 'how often aliases are re-resolved (0 = never)' },
   seed: { type: 'number', default: 0, help: 'seed of the canary split and hook sampling' },
@@ -34,6 +64,18 @@ export const SERVE_SPEC = {
   alert: { type: 'list', help: "alert rule(s) 'METRIC OP THRESHOLD over WINDOW', e.g. 'drift.share > 0.3 over 500 predictions'" },
   'alert-webhook': { type: 'string', help: 'URL that receives a JSON POST when an alert fires' },
   'canary-drift': { type: 'number', default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
+  'canary-drift-min-rows': {
+    type: 'number', min: 2, integer: true,
+    help: 'canary rows the drift window needs before drift may roll it back (default: the window, 200)',
+  },
+  'canary-drift-min-distinct': {
+    type: 'number', default: DEFAULT_CANARY_MIN_DISTINCT, min: 1, integer: true,
+    help: 'distinct canary input rows the drift window needs (a flood of one row cannot pull the canary)',
+  },
+  'monitor-max-window': {
+    type: 'number', default: DEFAULT_MONITOR_MAX_WINDOW, min: 1, integer: true,
+    help: 'rows one GET /v1/monitor reads at most',
+  },
 } as const;
 
 /**
@@ -71,13 +113,36 @@ export async function serveVerb(argv: string[]): Promise<number> {
     shadow: a.shadow,
     rateLimit: a['rate-limit'] > 0 ? { rate: a['rate-limit'], burst: a['rate-burst'] } : undefined,
     bodyLimit: a['body-limit'],
+    limits: {
+      maxRows: a['max-rows'],
+      maxTokens: a['max-tokens'],
+      maxQueuedGenerations: a['max-queued-generations'],
+      timeouts: {
+        headersMs: a['headers-timeout-ms'],
+        requestMs: a['request-timeout-ms'],
+        keepAliveMs: a['keep-alive-timeout-ms'],
+        idleMs: a['idle-timeout-ms'],
+      },
+    },
     pollMs: a['poll-ms'],
     seed: a.seed,
     load: { maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, unknownFields: unknown },
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'], primary: a['rollback-primary'] },
     log: a.quiet ? () => {} : undefined,
     sampleRate: a['sample-rate'],
-    monitor: monitorOn ? { reference: a.reference, rules: a.alert, webhook: a['alert-webhook'], canary: { threshold: a['canary-drift'] } } : undefined,
+    monitor: monitorOn
+      ? {
+          reference: a.reference,
+          rules: a.alert,
+          webhook: a['alert-webhook'],
+          maxWindow: a['monitor-max-window'],
+          canary: {
+            threshold: a['canary-drift'],
+            minRows: a['canary-drift-min-rows'],
+            minDistinct: a['canary-drift-min-distinct'],
+          },
+        }
+      : undefined,
   });
   const m = server.router.slots.primary.model!;
   if (a.json) emitJson({ ok: true, url: server.url, port: server.port, model: m.name, version: m.version, kind: m.kind });

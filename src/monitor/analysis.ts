@@ -18,6 +18,8 @@ import type { LoggedRow } from './store.ts';
  */
 export interface WindowAnalysis {
   rows: number;
+  /** Distinct input rows (a flood of one repeated row is one). */
+  distinctInputs: number;
   versions: string[];
   from?: string;
   to?: string;
@@ -90,12 +92,36 @@ export function analyzeWindow(ref: Reference | null, rows: readonly LoggedRow[],
   const lat = sortedCopy(rows.map((r) => r.latencyMs));
   return {
     rows: rows.length,
+    distinctInputs: new Set(rows.map((r) => JSON.stringify(r.input))).size,
     versions: [...new Set(rows.map((r) => r.version))],
     ...(rows.length ? { from: rows[0].at, to: rows[rows.length - 1].at } : {}),
     drift: { features, columns: features.length, drifted, share: features.length ? drifted / features.length : 0, dataset: features.length > 0 && drifted / features.length >= driftShare, driftShare, prediction },
     live: { labelled: labelled.length, accuracy, ece, reliability },
     latency: { p50: lat.length ? quantileSorted(lat, 0.5) : null, p99: lat.length ? quantileSorted(lat, 0.99) : null },
   };
+}
+
+/** The bin that stands for every live categorical value the reference does not have. */
+export const UNSEEN_VALUES = '(values not in the reference)';
+
+/**
+ * The analysis without clients' raw values: in each categorical column's bins, the live values the reference
+ * does not have (free text a client typed, identifiers) are counted in one {@link UNSEEN_VALUES} bin.
+ *
+ * @example
+ * withoutUnseenValues(analysis).drift.features[0].bins?.labels; // ['red', 'blue', '(values not in the reference)']
+ */
+export function withoutUnseenValues(a: WindowAnalysis): WindowAnalysis {
+  const features = a.drift.features.map((f) => {
+    if (f.type !== 'categorical' || !f.bins) return f;
+    const keep = f.bins.labels.map((_, i) => f.bins!.reference[i] > 0);
+    const unseen = f.bins.current.reduce((s, c, i) => s + (keep[i] ? 0 : c), 0);
+    const pick = <T>(xs: T[]) => xs.filter((_, i) => keep[i]);
+    const bins = { labels: pick(f.bins.labels), reference: pick(f.bins.reference), current: pick(f.bins.current) };
+    if (unseen > 0) bins.labels.push(UNSEEN_VALUES), bins.reference.push(0), bins.current.push(unseen);
+    return { ...f, bins };
+  });
+  return { ...a, drift: { ...a.drift, features } };
 }
 
 /**

@@ -17,7 +17,9 @@ import { loadReference, type Reference } from './reference.ts';
  * @example
  * const m: ServeMonitorOptions = { reference: 'data/train.csv', rules: ['drift.share > 0.3 over 500 predictions'], webhook: 'https://hooks.example/ops' };
  */
-export interface ServeMonitorOptions extends Pick<MonitorOptions, 'rules' | 'webhook' | 'canary' | 'driftShare' | 'evaluateEvery' | 'intervalMs' | 'flushMs'> {
+export interface ServeMonitorOptions
+  extends Pick<MonitorOptions, 'rules' | 'webhook' | 'canary' | 'driftShare' | 'evaluateEvery'>,
+    Pick<MonitorOptions, 'intervalMs' | 'flushMs' | 'maxWindow'> {
   /** Reference data file (default: the training data named in the version's lineage, when it exists). */
   reference?: string;
 }

@@ -10,10 +10,11 @@ import type { PredictionEvent, ServePlugin } from '../serve/app.ts';
 import type { RollbackGuard } from '../serve/guard.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type AlertPayload, type AlertRule, breaches, LABEL_METRICS, parseRule, postWebhook, ruleTitle } from './alerts.ts';
-import { analyzeWindow, type WindowAnalysis, windowMetrics } from './analysis.ts';
+import { analyzeWindow, type WindowAnalysis, windowMetrics, withoutUnseenValues } from './analysis.ts';
 import { type IncidentLog, openIncidentLog } from './incidents.ts';
 import type { Reference } from './reference.ts';
-import { migrateMonitor, parseWindow, PredictionLog, readWindow, recordFeedback, type Window } from './store.ts';
+import { migrateMonitor, parseWindow, PredictionLog, readWindow, recordFeedback } from './store.ts';
+import type { Window, WindowQuery } from './store.ts';
 
 /**
  * Options of {@link Monitor.open}.
@@ -32,8 +33,18 @@ export interface MonitorOptions {
   guard?: RollbackGuard | null;
   /** The version the canary serves now (e.g. `() => router.slots.canary?.model?.version`). */
   canaryVersion?: () => string | undefined;
-  /** The canary's drift score (share of drifted columns, the prediction counted as one) is reported to the guard with this threshold (default 0.5) over this window (default 200 predictions). */
-  canary?: { window?: Window | string; threshold?: number; minRows?: number };
+  /**
+   * The canary's drift score (share of drifted columns, the prediction counted as one) is reported to the guard
+   * with this threshold (default 0.5) over this window (default 200 predictions), once the window holds at least
+   * `minRows` rows (default: the window's count, else 30) of which at least `minDistinct` differ (default
+   * {@link DEFAULT_CANARY_MIN_DISTINCT}): a flood of one repeated row cannot pull a canary.
+   */
+  canary?: { window?: Window | string; threshold?: number; minRows?: number; minDistinct?: number };
+  /**
+   * Rows one `GET /v1/monitor` reads at most (default {@link DEFAULT_MONITOR_MAX_WINDOW}): a larger count window
+   * is a 400, a time window reads the newest rows.
+   */
+  maxWindow?: number;
   /** Share of drifted columns that makes dataset drift (default 0.5). */
   driftShare?: number;
   /** Logged predictions between rule evaluations (default 100). */
@@ -43,6 +54,12 @@ export interface MonitorOptions {
   flushMs?: number;
   log?: (line: string) => void;
 }
+
+/** Distinct input rows the canary's drift window needs before drift may roll it back. */
+export const DEFAULT_CANARY_MIN_DISTINCT = 20;
+
+/** Rows one `GET /v1/monitor` call reads at most. */
+export const DEFAULT_MONITOR_MAX_WINDOW = 10_000;
 
 /**
  * A fired alert with its webhook delivery.
@@ -106,7 +123,7 @@ export class Monitor {
   };
 
   /** Analyses a window of logged traffic (all roles, or one role / version). */
-  async analyze(window: Window, o: { role?: string; version?: string; labelled?: boolean } = {}): Promise<WindowAnalysis> {
+  async analyze(window: Window, o: Omit<WindowQuery, 'model' | 'window' | 'now'> = {}): Promise<WindowAnalysis> {
     await this.predictions.flush();
     const rows = await readWindow(this.o.db, { model: this.o.model, window, ...o });
     return analyzeWindow(this.o.reference ?? null, rows, { driftShare: this.o.driftShare });
@@ -161,11 +178,30 @@ export class Monitor {
     const canary = { version };
     const a = await analysis(this.canaryWindow, false, 'canary');
     const rows = a.versions.length === 1 && a.versions[0] === canary.version ? a.rows : 0;
-    if (rows < (this.o.canary?.minRows ?? (this.canaryWindow.kind === 'count' ? this.canaryWindow.n : 30))) return;
+    const minRows = this.o.canary?.minRows ?? (this.canaryWindow.kind === 'count' ? this.canaryWindow.n : 30);
+    const minDistinct = this.o.canary?.minDistinct ?? DEFAULT_CANARY_MIN_DISTINCT;
+    if (rows < minRows || a.distinctInputs < minDistinct) return;
     const judged = a.drift.columns + (a.drift.prediction ? 1 : 0);
     const drifted = a.drift.drifted + (a.drift.prediction?.drifted ? 1 : 0);
     const score = judged ? drifted / judged : 0;
-    await guard.reportDrift({ version: canary.version, score, threshold: this.o.canary?.threshold ?? 0.5, details: { drifted: a.drift.features.filter((f) => f.drifted).map((f) => f.column), predictionDrift: a.drift.prediction?.drifted ?? null, rows } });
+    // The incident says why it fired: the statistic, the sample it was judged on, and every threshold.
+    const columns = [...a.drift.features, ...(a.drift.prediction ? [a.drift.prediction] : [])];
+    const tests = columns.map((f) => {
+      const { column, test, statistic, threshold, drifted } = f;
+      return { column, test, statistic, pValue: f.pValue ?? null, threshold, drifted };
+    });
+    const details = {
+      statistic: 'share of drifted columns',
+      drifted: a.drift.features.filter((f) => f.drifted).map((f) => f.column),
+      predictionDrift: a.drift.prediction?.drifted ?? null,
+      judged,
+      tests,
+      minRows,
+      minDistinct,
+    };
+    const threshold = this.o.canary?.threshold ?? 0.5;
+    const sample = { rows, distinct: a.distinctInputs };
+    await guard.reportDrift({ version: canary.version, score, threshold, sample, details });
   }
 
   /** Routes: `POST /v1/feedback` (API key), `GET /v1/monitor?window=…&role=…`, `GET /v1/monitor/incidents?status=…`. */
@@ -181,18 +217,34 @@ export class Monitor {
       const r = await recordFeedback(this.o.db, b.id, raw.map(String));
       return { ok: true, id: b.id, ...r };
     });
-    app.get('/v1/monitor', async (req) => {
-      const q = req.query as { window?: string; role?: string };
+    // Monitor data describes every client's traffic: admins only (the API key of the admin routes).
+    const { adminOnly } = ctx;
+    app.get('/v1/monitor', { preValidation: adminOnly }, async (req) => {
+      const q = req.query as { window?: string; role?: string; values?: string };
+      const maxRows = this.o.maxWindow ?? DEFAULT_MONITOR_MAX_WINDOW;
       let w: Window;
       try {
         w = parseWindow(q.window ?? '1000');
       } catch (e) {
         throw Object.assign(e as SwitchyardError, { statusCode: 400 });
       }
-      const a = await this.analyze(w, { role: q.role });
-      return { model: this.o.model, window: w, reference: this.o.reference ? { source: this.o.reference.source, rows: this.o.reference.rows } : null, ...a, alerts: { rules: this.rules.map((r) => r.text), firing: [...this.firing.keys()] } };
+      const bad = (code: string, message: string, hint: string) =>
+        Object.assign(new SwitchyardError(code, message, hint), { statusCode: 400 });
+      if (w.kind === 'count' && w.n > maxRows) {
+        const hint = `ask for at most ${maxRows} (the server's --monitor-max-window), or use switchyard monitor report`;
+        throw bad('E_WINDOW', `window ${w.n} is larger than this server's limit of ${maxRows} rows`, hint);
+      }
+      if (q.values !== undefined && q.values !== 'raw') {
+        const hint = 'leave it out, or values=raw to see live values the reference does not have';
+        throw bad('E_BAD_REQUEST', `values=${q.values} is not known`, hint);
+      }
+      const a = await this.analyze(w, { role: q.role, maxRows });
+      const reference = this.o.reference ? { source: this.o.reference.source, rows: this.o.reference.rows } : null;
+      const alerts = { rules: this.rules.map((r) => r.text), firing: [...this.firing.keys()] };
+      const shown = q.values === 'raw' ? a : withoutUnseenValues(a);
+      return { model: this.o.model, window: w, reference, ...shown, alerts };
     });
-    app.get('/v1/monitor/incidents', async (req) => {
+    app.get('/v1/monitor/incidents', { preValidation: adminOnly }, async (req) => {
       const q = req.query as { status?: string };
       const status = q.status === 'open' || q.status === 'acknowledged' || q.status === 'resolved' || q.status === 'unresolved' ? q.status : undefined;
       return { incidents: await this.incidents.list({ model: this.o.model, status }) };

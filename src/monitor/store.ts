@@ -202,6 +202,8 @@ export interface WindowQuery {
   labelled?: boolean;
   /** "Now" for time windows (default: the current time). */
   now?: Date;
+  /** Read at most this many rows (the newest), whatever the window says. */
+  maxRows?: number;
 }
 
 /**
@@ -217,7 +219,8 @@ export async function readWindow(db: Db, q: WindowQuery): Promise<LoggedRow[]> {
   if (q.role) where.push(`p.role = $${params.push(q.role)}`);
   if (q.labelled) where.push('f.label IS NOT NULL');
   if (q.window.kind === 'time') where.push(`p.at >= $${params.push(new Date((q.now ?? new Date()).getTime() - q.window.ms).toISOString())}`);
-  const limit = q.window.kind === 'count' ? ` LIMIT ${Math.floor(q.window.n)}` : '';
+  const n = Math.min(q.window.kind === 'count' ? q.window.n : Infinity, q.maxRows ?? Infinity);
+  const limit = Number.isFinite(n) ? ` LIMIT ${Math.floor(n)}` : '';
   const rows = await db.query<{ request_id: string; row_index: number; at: string; model: string; version: string; role: string; latency_ms: number; input: string; prediction: string; probs: string | null; label: string | null }>(
     `SELECT p.request_id, p.row_index, p.at, p.model, p.version, p.role, p.latency_ms, p.input, p.prediction, p.probs, f.label FROM monitor_predictions p LEFT JOIN monitor_feedback f ON f.request_id = p.request_id AND f.row_index = p.row_index WHERE ${where.join(' AND ')} ORDER BY p.seq DESC${limit}`,
     params,

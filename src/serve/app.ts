@@ -4,16 +4,18 @@
  * with a 4xx for the client's mistakes; nothing a client sends crashes the server.
  */
 import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { checkAliasName } from '../registry/names.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { type ApiKey, KeyChecker, RateLimiter } from './auth.ts';
+import { generateRoute } from './generate-route.ts';
 import type { RollbackGuard } from './guard.ts';
+import { checkFiniteResult, DEFAULT_LIMITS, type ServerLimits, timeoutOptions } from './limits.ts';
 import { type ServeMetrics, serveMetrics } from './metrics.ts';
 import type { PredictResult, ServedModel } from './model-runner.ts';
-import { openApiDocument } from './openapi.ts';
-import type { ModelRouter } from './versions.ts';
+import { ALIAS_BODY, openApiDocument } from './openapi.ts';
+import type { ModelRouter, Slot } from './versions.ts';
 
 /**
  * One answered prediction, handed to the monitoring hook (sampled).
@@ -60,6 +62,8 @@ export interface ServeContext {
   guard: RollbackGuard | null;
   /** Sends 401/403 and returns null unless the request carries a valid API key. */
   requireKey(req: FastifyRequest, reply: FastifyReply): ApiKey | null;
+  /** The same check as a `preValidation` hook: the key is checked before a route schema looks at the request. */
+  adminOnly(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
 }
 
 /**
@@ -85,6 +89,8 @@ export interface AppOptions {
   rateLimit?: { rate: number; burst?: number };
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Timeouts, rows per request, tokens and queued generations (defaults: `DEFAULT_LIMITS`). */
+  limits?: ServerLimits;
   /** Monitoring hook, called after a prediction is answered, for a `sampleRate` share of requests. */
   onPrediction?: (e: PredictionEvent) => void;
   sampleRate?: number;
@@ -94,6 +100,7 @@ export interface AppOptions {
 }
 
 const PUBLIC = new Set(['/healthz', '/readyz', '/metrics']);
+
 
 function fail(status: number, code: string, message: string, hint: string): SwitchyardError & { statusCode: number } {
   return Object.assign(new SwitchyardError(code, message, hint), { statusCode: status });
@@ -125,7 +132,12 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const limiter = o.rateLimit && o.rateLimit.rate > 0 ? new RateLimiter(o.rateLimit) : null;
   const sampler = new Rng(o.seed ?? 0);
   const bodyLimit = o.bodyLimit ?? 1 << 20;
-  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+  const maxRows = o.limits?.maxRows ?? DEFAULT_LIMITS.maxRows;
+  // Route schemas validate types strictly: Fastify's default coercion would turn ["production"] into "production".
+  const ajv = { customOptions: { coerceTypes: false as const, removeAdditional: false as const } };
+  const timeouts = timeoutOptions(o.limits?.timeouts);
+  const closing = { forceCloseConnections: 'idle' as const, return503OnClosing: true };
+  const app = Fastify({ bodyLimit, logger: false, ...closing, ajv, ...timeouts });
   const started = new WeakMap<FastifyRequest, number>();
   let agreed = 0;
   let compared = 0;
@@ -133,6 +145,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     started.set(req, performance.now());
     metrics.inflight.inc({}, 1);
+    // 'close' comes once for every response, answered or aborted ('onResponse' misses aborted requests).
+    reply.raw.once('close', () => metrics.inflight.inc({}, -1));
     const route = req.routeOptions.url ?? '';
     if (!limiter || PUBLIC.has(route)) return;
     const key = keys.check(req.headers.authorization);
@@ -144,7 +158,6 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     }
   });
   app.addHook('onResponse', async (req, reply) => {
-    metrics.inflight.inc({}, -1);
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: req.method, status: reply.statusCode });
     metrics.latency.observe({ route }, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
@@ -186,20 +199,35 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (req, reply) => {
-    const slot = (s?: { ref: string; model: ServedModel | null; failed?: { version: string; error: string } }) => s && { ref: s.ref, version: s.model?.version ?? null, ...(s.failed ? { lastError: s.failed.error } : {}) };
+    // Public: registry refs and error codes only; a run directory's path and error messages (they name files)
+    // stay in the log.
+    const registry = Boolean(router.source.setAlias);
+    const slot = (s?: Slot) =>
+      s && {
+        ...(registry ? { ref: s.ref } : {}),
+        version: s.model?.version ?? null,
+        ...(s.failed ? { failed: { version: s.failed.version, code: s.failed.code } } : {}),
+      };
     const body = { ready: router.ready, model: router.slots.primary.model?.name ?? null, primary: slot(router.slots.primary), canary: slot(router.slots.canary), shadow: slot(router.slots.shadow) };
     return reply.code(router.ready ? 200 : 503).send(body);
   });
   app.get('/metrics', async (req, reply) => reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.registry.render()));
-  app.get('/openapi.json', async (req) => openApiDocument(primary(), `${req.protocol}://${req.host}`));
+  // A relative server: the Host header is the client's to choose, so it is never copied into the document.
+  app.get('/openapi.json', async () => openApiDocument(primary(), '/'));
 
   app.post('/v1/predict', async (req, reply) => {
     primary();
+    const rows = (req.body as { rows?: unknown } | null)?.rows;
+    if (Array.isArray(rows) && rows.length > maxRows) {
+      const what = `the request has ${rows.length} rows; this server takes at most ${maxRows} per request`;
+      throw fail(413, 'E_TOO_MANY_ROWS', what, "split the rows over several requests (the server's --max-rows)");
+    }
     const pick = router.pick();
     const t0 = performance.now();
     let result: PredictResult;
     try {
       result = await pick.model.predict(req.body);
+      checkFiniteResult(result, `${pick.model.name}@${pick.model.version}`);
     } catch (e) {
       const client = e instanceof SwitchyardError && e.exitCode === 2;
       if (!client) o.guard?.observe(pick.role, pick.model.version, { ok: false, ms: performance.now() - t0 });
@@ -236,74 +264,28 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     return { id, model: { name: m.name, version: m.version }, ...result };
   });
 
-  app.post('/v1/generate', async (req, reply) => {
-    primary();
-    const b = req.body as Record<string, unknown> | null;
-    const num = (k: string, ok: (v: number) => boolean, hint: string): number | undefined => {
-      const v = b?.[k];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !ok(v)) throw fail(400, 'E_BAD_REQUEST', `'${k}': ${JSON.stringify(v)} is not valid`, hint);
-      return v;
-    };
-    if (!b || typeof b !== 'object' || typeof b.prompt !== 'string') throw fail(400, 'E_BAD_REQUEST', 'the body needs a "prompt" string', 'send { "prompt": "…", "max_tokens": 50 }');
-    const gen = {
-      prompt: b.prompt,
-      maxTokens: num('max_tokens', (v) => Number.isInteger(v) && v >= 1 && v <= 4096, 'a whole number from 1 to 4096') ?? 64,
-      temperature: num('temperature', (v) => v >= 0, 'a number >= 0 (0 = greedy)'),
-      topK: num('top_k', (v) => Number.isInteger(v) && v >= 0, 'a whole number >= 0'),
-      topP: num('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
-      seed: num('seed', Number.isInteger, 'a whole number'),
-    };
-    const pick = router.pick();
-    if (pick.model.kind !== 'lm') {
-      router.release(pick);
-      throw fail(400, 'E_MODEL_KIND', `${pick.model.name}@${pick.model.version} is not a language model`, 'use POST /v1/predict');
-    }
-    const head = { model: { name: pick.model.name, version: pick.model.version } };
-    if (b.stream === false) {
-      try {
-        return { ...head, ...(await pick.model.generate(gen)) };
-      } finally {
-        router.release(pick);
-      }
-    }
-    const sse = new PassThrough();
-    const event = (name: string, data: unknown) => sse.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache').header('x-model-version', pick.model.version);
-    event('start', head);
-    pick.model
-      .generate(gen, (text) => event('token', { text }))
-      .then(
-        (r) => event('done', { ...head, ...r }),
-        (e: Error) => event('error', { error: { code: e instanceof SwitchyardError ? e.code : 'E_INTERNAL', message: e.message, hint: e instanceof SwitchyardError ? e.hint : '' } }),
-      )
-      .finally(() => {
-        router.release(pick);
-        sse.end();
-      });
-    return reply.send(sse);
-  });
+  generateRoute(app, { router, metrics, maxTokens: o.limits?.maxTokens, maxQueued: o.limits?.maxQueuedGenerations });
 
-  app.post('/v1/admin/reload', async (req, reply) => {
-    if (!requireKey(req, reply)) return reply;
+  // The key is checked before the body is validated: a client without one learns nothing about the schema.
+  const adminOnly = async (req: FastifyRequest, reply: FastifyReply) => (requireKey(req, reply) ? undefined : reply);
+  app.post('/v1/admin/reload', { preValidation: adminOnly }, async () => {
     await router.refresh({ force: true });
     return { ok: true, version: primary().version, lastError: router.slots.primary.failed?.error ?? null };
   });
-  app.post('/v1/admin/alias', async (req, reply) => {
-    const key = requireKey(req, reply);
-    if (!key) return reply;
-    const b = (req.body ?? {}) as { alias?: unknown; version?: unknown; reason?: unknown };
+  app.post('/v1/admin/alias', { schema: { body: ALIAS_BODY }, preValidation: adminOnly }, async (req) => {
+    const key = keys.check(req.headers.authorization)!;
+    const b = req.body as { alias?: string; version: number; reason?: string };
     const ref = router.slots.primary.ref;
     const at = ref.indexOf('@');
-    const alias = typeof b.alias === 'string' ? b.alias : at > 0 ? ref.slice(at + 1) : '';
+    const alias = b.alias ?? (at > 0 ? ref.slice(at + 1) : '');
     if (!router.source.setAlias || at < 0) throw fail(400, 'E_NO_REGISTRY', 'this server does not serve from a registry', 'start it with --model NAME@ALIAS --registry DIR_OR_URL');
-    if (!Number.isInteger(b.version) || (b.version as number) < 1) throw fail(400, 'E_BAD_REQUEST', `"version" must be a whole number >= 1, got ${JSON.stringify(b.version)}`, 'send { "alias": "production", "version": 3 }');
-    await router.source.setAlias(ref.slice(0, at), alias, b.version as number, { by: key.name, reason: typeof b.reason === 'string' ? b.reason : undefined });
+    checkAliasName(alias);
+    await router.source.setAlias(ref.slice(0, at), alias, b.version, { by: key.name, reason: b.reason });
     await router.refresh();
     const s = [router.slots.primary, router.slots.canary, router.slots.shadow].find((x) => x?.ref === `${ref.slice(0, at)}@${alias}`);
     return { ok: true, alias, version: b.version, serving: s?.model?.version ?? null, lastError: s?.failed?.error ?? null };
   });
 
-  for (const p of o.plugins ?? []) await p(app, { router, metrics, guard: o.guard ?? null, requireKey });
+  for (const p of o.plugins ?? []) await p(app, { router, metrics, guard: o.guard ?? null, requireKey, adminOnly });
   return app;
 }

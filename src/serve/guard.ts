@@ -56,6 +56,22 @@ export interface RollbackRules {
 type Watched = 'primary' | 'canary';
 
 /**
+ * A drift score of the canary's traffic, as the monitor reports it to {@link RollbackGuard.reportDrift}.
+ *
+ * @example
+ * const d: DriftReport = { version: '3', score: 0.6, threshold: 0.5, sample: { rows: 200, distinct: 187 } };
+ */
+export interface DriftReport {
+  version: string;
+  score: number;
+  threshold: number;
+  /** The window it was judged on: rows, and distinct input rows among them. */
+  sample?: { rows: number; distinct: number };
+  /** More for the incident (drifted columns, per-column tests, minimums). */
+  details?: Record<string, unknown>;
+}
+
+/**
  * Watches the canary (and, with `rules.primary`, the primary) and rolls it back when a rule fires.
  *
  * @example
@@ -110,15 +126,20 @@ export class RollbackGuard {
   }
 
   /**
-   * The drift hook: the monitor reports a drift score of the canary's traffic; over `threshold`, it rolls back.
+   * The drift hook: the monitor reports a drift score of the canary's traffic, judged on `sample` (rows and
+   * distinct rows); over `threshold`, it rolls back, and the incident records the score, sample and threshold.
    *
    * @example
-   * await guard.reportDrift({ version: '3', score: 0.31, threshold: 0.2, details: { feature: 'age', test: 'psi' } });
+   * await guard.reportDrift({ version: '3', score: 0.31, threshold: 0.2, sample: { rows: 200, distinct: 187 } });
    */
-  async reportDrift(d: { version: string; score: number; threshold: number; details?: Record<string, unknown> }): Promise<boolean> {
+  async reportDrift(d: DriftReport): Promise<boolean> {
     const cur = this.router.slots.canary?.model;
     if (!cur || cur.version !== d.version || !(d.score > d.threshold)) return false;
-    await this.trip('canary', d.version, 'drift', `canary drift ${d.score.toFixed(3)} > ${d.threshold}`, { score: d.score, threshold: d.threshold, ...d.details });
+    const over = d.sample ? ` over ${d.sample.rows} rows (${d.sample.distinct} distinct)` : '';
+    const sample = d.sample ? { rows: d.sample.rows, distinctRows: d.sample.distinct } : {};
+    const title = `canary drift ${d.score.toFixed(3)} > ${d.threshold}${over}`;
+    const details = { score: d.score, threshold: d.threshold, ...sample, ...d.details };
+    await this.trip('canary', d.version, 'drift', title, details);
     return true;
   }
 

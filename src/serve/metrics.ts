@@ -165,6 +165,12 @@ export function serveMetrics() {
     shadowCompared: m.counter('switchyard_shadow_comparisons_total', 'requests mirrored to the shadow version and compared'),
     shadowAgreement: m.gauge('switchyard_shadow_agreement_ratio', 'share of shadow predictions equal to the served ones'),
     rateLimited: m.counter('switchyard_rate_limited_total', 'requests refused by the rate limiter'),
+    generatedTokens: m.counter('switchyard_generated_tokens_total', 'tokens sampled by /v1/generate (cancelled too)'),
+    generations: m.counter(
+      'switchyard_generations_total',
+      'generations by outcome: done, disconnected (client gone), shutdown, error, rejected (queue full)',
+    ),
+    generationsQueued: m.gauge('switchyard_generations_queued', 'generations running or waiting now'),
   };
 }
 

@@ -10,8 +10,34 @@ const ERROR = {
   properties: { error: { type: 'object', required: ['code', 'message', 'hint'], properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' } } } },
 };
 
+/**
+ * The body of `POST /v1/admin/alias`: the route validates it (types strictly, no coercion) and this document
+ * publishes it. The alias name rule itself is the registry's `checkAliasName`.
+ *
+ * @example
+ * ALIAS_BODY.properties.version; // { type: 'integer', minimum: 1 }
+ */
+export const ALIAS_BODY = {
+  type: 'object',
+  required: ['version'],
+  properties: {
+    alias: { type: 'string', minLength: 1, maxLength: 64 },
+    version: { type: 'integer', minimum: 1 },
+    reason: { type: 'string', maxLength: 1000 },
+  },
+} as const;
+
 function errors(...codes: number[]): Record<string, unknown> {
-  const why: Record<number, string> = { 400: 'bad request (names the row and field)', 401: 'missing or wrong API key', 403: 'no API keys configured', 404: 'not found', 413: 'body too large', 429: 'rate limited (see Retry-After)', 500: 'server error', 503: 'not ready' };
+  const why: Record<number, string> = {
+    400: 'bad request (names the row and field)',
+    401: 'missing or wrong API key',
+    403: 'no API keys configured',
+    404: 'not found',
+    413: 'body too large, or too many rows',
+    429: 'rate limited (see Retry-After)',
+    500: 'server error',
+    503: 'not ready, or too many generations queued (see Retry-After)',
+  };
   return Object.fromEntries(codes.map((c) => [String(c), { description: why[c], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
 }
 
@@ -33,7 +59,7 @@ export function openApiDocument(model: ServedModel, serverUrl?: string): Record<
       post: {
         summary: 'point an alias of the served model at a version (registry only); the server switches atomically',
         security: [{ bearer: [] }],
-        requestBody: { required: true, ...json({ type: 'object', required: ['version'], properties: { alias: { type: 'string' }, version: { type: 'integer', minimum: 1 }, reason: { type: 'string' } } }) },
+        requestBody: { required: true, ...json(ALIAS_BODY) },
         responses: { 200: { description: 'switched' }, ...errors(400, 401, 403, 429, 500) },
       },
     },

@@ -21,7 +21,12 @@ export interface InputField {
   type: 'number' | 'category' | 'boolean' | 'text';
   /** Categories seen in training (others map to the encoder's `__other__` bucket). */
   categories?: string[];
+  /** Numbers: the encoder's standardisation; `(v - mean) / std` must fit a 32-bit float. */
+  standardise?: { mean: number; std: number };
 }
+
+/** The largest finite 32-bit float: model inputs are float32, so anything larger would become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * What to do with a field the model does not know. Columns the model was trained without on purpose
@@ -58,7 +63,13 @@ export interface InputSchema {
  */
 export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject'): InputSchema {
   const fields: InputField[] = enc.specs.map((s) =>
-    s.kind === 'numeric' ? { name: s.column, type: 'number' } : s.kind === 'boolean' ? { name: s.column, type: 'boolean' } : s.kind === 'text' ? { name: s.column, type: 'text' } : { name: s.column, type: 'category', categories: [...s.categories] },
+    s.kind === 'numeric'
+      ? { name: s.column, type: 'number', standardise: { mean: s.mean, std: s.std } }
+      : s.kind === 'boolean'
+        ? { name: s.column, type: 'boolean' }
+        : s.kind === 'text'
+          ? { name: s.column, type: 'text' }
+          : { name: s.column, type: 'category', categories: [...s.categories] },
   );
   return { kind: 'object', fields, ignored: [...enc.dropped.map((d) => d.column), enc.target.column], unknownFields, width: enc.numFeatures };
 }
@@ -91,7 +102,7 @@ function describe(v: unknown): string {
 function cellOf(v: unknown, f: InputField, at: string): string {
   if (v === null) return '';
   if (f.type === 'number') {
-    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (typeof v === 'number' && Number.isFinite(v)) return checkFloat32(v, f, at), String(v);
     throw badRow(`${at}: expected a number, got ${describe(v)}`, `'${f.name}' is numeric: send a JSON number, or null for a missing value`);
   }
   if (f.type === 'boolean') {
@@ -104,6 +115,15 @@ function cellOf(v: unknown, f: InputField, at: string): string {
   if (f.type === 'text') throw badRow(`${at}: expected text (a string), got ${describe(v)}`, `'${f.name}' is a text field: send a string, or null for a missing value`);
   const known = f.categories?.length ? `; known values: ${listNames(f.categories)}` : '';
   throw badRow(`${at}: expected a category (string), got ${describe(v)}`, `'${f.name}' is categorical: send a string${known}, or null for a missing value`);
+}
+
+/** Throws `E_BAD_ROW` when `v` (standardised, for an encoder's field) overflows a 32-bit float. */
+function checkFloat32(v: number, f: InputField, at: string): void {
+  const encoded = f.standardise ? (v - f.standardise.mean) / f.standardise.std : v;
+  if (Math.abs(encoded) <= FLOAT32_MAX) return;
+  const bound = (f.standardise ? FLOAT32_MAX * f.standardise.std : FLOAT32_MAX).toPrecision(3);
+  const what = `${at}: ${v} is out of range: the model computes in 32-bit floats, where it would be infinite`;
+  throw badRow(what, `send a value of magnitude below ${f.standardise ? 'about ' : ''}${bound}`);
 }
 
 function checkRowsArray(body: unknown): unknown[] {
@@ -172,6 +192,7 @@ function vectorRows(schema: InputSchema, rows: unknown[]): Float32Array {
     for (let j = 0; j < w; j++) {
       const v = row[j];
       if (typeof v !== 'number' || !Number.isFinite(v)) throw badRow(`rows[${r}][${j}]: expected a number, got ${describe(v)}`, 'every feature is a finite JSON number');
+      checkFloat32(v, { name: String(j), type: 'number' }, `rows[${r}][${j}]`);
       x[r * w + j] = v;
     }
   }

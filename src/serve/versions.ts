@@ -79,6 +79,10 @@ export function directorySource(): ModelSource {
   };
 }
 
+function errorCode(e: unknown): string {
+  return e instanceof SwitchyardError ? e.code : 'E_INTERNAL';
+}
+
 /** The role a version plays. */
 export type Role = 'primary' | 'canary' | 'shadow';
 
@@ -92,8 +96,8 @@ export interface Slot {
   role: Role;
   ref: string;
   model: ServedModel | null;
-  /** A version that failed to load (skipped until the ref moves), and why. */
-  failed?: { version: string; error: string };
+  /** A version that failed to load (skipped until the ref moves), and why (`code`: the error's stable code). */
+  failed?: { version: string; error: string; code: string };
   /** A version taken out of traffic by a rollback rule (not loaded again while the ref points at it). */
   blocked?: string;
 }
@@ -228,7 +232,7 @@ export class ModelRouter {
     } catch (e) {
       if (o.throwOnError) throw e;
       if (s.failed?.error !== (e as Error).message) log(`${s.role} ${s.ref}: ${(e as Error).message}`);
-      s.failed = { version: '?', error: (e as Error).message };
+      s.failed = { version: '?', error: (e as Error).message, code: errorCode(e) };
       return;
     }
     if (!o.force && s.model?.version === at.version) return;
@@ -240,7 +244,7 @@ export class ModelRouter {
       await m.warm();
     } catch (e) {
       this.metrics.loadFailures.inc({ role: s.role });
-      s.failed = { version: at.version, error: (e as Error).message };
+      s.failed = { version: at.version, error: (e as Error).message, code: errorCode(e) };
       log(`${s.role} ${at.name}@${at.version} failed to load; ${s.model ? `still serving version ${s.model.version}` : 'nothing served in this role'}: ${(e as Error).message}`);
       if (o.throwOnError) throw e;
       return;

@@ -39,6 +39,8 @@ export interface SampleOptions {
   seed?: number;
   /** Called with each piece of text as soon as it is complete (for streaming to a terminal). */
   onText?: (text: string) => void;
+  /** Stops the generation between decode steps (a server's client went away): the text so far is returned. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -343,6 +345,9 @@ export class LmSession {
     const { tok } = this;
     const c = this.gpt;
     const ids = Array.from(tok.encode(prompt));
+    if (o.signal?.aborted) {
+      return { text: '', tokens: [], promptTokens: ids.length, msPerToken: 0, firstTokenMs: 0, windowSlides: 0 };
+    }
     if (ids.length === 0) ids.push(...tok.encode('\n'));
     if (ids.length >= c.context) throw new SwitchyardError('E_PROMPT', `the prompt is ${ids.length} tokens; the model's context is ${c.context}`, 'use a shorter prompt');
     const rng = new Rng(o.seed ?? 0);
@@ -353,7 +358,7 @@ export class LmSession {
     let firstTokenMs = 0;
     let slides = 0;
     const half = Math.floor(c.context / 2);
-    for (let i = 0; i < o.maxTokens; i++) {
+    for (let i = 0; i < o.maxTokens && !o.signal?.aborted; i++) {
       const next = sampleToken(s.logits, o, rng);
       if (i === 0) firstTokenMs = performance.now() - t0;
       out.push(next);

@@ -90,7 +90,7 @@ describe.each(BACKENDS)('monitoring a served model on %s', (backend) => {
     const s = await serve({ monitor: { rules: ['drift.share > 0.3 over 200 predictions'], webhook: hookUrl, intervalMs: 0, evaluateEvery: 1e9 } });
     await send(s.url, traffic(200, 11, false));
     await s.monitor!.evaluate();
-    const quiet = (await get(`${s.url}/v1/monitor?window=200`)).body;
+    const quiet = (await get(`${s.url}/v1/monitor?window=200`, auth)).body;
     expect(quiet.rows).toBe(200);
     expect(quiet.drift.features.map((f: { column: string; test: string }) => `${f.column}:${f.test}`)).toEqual(['x1:ks', 'x2:ks', 'color:chi-square', 'member:chi-square']);
     expect(quiet.drift.share).toBeLessThanOrEqual(0.3);
@@ -103,7 +103,7 @@ describe.each(BACKENDS)('monitoring a served model on %s', (backend) => {
     await send(s.url, traffic(200, 12, true));
     await s.monitor!.evaluate();
     await s.monitor!.evaluate(); // still firing: no second alert
-    const loud = (await get(`${s.url}/v1/monitor?window=200`)).body;
+    const loud = (await get(`${s.url}/v1/monitor?window=200`, auth)).body;
     expect(loud.drift.features.filter((f: { drifted: boolean }) => f.drifted).map((f: { column: string }) => f.column)).toEqual(['x1', 'color']);
     expect(loud.drift.dataset).toBe(true);
     expect(loud.drift.prediction.drifted).toBe(true);
@@ -116,7 +116,8 @@ describe.each(BACKENDS)('monitoring a served model on %s', (backend) => {
 
     const [inc] = await log.list({ kind: 'alert' });
     expect(inc).toMatchObject({ id: hits[0].body.incident, status: 'open', model: 'm', versions: ['1'], details: { driftedColumns: ['x1', 'color'] } });
-    expect((await get(`${s.url}/v1/monitor/incidents?status=open`)).body.incidents.map((i: { id: string }) => i.id)).toContain(inc.id);
+    const open = (await get(`${s.url}/v1/monitor/incidents?status=open`, auth)).body.incidents;
+    expect(open.map((i: { id: string }) => i.id)).toContain(inc.id);
     await log.acknowledge(inc.id, { by: 'alice', note: 'looking' });
     await log.link(inc.id, '2', { by: 'alice', note: 'retrained on recent data' });
     const done = await log.resolve(inc.id, { by: 'bob' });
@@ -149,7 +150,7 @@ describe.each(BACKENDS)('monitoring a served model on %s', (backend) => {
       expect(r.status).toBe(200);
       expect(r.body).toMatchObject({ ok: true, stored: 1, matched: 1 });
     }
-    const m = (await get(`${s.url}/v1/monitor?window=60`)).body;
+    const m = (await get(`${s.url}/v1/monitor?window=60`, auth)).body;
     expect(m.live.labelled).toBe(60);
     expect(m.live.accuracy).toBeCloseTo(correct / 60, 12);
     expect(m.live.ece).toBeGreaterThanOrEqual(0);

@@ -87,9 +87,12 @@ export async function post(url: string, body: unknown, headers: Record<string, s
   return { status: r.status, body: parsed, headers: r.headers };
 }
 
-/** GETs and returns status and the parsed body (JSON when it parses). */
-export async function get(url: string): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const r = await fetch(url);
+/** What {@link get} returns. */
+type Got = { status: number; body: any; text: string; headers: Headers };
+
+/** GETs (with `headers`) and returns status and the parsed body (JSON when it parses). */
+export async function get(url: string, headers: Record<string, string> = {}): Promise<Got> {
+  const r = await fetch(url, { headers });
   const text = await r.text();
   let body: unknown = text;
   try {
