@@ -2,11 +2,15 @@
  * Content-addressed artefact storage: bytes are stored under their SHA-256 and written once. The SQLite
  * registry keeps them as files (`files/ab/abcdef…`, written atomically: temp + fsync + rename); the
  * PostgreSQL registry keeps them in a `blobs` table (bytea) so every server sharing the database sees them.
+ * A process killed while writing a file leaves a temp file, never a wrong blob; `registry gc` removes it.
  */
-import { promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { Db } from './db.ts';
+import { pausePoint } from './pause.ts';
 
 /**
  * Where artefact bytes live.
@@ -27,6 +31,16 @@ export interface BlobStore {
   list(): Promise<StoredBlob[]>;
   /** Deletes a blob; no error when it is already gone. */
   remove(sha256: string): Promise<void>;
+  /** Temp files of writes that never finished (a killed `register`); none for a database store. */
+  temporaries(): Promise<TempFile[]>;
+}
+
+/** One entry of {@link BlobStore.temporaries}. */
+export interface TempFile {
+  path: string;
+  bytes: number;
+  /** Last written, ms since the epoch: a write in progress keeps it recent. */
+  modifiedAt: number;
 }
 
 /** One entry of {@link BlobStore.list}. */
@@ -50,6 +64,11 @@ export class FileBlobStore implements BlobStore {
   constructor(readonly dir: string) {}
 
   where(sha256: string): string {
+    // The hash comes from the database: never let a hand-edited one name a file outside the store.
+    if (!SHA256_NAME.test(sha256)) {
+      const hint = 'the registry database was modified by hand; restore it from a backup';
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${this.dir}: '${sha256}' is not a SHA-256`, hint, 1);
+    }
     return join(this.dir, sha256.slice(0, 2), sha256);
   }
 
@@ -63,24 +82,43 @@ export class FileBlobStore implements BlobStore {
       await fsp.utimes(file, now, now);
       return;
     }
-    await writeFileAtomic(file, bytes);
+    // Staged complete under a temp name, then published by a rename: a kill at any point leaves the blob
+    // absent or whole, plus at most a temp file for gc.
+    const staged = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFileAtomic(staged, bytes);
+    try {
+      await pausePoint('blob-staged');
+      await fsp.rename(staged, file);
+    } catch (err) {
+      await fsp.rm(staged, { force: true });
+      throw err;
+    }
   }
 
   async get(sha256: string): Promise<Buffer | null> {
     return fsp.readFile(this.where(sha256)).catch(() => null);
   }
 
-  async list(): Promise<StoredBlob[]> {
-    const out: StoredBlob[] = [];
-    const fans = await fsp.readdir(this.dir).catch(() => [] as string[]);
-    for (const fan of fans) {
+  /** Every regular file in the fan-out directories: blobs, and temp files of unfinished writes. */
+  private async entries(): Promise<{ name: string; path: string; st: Stats }[]> {
+    const out: { name: string; path: string; st: Stats }[] = [];
+    for (const fan of await fsp.readdir(this.dir).catch(() => [] as string[])) {
       for (const name of await fsp.readdir(join(this.dir, fan)).catch(() => [] as string[])) {
-        if (!SHA256_NAME.test(name)) continue; // temp files of an atomic write in progress
-        const st = await fsp.stat(join(this.dir, fan, name)).catch(() => null);
-        if (st?.isFile()) out.push({ sha256: name, bytes: st.size, storedAt: st.mtimeMs });
+        const st = await fsp.lstat(join(this.dir, fan, name)).catch(() => null);
+        if (st?.isFile()) out.push({ name, path: join(this.dir, fan, name), st });
       }
     }
     return out;
+  }
+
+  async list(): Promise<StoredBlob[]> {
+    const blobs = (await this.entries()).filter((e) => SHA256_NAME.test(e.name));
+    return blobs.map((e) => ({ sha256: e.name, bytes: e.st.size, storedAt: e.st.mtimeMs }));
+  }
+
+  async temporaries(): Promise<TempFile[]> {
+    const temps = (await this.entries()).filter((e) => !SHA256_NAME.test(e.name));
+    return temps.map((e) => ({ path: e.path, bytes: e.st.size, modifiedAt: e.st.mtimeMs }));
   }
 
   async remove(sha256: string): Promise<void> {
@@ -126,5 +164,9 @@ export class DbBlobStore implements BlobStore {
 
   async remove(sha256: string): Promise<void> {
     await this.db.exec('DELETE FROM blobs WHERE sha256 = $1', [sha256]);
+  }
+
+  async temporaries(): Promise<TempFile[]> {
+    return []; // an INSERT cut off by a kill is rolled back by the server: nothing to clean up
   }
 }

@@ -7,9 +7,8 @@
  * artefact bytes in a `blobs` table, materialised into a local cache). A version becomes visible in one
  * transaction after all its bytes are stored, so a crash never leaves a half version.
  *
- * Test hook: with `SWITCHYARD_REGISTRY_PAUSE=after-files` (bytes stored, no row yet) or
- * `SWITCHYARD_REGISTRY_PAUSE=in-transaction` (rows written, not committed), `register` prints
- * `SWITCHYARD_REGISTRY_PAUSED <point>` on stderr and waits forever, so a test can kill the process there.
+ * Test hook: `SWITCHYARD_REGISTRY_PAUSE=<point>` stops `register` or `materialize` at a named point so a test
+ * can kill the process there (see `pause.ts` for the points).
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp, statSync } from 'node:fs';
@@ -17,12 +16,14 @@ import { tmpdir, userInfo } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { sha256Bytes, writeFileAtomic } from '../util/fs.ts';
+import { sha256Bytes } from '../util/fs.ts';
 import { type BlobStore, DbBlobStore, FileBlobStore } from './blobs.ts';
 import { type Db, isPostgresUrl, openDb, redactUrl } from './db.ts';
 import { checkAliasName, checkModelName, parseRef } from './names.ts';
+import { pausePoint } from './pause.ts';
 import { type ArtefactRow, type EventRow, migrateRegistry, type VersionRow } from './schema.ts';
 import { readSource } from './source.ts';
+import { cacheLeftovers, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
 
 /**
  * One immutable version of a model.
@@ -105,7 +106,12 @@ export interface Registry {
   setAlias(name: string, alias: string, version: number, o?: ChangeOptions): Promise<void>;
   rollback(name: string, alias: string, o?: ChangeOptions): Promise<{ from: number; to: number }>;
   resolve(ref: string): Promise<ModelVersion>;
-  materialize(v: ModelVersion): Promise<string>;
+  /**
+   * Writes a version's artefacts, each checked against its registered SHA-256, into a freshly created
+   * directory and returns it: `<cacheDir>/NAME/VERSION` (replaced as a whole, never reused), or with
+   * `private` a new directory no other call shares, which the caller removes when done.
+   */
+  materialize(v: ModelVersion, o?: MaterializeOptions): Promise<string>;
   aliases(name: string): Promise<Record<string, number>>;
   list(name?: string): Promise<ModelVersion[]>;
   history(name: string): Promise<HistoryEntry[]>;
@@ -115,11 +121,26 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+/**
+ * Options of {@link Registry.materialize}.
+ *
+ * @example
+ * const dir = await reg.materialize(v, { private: true }); // load from dir, then remove it
+ */
+export interface MaterializeOptions {
+  /**
+   * A new directory of this call's own (under the cache's `.private/`) instead of the shared
+   * `<cacheDir>/NAME/VERSION`, which another process may replace at any time. The caller removes it.
+   */
+  private?: boolean;
+}
+
 /** Options of {@link Registry.gc}. */
 export interface GcOptions {
   /**
-   * Spare blobs stored less than this many ms ago (default one hour): `register` stores a version's bytes before
-   * the transaction that records it, so a young unreferenced blob may belong to a registration in progress.
+   * Spare blobs stored, and temp files written, less than this many ms ago (default one hour): `register` stores
+   * a version's bytes before the transaction that records it, so a young unreferenced blob or temp file may
+   * belong to a registration (or a materialization) in progress.
    */
   minAgeMs?: number;
   /** Report what would be deleted, delete nothing. */
@@ -132,11 +153,16 @@ export interface GcResult {
   scanned: number;
   /** Blobs some version refers to (kept). */
   referenced: number;
-  /** Unreferenced blobs younger than the minimum age (kept). */
+  /** Unreferenced blobs and temp files younger than the minimum age (kept). */
   young: number;
   /** Unreferenced blobs deleted (or, with dryRun, that would be). */
   removed: { sha256: string; bytes: number }[];
-  /** Sum of the removed blobs' sizes. */
+  /**
+   * Temp files of killed writes in the blob store and directories of killed materializations in the cache,
+   * deleted (or, with dryRun, that would be); `bytes` is 0 for a directory.
+   */
+  temporary: { path: string; bytes: number }[];
+  /** Sum of the removed blobs' and temp files' sizes. */
   freedBytes: number;
 }
 
@@ -182,12 +208,6 @@ export function defaultUser(): string {
   } catch {
     return 'unknown';
   }
-}
-
-async function pausePoint(point: string): Promise<void> {
-  if (process.env.SWITCHYARD_REGISTRY_PAUSE !== point) return;
-  process.stderr.write(`SWITCHYARD_REGISTRY_PAUSED ${point}\n`);
-  await new Promise(() => setInterval(() => undefined, 60_000));
 }
 
 function toVersion(r: VersionRow, arts: ArtefactRow[]): ModelVersion {
@@ -281,24 +301,35 @@ class SqlRegistry implements Registry {
     return this.load(this.db, r.name, rows[0].v);
   }
 
-  async materialize(v: ModelVersion): Promise<string> {
+  async materialize(v: ModelVersion, o: MaterializeOptions = {}): Promise<string> {
     const fresh = await this.load(this.db, v.name, v.version); // the database, not the caller's copy, is the truth
+    const files: VersionFile[] = [];
+    for (const a of fresh.artefacts) files.push({ path: a.path, bytes: await this.verifiedBytes(fresh, a) });
+    // Every byte is checked before anything is written, and written into a directory made for this call:
+    // nothing a previous materialization left (or someone planted) in the cache is ever read.
+    if (o.private) return privateVersionDir(files, this.cacheDir, `${fresh.name}@${fresh.version}`);
     const dir = join(this.cacheDir, fresh.name, String(fresh.version));
-    for (const a of fresh.artefacts) {
-      const bytes = await this.blobs.get(a.sha256);
-      const what = `${fresh.name}@${fresh.version}: artefact ${a.path}`;
-      if (!bytes) throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${this.blobs.where(a.sha256)})`, 'the registry storage was damaged; restore it from a backup or register the model again', 1);
-      const got = sha256Bytes(bytes);
-      if (got !== a.sha256) {
-        throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${this.blobs.where(a.sha256)})`, 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again');
-      }
-      const parts = a.path.split('/');
-      if (parts.some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, 'the registry database was modified by hand; restore it from a backup', 1);
-      const file = join(dir, ...parts);
-      const existing = await fsp.readFile(file).catch(() => null);
-      if (!existing || !existing.equals(bytes)) await writeFileAtomic(file, bytes);
-    }
+    await replaceVersionDir(files, dir);
     return dir;
+  }
+
+  private async verifiedBytes(v: ModelVersion, a: ModelVersion['artefacts'][number]): Promise<Buffer> {
+    const what = `${v.name}@${v.version}: artefact ${a.path}`;
+    const parts = a.path.split('/');
+    const byHand = 'the registry database was modified by hand; restore it from a backup';
+    if (parts.some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) {
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, byHand, 1);
+    }
+    const bytes = await this.blobs.get(a.sha256);
+    if (!bytes) throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${this.blobs.where(a.sha256)})`, 'the registry storage was damaged; restore it from a backup or register the model again', 1);
+    const got = sha256Bytes(bytes);
+    if (got !== a.sha256) {
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${this.blobs.where(a.sha256)})`, 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again');
+    }
+    if (bytes.byteLength !== a.bytes) {
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: ${bytes.byteLength} bytes stored, ${a.bytes} registered`, byHand, 1);
+    }
+    return bytes;
   }
 
   async aliases(name: string): Promise<Record<string, number>> {
@@ -399,7 +430,7 @@ class SqlRegistry implements Registry {
     if (!(minAge >= 0)) throw new SwitchyardError('E_USAGE', `gc minimum age must be >= 0 ms, got ${minAge}`, 'e.g. --min-age 1h');
     const referenced = new Set((await this.db.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM artefacts')).map((r) => r.sha256));
     const now = Date.now();
-    const r: GcResult = { scanned: 0, referenced: 0, young: 0, removed: [], freedBytes: 0 };
+    const r: GcResult = { scanned: 0, referenced: 0, young: 0, removed: [], temporary: [], freedBytes: 0 };
     for (const b of await this.blobs.list()) {
       r.scanned++;
       if (referenced.has(b.sha256)) r.referenced++;
@@ -410,6 +441,17 @@ class SqlRegistry implements Registry {
         if (!o.dryRun) await this.blobs.remove(b.sha256);
         r.removed.push({ sha256: b.sha256, bytes: b.bytes });
         r.freedBytes += b.bytes;
+      }
+    }
+    // Temp files and directories of killed writes: young ones may belong to a write still in progress.
+    const dirs = (await cacheLeftovers(this.cacheDir)).map((d) => ({ ...d, bytes: 0 }));
+    const leftovers = [...(await this.blobs.temporaries()), ...dirs];
+    for (const t of leftovers) {
+      if (now - t.modifiedAt < minAge) r.young++;
+      else {
+        if (!o.dryRun) await fsp.rm(t.path, { recursive: true, force: true });
+        r.temporary.push({ path: t.path, bytes: t.bytes });
+        r.freedBytes += t.bytes;
       }
     }
     return r;

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultUser, openRegistry, type Registry } from '../../src/registry/registry.ts';
 import { SwitchyardError } from '../../src/util/errors.ts';
-import { sha256File } from '../../src/util/fs.ts';
+import { sha256File, writeManifest } from '../../src/util/fs.ts';
 import { BACKENDS, freshLocation } from '../pg.ts';
 import { penguinsRun } from './fixtures.ts';
 
@@ -70,7 +70,7 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
     const cfg = JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8'));
     cfg.train.data = join(work, 'gone.csv');
     writeFileSync(join(copy, 'config.json'), JSON.stringify(cfg));
-    rmSync(join(copy, 'manifest.json'));
+    await writeManifest(copy); // a run moved and re-recorded by its owner
     const m = await reg.register({ name: 'moved', from: copy });
     expect(m.lineage.data).toEqual([{ path: join(work, 'gone.csv'), missing: true, error: 'ENOENT' }]);
   });

@@ -1,0 +1,106 @@
+/**
+ * A model version's files on disk, written so that nothing found there before is ever used: every
+ * materialization writes the verified bytes into a directory created for it (`mkdtemp`), and a shared
+ * destination is replaced by renaming that directory in. Nothing is read back from a previous
+ * materialization, so a file planted in the cache, or left by an older version, cannot be served.
+ * A process killed half-way leaves `*.tmp-*` / `*.old-*` directories (or a private directory) that
+ * `registry gc` removes once they are older than its minimum age.
+ */
+import { mkdtemp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { commitDirAtomic, writeFileAtomic } from '../util/fs.ts';
+import { pausePoint } from './pause.ts';
+
+/** One verified file of a version: its `/`-separated path inside the version and its bytes. */
+export interface VersionFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+/** Where {@link privateVersionDir} creates directories, under a registry's cache directory. */
+const PRIVATE = '.private';
+/** Names `mkdtemp` and `commitDirAtomic` give the directories of a materialization in progress. */
+const LEFTOVER = /\.(tmp|old)-\d+-/;
+
+async function writeInto(dir: string, files: readonly VersionFile[]): Promise<void> {
+  for (const f of files) await writeFileAtomic(join(dir, ...f.path.split('/')), f.bytes);
+  await pausePoint('materialize-files');
+}
+
+/**
+ * Writes `files` into a fresh temp directory beside `dest` and renames it to `dest`, replacing whatever
+ * was there: readers of `dest` see the old directory or the complete new one, and nothing of the old one
+ * survives. Paths must already be checked (relative, no `..`).
+ *
+ * @param files the verified files
+ * @param dest the directory to create or replace
+ * @example
+ * await replaceVersionDir([{ path: 'model.onnx', bytes }], 'cache/penguins/3');
+ */
+export async function replaceVersionDir(files: readonly VersionFile[], dest: string): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = await mkdtemp(`${dest}.tmp-${process.pid}-`);
+  try {
+    await writeInto(tmp, files);
+    await commitDirAtomic(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes `files` into a new directory of its own under `cacheDir` (no other call ever uses it) and
+ * returns it; the caller removes it when done (`registry gc` removes one left behind by a killed process).
+ *
+ * @param files the verified files
+ * @param cacheDir the registry's cache directory
+ * @param label a readable prefix of the directory name, e.g. `penguins@3`
+ * @example
+ * const dir = await privateVersionDir(files, '/var/cache/switchyard', 'penguins@3');
+ * try { await loadModel(dir); } finally { await rm(dir, { recursive: true, force: true }); }
+ */
+export async function privateVersionDir(
+  files: readonly VersionFile[],
+  cacheDir: string,
+  label: string,
+): Promise<string> {
+  await mkdir(join(cacheDir, PRIVATE), { recursive: true });
+  const dir = await mkdtemp(join(cacheDir, PRIVATE, `${label}-`));
+  try {
+    await writeInto(dir, files);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
+/** One directory an interrupted materialization left in a cache (see {@link cacheLeftovers}). */
+export interface Leftover {
+  path: string;
+  /** Last modified, ms since the epoch. */
+  modifiedAt: number;
+}
+
+/**
+ * The directories under `cacheDir` that belong to no finished materialization: temp and set-aside
+ * directories of {@link replaceVersionDir} and private directories of {@link privateVersionDir}.
+ *
+ * @param cacheDir the registry's cache directory
+ * @example
+ * await cacheLeftovers('/var/cache/switchyard'); // [{ path: '…/penguins/3.tmp-4242-Xy12Ab', modifiedAt: … }]
+ */
+export async function cacheLeftovers(cacheDir: string): Promise<Leftover[]> {
+  const list = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).map((n) => join(dir, n));
+  const paths = [...(await list(join(cacheDir, PRIVATE)))];
+  for (const model of await readdir(cacheDir).catch(() => [] as string[])) {
+    if (model !== PRIVATE) paths.push(...(await list(join(cacheDir, model))).filter((p) => LEFTOVER.test(basename(p))));
+  }
+  const out: Leftover[] = [];
+  for (const path of paths) {
+    const st = await stat(path).catch(() => null);
+    if (st) out.push({ path, modifiedAt: st.mtimeMs });
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+/**
+ * Hostile files around the registry and serving: a model planted in the registry's cache or beside a run is
+ * never served or registered. Only what a run's manifest lists (or the registry recorded), verified, is loaded;
+ * other files beside a run are never read. Driven through the real CLI and a real server on loopback.
+ */
+import { copyFileSync, cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type RunningServer, startServer } from '../../src/serve/server.ts';
+import { exportTabular } from '../../src/train/tabular-predict.ts';
+import { listFiles } from '../../src/util/fs.ts';
+import { cli, expectBadInput } from '../cli/helpers.ts';
+import { BACKENDS, freshLocation } from '../pg.ts';
+import { post, row, tabularRun, tmp } from '../serve/helpers.ts';
+
+const ROWS = [row(0.5, 0.25), row(-1, 0.3), row(2, -0.5), row(-0.2, -0.1)];
+
+/** The class probabilities a freshly started server returns for {@link ROWS}. */
+async function servedProbabilities(o: { model: string; registry?: string }): Promise<number[][]> {
+  const s: RunningServer = await startServer({ ...o, port: 0, signals: false, pollMs: 0, log: () => {} });
+  try {
+    const r = await post(`${s.url}/v1/predict`, { rows: ROWS });
+    expect(r.status).toBe(200);
+    return r.body.probabilities as number[][];
+  } finally {
+    await s.close();
+  }
+}
+
+let work: string;
+let run: string;
+let planted: string;
+const savedCache = process.env.SWITCHYARD_REGISTRY_CACHE;
+beforeAll(async () => {
+  work = tmp('sy-hostile-reg-');
+  run = await tabularRun(work, 0, 2); // a real run: config, safetensors, manifest; no model.onnx
+  planted = join(work, 'planted.onnx'); // a different model with the same inputs
+  await exportTabular(await tabularRun(work, 1, 2), planted);
+}, 60_000);
+afterAll(() => {
+  if (savedCache === undefined) delete process.env.SWITCHYARD_REGISTRY_CACHE;
+  else process.env.SWITCHYARD_REGISTRY_CACHE = savedCache;
+});
+
+describe.each(BACKENDS)('registry on %s', (backend) => {
+  test('a model.onnx planted in the materialized cache is never served, and the next materialize removes it', async () => {
+    const location = await freshLocation(backend);
+    process.env.SWITCHYARD_REGISTRY_CACHE = tmp('sy-hostile-cache-'); // used by a PostgreSQL registry
+    const cacheDir = backend === 'sqlite' ? join(location, 'materialized') : process.env.SWITCHYARD_REGISTRY_CACHE;
+    expect(cli(['registry', 'register', '--name', 'm', '--from', run, '--registry', location]).code).toBe(0);
+    expect(cli(['registry', 'alias', 'm', 'production', '1', '--registry', location]).code).toBe(0);
+    const verified = await servedProbabilities({ model: run });
+    expect(await servedProbabilities({ model: 'm@production', registry: location })).toEqual(verified);
+
+    const m = cli(['registry', 'materialize', 'm@production', '--registry', location, '--json']);
+    expect(m.json.dir).toBe(join(cacheDir, 'm', '1'));
+    const registered = readdirSync(m.json.dir).sort();
+    expect(registered).not.toContain('model.onnx');
+    copyFileSync(planted, join(m.json.dir, 'model.onnx'));
+    expect(await servedProbabilities({ model: planted })).not.toEqual(verified); // the plant would be visible
+
+    expect(await servedProbabilities({ model: 'm@production', registry: location })).toEqual(verified);
+    const again = cli(['registry', 'materialize', 'm@production', '--registry', location, '--json']);
+    expect(again.json.dir).toBe(m.json.dir);
+    expect((await listFiles(again.json.dir)).sort()).toEqual(registered);
+  }, 60_000);
+});
+
+describe('a run directory loads only what its manifest lists', () => {
+  test('an unlisted model.onnx beside the run: serve and register refuse the run, naming the file', async () => {
+    const bad = join(work, 'run-planted');
+    cpSync(run, bad, { recursive: true });
+    copyFileSync(planted, join(bad, 'model.onnx'));
+    await expect(startServer({ model: bad, port: 0, signals: false, pollMs: 0, log: () => {} })).rejects.toMatchObject({
+      code: 'E_UNLISTED_MODEL',
+      message: expect.stringContaining(join(bad, 'model.onnx')),
+    });
+    const location = join(tmp(), 'registry');
+    expectBadInput(cli(['registry', 'register', '--name', 'm', '--from', bad, '--registry', location]), /model\.onnx: a model file that .*manifest\.json does not list/);
+    expectBadInput(cli(['registry', 'list', 'm', '--registry', location]), /no model named 'm'/); // nothing registered
+    // Any other model file name counts too: serving would pick a lone .onnx.
+    rmSync(join(bad, 'model.onnx'));
+    copyFileSync(planted, join(bad, 'other.onnx'));
+    await expect(startServer({ model: bad, port: 0, signals: false, pollMs: 0, log: () => {} })).rejects.toMatchObject({ code: 'E_UNLISTED_MODEL' });
+  }, 60_000);
+
+  test('a run without a manifest is refused with a hint; unlisted reports beside a run are never loaded or stored', async () => {
+    const bare = join(work, 'run-no-manifest');
+    cpSync(run, bare, { recursive: true });
+    rmSync(join(bare, 'manifest.json'));
+    await expect(startServer({ model: bare, port: 0, signals: false, pollMs: 0, log: () => {} })).rejects.toMatchObject({ code: 'E_MANIFEST', hint: expect.stringMatching(/switchyard train/) });
+    const location = join(tmp(), 'registry');
+    expectBadInput(cli(['registry', 'register', '--name', 'm', '--from', bare, '--registry', location]), /no manifest/);
+
+    const reported = join(work, 'run-reported');
+    cpSync(run, reported, { recursive: true });
+    writeFileSync(join(reported, 'report.html'), '<html>not an artefact</html>');
+    writeFileSync(join(reported, 'metrics.json.bak'), '{}');
+    expect(await servedProbabilities({ model: reported })).toEqual(await servedProbabilities({ model: run }));
+    const r = cli(['registry', 'register', '--name', 'm', '--from', reported, '--registry', location, '--json']);
+    expect(r.code).toBe(0);
+    const paths = (r.json.version.artefacts as { path: string }[]).map((a) => a.path);
+    expect(paths).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'manifest.json']));
+    expect(paths).not.toContain('report.html');
+    expect(paths).not.toContain('metrics.json.bak');
+  }, 60_000);
+});
