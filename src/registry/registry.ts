@@ -22,8 +22,8 @@ import { type Db, isPostgresUrl, openDb, redactUrl } from './db.ts';
 import { checkAliasName, checkModelName, parseRef } from './names.ts';
 import { pausePoint } from './pause.ts';
 import { type ArtefactRow, type EventRow, migrateRegistry, type VersionRow } from './schema.ts';
-import { readSource } from './source.ts';
-import { cacheLeftovers, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
+import { loadableRunFiles, readSource } from './source.ts';
+import { cacheLeftovers, ownedDir, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
 
 /**
  * One immutable version of a model.
@@ -83,7 +83,8 @@ export interface ChangeOptions {
 export interface RegistryOptions {
   /**
    * Where {@link Registry.materialize} writes version directories. Default: `<dir>/materialized` for a
-   * directory registry; `$SWITCHYARD_REGISTRY_CACHE` or `<tmp>/switchyard-registry/<url hash>` for PostgreSQL.
+   * directory registry; `$SWITCHYARD_REGISTRY_CACHE` or `<tmp>/switchyard-registry-<uid>-<url hash>` for PostgreSQL.
+   * It must belong to this user and not be writable by everyone (`E_REGISTRY_CACHE` otherwise).
    */
   cacheDir?: string;
 }
@@ -178,7 +179,10 @@ export async function openRegistry(location: string, opts: RegistryOptions = {})
     const db = await openDb(location);
     const label = redactUrl(location);
     await migrateRegistry(db).catch(async (err) => (await db.close(), Promise.reject(err)));
-    const cache = opts.cacheDir ?? process.env.SWITCHYARD_REGISTRY_CACHE ?? join(tmpdir(), 'switchyard-registry', createHash('sha256').update(location).digest('hex').slice(0, 16));
+    // One directory per user directly in the (sticky) temp directory: no other user can rename anything in it.
+    const urlHash = createHash('sha256').update(location).digest('hex').slice(0, 16);
+    const own = join(tmpdir(), `switchyard-registry-${process.getuid?.() ?? userInfo().username}-${urlHash}`);
+    const cache = opts.cacheDir ?? process.env.SWITCHYARD_REGISTRY_CACHE ?? own;
     return new SqlRegistry(label, db, new DbBlobStore(db, label), cache);
   }
   const dir = resolvePath(location);
@@ -303,11 +307,13 @@ class SqlRegistry implements Registry {
 
   async materialize(v: ModelVersion, o: MaterializeOptions = {}): Promise<string> {
     const fresh = await this.load(this.db, v.name, v.version); // the database, not the caller's copy, is the truth
-    const files: VersionFile[] = [];
-    for (const a of fresh.artefacts) files.push({ path: a.path, bytes: await this.verifiedBytes(fresh, a) });
+    let files: VersionFile[] = [];
+    for (const a of fresh.artefacts) files.push({ ...a, bytes: await this.verifiedBytes(fresh, a) });
     // Every byte is checked before anything is written, and written into a directory made for this call:
     // nothing a previous materialization left (or someone planted) in the cache is ever read.
+    files = loadableRunFiles(files, `${fresh.name}@${fresh.version}`);
     if (o.private) return privateVersionDir(files, this.cacheDir, `${fresh.name}@${fresh.version}`);
+    await ownedDir(this.cacheDir);
     const dir = join(this.cacheDir, fresh.name, String(fresh.version));
     await replaceVersionDir(files, dir);
     return dir;
@@ -315,16 +321,20 @@ class SqlRegistry implements Registry {
 
   private async verifiedBytes(v: ModelVersion, a: ModelVersion['artefacts'][number]): Promise<Buffer> {
     const what = `${v.name}@${v.version}: artefact ${a.path}`;
-    const parts = a.path.split('/');
     const byHand = 'the registry database was modified by hand; restore it from a backup';
-    if (parts.some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) {
+    if (a.path.split('/').some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) {
       throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, byHand, 1);
     }
+    const where = this.blobs.where(a.sha256);
     const bytes = await this.blobs.get(a.sha256);
-    if (!bytes) throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${this.blobs.where(a.sha256)})`, 'the registry storage was damaged; restore it from a backup or register the model again', 1);
+    if (!bytes) {
+      const hint = 'the registry storage was damaged; restore it from a backup or register the model again';
+      throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${where})`, hint, 1);
+    }
     const got = sha256Bytes(bytes);
     if (got !== a.sha256) {
-      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${this.blobs.where(a.sha256)})`, 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again');
+      const hint = 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again';
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${where})`, hint);
     }
     if (bytes.byteLength !== a.bytes) {
       throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: ${bytes.byteLength} bytes stored, ${a.bytes} registered`, byHand, 1);

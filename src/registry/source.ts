@@ -8,7 +8,16 @@ import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { listFiles, MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
+import {
+  listFiles,
+  type Manifest,
+  MANIFEST_NAME,
+  sha256Bytes,
+  sha256File,
+  stringifyJson,
+  verifyManifest,
+} from '../util/fs.ts';
+import type { VersionFile } from './version-dir.ts';
 
 /**
  * One artefact to store: its path inside the version, its bytes and their SHA-256.
@@ -166,12 +175,53 @@ export async function readRunFiles(dir: string): Promise<SourceArtefact[]> {
     // Read again after verifyManifest: the bytes used must be the bytes checked, even if the file changed since.
     if (a.sha256 !== sha256) {
       const what = `${mfile}: ${path}: changed while being read (sha256 ${a.sha256}, manifest ${sha256})`;
-      throw new SwitchyardError('E_MANIFEST', what, 'something is writing into the run directory; load it again when it is done');
+      throw new SwitchyardError('E_MANIFEST', what, 'something is writing into the run directory; load it when it is done');
     }
     files.push(a);
   }
   files.push(await readArtefact(mfile, MANIFEST_NAME));
   return files;
+}
+
+/**
+ * The files of a run (as {@link readRunFiles} read them, or as a registry version holds them) ready to be
+ * written out and loaded: each checked against the run's own manifest, and that manifest rewritten to list just
+ * these files (training state such as `optimizer.safetensors` is left out), so the written directory verifies
+ * like a run. A model file the manifest does not list (a version registered before such files were refused) is
+ * refused with `E_UNLISTED_MODEL`; files without a manifest (a single ONNX file) are returned as they are.
+ *
+ * @param files the verified files of one version
+ * @param what the version, for messages (`penguins@3`, or a run directory)
+ * @example
+ * const files = loadableRunFiles(await readRunFiles('runs/penguins'), 'runs/penguins');
+ */
+export function loadableRunFiles(files: VersionFile[], what: string): VersionFile[] {
+  const own = files.find((f) => f.path === MANIFEST_NAME);
+  if (!own) return files;
+  let manifest: Manifest | undefined;
+  try {
+    manifest = JSON.parse(Buffer.from(own.bytes).toString('utf8')) as Manifest;
+  } catch {
+    /* reported below */
+  }
+  const again = 'register the run again';
+  if (!Array.isArray(manifest?.files)) throw new SwitchyardError('E_MANIFEST', `${what}: ${MANIFEST_NAME} is not a manifest`, again);
+  const listed = new Map(manifest.files.map((f) => [f.path, f.sha256]));
+  for (const f of files) {
+    if (f.path === MANIFEST_NAME || f.path.startsWith('reports/')) continue; // report links are never loaded
+    const sha = listed.get(f.path);
+    if (sha === undefined && MODEL_FILE.test(f.path)) {
+      const hint = 'it was put beside the run before it was registered; register the run again without it';
+      throw new SwitchyardError('E_UNLISTED_MODEL', `${what}: ${f.path} is a model file its manifest does not list`, hint);
+    }
+    if (sha !== undefined && sha !== f.sha256) {
+      throw new SwitchyardError('E_MANIFEST', `${what}: ${f.path} has sha256 ${f.sha256}, its manifest says ${sha}`, again);
+    }
+  }
+  const held = new Set(files.map((f) => f.path));
+  const narrowed = stringifyJson({ ...manifest, files: manifest.files.filter((f) => held.has(f.path)) }, 2) + '\n';
+  const ownNarrowed = { path: MANIFEST_NAME, bytes: Buffer.from(narrowed), sha256: sha256Bytes(narrowed) };
+  return files.map((f) => (f === own ? ownNarrowed : f));
 }
 
 async function readRunDir(dir: string): Promise<RegistrySource> {

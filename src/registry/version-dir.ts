@@ -6,21 +6,45 @@
  * A process killed half-way leaves `*.tmp-*` / `*.old-*` directories (or a private directory) that
  * `registry gc` removes once they are older than its minimum age.
  */
-import { mkdtemp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { SwitchyardError } from '../util/errors.ts';
 import { commitDirAtomic, writeFileAtomic } from '../util/fs.ts';
 import { pausePoint } from './pause.ts';
 
-/** One verified file of a version: its `/`-separated path inside the version and its bytes. */
+/** One verified file of a version: its `/`-separated path inside the version, its bytes and their SHA-256. */
 export interface VersionFile {
   path: string;
   bytes: Uint8Array;
+  sha256: string;
 }
 
 /** Where {@link privateVersionDir} creates directories, under a registry's cache directory. */
 const PRIVATE = '.private';
 /** Names `mkdtemp` and `commitDirAtomic` give the directories of a materialization in progress. */
 const LEFTOVER = /\.(tmp|old)-\d+-/;
+
+/**
+ * Creates `dir` (and its parents) when missing and checks that no other user can swap what is written in it:
+ * it must be a real directory owned by this user (or root) and not writable by everyone, unless sticky (/tmp).
+ * Whoever can write a directory can rename a freshly verified directory inside it and put their own in its place.
+ *
+ * @param dir a cache directory, or a directory below it that materializations write into
+ * @example
+ * await ownedDir('/var/cache/switchyard'); // throws E_REGISTRY_CACHE when another user owns it
+ */
+export async function ownedDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid?.();
+  const foreign = uid !== undefined && st.uid !== uid && st.uid !== 0;
+  const openToAll = (st.mode & 0o002) !== 0 && (st.mode & 0o1000) === 0;
+  if (!st.isDirectory() || foreign || openToAll) {
+    const why = !st.isDirectory() ? 'is not a directory (a link?)' : foreign ? `is owned by uid ${st.uid}` : 'is writable by every user';
+    const hint = 'use a directory of your own (chmod 700), e.g. $SWITCHYARD_REGISTRY_CACHE for a PostgreSQL registry';
+    throw new SwitchyardError('E_REGISTRY_CACHE', `${dir}: ${why}, so what is materialized there could be swapped`, hint);
+  }
+}
 
 async function writeInto(dir: string, files: readonly VersionFile[]): Promise<void> {
   for (const f of files) await writeFileAtomic(join(dir, ...f.path.split('/')), f.bytes);
@@ -38,7 +62,7 @@ async function writeInto(dir: string, files: readonly VersionFile[]): Promise<vo
  * await replaceVersionDir([{ path: 'model.onnx', bytes }], 'cache/penguins/3');
  */
 export async function replaceVersionDir(files: readonly VersionFile[], dest: string): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true });
+  await ownedDir(dirname(dest));
   const tmp = await mkdtemp(`${dest}.tmp-${process.pid}-`);
   try {
     await writeInto(tmp, files);
@@ -65,7 +89,8 @@ export async function privateVersionDir(
   cacheDir: string,
   label: string,
 ): Promise<string> {
-  await mkdir(join(cacheDir, PRIVATE), { recursive: true });
+  await ownedDir(cacheDir);
+  await ownedDir(join(cacheDir, PRIVATE));
   const dir = await mkdtemp(join(cacheDir, PRIVATE, `${label}-`));
   try {
     await writeInto(dir, files);

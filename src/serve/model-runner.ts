@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TabularEncoder } from '../data/tabular.ts';
-import { readRunFiles } from '../registry/source.ts';
+import { loadableRunFiles, readRunFiles } from '../registry/source.ts';
 import { privateVersionDir } from '../registry/version-dir.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
@@ -131,7 +131,9 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
   const isRun = existsSync(join(source, RUN_FILES.config)) || existsSync(join(source, MANIFEST_NAME));
   // A directory holding just an .onnx file is that file; a registry materialization was verified as it was written.
   if (!isRun || opts.verify === false) return loadRunDir(source, label, name, version, opts);
-  const staged = await privateVersionDir(await readRunFiles(source), join(tmpdir(), 'switchyard-serve'), 'run');
+  const files = loadableRunFiles(await readRunFiles(source), source);
+  const stagingRoot = join(tmpdir(), `switchyard-serve-${process.getuid?.() ?? 'user'}`); // one per user: see ownedDir
+  const staged = await privateVersionDir(files, stagingRoot, 'run');
   try {
     return await loadRunDir(staged, label, name, version, opts);
   } finally {

@@ -54,7 +54,8 @@ export function registrySource(reg: Registry): ModelSource {
       try {
         const label = `${v.name}@${v.version}`;
         const exportCacheKey = `${reg.location}\n${label}`;
-        return await loadModel(dir, { ...opts, name: v.name, version: v.version, verify: false, label, exportCacheKey });
+        const as = { name: v.name, version: v.version, label, exportCacheKey };
+        return await loadModel(dir, { ...opts, ...as, verify: false });
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

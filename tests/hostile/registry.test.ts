@@ -3,9 +3,10 @@
  * never served or registered. Only what a run's manifest lists (or the registry recorded), verified, is loaded;
  * other files beside a run are never read. Driven through the real CLI and a real server on loopback.
  */
-import { copyFileSync, cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openRegistry } from '../../src/registry/registry.ts';
 import { type RunningServer, startServer } from '../../src/serve/server.ts';
 import { exportTabular } from '../../src/train/tabular-predict.ts';
 import { listFiles } from '../../src/util/fs.ts';
@@ -47,8 +48,10 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
     const location = await freshLocation(backend);
     process.env.SWITCHYARD_REGISTRY_CACHE = tmp('sy-hostile-cache-'); // used by a PostgreSQL registry
     const cacheDir = backend === 'sqlite' ? join(location, 'materialized') : process.env.SWITCHYARD_REGISTRY_CACHE;
-    expect(cli(['registry', 'register', '--name', 'm', '--from', run, '--registry', location]).code).toBe(0);
-    expect(cli(['registry', 'alias', 'm', 'production', '1', '--registry', location]).code).toBe(0);
+    const reg = await openRegistry(location, { cacheDir });
+    await reg.register({ name: 'm', from: run });
+    await reg.setAlias('m', 'production', 1);
+    await reg.close();
     const verified = await servedProbabilities({ model: run });
     expect(await servedProbabilities({ model: 'm@production', registry: location })).toEqual(verified);
 
@@ -63,7 +66,40 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
     const again = cli(['registry', 'materialize', 'm@production', '--registry', location, '--json']);
     expect(again.json.dir).toBe(m.json.dir);
     expect((await listFiles(again.json.dir)).sort()).toEqual(registered);
-  }, 60_000);
+  }, 180_000);
+});
+
+describe.each(BACKENDS)('registry on %s: what the database says is checked too', (backend) => {
+  test('a model file added to a version behind its manifest (by hand, or before such runs were refused) is never served', async () => {
+    const location = await freshLocation(backend);
+    const reg = await openRegistry(location, { cacheDir: tmp('sy-hostile-cache-') });
+    try {
+      await reg.register({ name: 'm', from: run });
+      const plant = await reg.register({ name: 'plant', from: planted }); // stores the planted bytes
+      const { sha256, bytes } = plant.artefacts[0];
+      await reg.db.exec('INSERT INTO artefacts (name, version, path, sha256, bytes) VALUES ($1, $2, $3, $4, $5)', ['m', 1, 'model.onnx', sha256, bytes]);
+      await expect(reg.materialize(await reg.resolve('m@1'))).rejects.toMatchObject({ code: 'E_UNLISTED_MODEL', message: expect.stringMatching(/m@1: model\.onnx is a model file/) });
+      await expect(startServer({ model: 'm@1', registry: location, port: 0, signals: false, pollMs: 0, log: () => {} })).rejects.toMatchObject({ code: 'E_UNLISTED_MODEL' });
+    } finally {
+      await reg.close();
+    }
+  }, 120_000);
+
+  test('a cache directory another user could write into is refused', async () => {
+    const location = await freshLocation(backend);
+    const cacheDir = tmp('sy-hostile-cache-');
+    chmodSync(cacheDir, 0o777); // not sticky: anyone could rename a verified directory away and put theirs in
+    const reg = await openRegistry(location, { cacheDir });
+    try {
+      const v = await reg.register({ name: 'm', from: run });
+      await expect(reg.materialize(v)).rejects.toMatchObject({ code: 'E_REGISTRY_CACHE', message: expect.stringContaining('writable by every user') });
+      await expect(reg.materialize(v, { private: true })).rejects.toMatchObject({ code: 'E_REGISTRY_CACHE' });
+      chmodSync(cacheDir, 0o700);
+      expect(readdirSync(await reg.materialize(v))).toContain('model.safetensors');
+    } finally {
+      await reg.close();
+    }
+  }, 120_000);
 });
 
 describe('a run directory loads only what its manifest lists', () => {
@@ -82,7 +118,7 @@ describe('a run directory loads only what its manifest lists', () => {
     rmSync(join(bad, 'model.onnx'));
     copyFileSync(planted, join(bad, 'other.onnx'));
     await expect(startServer({ model: bad, port: 0, signals: false, pollMs: 0, log: () => {} })).rejects.toMatchObject({ code: 'E_UNLISTED_MODEL' });
-  }, 60_000);
+  }, 120_000);
 
   test('a run without a manifest is refused with a hint; unlisted reports beside a run are never loaded or stored', async () => {
     const bare = join(work, 'run-no-manifest');
@@ -103,5 +139,5 @@ describe('a run directory loads only what its manifest lists', () => {
     expect(paths).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'manifest.json']));
     expect(paths).not.toContain('report.html');
     expect(paths).not.toContain('metrics.json.bak');
-  }, 60_000);
+  }, 120_000);
 });

@@ -169,7 +169,7 @@ describe.each(BACKENDS)('on %s', (backend) => {
     expect(gc.json.temporary).toEqual([{ path: join(location, 'files', left[0]), bytes: statSync(onnx).size }]);
     expect(await temps()).toEqual([]);
     for (const v of await reg.list('m')) await reg.materialize(v); // every version still whole
-  }, 60_000);
+  }, 120_000);
 
   test('a materialize killed half-way leaves a temp directory that gc removes; the next materialize is whole', async () => {
     const saved = process.env.SWITCHYARD_REGISTRY_CACHE;
@@ -189,5 +189,5 @@ describe.each(BACKENDS)('on %s', (backend) => {
       if (saved === undefined) delete process.env.SWITCHYARD_REGISTRY_CACHE;
       else process.env.SWITCHYARD_REGISTRY_CACHE = saved;
     }
-  }, 60_000);
+  }, 120_000);
 });
