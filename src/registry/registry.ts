@@ -17,7 +17,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { sha256Bytes } from '../util/fs.ts';
-import { type BlobStore, DbBlobStore, FileBlobStore } from './blobs.ts';
+import { type BlobStore, DbBlobStore, FileBlobStore, SHA256_NAME } from './blobs.ts';
 import { type Db, isPostgresUrl, openDb, redactUrl } from './db.ts';
 import { checkAliasName, checkModelName, parseRef } from './names.ts';
 import { pausePoint } from './pause.ts';
@@ -325,6 +325,8 @@ class SqlRegistry implements Registry {
     if (a.path.split('/').some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) {
       throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, byHand, 1);
     }
+    // The hash names the stored blob (a file of the directory store): a hand-edited one must not name any other.
+    if (!SHA256_NAME.test(a.sha256)) throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: '${a.sha256}' is not a SHA-256`, byHand, 1);
     const where = this.blobs.where(a.sha256);
     const bytes = await this.blobs.get(a.sha256);
     if (!bytes) {

@@ -85,6 +85,38 @@ describe.each(BACKENDS)('registry on %s: what the database says is checked too',
     }
   }, 120_000);
 
+  test('hand-edited artefact rows: a hash that names another file and a wrong size are refused before any byte is used', async () => {
+    const location = await freshLocation(backend);
+    const reg = await openRegistry(location, { cacheDir: tmp('sy-hostile-cache-') });
+    try {
+      const v = await reg.register({ name: 'm', from: planted });
+      const sha = v.artefacts[0].sha256;
+      await reg.db.exec('UPDATE artefacts SET bytes = bytes + 1 WHERE name = $1', ['m']);
+      await expect(reg.materialize(v)).rejects.toMatchObject({ code: 'E_REGISTRY_TAMPERED', message: expect.stringMatching(/bytes stored, \d+ registered/) });
+      await reg.db.exec('UPDATE artefacts SET sha256 = $1 WHERE name = $2', ['../../../../../../etc/passwd', 'm']);
+      await expect(reg.materialize(v)).rejects.toMatchObject({ code: 'E_REGISTRY_TAMPERED' });
+      await reg.db.exec('UPDATE artefacts SET sha256 = $1 WHERE name = $2', [sha, 'm']);
+    } finally {
+      await reg.close();
+    }
+  }, 120_000);
+
+  // A directory registry's server caches in <dir>/materialized; PostgreSQL ones share $SWITCHYARD_REGISTRY_CACHE.
+  test.runIf(backend === 'postgres')('two registries sharing one cache directory never serve each other\'s model under the same NAME@VERSION', async () => {
+    const cacheDir = tmp('sy-hostile-cache-');
+    const served: number[][][] = [];
+    for (const from of [run, join(work, 'run-1')]) {
+      const location = await freshLocation(backend);
+      const reg = await openRegistry(location, { cacheDir });
+      await reg.register({ name: 'm', from }); // no model.onnx: served through an in-process export
+      await reg.close();
+      process.env.SWITCHYARD_REGISTRY_CACHE = cacheDir;
+      served.push(await servedProbabilities({ model: 'm@1', registry: location }));
+    }
+    expect(served[1]).not.toEqual(served[0]);
+    expect(served[1]).toEqual(await servedProbabilities({ model: join(work, 'run-1') }));
+  }, 120_000);
+
   test('a cache directory another user could write into is refused', async () => {
     const location = await freshLocation(backend);
     const cacheDir = tmp('sy-hostile-cache-');
