@@ -11,7 +11,7 @@
  * can kill the process there (see `pause.ts` for the points).
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { didYouMean, listNames } from '../data/values.ts';
@@ -23,7 +23,8 @@ import { checkAliasName, checkModelName, parseRef } from './names.ts';
 import { pausePoint } from './pause.ts';
 import { type ArtefactRow, type EventRow, migrateRegistry, type VersionRow } from './schema.ts';
 import { loadableRunFiles, readSource } from './source.ts';
-import { cacheLeftovers, ownedDir, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
+import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
+import { ownedDir, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
 
 /**
  * One immutable version of a model.
@@ -136,36 +137,7 @@ export interface MaterializeOptions {
   private?: boolean;
 }
 
-/** Options of {@link Registry.gc}. */
-export interface GcOptions {
-  /**
-   * Spare blobs stored, and temp files written, less than this many ms ago (default one hour): `register` stores
-   * a version's bytes before the transaction that records it, so a young unreferenced blob or temp file may
-   * belong to a registration (or a materialization) in progress.
-   */
-  minAgeMs?: number;
-  /** Report what would be deleted, delete nothing. */
-  dryRun?: boolean;
-}
-
-/** What {@link Registry.gc} found and did. */
-export interface GcResult {
-  /** Blobs examined. */
-  scanned: number;
-  /** Blobs some version refers to (kept). */
-  referenced: number;
-  /** Unreferenced blobs and temp files younger than the minimum age (kept). */
-  young: number;
-  /** Unreferenced blobs deleted (or, with dryRun, that would be). */
-  removed: { sha256: string; bytes: number }[];
-  /**
-   * Temp files of killed writes in the blob store and directories of killed materializations in the cache,
-   * deleted (or, with dryRun, that would be); `bytes` is 0 for a directory.
-   */
-  temporary: { path: string; bytes: number }[];
-  /** Sum of the removed blobs' and temp files' sizes. */
-  freedBytes: number;
-}
+export type { GcOptions, GcResult } from './gc.ts';
 
 /**
  * Opens (creating when needed) a registry: a directory path, or a `postgres://` URL shared by several servers.
@@ -438,35 +410,7 @@ class SqlRegistry implements Registry {
   }
 
   async gc(o: GcOptions = {}): Promise<GcResult> {
-    const minAge = o.minAgeMs ?? 3_600_000;
-    if (!(minAge >= 0)) throw new SwitchyardError('E_USAGE', `gc minimum age must be >= 0 ms, got ${minAge}`, 'e.g. --min-age 1h');
-    const referenced = new Set((await this.db.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM artefacts')).map((r) => r.sha256));
-    const now = Date.now();
-    const r: GcResult = { scanned: 0, referenced: 0, young: 0, removed: [], temporary: [], freedBytes: 0 };
-    for (const b of await this.blobs.list()) {
-      r.scanned++;
-      if (referenced.has(b.sha256)) r.referenced++;
-      else if (now - b.storedAt < minAge) r.young++;
-      // Looked up again just before deleting: a version registered since the scan may refer to it now.
-      else if (!o.dryRun && (await this.db.query('SELECT 1 FROM artefacts WHERE sha256 = $1 LIMIT 1', [b.sha256])).length) r.referenced++;
-      else {
-        if (!o.dryRun) await this.blobs.remove(b.sha256);
-        r.removed.push({ sha256: b.sha256, bytes: b.bytes });
-        r.freedBytes += b.bytes;
-      }
-    }
-    // Temp files and directories of killed writes: young ones may belong to a write still in progress.
-    const dirs = (await cacheLeftovers(this.cacheDir)).map((d) => ({ ...d, bytes: 0 }));
-    const leftovers = [...(await this.blobs.temporaries()), ...dirs];
-    for (const t of leftovers) {
-      if (now - t.modifiedAt < minAge) r.young++;
-      else {
-        if (!o.dryRun) await fsp.rm(t.path, { recursive: true, force: true });
-        r.temporary.push({ path: t.path, bytes: t.bytes });
-        r.freedBytes += t.bytes;
-      }
-    }
-    return r;
+    return collectGarbage(this.db, this.blobs, this.cacheDir, o);
   }
 
   async close(): Promise<void> {
