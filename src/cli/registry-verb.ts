@@ -23,7 +23,7 @@ const SPECS = {
   history: BASE,
   archive: { ...BASE, ...WHO },
   materialize: BASE,
-  gc: { ...BASE, 'min-age': { type: 'string', default: '1h', help: 'spare unreferenced blobs stored more recently than this (e.g. 30m, 1h, 0)' }, 'dry-run': { type: 'boolean', help: 'list what would be deleted, delete nothing' } },
+  gc: { ...BASE, 'min-age': { type: 'string', default: '1h', help: 'spare unreferenced blobs and temp files written more recently than this (e.g. 30m, 1h, 0)' }, 'dry-run': { type: 'boolean', help: 'list what would be deleted, delete nothing' } },
 } as const satisfies Record<string, ArgSpec>;
 
 const USAGE: Record<keyof typeof SPECS, [string, string]> = {
@@ -35,7 +35,7 @@ const USAGE: Record<keyof typeof SPECS, [string, string]> = {
   history: ['registry history NAME', 'Who registered, promoted, rolled back or archived what, when and why.'],
   archive: ['registry archive NAME VERSION', 'Archive a version: it stays readable but can no longer be aliased.'],
   materialize: ['registry materialize NAME@REF', 'Write the artefacts of a version to the local cache, verifying every SHA-256; prints the directory.'],
-  gc: ['registry gc [--min-age 1h] [--dry-run]', 'Delete stored artefact bytes that no version refers to (left by an interrupted register).'],
+  gc: ['registry gc [--min-age 1h] [--dry-run]', 'Delete stored artefact bytes that no version refers to, and temp files and cache directories left by an interrupted register or materialize.'],
 };
 
 /** `--min-age` as ms: `0`, or a duration such as `30m` or `1h`. */
@@ -161,7 +161,12 @@ export async function registryVerb(argv: string[]): Promise<number> {
         const dryRun = Boolean(a['dry-run']);
         const r = await reg.gc({ minAgeMs: minAgeMs(a['min-age'] as string), dryRun });
         const verb = dryRun ? 'would delete' : 'deleted';
-        const text = [`${verb} ${r.removed.length} unreferenced blob(s), ${r.freedBytes} B; kept ${r.referenced} referenced and ${r.young} too recent (of ${r.scanned})`, ...r.removed.map((b) => `  ${b.sha256}  ${b.bytes} B`)];
+        const text = [
+          `${verb} ${r.removed.length} unreferenced blob(s) and ${r.temporary.length} leftover temp file(s), ${r.freedBytes} B; ` +
+            `kept ${r.referenced} referenced and ${r.young} too recent (of ${r.scanned} blobs)`,
+          ...r.removed.map((b) => `  ${b.sha256}  ${b.bytes} B`),
+          ...r.temporary.map((t) => `  ${t.path}  ${t.bytes} B`),
+        ];
         return out({ dryRun, ...r }, text.join('\n'));
       }
     }

@@ -2,11 +2,14 @@
  * Content-addressed artefact storage: bytes are stored under their SHA-256 and written once. The SQLite
  * registry keeps them as files (`files/ab/abcdef…`, written atomically: temp + fsync + rename); the
  * PostgreSQL registry keeps them in a `blobs` table (bytea) so every server sharing the database sees them.
+ * A process killed while writing a file leaves a temp file, never a wrong blob; `registry gc` removes it.
  */
-import { promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { Db } from './db.ts';
+import { pausePoint } from './pause.ts';
 
 /**
  * Where artefact bytes live.
@@ -27,6 +30,16 @@ export interface BlobStore {
   list(): Promise<StoredBlob[]>;
   /** Deletes a blob; no error when it is already gone. */
   remove(sha256: string): Promise<void>;
+  /** Temp files of writes that never finished (a killed `register`); none for a database store. */
+  temporaries(): Promise<TempFile[]>;
+}
+
+/** One entry of {@link BlobStore.temporaries}. */
+export interface TempFile {
+  path: string;
+  bytes: number;
+  /** Last written, ms since the epoch: a write in progress keeps it recent. */
+  modifiedAt: number;
 }
 
 /** One entry of {@link BlobStore.list}. */
@@ -37,7 +50,8 @@ export interface StoredBlob {
   storedAt: number;
 }
 
-const SHA256_NAME = /^[0-9a-f]{64}$/;
+/** A lower-case hex SHA-256: the only names a blob may have. */
+export const SHA256_NAME = /^[0-9a-f]{64}$/;
 
 /**
  * Blobs as files under a directory, two-level fan-out by hash prefix.
@@ -63,24 +77,43 @@ export class FileBlobStore implements BlobStore {
       await fsp.utimes(file, now, now);
       return;
     }
-    await writeFileAtomic(file, bytes);
+    // Staged complete under a temp name, then published by a rename: a kill at any point leaves the blob
+    // absent or whole, plus at most a temp file for gc.
+    const staged = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFileAtomic(staged, bytes);
+    try {
+      await pausePoint('blob-staged');
+      await fsp.rename(staged, file);
+    } catch (err) {
+      await fsp.rm(staged, { force: true });
+      throw err;
+    }
   }
 
   async get(sha256: string): Promise<Buffer | null> {
     return fsp.readFile(this.where(sha256)).catch(() => null);
   }
 
-  async list(): Promise<StoredBlob[]> {
-    const out: StoredBlob[] = [];
-    const fans = await fsp.readdir(this.dir).catch(() => [] as string[]);
-    for (const fan of fans) {
+  /** Every regular file in the fan-out directories: blobs, and temp files of unfinished writes. */
+  private async entries(): Promise<{ name: string; path: string; st: Stats }[]> {
+    const out: { name: string; path: string; st: Stats }[] = [];
+    for (const fan of await fsp.readdir(this.dir).catch(() => [] as string[])) {
       for (const name of await fsp.readdir(join(this.dir, fan)).catch(() => [] as string[])) {
-        if (!SHA256_NAME.test(name)) continue; // temp files of an atomic write in progress
-        const st = await fsp.stat(join(this.dir, fan, name)).catch(() => null);
-        if (st?.isFile()) out.push({ sha256: name, bytes: st.size, storedAt: st.mtimeMs });
+        const st = await fsp.lstat(join(this.dir, fan, name)).catch(() => null);
+        if (st?.isFile()) out.push({ name, path: join(this.dir, fan, name), st });
       }
     }
     return out;
+  }
+
+  async list(): Promise<StoredBlob[]> {
+    const blobs = (await this.entries()).filter((e) => SHA256_NAME.test(e.name));
+    return blobs.map((e) => ({ sha256: e.name, bytes: e.st.size, storedAt: e.st.mtimeMs }));
+  }
+
+  async temporaries(): Promise<TempFile[]> {
+    const temps = (await this.entries()).filter((e) => !SHA256_NAME.test(e.name));
+    return temps.map((e) => ({ path: e.path, bytes: e.st.size, modifiedAt: e.st.mtimeMs }));
   }
 
   async remove(sha256: string): Promise<void> {
@@ -126,5 +159,9 @@ export class DbBlobStore implements BlobStore {
 
   async remove(sha256: string): Promise<void> {
     await this.db.exec('DELETE FROM blobs WHERE sha256 = $1', [sha256]);
+  }
+
+  async temporaries(): Promise<TempFile[]> {
+    return []; // an INSERT cut off by a kill is rolled back by the server: nothing to clean up
   }
 }

@@ -7,22 +7,24 @@
  * artefact bytes in a `blobs` table, materialised into a local cache). A version becomes visible in one
  * transaction after all its bytes are stored, so a crash never leaves a half version.
  *
- * Test hook: with `SWITCHYARD_REGISTRY_PAUSE=after-files` (bytes stored, no row yet) or
- * `SWITCHYARD_REGISTRY_PAUSE=in-transaction` (rows written, not committed), `register` prints
- * `SWITCHYARD_REGISTRY_PAUSED <point>` on stderr and waits forever, so a test can kill the process there.
+ * Test hook: `SWITCHYARD_REGISTRY_PAUSE=<point>` stops `register` or `materialize` at a named point so a test
+ * can kill the process there (see `pause.ts` for the points).
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { sha256Bytes, writeFileAtomic } from '../util/fs.ts';
-import { type BlobStore, DbBlobStore, FileBlobStore } from './blobs.ts';
+import { sha256Bytes } from '../util/fs.ts';
+import { type BlobStore, DbBlobStore, FileBlobStore, SHA256_NAME } from './blobs.ts';
 import { type Db, isPostgresUrl, openDb, redactUrl } from './db.ts';
 import { checkAliasName, checkModelName, parseRef } from './names.ts';
+import { pausePoint } from './pause.ts';
 import { type ArtefactRow, type EventRow, migrateRegistry, type VersionRow } from './schema.ts';
-import { readSource } from './source.ts';
+import { loadableRunFiles, readSource } from './source.ts';
+import { collectGarbage, type GcOptions, type GcResult } from './gc.ts';
+import { ownedDir, privateVersionDir, replaceVersionDir, type VersionFile } from './version-dir.ts';
 
 /**
  * One immutable version of a model.
@@ -82,7 +84,8 @@ export interface ChangeOptions {
 export interface RegistryOptions {
   /**
    * Where {@link Registry.materialize} writes version directories. Default: `<dir>/materialized` for a
-   * directory registry; `$SWITCHYARD_REGISTRY_CACHE` or `<tmp>/switchyard-registry/<url hash>` for PostgreSQL.
+   * directory registry; `$SWITCHYARD_REGISTRY_CACHE` or `<tmp>/switchyard-registry-<uid>-<url hash>` for PostgreSQL.
+   * It must belong to this user and not be writable by everyone (`E_REGISTRY_CACHE` otherwise).
    */
   cacheDir?: string;
 }
@@ -105,7 +108,12 @@ export interface Registry {
   setAlias(name: string, alias: string, version: number, o?: ChangeOptions): Promise<void>;
   rollback(name: string, alias: string, o?: ChangeOptions): Promise<{ from: number; to: number }>;
   resolve(ref: string): Promise<ModelVersion>;
-  materialize(v: ModelVersion): Promise<string>;
+  /**
+   * Writes a version's artefacts, each checked against its registered SHA-256, into a freshly created
+   * directory and returns it: `<cacheDir>/NAME/VERSION` (replaced as a whole, never reused), or with
+   * `private` a new directory no other call shares, which the caller removes when done.
+   */
+  materialize(v: ModelVersion, o?: MaterializeOptions): Promise<string>;
   aliases(name: string): Promise<Record<string, number>>;
   list(name?: string): Promise<ModelVersion[]>;
   history(name: string): Promise<HistoryEntry[]>;
@@ -115,30 +123,21 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-/** Options of {@link Registry.gc}. */
-export interface GcOptions {
+/**
+ * Options of {@link Registry.materialize}.
+ *
+ * @example
+ * const dir = await reg.materialize(v, { private: true }); // load from dir, then remove it
+ */
+export interface MaterializeOptions {
   /**
-   * Spare blobs stored less than this many ms ago (default one hour): `register` stores a version's bytes before
-   * the transaction that records it, so a young unreferenced blob may belong to a registration in progress.
+   * A new directory of this call's own (under the cache's `.private/`) instead of the shared
+   * `<cacheDir>/NAME/VERSION`, which another process may replace at any time. The caller removes it.
    */
-  minAgeMs?: number;
-  /** Report what would be deleted, delete nothing. */
-  dryRun?: boolean;
+  private?: boolean;
 }
 
-/** What {@link Registry.gc} found and did. */
-export interface GcResult {
-  /** Blobs examined. */
-  scanned: number;
-  /** Blobs some version refers to (kept). */
-  referenced: number;
-  /** Unreferenced blobs younger than the minimum age (kept). */
-  young: number;
-  /** Unreferenced blobs deleted (or, with dryRun, that would be). */
-  removed: { sha256: string; bytes: number }[];
-  /** Sum of the removed blobs' sizes. */
-  freedBytes: number;
-}
+export type { GcOptions, GcResult } from './gc.ts';
 
 /**
  * Opens (creating when needed) a registry: a directory path, or a `postgres://` URL shared by several servers.
@@ -152,7 +151,10 @@ export async function openRegistry(location: string, opts: RegistryOptions = {})
     const db = await openDb(location);
     const label = redactUrl(location);
     await migrateRegistry(db).catch(async (err) => (await db.close(), Promise.reject(err)));
-    const cache = opts.cacheDir ?? process.env.SWITCHYARD_REGISTRY_CACHE ?? join(tmpdir(), 'switchyard-registry', createHash('sha256').update(location).digest('hex').slice(0, 16));
+    // One directory per user directly in the (sticky) temp directory: no other user can rename anything in it.
+    const urlHash = createHash('sha256').update(location).digest('hex').slice(0, 16);
+    const own = join(tmpdir(), `switchyard-registry-${process.getuid?.() ?? userInfo().username}-${urlHash}`);
+    const cache = opts.cacheDir ?? process.env.SWITCHYARD_REGISTRY_CACHE ?? own;
     return new SqlRegistry(label, db, new DbBlobStore(db, label), cache);
   }
   const dir = resolvePath(location);
@@ -182,12 +184,6 @@ export function defaultUser(): string {
   } catch {
     return 'unknown';
   }
-}
-
-async function pausePoint(point: string): Promise<void> {
-  if (process.env.SWITCHYARD_REGISTRY_PAUSE !== point) return;
-  process.stderr.write(`SWITCHYARD_REGISTRY_PAUSED ${point}\n`);
-  await new Promise(() => setInterval(() => undefined, 60_000));
 }
 
 function toVersion(r: VersionRow, arts: ArtefactRow[]): ModelVersion {
@@ -281,24 +277,43 @@ class SqlRegistry implements Registry {
     return this.load(this.db, r.name, rows[0].v);
   }
 
-  async materialize(v: ModelVersion): Promise<string> {
+  async materialize(v: ModelVersion, o: MaterializeOptions = {}): Promise<string> {
     const fresh = await this.load(this.db, v.name, v.version); // the database, not the caller's copy, is the truth
+    let files: VersionFile[] = [];
+    for (const a of fresh.artefacts) files.push({ ...a, bytes: await this.verifiedBytes(fresh, a) });
+    // Every byte is checked before anything is written, and written into a directory made for this call:
+    // nothing a previous materialization left (or someone planted) in the cache is ever read.
+    files = loadableRunFiles(files, `${fresh.name}@${fresh.version}`);
+    if (o.private) return privateVersionDir(files, this.cacheDir, `${fresh.name}@${fresh.version}`);
+    await ownedDir(this.cacheDir);
     const dir = join(this.cacheDir, fresh.name, String(fresh.version));
-    for (const a of fresh.artefacts) {
-      const bytes = await this.blobs.get(a.sha256);
-      const what = `${fresh.name}@${fresh.version}: artefact ${a.path}`;
-      if (!bytes) throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${this.blobs.where(a.sha256)})`, 'the registry storage was damaged; restore it from a backup or register the model again', 1);
-      const got = sha256Bytes(bytes);
-      if (got !== a.sha256) {
-        throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${this.blobs.where(a.sha256)})`, 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again');
-      }
-      const parts = a.path.split('/');
-      if (parts.some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, 'the registry database was modified by hand; restore it from a backup', 1);
-      const file = join(dir, ...parts);
-      const existing = await fsp.readFile(file).catch(() => null);
-      if (!existing || !existing.equals(bytes)) await writeFileAtomic(file, bytes);
-    }
+    await replaceVersionDir(files, dir);
     return dir;
+  }
+
+  private async verifiedBytes(v: ModelVersion, a: ModelVersion['artefacts'][number]): Promise<Buffer> {
+    const what = `${v.name}@${v.version}: artefact ${a.path}`;
+    const byHand = 'the registry database was modified by hand; restore it from a backup';
+    if (a.path.split('/').some((x) => x === '' || x === '.' || x === '..' || x.includes('\\'))) {
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: the path points outside the version directory`, byHand, 1);
+    }
+    // The hash names the stored blob (a file of the directory store): a hand-edited one must not name any other.
+    if (!SHA256_NAME.test(a.sha256)) throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: '${a.sha256}' is not a SHA-256`, byHand, 1);
+    const where = this.blobs.where(a.sha256);
+    const bytes = await this.blobs.get(a.sha256);
+    if (!bytes) {
+      const hint = 'the registry storage was damaged; restore it from a backup or register the model again';
+      throw new SwitchyardError('E_REGISTRY_MISSING', `${what} is missing from the store (${where})`, hint, 1);
+    }
+    const got = sha256Bytes(bytes);
+    if (got !== a.sha256) {
+      const hint = 'the stored artefact was modified after registration; do not serve it — restore it from a backup or register the model again';
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: stored bytes have sha256 ${got}, registered ${a.sha256} (${where})`, hint);
+    }
+    if (bytes.byteLength !== a.bytes) {
+      throw new SwitchyardError('E_REGISTRY_TAMPERED', `${what}: ${bytes.byteLength} bytes stored, ${a.bytes} registered`, byHand, 1);
+    }
+    return bytes;
   }
 
   async aliases(name: string): Promise<Record<string, number>> {
@@ -395,24 +410,7 @@ class SqlRegistry implements Registry {
   }
 
   async gc(o: GcOptions = {}): Promise<GcResult> {
-    const minAge = o.minAgeMs ?? 3_600_000;
-    if (!(minAge >= 0)) throw new SwitchyardError('E_USAGE', `gc minimum age must be >= 0 ms, got ${minAge}`, 'e.g. --min-age 1h');
-    const referenced = new Set((await this.db.query<{ sha256: string }>('SELECT DISTINCT sha256 FROM artefacts')).map((r) => r.sha256));
-    const now = Date.now();
-    const r: GcResult = { scanned: 0, referenced: 0, young: 0, removed: [], freedBytes: 0 };
-    for (const b of await this.blobs.list()) {
-      r.scanned++;
-      if (referenced.has(b.sha256)) r.referenced++;
-      else if (now - b.storedAt < minAge) r.young++;
-      // Looked up again just before deleting: a version registered since the scan may refer to it now.
-      else if (!o.dryRun && (await this.db.query('SELECT 1 FROM artefacts WHERE sha256 = $1 LIMIT 1', [b.sha256])).length) r.referenced++;
-      else {
-        if (!o.dryRun) await this.blobs.remove(b.sha256);
-        r.removed.push({ sha256: b.sha256, bytes: b.bytes });
-        r.freedBytes += b.bytes;
-      }
-    }
-    return r;
+    return collectGarbage(this.db, this.blobs, this.cacheDir, o);
   }
 
   async close(): Promise<void> {

@@ -4,11 +4,20 @@
  * fingerprints, config, code version, metrics).
  */
 import { spawnSync } from 'node:child_process';
-import { promises as fsp, readFileSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { decodeModel } from '../runtime/onnx/proto.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { listFiles, MANIFEST_NAME, sha256Bytes, sha256File, verifyManifest } from '../util/fs.ts';
+import {
+  listFiles,
+  type Manifest,
+  MANIFEST_NAME,
+  sha256Bytes,
+  sha256File,
+  stringifyJson,
+  verifyManifest,
+} from '../util/fs.ts';
+import type { VersionFile } from './version-dir.ts';
 
 /**
  * One artefact to store: its path inside the version, its bytes and their SHA-256.
@@ -38,6 +47,9 @@ export interface RegistrySource {
 
 /** Run files that are training state, not part of a deployable version. */
 const SKIP = new Set(['optimizer.safetensors']);
+
+/** Files a loader may take a model from: in a run directory each must be listed in its manifest. */
+const MODEL_FILE = /\.(onnx|safetensors)$/i;
 
 function sourceError(path: string, what: string, hint: string): SwitchyardError {
   return new SwitchyardError('E_REGISTRY_SOURCE', `${path}: ${what}`, hint);
@@ -112,13 +124,8 @@ function dataPaths(config: Record<string, unknown>): string[] {
   return out;
 }
 
-async function readJsonObject(file: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+function parseJsonObject(text: string | undefined, file: string): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as unknown;
     if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
@@ -128,19 +135,112 @@ async function readJsonObject(file: string): Promise<Record<string, unknown> | u
   throw sourceError(file, 'is not a JSON object', 'the run directory is damaged; re-create it with switchyard train');
 }
 
+/**
+ * The files of a run directory that its `manifest.json` lists at the top level (training state such as
+ * `optimizer.safetensors` left out), each read once and checked against the manifest's SHA-256: what a
+ * loader may use, and nothing else. A run without a manifest, or with a model file (`.onnx`,
+ * `.safetensors`) the manifest does not list, is refused: such a file was put there after training, and
+ * loading it would serve something other than what the run recorded. Other unlisted files (reports, notes)
+ * are left alone and never read. `manifest.json` itself comes last.
+ *
+ * @example
+ * const files = await readRunFiles('runs/penguins');
+ * files.map((f) => f.path); // ['config.json', 'metrics.json', 'metrics.jsonl', 'model.safetensors', 'manifest.json']
+ */
+export async function readRunFiles(dir: string): Promise<SourceArtefact[]> {
+  const mfile = join(dir, MANIFEST_NAME);
+  if (!existsSync(mfile)) {
+    throw new SwitchyardError(
+      'E_MANIFEST',
+      `${mfile}: no manifest, so nothing in ${dir} can be verified; refusing to load it`,
+      'train the run again with switchyard train (it writes manifest.json listing every artefact with its SHA-256)',
+    );
+  }
+  const manifest = await verifyManifest(dir);
+  const listed = new Map(manifest.files.filter((f) => !f.path.includes('/')).map((f) => [f.path, f.sha256]));
+  for (const name of (await fsp.readdir(dir)).sort()) {
+    if (MODEL_FILE.test(name) && !listed.has(name)) {
+      throw new SwitchyardError(
+        'E_UNLISTED_MODEL',
+        `${join(dir, name)}: a model file that ${mfile} does not list; refusing to load the run`,
+        'a run holds only what switchyard train wrote: remove the file, or export ONNX beside the run ' +
+          '(switchyard export --out runs/x.onnx) and use that file',
+      );
+    }
+  }
+  const files: SourceArtefact[] = [];
+  for (const [path, sha256] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (SKIP.has(path)) continue;
+    const a = await readArtefact(join(dir, path), path);
+    // Read again after verifyManifest: the bytes used must be the bytes checked, even if the file changed since.
+    if (a.sha256 !== sha256) {
+      const what = `${mfile}: ${path}: changed while being read (sha256 ${a.sha256}, manifest ${sha256})`;
+      throw new SwitchyardError('E_MANIFEST', what, 'something is writing into the run directory; load it when it is done');
+    }
+    files.push(a);
+  }
+  files.push(await readArtefact(mfile, MANIFEST_NAME));
+  return files;
+}
+
+/**
+ * The files of a run (as {@link readRunFiles} read them, or as a registry version holds them) ready to be
+ * written out and loaded: each checked against the run's own manifest, and that manifest rewritten to list just
+ * these files (training state such as `optimizer.safetensors` is left out), so the written directory verifies
+ * like a run. A model file the manifest does not list (a version registered before such files were refused) is
+ * refused with `E_UNLISTED_MODEL`; files without a manifest (a single ONNX file) are returned as they are.
+ *
+ * @param files the verified files of one version
+ * @param what the version, for messages (`penguins@3`, or a run directory)
+ * @example
+ * const files = loadableRunFiles(await readRunFiles('runs/penguins'), 'runs/penguins');
+ */
+export function loadableRunFiles(files: VersionFile[], what: string): VersionFile[] {
+  const own = files.find((f) => f.path === MANIFEST_NAME);
+  if (!own) return files;
+  let manifest: Manifest | undefined;
+  try {
+    manifest = JSON.parse(Buffer.from(own.bytes).toString('utf8')) as Manifest;
+  } catch {
+    /* reported below */
+  }
+  const again = 'register the run again';
+  if (!Array.isArray(manifest?.files)) throw new SwitchyardError('E_MANIFEST', `${what}: ${MANIFEST_NAME} is not a manifest`, again);
+  const listed = new Map(manifest.files.map((f) => [f.path, f.sha256]));
+  for (const f of files) {
+    if (f.path === MANIFEST_NAME || f.path.startsWith('reports/')) continue; // report links are never loaded
+    const sha = listed.get(f.path);
+    if (sha === undefined && MODEL_FILE.test(f.path)) {
+      const hint = 'it was put beside the run before it was registered; register the run again without it';
+      throw new SwitchyardError('E_UNLISTED_MODEL', `${what}: ${f.path} is a model file its manifest does not list`, hint);
+    }
+    if (sha !== undefined && sha !== f.sha256) {
+      throw new SwitchyardError('E_MANIFEST', `${what}: ${f.path} has sha256 ${f.sha256}, its manifest says ${sha}`, again);
+    }
+  }
+  const held = new Set(files.map((f) => f.path));
+  const narrowed = stringifyJson({ ...manifest, files: manifest.files.filter((f) => held.has(f.path)) }, 2) + '\n';
+  const ownNarrowed = { path: MANIFEST_NAME, bytes: Buffer.from(narrowed), sha256: sha256Bytes(narrowed) };
+  return files.map((f) => (f === own ? ownNarrowed : f));
+}
+
 async function readRunDir(dir: string): Promise<RegistrySource> {
-  const config = await readJsonObject(join(dir, 'config.json'));
-  if (!config || config.format !== 'switchyard.run') {
+  const configFile = join(dir, 'config.json');
+  if (!existsSync(configFile)) {
     throw sourceError(dir, 'is not a Switchyard run directory (no config.json with format "switchyard.run")', 'pass a directory written by switchyard train, or a single .onnx file');
   }
-  const names = (await fsp.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.') && !SKIP.has(e.name)).map((e) => e.name).sort();
-  if (!names.includes('model.safetensors') && !names.includes('model.onnx')) {
-    throw sourceError(dir, 'holds no model (model.safetensors or model.onnx)', 'train the run to the end, or export it with switchyard export --out <run>/model.onnx');
+  // Only what the manifest lists, verified: a file planted beside the run is refused or never read.
+  const artefacts = await readRunFiles(dir);
+  const bytesOf = (name: string) => artefacts.find((a) => a.path === name)?.bytes.toString('utf8');
+  const config = parseJsonObject(bytesOf('config.json'), configFile);
+  if (!config || config.format !== 'switchyard.run') {
+    const what = 'is not a Switchyard run directory (no config.json with format "switchyard.run" in its manifest)';
+    throw sourceError(dir, what, 'pass a directory written by switchyard train, or a single .onnx file');
   }
-  // A run with a manifest must still match it: never register a damaged run.
-  if (names.includes(MANIFEST_NAME)) await verifyManifest(dir);
-  const artefacts: SourceArtefact[] = [];
-  for (const n of names) artefacts.push(await readArtefact(join(dir, n), n));
+  const names = artefacts.map((a) => a.path);
+  if (!names.includes('model.safetensors') && !names.includes('model.onnx')) {
+    throw sourceError(dir, 'holds no model (model.safetensors or model.onnx)', 'train the run to the end');
+  }
   const onnx = artefacts.find((a) => a.path === 'model.onnx');
   const data: Record<string, unknown>[] = [];
   for (const p of dataPaths(config)) data.push(await fingerprintData(p));
@@ -148,7 +248,7 @@ async function readRunDir(dir: string): Promise<RegistrySource> {
   return {
     kind,
     artefacts,
-    metrics: await readJsonObject(join(dir, 'metrics.json')),
+    metrics: parseJsonObject(bytesOf('metrics.json'), join(dir, 'metrics.json')),
     lineage: { source: { type: 'run', path: dir, runKind: config.kind ?? null }, data, config, onnx: onnx ? onnxSignature(onnx.bytes, join(dir, 'model.onnx')) : null },
   };
 }

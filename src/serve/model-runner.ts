@@ -4,19 +4,21 @@
  * (possibly int8) decode step (generation), or a plain ONNX model with one float `[N, F]` input. Predictions go through the {@link MicroBatcher}.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TabularEncoder } from '../data/tabular.ts';
+import { loadableRunFiles, readRunFiles } from '../registry/source.ts';
+import { privateVersionDir } from '../registry/version-dir.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
-import { exportTabular } from '../train/tabular-predict.ts';
+import { tabularOnnx } from '../train/tabular-predict.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { MANIFEST_NAME, verifyManifest } from '../util/fs.ts';
+import { MANIFEST_NAME } from '../util/fs.ts';
 import { type BatchOutput, MicroBatcher } from './batcher.ts';
 import { checkRows, type InputSchema, schemaFromEncoder, type UnknownFieldPolicy, vectorSchema } from './schema.ts';
 
@@ -49,8 +51,16 @@ export interface LoadOptions {
   unknownFields?: UnknownFieldPolicy;
   /** Called after each ONNX Runtime call with its batch size and duration. */
   onBatch?: (rows: number, ms: number) => void;
-  /** Check the directory's `manifest.json` (default true; the registry verifies its own artefacts). */
+  /**
+   * Load a run directory only through its `manifest.json` (default true): see {@link loadModel}. `false` is for
+   * a directory the caller wrote itself from verified bytes and that holds nothing else (a private registry
+   * materialization).
+   */
   verify?: boolean;
+  /** Shown as the model's `source` and in errors instead of the directory (e.g. `penguins@3`). */
+  label?: string;
+  /** Identity of an immutable version (registry location + NAME@VERSION): its in-process ONNX export is reused. */
+  exportCacheKey?: string;
 }
 
 /**
@@ -103,8 +113,11 @@ async function findOnnx(dir: string): Promise<string | null> {
 }
 
 /**
- * Loads a model version from a run directory or an `.onnx` file, verifying the directory's manifest
- * (SHA-256 per artefact) when it has one. Throws `E_MODEL_LOAD` / `E_MANIFEST` with the path on failure.
+ * Loads a model version from a run directory or an `.onnx` file. A run directory (one with `config.json` or
+ * `manifest.json`) is loaded only through its manifest: every listed file is checked against its SHA-256 and
+ * copied into a private temp directory, and the model is loaded from that copy, so a file planted in the run
+ * (an unlisted `model.onnx` is refused with `E_UNLISTED_MODEL`) or changed after the check is never used;
+ * a run without a manifest is refused (`E_MANIFEST`). Throws `E_MODEL_LOAD` with the path on other failures.
  *
  * @example
  * const m = await loadModel('runs/churn', { name: 'churn', version: 'dir', maxBatch: 64 });
@@ -114,41 +127,57 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
   if (!existsSync(source)) throw new SwitchyardError('E_MODEL_LOAD', `${source}: no such file or directory`, 'pass a run directory, an .onnx file or NAME@ALIAS with --registry');
   const name = opts.name ?? source.replace(/\/+$/, '').split('/').pop()!.replace(/\.onnx$/, '');
   const version = String(opts.version ?? 'local');
-  if (statSync(source).isFile()) return onnxModel(source, await readFile(source), name, version, opts);
-  if (opts.verify !== false && existsSync(join(source, MANIFEST_NAME))) await verifyManifest(source);
-  const cfgFile = join(source, RUN_FILES.config);
-  if (existsSync(cfgFile)) {
-    let cfg: { kind?: string };
-    try {
-      cfg = JSON.parse(await readFile(cfgFile, 'utf8'));
-    } catch (e) {
-      throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
-    }
-    if (cfg.kind === 'gpt') return lmModel(await loadLm(source, { threads: opts.threads }), source, name, version);
-    if (cfg.kind === 'tabular-mlp') {
-      const file = await findOnnx(source);
-      if (file) return onnxModel(source, await readFile(file), name, version, opts);
-      // Registry versions are immutable: their export is kept (a switch back and forth costs no re-export).
-      const cached = opts.verify === false ? exported.get(source) : undefined;
-      if (cached) return onnxModel(source, cached, name, version, opts);
-      const tmp = await mkdtemp(join(tmpdir(), 'sy-serve-'));
-      try {
-        await exportTabular(source, join(tmp, 'model.onnx'));
-        const bytes = await readFile(join(tmp, 'model.onnx'));
-        if (opts.verify === false) {
-          if (exported.size >= 16) exported.delete(exported.keys().next().value!);
-          exported.set(source, bytes);
-        }
-        return await onnxModel(source, bytes, name, version, opts);
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
-    }
-    throw new SwitchyardError('E_MODEL_LOAD', `${cfgFile}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
+  const label = opts.label ?? source;
+  if (statSync(source).isFile()) return onnxModel(label, await readFile(source), name, version, opts);
+  const isRun = existsSync(join(source, RUN_FILES.config)) || existsSync(join(source, MANIFEST_NAME));
+  // A directory holding just an .onnx file is that file; a registry materialization was verified as it was written.
+  if (!isRun || opts.verify === false) return loadRunDir(source, label, name, version, opts);
+  const files = loadableRunFiles(await readRunFiles(source), source);
+  const stagingRoot = join(tmpdir(), `switchyard-serve-${process.getuid?.() ?? 'user'}`); // one per user: see ownedDir
+  const staged = await privateVersionDir(files, stagingRoot, 'run');
+  try {
+    return await loadRunDir(staged, label, name, version, opts);
+  } finally {
+    await rm(staged, { recursive: true, force: true });
   }
-  const file = await findOnnx(source);
-  if (!file) throw new SwitchyardError('E_MODEL_LOAD', `${source}: no config.json and no single .onnx file`, 'pass a run directory written by switchyard train, or an ONNX model');
-  return onnxModel(source, await readFile(file), name, version, opts);
+}
+
+/** Loads a directory whose every file may be used (checked by the caller): a run, or one holding a single .onnx. */
+async function loadRunDir(
+  dir: string,
+  label: string,
+  name: string,
+  version: string,
+  opts: LoadOptions,
+): Promise<ServedModel> {
+  const cfgFile = join(dir, RUN_FILES.config);
+  if (!existsSync(cfgFile)) {
+    const file = await findOnnx(dir);
+    if (!file) throw new SwitchyardError('E_MODEL_LOAD', `${label}: no config.json and no single .onnx file`, 'pass a run directory written by switchyard train, or an ONNX model');
+    return onnxModel(label, await readFile(file), name, version, opts);
+  }
+  let cfg: { kind?: string };
+  try {
+    cfg = JSON.parse(await readFile(cfgFile, 'utf8'));
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
+  }
+  if (cfg.kind === 'gpt') return lmModel(await loadLm(dir, { threads: opts.threads }), label, name, version);
+  if (cfg.kind !== 'tabular-mlp') {
+    throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
+  }
+  const file = await findOnnx(dir);
+  if (file) return onnxModel(label, await readFile(file), name, version, opts);
+  // Registry versions are immutable: their export is kept (a switch back and forth costs no re-export).
+  const key = opts.exportCacheKey;
+  const cached = key === undefined ? undefined : exported.get(key);
+  if (cached) return onnxModel(label, cached, name, version, opts);
+  const { bytes } = await tabularOnnx(dir);
+  if (key !== undefined) {
+    if (exported.size >= 16) exported.delete(exported.keys().next().value!);
+    exported.set(key, bytes);
+  }
+  return onnxModel(label, bytes, name, version, opts);
 }
 
 interface OutputPlan {

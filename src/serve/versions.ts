@@ -5,6 +5,7 @@
  * swapped in with one reference assignment, so a request that captured a version at its start finishes on
  * it. A version that fails to load is skipped and the last good one keeps serving.
  */
+import { rm } from 'node:fs/promises';
 import { parseRef } from '../registry/names.ts';
 import type { Registry } from '../registry/registry.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -47,7 +48,17 @@ export function registrySource(reg: Registry): ModelSource {
     },
     async load(ref, at, opts) {
       const v = await reg.resolve(`${at.name}@${at.version}`);
-      return loadModel(await reg.materialize(v), { ...opts, name: v.name, version: v.version, verify: false });
+      // A directory of this load's own, written from verified bytes: the shared cache directory may be
+      // replaced by another process at any time, and nothing in it is trusted.
+      const dir = await reg.materialize(v, { private: true });
+      try {
+        const label = `${v.name}@${v.version}`;
+        const exportCacheKey = `${reg.location}\n${label}`;
+        const as = { name: v.name, version: v.version, label, exportCacheKey };
+        return await loadModel(dir, { ...opts, ...as, verify: false });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
     async rollback(ref, reason) {
       const r = parseRef(ref);

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultUser, openRegistry, type Registry } from '../../src/registry/registry.ts';
 import { SwitchyardError } from '../../src/util/errors.ts';
-import { sha256File } from '../../src/util/fs.ts';
+import { sha256File, verifyManifest, writeManifest } from '../../src/util/fs.ts';
 import { BACKENDS, freshLocation } from '../pg.ts';
 import { penguinsRun } from './fixtures.ts';
 
@@ -70,7 +70,7 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
     const cfg = JSON.parse(readFileSync(join(copy, 'config.json'), 'utf8'));
     cfg.train.data = join(work, 'gone.csv');
     writeFileSync(join(copy, 'config.json'), JSON.stringify(cfg));
-    rmSync(join(copy, 'manifest.json'));
+    await writeManifest(copy); // a run moved and re-recorded by its owner
     const m = await reg.register({ name: 'moved', from: copy });
     expect(m.lineage.data).toEqual([{ path: join(work, 'gone.csv'), missing: true, error: 'ENOENT' }]);
   });
@@ -90,7 +90,9 @@ describe.each(BACKENDS)('registry on %s', (backend) => {
   test('materialize writes every artefact, verified, and the ONNX model runs in ONNX Runtime', async () => {
     const v = await reg.resolve('penguins@1');
     const dir = await reg.materialize(v);
-    for (const a of v.artefacts) expect(await sha256File(join(dir, a.path))).toBe(a.sha256);
+    for (const a of v.artefacts) if (a.path !== 'manifest.json') expect(await sha256File(join(dir, a.path))).toBe(a.sha256);
+    // The run's manifest is narrowed to the registered files (no optimizer state): the copy verifies like a run.
+    expect((await verifyManifest(dir)).files.map((f) => f.path)).toEqual(v.artefacts.map((a) => a.path).filter((p) => p !== 'manifest.json'));
     const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
     expect(session.inputNames).toEqual(['features']);
     // A damaged materialised copy is replaced on the next load.
