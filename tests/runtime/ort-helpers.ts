@@ -105,10 +105,13 @@ export interface OrtCase {
   release(): Promise<void>;
 }
 
-/** Traces `fn` and compiles it (one thread: the suite runs files in parallel). */
-export async function ortCase(fn: (g: Graph) => Record<string, Tensor>): Promise<OrtCase> {
+/**
+ * Traces `fn` and compiles it, by default on one thread (the suite runs files in parallel); `threads` > 1 for the
+ * tests of ORT's multi-threaded kernels.
+ */
+export async function ortCase(fn: (g: Graph) => Record<string, Tensor>, threads = 1): Promise<OrtCase> {
   const graph = trace(fn);
-  const compiled = await compile(graph, { threads: 1 });
+  const compiled = await compile(graph, { threads });
   recordLive(graph, graph.outputs);
   return {
     graph,
