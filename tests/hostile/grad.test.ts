@@ -4,10 +4,12 @@
  * its error), the same on every run — never a silently wrong or run-dependent one.
  */
 import { describe, expect, it } from 'vitest';
-import { backward, gather, type Graph, mul, reduceSum, scatterNDAdd, type Tensor, trace } from '../../src/core/index.ts';
+import {
+  backward, gather, type Graph, mul, reduceSum, scatterNDAdd, type Tensor, trace,
+} from '../../src/core/index.ts';
 import type { RefTensor } from '../../src/runtime/reference/index.ts';
 import { runReference } from '../../src/runtime/reference/index.ts';
-import { ortCase, randInt, randn, roundFeeds, tensor, toHost } from '../runtime/ort-helpers.ts';
+import { expectRepeatable, ortCase, randInt, randn, roundFeeds, tensor, toHost } from '../runtime/ort-helpers.ts';
 
 const THREADS = 2;
 
@@ -20,19 +22,9 @@ function embeddingGrad(v: number, d: number): (g: Graph) => Record<string, Tenso
   };
 }
 
-/** Runs `fn` 4 times at THREADS: the first run matches the reference (NaN where it has NaN), the rest match the first. */
-async function sameAsReference(fn: (g: Graph) => Record<string, Tensor>, feeds: Record<string, RefTensor>): Promise<void> {
-  const c = await ortCase(fn, THREADS);
-  try {
-    const { ort: first } = await c.check(feeds, { rtol: 1e-5, atol: 1e-6 });
-    const host = Object.fromEntries(Object.entries(roundFeeds(feeds)).map(([k, t]) => [k, toHost(t)]));
-    for (let run = 1; run < 4; run++) {
-      const ort = await c.compiled.run(host);
-      for (const [name, t] of Object.entries(ort)) expect(Buffer.from(t.data.buffer).equals(Buffer.from(first[name].data.buffer)), name).toBe(true);
-    }
-  } finally {
-    await c.release();
-  }
+/** Runs `fn` 4 times at THREADS: the first run matches the reference (NaN where it has NaN), the rest the first. */
+async function sameAsReference(fn: (g: Graph) => Record<string, Tensor>, feeds: Record<string, RefTensor>) {
+  await expectRepeatable(fn, feeds, THREADS, 4, { rtol: 1e-5, atol: 1e-6 });
 }
 
 describe('hostile scatter-adds at 2 threads', () => {
@@ -59,21 +51,27 @@ describe('hostile scatter-adds at 2 threads', () => {
   });
 
   it('an empty batch gives a zero gradient', async () => {
-    await sameAsReference(embeddingGrad(40, 16), { w: randn([40, 16], 8), ids: tensor([], [0], 'i64'), r: randn([0, 16], 9) });
+    const feeds = { w: randn([40, 16], 8), ids: tensor([], [0], 'i64'), r: randn([0, 16], 9) };
+    await sameAsReference(embeddingGrad(40, 16), feeds);
   });
 
   it('an address out of range fails as in the reference instead of landing in another row', async () => {
     // [0, 7] in a [6, 7, 4] base would be row 1, column 0 if the two parts were simply flattened.
-    const fn = (g: Graph) => ({ s: scatterNDAdd(g.input('base', 'f32', [6, 7, 4]), g.input('idx', 'i64', [3, 2]), g.input('u', 'f32', [3, 4])) });
+    const fn = (g: Graph) => {
+      const base = g.input('base', 'f32', [6, 7, 4]);
+      return { s: scatterNDAdd(base, g.input('idx', 'i64', [3, 2]), g.input('u', 'f32', [3, 4])) };
+    };
     const c = await ortCase(fn, THREADS);
     try {
       for (const idx of [[0, 0, 2, 3, 0, 7], [0, 0, 6, 0, 1, 1], [-7, 0, 1, 1, 2, 2], [0, -8, 1, 1, 2, 2]]) {
         const feeds = { base: randn([6, 7, 4], 10), idx: tensor(idx, [3, 2], 'i64'), u: randn([3, 4], 11) };
         expect(() => runReference(c.graph, feeds), `reference, ${idx}`).toThrow();
-        await expect(c.compiled.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, toHost(t)]))), `ORT, ${idx}`).rejects.toThrow();
+        const host = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, toHost(t)]));
+        await expect(c.compiled.run(host), `ORT, ${idx}`).rejects.toThrow();
       }
       // In range, negative parts count from the end.
-      await c.check({ base: randn([6, 7, 4], 12), idx: tensor([-1, -7, 5, 6, -6, 0], [3, 2], 'i64'), u: randn([3, 4], 13) });
+      const idx = tensor([-1, -7, 5, 6, -6, 0], [3, 2], 'i64');
+      await c.check({ base: randn([6, 7, 4], 12), idx, u: randn([3, 4], 13) });
     } finally {
       await c.release();
     }

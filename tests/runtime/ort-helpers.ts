@@ -146,6 +146,33 @@ export async function compareOrtWithReference(
   }
 }
 
+/**
+ * Compiles `fn` at `threads` and runs it `runs` times on `feeds`: the first run must match the reference (within
+ * `tol`), every later run the first one bit for bit — what multi-threaded kernels must keep (issue 11).
+ */
+export async function expectRepeatable(
+  fn: (g: Graph) => Record<string, Tensor>,
+  feeds: Record<string, RefTensor>,
+  threads: number,
+  runs: number,
+  tol?: Tol,
+): Promise<void> {
+  const c = await ortCase(fn, threads);
+  try {
+    const { ort: first } = await c.check(feeds, tol);
+    const host = Object.fromEntries(Object.entries(roundFeeds(feeds)).map(([k, t]) => [k, toHost(t)]));
+    for (let run = 1; run < runs; run++) {
+      const ort = await c.compiled.run(host);
+      for (const [name, t] of Object.entries(ort)) {
+        const same = Buffer.from(t.data.buffer).equals(Buffer.from(first[name].data.buffer));
+        expect(same, `${name}, run ${run} vs run 0`).toBe(true);
+      }
+    }
+  } finally {
+    await c.release();
+  }
+}
+
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Uniform random f32 values in [lo, hi) from a fixed seed. */

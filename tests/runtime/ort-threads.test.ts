@@ -6,32 +6,27 @@
  * The updates are positive, so fp32 rounding of a sum of n terms stays below (n - 1) * 2^-24 of it (rtol 1e-5 holds
  * for n < 160) while one lost update costs about 1/n of it.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import {
-  backward, gather, gatherElements, gatherND, type Graph, mul, reduceSum, scatterElementsAdd, scatterNDAdd, type Tensor, topk,
+  backward, gather, gatherElements, gatherND, type Graph, mul, reduceSum, scatterElementsAdd, scatterNDAdd, type Tensor,
+  topk,
 } from '../../src/core/index.ts';
 import type { RefTensor } from '../../src/runtime/reference/index.ts';
-import { ortCase, randInt, randn, roundFeeds, toHost } from './ort-helpers.ts';
+import { expectRepeatable, randInt, randn } from './ort-helpers.ts';
 
 const RUNS = 8;
 const TOL = { rtol: 1e-5, atol: 1e-6 };
 
-/**
- * Compiles `fn` at `threads` and runs it RUNS times on `feeds`: the first run matches the reference, every later run
- * matches the first bit for bit.
- */
-async function repeatable(fn: (g: Graph) => Record<string, Tensor>, feeds: Record<string, RefTensor>, threads: number): Promise<void> {
-  const c = await ortCase(fn, threads);
-  try {
-    const { ort: first } = await c.check(feeds, TOL);
-    const host = Object.fromEntries(Object.entries(roundFeeds(feeds)).map(([k, t]) => [k, toHost(t)]));
-    for (let run = 1; run < RUNS; run++) {
-      const ort = await c.compiled.run(host);
-      for (const [name, t] of Object.entries(ort)) expect(Buffer.from(t.data.buffer).equals(Buffer.from(first[name].data.buffer)), `${name}, run ${run}`).toBe(true);
-    }
-  } finally {
-    await c.release();
-  }
+type Case = (g: Graph) => Record<string, Tensor>;
+
+async function repeatable(fn: Case, feeds: Record<string, RefTensor>, threads: number): Promise<void> {
+  await expectRepeatable(fn, feeds, threads, RUNS, TOL);
+}
+
+/** Random int64 addresses [..., k] whose part j is in [0, dims[j]). */
+function addresses(shape: number[], dims: number[], seed: number): RefTensor {
+  const t = randInt(shape, seed, 0, 41);
+  return { ...t, data: t.data.map((v, i) => v % dims[i % dims.length]) };
 }
 
 /** d(sum(f(w) * r))/dw for an upstream r of positive weights. */
@@ -56,19 +51,23 @@ describe.each([2, 4])('scatter-adds at %i ORT threads are exact and repeatable',
         dw: gradOf(w, g.input('r', 'f32', [8, 256, 128]), gather(w, ids)),
         dwt: gradOf(wt, g.input('rt', 'f32', [128, 8, 256]), gather(wt, ids, 1)),
       };
-    }, { w: randn([48, 128], 4), wt: randn([128, 48], 5), ids: randInt([8, 256], 6, 0, 47), r: randn([8, 256, 128], 7, 0.5, 1.5), rt: randn([128, 8, 256], 8, 0.5, 1.5) }, threads);
+    }, {
+      w: randn([48, 128], 4), wt: randn([128, 48], 5), ids: randInt([8, 256], 6, 0, 47),
+      r: randn([8, 256, 128], 7, 0.5, 1.5), rt: randn([128, 8, 256], 8, 0.5, 1.5),
+    }, threads);
   });
 
   it("gatherND's gradient (2-deep addresses) and scatterNDAdd onto a non-zero base", async () => {
     await repeatable((g) => {
-      const w = g.input('w', 'f32', [6, 7, 128]);
+      const w = g.input('w', 'f32', ['a', 7, 128]); // a symbolic dim among the addressed ones
       const idx = g.input('idx', 'i64', [2048, 2]);
       return {
         dw: gradOf(w, g.input('r', 'f32', [2048, 128]), gatherND(w, idx)),
         s: scatterNDAdd(w, g.input('rows', 'i64', [2048, 1]), g.input('u', 'f32', [2048, 7, 128])),
       };
     }, {
-      w: randn([6, 7, 128], 9, 0.5, 1.5), idx: { ...randInt([2048, 2], 10, 0, 5), data: randInt([2048, 2], 10, 0, 41).data.map((v, i) => (i % 2 ? v % 7 : v % 6)) },
+      w: randn([6, 7, 128], 9, 0.5, 1.5),
+      idx: addresses([2048, 2], [6, 7], 10),
       r: randn([2048, 128], 11, 0.5, 1.5), rows: randInt([2048, 1], 12, 0, 5), u: randn([2048, 7, 128], 13, 0.5, 1.5),
     }, threads);
   });
@@ -84,7 +83,8 @@ describe.each([2, 4])('scatter-adds at %i ORT threads are exact and repeatable',
         dx: gradOf(x, g.input('rk', 'f32', [64, 256]), topk(x, 256, -1)[0]),
       };
     }, {
-      w: randn([40, 128], 14, 0.5, 1.5), x: randn([64, 512], 15), idx: randInt([2048, 128], 16, 0, 39), u: randn([2048, 128], 17, 0.5, 1.5),
+      w: randn([40, 128], 14, 0.5, 1.5), x: randn([64, 512], 15), idx: randInt([2048, 128], 16, 0, 39),
+      u: randn([2048, 128], 17, 0.5, 1.5),
       r: randn([2048, 128], 18, 0.5, 1.5), rk: randn([64, 256], 19, 0.5, 1.5),
     }, threads);
   });

@@ -15,12 +15,12 @@ import { hostI64 } from '../nn/lm-helpers.ts';
 
 const THREADS = 2;
 const CFG: GptConfig = {
-  vocab: 256, dModel: 128, layers: 1, heads: 2, context: 32, mlpHidden: 128, activation: 'gelu', norm: 'layernorm', position: 'learned',
-  tieWeights: false, dropout: 0,
+  vocab: 256, dModel: 128, layers: 1, heads: 2, context: 32, mlpHidden: 128, activation: 'gelu', norm: 'layernorm',
+  position: 'learned', tieWeights: false, dropout: 0,
 };
 const B = 64;
 const T = CFG.context;
-const TEXT = Buffer.from('the same seed and the same data give the same weights, run after run, at any thread count. '.repeat(30));
+const TEXT = Buffer.from('same seed, same data, same weights: run after run, at any given thread count. '.repeat(32));
 
 /** `steps` batches of B windows of T bytes (inputs and next-byte targets), stacked for one TrainStep call. */
 function batches(steps: number): { x: ReturnType<typeof hostI64>; y: ReturnType<typeof hostI64> } {
@@ -62,7 +62,7 @@ describe(`training at ${THREADS} threads is repeatable`, () => {
     for (const [name, bytes] of a) expect(bytes.equals(b.get(name)!), name).toBe(true);
   });
 
-  it('the first-step embedding gradient equals the single-threaded one within fp32 rounding, on every run', async () => {
+  it('the first-step embedding gradient equals the 1-thread one within fp32 rounding, on every run', async () => {
     const model = new GPT(CFG).init(1).named();
     const wte = model.namedParameters().find(([n]) => n === 'wte.weight')![1];
     const graph = trace((g) => {

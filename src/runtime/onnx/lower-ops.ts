@@ -117,6 +117,8 @@ const LOWERINGS: Record<string, Lowering> = {
   gather: (em, n, ins, outs) => void em.emit('Gather', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
   gatherElements: (em, n, ins, outs) => void em.emit('GatherElements', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
   gatherND: simple('GatherND'),
+  // ORT's ScatterElements 'add' adds in index order: exact and bit-identical run after run at 2 and 4 threads
+  // (tests/runtime/ort-threads.test.ts holds it to that). ScatterND 'add' is neither: see lower-scatter.ts.
   scatterElementsAdd: (em, n, ins, outs) => void em.emit('ScatterElements', ins, { axis: attr.int(n.attrs.axis as number), reduction: attr.string('add') }, outs),
   scatterNDAdd: lowerScatterNDAdd,
   topk: (em, n, ins, outs) =>

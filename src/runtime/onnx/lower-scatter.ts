@@ -23,29 +23,47 @@ const ONNX_DOUBLE = 11;
 /** An end past any axis, for Slice. */
 const TO_END = Number.MAX_SAFE_INTEGER;
 
-/** Emits `scatterNDAdd(base, indices, updates)` (see the module comment). */
-export function lowerScatterNDAdd(em: GraphEmitter, n: Node, [base, indices, updates]: string[], [out]: string[]): void {
+/**
+ * Emits the ONNX nodes of one IR `scatterNDAdd` node (see the module comment).
+ *
+ * @param em the emitter of the graph being lowered
+ * @param n the IR node; its inputs are base, indices [..., depth] and updates
+ * @param ins the ONNX names of base, indices and updates
+ * @param outs the ONNX name of the result
+ * @example
+ * // In the lowering table of lower-ops.ts:
+ * const LOWERINGS = { scatterNDAdd: lowerScatterNDAdd };
+ */
+export function lowerScatterNDAdd(em: GraphEmitter, n: Node, ins: string[], outs: string[]): void {
+  const [base, indices, updates] = ins;
   const idx = n.inputs[1];
   const depth = idx.shape[idx.rank - 1] as number;
   const rows = rowOfEachAddress(em, n, indices, depth); // [M]: row of base viewed as [R, S]
   const [baseRows] = em.emit('Flatten', [base], { axis: attr.int(depth) }); // [R, S]
   const [updateRows] = em.emit('Flatten', [updates], { axis: attr.int(idx.rank - 1) }); // [M, S]
   const { sortedRows, ends, prefix } = sortedPrefixSums(em, rows, updateRows);
-
-  const [total] = em.emit('ReduceSum', [em.emit('Slice', [prefix, em.ints([-1]), em.ints([TO_END]), em.ints([0])])[0]], { keepdims: attr.int(0) });
+  // The last prefix row holds every column's total: finite exactly when every update is.
+  const [total] = em.emit('ReduceSum', [rowRange(em, prefix, -1, TO_END)], { keepdims: attr.int(0) });
   const [nonFinite] = em.emit('Or', [em.emit('IsNaN', [total])[0], em.emit('IsInf', [total])[0]]);
   const sequential = em.branch((b) => {
     const [at] = b.emit('Expand', [b.emit('Unsqueeze', [rows, b.ints([-1])])[0], b.emit('Shape', [updateRows])[0]]);
-    return b.emit('ScatterElements', [baseRows, at, updateRows], { axis: attr.int(0), reduction: attr.string('add') })[0];
+    const add = { axis: attr.int(0), reduction: attr.string('add') };
+    return b.emit('ScatterElements', [baseRows, at, updateRows], add)[0];
   }, 'float32');
   const summed = em.branch((b) => {
     const [segmentRows] = b.emit('Gather', [sortedRows, ends], { axis: attr.int(0) });
-    const totals = runTotals(b, prefix, ends);
+    const [at] = b.emit('Unsqueeze', [segmentRows, b.ints([-1])]);
     // One update per row now: no two threads add into the same row.
-    return b.emit('ScatterND', [baseRows, b.emit('Unsqueeze', [segmentRows, b.ints([-1])])[0], totals], { reduction: attr.string('add') })[0];
+    return b.emit('ScatterND', [baseRows, at, runTotals(b, prefix, ends)], { reduction: attr.string('add') })[0];
   }, 'float32');
-  const [scattered] = em.emit('If', [nonFinite], { then_branch: attr.graph(sequential), else_branch: attr.graph(summed) });
-  em.emit('Reshape', [scattered, em.emit('Shape', [base])[0]], { allowzero: attr.int(1) }, [out]);
+  const branches = { then_branch: attr.graph(sequential), else_branch: attr.graph(summed) };
+  const [scattered] = em.emit('If', [nonFinite], branches);
+  em.emit('Reshape', [scattered, em.emit('Shape', [base])[0]], { allowzero: attr.int(1) }, outs);
+}
+
+/** Rows `start` to `end` (exclusive; negative counts from the end) of `x` along axis 0. */
+function rowRange(em: GraphEmitter, x: string, start: number, end: number): string {
+  return em.emit('Slice', [x, em.ints([start]), em.ints([end]), em.ints([0])])[0];
 }
 
 /**
@@ -55,13 +73,16 @@ export function lowerScatterNDAdd(em: GraphEmitter, n: Node, [base, indices, upd
  */
 function rowOfEachAddress(em: GraphEmitter, n: Node, indices: string, depth: number): string {
   const base = n.inputs[0];
-  if (depth === 0) return em.emit('Reshape', [em.emit('ReduceSum', [indices, em.ints([-1])], { keepdims: attr.int(0) })[0], em.ints([-1])])[0]; // all 0
+  if (depth === 0) {
+    // Every address names the whole of base: row 0 of a [1, S] view.
+    const [zeros] = em.emit('ReduceSum', [indices, em.ints([-1])], { keepdims: attr.int(0) });
+    return em.emit('Reshape', [zeros, em.ints([-1])])[0];
+  }
   let row = '';
   let bad = '';
   let rowCount = em.ints([1]);
   for (let j = 0; j < depth; j++) {
-    const d = base.shape[j];
-    const [size] = typeof d === 'number' ? [em.ints([d])] : em.emit('Shape', [em.name(base)], { start: attr.int(j), end: attr.int(j + 1) });
+    const size = em.shapeTensor([base.shape[j]], true); // int64 [1]
     const [raw] = em.emit('Gather', [indices, em.int(j)], { axis: attr.int(-1) });
     const [i] = em.emit('Where', [em.emit('Less', [raw, em.int(0)])[0], em.emit('Add', [raw, size])[0], raw]);
     const [outside] = em.emit('Or', [em.emit('Less', [i, em.int(0)])[0], em.emit('GreaterOrEqual', [i, size])[0]]);
@@ -73,17 +94,25 @@ function rowOfEachAddress(em: GraphEmitter, n: Node, indices: string, depth: num
   return em.emit('Reshape', [row, em.ints([-1])])[0];
 }
 
-/**
- * `rows` sorted, the positions where each run of equal rows ends (int64 [U]), and the float64 running sums of
- * `values` [M, S] taken in that order ([M, S]).
- */
-function sortedPrefixSums(em: GraphEmitter, rows: string, values: string): { sortedRows: string; ends: string; prefix: string } {
-  const [sortedRows, order] = em.emit('TopK', [rows, em.emit('Shape', [rows])[0]], { axis: attr.int(0), largest: attr.int(0), sorted: attr.int(1) }, 2);
+/** What {@link sortedPrefixSums} returns. */
+interface SortedSums {
+  /** The rows, ascending (int64 [M]). */
+  sortedRows: string;
+  /** Where each run of equal rows ends in `sortedRows` (int64 [U]). */
+  ends: string;
+  /** float64 running sums of the values taken in sorted order ([M, S]). */
+  prefix: string;
+}
+
+/** Sorts `rows` [M] and takes float64 running sums of `values` [M, S] in that order. */
+function sortedPrefixSums(em: GraphEmitter, rows: string, values: string): SortedSums {
+  const ascending = { axis: attr.int(0), largest: attr.int(0), sorted: attr.int(1) };
+  const [sortedRows, order] = em.emit('TopK', [rows, em.emit('Shape', [rows])[0]], ascending, 2);
   const [inOrder] = em.emit('Gather', [values, order], { axis: attr.int(0) });
   const [wide] = em.emit('Cast', [inOrder], { to: attr.int(ONNX_DOUBLE) });
   const [prefix] = em.emit('CumSum', [wide, em.int(0)]);
   // A run ends where the next row differs; -1 (no valid row) stands after the last one.
-  const [next] = em.emit('Concat', [em.emit('Slice', [sortedRows, em.ints([1]), em.ints([TO_END]), em.ints([0])])[0], em.ints([-1])], { axis: attr.int(0) });
+  const [next] = em.emit('Concat', [rowRange(em, sortedRows, 1, TO_END), em.ints([-1])], { axis: attr.int(0) });
   const [isEnd] = em.emit('Not', [em.emit('Equal', [sortedRows, next])[0]]);
   const [ends] = em.emit('Reshape', [em.emit('NonZero', [isEnd])[0], em.ints([-1])]);
   return { sortedRows, ends, prefix };
@@ -92,9 +121,8 @@ function sortedPrefixSums(em: GraphEmitter, rows: string, values: string): { sor
 /** float32 [U, S]: each run's sum, the prefix sum at its end minus the one at the previous run's end (0 first). */
 function runTotals(em: GraphEmitter, prefix: string, ends: string): string {
   const [atEnd] = em.emit('Gather', [prefix, ends], { axis: attr.int(0) });
-  const [first] = em.emit('Slice', [atEnd, em.ints([0]), em.ints([1]), em.ints([0])]);
   const zero = attr.tensor({ name: '', dtype: 'float64', dims: [1], data: Float64Array.of(0) });
-  const [zeros] = em.emit('ConstantOfShape', [em.emit('Shape', [first])[0]], { value: zero });
-  const [before] = em.emit('Concat', [zeros, em.emit('Slice', [atEnd, em.ints([0]), em.ints([-1]), em.ints([0])])[0]], { axis: attr.int(0) });
+  const [zeros] = em.emit('ConstantOfShape', [em.emit('Shape', [rowRange(em, atEnd, 0, 1)])[0]], { value: zero });
+  const [before] = em.emit('Concat', [zeros, rowRange(em, atEnd, 0, -1)], { axis: attr.int(0) });
   return em.emit('Cast', [em.emit('Sub', [atEnd, before])[0]], { to: attr.int(ONNX_FLOAT) })[0];
 }

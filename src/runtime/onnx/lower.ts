@@ -120,7 +120,8 @@ export class GraphEmitter {
   branch(build: (em: GraphEmitter) => string, dtype: OnnxDType): OnnxGraph {
     const child = new GraphEmitter(this.names, this.counter, this.graph, this);
     const out = build(child);
-    return { name: child.fresh('branch'), nodes: child.nodes, inputs: [], outputs: [{ name: out, dtype, shape: null }], initializers: [] };
+    const outputs = [{ name: out, dtype, shape: null }];
+    return { name: child.fresh('branch'), nodes: child.nodes, inputs: [], outputs, initializers: [] };
   }
 
   /** Lowers a loop body graph as an ONNX Loop body. */
