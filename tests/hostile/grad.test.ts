@@ -39,14 +39,18 @@ describe('hostile scatter-adds at 2 threads', () => {
     await sameAsReference(embeddingGrad(40, 128), { w: randn([40, 128], 4), ids, r: randn([2048, 128], 5, 0.5, 1.5) });
   });
 
-  it('a NaN or an infinity in one update reaches only its own row', async () => {
-    const ids = tensor(Array.from({ length: 2048 }, (_, i) => (i * 7) % 40), [2048], 'i64');
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+  it('a NaN or an infinity in one update reaches only its own row (rows repeated, and a permutation)', async () => {
+    const repeated = tensor(Array.from({ length: 2048 }, (_, i) => (i * 7) % 40), [2048], 'i64');
+    const permutation = tensor(Array.from({ length: 2048 }, (_, i) => (i * 7) % 2048), [2048], 'i64');
+    const cases = [[repeated, Number.NaN], [repeated, Number.POSITIVE_INFINITY], [permutation, Number.NaN]] as const;
+    for (const [ids, bad] of cases) {
+      const v = ids === repeated ? 40 : 2048;
       const r = randn([2048, 128], 6, 0.5, 1.5);
       r.data[3 * 128 + 9] = bad; // token 3 -> row 21, column 9
-      const { dw } = runReference(trace(embeddingGrad(40, 128)), roundFeeds({ w: randn([40, 128], 7), ids, r }));
+      const feeds = { w: randn([v, 128], 7), ids, r };
+      const { dw } = runReference(trace(embeddingGrad(v, 128)), roundFeeds(feeds));
       expect(dw.data.filter((x) => !Number.isFinite(x)).length).toBe(1);
-      await sameAsReference(embeddingGrad(40, 128), { w: randn([40, 128], 7), ids, r });
+      await sameAsReference(embeddingGrad(v, 128), feeds);
     }
   });
 

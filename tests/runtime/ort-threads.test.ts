@@ -12,7 +12,7 @@ import {
   topk,
 } from '../../src/core/index.ts';
 import type { RefTensor } from '../../src/runtime/reference/index.ts';
-import { expectRepeatable, randInt, randn } from './ort-helpers.ts';
+import { expectRepeatable, randInt, randn, tensor } from './ort-helpers.ts';
 
 const RUNS = 8;
 const TOL = { rtol: 1e-5, atol: 1e-6 };
@@ -55,6 +55,14 @@ describe.each([2, 4])('scatter-adds at %i ORT threads are exact and repeatable',
       w: randn([48, 128], 4), wt: randn([128, 48], 5), ids: randInt([8, 256], 6, 0, 47),
       r: randn([8, 256, 128], 7, 0.5, 1.5), rt: randn([128, 8, 256], 8, 0.5, 1.5),
     }, threads);
+  });
+
+  it("gather's gradient with a permutation of 4096 rows (as in MoE's combine): no row repeats", async () => {
+    const perm = Array.from({ length: 4096 }, (_, i) => (i * 2654435761) % 4096);
+    await repeatable((g) => {
+      const w = g.input('w', 'f32', [4096, 128]);
+      return { dw: gradOf(w, g.input('r', 'f32', [4096, 128]), gather(w, g.input('ids', 'i64', [4096]))) };
+    }, { w: randn([4096, 128], 20), ids: tensor(perm, [4096], 'i64'), r: randn([4096, 128], 21, 0.5, 1.5) }, threads);
   });
 
   it("gatherND's gradient (2-deep addresses) and scatterNDAdd onto a non-zero base", async () => {

@@ -7,8 +7,9 @@
  * addresses are summed before anything is scattered: the rows are sorted (TopK), the updates put in that order
  * (Gather), summed by a float64 prefix sum (CumSum), and each row's total is the difference of the prefix sums at the
  * ends of its run — one rounding to float32, closer to the float64 reference than a sequential float32 sum. Those
- * totals have one row each, so the final ScatterND 'add' has no repeated index. bench/scatter-add.ts measured this
- * against ScatterElements 'add' (exact but 1.3-3x slower) and a one-hot matmul (slower still at a 256 vocabulary).
+ * totals have one row each, so the final ScatterND 'add' has no repeated index. When no row repeats (a permutation)
+ * the updates go to that ScatterND directly. bench/scatter-add.ts measured this against ScatterElements 'add'
+ * (exact, 1.2-15x slower there) and a one-hot matmul (no faster than ScatterElements even at a 256 vocabulary).
  *
  * A prefix sum carries a NaN or an infinity into every later row's total, so when the updates are not all finite
  * an If takes ScatterElements 'add' instead (sequential in ORT, exact, and each row's total sees only its own
@@ -41,23 +42,33 @@ export function lowerScatterNDAdd(em: GraphEmitter, n: Node, ins: string[], outs
   const rows = rowOfEachAddress(em, n, indices, depth); // [M]: row of base viewed as [R, S]
   const [baseRows] = em.emit('Flatten', [base], { axis: attr.int(depth) }); // [R, S]
   const [updateRows] = em.emit('Flatten', [updates], { axis: attr.int(idx.rank - 1) }); // [M, S]
-  const { sortedRows, ends, prefix } = sortedPrefixSums(em, rows, updateRows);
-  // The last prefix row holds every column's total: finite exactly when every update is.
-  const [total] = em.emit('ReduceSum', [rowRange(em, prefix, -1, TO_END)], { keepdims: attr.int(0) });
-  const [nonFinite] = em.emit('Or', [em.emit('IsNaN', [total])[0], em.emit('IsInf', [total])[0]]);
-  const sequential = em.branch((b) => {
-    const [at] = b.emit('Expand', [b.emit('Unsqueeze', [rows, b.ints([-1])])[0], b.emit('Shape', [updateRows])[0]]);
-    const add = { axis: attr.int(0), reduction: attr.string('add') };
-    return b.emit('ScatterElements', [baseRows, at, updateRows], add)[0];
+  const { sortedRows, order, ends } = sortedRuns(em, rows);
+  // Fewer runs than rows: some row repeats. Sorting and the run ends only touch [M] vectors; the [M, S] work of
+  // summing runs is spent only then (a permutation, as in MoE's combine, goes straight to ScatterND).
+  const [repeats] = em.emit('Less', [em.emit('Shape', [ends])[0], em.emit('Shape', [rows])[0]]);
+  const add = attr.string('add');
+  const eachOnce = em.branch((b) => {
+    const [at] = b.emit('Unsqueeze', [rows, b.ints([-1])]);
+    return b.emit('ScatterND', [baseRows, at, updateRows], { reduction: add })[0];
   }, 'float32');
   const summed = em.branch((b) => {
-    const [segmentRows] = b.emit('Gather', [sortedRows, ends], { axis: attr.int(0) });
-    const [at] = b.emit('Unsqueeze', [segmentRows, b.ints([-1])]);
-    // One update per row now: no two threads add into the same row.
-    return b.emit('ScatterND', [baseRows, at, runTotals(b, prefix, ends)], { reduction: attr.string('add') })[0];
+    const prefix = prefixSums(b, updateRows, order);
+    // The last prefix row holds every column's total: finite exactly when every update is.
+    const [total] = b.emit('ReduceSum', [rowRange(b, prefix, -1, TO_END)], { keepdims: attr.int(0) });
+    const [nonFinite] = b.emit('Or', [b.emit('IsNaN', [total])[0], b.emit('IsInf', [total])[0]]);
+    const sequential = b.branch((c) => {
+      const [at] = c.emit('Expand', [c.emit('Unsqueeze', [rows, c.ints([-1])])[0], c.emit('Shape', [updateRows])[0]]);
+      return c.emit('ScatterElements', [baseRows, at, updateRows], { axis: attr.int(0), reduction: add })[0];
+    }, 'float32');
+    const byRuns = b.branch((c) => {
+      const [runRows] = c.emit('Gather', [sortedRows, ends], { axis: attr.int(0) });
+      const [at] = c.emit('Unsqueeze', [runRows, c.ints([-1])]);
+      // One update per row now: no two threads add into the same row.
+      return c.emit('ScatterND', [baseRows, at, runTotals(c, prefix, ends)], { reduction: add })[0];
+    }, 'float32');
+    return b.emit('If', [nonFinite], { then_branch: attr.graph(sequential), else_branch: attr.graph(byRuns) })[0];
   }, 'float32');
-  const branches = { then_branch: attr.graph(sequential), else_branch: attr.graph(summed) };
-  const [scattered] = em.emit('If', [nonFinite], branches);
+  const [scattered] = em.emit('If', [repeats], { then_branch: attr.graph(summed), else_branch: attr.graph(eachOnce) });
   em.emit('Reshape', [scattered, em.emit('Shape', [base])[0]], { allowzero: attr.int(1) }, outs);
 }
 
@@ -94,28 +105,32 @@ function rowOfEachAddress(em: GraphEmitter, n: Node, indices: string, depth: num
   return em.emit('Reshape', [row, em.ints([-1])])[0];
 }
 
-/** What {@link sortedPrefixSums} returns. */
-interface SortedSums {
+/** What {@link sortedRuns} returns. */
+interface SortedRuns {
   /** The rows, ascending (int64 [M]). */
   sortedRows: string;
+  /** Where each row of `sortedRows` was in the input (int64 [M]). */
+  order: string;
   /** Where each run of equal rows ends in `sortedRows` (int64 [U]). */
   ends: string;
-  /** float64 running sums of the values taken in sorted order ([M, S]). */
-  prefix: string;
 }
 
-/** Sorts `rows` [M] and takes float64 running sums of `values` [M, S] in that order. */
-function sortedPrefixSums(em: GraphEmitter, rows: string, values: string): SortedSums {
+/** Sorts `rows` [M] and finds the runs of equal rows. */
+function sortedRuns(em: GraphEmitter, rows: string): SortedRuns {
   const ascending = { axis: attr.int(0), largest: attr.int(0), sorted: attr.int(1) };
   const [sortedRows, order] = em.emit('TopK', [rows, em.emit('Shape', [rows])[0]], ascending, 2);
-  const [inOrder] = em.emit('Gather', [values, order], { axis: attr.int(0) });
-  const [wide] = em.emit('Cast', [inOrder], { to: attr.int(ONNX_DOUBLE) });
-  const [prefix] = em.emit('CumSum', [wide, em.int(0)]);
   // A run ends where the next row differs; -1 (no valid row) stands after the last one.
   const [next] = em.emit('Concat', [rowRange(em, sortedRows, 1, TO_END), em.ints([-1])], { axis: attr.int(0) });
   const [isEnd] = em.emit('Not', [em.emit('Equal', [sortedRows, next])[0]]);
   const [ends] = em.emit('Reshape', [em.emit('NonZero', [isEnd])[0], em.ints([-1])]);
-  return { sortedRows, ends, prefix };
+  return { sortedRows, order, ends };
+}
+
+/** float64 running sums ([M, S]) of `values` [M, S] taken in `order`. */
+function prefixSums(em: GraphEmitter, values: string, order: string): string {
+  const [inOrder] = em.emit('Gather', [values, order], { axis: attr.int(0) });
+  const [wide] = em.emit('Cast', [inOrder], { to: attr.int(ONNX_DOUBLE) });
+  return em.emit('CumSum', [wide, em.int(0)])[0];
 }
 
 /** float32 [U, S]: each run's sum, the prefix sum at its end minus the one at the previous run's end (0 first). */
