@@ -9,8 +9,8 @@
  *   prefix sums at each run's end are the per-id sums, ScatterND (no reduction; the ids are now unique) places them.
  * - `sort-segment-f32`: the same with a float32 CumSum (differences of big prefix sums: not exact).
  * - `onehot-matmul`: Gemm(OneHot(ids, V), g, transA=1), only where V is small (a 32k one-hot is 4096 x 32000).
- * - `shipped`: the IR op scatterNDAdd through Switchyard's own lowering (src/runtime/onnx/lower-scatter.ts):
- *   sort-segment-f64 plus the If that falls back to ScatterElements on non-finite updates.
+ * - `shipped`: the IR op scatterNDAdd through Switchyard's own lowering (src/runtime/onnx/lower-scatter.ts): the
+ *   sort, then ScatterND directly when no row repeats, else sort-segment-f64 (ScatterElements on non-finite updates).
  *
  * For each candidate: exactness against a float64 sum (worst `|err| / sum|terms|` over all elements, which
  * recursive fp32 summation keeps below `(count - 1) * 2^-24`), repeatability (bits identical over 8 runs), and
@@ -288,8 +288,8 @@ async function main(): Promise<void> {
       'The permutation row is MoE\'s combine (gather by a permutation, whose gradient has no repeated row).',
       'At V = 32000 every candidate also builds, copies and sums a 32000 x D table (16-32 MB): that shared cost ' +
         'narrows the ratios.',
-      'shipped is what Switchyard now emits for scatterNDAdd: sort-segment-f64 behind an If that takes ' +
-        'ScatterElements when an update is not finite.',
+      'shipped is what Switchyard now emits for scatterNDAdd: the sort, then ScatterND directly when no row repeats, ' +
+        'else sort-segment-f64 (ScatterElements when an update is not finite), chosen by two Ifs.',
       `onehot-matmul is not run above V = ${ONEHOT_MAX_VOCAB}: at V = 32000 its one-hot alone is 4096 x 32000 x 4 B ` +
         '= 524 MB and the Gemm 67 GFLOP (D = 256).',
     ],
