@@ -105,10 +105,13 @@ export interface OrtCase {
   release(): Promise<void>;
 }
 
-/** Traces `fn` and compiles it (one thread: the suite runs files in parallel). */
-export async function ortCase(fn: (g: Graph) => Record<string, Tensor>): Promise<OrtCase> {
+/**
+ * Traces `fn` and compiles it, by default on one thread (the suite runs files in parallel); `threads` > 1 for the
+ * tests of ORT's multi-threaded kernels.
+ */
+export async function ortCase(fn: (g: Graph) => Record<string, Tensor>, threads = 1): Promise<OrtCase> {
   const graph = trace(fn);
-  const compiled = await compile(graph, { threads: 1 });
+  const compiled = await compile(graph, { threads });
   recordLive(graph, graph.outputs);
   return {
     graph,
@@ -138,6 +141,33 @@ export async function compareOrtWithReference(
   const c = await ortCase(fn);
   try {
     return await c.check(feeds, tol);
+  } finally {
+    await c.release();
+  }
+}
+
+/**
+ * Compiles `fn` at `threads` and runs it `runs` times on `feeds`: the first run must match the reference (within
+ * `tol`), every later run the first one bit for bit — what multi-threaded kernels must keep (issue 11).
+ */
+export async function expectRepeatable(
+  fn: (g: Graph) => Record<string, Tensor>,
+  feeds: Record<string, RefTensor>,
+  threads: number,
+  runs: number,
+  tol?: Tol,
+): Promise<void> {
+  const c = await ortCase(fn, threads);
+  try {
+    const { ort: first } = await c.check(feeds, tol);
+    const host = Object.fromEntries(Object.entries(roundFeeds(feeds)).map(([k, t]) => [k, toHost(t)]));
+    for (let run = 1; run < runs; run++) {
+      const ort = await c.compiled.run(host);
+      for (const [name, t] of Object.entries(ort)) {
+        const same = Buffer.from(t.data.buffer).equals(Buffer.from(first[name].data.buffer));
+        expect(same, `${name}, run ${run} vs run 0`).toBe(true);
+      }
+    }
   } finally {
     await c.release();
   }

@@ -3,6 +3,7 @@ import type { Graph, Node, TensorData } from '../../core/graph.ts';
 import { HASH_MOD, hashRounds } from '../../core/ops/random.ts';
 import { isStatic } from '../../core/shape.ts';
 import type { GraphEmitter } from './lower.ts';
+import { lowerScatterNDAdd } from './lower-scatter.ts';
 import { attr } from './proto.ts';
 
 type Lowering = (em: GraphEmitter, n: Node, ins: string[], outs: string[]) => void;
@@ -116,8 +117,10 @@ const LOWERINGS: Record<string, Lowering> = {
   gather: (em, n, ins, outs) => void em.emit('Gather', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
   gatherElements: (em, n, ins, outs) => void em.emit('GatherElements', ins, { axis: attr.int(n.attrs.axis as number) }, outs),
   gatherND: simple('GatherND'),
+  // ORT's ScatterElements 'add' adds in index order: exact and bit-identical run after run at 2 and 4 threads
+  // (tests/runtime/ort-threads.test.ts holds it to that). ScatterND 'add' is neither: see lower-scatter.ts.
   scatterElementsAdd: (em, n, ins, outs) => void em.emit('ScatterElements', ins, { axis: attr.int(n.attrs.axis as number), reduction: attr.string('add') }, outs),
-  scatterNDAdd: (em, _n, ins, outs) => void em.emit('ScatterND', ins, { reduction: attr.string('add') }, outs),
+  scatterNDAdd: lowerScatterNDAdd,
   topk: (em, n, ins, outs) =>
     void em.emit('TopK', [ins[0], em.ints([n.attrs.k as number])], { axis: attr.int(n.attrs.axis as number), largest: attr.int(n.attrs.largest ? 1 : 0), sorted: attr.int(1) }, outs),
   oneHot: (em, n, ins, outs) =>

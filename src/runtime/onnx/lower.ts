@@ -113,6 +113,17 @@ export class GraphEmitter {
     }
   }
 
+  /**
+   * A graph without inputs (an If branch) whose nodes `build` emits; it reads outer values by name. `build` returns
+   * the branch's one output, which must be produced inside the branch (ONNX forbids passing an outer value through).
+   */
+  branch(build: (em: GraphEmitter) => string, dtype: OnnxDType): OnnxGraph {
+    const child = new GraphEmitter(this.names, this.counter, this.graph, this);
+    const out = build(child);
+    const outputs = [{ name: out, dtype, shape: null }];
+    return { name: child.fresh('branch'), nodes: child.nodes, inputs: [], outputs, initializers: [] };
+  }
+
   /** Lowers a loop body graph as an ONNX Loop body. */
   lowerBody(body: Graph): OnnxGraph {
     const child = new GraphEmitter(this.names, this.counter, body, this);
