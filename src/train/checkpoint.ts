@@ -13,7 +13,7 @@ import { loadSafetensors, type NamedTensor, saveSafetensors } from '../runtime/s
 import { SwitchyardError } from '../util/errors.ts';
 import { commitDirAtomic, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeJsonAtomic, writeManifest } from '../util/fs.ts';
 import { killPoint } from '../util/kill-point.ts';
-import { openRun, readResumableConfig, RUN_FILES } from './run-dir.ts';
+import { openRun, readResumableConfig, RUN_FILES, type RunHeader } from './run-dir.ts';
 import type { TrainStep } from './step.ts';
 
 export { RUN_FILES };
@@ -88,6 +88,11 @@ export async function loadWeightsFile(file: string, model: Module): Promise<Reco
  * await saveCheckpoint('runs/x/checkpoint', model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 3, batchInEpoch: 0 });
  */
 export async function saveCheckpoint(dir: string, model: Module, step: TrainStep | null, counters: TrainCounters, metadata: Record<string, string> = {}, extras: CheckpointExtras = {}): Promise<void> {
+  // The set replaces the directory `dir` whole: never let that be a run directory (or anything else).
+  const foreign = (await readdir(dir).catch(() => [] as string[])).find((n) => n !== MANIFEST_NAME && !Object.values(RUN_FILES).includes(n as never));
+  if (foreign !== undefined) {
+    throw new SwitchyardError('E_CHECKPOINT', `${dir}: holds ${foreign}, which is not part of a checkpoint; a checkpoint replaces its whole directory`, `save it to its own directory, e.g. ${join(dir, RUN_FILES.checkpoint)}`, 1);
+  }
   const tmp = tempDirFor(dir);
   await removeStale(dir);
   const updates = String(counters.updates);
@@ -207,6 +212,19 @@ export async function loadCheckpoint(dir: string, model: Module, step: TrainStep
     out.best = new Map([...best].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
   }
   return out;
+}
+
+/**
+ * Writes a finished run directory by hand (a model built or trained outside `switchyard train`): `config.json`,
+ * `model.safetensors` and the manifest, so every loader opens it.
+ *
+ * @example
+ * await writeRun('runs/lm', { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: tok.toJSON() }, model);
+ */
+export async function writeRun(dir: string, config: RunHeader, model: Module): Promise<void> {
+  await writeJsonAtomic(join(dir, RUN_FILES.config), config);
+  await saveWeights(join(dir, RUN_FILES.model), model.stateDict());
+  await writeManifest(dir);
 }
 
 /**

@@ -97,8 +97,6 @@ function noManifest(dir: string): SwitchyardError {
  * await loadSafetensors(run.file('model.safetensors'));
  */
 export async function openRun(dir: string, opts: { kinds?: readonly string[]; files?: readonly string[] } = {}): Promise<OpenedRun> {
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new SwitchyardError('E_FILE_NOT_FOUND', `${dir}: no such run directory`, 'pass the --out directory of a finished switchyard train run');
   const cfgFile = join(dir, RUN_FILES.config);
   if (!existsSync(cfgFile)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${cfgFile}: no such file`, 'pass the --out directory of a finished switchyard train run');
   if (!existsSync(join(dir, MANIFEST_NAME))) throw noManifest(dir);
