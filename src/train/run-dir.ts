@@ -98,7 +98,11 @@ function noManifest(dir: string): SwitchyardError {
  */
 export async function openRun(dir: string, opts: { kinds?: readonly string[]; files?: readonly string[] } = {}): Promise<OpenedRun> {
   const cfgFile = join(dir, RUN_FILES.config);
-  if (!existsSync(cfgFile)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${cfgFile}: no such file`, 'pass the --out directory of a finished switchyard train run');
+  if (!existsSync(cfgFile)) {
+    const aside = replacedAside(dir);
+    const hint = existsSync(aside) ? `a --force replacement was interrupted; the previous run is in ${aside}: rename it back to ${dir}` : 'pass the --out directory of a finished switchyard train run';
+    throw new SwitchyardError('E_FILE_NOT_FOUND', `${cfgFile}: no such file`, hint);
+  }
   if (!existsSync(join(dir, MANIFEST_NAME))) throw noManifest(dir);
   const files = opts.files ?? [RUN_FILES.model];
   const manifest = await verifyManifest(dir, { rejectUnlisted: isModelArtefact, skip: isCheckpointPath, require: [RUN_FILES.config, ...files] });
@@ -220,8 +224,11 @@ export async function prepareRunDir(dir: string, o: { resume?: boolean; force?: 
  */
 export async function finishRunDir(t: RunTarget): Promise<void> {
   await writeManifest(t.work);
-  if (t.replace) await commitDirAtomic(t.work, t.out);
+  if (t.replace) await commitDirAtomic(t.work, t.out, { aside: replacedAside(t.out) });
 }
+
+/** Where the old run waits while a `--force` replacement is renamed in (a fixed name, so a crash there is named). */
+const replacedAside = (dir: string): string => `${dir.replace(/[\\/]+$/, '')}.replaced`;
 
 /** How one invocation of a training workflow treats its run directory, threads and progress display. */
 export interface RunOptions {

@@ -146,6 +146,19 @@ describe('train --force replaces only a real run, atomically', () => {
     ok(cli(['predict', '--model', r, '--data', valid]));
     expect(readdirSync(dir).filter((f) => f.startsWith('replaced.'))).toHaveLength(1); // the killed attempt's temp dir
   });
+
+  it('a kill between the two renames of the swap leaves the old run under a fixed name that loaders point to', () => {
+    const r = join(dir, 'swapped');
+    ok(cli([...TRAIN, '--epochs', '1', '--out', r]));
+    const before = bytes(join(r, 'model.safetensors'));
+    // Pass 1 of commit:aside is the epoch-1 checkpoint, pass 2 the swap of the whole run.
+    killedAt('commit:aside@2', [...TRAIN, '--epochs', '1', '--seed', '5', '--out', r, '--force']);
+    expect(existsSync(r)).toBe(false);
+    expect(bytes(join(`${r}.replaced`, 'model.safetensors')).equals(before)).toBe(true);
+    const p = cli(['predict', '--model', r, '--data', valid]);
+    expectBadInput(p, /config\.json: no such file/);
+    expect(p.stderr).toMatch(/swapped\.replaced: rename it back/);
+  });
 });
 
 describe('every load of a run verifies its manifest', () => {
