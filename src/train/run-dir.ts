@@ -50,7 +50,11 @@ export interface OpenedRun {
   lists(rel: string): boolean;
 }
 
-const isCheckpointPath = (rel: string): boolean => rel.split('/')[0] === RUN_FILES.checkpoint;
+/**
+ * Resume state, which loaders never read and registry copies leave out: `checkpoint/`, and in runs written
+ * before it existed, `optimizer.safetensors` and `best/`.
+ */
+const isResumeState = (rel: string): boolean => [RUN_FILES.checkpoint, 'best'].includes(rel.split('/')[0]) || rel === RUN_FILES.optimizer;
 
 /** Entries a training invocation writes at the top of a run directory (anything else must be listed). */
 const RUN_ENTRIES = [RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics, RUN_FILES.summary, MANIFEST_NAME, RUN_FILES.checkpoint];
@@ -87,7 +91,7 @@ function noManifest(dir: string): SwitchyardError {
 
 /**
  * Opens a finished run directory for reading. Verifies `manifest.json` (size and SHA-256 of every listed file
- * outside `checkpoint/`, which loaders never read and registry copies leave out), requires `config.json` and
+ * except resume state such as `checkpoint/`, which loaders never read and registry copies leave out), requires `config.json` and
  * `files` (default `model.safetensors`) to be listed, refuses unlisted model files anywhere in the directory
  * (`E_MANIFEST`; other unlisted files such as reports are allowed, never read), and checks the config's
  * format, version and `kinds`. A missing manifest is `E_MANIFEST` with a hint. Every loader of a run uses this.
@@ -105,7 +109,7 @@ export async function openRun(dir: string, opts: { kinds?: readonly string[]; fi
   }
   if (!existsSync(join(dir, MANIFEST_NAME))) throw noManifest(dir);
   const files = opts.files ?? [RUN_FILES.model];
-  const manifest = await verifyManifest(dir, { rejectUnlisted: isModelArtefact, skip: isCheckpointPath, require: [RUN_FILES.config, ...files] });
+  const manifest = await verifyManifest(dir, { rejectUnlisted: isModelArtefact, skip: isResumeState, require: [RUN_FILES.config, ...files] });
   const config = parseRunHeader(cfgFile, await readFile(cfgFile, 'utf8'));
   if (opts.kinds && !opts.kinds.includes(config.kind)) {
     throw new SwitchyardError('E_CONFIG', `${cfgFile}: a run of kind ${config.kind}, this needs ${opts.kinds.join(' or ')}`, 'pass a run of the right kind');

@@ -184,6 +184,13 @@ describe('every load of a run verifies its manifest', () => {
     expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
   });
 
+  it('a copy without the resume state (as the registry materialises a run) still loads, verified', () => {
+    const t = tampered();
+    rmSync(join(t, 'checkpoint'), { recursive: true });
+    ok(cli(['predict', '--model', t, '--data', valid]));
+    ok(cli(['export', '--model', t, '--out', join(t, 'model.onnx')]));
+  });
+
   it('a flipped byte in the checkpoint: --resume refuses it', () => {
     const t = tampered();
     const w = bytes(join(t, 'checkpoint', 'optimizer.safetensors'));
