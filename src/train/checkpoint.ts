@@ -11,7 +11,9 @@ import { basename, dirname, join } from 'node:path';
 import type { Module } from '../nn/module.ts';
 import { loadSafetensors, type NamedTensor, saveSafetensors } from '../runtime/safetensors.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { commitDirAtomic, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import {
+  commitDirAtomic, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeJsonAtomic, writeManifest,
+} from '../util/fs.ts';
 import { killPoint } from '../util/kill-point.ts';
 import { openRun, readResumableConfig, RUN_FILES, type RunHeader } from './run-dir.ts';
 import type { TrainStep } from './step.ts';
@@ -61,7 +63,9 @@ export function copyWeights(model: Module): StateDict {
  * @example
  * await saveWeights('runs/x/model.safetensors', model.stateDict(), { epoch: '4' });
  */
-export async function saveWeights(file: string, weights: StateDict, metadata: Record<string, string> = {}): Promise<void> {
+export async function saveWeights(
+  file: string, weights: StateDict, metadata: Record<string, string> = {},
+): Promise<void> {
   await saveSafetensors(file, toNamed(weights), { format: 'pt', ...metadata });
 }
 
@@ -85,13 +89,23 @@ export async function loadWeightsFile(file: string, model: Module): Promise<Reco
  * sibling directory and swapped in by rename. Every file records the same update count, checked on load.
  *
  * @example
- * await saveCheckpoint('runs/x/checkpoint', model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 3, batchInEpoch: 0 });
+ * const counters = { updates: step.updates, microSteps: step.microSteps, epoch: 3, batchInEpoch: 0 };
+ * await saveCheckpoint('runs/x/checkpoint', model, step, counters);
  */
-export async function saveCheckpoint(dir: string, model: Module, step: TrainStep | null, counters: TrainCounters, metadata: Record<string, string> = {}, extras: CheckpointExtras = {}): Promise<void> {
+export async function saveCheckpoint(
+  dir: string, model: Module, step: TrainStep | null, counters: TrainCounters,
+  metadata: Record<string, string> = {}, extras: CheckpointExtras = {},
+): Promise<void> {
   // The set replaces the directory `dir` whole: never let that be a run directory (or anything else).
-  const foreign = (await readdir(dir).catch(() => [] as string[])).find((n) => n !== MANIFEST_NAME && !Object.values(RUN_FILES).includes(n as never));
+  const ours = new Set<string>([MANIFEST_NAME, RUN_FILES.model, RUN_FILES.optimizer, RUN_FILES.best, RUN_FILES.state]);
+  const foreign = (await readdir(dir).catch(() => [] as string[])).find((n) => !ours.has(n));
   if (foreign !== undefined) {
-    throw new SwitchyardError('E_CHECKPOINT', `${dir}: holds ${foreign}, which is not part of a checkpoint; a checkpoint replaces its whole directory`, `save it to its own directory, e.g. ${join(dir, RUN_FILES.checkpoint)}`, 1);
+    throw new SwitchyardError(
+      'E_CHECKPOINT',
+      `${dir}: holds ${foreign}, which is not part of a checkpoint; a checkpoint replaces its whole directory`,
+      `save it to its own directory, e.g. ${join(dir, RUN_FILES.checkpoint)}`,
+      1,
+    );
   }
   const tmp = tempDirFor(dir);
   await removeStale(dir);
@@ -161,12 +175,19 @@ export async function loadWeights(dir: string, model: Module): Promise<void> {
 async function verifiedSet(dir: string, need: string): Promise<string> {
   const set = committedSet(dir);
   const file = join(set, need);
+  const missing = () => {
+    const hint = need === RUN_FILES.optimizer
+      ? 'this run has no optimizer state to resume from; train from scratch'
+      : 'pass the directory written by switchyard train (--out)';
+    return new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, hint);
+  };
   if (!existsSync(join(set, MANIFEST_NAME))) {
-    if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, need === RUN_FILES.optimizer ? 'this run has no optimizer state to resume from; train from scratch' : 'pass the directory written by switchyard train (--out)');
-    throw new SwitchyardError('E_MANIFEST', `${join(set, MANIFEST_NAME)}: the checkpoint has no manifest`, 'it was not written by this version of switchyard train; retrain');
+    if (!existsSync(file)) throw missing();
+    const what = `${join(set, MANIFEST_NAME)}: the checkpoint has no manifest`;
+    throw new SwitchyardError('E_MANIFEST', what, 'it was not written by this version of switchyard train; retrain');
   }
   await verifyManifest(set, { strict: true });
-  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, need === RUN_FILES.optimizer ? 'this run has no optimizer state to resume from; train from scratch' : 'pass the directory written by switchyard train (--out)');
+  if (!existsSync(file)) throw missing();
   return set;
 }
 
@@ -182,16 +203,25 @@ export async function loadCheckpoint(dir: string, model: Module, step: TrainStep
   const file = join(set, RUN_FILES.optimizer);
   const { tensors, metadata } = await loadSafetensors(file);
   if (metadata.optimizer !== step.optimizer.name) {
-    throw new SwitchyardError('E_CHECKPOINT', `${file}: saved by optimizer '${metadata.optimizer}', resuming with '${step.optimizer.name}'`, 'resume with the same optimizer');
+    const what = `${file}: saved by optimizer '${metadata.optimizer}', resuming with '${step.optimizer.name}'`;
+    throw new SwitchyardError('E_CHECKPOINT', what, 'resume with the same optimizer');
   }
   for (const name of step.optimizerState.keys()) {
-    if (!tensors.has(name)) throw new SwitchyardError('E_CHECKPOINT', `${file}: missing optimizer state '${name}'`, 'the checkpoint belongs to a different model');
+    if (!tensors.has(name)) {
+      const what = `${file}: missing optimizer state '${name}'`;
+      throw new SwitchyardError('E_CHECKPOINT', what, 'the checkpoint belongs to a different model');
+    }
   }
   const modelMeta = await loadWeightsFile(join(set, RUN_FILES.model), model);
-  const torn = (other: string, value: string | undefined) =>
-    new SwitchyardError('E_CHECKPOINT', `${set}: ${other} records update ${value}, optimizer.safetensors update ${metadata.updates}`, 'the checkpoint files come from different moments; restore the run from a copy or retrain');
+  const torn = (other: string, value: string | undefined) => new SwitchyardError(
+    'E_CHECKPOINT',
+    `${set}: ${other} records update ${value}, optimizer.safetensors update ${metadata.updates}`,
+    'the checkpoint files come from different moments; restore the run from a copy or retrain',
+  );
   if (modelMeta.updates !== metadata.updates) throw torn(RUN_FILES.model, modelMeta.updates);
-  for (const name of step.optimizerState.keys()) step.optimizerState.set(name, Float32Array.from(tensors.get(name)!.data as Float32Array));
+  for (const name of step.optimizerState.keys()) {
+    step.optimizerState.set(name, Float32Array.from(tensors.get(name)!.data as Float32Array));
+  }
   const counters: TrainCounters = {
     updates: Number(metadata.updates ?? 0),
     microSteps: Number(metadata.microSteps ?? 0),
@@ -202,7 +232,8 @@ export async function loadCheckpoint(dir: string, model: Module, step: TrainStep
   step.microSteps = counters.microSteps;
   const out: LoadedCheckpoint = { ...counters };
   if (existsSync(join(set, RUN_FILES.state))) {
-    const state = JSON.parse(await readFile(join(set, RUN_FILES.state), 'utf8')) as Record<string, unknown> & { counters?: TrainCounters };
+    type Saved = Record<string, unknown> & { counters?: TrainCounters };
+    const state = JSON.parse(await readFile(join(set, RUN_FILES.state), 'utf8')) as Saved;
     if (state.counters?.updates !== counters.updates) throw torn(RUN_FILES.state, String(state.counters?.updates));
     out.state = state;
   }
@@ -219,7 +250,8 @@ export async function loadCheckpoint(dir: string, model: Module, step: TrainStep
  * `model.safetensors` and the manifest, so every loader opens it.
  *
  * @example
- * await writeRun('runs/lm', { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: tok.toJSON() }, model);
+ * const config = { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: tok.toJSON() } as const;
+ * await writeRun('runs/lm', config, model);
  */
 export async function writeRun(dir: string, config: RunHeader, model: Module): Promise<void> {
   await writeJsonAtomic(join(dir, RUN_FILES.config), config);
@@ -246,10 +278,13 @@ export async function resumableConfig<T>(runDir: string): Promise<{ cfg: T; text
  * @example
  * const ck = await resumeCheckpoint('runs/x', model, step, text);
  */
-export async function resumeCheckpoint(runDir: string, model: Module, step: TrainStep, configText: string): Promise<LoadedCheckpoint> {
+export async function resumeCheckpoint(
+  runDir: string, model: Module, step: TrainStep, configText: string,
+): Promise<LoadedCheckpoint> {
   const ck = await loadCheckpoint(join(runDir, RUN_FILES.checkpoint), model, step);
   if (ck.state?.configSha256 !== sha256Bytes(configText)) {
-    throw new SwitchyardError('E_CHECKPOINT', `${join(runDir, RUN_FILES.config)}: differs from the config the checkpoint was written with`, 'config.json was modified; restore it, or retrain');
+    const what = `${join(runDir, RUN_FILES.config)}: differs from the config the checkpoint was written with`;
+    throw new SwitchyardError('E_CHECKPOINT', what, 'config.json was modified; restore it, or retrain');
   }
   await rm(join(runDir, MANIFEST_NAME), { force: true });
   return ck;

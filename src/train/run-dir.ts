@@ -13,7 +13,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
-import { commitDirAtomic, isModelArtefact, type Manifest, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeManifest } from '../util/fs.ts';
+import {
+  commitDirAtomic, isModelArtefact, type Manifest, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeManifest,
+} from '../util/fs.ts';
 import type { ProgressStream } from '../util/progress.ts';
 
 /** File names inside a run directory (and inside its `checkpoint/` set). */
@@ -54,17 +56,22 @@ export interface OpenedRun {
  * Resume state, which loaders never read and registry copies leave out: `checkpoint/`, and in runs written
  * before it existed, `optimizer.safetensors` and `best/`.
  */
-const isResumeState = (rel: string): boolean => [RUN_FILES.checkpoint, 'best'].includes(rel.split('/')[0]) || rel === RUN_FILES.optimizer;
+const isResumeState = (rel: string): boolean =>
+  [RUN_FILES.checkpoint, 'best'].includes(rel.split('/')[0]) || rel === RUN_FILES.optimizer;
 
 /** Entries a training invocation writes at the top of a run directory (anything else must be listed). */
-const RUN_ENTRIES = [RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics, RUN_FILES.summary, MANIFEST_NAME, RUN_FILES.checkpoint];
+const RUN_ENTRIES = [
+  RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics, RUN_FILES.summary, MANIFEST_NAME, RUN_FILES.checkpoint,
+];
 
 function runHeaderProblem(cfg: unknown): string | undefined {
   const c = cfg as Partial<RunHeader> | null;
   if (!c || typeof c !== 'object' || Array.isArray(c)) return 'not a JSON object';
   if (c.format !== 'switchyard.run') return `format is ${JSON.stringify(c.format)}, not "switchyard.run"`;
   if (c.version !== 1) return `version ${JSON.stringify(c.version)} is not 1`;
-  if (!RUN_KINDS.includes(c.kind as RunHeader['kind'])) return `kind ${JSON.stringify(c.kind)} is not one of ${RUN_KINDS.join(', ')}`;
+  if (!RUN_KINDS.includes(c.kind as RunHeader['kind'])) {
+    return `kind ${JSON.stringify(c.kind)} is not one of ${RUN_KINDS.join(', ')}`;
+  }
   return undefined;
 }
 
@@ -73,46 +80,60 @@ function parseRunHeader(file: string, text: string): RunHeader {
   try {
     cfg = JSON.parse(text);
   } catch (e) {
-    throw new SwitchyardError('E_CONFIG', `${file}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged; retrain');
+    const what = `${file}: not valid JSON (${(e as Error).message})`;
+    throw new SwitchyardError('E_CONFIG', what, 'the run directory is damaged; retrain');
   }
   const why = runHeaderProblem(cfg);
-  if (why) throw new SwitchyardError('E_CONFIG', `${file}: not a Switchyard run config (${why})`, 'pass a directory written by switchyard train');
+  if (why) {
+    throw new SwitchyardError('E_CONFIG', `${file}: not a Switchyard run config (${why})`, 'pass a directory written by switchyard train');
+  }
   return cfg as RunHeader;
 }
 
 function noManifest(dir: string): SwitchyardError {
-  const interrupted = existsSync(join(dir, RUN_FILES.checkpoint)) || existsSync(join(dir, `${RUN_FILES.checkpoint}.old`));
+  const ck = join(dir, RUN_FILES.checkpoint);
+  const interrupted = existsSync(ck) || existsSync(`${ck}.old`);
+  const why = interrupted ? ' (its training was interrupted or is still running)' : '';
   return new SwitchyardError(
     'E_MANIFEST',
-    `${join(dir, MANIFEST_NAME)}: no manifest, so the run cannot be verified${interrupted ? ' (its training was interrupted or is still running)' : ''}`,
-    interrupted ? `finish it with switchyard train --resume --out ${dir}, or retrain it` : 'pass a run directory written by switchyard train, or retrain it',
+    `${join(dir, MANIFEST_NAME)}: no manifest, so the run cannot be verified${why}`,
+    interrupted
+      ? `finish it with switchyard train --resume --out ${dir}, or retrain it`
+      : 'pass a run directory written by switchyard train, or retrain it',
   );
 }
 
 /**
- * Opens a finished run directory for reading. Verifies `manifest.json` (size and SHA-256 of every listed file
- * except resume state such as `checkpoint/`, which loaders never read and registry copies leave out), requires `config.json` and
- * `files` (default `model.safetensors`) to be listed, refuses unlisted model files anywhere in the directory
- * (`E_MANIFEST`; other unlisted files such as reports are allowed, never read), and checks the config's
- * format, version and `kinds`. A missing manifest is `E_MANIFEST` with a hint. Every loader of a run uses this.
+ * Opens a finished run directory for reading. Verifies `manifest.json`: size and SHA-256 of every listed file
+ * except resume state such as `checkpoint/` (loaders never read it; registry copies leave it out). Requires
+ * `config.json` and `files` (default `model.safetensors`) to be listed, refuses unlisted model files anywhere
+ * in the directory (`E_MANIFEST`; other unlisted files such as reports are allowed, never read), and checks the
+ * config's format, version and `kinds`. A missing manifest is `E_MANIFEST` with a hint. Every loader of a run
+ * uses this.
  *
  * @example
  * const run = await openRun('runs/x', { kinds: ['tabular-mlp'] });
  * await loadSafetensors(run.file('model.safetensors'));
  */
-export async function openRun(dir: string, opts: { kinds?: readonly string[]; files?: readonly string[] } = {}): Promise<OpenedRun> {
+export async function openRun(
+  dir: string, opts: { kinds?: readonly string[]; files?: readonly string[] } = {},
+): Promise<OpenedRun> {
   const cfgFile = join(dir, RUN_FILES.config);
   if (!existsSync(cfgFile)) {
     const aside = replacedAside(dir);
-    const hint = existsSync(aside) ? `a --force replacement was interrupted; the previous run is in ${aside}: rename it back to ${dir}` : 'pass the --out directory of a finished switchyard train run';
+    const hint = existsSync(aside)
+      ? `a --force replacement was interrupted; the previous run is in ${aside}: rename it back to ${dir}`
+      : 'pass the --out directory of a finished switchyard train run';
     throw new SwitchyardError('E_FILE_NOT_FOUND', `${cfgFile}: no such file`, hint);
   }
   if (!existsSync(join(dir, MANIFEST_NAME))) throw noManifest(dir);
   const files = opts.files ?? [RUN_FILES.model];
-  const manifest = await verifyManifest(dir, { rejectUnlisted: isModelArtefact, skip: isResumeState, require: [RUN_FILES.config, ...files] });
+  const require = [RUN_FILES.config, ...files];
+  const manifest = await verifyManifest(dir, { rejectUnlisted: isModelArtefact, skip: isResumeState, require });
   const config = parseRunHeader(cfgFile, await readFile(cfgFile, 'utf8'));
   if (opts.kinds && !opts.kinds.includes(config.kind)) {
-    throw new SwitchyardError('E_CONFIG', `${cfgFile}: a run of kind ${config.kind}, this needs ${opts.kinds.join(' or ')}`, 'pass a run of the right kind');
+    const what = `${cfgFile}: a run of kind ${config.kind}, this needs ${opts.kinds.join(' or ')}`;
+    throw new SwitchyardError('E_CONFIG', what, 'pass a run of the right kind');
   }
   const listed = new Set(manifest.files.map((f) => f.path));
   return {
@@ -121,7 +142,10 @@ export async function openRun(dir: string, opts: { kinds?: readonly string[]; fi
     manifest,
     lists: (rel) => listed.has(rel),
     file: (rel) => {
-      if (!listed.has(rel)) throw new SwitchyardError('E_MANIFEST', `${join(dir, MANIFEST_NAME)}: ${rel}: not listed in the manifest`, 'the run directory is incomplete or was modified; retrain it');
+      if (!listed.has(rel)) {
+        const what = `${join(dir, MANIFEST_NAME)}: ${rel}: not listed in the manifest`;
+        throw new SwitchyardError('E_MANIFEST', what, 'the run directory is incomplete or was modified; retrain it');
+      }
       return join(dir, ...rel.split('/'));
     },
   };
@@ -138,7 +162,9 @@ export async function openRun(dir: string, opts: { kinds?: readonly string[]; fi
 export async function readResumableConfig(dir: string): Promise<string> {
   const file = join(dir, RUN_FILES.config);
   if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
-  if (existsSync(join(dir, MANIFEST_NAME))) await verifyManifest(dir, { rejectUnlisted: isModelArtefact, require: [RUN_FILES.config] });
+  if (existsSync(join(dir, MANIFEST_NAME))) {
+    await verifyManifest(dir, { rejectUnlisted: isModelArtefact, require: [RUN_FILES.config] });
+  }
   const text = await readFile(file, 'utf8');
   parseRunHeader(file, text);
   return text;
@@ -172,7 +198,8 @@ export async function isRunDir(dir: string): Promise<boolean> {
     }
   };
   const manifest = (await readJson(join(dir, MANIFEST_NAME))) as Partial<Manifest> | undefined;
-  const listedTop = new Set((Array.isArray(manifest?.files) ? manifest.files : []).map((f) => String(f?.path).split('/')[0]));
+  const entries = Array.isArray(manifest?.files) ? manifest.files : [];
+  const listedTop = new Set(entries.map((f) => String(f?.path).split('/')[0]));
   let vouched = !!manifest?.files?.some((f) => f?.path === RUN_FILES.config && f.sha256 === hash);
   if (!manifest) {
     for (const ck of [RUN_FILES.checkpoint, `${RUN_FILES.checkpoint}.old`]) {
@@ -181,7 +208,8 @@ export async function isRunDir(dir: string): Promise<boolean> {
     }
   }
   if (!vouched) return false;
-  const own = (name: string) => RUN_ENTRIES.includes(name) || listedTop.has(name) || /^checkpoint\.(old|tmp-\d+)$/.test(name);
+  const own = (name: string) =>
+    RUN_ENTRIES.includes(name) || listedTop.has(name) || /^checkpoint\.(old|tmp-\d+)$/.test(name);
   return (await readdir(dir)).every(own);
 }
 
@@ -209,12 +237,19 @@ export async function prepareRunDir(dir: string, o: { resume?: boolean; force?: 
   if (o.resume) return same;
   const st = await stat(dir).catch(() => undefined);
   if (!st) return same;
-  if (!st.isDirectory()) throw new SwitchyardError('E_OUTPUT', `${dir}: --out is a file, not a directory`, 'pass a new directory for the run');
+  if (!st.isDirectory()) {
+    throw new SwitchyardError('E_OUTPUT', `${dir}: --out is a file, not a directory`, 'pass a new directory for the run');
+  }
   if ((await readdir(dir)).length === 0) return same;
   if (!(await isRunDir(dir))) {
-    throw new SwitchyardError('E_OUT_NOT_RUN', `${dir}: --out is a directory that is not empty and is not a Switchyard run; refusing to write into it or replace it${o.force ? ' (even with --force)' : ''}`, 'pick a new or empty --out directory');
+    const what = `${dir}: --out is a directory that is not empty and is not a Switchyard run; refusing to write into it or`
+      + ` replace it${o.force ? ' (even with --force)' : ''}`;
+    throw new SwitchyardError('E_OUT_NOT_RUN', what, 'pick a new or empty --out directory');
   }
-  if (!o.force) throw new SwitchyardError('E_RUN_EXISTS', `${dir} already holds a run (config.json)`, 'continue it with --resume, pick another --out, or replace it with --force');
+  if (!o.force) {
+    const hint = 'continue it with --resume, pick another --out, or replace it with --force';
+    throw new SwitchyardError('E_RUN_EXISTS', `${dir} already holds a run (config.json)`, hint);
+  }
   const work = tempDirFor(dir);
   await rm(work, { recursive: true, force: true });
   return { work, out: dir, replace: true };
