@@ -6,8 +6,7 @@ import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
-import { runOnnx } from '../train/export-run.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { runOnnx, writeOnnxExport } from '../train/export-run.ts';
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -121,7 +120,7 @@ export async function exportVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EXPORT_SPEC, 'export');
   if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
   const { bytes, ...io } = await runOnnx(a.model);
-  await writeFileAtomic(a.out, bytes);
+  await writeOnnxExport(a.out, bytes);
   const r = { bytes: bytes.length, ...io };
   if (a.json) emitJson({ ok: true, out: a.out, ...r });
   else process.stdout.write(`wrote ${a.out} (${r.bytes} bytes; input ${r.inputs.join(', ')}; outputs ${r.outputs.join(', ')})\n`);

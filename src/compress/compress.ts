@@ -11,9 +11,8 @@ import { resolve } from 'node:path';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
 import { assertInt8Runs, detectInt8Cpu, type Int8Cpu } from '../runtime/int8-cpu.ts';
-import { runKind, runOnnx } from '../train/export-run.ts';
+import { runKind, runOnnx, writeOnnxExport } from '../train/export-run.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/fs.ts';
 import { type CheckOptions, checkQuantized, type QuantizeCheck } from './check.ts';
 import { quantizeModel, type QuantizeMode, type QuantizeReport } from './quantize.ts';
 
@@ -105,6 +104,6 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
       throw new SwitchyardError('E_GATE', `the quantized model agrees with the float32 model on ${(check.agreement * 100).toFixed(2)}% of ${check.count} ${lm ? 'tokens' : 'rows'}, below --min-agreement ${o.minAgreement}; ${o.out} was not written`, o.mode === 'weights' ? 'keep the float32 model' : 'try --mode weights (float32 arithmetic, int8 storage)', 3);
     }
   }
-  await writeFileAtomic(o.out, out);
+  await writeOnnxExport(o.out, out);
   return { out: o.out, bytesBefore: bytes.length, bytesAfter: out.length, report, check };
 }

@@ -7,21 +7,19 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { backward } from '../core/autodiff.ts';
 import type { Tensor } from '../core/graph.ts';
 import { gatherElements, logSoftmax, neg, reduceSum, softmax, squeeze, unsqueeze } from '../core/ops/index.ts';
 import type { Table } from '../data/csv.ts';
 import type { TabularEncoder } from '../data/tabular.ts';
-import { tokenizerFromJSON, type Tokenizer } from '../data/text/tokenizer.ts';
+import type { Tokenizer } from '../data/text/tokenizer.ts';
 import type { MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
-import { GPT, type GptConfig } from '../models/gpt.ts';
-import { loadWeights, RUN_FILES } from '../train/checkpoint.ts';
+import type { GPT, GptConfig } from '../models/gpt.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
-import { lmExportInfo } from '../train/lm-session.ts';
+import { runKind } from '../train/export-run.ts';
+import { lmExportInfo, loadLmRun } from '../train/lm-session.ts';
 import { Forward } from '../train/forward.ts';
-import type { LmRunConfig } from '../train/lm.ts';
 import { loadTabularRun, type TabularRunConfig } from '../train/tabular-model.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { loadOnnxClassifier } from './onnx-model.ts';
@@ -145,10 +143,10 @@ export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {
     const lm = await lmExport(path);
     return lm ?? loadOnnxClassifier(path, opts);
   }
-  const file = join(path, RUN_FILES.config);
-  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a finished switchyard train run');
-  const kind = (JSON.parse(await readFile(file, 'utf8')) as { kind?: string }).kind;
-  if (kind === 'gpt') return loadLmRun(path, file);
+  if ((await runKind(path)) === 'gpt') {
+    const { cfg, tok, model } = await loadLmRun(path);
+    return { kind: 'lm', source: path, cfg, model, tokenizer: tok, release: async () => undefined };
+  }
   const { cfg, enc, model } = await loadTabularRun(path);
   return switchyardTabular(path, cfg, enc, model, opts);
 }
@@ -167,12 +165,6 @@ async function lmExport(file: string): Promise<LmEvalModel | null> {
   return { kind: 'lm', source: file, cfg: { gpt: info.gpt }, model: null, onnx: bytes, tokenizer: info.tokenizer, release: async () => undefined };
 }
 
-async function loadLmRun(dir: string, file: string): Promise<LmEvalModel> {
-  const cfg = JSON.parse(await readFile(file, 'utf8')) as LmRunConfig;
-  const model = new GPT(cfg.gpt).named();
-  await loadWeights(dir, model);
-  return { kind: 'lm', source: dir, cfg, model, tokenizer: tokenizerFromJSON(cfg.tokenizer), release: async () => undefined };
-}
 
 /**
  * Hidden activations before the last Linear of an MLP (eval mode: no dropout).

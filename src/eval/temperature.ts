@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTable } from '../data/readers/index.ts';
-import { writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import { addToManifest, writeJsonAtomic } from '../util/fs.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { fitTemperature } from './calibration.ts';
 import type { TabularEvalModel } from './model.ts';
@@ -61,6 +61,7 @@ export async function calibrate(model: TabularEvalModel, validFile?: string): Pr
   const fit = fitTemperature(out.logits, d.y as Int32Array, model.classes.length);
   const result = { temperature: fit.temperature, fittedOn: validFile, rows: d.rows, nllBefore: fit.nllBefore, nllAfter: fit.nllAfter };
   await writeJsonAtomic(file, { format: 'switchyard.calibration', version: 1, method: 'temperature', ...result, created: new Date().toISOString() });
-  if (model.kind === 'tabular' && existsSync(join(model.source, 'manifest.json'))) await writeManifest(model.source);
+  // Only the new file joins the manifest: rewriting it whole would also take in files planted beside the run.
+  if (model.kind === 'tabular' && existsSync(join(model.source, 'manifest.json'))) await addToManifest(model.source, ['calibration.json']);
   return { ...result, stored: file, fittedNow: true };
 }

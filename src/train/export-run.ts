@@ -4,10 +4,12 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RUN_FILES } from './checkpoint.ts';
+import { basename, dirname, join } from 'node:path';
+import { addToManifest, MANIFEST_NAME, writeFileAtomic } from '../util/fs.ts';
 import { exportLm } from './generate.ts';
+import { RUN_FILES } from './run-dir.ts';
 import { tabularOnnx } from './tabular-predict.ts';
 
 /** Inputs and outputs of a language model's exported decode step. */
@@ -37,4 +39,19 @@ export async function runKind(dir: string): Promise<string | undefined> {
 export async function runOnnx(dir: string): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
   if ((await runKind(dir)) === 'gpt') return { bytes: (await exportLm(dir)).bytes, ...LM_IO };
   return tabularOnnx(dir);
+}
+
+/**
+ * Writes an ONNX export atomically. When it lands at the top of a run directory (`--out RUN/model.onnx`, the
+ * way to register a run with its ONNX graph), the run's manifest gains its entry, so the run stays verifiable
+ * and loaders that refuse unlisted model files still open it.
+ *
+ * @example
+ * await writeOnnxExport('runs/x/model.onnx', (await runOnnx('runs/x')).bytes);
+ */
+export async function writeOnnxExport(file: string, bytes: Uint8Array): Promise<void> {
+  await writeFileAtomic(file, bytes);
+  const dir = dirname(file);
+  const intoRun = /\.onnx$/i.test(file) && existsSync(join(dir, RUN_FILES.config)) && existsSync(join(dir, MANIFEST_NAME));
+  if (intoRun) await addToManifest(dir, [basename(file)]);
 }

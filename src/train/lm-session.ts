@@ -6,7 +6,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
 import * as ort from 'onnxruntime-node';
@@ -17,7 +16,8 @@ import { decodeModel } from '../runtime/onnx/proto.ts';
 import { fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
-import { loadWeights, RUN_FILES } from './checkpoint.ts';
+import { loadWeightsFile, RUN_FILES } from './checkpoint.ts';
+import { openRun } from './run-dir.ts';
 import { Forward } from './forward.ts';
 import type { LmRunConfig } from './lm.ts';
 import type { BatchSpec } from './step.ts';
@@ -95,12 +95,10 @@ export interface LoadLmOptions {
  * const { cfg, tok, model } = await loadLmRun('runs/lm');
  */
 export async function loadLmRun(dir: string): Promise<{ cfg: LmRunConfig; tok: Tokenizer; model: GPT }> {
-  const file = join(dir, RUN_FILES.config);
-  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a switchyard train --model gpt run');
-  const cfg = JSON.parse(await readFile(file, 'utf8')) as LmRunConfig;
-  if (cfg.kind !== 'gpt') throw new SwitchyardError('E_CONFIG', `${file}: not a language-model run (kind ${cfg.kind})`, 'generate needs a run trained with --model gpt');
+  const run = await openRun(dir, { kinds: ['gpt'] });
+  const cfg = run.config as unknown as LmRunConfig;
   const model = new GPT(cfg.gpt).named();
-  await loadWeights(dir, model);
+  await loadWeightsFile(run.file(RUN_FILES.model), model);
   return { cfg, tok: tokenizerFromJSON(cfg.tokenizer), model };
 }
 

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { gatherElements, logSoftmax, neg, reduceMean, squeeze, unsqueeze } from '../core/ops/index.ts';
@@ -13,13 +12,13 @@ import { adamw } from '../optim/optimizer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
 import { measureMatmulCeiling } from '../runtime/ceiling.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
-import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
+import { resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { divergence, TrainStep } from './step.ts';
-import { prepareRunDir, type RunOptions } from './run-dir.ts';
+import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
 export interface LmTrainOptions extends RunOptions {
@@ -114,12 +113,11 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   let o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & LmTrainOptions;
   let cfg: LmRunConfig;
   let tok: Tokenizer;
+  let cfgText = '';
   const corpus = await loadTextCorpus(o.data);
   if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${o.data.join(', ')}: the corpus holds no text`, 'point --data at non-empty text files');
   if (o.resume) {
-    const file = join(o.out, RUN_FILES.config);
-    if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
-    cfg = JSON.parse(await readFile(file, 'utf8'));
+    ({ cfg, text: cfgText } = await resumableConfig<LmRunConfig>(o.out));
     tok = tokenizerFromJSON(cfg.tokenizer);
     o = { ...o, ...cfg.train, model: cfg.gpt };
   }
@@ -153,17 +151,22 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
   const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads });
   const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
-  await prepareRunDir(o.out, o);
-  await mkdir(o.out, { recursive: true });
+  const target = await prepareRunDir(o.out, o);
+  const dir = target.work;
+  await mkdir(dir, { recursive: true });
   const records: LmEvalRecord[] = [];
+  // An LM run ships its last weights (metrics.json describes the last evaluation); the checkpoint adds the
+  // optimizer state and the records, for resume.
+  const checkpoint = () => saveCheckpoint(join(dir, RUN_FILES.checkpoint), model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 }, {}, { state: { configSha256: sha256Bytes(cfgText), records } });
   if (o.resume) {
-    await loadCheckpoint(o.out, model, step);
-    const text = existsSync(join(o.out, RUN_FILES.metrics)) ? await readFile(join(o.out, RUN_FILES.metrics), 'utf8') : '';
-    records.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LmEvalRecord).filter((r) => r.step <= step.updates));
+    const ck = await resumeCheckpoint(dir, model, step, cfgText);
+    records.push(...((ck.state?.records ?? []) as LmEvalRecord[]));
   } else {
-    await writeJsonAtomic(join(o.out, RUN_FILES.config), cfg!);
-    await saveCheckpoint(o.out, model, step, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+    cfgText = stringifyJson(cfg!, 2) + '\n';
+    await writeFileAtomic(join(dir, RUN_FILES.config), cfgText);
+    await checkpoint();
   }
+  await writeFileAtomic(join(dir, RUN_FILES.metrics), records.map((r) => JSON.stringify(r) + '\n').join(''));
   const ceiling = await measureMatmulCeiling({ threads: o.threads });
   const flopsPerUpdate = gptStepFlops(gptCfg, o.batchSize) * o.accumulate;
   const startUpdates = step.updates;
@@ -191,7 +194,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
     const r = await step.run({ x: { dtype: 'i64', shape: [k, o.batchSize, T], data: xs }, y: { dtype: 'i64', shape: [k, o.batchSize, T], data: ys } }, lrs);
     const dt = (performance.now() - t0) / 1000;
     if (r.nonFinite !== null) {
-      throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${o.out}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
+      throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${dir}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
     }
     seconds += dt;
     for (const l of r.losses) { lossSum += l; lossCount++; }
@@ -212,16 +215,17 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
         mfu: (flopsPerUpdate * tokensSinceEval) / (o.batchSize * o.accumulate * T) / seconds / 1e9 / ceiling, aux: lastAux,
       };
       records.push(rec);
-      await appendFile(join(o.out, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
-      await saveCheckpoint(o.out, model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 });
+      await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+      await checkpoint();
       lossSum = lossCount = seconds = tokensSinceEval = 0;
     }
   }
   progress.done();
   await step.release();
   await fwd.release();
-  await writeJsonAtomic(join(o.out, 'metrics.json'), { params: model.parameterCount(), activeParams: model.activeParameterCount(), ceilingGflops: ceiling, last: records[records.length - 1] ?? null });
-  await writeManifest(o.out);
+  await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(step.updates) });
+  await writeJsonAtomic(join(dir, RUN_FILES.summary), { params: model.parameterCount(), activeParams: model.activeParameterCount(), ceilingGflops: ceiling, last: records[records.length - 1] ?? null });
+  await finishRunDir(target);
   return { records, params: model.parameterCount(), activeParams: model.activeParameterCount(), out: o.out };
 }
 

@@ -1,13 +1,10 @@
 import type { Tensor } from '../core/graph.ts';
 import { argmax, mul, add, reshape, softmax } from '../core/ops/index.ts';
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { TabularEncoder } from '../data/tabular.ts';
 import { type Activation, MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
-import { SwitchyardError } from '../util/errors.ts';
-import { loadWeights, RUN_FILES } from './checkpoint.ts';
+import { loadWeightsFile, RUN_FILES } from './checkpoint.ts';
+import { openRun } from './run-dir.ts';
 import type { BatchSpec } from './step.ts';
 
 /** The `config.json` of a tabular run: everything needed to rebuild the model and its input transform. */
@@ -45,21 +42,18 @@ export function inferenceOutputs(enc: TabularEncoder): (m: Module, b: Record<str
   };
 }
 
-/** Loads a run directory written by `switchyard train`: config, encoder and weights. */
+/**
+ * Loads a run directory written by `switchyard train`: config, encoder and weights, after verifying the run's
+ * manifest (`openRun`).
+ *
+ * @example
+ * const { cfg, enc, model } = await loadTabularRun('runs/x');
+ */
 export async function loadTabularRun(dir: string): Promise<{ cfg: TabularRunConfig; enc: TabularEncoder; model: MLP }> {
-  const file = join(dir, RUN_FILES.config);
-  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file`, 'pass the --out directory of a finished switchyard train run');
-  let cfg: TabularRunConfig;
-  try {
-    cfg = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new SwitchyardError('E_CONFIG', `${file}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged; retrain');
-  }
-  if (cfg.format !== 'switchyard.run' || cfg.kind !== 'tabular-mlp') {
-    throw new SwitchyardError('E_CONFIG', `${file}: not a tabular Switchyard run (format ${cfg.format}, kind ${cfg.kind})`, 'pass a directory written by switchyard train');
-  }
+  const run = await openRun(dir, { kinds: ['tabular-mlp'] });
+  const cfg = run.config as unknown as TabularRunConfig;
   const enc = TabularEncoder.fromJSON(cfg.encoder);
   const model = buildTabularModel(cfg);
-  await loadWeights(dir, model);
+  await loadWeightsFile(run.file(RUN_FILES.model), model);
   return { cfg, enc, model };
 }

@@ -1,6 +1,7 @@
 import { readTable } from '../data/readers/index.ts';
 import { formatCsvRow } from '../data/csv-write.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { writeOnnxExport } from './export-run.ts';
 import { exportOnnx, Forward } from './forward.ts';
 import { inferenceOutputs, inferenceSpec, loadTabularRun } from './tabular-model.ts';
 
@@ -88,6 +89,6 @@ export async function tabularOnnx(runDir: string): Promise<{ bytes: Uint8Array; 
  */
 export async function exportTabular(runDir: string, outFile: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
   const { bytes, inputs, outputs } = await tabularOnnx(runDir);
-  await writeFileAtomic(outFile, bytes);
+  await writeOnnxExport(outFile, bytes);
   return { bytes: bytes.length, inputs, outputs };
 }

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
@@ -9,12 +8,12 @@ import { randomSplit, stratifiedSplit } from '../data/split.ts';
 import { fitTabularEncoder, TabularEncoder } from '../data/tabular.ts';
 import type { Activation, MLP } from '../nn/layers.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic, writeManifest } from '../util/fs.ts';
+import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
-import { loadCheckpoint, RUN_FILES, saveCheckpoint } from './checkpoint.ts';
+import { copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights, type StateDict } from './checkpoint.ts';
 import { type MlpHyperParams, MlpTrainer } from './fit.ts';
-import { prepareRunDir, type RunOptions } from './run-dir.ts';
+import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
@@ -68,11 +67,20 @@ interface EpochRecord {
 
 const DEFAULTS = { hidden: [64, 64], activation: 'relu' as Activation, dropout: 0, epochs: 30, batchSize: 64, lr: 3e-3, weightDecay: 1e-4, patience: 5, validFraction: 0.2, seed: 0, stepsPerCall: 16 };
 
+/** What a tabular run's checkpoint records besides weights and optimizer state (its `state.json`). */
+interface TabularTrainState {
+  configSha256: string;
+  history: EpochRecord[];
+  best: { loss: number | null; epoch: number };
+  bad: number;
+}
+
 /**
  * Trains an MLP classifier or regressor on a CSV file: infers the schema, encodes features, splits a
  * stratified validation set (unless `valid` is given), trains with AdamW (or SGD), a warm-up + cosine
  * schedule, early stopping on validation loss, checkpoints each epoch, and writes the run directory
- * (`config.json`, `model.safetensors`, `optimizer.safetensors`, `metrics.jsonl`, `metrics.json`, `manifest.json`).
+ * (`config.json`, `model.safetensors` — the best validation epoch's weights —, `metrics.jsonl`, `metrics.json`,
+ * `checkpoint/` — the last epoch's weights and optimizer state, for `resume` —, `manifest.json`).
  *
  * @example
  * const summary = await trainTabular({ data: 'train.csv', target: 'label', out: 'runs/x', epochs: 20 });
@@ -85,10 +93,9 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
   let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
+  let cfgText = '';
   if (o.resume) {
-    const file = join(o.out, RUN_FILES.config);
-    if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: nothing to resume`, 'run without --resume first');
-    cfg = JSON.parse(await readFile(file, 'utf8'));
+    ({ cfg, text: cfgText } = await resumableConfig<TabularRunConfig>(o.out));
     enc = TabularEncoder.fromJSON(cfg.encoder);
     // A resumed run keeps the hyper-parameters it started with, so its curve continues exactly.
     const saved = cfg.train as Partial<typeof o>;
@@ -155,22 +162,33 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let epoch0 = 0;
   let best = { loss: Infinity, epoch: 0 };
   let bad = 0;
+  // The weights the run ships: the best validation epoch's (restore-best-weights), or the last without validation.
+  let bestWeights: StateDict | undefined;
   const history: EpochRecord[] = [];
-  await prepareRunDir(o.out, o);
-  await mkdir(o.out, { recursive: true });
+  const target = await prepareRunDir(o.out, o);
+  const dir = target.work;
+  await mkdir(dir, { recursive: true });
+  const checkpointDir = join(dir, RUN_FILES.checkpoint);
+  const checkpoint = async (epoch: number): Promise<void> => {
+    const state: TabularTrainState = { configSha256: sha256Bytes(cfgText), history, best, bad };
+    await saveCheckpoint(checkpointDir, model, step, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 }, {}, { best: bestWeights, state: { ...state } });
+  };
   if (o.resume) {
-    const counters = await loadCheckpoint(o.out, model, step);
-    epoch0 = counters.epoch;
-    const lines = (await readFile(join(o.out, RUN_FILES.metrics), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochRecord);
-    history.push(...lines.filter((l) => l.epoch <= epoch0));
-    for (const h of history) {
-      if (h.validLoss < best.loss) { best = { loss: h.validLoss, epoch: h.epoch }; bad = 0; } else bad++;
-    }
+    const ck = await resumeCheckpoint(dir, model, step, cfgText);
+    const state = ck.state as unknown as TabularTrainState;
+    epoch0 = ck.epoch;
+    history.push(...state.history);
+    // JSON has no Infinity: a checkpoint before any improvement records the best loss as null.
+    best = { loss: state.best.loss ?? Infinity, epoch: state.best.epoch };
+    bad = state.bad;
+    bestWeights = ck.best;
   } else {
-    await writeJsonAtomic(join(o.out, RUN_FILES.config), cfg);
-    await saveCheckpoint(o.out, model, step, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+    cfgText = stringifyJson(cfg, 2) + '\n';
+    await writeFileAtomic(join(dir, RUN_FILES.config), cfgText);
+    await checkpoint(0);
   }
-  await writeMetricsLines(join(o.out, RUN_FILES.metrics), history);
+  await writeMetricsLines(join(dir, RUN_FILES.metrics), history);
+  const shipBest = validIdx.length > 0;
 
   const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * trainer.microPerEpoch * trainer.batchSize, label: 'train', unit: 'ex', ...o.progress });
   let examples = 0;
@@ -182,7 +200,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     try {
       r = await trainer.runEpoch(epoch, (n, loss) => progress.tick(n, { epoch: `${epoch}/${o.epochs}`, loss: loss.toFixed(4) }));
     } catch (e) {
-      if (e instanceof SwitchyardError && e.code === 'E_NONFINITE') throw new SwitchyardError(e.code, `${e.message}; kept the checkpoint of epoch ${epoch - 1} in ${o.out}`, e.hint);
+      if (e instanceof SwitchyardError && e.code === 'E_NONFINITE') throw new SwitchyardError(e.code, `${e.message}; kept the checkpoint of epoch ${epoch - 1} in ${dir}`, e.hint);
       throw e;
     }
     examples += r.examples;
@@ -191,11 +209,11 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     const v = validIdx.length ? await evaluate() : { loss: lastTrainLoss };
     const rec: EpochRecord = { epoch, updates: step.updates, trainLoss: lastTrainLoss, validLoss: v.loss, ...(v.accuracy !== undefined ? { validAccuracy: v.accuracy } : {}), ...(v.rmse !== undefined ? { validRmse: v.rmse } : {}), lr: trainer.schedule(Math.max(0, step.updates - 1)), examplesPerSecond: r.examples / r.seconds };
     history.push(rec);
-    await appendFile(join(o.out, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+    await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     const improved = v.loss < best.loss - 1e-7;
     if (improved) { best = { loss: v.loss, epoch }; bad = 0; } else bad++;
-    await saveCheckpoint(o.out, model, step, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
-    if (improved) await saveCheckpoint(join(o.out, 'best'), model, null, { updates: step.updates, microSteps: step.microSteps, epoch, batchInEpoch: 0 });
+    if (improved && shipBest) bestWeights = copyWeights(model);
+    await checkpoint(epoch);
     if (o.patience > 0 && bad >= o.patience && epoch < o.epochs) { stoppedEarly = true; break; }
     if (o.stopAfter !== undefined && epoch - epoch0 >= o.stopAfter) break;
   }
@@ -220,8 +238,9 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     out: o.out,
     ...(weights ? { weights: weightStats(o.weightColumn!, weights, trainIdx) } : {}),
   };
-  await writeJsonAtomic(join(o.out, 'metrics.json'), summary);
-  await writeManifest(o.out);
+  await saveWeights(join(dir, RUN_FILES.model), bestWeights ?? model.stateDict(), { epoch: String(shipBest ? bestRec.epoch : last.epoch) });
+  await writeJsonAtomic(join(dir, RUN_FILES.summary), summary);
+  await finishRunDir(target);
   return summary;
 }
 

@@ -8,6 +8,7 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SwitchyardError } from './errors.ts';
+import { killPoint } from './kill-point.ts';
 
 /** Name of the manifest file written by {@link writeManifest}. */
 export const MANIFEST_NAME = 'manifest.json';
@@ -234,6 +235,29 @@ function manifestError(dir: string, what: string): SwitchyardError {
 export interface VerifyManifestOptions {
   /** Also fail when a file exists in the directory but is not listed. Default false. */
   strict?: boolean;
+  /**
+   * Fail when a file that exists but is not listed matches this test (e.g. {@link isModelArtefact}: a planted
+   * model file); other unlisted files (reports beside a run) are allowed. Default: none ({@link strict} = all).
+   */
+  rejectUnlisted?: (rel: string) => boolean;
+  /** Listed entries not to check (e.g. a run's `checkpoint/`, which registry copies leave out). Default: none. */
+  skip?: (rel: string) => boolean;
+  /** These paths must be listed (and so are checked, unless skipped). Default: none. */
+  require?: readonly string[];
+}
+
+/**
+ * Whether a path in a run directory names something a loader could take as a model or its configuration:
+ * weights (`.safetensors`, `.onnx`, `.onnx.data`, `.ort`, `.pt`, `.pth`, `.bin`, `.pb`), `config.json` or
+ * `calibration.json`. Unlisted files like these are refused by loaders; other unlisted files are never read.
+ *
+ * @example
+ * isModelArtefact('model.onnx'); // true
+ * isModelArtefact('reports/eval/eval.html'); // false
+ */
+export function isModelArtefact(rel: string): boolean {
+  const name = rel.slice(rel.lastIndexOf('/') + 1);
+  return /\.(safetensors|onnx|onnx\.data|ort|pt|pth|bin|pb)$/i.test(name) || name === 'config.json' || name === 'calibration.json';
 }
 
 /**
@@ -266,6 +290,7 @@ export async function verifyManifest(dir: string, opts: VerifyManifestOptions = 
       throw manifestError(dir, `entry "${f.path}" points outside the directory`);
     }
     listed.add(f.path);
+    if (opts.skip?.(f.path)) continue;
     const abs = path.join(dir, ...parts);
     let size: number;
     try {
@@ -277,12 +302,39 @@ export async function verifyManifest(dir: string, opts: VerifyManifestOptions = 
     const h = await sha256File(abs);
     if (h !== f.sha256) throw manifestError(dir, `${f.path}: sha256 differs (file ${h}, manifest ${f.sha256})`);
   }
-  if (opts.strict) {
+  for (const r of opts.require ?? []) {
+    if (!listed.has(r)) throw manifestError(dir, `${r}: not listed in the manifest`);
+  }
+  const reject = opts.strict ? () => true : opts.rejectUnlisted;
+  if (reject) {
     for (const r of (await listFiles(dir)).sort()) {
-      if (r !== MANIFEST_NAME && !listed.has(r)) throw manifestError(dir, `${r}: file is not listed in the manifest`);
+      if (r !== MANIFEST_NAME && !listed.has(r) && reject(r)) throw manifestError(dir, `${r}: file is not listed in the manifest`);
     }
   }
   return manifest;
+}
+
+/**
+ * Adds (or refreshes) the entries of `rels` — files under `dir` that were just written from verified inputs,
+ * such as an export or a calibration — in `<dir>/manifest.json`, leaving every other entry as it is (unlike
+ * {@link writeManifest}, which would also take in any file planted beside them). Returns the new manifest.
+ *
+ * @example
+ * await writeFileAtomic('runs/a/model.onnx', bytes);
+ * await addToManifest('runs/a', ['model.onnx']);
+ */
+export async function addToManifest(dir: string, rels: readonly string[]): Promise<Manifest> {
+  const mpath = path.join(dir, MANIFEST_NAME);
+  const manifest = JSON.parse(await fsp.readFile(mpath, 'utf8')) as Manifest;
+  const byPath = new Map(manifest.files.map((f) => [f.path, f]));
+  for (const r of rels) {
+    const abs = path.join(dir, ...r.split('/'));
+    byPath.set(r, { path: r, size: (await fsp.stat(abs)).size, sha256: await sha256File(abs) });
+  }
+  const files = [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const next: Manifest = { version: 1, algorithm: 'sha256', files };
+  await writeJsonAtomic(mpath, next);
+  return next;
 }
 
 /**
@@ -296,6 +348,15 @@ export function tempDirFor(finalDir: string): string {
   return `${finalDir.replace(/[\\/]+$/, '')}.tmp-${process.pid}`;
 }
 
+/** Options of {@link commitDirAtomic}. */
+export interface CommitDirOptions {
+  /**
+   * Where the old directory waits between the two renames. Default: a fresh `<finalDir>.old-<pid>-<random>`.
+   * A fixed name lets a reader find the old set after a crash between the renames (see `loadCheckpoint`).
+   */
+  aside?: string;
+}
+
 /**
  * Moves a fully built directory into place. If `finalDir` exists it is first renamed aside, then the
  * new directory is renamed in, then the old one is removed; if the second rename fails the old one is
@@ -307,7 +368,7 @@ export function tempDirFor(finalDir: string): string {
  * await writeManifest(tmp);
  * await commitDirAtomic(tmp, 'runs/exp1');
  */
-export async function commitDirAtomic(tmpDir: string, finalDir: string): Promise<void> {
+export async function commitDirAtomic(tmpDir: string, finalDir: string, opts: CommitDirOptions = {}): Promise<void> {
   const st = await fsp.stat(tmpDir).catch(() => undefined);
   if (!st?.isDirectory()) {
     throw new SwitchyardError('E_FS', `${tmpDir}: not a directory, cannot commit it to ${finalDir}`, '', 1);
@@ -319,8 +380,10 @@ export async function commitDirAtomic(tmpDir: string, finalDir: string): Promise
     await fsyncDir(path.dirname(finalDir));
     return;
   }
-  const aside = `${finalDir.replace(/[\\/]+$/, '')}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const aside = opts.aside ?? `${finalDir.replace(/[\\/]+$/, '')}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await fsp.rm(aside, { recursive: true, force: true });
   await fsp.rename(finalDir, aside);
+  killPoint('commit:aside');
   try {
     await fsp.rename(tmpDir, finalDir);
   } catch (err) {

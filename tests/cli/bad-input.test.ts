@@ -67,9 +67,9 @@ describe('bad input to switchyard train', () => {
     expectBadInput(r, /training diverged: .* at step \d+, epoch \d+/);
     expect(r.stderr).toMatch(/lower the learning rate/);
     const files = readdirSync(out);
-    expect(files).toContain('model.safetensors');
+    expect(files).toContain('checkpoint');
     expect(files.some((f) => f.includes('.tmp'))).toBe(false);
-    const { tensors } = decodeSafetensors(readFileSync(join(out, 'model.safetensors')));
+    const { tensors } = decodeSafetensors(readFileSync(join(out, 'checkpoint', 'model.safetensors')));
     for (const t of tensors.values()) for (const v of t.data as Float32Array) expect(Number.isFinite(v)).toBe(true);
   });
 

@@ -46,7 +46,7 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     expect(lines[1].validLoss).toBeLessThan(lines[0].validLoss);
     expect(lines[1].tokens).toBe(40 * TOKENS);
     expect(j.params).toBeGreaterThan(j.activeParams);
-    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'metrics.jsonl', 'manifest.json']) expect(existsSync(join(dense, f)), f).toBe(true);
+    for (const f of ['config.json', 'model.safetensors', 'checkpoint/optimizer.safetensors', 'metrics.jsonl', 'manifest.json']) expect(existsSync(join(dense, f)), f).toBe(true);
   });
 
   it('MoE (--experts 4 --top-k 2): reports aux telemetry; tokens_per_expert sums to tokens x k per layer', () => {
@@ -105,7 +105,7 @@ describe('switchyard train --model gpt on the State of the Union corpus', () => 
     const timeless = (run: string) => metricsLines(run).map(({ tokensPerSecond, mfu, ...rest }) => (expect(tokensPerSecond).toBeGreaterThan(0), expect(mfu).toBeGreaterThan(0), rest));
     expect(timeless(split)).toEqual(timeless(dense));
     expect(readFileSync(join(split, 'model.safetensors')).equals(readFileSync(join(dense, 'model.safetensors')))).toBe(true);
-    expect(readFileSync(join(split, 'optimizer.safetensors')).equals(readFileSync(join(dense, 'optimizer.safetensors')))).toBe(true);
+    expect(readFileSync(join(split, 'checkpoint/optimizer.safetensors')).equals(readFileSync(join(dense, 'checkpoint/optimizer.safetensors')))).toBe(true);
   });
 
   it('generate: 20 tokens, the same text for the same seed', () => {

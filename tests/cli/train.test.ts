@@ -24,7 +24,7 @@ describe('switchyard train / predict / export on real data (vega-datasets pengui
     expect(m).toHaveLength(12);
     expect(m[11].trainLoss).toBeLessThan(m[0].trainLoss * 0.5);
     expect(r.json.valid.accuracy).toBeGreaterThan(0.9);
-    for (const f of ['config.json', 'model.safetensors', 'optimizer.safetensors', 'metrics.json', 'manifest.json']) expect(existsSync(join(run, f))).toBe(true);
+    for (const f of ['config.json', 'model.safetensors', 'checkpoint/optimizer.safetensors', 'checkpoint/model.safetensors', 'metrics.json', 'manifest.json']) expect(existsSync(join(run, f))).toBe(true);
     expect(readdirSync(run).some((f) => f.includes('.tmp'))).toBe(false);
   });
 

@@ -9,7 +9,7 @@ import { loadOnnxClassifier } from '../../src/eval/onnx-model.ts';
 import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { decodeModel } from '../../src/runtime/onnx/proto.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
-import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { writeRun } from '../../src/train/checkpoint.ts';
 import { decodeGraph, exportLm, LmSession, loadLm } from '../../src/train/generate.ts';
 import type { Tensor } from '../../src/core/graph.ts';
 import type { Module } from '../../src/nn/module.ts';
@@ -30,8 +30,7 @@ let lmRuns = 0;
 async function lmRun(): Promise<string> {
   const d = join(dir, `lm-${lmRuns++}`);
   mkdirSync(d);
-  writeFileSync(join(d, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer: new ByteTokenizer().toJSON() }));
-  await saveCheckpoint(d, new GPT(GPT_CFG).init(3), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  await writeRun(d, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer: new ByteTokenizer().toJSON() }, new GPT(GPT_CFG).init(3));
   return d;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
 import { GPT, type GptConfig, gptStepFlops, isMoeLayer } from '../../src/models/gpt.ts';
 import type { Module } from '../../src/nn/module.ts';
 import { adamw } from '../../src/optim/optimizer.ts';
-import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { writeRun } from '../../src/train/checkpoint.ts';
 import { Forward } from '../../src/train/forward.ts';
 import { generate, sampleToken } from '../../src/train/generate.ts';
 import { evaluateLm, lmRowLoss } from '../../src/train/lm.ts';
@@ -186,8 +186,7 @@ describe('training', () => {
     // the trained weights through the real generate(): a run directory with config + weights
     const dir = mkdtempSync(join(tmpdir(), 'sy-gpt-'));
     dirs.push(dir);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }));
-    await saveCheckpoint(dir, model, null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+    await writeRun(dir, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }, model);
     const g = await generate(dir, text.slice(0, 6), { maxTokens: 10, temperature: 0 });
     expect(g.text).toBe(text.slice(6, 16));
     expect(g.promptTokens).toBe(6);
@@ -274,8 +273,7 @@ describe('sampling', () => {
     const model = new GPT(cfg).init(12);
     const dir = mkdtempSync(join(tmpdir(), 'sy-gpt-'));
     dirs.push(dir);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }));
-    await saveCheckpoint(dir, model, null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+    await writeRun(dir, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }, model);
     const prompt = 'Hey';
     const greedy = await generate(dir, prompt, { maxTokens: 6, temperature: 0 });
     expect(greedy.tokens).toHaveLength(6);

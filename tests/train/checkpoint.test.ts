@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,8 +6,9 @@ import { mse } from '../../src/nn/functional.ts';
 import { MLP } from '../../src/nn/layers.ts';
 import { adamw, sgd, type Optimizer } from '../../src/optim/optimizer.ts';
 import { decodeSafetensors } from '../../src/runtime/safetensors.ts';
-import { loadCheckpoint, loadWeights, RUN_FILES, saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { copyWeights, loadCheckpoint, loadWeights, RUN_FILES, saveCheckpoint } from '../../src/train/checkpoint.ts';
 import { type BatchSpec, TrainStep } from '../../src/train/step.ts';
+import { MANIFEST_NAME, writeManifest } from '../../src/util/fs.ts';
 import { bytesEqual, expectSwitchyardError, f32, randArray, snapshot } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sy-ckpt-'));
@@ -37,7 +38,8 @@ describe('checkpoints', () => {
     const savedState = new Map([...a.step.optimizerState].map(([n, s]) => [n, Float32Array.from(s)]));
     await saveCheckpoint(dir, a.model, a.step, { updates: a.step.updates, microSteps: a.step.microSteps, epoch: 1, batchInEpoch: 3 });
     // nothing half-written is left behind
-    expect(readdirSync(dir).sort()).toEqual([RUN_FILES.model, RUN_FILES.optimizer].sort());
+    expect(readdirSync(dir).sort()).toEqual([MANIFEST_NAME, RUN_FILES.model, RUN_FILES.optimizer].sort());
+    expect(readdirSync(root).filter((f) => f.startsWith('resume.'))).toEqual([]);
     for (const call of [2, 3]) await a.step.run(batches(call), lrsFor(call));
 
     const b = await setup(77); // different initial weights, fresh optimizer state
@@ -118,11 +120,51 @@ describe('checkpoints', () => {
 
     const weightsOnly = join(root, 'weights-only');
     await saveCheckpoint(weightsOnly, a.model, null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
-    expect(readdirSync(weightsOnly)).toEqual([RUN_FILES.model]);
+    expect(readdirSync(weightsOnly).sort()).toEqual([MANIFEST_NAME, RUN_FILES.model]);
     const c = await setup(7);
     await expectSwitchyardError(() => loadCheckpoint(weightsOnly, c.model, c.step), 'E_FILE_NOT_FOUND', /optimizer\.safetensors/);
     await loadWeights(weightsOnly, c.model);
     for (const [n, p] of snapshot(c.model)) expect(bytesEqual(p, snapshot(a.model).get(n)!), n).toBe(true);
     await expectSwitchyardError(() => loadWeights(join(root, 'nope'), c.model), 'E_FILE_NOT_FOUND');
+  });
+
+  it('a checkpoint is one verified set: a flipped byte, or files from two moments, are refused', async () => {
+    const a = await setup(8);
+    const early = join(root, 'early');
+    const dir = join(root, 'set');
+    await saveCheckpoint(early, a.model, a.step, { updates: a.step.updates, microSteps: a.step.microSteps, epoch: 0, batchInEpoch: 0 });
+    await a.step.run(batches(0), lrsFor(0));
+    await saveCheckpoint(dir, a.model, a.step, { updates: a.step.updates, microSteps: a.step.microSteps, epoch: 1, batchInEpoch: 0 }, {}, { best: copyWeights(a.model), state: { note: 1 } });
+    const b = await setup(8);
+    const ck = await loadCheckpoint(dir, b.model, b.step);
+    expect(ck.state).toMatchObject({ note: 1, counters: { updates: 2 } });
+    expect(ck.best?.get('layers.0.weight')?.data).toEqual(a.model.layers[0].weight.data);
+
+    const flipped = join(root, 'flipped');
+    cpSync(dir, flipped, { recursive: true });
+    const bytes = readFileSync(join(flipped, RUN_FILES.optimizer));
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(join(flipped, RUN_FILES.optimizer), bytes);
+    await expectSwitchyardError(() => loadCheckpoint(flipped, b.model, b.step), 'E_MANIFEST', /optimizer\.safetensors: sha256 differs/);
+
+    // The optimizer state of update 0 beside the weights of update 2, with a manifest to match: still refused.
+    const torn = join(root, 'torn');
+    cpSync(dir, torn, { recursive: true });
+    cpSync(join(early, RUN_FILES.optimizer), join(torn, RUN_FILES.optimizer));
+    await writeManifest(torn);
+    await expectSwitchyardError(() => loadCheckpoint(torn, b.model, b.step), 'E_CHECKPOINT', /update 2, optimizer\.safetensors update 0/);
+  });
+
+  it('after a crash between the two renames of a save, the set put aside is loaded', async () => {
+    const a = await setup(9);
+    const dir = join(root, 'aside');
+    await saveCheckpoint(dir, a.model, a.step, { updates: a.step.updates, microSteps: a.step.microSteps, epoch: 0, batchInEpoch: 0 });
+    renameSync(dir, `${dir}.old`); // the state a SIGKILL between the renames leaves
+    const b = await setup(10);
+    expect((await loadCheckpoint(dir, b.model, b.step)).epoch).toBe(0);
+    for (const [n, p] of snapshot(b.model)) expect(bytesEqual(p, snapshot(a.model).get(n)!), n).toBe(true);
+    await a.step.run(batches(0), lrsFor(0));
+    await saveCheckpoint(dir, a.model, a.step, { updates: a.step.updates, microSteps: a.step.microSteps, epoch: 1, batchInEpoch: 0 });
+    expect(readdirSync(root).filter((f) => f.startsWith('aside'))).toEqual(['aside']);
   });
 });

@@ -1,13 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
 import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { loadModel } from '../../src/serve/model-runner.ts';
-import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { writeRun } from '../../src/train/checkpoint.ts';
 import { generate } from '../../src/train/generate.ts';
-import { writeManifest } from '../../src/util/fs.ts';
 import { expectSwitchyardError } from './helpers.ts';
 
 const CFG: GptConfig = { vocab: 256, dModel: 16, layers: 2, heads: 2, context: 16, mlpHidden: 32, activation: 'gelu', norm: 'layernorm', position: 'rotary', tieWeights: false, dropout: 0, moe: { experts: 4, topK: 2, hidden: 16, layers: 'alternate' } };
@@ -15,9 +14,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sy-gen-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('a served LM version generates from one loaded session: concurrent requests queue, other work runs between steps, close waits', async () => {
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: CFG, tokenizer: new ByteTokenizer().toJSON() }));
-  await saveCheckpoint(dir, new GPT(CFG).init(4), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
-  await writeManifest(dir); // serve loads a run only through its manifest
+  await writeRun(dir, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: CFG, tokenizer: new ByteTokenizer().toJSON() }, new GPT(CFG).init(4));
   const m = await loadModel(dir, { name: 'lm', version: 1, threads: 1 });
   await m.warm();
   const reqs = [

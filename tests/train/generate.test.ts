@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
 import { GPT, type GptConfig } from '../../src/models/gpt.ts';
-import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { writeRun } from '../../src/train/checkpoint.ts';
 import { generate, loadLm, type LmSession } from '../../src/train/generate.ts';
 import { expectClose, expectSwitchyardError } from './helpers.ts';
 
@@ -24,8 +24,7 @@ afterAll(async () => {
 async function runDir(cfg: GptConfig, seed: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-gen-'));
   dirs.push(dir);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }));
-  await saveCheckpoint(dir, new GPT(cfg).init(seed), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  await writeRun(dir, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: cfg, tokenizer: new ByteTokenizer().toJSON() }, new GPT(cfg).init(seed));
   return dir;
 }
 

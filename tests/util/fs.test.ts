@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  addToManifest,
   commitDirAtomic,
+  isModelArtefact,
   sha256Bytes,
   sha256File,
   stringifyJson,
@@ -150,6 +152,35 @@ describe('manifest', () => {
     await expect(verifyManifest(fresh())).rejects.toMatchObject({ code: 'E_MANIFEST', message: expect.stringMatching(/no manifest/) });
   });
 
+  it('rejectUnlisted refuses only the unlisted files it names; skip and require', async () => {
+    const d = await makeRun();
+    await writeManifest(d);
+    writeFileSync(join(d, 'eval', 'report.html'), '<html></html>');
+    await expect(verifyManifest(d, { rejectUnlisted: isModelArtefact })).resolves.toBeTruthy();
+    writeFileSync(join(d, 'eval', 'model.onnx'), 'planted');
+    await expect(verifyManifest(d, { rejectUnlisted: isModelArtefact })).rejects.toMatchObject({ code: 'E_MANIFEST', message: expect.stringMatching(/eval\/model\.onnx: file is not listed/) });
+    rmSync(join(d, 'eval', 'model.onnx'));
+    rmSync(join(d, 'eval', 'metrics.jsonl'));
+    await expect(verifyManifest(d)).rejects.toMatchObject({ message: expect.stringMatching(/metrics\.jsonl: file is missing/) });
+    await expect(verifyManifest(d, { skip: (r) => r.startsWith('eval/') })).resolves.toBeTruthy();
+    await expect(verifyManifest(d, { skip: (r) => r.startsWith('eval/'), require: ['weights.bin'] })).rejects.toMatchObject({ message: expect.stringMatching(/weights\.bin: not listed/) });
+    expect(['a/b.safetensors', 'model.onnx', 'model.onnx.data', 'x/config.json', 'calibration.json'].every(isModelArtefact)).toBe(true);
+    expect(['report.html', 'metrics.json', 'metrics.jsonl', 'data.csv'].some(isModelArtefact)).toBe(false);
+  });
+
+  it('addToManifest adds or refreshes only the named entries', async () => {
+    const d = await makeRun();
+    await writeManifest(d);
+    writeFileSync(join(d, 'planted.onnx'), 'planted');
+    await writeFileAtomic(join(d, 'model.onnx'), 'exported');
+    const m = await addToManifest(d, ['model.onnx']);
+    expect(m.files.map((f) => f.path)).toEqual(['config.json', 'eval/metrics.jsonl', 'model.onnx', 'model.safetensors']);
+    await expect(verifyManifest(d)).resolves.toEqual(m);
+    await writeFileAtomic(join(d, 'model.onnx'), 'exported again');
+    await addToManifest(d, ['model.onnx']);
+    await expect(verifyManifest(d)).resolves.toBeTruthy();
+  });
+
   it('refuses entries that point outside the directory', async () => {
     const d = fresh();
     writeFileSync(join(d, 'manifest.json'), JSON.stringify({ version: 1, algorithm: 'sha256', files: [{ path: '../x', size: 0, sha256: '' }] }));
@@ -173,6 +204,18 @@ describe('commitDirAtomic', () => {
     await commitDirAtomic(tmp2, final);
     expect(readdirSync(final)).toEqual(['b.txt']);
     expect(readdirSync(parent)).toEqual(['run']);
+  });
+
+  it('puts the old directory aside under a given name, and removes it after the swap', async () => {
+    const parent = fresh();
+    const final = join(parent, 'ck');
+    await writeFileAtomic(join(final, 'a.txt'), 'one');
+    mkdirSync(join(parent, 'ck.old')); // a stale set from an earlier crash
+    const tmp = tempDirFor(final);
+    await writeFileAtomic(join(tmp, 'b.txt'), 'two');
+    await commitDirAtomic(tmp, final, { aside: join(parent, 'ck.old') });
+    expect(readdirSync(parent)).toEqual(['ck']);
+    expect(readdirSync(final)).toEqual(['b.txt']);
   });
 
   it('fails cleanly when the temp directory does not exist', async () => {
