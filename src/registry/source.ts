@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { decodeModel } from '../runtime/onnx/proto.ts';
+import { openRun } from '../train/run-dir.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import {
   listFiles,
@@ -15,7 +16,7 @@ import {
   sha256Bytes,
   sha256File,
   stringifyJson,
-  verifyManifest,
+  isModelArtefact,
 } from '../util/fs.ts';
 import type { VersionFile } from './version-dir.ts';
 
@@ -47,9 +48,6 @@ export interface RegistrySource {
 
 /** Run files that are training state, not part of a deployable version. */
 const SKIP = new Set(['optimizer.safetensors']);
-
-/** Files a loader may take a model from: in a run directory each must be listed in its manifest. */
-const MODEL_FILE = /\.(onnx|safetensors)$/i;
 
 function sourceError(path: string, what: string, hint: string): SwitchyardError {
   return new SwitchyardError('E_REGISTRY_SOURCE', `${path}: ${what}`, hint);
@@ -149,30 +147,13 @@ function parseJsonObject(text: string | undefined, file: string): Record<string,
  */
 export async function readRunFiles(dir: string): Promise<SourceArtefact[]> {
   const mfile = join(dir, MANIFEST_NAME);
-  if (!existsSync(mfile)) {
-    throw new SwitchyardError(
-      'E_MANIFEST',
-      `${mfile}: no manifest, so nothing in ${dir} can be verified; refusing to load it`,
-      'train the run again with switchyard train (it writes manifest.json listing every artefact with its SHA-256)',
-    );
-  }
-  const manifest = await verifyManifest(dir);
+  const { manifest } = await openRun(dir, { files: [] });
   const listed = new Map(manifest.files.filter((f) => !f.path.includes('/')).map((f) => [f.path, f.sha256]));
-  for (const name of (await fsp.readdir(dir)).sort()) {
-    if (MODEL_FILE.test(name) && !listed.has(name)) {
-      throw new SwitchyardError(
-        'E_UNLISTED_MODEL',
-        `${join(dir, name)}: a model file that ${mfile} does not list; refusing to load the run`,
-        'a run holds only what switchyard train wrote: remove the file, or export ONNX beside the run ' +
-          '(switchyard export --out runs/x.onnx) and use that file',
-      );
-    }
-  }
   const files: SourceArtefact[] = [];
   for (const [path, sha256] of [...listed].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (SKIP.has(path)) continue;
     const a = await readArtefact(join(dir, path), path);
-    // Read again after verifyManifest: the bytes used must be the bytes checked, even if the file changed since.
+    // Read again after openRun verified them: the bytes used must be the bytes checked, even if the file changed since.
     if (a.sha256 !== sha256) {
       const what = `${mfile}: ${path}: changed while being read (sha256 ${a.sha256}, manifest ${sha256})`;
       throw new SwitchyardError('E_MANIFEST', what, 'something is writing into the run directory; load it when it is done');
@@ -210,7 +191,7 @@ export function loadableRunFiles(files: VersionFile[], what: string): VersionFil
   for (const f of files) {
     if (f.path === MANIFEST_NAME || f.path.startsWith('reports/')) continue; // report links are never loaded
     const sha = listed.get(f.path);
-    if (sha === undefined && MODEL_FILE.test(f.path)) {
+    if (sha === undefined && isModelArtefact(f.path)) {
       const hint = 'it was put beside the run before it was registered; register the run again without it';
       throw new SwitchyardError('E_UNLISTED_MODEL', `${what}: ${f.path} is a model file its manifest does not list`, hint);
     }

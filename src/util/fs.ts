@@ -308,7 +308,14 @@ export async function verifyManifest(dir: string, opts: VerifyManifestOptions = 
   const reject = opts.strict ? () => true : opts.rejectUnlisted;
   if (reject) {
     for (const r of (await listFiles(dir)).sort()) {
-      if (r !== MANIFEST_NAME && !listed.has(r) && reject(r)) throw manifestError(dir, `${r}: file is not listed in the manifest`);
+      if (r === MANIFEST_NAME || listed.has(r) || !reject(r)) continue;
+      if (opts.strict) throw manifestError(dir, `${r}: file is not listed in the manifest`);
+      // A model file put beside a run after it was written: loading it would use something the run never recorded.
+      throw new SwitchyardError(
+        'E_UNLISTED_MODEL',
+        `${path.join(dir, r)}: file is not listed in the manifest (${path.join(dir, MANIFEST_NAME)}); refusing to load`,
+        'a run holds only what switchyard wrote: remove the file, or export ONNX beside the run (--out runs/x.onnx)',
+      );
     }
   }
   return manifest;

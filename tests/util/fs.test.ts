@@ -158,7 +158,7 @@ describe('manifest', () => {
     writeFileSync(join(d, 'eval', 'report.html'), '<html></html>');
     await expect(verifyManifest(d, { rejectUnlisted: isModelArtefact })).resolves.toBeTruthy();
     writeFileSync(join(d, 'eval', 'model.onnx'), 'planted');
-    await expect(verifyManifest(d, { rejectUnlisted: isModelArtefact })).rejects.toMatchObject({ code: 'E_MANIFEST', message: expect.stringMatching(/eval\/model\.onnx: file is not listed/) });
+    await expect(verifyManifest(d, { rejectUnlisted: isModelArtefact })).rejects.toMatchObject({ code: 'E_UNLISTED_MODEL', message: expect.stringMatching(/eval\/model\.onnx: file is not listed/) });
     rmSync(join(d, 'eval', 'model.onnx'));
     rmSync(join(d, 'eval', 'metrics.jsonl'));
     await expect(verifyManifest(d)).rejects.toMatchObject({ message: expect.stringMatching(/metrics\.jsonl: file is missing/) });
