@@ -4,6 +4,7 @@
  * built once, then reused by every {@link LmSession.generate} call. Calls on one handle run one at a time.
  * An exported decode step (`switchyard export`, or its int8 copy from `switchyard compress`) loads the same way.
  */
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,6 +40,21 @@ export interface SampleOptions {
   /** Called with each piece of text as soon as it is complete (for streaming to a terminal). */
   onText?: (text: string) => void;
 }
+
+/**
+ * Ranges of {@link SampleOptions}, each with the `switchyard generate` flag that sets it: the CLI's flag spec
+ * spreads them in and {@link LmSession.generate} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { 'top-p': { type: 'number', default: 1, ...SAMPLE_RANGES.topP, help: 'nucleus threshold' } };
+ */
+export const SAMPLE_RANGES = {
+  maxTokens: { flag: '--max-tokens', min: 1, max: 1_000_000, integer: true },
+  temperature: { flag: '--temperature', min: 0 },
+  topK: { flag: '--top-k', min: 0, integer: true },
+  topP: { flag: '--top-p', above: 0, max: 1 },
+  seed: COMMON_RANGES.seed,
+} as const;
 
 /**
  * What one generation produced.
@@ -329,6 +345,11 @@ export class LmSession {
    */
   generate(prompt: string, o: SampleOptions, onToken?: (id: number, text: string) => void): Promise<GenerateResult> {
     if (this.closed) return Promise.reject(new SwitchyardError('E_MODEL_CLOSED', 'this language model was closed', 'load it again with loadLm'));
+    try {
+      checkRanges(o, SAMPLE_RANGES);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = this.queue.then(() => this.run(prompt, o, onToken));
     this.queue = run.catch(() => undefined);
     return run;
