@@ -1,6 +1,7 @@
 import { checkOutputs } from '../util/paths.ts';
 import { SAMPLE_RANGES } from '../train/lm-session.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { decodeUtf8 } from '../data/text/bytes.ts';
 import { sotuPath } from '../data/text/corpus.ts';
 import { GPT_PRESETS, type GptConfig } from '../models/gpt.ts';
 import type { Activation } from '../nn/layers.ts';
@@ -142,6 +143,7 @@ const GENERATE_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory of a switchyard train --model gpt run, or its exported (or compressed) decode step .onnx' },
   prompt: { type: 'string', default: '', help: 'text to continue' },
+  'prompt-file': { type: 'string', conflicts: ['prompt'], help: 'read the text to continue from this UTF-8 file (for prompts too long for a command line)' },
   'max-tokens': { type: 'number', ...SAMPLE_RANGES.maxTokens, default: 200, help: 'tokens to generate' },
   temperature: { type: 'number', ...SAMPLE_RANGES.temperature, default: 0.8, help: 'sampling temperature (0 = greedy)' },
   'top-k': { type: 'number', ...SAMPLE_RANGES.topK, default: 0, help: 'sample among the k most likely tokens (0 = all)' },
@@ -149,15 +151,22 @@ const GENERATE_SPEC = {
   seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'sampling seed' },
 } as const;
 
+/** The text of `--prompt-file`, strictly UTF-8. */
+function readPromptFile(file: string): string {
+  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file (--prompt-file)`, 'check the path');
+  return decodeUtf8(file, readFileSync(file));
+}
+
 /** `switchyard generate` */
 export async function generateVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, GENERATE_SPEC, 'generate');
   if (a.help) return void process.stdout.write(formatHelp('generate', 'Generate text with a trained language model (KV-cached, streamed).', GENERATE_SPEC)), 0;
-  const r = await generate(a.model, a.prompt, {
+  const prompt = a['prompt-file'] === undefined ? a.prompt : readPromptFile(a['prompt-file']);
+  const r = await generate(a.model, prompt, {
     maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
     onText: a.json ? undefined : (s) => process.stdout.write(s),
   });
-  if (a.json) emitJson({ ok: true, prompt: a.prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
+  if (a.json) emitJson({ ok: true, prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
   else {
     process.stdout.write('\n');
     if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.windowSlides ? `, context window slid ${r.windowSlides}x` : ''})\n`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { TabularEncoder } from '../data/tabular.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
-import { sessionOptions } from '../runtime/session.ts';
+import { createUserSession, sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { exportTabular } from '../train/tabular-predict.ts';
@@ -202,12 +202,7 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   const names = model.metadata?.['switchyard.feature_names'];
   const schema = enc ? schemaFromEncoder(enc, opts.unknownFields) : vectorSchema(width, undefined, opts.unknownFields);
   if (!enc && names) schema.fields = (JSON.parse(names) as string[]).map((n) => ({ name: n, type: 'number' as const }));
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
-  } catch (e) {
-    throw new SwitchyardError('E_MODEL_LOAD', `${source}: ONNX Runtime cannot load the model (${(e as Error).message})`, 'check the opset and operators of the export');
-  }
+  const session = await createUserSession(bytes, source, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
   const fetch = [plan.probs, plan.label, plan.value].filter((n): n is string => !!n);
   const batcher = new MicroBatcher(
     width,

@@ -10,11 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
-import * as ort from 'onnxruntime-node';
 import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
-import { fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
+import { createUserSession, fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeights, RUN_FILES } from './checkpoint.ts';
@@ -168,8 +167,8 @@ type DecodeRunner = Pick<Forward, 'run' | 'release'>;
 const STEP_OUTPUTS = ['logits', 'newK', 'newV'];
 
 /** An exported decode step run as it is (its graph may be quantized: it is not rebuilt from weights). */
-async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<DecodeRunner & { multiToken: boolean }> {
-  const s = await ort.InferenceSession.create(bytes, sessionOptions({ threads }));
+async function onnxDecodeRunner(bytes: Uint8Array, threads: number | undefined, file: string): Promise<DecodeRunner & { multiToken: boolean }> {
+  const s = await createUserSession(bytes, file, sessionOptions({ threads }));
   // Exports written before 2026-11-29 take one token per call ([1, 1] ids) and return the whole caches.
   const newRows = STEP_OUTPUTS.every((n) => s.outputNames.includes(n));
   const fetch = newRows ? STEP_OUTPUTS : [...s.outputNames];
@@ -278,7 +277,7 @@ export class LmSession {
       throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a readable ONNX model (${(e as Error).message})`, 'pass a run directory written by switchyard train --model gpt, or its exported decode step');
     }
     if (!lm) throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
-    const runner = await onnxDecodeRunner(bytes, opts.threads);
+    const runner = await onnxDecodeRunner(bytes, opts.threads, source);
     return new LmSession(lm.gpt, lm.tokenizer, runner, runner.multiToken, opts);
   }
 

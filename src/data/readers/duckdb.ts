@@ -12,7 +12,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SwitchyardError } from '../../util/errors.ts';
 import { detectDelimiter, readCsv, type Table } from '../csv.ts';
 import { checkTextFile, detectFormat, readHead, type TableFormat } from './format.ts';
-import { readJsonl } from './jsonl.ts';
+import { checkJsonDepth, readJsonl, textLines } from './jsonl.ts';
 import { readTextFolder } from './text-folder.ts';
 
 /**
@@ -165,6 +165,8 @@ export class DuckSession {
       await this.run(`DROP TABLE ${view}`);
     } else {
       if (format !== 'parquet') checkTextFile(path);
+      // DuckDB's JSON reader recurses per nesting level (a record 20,000 deep crashes the process): check first.
+      if (format === 'jsonl') for await (const [line, text] of textLines(path)) checkJsonDepth(text, path, line);
       const source =
         format === 'parquet' ? `SELECT COLUMNS(*)::VARCHAR FROM read_parquet(${sqlString(path)})`
         : format === 'jsonl' ? `SELECT COLUMNS(*)::VARCHAR FROM read_json(${sqlString(path)}, format='newline_delimited', records=true, sample_size=-1)`
