@@ -83,8 +83,8 @@ function clash(out: OutputPath & { path: string }, input: FlagPath & { path: str
   const inReal = realPath(input.path);
   const outStat = statOrNull(out.path);
   const inStat = statOrNull(input.path);
-  if (outStat && inStat && outStat.dev === inStat.dev && outStat.ino === inStat.ino) return 'is the same file as';
-  if (outReal === inReal) return 'is the same path as';
+  const sameInode = outStat && inStat && outStat.dev === inStat.dev && outStat.ino === inStat.ino;
+  if (sameInode || outReal === inReal) return 'is the same file as';
   if (inStat?.isDirectory() && within(outReal, inReal)) return 'is inside the input directory';
   if (out.replaces && within(inReal, outReal)) return 'would replace a directory that holds';
   return null;
