@@ -3,6 +3,7 @@
  * duplicates (exact, conflicting labels, near-duplicate text), leakage, contamination, labels (imbalance,
  * drift, confident-learning label issues), bias and feature drift — into one {@link AuditResult}.
  */
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import { DuckSession, type DuckOptions } from '../data/readers/index.ts';
@@ -55,6 +56,21 @@ export interface AuditOptions {
   progress?: { enabled?: boolean; stream?: ProgressStream };
 }
 
+/**
+ * Ranges of the numeric options of {@link runAudit} (near-duplicate options flattened), each with the
+ * `switchyard audit` flag that sets it: the CLI's flag spec spreads them in and {@link runAudit} checks them.
+ *
+ * @example
+ * const spec = { ngram: { type: 'number', default: 13, ...AUDIT_RANGES.contaminationN, help: 'n-gram length' } };
+ */
+export const AUDIT_RANGES = {
+  threshold: { flag: '--threshold', above: 0, max: 1 },
+  permutations: { flag: '--permutations', min: 1, max: 4096, integer: true },
+  shingle: { flag: '--shingle', min: 1, max: 1000, integer: true },
+  contaminationN: { flag: '--ngram', min: 1, max: 1000, integer: true },
+  seed: COMMON_RANGES.seed,
+} as const;
+
 function requireColumn(s: ProfiledSplit, name: string, flag: string): void {
   if (s.loaded.columns.includes(name) && !s.ignored.includes(name)) return;
   const guess = didYouMean(name, s.loaded.columns);
@@ -78,6 +94,7 @@ function toRoles(kinds: Record<string, SemanticKind>): Record<string, ColumnRole
  * result.summary; // { info: 4, warn: 2, error: 1 }
  */
 export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
+  checkRanges({ ...opts.nearDuplicates, contaminationN: opts.contaminationN, seed: opts.seed }, AUDIT_RANGES);
   const db = await DuckSession.open(opts.engine);
   const timings: Record<string, number> = {};
   const findings: Finding[] = [];

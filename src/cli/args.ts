@@ -4,12 +4,16 @@
  * Bad input throws `SwitchyardError('E_USAGE', …)` with a hint pointing at `--help`.
  */
 import { SwitchyardError } from '../util/errors.ts';
+import { hasRange, inRange, rangeText, type NumberRange } from '../util/ranges.ts';
 
 /** Kinds of flag values: `list` accepts repeats (`--x a --x b`) and commas (`--x a,b`). */
 export type ArgType = 'string' | 'number' | 'boolean' | 'list';
 
-/** How one flag is parsed and documented. */
-export interface FlagSpec {
+/**
+ * How one flag is parsed and documented. Numbers declare their range here (`min`, `above`, `max`, `below`,
+ * `integer` from {@link NumberRange}); a library option's range is spread in, e.g. `{ ...TRAIN_RANGES.dropout }`.
+ */
+export interface FlagSpec extends NumberRange {
   type: ArgType;
   /** Fail with E_USAGE when the flag is absent (and has no default). */
   required?: boolean;
@@ -19,14 +23,8 @@ export interface FlagSpec {
   help: string;
   /** Another name: one letter for `-e`, or a word for `--epochs`. Leading dashes are ignored. */
   alias?: string;
-  /** Numbers only: the smallest value accepted (inclusive). */
-  min?: number;
-  /** Numbers only: values must be greater than this (exclusive lower bound, e.g. `0` for "positive"). */
-  above?: number;
-  /** Numbers only: the largest value accepted (inclusive). */
-  max?: number;
-  /** Numbers only: the value must be a whole number. */
-  integer?: boolean;
+  /** Flags that cannot be given together with this one (E_USAGE naming both), e.g. `--force` with `--resume`. */
+  conflicts?: readonly string[];
 }
 
 /** A map of flag name (as typed, without dashes, e.g. `out-dir`) to its {@link FlagSpec}. */
@@ -90,29 +88,12 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** Whether `v` satisfies the flag's declared range (`min`, `above`, `max`, `integer`). */
-function inRange(f: FlagSpec, v: number): boolean {
-  if (f.integer && !Number.isInteger(v)) return false;
-  if (f.min !== undefined && v < f.min) return false;
-  if (f.above !== undefined && v <= f.above) return false;
-  return f.max === undefined || v <= f.max;
-}
-
-/** The declared range in words, e.g. `a whole number >= 1` or `a number >= 0 and <= 1`. */
-function rangeText(f: FlagSpec): string {
-  const parts: string[] = [];
-  if (f.min !== undefined) parts.push(`>= ${f.min}`);
-  if (f.above !== undefined) parts.push(`> ${f.above}`);
-  if (f.max !== undefined) parts.push(`<= ${f.max}`);
-  return `${f.integer ? 'a whole number' : 'a number'}${parts.length ? ' ' + parts.join(' and ') : ''}`;
-}
-
 /**
  * Parses `argv` (the arguments after the verb) against `spec`. `verb` only shapes messages:
  * `unknown option --foo for 'switchyard train'` / hint `run switchyard train --help`.
  * `--help` and `-h` are always accepted and set `help`; required flags are not enforced then.
  * Throws `SwitchyardError('E_USAGE')` for an unknown flag, a missing value, a non-numeric number, a number
- * outside the flag's declared range (`min`/`above`/`max`/`integer`), a bad boolean, or a missing required flag.
+ * outside the flag's declared range (`min`/`above`/`max`/`below`/`integer`), a bad boolean, a missing required flag, or two flags that `conflicts` forbids together.
  *
  * @example
  * const spec = {
@@ -226,6 +207,11 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
     else if (f.type === 'list') out[name] = f.required && !help ? undefined : [];
     if (f.required && out[name] === undefined && !help) throw usage(`missing required option --${name}`);
   }
+  for (const [name, f] of Object.entries(spec)) {
+    const given = (n: string) => out[n] !== undefined && out[n] !== false && out[n] !== spec[n]?.default;
+    const other = given(name) ? f.conflicts?.find(given) : undefined;
+    if (other) throw usage(`options --${name} and --${other} cannot be used together`);
+  }
   return { ...out, _: positionals, help } as ParsedArgs<S>;
 }
 
@@ -250,7 +236,7 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
     const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
     const value = f.type === 'boolean' ? '' : f.type === 'list' ? ' <a,b,…>' : ` <${f.type}>`;
     let help = f.help;
-    if (f.type === 'number' && (f.min ?? f.above ?? f.max ?? f.integer) !== undefined) help += ` (${rangeText(f)})`;
+    if (f.type === 'number' && hasRange(f)) help += ` (${rangeText(f)})`;
     if (f.required) help += ' (required)';
     else if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0) && f.default !== false) {
       help += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;

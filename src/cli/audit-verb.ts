@@ -1,5 +1,6 @@
+import { checkOutputs } from '../util/paths.ts';
 import { join } from 'node:path';
-import { runAudit, worstSeverity } from '../audit/run.ts';
+import { AUDIT_RANGES, runAudit, worstSeverity } from '../audit/run.ts';
 import { SEVERITIES, type AuditResult, type Severity } from '../audit/types.ts';
 import { writeAuditReports } from '../report/audit-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -17,12 +18,12 @@ const AUDIT_SPEC = {
   columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore' },
   'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity: error | warn' },
   out: { type: 'string', required: true, help: 'directory to write audit.json and audit.html' },
-  threshold: { type: 'number', default: 0.8, help: 'Jaccard similarity for near-duplicate text' },
-  shingle: { type: 'number', help: 'near-duplicate shingle length (default 5 characters)' },
-  permutations: { type: 'number', default: 128, help: 'MinHash permutations' },
-  ngram: { type: 'number', default: 13, help: 'n-gram length (words) of the contamination check' },
+  threshold: { type: 'number', ...AUDIT_RANGES.threshold, default: 0.8, help: 'Jaccard similarity for near-duplicate text' },
+  shingle: { type: 'number', ...AUDIT_RANGES.shingle, help: 'near-duplicate shingle length (default 5 characters)' },
+  permutations: { type: 'number', ...AUDIT_RANGES.permutations, default: 128, help: 'MinHash permutations' },
+  ngram: { type: 'number', ...AUDIT_RANGES.contaminationN, default: 13, help: 'n-gram length (words) of the contamination check' },
   'label-issues': { type: 'boolean', default: true, help: 'search for likely mislabelled rows (--no-label-issues to skip)' },
-  seed: { type: 'number', default: 0, help: 'random seed (label-issue folds, MinHash)' },
+  seed: { type: 'number', ...AUDIT_RANGES.seed, default: 0, help: 'random seed (label-issue folds, MinHash)' },
   'memory-limit': { type: 'string', default: '2GB', help: 'DuckDB memory limit; larger data spills to the temp directory' },
 } as const;
 
@@ -46,6 +47,7 @@ export async function auditVerb(argv: string[]): Promise<number> {
   if (a.help) return void process.stdout.write(formatHelp('audit', 'Audit a dataset before training: integrity, duplicates, leakage, contamination, label issues, bias and drift.', AUDIT_SPEC)), 0;
   const failOn = a['fail-on'] as Severity | undefined;
   if (failOn !== undefined && failOn !== 'error' && failOn !== 'warn') throw new SwitchyardError('E_USAGE', `--fail-on ${failOn} is not error or warn`, 'e.g. --fail-on error');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [{ flag: '--data', path: a.data }, { flag: '--test', path: a.test }]);
   const result = await runAudit({
     data: a.data, test: a.test, target: a.target, sensitive: a.sensitive, positive: a.positive, textColumn: a['text-column'], columns: a.columns,
     nearDuplicates: { threshold: a.threshold, permutations: a.permutations, shingle: a.shingle, seed: a.seed }, contaminationN: a.ngram,

@@ -1,7 +1,8 @@
+import { checkOutputs } from '../util/paths.ts';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareModels, type CompareRow } from '../eval/compare.ts';
+import { COMPARE_RANGES, compareModels, type CompareRow } from '../eval/compare.ts';
 import { renderReport } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
@@ -15,15 +16,15 @@ export const COMPARE_SPEC = {
   data: { type: 'string', required: true, help: 'labelled test data (CSV/TSV/JSONL/Parquet), the same examples for both' },
   guard: { type: 'list', help: 'metrics that fail the gate, e.g. accuracy,ece (default: accuracy, or mae for regression)' },
   slice: { type: 'list', help: 'columns to compare per value, e.g. region,device' },
-  alpha: { type: 'number', default: 0.05, help: 'significance level (family-wise, Holm-corrected over all guarded tests)' },
+  alpha: { type: 'number', ...COMPARE_RANGES.alpha, default: 0.05, help: 'significance level (family-wise, Holm-corrected over all guarded tests)' },
   correction: { type: 'string', default: 'holm', help: 'holm | none' },
-  resamples: { type: 'number', default: 1000, help: 'paired bootstrap resamples' },
-  seed: { type: 'number', default: 0, help: 'bootstrap seed' },
-  'min-slice': { type: 'number', default: 30, help: 'slices with fewer examples are skipped' },
+  resamples: { type: 'number', ...COMPARE_RANGES.resamples, default: 1000, help: 'paired bootstrap resamples' },
+  seed: { type: 'number', ...COMPARE_RANGES.seed, default: 0, help: 'bootstrap seed' },
+  'min-slice': { type: 'number', ...COMPARE_RANGES.minSlice, default: 30, help: 'slices with fewer examples are skipped' },
   target: { type: 'string', help: 'target column (ONNX models)' },
   classes: { type: 'list', help: 'class labels in the ONNX output order' },
   out: { type: 'string', help: 'directory to write compare.json and compare.html' },
-  threads: { type: 'number', help: 'ONNX Runtime threads' },
+  threads: { type: 'number', ...COMPARE_RANGES.threads, help: 'ONNX Runtime threads' },
 } as const;
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
@@ -54,7 +55,7 @@ export async function compareVerb(argv: string[]): Promise<number> {
   for (const [flag, path] of [['--baseline', a.baseline], ['--candidate', a.candidate], ['--data', a.data]] as const)
     if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (${flag})`, 'check the path');
   if (a.correction !== 'holm' && a.correction !== 'none') throw new SwitchyardError('E_USAGE', `--correction ${a.correction} is not holm or none`, 'e.g. --correction holm');
-  if (!(Number.isInteger(a.resamples) && a.resamples >= 100)) throw new SwitchyardError('E_USAGE', `--resamples ${a.resamples} is not an integer >= 100`, 'e.g. --resamples 1000');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [{ flag: '--baseline', path: a.baseline }, { flag: '--candidate', path: a.candidate }, { flag: '--data', path: a.data }]);
   const r = await compareModels({
     baseline: a.baseline, candidate: a.candidate, data: a.data, guard: a.guard, slice: a.slice, alpha: a.alpha, correction: a.correction,
     resamples: a.resamples, seed: a.seed, minSlice: a['min-slice'], target: a.target, classes: a.classes?.length ? a.classes : undefined, threads: a.threads,

@@ -1,4 +1,4 @@
-import { compressModel, type CompressResult } from '../compress/compress.ts';
+import { COMPRESS_RANGES, compressModel, type CompressResult } from '../compress/compress.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { corpusPaths } from './lm-verbs.ts';
@@ -9,19 +9,17 @@ export const COMPRESS_SPEC = {
   model: { type: 'string', required: true, help: 'run directory written by switchyard train, or an .onnx file' },
   out: { type: 'string', required: true, help: 'quantized .onnx file to write' },
   mode: { type: 'string', default: 'dynamic', help: 'dynamic (int8 weights and int8 matmuls) | weights (int8 storage, float32 arithmetic)' },
-  'min-elements': { type: 'number', default: 1024, help: 'weights with fewer elements stay float32' },
+  'min-elements': { type: 'number', ...COMPRESS_RANGES.minElements, default: 1024, help: 'weights with fewer elements stay float32' },
   'weight-bits': {
     type: 'number',
-    min: 7,
-    max: 8,
-    integer: true,
+    ...COMPRESS_RANGES.weightBits,
     help: 'bits of the int8-matmul weights (dynamic mode): 7 (default, exact on every CPU) or 8 (half the rounding '
       + 'error; needs a CPU with VNNI, recorded in the model and checked at load)',
   },
   data: { type: 'list', help: 'check inputs: a table (tabular models) or text files/folders or "sotu" (language models)' },
-  limit: { type: 'number', help: 'most rows (default 2000) or tokens (default 1024) the check runs' },
-  'min-agreement': { type: 'number', help: 'gate: do not write the model (exit 3) when labels / top-1 tokens agree on fewer than this share' },
-  threads: { type: 'number', help: 'ONNX Runtime threads' },
+  limit: { type: 'number', ...COMPRESS_RANGES.limit, help: 'most rows (default 2000) or tokens (default 1024) the check runs' },
+  'min-agreement': { type: 'number', ...COMPRESS_RANGES.minAgreement, help: 'gate: do not write the model (exit 3) when labels / top-1 tokens agree on fewer than this share' },
+  threads: { type: 'number', ...COMPRESS_RANGES.threads, help: 'ONNX Runtime threads' },
 } as const;
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
@@ -60,8 +58,6 @@ export async function compressVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, COMPRESS_SPEC, 'compress');
   if (a.help) return void process.stdout.write(formatHelp('compress', 'Quantize a trained model to int8 ONNX (about 4x smaller; int8 matmuls in dynamic mode) and check it against the float32 model.', COMPRESS_SPEC)), 0;
   if (a.mode !== 'dynamic' && a.mode !== 'weights') throw new SwitchyardError('E_USAGE', `--mode ${a.mode} is not dynamic or weights`, 'e.g. --mode dynamic');
-  if (!(Number.isInteger(a['min-elements']) && a['min-elements'] >= 1)) throw new SwitchyardError('E_USAGE', `--min-elements ${a['min-elements']} is not a positive integer`, 'e.g. --min-elements 1024');
-  if (a.limit !== undefined && !(Number.isInteger(a.limit) && a.limit >= 1)) throw new SwitchyardError('E_USAGE', `--limit ${a.limit} is not a positive integer`, 'e.g. --limit 2000');
   const r = await compressModel({
     model: a.model, out: a.out, mode: a.mode, minElements: a['min-elements'],
     weightBits: a['weight-bits'] as 7 | 8 | undefined, data: a.data?.length ? corpusPaths(a.data) : undefined,

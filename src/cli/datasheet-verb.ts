@@ -1,3 +1,4 @@
+import { checkOutputs } from '../util/paths.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { buildDatasheet, datasheetReportDoc, renderDatasheetMarkdown } from '../report/datasheet.ts';
 import { datasheetTemplate, parseDatasheetAnswers, type DatasheetAnswers } from '../report/datasheet-answers.ts';
@@ -27,6 +28,7 @@ export async function datasheetVerb(argv: string[]): Promise<number> {
   if (a.help) return void process.stdout.write(formatHelp('datasheet', SUMMARY, DATASHEET_SPEC)), 0;
   if (a.init) {
     const file = a.answers ?? 'datasheet.yaml';
+    checkOutputs([{ flag: '--answers', path: file, kind: 'file' }], [{ flag: '--audit', path: a.audit }]);
     if (existsSync(file) && !a.force) throw new SwitchyardError('E_EXISTS', `${file}: already exists`, 'edit it, or pass --force to overwrite it with an empty template');
     const name = a.audit ? readAuditJson(a.audit).splits.map((s) => s.file.split('/').pop()).join(', ') : '';
     await writeFileAtomic(file, datasheetTemplate(name));
@@ -35,6 +37,7 @@ export async function datasheetVerb(argv: string[]): Promise<number> {
     return 0;
   }
   if (!a.audit) throw new SwitchyardError('E_USAGE', "missing --audit for 'switchyard datasheet'", 'pass --audit reports/audit/audit.json (or --init to write an answers template)');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }, { flag: '--html', path: a.html, kind: 'file' }], [{ flag: '--audit', path: a.audit }, { flag: '--answers', path: a.answers }]);
   const audit = readAuditJson(a.audit);
   let answers: DatasheetAnswers = { answers: {} };
   if (a.answers) {

@@ -1,3 +1,6 @@
+import { checkOutputs } from '../util/paths.ts';
+import { TABULAR_TRAIN_RANGES } from '../train/tabular.ts';
+import { COMMON_RANGES } from '../util/ranges.ts';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
@@ -20,8 +23,8 @@ const DEMO_SPEC = {
   ...COMMON_FLAGS,
   out: { type: 'string', default: 'runs/demo', help: 'directory for the data, the run and the exported model' },
   dataset: { type: 'string', default: 'penguins', help: 'penguins (real, from vega-datasets) or synthetic' },
-  epochs: { type: 'number', default: 60, help: 'maximum epochs' },
-  seed: { type: 'number', default: 0, help: 'random seed' },
+  epochs: { type: 'number', ...TABULAR_TRAIN_RANGES.epochs, default: 60, help: 'maximum epochs' },
+  seed: { type: 'number', ...COMMON_RANGES.seed, default: 0, help: 'random seed' },
 } as const;
 
 /** Splits a CSV file's rows 80/20 into train.csv and test.csv (seeded). */
@@ -41,6 +44,7 @@ async function splitFile(src: string, dir: string, seed: number): Promise<{ trai
 export async function demoVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, DEMO_SPEC, 'demo');
   if (a.help) return void process.stdout.write(formatHelp('demo', 'Train, evaluate and export a classifier on real data end to end.', DEMO_SPEC)), 0;
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], []);
   const dataDir = join(a.out, 'data');
   let files: { train: string; test: string };
   let target = 'label';

@@ -1,5 +1,6 @@
+import { checkOutputs } from '../util/paths.ts';
 import { join } from 'node:path';
-import { runEval, type EvalResult } from '../eval/run.ts';
+import { EVAL_RANGES, runEval, type EvalResult } from '../eval/run.ts';
 import type { AttackNorm } from '../eval/adversarial.ts';
 import { writeEvalReports } from '../report/eval-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -23,17 +24,17 @@ export const EVAL_SPEC = {
   positive: { type: 'string', help: 'favourable class for fairness metrics (default: the second class of a binary model)' },
   slice: { type: 'list', help: 'columns to slice every metric by; the worst slices are listed' },
   ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
-  'ood-shift': { type: 'number', default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
+  'ood-shift': { type: 'number', ...EVAL_RANGES.oodShift, default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
   reference: { type: 'string', help: 'training-like CSV for the Mahalanobis fit and attack ranges (default: the run\'s training data)' },
   adversarial: { type: 'boolean', help: 'FGSM and PGD attacks (L-inf and L2), robust accuracy vs epsilon; LM: PGD on the token embeddings' },
   norms: { type: 'list', default: ['linf', 'l2'], help: 'attack norms: linf, l2' },
   epsilons: { type: 'list', help: 'L-inf budgets in standardised units (L2 budgets are these x sqrt(attacked features)); default 0,0.05,0.1,0.25,0.5,1; LM: relative to the token-embedding RMS, default 0.05,0.1,0.2' },
-  'pgd-steps': { type: 'number', default: 10, help: 'PGD iterations' },
+  'pgd-steps': { type: 'number', ...EVAL_RANGES.pgdSteps, default: 10, help: 'PGD iterations' },
   'calibrate-on': { type: 'string', help: 'labelled validation CSV: fit temperature scaling and store it with the model' },
   'no-corruptions': { type: 'boolean', help: 'skip the corruption robustness checks' },
-  bootstrap: { type: 'number', default: 1000, help: 'bootstrap resamples for confidence intervals' },
-  seed: { type: 'number', default: 0, help: 'seed of the bootstrap, corruptions and attacks' },
-  threads: { type: 'number', help: 'ONNX Runtime threads' },
+  bootstrap: { type: 'number', ...EVAL_RANGES.bootstrap, default: 1000, help: 'bootstrap resamples for confidence intervals' },
+  seed: { type: 'number', ...EVAL_RANGES.seed, default: 0, help: 'seed of the bootstrap, corruptions and attacks' },
+  threads: { type: 'number', ...EVAL_RANGES.threads, help: 'ONNX Runtime threads' },
 } as const;
 
 function numbers(list: string[] | undefined, flag: string): number[] | undefined {
@@ -75,6 +76,8 @@ export async function evalVerb(argv: string[]): Promise<number> {
     if (n !== 'linf' && n !== 'l2') throw new SwitchyardError('E_USAGE', `--norms entry '${n}' is not linf or l2`, 'e.g. --norms linf,l2');
     return n as AttackNorm;
   });
+  const inputs = [a.model, ...a.data.split(',')].map((path, i) => ({ flag: i ? '--data' : '--model', path }));
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [...inputs, { flag: '--ood', path: a.ood }, { flag: '--reference', path: a.reference }, { flag: '--calibrate-on', path: a['calibrate-on'] }]);
   const result = await runEval({
     model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, slice: a.slice,
     ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),

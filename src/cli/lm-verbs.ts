@@ -1,12 +1,26 @@
-import { existsSync } from 'node:fs';
+import { checkOutputs } from '../util/paths.ts';
+import { SAMPLE_RANGES } from '../train/lm-session.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { decodeUtf8 } from '../data/text/bytes.ts';
 import { sotuPath } from '../data/text/corpus.ts';
 import { GPT_PRESETS, type GptConfig } from '../models/gpt.ts';
 import type { Activation } from '../nn/layers.ts';
 import { generate } from '../train/generate.ts';
-import { trainLm } from '../train/lm.ts';
+import { LM_TRAIN_RANGES, trainLm } from '../train/lm.ts';
+import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
+
+/** Ranges of the GPT architecture flags (the model config is checked again by the GPT itself). */
+const GPT_FLAG_RANGES = {
+  size: { min: 1, integer: true },
+  context: { min: 2, max: 1 << 20, integer: true },
+  experts: { min: 0, integer: true },
+  dropout: { min: 0, below: 1 },
+  positive: { above: 0 },
+  nonNegative: { min: 0 },
+} as const satisfies Record<string, NumberRange>;
 
 export const LM_TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -14,45 +28,46 @@ export const LM_TRAIN_SPEC = {
   data: { type: 'list', required: true, help: 'text files or folders (comma-separated), or "sotu" for the State of the Union corpus' },
   out: { type: 'string', required: true, help: 'run directory' },
   preset: { type: 'string', default: 'tiny', help: 'tiny | small' },
-  'd-model': { type: 'number', help: 'model width (overrides the preset)' },
-  layers: { type: 'number', help: 'transformer blocks' },
-  heads: { type: 'number', help: 'attention heads' },
-  context: { type: 'number', help: 'context length in tokens' },
-  'mlp-hidden': { type: 'number', help: 'dense MLP hidden size' },
+  'd-model': { type: 'number', ...GPT_FLAG_RANGES.size, help: 'model width (overrides the preset)' },
+  layers: { type: 'number', ...GPT_FLAG_RANGES.size, help: 'transformer blocks' },
+  heads: { type: 'number', ...GPT_FLAG_RANGES.size, help: 'attention heads' },
+  context: { type: 'number', ...GPT_FLAG_RANGES.context, help: 'context length in tokens' },
+  'mlp-hidden': { type: 'number', ...GPT_FLAG_RANGES.size, help: 'dense MLP hidden size' },
   activation: { type: 'string', help: 'gelu | relu | silu' },
   norm: { type: 'string', help: 'layernorm | rmsnorm' },
   position: { type: 'string', help: 'learned | rotary' },
   tie: { type: 'boolean', help: 'tie the LM head to the token embedding' },
-  dropout: { type: 'number', help: 'dropout probability' },
-  experts: { type: 'number', help: 'Mixture-of-Experts: experts per MoE layer (0 = dense)', default: 0 },
-  'top-k': { type: 'number', default: 2, help: 'experts per token' },
-  'expert-hidden': { type: 'number', help: 'expert MLP hidden size (default: mlp-hidden / top-k)' },
+  dropout: { type: 'number', ...GPT_FLAG_RANGES.dropout, help: 'dropout probability' },
+  experts: { type: 'number', ...GPT_FLAG_RANGES.experts, help: 'Mixture-of-Experts: experts per MoE layer (0 = dense)', default: 0 },
+  'top-k': { type: 'number', ...GPT_FLAG_RANGES.size, default: 2, help: 'experts per token' },
+  'expert-hidden': { type: 'number', ...GPT_FLAG_RANGES.size, help: 'expert MLP hidden size (default: mlp-hidden / top-k)' },
   'moe-layers': { type: 'string', default: 'all', help: 'all | alternate | comma-separated layer indices' },
   dispatch: { type: 'string', default: 'dropless', help: 'dropless | capacity' },
-  'capacity-factor': { type: 'number', default: 1.25, help: 'capacity dispatch: slots per expert = factor x tokens x k / experts' },
-  'aux-loss': { type: 'number', default: 0.01, help: 'Switch load-balancing loss coefficient (0 = off)' },
-  'z-loss': { type: 'number', default: 0, help: 'router z-loss coefficient' },
-  'bias-balance': { type: 'number', default: 0, help: 'aux-loss-free balancing: routing-bias update rate (e.g. 0.001)' },
-  'shared-experts': { type: 'number', default: 0, help: 'experts every token also goes through' },
+  'capacity-factor': { type: 'number', ...GPT_FLAG_RANGES.positive, default: 1.25, help: 'capacity dispatch: slots per expert = factor x tokens x k / experts' },
+  'aux-loss': { type: 'number', ...GPT_FLAG_RANGES.nonNegative, default: 0.01, help: 'Switch load-balancing loss coefficient (0 = off)' },
+  'z-loss': { type: 'number', ...GPT_FLAG_RANGES.nonNegative, default: 0, help: 'router z-loss coefficient' },
+  'bias-balance': { type: 'number', ...GPT_FLAG_RANGES.nonNegative, default: 0, help: 'aux-loss-free balancing: routing-bias update rate (e.g. 0.001)' },
+  'shared-experts': { type: 'number', ...GPT_FLAG_RANGES.experts, default: 0, help: 'experts every token also goes through' },
   scoring: { type: 'string', default: 'softmax', help: 'router scores: softmax | sigmoid' },
   tokenizer: { type: 'string', default: 'byte', help: 'byte | bpe' },
-  'vocab-size': { type: 'number', default: 1024, help: 'BPE vocabulary size' },
-  steps: { type: 'number', default: 500, help: 'optimizer updates' },
-  'batch-size': { type: 'number', default: 16, help: 'sequences per micro-batch' },
-  accumulate: { type: 'number', default: 1, help: 'micro-batches per update' },
-  lr: { type: 'number', default: 0.001, help: 'peak learning rate' },
-  'min-lr': { type: 'number', default: 0.0001, help: 'final learning rate of the cosine' },
-  warmup: { type: 'number', default: 50, help: 'warm-up updates' },
-  'weight-decay': { type: 'number', default: 0.1, help: 'AdamW decoupled weight decay' },
-  'clip-norm': { type: 'number', default: 1, help: 'global gradient-norm clip' },
-  'eval-every': { type: 'number', default: 100, help: 'validate and checkpoint every N updates' },
-  'eval-tokens': { type: 'number', default: 65536, help: 'validation tokens per evaluation' },
-  'valid-fraction': { type: 'number', default: 0.1, help: 'share of documents held out' },
-  seed: { type: 'number', default: 0, help: 'random seed' },
+  'vocab-size': { type: 'number', ...LM_TRAIN_RANGES.vocabSize, default: 1024, help: 'BPE vocabulary size' },
+  steps: { type: 'number', ...LM_TRAIN_RANGES.steps, default: 500, help: 'optimizer updates' },
+  'batch-size': { type: 'number', ...LM_TRAIN_RANGES.batchSize, default: 16, help: 'sequences per micro-batch' },
+  accumulate: { type: 'number', ...LM_TRAIN_RANGES.accumulate, default: 1, help: 'micro-batches per update' },
+  lr: { type: 'number', ...LM_TRAIN_RANGES.lr, default: 0.001, help: 'peak learning rate' },
+  'min-lr': { type: 'number', ...LM_TRAIN_RANGES.minLr, default: 0.0001, help: 'final learning rate of the cosine' },
+  warmup: { type: 'number', ...LM_TRAIN_RANGES.warmup, default: 50, help: 'warm-up updates' },
+  'weight-decay': { type: 'number', ...LM_TRAIN_RANGES.weightDecay, default: 0.1, help: 'AdamW decoupled weight decay' },
+  'clip-norm': { type: 'number', ...LM_TRAIN_RANGES.clipNorm, default: 1, help: 'global gradient-norm clip' },
+  'eval-every': { type: 'number', ...LM_TRAIN_RANGES.evalEvery, default: 100, help: 'validate and checkpoint every N updates' },
+  'eval-tokens': { type: 'number', ...LM_TRAIN_RANGES.evalTokens, default: 65536, help: 'validation tokens per evaluation' },
+  'valid-fraction': { type: 'number', ...LM_TRAIN_RANGES.validFraction, default: 0.1, help: 'share of documents held out' },
+  seed: { type: 'number', ...LM_TRAIN_RANGES.seed, default: 0, help: 'random seed' },
   resume: { type: 'boolean', help: 'continue the run in --out (keeps its saved settings)' },
-  'stop-after': { type: 'number', help: 'stop after this many updates in this invocation' },
-  force: { type: 'boolean', help: 'replace an existing run in --out' },
-  threads: { type: 'number', help: 'ONNX Runtime threads' },
+  'stop-after': { type: 'number', ...LM_TRAIN_RANGES.stopAfter, help: 'stop after this many updates in this invocation' },
+  force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
+  threads: { type: 'number', ...LM_TRAIN_RANGES.threads, help: 'ONNX Runtime threads' },
+  'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
 } as const;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
@@ -108,11 +123,12 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   if (a.help) return void process.stdout.write(formatHelp('train --model gpt', 'Train a dense or Mixture-of-Experts GPT on text files.', LM_TRAIN_SPEC)), 0;
   if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
   const data = corpusPaths(a.data);
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], data.map((path) => ({ flag: '--data', path })));
   const r = await trainLm({
     data, out: a.out, model: gptConfigFromArgs(a), tokenizer: oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const), vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
     clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
-    resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+    resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
   });
   const last = r.records[r.records.length - 1];
   if (a.json) emitJson({ ok: true, out: r.out, params: r.params, activeParams: r.activeParams, last, records: r.records });
@@ -127,23 +143,30 @@ const GENERATE_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory of a switchyard train --model gpt run, or its exported (or compressed) decode step .onnx' },
   prompt: { type: 'string', default: '', help: 'text to continue' },
-  'max-tokens': { type: 'number', default: 200, help: 'tokens to generate' },
-  temperature: { type: 'number', default: 0.8, help: 'sampling temperature (0 = greedy)' },
-  'top-k': { type: 'number', default: 0, help: 'sample among the k most likely tokens (0 = all)' },
-  'top-p': { type: 'number', default: 1, help: 'nucleus sampling threshold (1 = off)' },
-  seed: { type: 'number', default: 0, help: 'sampling seed' },
+  'prompt-file': { type: 'string', conflicts: ['prompt'], help: 'read the text to continue from this UTF-8 file (for prompts too long for a command line)' },
+  'max-tokens': { type: 'number', ...SAMPLE_RANGES.maxTokens, default: 200, help: 'tokens to generate' },
+  temperature: { type: 'number', ...SAMPLE_RANGES.temperature, default: 0.8, help: 'sampling temperature (0 = greedy)' },
+  'top-k': { type: 'number', ...SAMPLE_RANGES.topK, default: 0, help: 'sample among the k most likely tokens (0 = all)' },
+  'top-p': { type: 'number', ...SAMPLE_RANGES.topP, default: 1, help: 'nucleus sampling threshold (1 = off)' },
+  seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'sampling seed' },
 } as const;
+
+/** The text of `--prompt-file`, strictly UTF-8. */
+function readPromptFile(file: string): string {
+  if (!existsSync(file)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${file}: no such file (--prompt-file)`, 'check the path');
+  return decodeUtf8(file, readFileSync(file));
+}
 
 /** `switchyard generate` */
 export async function generateVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, GENERATE_SPEC, 'generate');
   if (a.help) return void process.stdout.write(formatHelp('generate', 'Generate text with a trained language model (KV-cached, streamed).', GENERATE_SPEC)), 0;
-  if (!(a['top-p'] > 0 && a['top-p'] <= 1)) throw new SwitchyardError('E_USAGE', `--top-p ${a['top-p']} is outside (0, 1]`, 'e.g. --top-p 0.9');
-  const r = await generate(a.model, a.prompt, {
+  const prompt = a['prompt-file'] === undefined ? a.prompt : readPromptFile(a['prompt-file']);
+  const r = await generate(a.model, prompt, {
     maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
     onText: a.json ? undefined : (s) => process.stdout.write(s),
   });
-  if (a.json) emitJson({ ok: true, prompt: a.prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
+  if (a.json) emitJson({ ok: true, prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
   else {
     process.stdout.write('\n');
     if (!a.quiet) process.stderr.write(`(${r.tokens.length} tokens, ${r.msPerToken.toFixed(1)} ms/token${r.windowSlides ? `, context window slid ${r.windowSlides}x` : ''})\n`);

@@ -28,7 +28,17 @@ function usage(): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Longest command line (bytes of the arguments) accepted. ONNX Runtime 1.30 crashes the process (SIGSEGV) when it
+ * creates a session under a command line of about 30 KB, so long text (a prompt) is passed in a file instead.
+ */
+const MAX_COMMAND_LINE = 16384;
+
 await runCli(async () => {
+  const bytes = process.argv.slice(2).reduce((n, a) => n + Buffer.byteLength(a) + 1, 0);
+  if (bytes > MAX_COMMAND_LINE) {
+    throw new SwitchyardError('E_USAGE', `the command line is ${bytes} bytes, more than the ${MAX_COMMAND_LINE} accepted`, 'pass long text in a file, e.g. switchyard generate --prompt-file prompt.txt');
+  }
   const [verb, ...rest] = process.argv.slice(2);
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     process.stdout.write(usage());

@@ -1,3 +1,5 @@
+import { isPostgresUrl } from '../registry/db.ts';
+import { checkOutputs } from '../util/paths.ts';
 import { openIncidentLog, type Incident, type IncidentStatus } from '../monitor/incidents.ts';
 import { driftReport, writeDriftReport } from '../monitor/report.ts';
 import { parseWindow } from '../monitor/store.ts';
@@ -58,7 +60,9 @@ export async function monitorVerb(argv: string[]): Promise<number> {
     const a = parseArgs(rest, REPORT, 'monitor report');
     if (a.help) return void process.stdout.write(formatHelp('monitor report', 'Drift of logged traffic against the training reference (drift.json + drift.html).', REPORT)), 0;
     const window = parseWindow(a.window);
-    const reg = await openRegistry(a.registry ?? process.env.SWITCHYARD_REGISTRY ?? 'registry');
+    const location = a.registry ?? process.env.SWITCHYARD_REGISTRY ?? 'registry';
+    checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [{ flag: '--reference', path: a.reference }, { flag: '--registry', path: isPostgresUrl(location) ? undefined : location }]);
+    const reg = await openRegistry(location);
     try {
       const r = await driftReport(reg, a.model, { reference: a.reference, window, role: a.role });
       const files = await writeDriftReport(r, a.out);

@@ -1,3 +1,5 @@
+import { isPostgresUrl } from '../registry/db.ts';
+import { checkOutputs } from '../util/paths.ts';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/registry.ts';
 import { parseVersion } from '../registry/names.ts';
 import { parseWindow } from '../monitor/store.ts';
@@ -99,6 +101,11 @@ export async function registryVerb(argv: string[]): Promise<number> {
     else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     return 0;
   };
+  if (c === 'register') {
+    const store = (a.registry as string | undefined) ?? process.env.SWITCHYARD_REGISTRY ?? 'registry';
+    const inputs = (['from', 'audit', 'eval'] as const).map((k) => ({ flag: `--${k}`, path: a[k] as string | undefined }));
+    checkOutputs([{ flag: '--registry', path: isPostgresUrl(store) ? undefined : store, kind: 'dir' }], inputs);
+  }
   return withRegistry(a.registry as string | undefined, async (reg) => {
     switch (c) {
       case 'register': {

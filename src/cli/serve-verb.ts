@@ -1,3 +1,4 @@
+import { SERVE_RANGES } from '../serve/options.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { DEFAULT_CANARY_MIN_DISTINCT, DEFAULT_MONITOR_MAX_WINDOW } from '../monitor/monitor.ts';
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
@@ -12,21 +13,21 @@ export const SERVE_SPEC = {
   model: { type: 'string', required: true, help: 'NAME@ALIAS (with --registry), or a run directory / ONNX file' },
   registry: { type: 'string', help: 'registry directory or postgres:// URL (default: $SWITCHYARD_REGISTRY when --model is NAME@ALIAS or --monitor is on)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address to listen on' },
-  port: { type: 'number', default: 8080, help: 'port (0 picks a free one)' },
+  port: { type: 'number', ...SERVE_RANGES.port, default: 8080, help: 'port (0 picks a free one)' },
   'api-keys': { type: 'string', help: 'JSON keys file { "keys": [{ "name", "sha256" }] } for state-changing routes' },
-  'max-batch': { type: 'number', default: 64, help: 'rows per ONNX Runtime call at most (micro-batching)' },
-  'batch-wait-ms': { type: 'number', default: 2, help: 'longest wait for a batch to fill, ms' },
-  threads: { type: 'number', default: 1, help: 'ONNX Runtime threads per model' },
+  'max-batch': { type: 'number', ...SERVE_RANGES.maxBatch, default: 64, help: 'rows per ONNX Runtime call at most (micro-batching)' },
+  'batch-wait-ms': { type: 'number', ...SERVE_RANGES.batchWaitMs, default: 2, help: 'longest wait for a batch to fill, ms' },
+  threads: { type: 'number', ...SERVE_RANGES.threads, default: 1, help: 'ONNX Runtime threads per model' },
   canary: { type: 'string', help: 'a second ref (e.g. NAME@canary) that takes --canary-weight of the traffic' },
-  'canary-weight': { type: 'number', default: 0.1, help: 'share of requests sent to the canary, 0..1' },
+  'canary-weight': { type: 'number', ...SERVE_RANGES.canaryWeight, default: 0.1, help: 'share of requests sent to the canary, 0..1' },
   shadow: { type: 'string', help: 'a ref that sees mirrored traffic; its answers are compared, not returned' },
-  'max-error-rate': { type: 'number', default: 0.05, help: 'roll the canary back above this server-error rate' },
-  'max-p99-ms': { type: 'number', default: 0, help: 'roll the canary back above this p99 latency (0 = off)' },
-  'rollback-min-requests': { type: 'number', default: 20, help: 'canary requests before the rollback rules judge' },
+  'max-error-rate': { type: 'number', ...SERVE_RANGES.maxErrorRate, default: 0.05, help: 'roll the canary back above this server-error rate' },
+  'max-p99-ms': { type: 'number', ...SERVE_RANGES.maxP99Ms, default: 0, help: 'roll the canary back above this p99 latency (0 = off)' },
+  'rollback-min-requests': { type: 'number', ...SERVE_RANGES.minRequests, default: 20, help: 'canary requests before the rollback rules judge' },
   'rollback-primary': { type: 'boolean', help: 'the rollback rules also watch the primary: a NAME@ALIAS version that breaks them has its alias moved back and the previous version served' },
-  'rate-limit': { type: 'number', default: 0, help: 'requests/s per API key or client IP (0 = off)' },
-  'rate-burst': { type: 'number', help: 'token-bucket size (default: the rate)' },
-  'body-limit': { type: 'number', default: 1048576, help: 'largest request body, bytes' },
+  'rate-limit': { type: 'number', ...SERVE_RANGES.rate, default: 0, help: 'requests/s per API key or client IP (0 = off)' },
+  'rate-burst': { type: 'number', ...SERVE_RANGES.burst, help: 'token-bucket size (default: the rate)' },
+  'body-limit': { type: 'number', ...SERVE_RANGES.bodyLimit, default: 1048576, help: 'largest request body, bytes' },
   'max-rows': {
     type: 'number', default: DEFAULT_LIMITS.maxRows, min: 1, integer: true,
     help: 'rows per /v1/predict request at most (413 above)',
@@ -56,14 +57,14 @@ export const SERVE_SPEC = {
     help: 'a connection with no traffic either way is closed after this, ms (0 = off; generations exempt)',
   },
   'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
-  'poll-ms': { type: 'number', default: 1000, help: 'how often aliases are re-resolved (0 = never)' },
-  seed: { type: 'number', default: 0, help: 'seed of the canary split and hook sampling' },
+  'poll-ms': { type: 'number', ...SERVE_RANGES.pollMs, default: 1000, help: 'how often aliases are re-resolved (0 = never)' },
+  seed: { type: 'number', ...SERVE_RANGES.seed, default: 0, help: 'seed of the canary split and hook sampling' },
   monitor: { type: 'boolean', help: 'log sampled predictions, watch drift, take feedback, fire alerts (needs --registry)' },
   reference: { type: 'string', help: 'reference (training) data for drift (default: the data in the version lineage)' },
-  'sample-rate': { type: 'number', default: 1, help: 'share of predictions logged by the monitor, 0..1' },
+  'sample-rate': { type: 'number', ...SERVE_RANGES.sampleRate, default: 1, help: 'share of predictions logged by the monitor, 0..1' },
   alert: { type: 'list', help: "alert rule(s) 'METRIC OP THRESHOLD over WINDOW', e.g. 'drift.share > 0.3 over 500 predictions'" },
   'alert-webhook': { type: 'string', help: 'URL that receives a JSON POST when an alert fires' },
-  'canary-drift': { type: 'number', default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
+  'canary-drift': { type: 'number', ...SERVE_RANGES.canaryDrift, default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
   'canary-drift-min-rows': {
     type: 'number', min: 2, integer: true,
     help: 'canary rows the drift window needs before drift may roll it back (default: the window, 200)',
@@ -98,9 +99,6 @@ export async function serveVerb(argv: string[]): Promise<number> {
   const unknown = a['unknown-fields'];
   if (unknown !== 'reject' && unknown !== 'ignore') throw new SwitchyardError('E_USAGE', `--unknown-fields must be reject or ignore, got '${unknown}'`, 'e.g. --unknown-fields ignore');
   const weight = a['canary-weight'];
-  if (!(weight >= 0 && weight <= 1)) throw new SwitchyardError('E_USAGE', `--canary-weight must be in 0..1, got ${weight}`, 'e.g. --canary-weight 0.1');
-  if (!(a['sample-rate'] > 0 && a['sample-rate'] <= 1)) throw new SwitchyardError('E_USAGE', `--sample-rate must be in (0, 1], got ${a['sample-rate']}`, 'e.g. --sample-rate 0.1');
-  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SwitchyardError('E_USAGE', `--port must be 0..65535, got ${a.port}`, 'e.g. --port 8080');
   const monitorOn = Boolean(a.monitor || a.reference || a.alert.length || a['alert-webhook']);
   const server = await startServer({
     model: a.model,

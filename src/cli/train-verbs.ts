@@ -1,6 +1,8 @@
+import { checkOutputs } from '../util/paths.ts';
 import { existsSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
-import { trainTabular } from '../train/tabular.ts';
+import { TABULAR_TRAIN_RANGES, trainTabular } from '../train/tabular.ts';
+import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
@@ -17,26 +19,27 @@ export const TRAIN_SPEC = {
   task: { type: 'string', default: 'auto', help: 'auto | classification | regression' },
   hidden: { type: 'list', default: ['64', '64'], help: 'hidden layer sizes, e.g. --hidden 128,64' },
   activation: { type: 'string', default: 'relu', help: 'relu | gelu | silu' },
-  dropout: { type: 'number', default: 0, help: 'dropout probability after each hidden layer' },
-  epochs: { type: 'number', default: 30, help: 'maximum passes over the training data' },
-  'batch-size': { type: 'number', default: 64, help: 'rows per batch' },
-  lr: { type: 'number', default: 0.003, help: 'peak learning rate (warm-up then cosine decay)' },
-  'weight-decay': { type: 'number', default: 0.0001, help: 'decoupled weight decay' },
+  dropout: { type: 'number', ...TABULAR_TRAIN_RANGES.dropout, default: 0, help: 'dropout probability after each hidden layer' },
+  epochs: { type: 'number', ...TABULAR_TRAIN_RANGES.epochs, default: 30, help: 'maximum passes over the training data' },
+  'batch-size': { type: 'number', ...TABULAR_TRAIN_RANGES.batchSize, default: 64, help: 'rows per batch' },
+  lr: { type: 'number', ...TABULAR_TRAIN_RANGES.lr, default: 0.003, help: 'peak learning rate (warm-up then cosine decay)' },
+  'weight-decay': { type: 'number', ...TABULAR_TRAIN_RANGES.weightDecay, default: 0.0001, help: 'decoupled weight decay' },
   optimizer: { type: 'string', default: 'adamw', help: 'adamw | sgd' },
-  momentum: { type: 'number', default: 0.9, help: 'SGD momentum' },
-  'clip-norm': { type: 'number', help: 'clip gradients to this global norm' },
-  accumulate: { type: 'number', default: 1, help: 'micro-batches per optimizer update' },
-  patience: { type: 'number', default: 5, help: 'early stopping: epochs without improvement (0 = off)' },
-  'valid-fraction': { type: 'number', default: 0.2, help: 'share of rows held out when --valid is absent' },
-  seed: { type: 'number', default: 0, help: 'random seed (weights, split, shuffling, dropout)' },
+  momentum: { type: 'number', ...TABULAR_TRAIN_RANGES.momentum, default: 0.9, help: 'SGD momentum' },
+  'clip-norm': { type: 'number', ...TABULAR_TRAIN_RANGES.clipNorm, help: 'clip gradients to this global norm' },
+  accumulate: { type: 'number', ...TABULAR_TRAIN_RANGES.accumulate, default: 1, help: 'micro-batches per optimizer update' },
+  patience: { type: 'number', ...TABULAR_TRAIN_RANGES.patience, default: 5, help: 'early stopping: epochs without improvement (0 = off)' },
+  'valid-fraction': { type: 'number', ...TABULAR_TRAIN_RANGES.validFraction, default: 0.2, help: 'share of rows held out when --valid is absent' },
+  seed: { type: 'number', ...TABULAR_TRAIN_RANGES.seed, default: 0, help: 'random seed (weights, split, shuffling, dropout)' },
   columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore,body=text' },
-  'text-buckets': { type: 'number', default: 1024, help: 'hash buckets per text column (word unigrams + bigrams, TF-IDF)' },
+  'text-buckets': { type: 'number', ...TABULAR_TRAIN_RANGES.textBuckets, default: 1024, help: 'hash buckets per text column (word unigrams + bigrams, TF-IDF)' },
   'text-chars': { type: 'list', help: 'also hash character n-grams of text columns, min,max lengths, e.g. --text-chars 3,5' },
   'weight-column': { type: 'string', help: 'numeric column (>= 0) of per-example loss weights; not used as a feature' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (keeps its saved hyper-parameters)' },
-  'stop-after': { type: 'number', help: 'stop after this many epochs in this invocation; continue later with --resume' },
-  force: { type: 'boolean', help: 'replace an existing run in --out' },
-  threads: { type: 'number', help: 'ONNX Runtime threads (default: all cores)' },
+  'stop-after': { type: 'number', ...TABULAR_TRAIN_RANGES.stopAfter, help: 'stop after this many epochs in this invocation; continue later with --resume' },
+  force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
+  threads: { type: 'number', ...TABULAR_TRAIN_RANGES.threads, help: 'ONNX Runtime threads (default: all cores)' },
+  'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...TABULAR_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
 } as const;
 
 function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
@@ -60,6 +63,7 @@ export async function trainVerb(argv: string[]): Promise<number> {
   if (a.help) return void process.stdout.write(formatHelp('train', 'Train an MLP classifier or regressor on a CSV file.', TRAIN_SPEC)), 0;
   requireFile(a.data, '--data');
   if (a.valid) requireFile(a.valid, '--valid');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }, { flag: '--valid', path: a.valid }]);
   const hidden = a.hidden.map((h) => {
     const n = Number(h);
     if (!Number.isInteger(n) || n < 1) throw new SwitchyardError('E_USAGE', `--hidden entry '${h}' is not a positive integer`, 'e.g. --hidden 128,64');
@@ -75,7 +79,7 @@ export async function trainVerb(argv: string[]): Promise<number> {
     data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', hidden, activation: a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
-    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
+    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...summary });
   else {
@@ -93,7 +97,7 @@ const PREDICT_SPEC = {
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
   data: { type: 'string', required: true, help: 'CSV with the training columns (target optional)' },
   out: { type: 'string', help: 'predictions CSV to write (default: stdout)' },
-  threads: { type: 'number', help: 'ONNX Runtime threads' },
+  threads: { type: 'number', ...TABULAR_TRAIN_RANGES.threads, help: 'ONNX Runtime threads' },
 } as const;
 
 /** `switchyard predict` */
@@ -101,6 +105,7 @@ export async function predictVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, PREDICT_SPEC, 'predict');
   if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained model; writes labels and class probabilities.', PREDICT_SPEC)), 0;
   requireFile(a.data, '--data');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--data', path: a.data }]);
   const p = await predictTabular(a.model, a.data, { threads: a.threads });
   if (a.out) await writePredictions(a.out, p);
   if (a.json) emitJson({ ok: true, task: p.task, rows: p.rows, classes: p.classes, out: a.out ?? null, predictions: a.out ? undefined : p.predictions });
@@ -119,6 +124,7 @@ const EXPORT_SPEC = {
 export async function exportVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EXPORT_SPEC, 'export');
   if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }]);
   const { bytes, ...io } = await runOnnx(a.model);
   await writeOnnxExport(a.out, bytes);
   const r = { bytes: bytes.length, ...io };

@@ -5,9 +5,10 @@
  *
  * @module
  */
+import { checkOutputs } from '../util/paths.ts';
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
 import { assertInt8Runs, detectInt8Cpu, type Int8Cpu } from '../runtime/int8-cpu.ts';
@@ -41,6 +42,21 @@ export interface CompressOptions {
   /** Progress of the check on stderr (default on; the CLI turns it off for --quiet and --json). */
   progress?: CheckOptions['progress'];
 }
+
+/**
+ * Ranges of the numeric options of {@link compressModel}, each with the `switchyard compress` flag that sets it:
+ * the CLI's flag spec spreads them in and {@link compressModel} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { limit: { type: 'number', ...COMPRESS_RANGES.limit, help: 'most rows or tokens checked' } };
+ */
+export const COMPRESS_RANGES = {
+  minElements: { flag: '--min-elements', min: 1, integer: true },
+  limit: { flag: '--limit', min: 1, integer: true },
+  minAgreement: { flag: '--min-agreement', min: 0, max: 1 },
+  weightBits: { flag: '--weight-bits', min: 7, max: 8, integer: true },
+  threads: COMMON_RANGES.threads,
+} as const;
 
 /** What {@link compressModel} wrote and measured. */
 export interface CompressResult {
@@ -78,8 +94,8 @@ async function checkText(paths: string[], limit: number): Promise<string> {
  * console.log(r.bytesBefore, '->', r.bytesAfter, r.check.agreement);
  */
 export async function compressModel(o: CompressOptions): Promise<CompressResult> {
-  if (resolve(o.out) === resolve(o.model)) throw new SwitchyardError('E_USAGE', `--out ${o.out} is the input model`, 'write the quantized model to a new file, e.g. model.int8.onnx');
-  if (o.minAgreement !== undefined && !(o.minAgreement >= 0 && o.minAgreement <= 1)) throw new SwitchyardError('E_USAGE', `--min-agreement ${o.minAgreement} is not in [0, 1]`, 'e.g. --min-agreement 0.99');
+  checkOutputs([{ flag: '--out', path: o.out, kind: 'file' }], [{ flag: '--model', path: o.model }, ...(o.data ?? []).map((path) => ({ flag: '--data', path }))]);
+  checkRanges(o, COMPRESS_RANGES);
   const bytes = await floatModel(o.model);
   let source;
   try {

@@ -4,6 +4,7 @@
  *
  * Files are streamed through the chunked {@link CsvParser}, so a large file costs one pass.
  */
+import { Utf8StreamDecoder } from './text/bytes.ts';
 import { createReadStream } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 import { CsvParser } from './csv-parser.ts';
@@ -177,8 +178,9 @@ export function parseCsv(text: string, opts: CsvOptions & { file: string }): Tab
 }
 
 /**
- * Streams a CSV/TSV file from disk into a {@link Table}, reading it in chunks (UTF-8).
- * Throws `E_FILE_NOT_FOUND` when the path does not exist and the parse errors of {@link parseCsv}.
+ * Streams a CSV/TSV file from disk into a {@link Table}, reading it in chunks (strict UTF-8).
+ * Throws `E_FILE_NOT_FOUND` when the path does not exist, `E_TEXT_ENCODING` (`file:line`) for bytes that are
+ * not UTF-8 (e.g. a Latin-1 export), and the parse errors of {@link parseCsv}.
  *
  * @example
  * const table = await readCsv('train.csv');
@@ -196,9 +198,11 @@ export async function readCsv(path: string, opts: CsvOptions = {}): Promise<Tabl
     },
     opts.delimiter,
   );
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: opts.chunkSize ?? 1 << 20 });
+  const stream = createReadStream(path, { highWaterMark: opts.chunkSize ?? 1 << 20 });
+  const utf8 = new Utf8StreamDecoder(path);
   try {
-    for await (const chunk of stream) parser.push(chunk as string);
+    for await (const chunk of stream) parser.push(utf8.push(chunk as Buffer));
+    parser.push(utf8.end());
     parser.end();
   } catch (e) {
     if (e instanceof StopReading) stream.destroy();

@@ -4,6 +4,7 @@
  * slice, with a Holm correction over all guarded tests. The candidate fails when it is significantly
  * worse on any guarded metric in any scope.
  */
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { readTable } from '../data/readers/index.ts';
 import { mcnemar } from '../stats/paired.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -57,6 +58,20 @@ export interface PairedCompareOptions {
   minSlice?: number;
   correction?: 'holm' | 'none';
 }
+
+/**
+ * Ranges of the numeric options of {@link comparePaired} and {@link compareModels}, each with the
+ * `switchyard compare` flag that sets it: the CLI's flag spec spreads them in and both functions check them.
+ *
+ * @example
+ * const spec = { alpha: { type: 'number', default: 0.05, ...COMPARE_RANGES.alpha, help: 'significance level' } };
+ */
+export const COMPARE_RANGES = {
+  alpha: { flag: '--alpha', above: 0, below: 0.5 },
+  resamples: { flag: '--resamples', min: 100, max: 100_000, integer: true },
+  minSlice: { flag: '--min-slice', min: 1, integer: true },
+  ...COMMON_RANGES,
+} as const;
 
 /**
  * Outcome of a comparison: every guarded row, the regressions among them, skipped slices.
@@ -126,8 +141,8 @@ function scopeRows(scope: string, a: MetricScorer, b: MetricScorer, guard: strin
  */
 export function comparePaired(baseline: MetricScorer, candidate: MetricScorer, o: PairedCompareOptions = {}): PairedCompareResult {
   checkSameLength(candidate.n, baseline.n, 'candidate predictions', 'baseline predictions');
+  checkRanges(o, COMPARE_RANGES);
   const alpha = o.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 0.5)) throw new SwitchyardError('E_USAGE', `--alpha ${alpha} is not in (0, 0.5)`, 'e.g. --alpha 0.05');
   const guard = o.guard?.length ? o.guard : [baseline.names[0]];
   for (const g of guard) if (!baseline.names.includes(g)) throw new SwitchyardError('E_USAGE', `--guard: unknown metric '${g}'`, `metrics: ${baseline.names.filter((n) => !n.includes(':')).join(', ')}`);
   const minSlice = o.minSlice ?? 30;
@@ -207,6 +222,7 @@ async function scorerFor(path: string, flag: string, table: Awaited<ReturnType<t
  * process.exitCode = r.passed ? 0 : 3;
  */
 export async function compareModels(o: CompareOptions): Promise<PairedCompareResult & { task: string; classes: string[]; baseline: string; candidate: string; data: string }> {
+  checkRanges(o, COMPARE_RANGES);
   const table = await readTable(o.data);
   const slices = (o.slice ?? []).map((column) => ({ column, labels: sliceLabels(sliceColumn(table, column)) }));
   const a = await scorerFor(o.baseline, '--baseline', table, o);

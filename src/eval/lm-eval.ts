@@ -9,7 +9,7 @@ import { loadTextCorpus } from '../data/text/corpus.ts';
 import { bitsPerByte, tokenizeCorpus } from '../data/text/lm-batches.ts';
 import { evaluateLm, lmRowLoss } from '../train/lm.ts';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../runtime/session.ts';
+import { createUserSession, runUserSession, sessionOptions } from '../runtime/session.ts';
 import { Forward } from '../train/forward.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { crossEntropyAt } from '../util/scores.ts';
@@ -51,7 +51,7 @@ export interface LmEvalResult {
  * 0 with empty caches), scored from the step's `allLogits`.
  */
 async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<Forward, 'run' | 'release'>> {
-  const s = await ort.InferenceSession.create(m.onnx!, sessionOptions({ threads }));
+  const s = await createUserSession(m.onnx!, m.source, sessionOptions({ threads }));
   const ids = s.inputMetadata.find((i) => i.name === 'ids');
   if (!s.outputNames.includes('allLogits') || !ids?.isTensor || typeof ids.shape[1] === 'number') {
     await s.release();
@@ -68,7 +68,7 @@ async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<For
       const y = batch.y.data as BigInt64Array;
       const rowLoss = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
-        const out = await s.run({ ids: new ort.Tensor('int64', x.subarray(r * T, (r + 1) * T), [1, T]), pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
+        const out = await runUserSession(s, m.source, { ids: new ort.Tensor('int64', x.subarray(r * T, (r + 1) * T), [1, T]), pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
         const logits = out.allLogits.data as Float32Array;
         const V = logits.length / T;
         let sum = 0;

@@ -11,7 +11,7 @@ import { TabularEncoder } from '../data/tabular.ts';
 import { listNames, parseNumber } from '../data/values.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
-import { sessionOptions } from '../runtime/session.ts';
+import { createUserSession, runUserSession, sessionOptions } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { applyTemperature } from './calibration.ts';
 import type { ClassifierOutputs, EvalData, LoadEvalModelOptions, TabularEvalModel } from './model.ts';
@@ -53,7 +53,7 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
     throw badModel(file, `not a readable ONNX model (${(e as Error).message})`, 'pass a .onnx file, or a run directory written by switchyard train');
   }
   assertInt8Runs(meta, file);
-  const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: opts.threads }));
+  const session = await createUserSession(bytes, file, sessionOptions({ threads: opts.threads }));
   const inputs = session.inputMetadata;
   if (inputs.length !== 1) {
     throw badModel(file, `the model has ${inputs.length} inputs (${session.inputNames.join(', ')}); eval supports one float input [N, F]`, 'export the classifier with a single float32 feature matrix input');
@@ -76,7 +76,7 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
   let featureNames: string[] = encoder ? [...encoder.featureNames] : [];
 
   async function run(x: Float32Array, rows: number, width: number): Promise<Float32Array> {
-    const r = await session.run({ [inp.name]: new ort.Tensor('float32', x, [rows, width]) }, [chosen.name]);
+    const r = await runUserSession(session, file, { [inp.name]: new ort.Tensor('float32', x, [rows, width]) }, [chosen.name]);
     return r[chosen.name].data as Float32Array;
   }
 

@@ -4,6 +4,7 @@
  * robustness to corruptions and adversarial attacks, out-of-distribution detection — as one JSON-ready
  * result, written as `eval.json` and a self-contained `eval.html`.
  */
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,6 +58,20 @@ export interface EvalOptions {
   threads?: number;
   progress?: Partial<ProgressOptions>;
 }
+
+/**
+ * Ranges of the numeric options of {@link runEval}, each with the `switchyard eval` flag that sets it: the CLI's
+ * flag spec spreads them in and {@link runEval} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { bootstrap: { type: 'number', default: 1000, ...EVAL_RANGES.bootstrap, help: 'resamples' } };
+ */
+export const EVAL_RANGES = {
+  oodShift: { flag: '--ood-shift', above: 0 },
+  pgdSteps: { flag: '--pgd-steps', min: 1, max: 10_000, integer: true },
+  bootstrap: { flag: '--bootstrap', min: 10, max: 100_000, integer: true },
+  ...COMMON_RANGES,
+} as const;
 
 /**
  * Corrupted-data results: the headline metric per corruption and severity.
@@ -127,6 +142,7 @@ function requireFile(path: string, flag: string): void {
  * r.scores?.overall.accuracy.estimate;
  */
 export async function runEval(o: EvalOptions): Promise<EvalResult> {
+  checkRanges(o, EVAL_RANGES);
   for (const [p, flag] of [[o.ood, '--ood'], [o.reference, '--reference'], [o.calibrateOn, '--calibrate-on']] as const) if (p) requireFile(p, flag);
   const model = await loadEvalModel(o.model, { target: o.target, classes: o.classes, threads: o.threads });
   const base = { format: 'switchyard.eval' as const, version: 1 as const, created: new Date().toISOString(), notes: [] as string[] };

@@ -174,3 +174,45 @@ export function sessionOptions(opts: { threads?: number; spin?: SpinPolicy } = {
 export function compile(graph: Graph, opts: CompileOptions = {}): Promise<CompiledGraph> {
   return CompiledGraph.create(graph, opts);
 }
+
+/** First line of an ONNX Runtime error (its messages run on with node dumps). */
+function ortMessage(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
+}
+
+/**
+ * Creates an ONNX Runtime session for a model file a user gave (eval, compress, serve, generate): ORT's errors
+ * on a hostile or broken model become one `E_MODEL_LOAD` error naming the file, never a stack trace.
+ *
+ * @param bytes the model
+ * @param file where it came from, for the message
+ * @param opts session options (default: {@link sessionOptions})
+ * @example
+ * const s = await createUserSession(bytes, 'model.onnx', sessionOptions({ threads: 1 }));
+ */
+export async function createUserSession(bytes: Uint8Array, file: string, opts: ort.InferenceSession.SessionOptions = sessionOptions()): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, opts);
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_LOAD', `${file}: ONNX Runtime cannot load the model (${ortMessage(e)})`, 'check the opset and operators of the export, or export it again');
+  }
+}
+
+/**
+ * Runs a session of a user's model: ORT's run errors (a shape the graph rejects, a failing kernel) become one
+ * `E_MODEL_RUN` error naming the file.
+ *
+ * @param session a session from {@link createUserSession}
+ * @param file where the model came from, for the message
+ * @param feeds the inputs
+ * @param fetches the outputs wanted (default: all)
+ * @example
+ * const out = await runUserSession(s, 'model.onnx', { features: new ort.Tensor('float32', x, [n, f]) }, ['probabilities']);
+ */
+export async function runUserSession(session: ort.InferenceSession, file: string, feeds: ort.InferenceSession.FeedsType, fetches?: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
+  try {
+    return await (fetches ? session.run(feeds, [...fetches]) : session.run(feeds));
+  } catch (e) {
+    throw new SwitchyardError('E_MODEL_RUN', `${file}: ONNX Runtime failed to run the model (${ortMessage(e)})`, 'check that the model matches its inputs (shapes, types), or export it again');
+  }
+}

@@ -13,7 +13,7 @@ import { loadableRunFiles, readRunFiles } from '../registry/source.ts';
 import { privateVersionDir } from '../registry/version-dir.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
-import { sessionOptions } from '../runtime/session.ts';
+import { createUserSession, sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { tabularOnnx } from '../train/tabular-predict.ts';
@@ -233,12 +233,7 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   const names = model.metadata?.['switchyard.feature_names'];
   const schema = enc ? schemaFromEncoder(enc, opts.unknownFields) : vectorSchema(width, undefined, opts.unknownFields);
   if (!enc && names) schema.fields = (JSON.parse(names) as string[]).map((n) => ({ name: n, type: 'number' as const }));
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
-  } catch (e) {
-    throw new SwitchyardError('E_MODEL_LOAD', `${source}: ONNX Runtime cannot load the model (${(e as Error).message})`, 'check the opset and operators of the export');
-  }
+  const session = await createUserSession(bytes, source, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
   const fetch = [plan.probs, plan.label, plan.value].filter((n): n is string => !!n);
   const batcher = new MicroBatcher(
     width,

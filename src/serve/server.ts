@@ -2,6 +2,7 @@
  * Starts a model server: resolves the model (registry or run directory), loads and warms it, listens, polls
  * aliases, and on SIGTERM/SIGINT stops accepting, drains in-flight requests and streams, and exits.
  */
+import { checkServeOptions } from './options.ts';
 import type { FastifyInstance } from 'fastify';
 import { attachMonitor, type ServeMonitorOptions } from '../monitor/attach.ts';
 import { openIncidentLog } from '../monitor/incidents.ts';
@@ -80,6 +81,7 @@ export interface RunningServer {
  * console.log(s.url);
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  checkServeOptions(o);
   const log = o.log ?? ((line: string) => process.stderr.write(`serve: ${line}\n`));
   const keys = o.apiKeys ? await readApiKeys(o.apiKeys) : [];
   const registry = o.registry ? await openRegistry(o.registry) : null;
@@ -106,7 +108,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw new SwitchyardError('E_PORT_IN_USE', `port ${o.port} on ${o.host ?? '127.0.0.1'} is already in use`, 'pick another --port (0 picks a free one)');
-      if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') throw new SwitchyardError('E_LISTEN', `cannot listen on ${o.host ?? '127.0.0.1'}:${o.port}: ${err.message}`, 'check --host and --port');
+      if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') throw new SwitchyardError('E_LISTEN', `cannot listen on ${o.host ?? '127.0.0.1'}:${o.port}: ${err.message}`, 'check --host and --port');
       throw e;
     }
     const addr = app.server.address();

@@ -4,16 +4,16 @@
  * built once, then reused by every {@link LmSession.generate} call. Calls on one handle run one at a time.
  * An exported decode step (`switchyard export`, or its int8 copy from `switchyard compress`) loads the same way.
  */
+import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Tensor } from '../core/graph.ts';
 import { createStreamDecoder, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
-import * as ort from 'onnxruntime-node';
 import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
-import { fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
+import { createUserSession, fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile, RUN_FILES } from './checkpoint.ts';
@@ -42,6 +42,21 @@ export interface SampleOptions {
   /** Stops the generation between decode steps (a server's client went away): the text so far is returned. */
   signal?: AbortSignal;
 }
+
+/**
+ * Ranges of {@link SampleOptions}, each with the `switchyard generate` flag that sets it: the CLI's flag spec
+ * spreads them in and {@link LmSession.generate} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { 'top-p': { type: 'number', default: 1, ...SAMPLE_RANGES.topP, help: 'nucleus threshold' } };
+ */
+export const SAMPLE_RANGES = {
+  maxTokens: { flag: '--max-tokens', min: 1, max: 1_000_000, integer: true },
+  temperature: { flag: '--temperature', min: 0 },
+  topK: { flag: '--top-k', min: 0, integer: true },
+  topP: { flag: '--top-p', above: 0, max: 1 },
+  seed: COMMON_RANGES.seed,
+} as const;
 
 /**
  * What one generation produced.
@@ -156,8 +171,8 @@ type DecodeRunner = Pick<Forward, 'run' | 'release'>;
 const STEP_OUTPUTS = ['logits', 'newK', 'newV'];
 
 /** An exported decode step run as it is (its graph may be quantized: it is not rebuilt from weights). */
-async function onnxDecodeRunner(bytes: Uint8Array, threads?: number): Promise<DecodeRunner & { multiToken: boolean }> {
-  const s = await ort.InferenceSession.create(bytes, sessionOptions({ threads }));
+async function onnxDecodeRunner(bytes: Uint8Array, threads: number | undefined, file: string): Promise<DecodeRunner & { multiToken: boolean }> {
+  const s = await createUserSession(bytes, file, sessionOptions({ threads }));
   // Exports written before 2026-11-29 take one token per call ([1, 1] ids) and return the whole caches.
   const newRows = STEP_OUTPUTS.every((n) => s.outputNames.includes(n));
   const fetch = newRows ? STEP_OUTPUTS : [...s.outputNames];
@@ -267,7 +282,7 @@ export class LmSession {
     }
     if (!lm) throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
     assertInt8Runs(lm.metadata, source);
-    const runner = await onnxDecodeRunner(bytes, opts.threads);
+    const runner = await onnxDecodeRunner(bytes, opts.threads, source);
     return new LmSession(lm.gpt, lm.tokenizer, runner, runner.multiToken, opts);
   }
 
@@ -334,6 +349,11 @@ export class LmSession {
    */
   generate(prompt: string, o: SampleOptions, onToken?: (id: number, text: string) => void): Promise<GenerateResult> {
     if (this.closed) return Promise.reject(new SwitchyardError('E_MODEL_CLOSED', 'this language model was closed', 'load it again with loadLm'));
+    try {
+      checkRanges(o, SAMPLE_RANGES);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const run = this.queue.then(() => this.run(prompt, o, onToken));
     this.queue = run.catch(() => undefined);
     return run;

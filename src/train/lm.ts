@@ -6,7 +6,7 @@ import { bitsPerByte, lmBatch, randomStarts, sequentialWindows, tokenizeCorpus }
 import { loadTextCorpus, splitDocuments, type TextCorpus } from '../data/text/corpus.ts';
 import { ByteTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
 import { trainBpe } from '../data/text/bpe.ts';
-import { GPT, type GptConfig, gptStepFlops } from '../models/gpt.ts';
+import { GPT, type GptConfig, gptStepFlops, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { adamw } from '../optim/optimizer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
@@ -14,6 +14,7 @@ import { measureMatmulCeiling } from '../runtime/ceiling.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
+import { checkParamBudget, checkRanges, COMMON_RANGES, DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
 import { resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights } from './checkpoint.ts';
 import { Forward } from './forward.ts';
@@ -44,6 +45,46 @@ export interface LmTrainOptions extends RunOptions {
   validFraction?: number;
   seed?: number;
   stepsPerCall?: number;
+  /** The most parameters the model may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
+  maxParams?: number;
+}
+
+/**
+ * Ranges of the numeric options of {@link trainLm}, each with the `switchyard train --model gpt` flag that sets it:
+ * the CLI's flag spec spreads them in and {@link trainLm} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { steps: { type: 'number', default: 500, ...LM_TRAIN_RANGES.steps, help: 'optimizer updates' } };
+ */
+export const LM_TRAIN_RANGES = {
+  vocabSize: { flag: '--vocab-size', min: 256, max: 1 << 21, integer: true },
+  steps: { flag: '--steps', min: 1, integer: true },
+  batchSize: { flag: '--batch-size', min: 1, integer: true },
+  accumulate: { flag: '--accumulate', min: 1, integer: true },
+  lr: { flag: '--lr', above: 0 },
+  minLr: { flag: '--min-lr', min: 0 },
+  warmup: { flag: '--warmup', min: 0, integer: true },
+  weightDecay: { flag: '--weight-decay', min: 0 },
+  clipNorm: { flag: '--clip-norm', above: 0 },
+  evalEvery: { flag: '--eval-every', min: 1, integer: true },
+  evalTokens: { flag: '--eval-tokens', min: 1, integer: true },
+  validFraction: { flag: '--valid-fraction', min: 0, below: 1 },
+  stopAfter: { flag: '--stop-after', min: 1, integer: true },
+  maxParams: { flag: '--max-params', min: 1, integer: true },
+  ...COMMON_RANGES,
+} as const;
+
+/** About how many parameters a GPT of `c` holds (embeddings, attention, MLPs or experts, norms, head). */
+export function gptParamEstimate(c: GptConfig): number {
+  const d = c.dModel;
+  const mlp = (hidden: number) => 2 * d * hidden + hidden + d;
+  let n = c.vocab * d * (c.tieWeights ? 1 : 2) + (c.position === 'learned' ? c.context * d : 0) + 2 * d;
+  for (let i = 0; i < c.layers; i++) {
+    const m = c.moe;
+    const ffn = m && isMoeLayer(c, i) ? d * m.experts + (m.experts + (m.sharedExperts ?? 0)) * mlp(m.hidden) : mlp(c.mlpHidden);
+    n += 4 * d * d + 4 * d + 4 * d + ffn;
+  }
+  return n;
 }
 
 /** One validation record of `metrics.jsonl`. */
@@ -66,7 +107,7 @@ export interface LmRunConfig {
   kind: 'gpt';
   gpt: GptConfig;
   tokenizer: object;
-  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out'>> & { data: string[] };
+  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out' | 'maxParams'>> & { data: string[] };
   seed: number;
   created: string;
 }
@@ -111,6 +152,7 @@ export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, 
  */
 export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRecord[]; params: number; activeParams: number; out: string }> {
   let o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & LmTrainOptions;
+  checkRanges(o, LM_TRAIN_RANGES);
   let cfg: LmRunConfig;
   let tok: Tokenizer;
   let cfgText = '';
@@ -145,6 +187,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   const gptCfg = cfg!.gpt;
   const T = gptCfg.context;
   if (trainTokens.length <= T + 1) throw new SwitchyardError('E_CORPUS_SMALL', `${o.data.join(', ')}: ${trainTokens.length} training tokens, fewer than one context of ${T}`, 'add text or use a shorter --context');
+  checkParamBudget(gptParamEstimate(gptCfg), o.maxParams ?? DEFAULT_MAX_PARAMS, `a GPT of width ${gptCfg.dModel}, ${gptCfg.layers} layers and vocabulary ${gptCfg.vocab}`);
   const model = new GPT(gptCfg).init(o.seed);
   const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
   const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);

@@ -10,6 +10,7 @@ import type { Activation, MLP } from '../nn/layers.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
+import { checkParamBudget, checkRanges, COMMON_RANGES, DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
 import { copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights, type StateDict } from './checkpoint.ts';
 import { type MlpHyperParams, MlpTrainer } from './fit.ts';
@@ -33,6 +34,39 @@ export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   textCharNgrams?: [number, number];
   /** A numeric, non-negative column of per-example loss weights (left out of the features). */
   weightColumn?: string;
+  /** The most parameters the MLP may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
+  maxParams?: number;
+}
+
+/**
+ * Ranges of the numeric options of {@link trainTabular}, each with the `switchyard train` flag that sets it: the
+ * CLI's flag spec spreads them in, and {@link trainTabular} checks them, so both give the same error.
+ *
+ * @example
+ * const spec = { dropout: { type: 'number', default: 0, ...TABULAR_TRAIN_RANGES.dropout, help: 'dropout' } };
+ */
+export const TABULAR_TRAIN_RANGES = {
+  dropout: { flag: '--dropout', min: 0, below: 1 },
+  epochs: { flag: '--epochs', min: 1, integer: true },
+  batchSize: { flag: '--batch-size', min: 1, integer: true },
+  lr: { flag: '--lr', above: 0 },
+  weightDecay: { flag: '--weight-decay', min: 0 },
+  momentum: { flag: '--momentum', min: 0, below: 1 },
+  clipNorm: { flag: '--clip-norm', above: 0 },
+  accumulate: { flag: '--accumulate', min: 1, integer: true },
+  patience: { flag: '--patience', min: 0, integer: true },
+  validFraction: { flag: '--valid-fraction', above: 0, below: 1 },
+  textBuckets: { flag: '--text-buckets', min: 1, max: 1 << 18, integer: true },
+  stopAfter: { flag: '--stop-after', min: 1, integer: true },
+  maxParams: { flag: '--max-params', min: 1, integer: true },
+  ...COMMON_RANGES,
+} as const;
+
+/** Parameters of an MLP of these layer sizes (weights and biases). */
+function mlpParamCount(sizes: readonly number[]): number {
+  let n = 0;
+  for (let i = 1; i < sizes.length; i++) n += sizes[i - 1] * sizes[i] + sizes[i];
+  return n;
 }
 
 /** What {@link trainTabular} returns and writes to `metrics.json`. */
@@ -87,7 +121,7 @@ interface TabularTrainState {
  */
 export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTrainSummary> {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
-  if (!(o.epochs >= 1)) throw new SwitchyardError('E_CONFIG', `--epochs must be at least 1, got ${o.epochs}`, 'e.g. --epochs 20');
+  checkRanges(o, TABULAR_TRAIN_RANGES);
   const started = performance.now();
   const table = dropMissingTarget(await readTable(o.data), o.target);
   let cfg: TabularRunConfig;
@@ -110,12 +144,14 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     const fitText = (rows?: Int32Array) => fitTabularEncoder(table, schema, o.target, o.task ?? 'auto', { textBuckets: o.textBuckets, textCharNgrams: o.textCharNgrams, textFitRows: rows });
     enc = fitText();
     refitText = fitText;
+    const sizes = [enc.numFeatures, ...o.hidden, enc.outputSize];
+    checkParamBudget(mlpParamCount(sizes), o.maxParams ?? DEFAULT_MAX_PARAMS, `an MLP of layer sizes ${sizes.join(',')}`);
     cfg = {
       format: 'switchyard.run',
       version: 1,
       kind: 'tabular-mlp',
       task: enc.task,
-      model: { sizes: [enc.numFeatures, ...o.hidden, enc.outputSize], activation: o.activation, dropout: o.dropout },
+      model: { sizes, activation: o.activation, dropout: o.dropout },
       encoder: enc.toJSON(),
       train: { data: o.data, valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
       seed: o.seed,

@@ -85,3 +85,46 @@ describe('bad input to switchyard train', () => {
     expectBadInput(cli(['predict', '--model', run, '--data', f]), /fewer\.csv: .*Beak Length/);
   });
 });
+
+describe('hostile input that used to crash the process or print a stack trace (real bin)', () => {
+  const dir = tmp();
+  const penguins = vegaCsv('penguins', dir);
+
+  it('audit and train on JSONL nested 20,000 deep: one line naming file:line:column (was exit 139 in DuckDB)', () => {
+    const f = join(dir, 'deep.jsonl');
+    writeFileSync(f, `{"a":1,"label":"y"}\n{"a":${'['.repeat(20_000)}${']'.repeat(20_000)},"label":"x"}\n`);
+    expectBadInput(cli(['audit', '--data', f, '--out', join(dir, 'audit')]), /deep\.jsonl:2:\d+: JSON nested deeper than 100 levels/);
+    expectBadInput(cli(['train', '--data', f, '--target', 'label', '--out', join(dir, 'r-deep')]), /deep\.jsonl:2:\d+: JSON nested deeper/);
+    expect(existsSync(join(dir, 'audit'))).toBe(false);
+    expect(existsSync(join(dir, 'r-deep'))).toBe(false);
+  });
+
+  it('a Latin-1 CSV is refused with file:line and an iconv hint instead of training on U+FFFD', () => {
+    const f = join(dir, 'latin1.csv');
+    writeFileSync(f, Buffer.from('name,city,label\nn0,Paris,a\nn1,Dr\xe9am,b\nn2,Paris,a\n', 'latin1'));
+    const r = cli(['train', '--data', f, '--target', 'label', '--out', join(dir, 'r-latin1')]);
+    expectBadInput(r, /latin1\.csv:3: byte \d+ \(0xe9\) is not valid UTF-8/);
+    expect(r.stderr).toMatch(/hint: re-encode the file as UTF-8, e\.g\. `iconv/);
+    expect(existsSync(join(dir, 'r-latin1'))).toBe(false);
+  });
+
+  it('a 60 KB prompt is refused on the command line (it crashed ONNX Runtime) and read with --prompt-file', () => {
+    const run = join(dir, 'lm');
+    expect(cli(['train', '--model', 'gpt', '--data', 'sotu', '--steps', '1', '--context', '16', '--d-model', '16', '--heads', '2', '--mlp-hidden', '32', '--eval-every', '1', '--eval-tokens', '64', '--out', run, '--quiet', '--threads', '1']).code).toBe(0);
+    const prompt = 'a'.repeat(60_000);
+    expectBadInput(cli(['generate', '--model', run, '--prompt', prompt]), /the command line is \d+ bytes, more than the 16384 accepted/);
+    const file = join(dir, 'prompt.txt');
+    writeFileSync(file, prompt);
+    expectBadInput(cli(['generate', '--model', run, '--prompt-file', file]), /the prompt is 60000 tokens; the model's context is 16/);
+  });
+
+  it('an ONNX file that ONNX Runtime rejects is one line naming the file in eval (was a stack trace, exit 1)', () => {
+    const run = join(dir, 'run');
+    expect(cli(['train', '--data', penguins, '--target', 'Species', '--out', run, '--epochs', '1', '--hidden', '4', '--quiet']).code).toBe(0);
+    const onnx = join(dir, 'model.onnx');
+    expect(cli(['export', '--model', run, '--out', onnx]).code).toBe(0);
+    const hostile = join(dir, 'hostile.onnx');
+    writeFileSync(hostile, Buffer.from(readFileSync(onnx).toString('latin1').replace('Softmax', 'Softmux'), 'latin1'));
+    expectBadInput(cli(['eval', '--model', hostile, '--data', penguins, '--target', 'Species']), /hostile\.onnx: ONNX Runtime cannot load the model \(.*Softmux/);
+  });
+});

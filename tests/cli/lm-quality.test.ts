@@ -55,7 +55,7 @@ describe('a tiny GPT trained by the CLI on the State of the Union corpus', () =>
     bad(cli(['train', '--model', 'gpt', '--data', join(dir, 'empty'), '--out', join(dir, 'r1')]), /holds no text/);
     expect(existsSync(join(dir, 'r1'))).toBe(false);
     writeFileSync(join(dir, 'bin.txt'), Uint8Array.from({ length: 2000 }, (_, i) => (i * 7919) % 256 | 0x80));
-    bad(cli(['train', '--model', 'gpt', '--data', join(dir, 'bin.txt'), '--out', join(dir, 'r2')]), /bin\.txt: byte \d+ \(line \d+\) is not valid UTF-8/);
+    bad(cli(['train', '--model', 'gpt', '--data', join(dir, 'bin.txt'), '--out', join(dir, 'r2')]), /bin\.txt:\d+: byte \d+ \(0x[0-9a-f]{2}\) is not valid UTF-8/);
     bad(cli(['generate', '--model', run, '--prompt', 'x'.repeat(100)]), /the prompt is 100 tokens; the model's context is 64/);
     // A fresh run refuses to overwrite an existing one.
     const before = readFileSync(join(run, 'model.safetensors'));

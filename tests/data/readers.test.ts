@@ -119,3 +119,62 @@ describe('training loads through readTable', () => {
     }
   });
 });
+
+describe('text that is not UTF-8 is an error naming file:line, never U+FFFD', () => {
+  const latin1 = Buffer.from('name,city,label\nn0,Paris,a\nn1,Dr\xe9am,b\n', 'latin1');
+
+  it('CSV, TSV, JSONL and text folders, through readTable and DuckDB', async () => {
+    for (const [name, bytes] of [['latin1.csv', latin1], ['latin1.tsv', Buffer.from(latin1.toString('latin1').replaceAll(',', '\t'), 'latin1')], ['latin1.jsonl', Buffer.from('{"a":"ok"}\n{"a":"Dr\xe9am"}\n', 'latin1')]] as const) {
+      const f = write(name, bytes);
+      const e = await failure(() => readTable(f));
+      expect(e.code).toBe('E_TEXT_ENCODING');
+      expect(e.message).toMatch(new RegExp(`${name}:\\d: byte \\d+ \\(0xe9\\) is not valid UTF-8`));
+      expect(e.hint).toMatch(/iconv/);
+      expect((await failure(() => db.load(f, 'enc'))).code).toBe('E_TEXT_ENCODING');
+    }
+    const folder = join(dir, 'latin1-folder');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.txt'), Buffer.from('first line\nDr\xe9am\n', 'latin1'));
+    expect((await failure(() => readTable(folder))).message).toMatch(/a\.txt:2: byte 13 \(0xe9\)/);
+  });
+
+  it('names the right line when the bad byte or a valid multi-byte character straddles a chunk boundary', async () => {
+    const { Utf8StreamDecoder } = await import('../../src/data/text/bytes.ts');
+    const text = Buffer.concat([Buffer.from('é\n'.repeat(50)), Buffer.from([0x61, 0xe9, 0x0a])]);
+    for (const size of [1, 2, 3, 7, 64]) {
+      const d = new Utf8StreamDecoder('x.csv');
+      let out = '';
+      const e = (() => {
+        try {
+          for (let i = 0; i < text.length; i += size) out += d.push(text.subarray(i, i + size));
+          d.end();
+        } catch (x) {
+          return x as SwitchyardError;
+        }
+        return null;
+      })();
+      expect(e?.message).toMatch(/^x\.csv:51: byte 151 \(0xe9\)/);
+      expect(('é\n'.repeat(50) + 'a').startsWith(out)).toBe(true);
+    }
+  });
+});
+
+describe('JSONL nesting is capped before parsing', () => {
+  const deep = (n: number) => `{"a":${'['.repeat(n)}${']'.repeat(n)},"label":"x"}`;
+
+  it('a record nested 20,000 deep is one error naming file:line:column, in the JS reader and before DuckDB', async () => {
+    const f = write('deep.jsonl', `{"a":1,"label":"y"}\n${deep(20_000)}\n`);
+    for (const e of [await failure(() => readTable(f)), await failure(() => db.load(f, 'deep'))]) {
+      expect(e.code).toBe('E_JSONL_DEPTH');
+      expect(e.message).toBe(`${f}:2:105: JSON nested deeper than 100 levels`); // the record's own object is level 1
+    }
+  });
+
+  it('accepts nesting up to the limit, ignores brackets inside strings, and the limit is an option', async () => {
+    const { checkJsonDepth, readJsonl } = await import('../../src/data/readers/jsonl.ts');
+    const f = write('ok-depth.jsonl', `${deep(99)}\n{"s":"${'['.repeat(500)}","label":"y"}\n`);
+    expect((await readJsonl(f)).rows).toHaveLength(2);
+    expect((await failure(() => readJsonl(f, { maxDepth: 10 }))).message).toMatch(/:1:\d+: JSON nested deeper than 10 levels/);
+    expect(() => checkJsonDepth('{"a":"\\"[[[["}', 'x', 1, 1)).not.toThrow();
+  });
+});

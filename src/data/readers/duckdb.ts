@@ -12,7 +12,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SwitchyardError } from '../../util/errors.ts';
 import { detectDelimiter, readCsv, type Table } from '../csv.ts';
 import { checkTextFile, detectFormat, readHead, type TableFormat } from './format.ts';
-import { readJsonl } from './jsonl.ts';
+import { checkJsonDepth, readJsonl, textLines } from './jsonl.ts';
 import { readTextFolder } from './text-folder.ts';
 
 /**
@@ -69,6 +69,23 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
+/** A size DuckDB accepts as `memory_limit`: a positive number and a unit, e.g. `2GB`, `512 MiB`. */
+const MEMORY_LIMIT = /^\s*(\d+(\.\d*)?|\.\d+)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i;
+
+/**
+ * Throws `E_USAGE` unless `text` is a size with a unit that DuckDB accepts as its memory limit (`--memory-limit`).
+ *
+ * @param text the limit as the user gave it
+ * @example
+ * checkMemoryLimit('4GB');  // ok
+ * checkMemoryLimit('lots'); // throws E_USAGE
+ */
+export function checkMemoryLimit(text: string): void {
+  const m = MEMORY_LIMIT.exec(text);
+  if (m && Number(m[1]) > 0) return;
+  throw new SwitchyardError('E_USAGE', `--memory-limit '${text}' is not a size`, 'give a number and a unit, e.g. --memory-limit 2GB or --memory-limit 512MiB');
+}
+
 /**
  * One DuckDB database and connection.
  *
@@ -89,6 +106,7 @@ export class DuckSession {
 
   /** Starts an in-memory database with the given limits. */
   static async open(opts: DuckOptions = {}): Promise<DuckSession> {
+    if (opts.memoryLimit !== undefined) checkMemoryLimit(opts.memoryLimit);
     const temp = opts.tempDirectory ?? mkdtempSync(join(tmpdir(), 'switchyard-duckdb-'));
     mkdirSync(temp, { recursive: true });
     const instance = await DuckDBInstance.create(':memory:', {
@@ -147,6 +165,8 @@ export class DuckSession {
       await this.run(`DROP TABLE ${view}`);
     } else {
       if (format !== 'parquet') checkTextFile(path);
+      // DuckDB's JSON reader recurses per nesting level (a record 20,000 deep crashes the process): check first.
+      if (format === 'jsonl') for await (const [line, text] of textLines(path)) checkJsonDepth(text, path, line);
       const source =
         format === 'parquet' ? `SELECT COLUMNS(*)::VARCHAR FROM read_parquet(${sqlString(path)})`
         : format === 'jsonl' ? `SELECT COLUMNS(*)::VARCHAR FROM read_json(${sqlString(path)}, format='newline_delimited', records=true, sample_size=-1)`

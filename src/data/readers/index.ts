@@ -10,7 +10,7 @@ import { readTextFolder } from './text-folder.ts';
 
 export { DuckSession, sqlIdent, sqlString, type DuckOptions, type LoadedTable } from './duckdb.ts';
 export { checkTextFile, detectFormat, readHead, type TableFormat } from './format.ts';
-export { parseJsonLine, readJsonl } from './jsonl.ts';
+export { checkJsonDepth, MAX_JSON_DEPTH, parseJsonLine, readJsonl, textLines } from './jsonl.ts';
 export { listTextFiles, readTextFolder } from './text-folder.ts';
 
 /**

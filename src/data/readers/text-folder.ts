@@ -2,6 +2,7 @@
  * A folder of text files as a {@link Table} with columns `path` (relative to the folder, `/`-separated)
  * and `text`: one row per file, recursively, in sorted path order; hidden files and folders are skipped.
  */
+import { decodeUtf8 } from '../text/bytes.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { SwitchyardError } from '../../util/errors.ts';
@@ -39,7 +40,7 @@ export async function readTextFolder(dir: string, opts: { limit?: number } = {})
   const files = listTextFiles(dir).slice(0, opts.limit ?? Infinity);
   if (files.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${dir}: the folder has no files`, 'pass a folder that holds .txt (or other text) files');
   const rows = files.map((f) => {
-    const text = readFileSync(f, 'utf8');
+    const text = decodeUtf8(f, readFileSync(f));
     const nul = text.indexOf('\0');
     if (nul >= 0) {
       const before = text.slice(0, nul);

@@ -2,6 +2,7 @@
  * Plain-text corpora for language modelling: read files and folders of UTF-8 text into documents,
  * locate the bundled State of the Union corpus, and split a corpus into train/validation by document.
  */
+import { decodeUtf8 } from './bytes.ts';
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,61 +72,6 @@ async function walk(dir: string, exts: string[]): Promise<string[]> {
     }
   }
   return out;
-}
-
-/**
- * Offset of the first byte that makes `bytes` invalid UTF-8 (overlong forms, surrogates, code points above
- * U+10FFFF and truncated sequences included), or -1 when the bytes are valid.
- *
- * @example
- * firstInvalidUtf8(new Uint8Array([0x61, 0xff])); // 1
- */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  const n = bytes.length;
-  let i = 0;
-  while (i < n) {
-    const b = bytes[i];
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) need = 1;
-    else if (b >= 0xe0 && b <= 0xef) {
-      need = 2;
-      if (b === 0xe0) lo = 0xa0;
-      if (b === 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      need = 3;
-      if (b === 0xf0) lo = 0x90;
-      if (b === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= need; k++) {
-      const c = bytes[i + k];
-      if (i + k >= n) return i;
-      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i;
-    }
-    i += need + 1;
-  }
-  return -1;
-}
-
-/** Decodes strict UTF-8, throwing `E_TEXT_ENCODING` with the file, byte offset and line of the first bad byte. */
-function decodeUtf8(file: string, bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    const at = Math.max(0, firstInvalidUtf8(bytes));
-    let line = 1;
-    for (let i = 0; i < at; i++) if (bytes[i] === 0x0a) line++;
-    throw new SwitchyardError(
-      'E_TEXT_ENCODING',
-      `${file}: byte ${at} (line ${line}) is not valid UTF-8 (0x${bytes[at]?.toString(16).padStart(2, '0') ?? '??'})`,
-      'convert the file to UTF-8, e.g. `iconv -f latin1 -t utf-8 in.txt > out.txt`',
-    );
-  }
 }
 
 /** Largest prefix length <= limit that does not end inside a multi-byte UTF-8 sequence. */

@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstInvalidUtf8, loadTextCorpus, sotuPath, splitDocuments } from '../../../src/data/text/corpus.ts';
+import { loadTextCorpus, sotuPath, splitDocuments } from '../../../src/data/text/corpus.ts';
+import { firstInvalidUtf8 } from '../../../src/data/text/bytes.ts';
 import { SwitchyardError } from '../../../src/util/errors.ts';
 import { Rng } from '../../../src/util/rng.ts';
 
@@ -72,7 +73,7 @@ describe('loadTextCorpus', () => {
     const e3 = await codeOf(loadTextCorpus([path.join(root, 'latin1.txt')]));
     expect(e3.code).toBe('E_TEXT_ENCODING');
     expect(e3.message).toContain('latin1.txt');
-    expect(e3.message).toContain('byte 12 (line 2)');
+    expect(e3.message).toContain('latin1.txt:2: byte 12 (0x');
     expect(e3.hint).toMatch(/UTF-8/);
   });
 });
