@@ -1,5 +1,6 @@
 import { checkOutputs } from '../util/paths.ts';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import { TABULAR_TRAIN_RANGES, trainTabular } from '../train/tabular.ts';
 import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
@@ -9,6 +10,8 @@ import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 import { runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { RUN_FILES } from '../train/run-dir.ts';
+import { MANIFEST_NAME } from '../util/fs.ts';
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -124,7 +127,10 @@ const EXPORT_SPEC = {
 export async function exportVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, EXPORT_SPEC, 'export');
   if (a.help) return void process.stdout.write(formatHelp('export', 'Export the inference graph of a trained model as ONNX (opset 18).', EXPORT_SPEC)), 0;
-  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }]);
+  // The export may go into the run (a run holds model.onnx when exported), but never onto a file the run is made of.
+  const runFiles = [...Object.values(RUN_FILES), MANIFEST_NAME, 'calibration.json'].map((f) => join(a.model, f));
+  const inputs = [{ flag: '--model', path: a.model, holdsOutputs: true }, ...runFiles.map((path) => ({ flag: '--model', path }))];
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], inputs);
   const { bytes, ...io } = await runOnnx(a.model);
   await writeOnnxExport(a.out, bytes);
   const r = { bytes: bytes.length, ...io };

@@ -234,6 +234,10 @@ export interface RunTarget {
  */
 export async function prepareRunDir(dir: string, o: { resume?: boolean; force?: boolean }): Promise<RunTarget> {
   const same = { work: dir, out: dir, replace: false };
+  if (o.resume && o.force) {
+    const hint = 'use --resume to continue the run, or --force (without --resume) to replace it';
+    throw new SwitchyardError('E_USAGE', `${dir}: --resume and --force together: continue the run or replace it?`, hint);
+  }
   if (o.resume) return same;
   const st = await stat(dir).catch(() => undefined);
   if (!st) return same;

@@ -13,6 +13,11 @@ export interface FlagPath {
   flag: string;
   /** The path; undefined (flag not given) is skipped. */
   path: string | undefined;
+  /**
+   * An input directory that outputs may be written into (e.g. an ONNX export beside a run's weights); the
+   * files in it that the verb reads must then be given as inputs of their own, so none is overwritten.
+   */
+  holdsOutputs?: boolean;
 }
 
 /** An output path: a `file` the verb writes, or a `dir` it creates and fills. */
@@ -85,7 +90,7 @@ function clash(out: OutputPath & { path: string }, input: FlagPath & { path: str
   const inStat = statOrNull(input.path);
   const sameInode = outStat && inStat && outStat.dev === inStat.dev && outStat.ino === inStat.ino;
   if (sameInode || outReal === inReal) return 'is the same file as';
-  if (inStat?.isDirectory() && within(outReal, inReal)) return 'is inside the input directory';
+  if (inStat?.isDirectory() && !input.holdsOutputs && within(outReal, inReal)) return 'is inside the input directory';
   if (out.replaces && within(inReal, outReal)) return 'would replace a directory that holds';
   return null;
 }

@@ -163,7 +163,8 @@ describe('an output never overwrites or lands inside an input', () => {
       if (!existsSync(soft)) symlinkSync(data, soft);
       return ['--model', run_, '--data', soft, '--out', data];
     }, /--out .* is the same file as --data .*soft\.csv/],
-    ['export', () => ['--model', run_, '--out', join(run_, 'model.safetensors')], /--out .* is inside the input directory --model/],
+    ['export', () => ['--model', run_, '--out', join(run_, 'model.safetensors')], /--out .* is the same file as --model/],
+    ['export', () => ['--model', run_, '--out', join(run_, 'manifest.json')], /--out .* is the same file as --model/],
     ['compress', () => ['--model', run_, '--out', join(run_, 'model.onnx')], /--out .* is inside the input directory --model/],
     ['train', () => ['--data', data, '--target', 'label', '--out', dir, '--force'], /--out .* would replace a directory that holds --data/],
     ['eval', () => ['--model', run_, '--data', data, '--out', join(run_, 'eval')], /--out .* is inside the input directory --model/],
