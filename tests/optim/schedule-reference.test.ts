@@ -13,9 +13,11 @@ const torchCosine = (etaMax: number, etaMin: number, tCur: number, tMax: number)
 describe('warmupCosine', () => {
   const lr = 0.3;
   const minLr = 0.03;
-  const at = warmupCosine({ lr, warmup: 10, total: 110, minLr });
+  // Built inside each test: a schedule that throws must fail a test, not the file's collection.
+  const schedule = () => warmupCosine({ lr, warmup: 10, total: 110, minLr });
 
   it('warms up linearly: step s gives lr·(s+1)/(warmup+1)', () => {
+    const at = schedule();
     expect(at(0)).toBeCloseTo(lr / 11, 15);
     expect(at(4)).toBeCloseTo((lr * 5) / 11, 15);
     expect(at(9)).toBeCloseTo((lr * 10) / 11, 15);
@@ -23,6 +25,7 @@ describe('warmupCosine', () => {
   });
 
   it('decays as CosineAnnealingLR from lr to minLr, not to 0', () => {
+    const at = schedule();
     expect(at(10)).toBeCloseTo(lr, 15);
     // Half-way the rate is the mean of lr and minLr: 0.165 here, 0.15 if it decayed to 0.
     expect(at(60)).toBeCloseTo((lr + minLr) / 2, 15);
@@ -47,7 +50,11 @@ describe('warmupCosine', () => {
     const short = warmupCosine({ lr: 2, warmup: 3, total: 3, minLr: 0.5 });
     expect(short(2)).toBeCloseTo(1.5, 15);
     expect(short(3)).toBe(0.5);
-    for (const bad of [0, -1, Number.NaN]) expectCode(() => warmupCosine({ lr: bad, warmup: 1, total: 2 }), 'E_CONFIG', /learning rate/);
+    for (const bad of [0, -1, Number.NaN]) {
+      const e = expectCode(() => warmupCosine({ lr: bad, warmup: 1, total: 2 }), 'E_CONFIG', new RegExp(`learning rate ${bad} must be positive`));
+      expect(e.hint).toMatch(/--lr/);
+    }
+    expect(warmupCosine({ lr: 1e-9, warmup: 0, total: 1 })(0)).toBe(1e-9);
     expect(constantLr(0.25)(123)).toBe(0.25);
   });
 });
