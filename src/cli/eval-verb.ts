@@ -22,7 +22,9 @@ export const EVAL_SPEC = {
   classes: { type: 'list', help: 'ONNX models: class labels in output order' },
   sensitive: { type: 'list', help: 'sensitive columns for fairness metrics, e.g. --sensitive sex,age_group' },
   positive: { type: 'string', help: 'favourable class for fairness metrics (default: the second class of a binary model)' },
-  'min-group-size': { type: 'number', default: 30, min: 1, integer: true, help: 'sensitive groups with fewer rows are listed but left out of the fairness gaps' },
+  'min-group-size': {
+    type: 'number', default: 30, min: 1, integer: true, help: 'sensitive groups with fewer rows are listed but left out of the fairness gaps',
+  },
   slice: { type: 'list', help: 'columns to slice every metric by; the worst slices are listed' },
   ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
   'ood-shift': { type: 'number', default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
@@ -52,9 +54,12 @@ function fairnessLines(fr: FairnessResult): string[] {
   const rep = fr.report;
   const f = (v: number) => v.toFixed(4);
   const groups = rep.groups.map((g) => `${g.group} (${g.count})`).join(', ');
-  const lines = [`fairness by ${fr.column} (positive '${fr.positive}'; groups with rows: ${groups}): demographic parity difference ${f(rep.demographicParityDifference)}, equalized odds difference ${f(rep.equalizedOddsDifference)}`];
+  const gaps = `demographic parity difference ${f(rep.demographicParityDifference)}, equalized odds difference ${f(rep.equalizedOddsDifference)}`;
+  const lines = [`fairness by ${fr.column} (positive '${fr.positive}'; groups with rows: ${groups}): ${gaps}`];
   if (rep.excluded.length) lines.push(`  left out of the gaps (< ${rep.minGroupSize} rows): ${rep.excluded.join(', ')}`);
-  for (const m of fr.mitigations) if (m.degenerate.length) lines.push(`  mitigation equalising ${m.objective} degenerates: ${m.degenerate.join('; ')}`);
+  for (const m of fr.mitigations) {
+    if (m.degenerate.length) lines.push(`  mitigation equalising ${m.objective} degenerates: ${m.degenerate.join('; ')}`);
+  }
   return lines;
 }
 
@@ -68,7 +73,11 @@ function summaryLines(r: EvalResult): string[] {
   for (const c of r.robustness?.corruptions ?? []) lines.push(`${c.kind} ${c.severity}: ${c.metric} ${f(c.value)} (${c.delta >= 0 ? '+' : ''}${f(c.delta)})`);
   for (const a of r.robustness?.adversarial ?? []) lines.push(`PGD-${a.steps} ${a.norm}: ${a.points.map((p) => `eps ${p.eps.toPrecision(3)} → ${(p.pgdAccuracy * 100).toFixed(1)}%`).join(', ')}`);
   for (const fr of r.scores?.fairness ?? []) lines.push(...fairnessLines(fr));
-  if (r.ood) lines.push(`OOD AUROC: msp ${f(r.ood.scores.msp.auroc)}, energy on ${oodInputName(r.ood.inputs.energy)} ${f(r.ood.scores.energy.auroc)}, mahalanobis on ${oodInputName(r.ood.inputs.mahalanobis)} ${f(r.ood.scores.mahalanobis.auroc)}`);
+  if (r.ood) {
+    const { scores, inputs } = r.ood;
+    const energy = `energy on ${oodInputName(inputs.energy)} ${f(scores.energy.auroc)}`;
+    lines.push(`OOD AUROC: msp ${f(scores.msp.auroc)}, ${energy}, mahalanobis on ${oodInputName(inputs.mahalanobis)} ${f(scores.mahalanobis.auroc)}`);
+  }
   if (r.lm) lines.push(`loss ${f(r.lm.clean.loss)}, perplexity ${r.lm.clean.perplexity.toFixed(3)}, bits per byte ${f(r.lm.clean.bitsPerByte)}`);
   if (r.lm?.adversarial) lines.push(`embedding PGD-${r.lm.adversarial.steps}: ${r.lm.adversarial.points.map((p) => `eps ${p.eps} → loss ${f(p.loss)}`).join(', ')}`);
   for (const n of r.notes) lines.push(`note: ${n}`);

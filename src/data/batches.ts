@@ -39,7 +39,9 @@ export function* shuffledBatches(
  * const first = epochBatches(1000, 64, 0, 1);
  * const second = epochBatches(1000, 64, 0, 2); // another order of the same rows
  */
-export function epochBatches(n: number | ArrayLike<number>, batchSize: number, seed: number, epoch: number, dropLast = false): Int32Array[] {
+export function epochBatches(
+  n: number | ArrayLike<number>, batchSize: number, seed: number, epoch: number, dropLast = false,
+): Int32Array[] {
   return [...shuffledBatches(n, batchSize, new Rng(seed * 1_000_003 + epoch), dropLast)];
 }
 

@@ -65,7 +65,9 @@ export interface FairnessOptions {
 
 function checkMinGroupSize(v: number | undefined): number {
   if (v === undefined) return MIN_GROUP_SIZE;
-  if (!(Number.isInteger(v) && v >= 1)) throw new SwitchyardError('E_USAGE', `minimum group size ${v} is not a whole number >= 1`, 'use e.g. --min-group-size 30');
+  if (!(Number.isInteger(v) && v >= 1)) {
+    throw new SwitchyardError('E_USAGE', `minimum group size ${v} is not a whole number >= 1`, 'use e.g. --min-group-size 30');
+  }
   return v;
 }
 
@@ -247,7 +249,9 @@ export function optimizeThresholds(score: Float64Array, actual: Uint8Array, grou
   const byGroup = new Map<string, number[]>();
   groups.forEach((g, i) => (byGroup.get(g) ?? byGroup.set(g, []).get(g)!).push(i));
   const minGroupSize = checkMinGroupSize(o.minGroupSize);
-  const cands = [...byGroup].map(([g, idx]) => ({ g, counted: idx.length >= minGroupSize, list: candidates(score, actual, idx, objective) }));
+  const cands = [...byGroup].map(([g, idx]) => ({
+    g, counted: idx.length >= minGroupSize, list: candidates(score, actual, idx, objective),
+  }));
   let best: { spread: number; right: number; pick: Record<string, number> } | null = null;
   for (let t = 0; t <= grid; t++) {
     const target = t / grid;
@@ -270,7 +274,8 @@ export function optimizeThresholds(score: Float64Array, actual: Uint8Array, grou
   const decisions = decide(score, groups, best!.pick);
   const after = fairnessReport(actual, decisions, groups, { minGroupSize });
   const degenerate = degeneracy(actual, decisions, after, before.accuracy);
-  return { objective, thresholds: best!.pick, before, after, accuracyCost: before.accuracy - after.accuracy, degenerate };
+  const accuracyCost = before.accuracy - after.accuracy;
+  return { objective, thresholds: best!.pick, before, after, accuracyCost, degenerate };
 }
 
 /** A mitigation that keeps less than this share of the model's accuracy gain over a constant decision collapsed. */
@@ -282,9 +287,12 @@ export const COLLAPSE_SHARE = 0.5;
  * gain the unmitigated decisions (`beforeAccuracy`) had over deciding the same for everyone. Empty if none.
  *
  * @example
- * degeneracy(Uint8Array.of(1, 0, 0), Uint8Array.of(0, 0, 0), report, 1); // ["selects nobody", "accuracy collapses: 66.7% ..."]
+ * degeneracy(Uint8Array.of(1, 0, 0), Uint8Array.of(0, 0, 0), report, 1);
+ * // ["selects nobody", "accuracy collapses: 66.7% ..."]
  */
-export function degeneracy(actual: ArrayLike<number>, decisions: ArrayLike<number>, report: FairnessReport, beforeAccuracy: number): string[] {
+export function degeneracy(
+  actual: ArrayLike<number>, decisions: ArrayLike<number>, report: FairnessReport, beforeAccuracy: number,
+): string[] {
   const n = actual.length;
   if (n === 0) return [];
   let selected = 0;
@@ -309,7 +317,8 @@ export function degeneracy(actual: ArrayLike<number>, decisions: ArrayLike<numbe
   if (gainBefore > 0 && gainAfter < COLLAPSE_SHARE * gainBefore) {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const everyone = positives > n - positives ? 'positive' : 'negative';
-    out.push(`accuracy collapses: ${pct(report.accuracy)} (before ${pct(beforeAccuracy)}; deciding ${everyone} for everyone gives ${pct(constant)})`);
+    const baseline = `deciding ${everyone} for everyone gives ${pct(constant)}`;
+    out.push(`accuracy collapses: ${pct(report.accuracy)} (before ${pct(beforeAccuracy)}; ${baseline})`);
   }
   return out;
 }

@@ -229,8 +229,13 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
         mahalanobis: oodDetection(mahalanobisScore(det, out.features), mahalanobisScore(det, oodOut.features)),
       },
     };
-    if (ood.inputs.energy === 'log-probabilities') notes.push('OOD energy was computed on log-probabilities (the model outputs probabilities only): -log Σ p = 0 for every row up to rounding, so it cannot tell in- from out-of-distribution rows');
-    if (ood.inputs.mahalanobis === 'log-probabilities') notes.push('OOD Mahalanobis was fitted on the model\'s log-probabilities, not penultimate features (this model exposes no penultimate layer)');
+    if (ood.inputs.energy === 'log-probabilities') {
+      notes.push('OOD energy was computed on log-probabilities (the model outputs probabilities only): -log Σ p = 0 '
+        + 'for every row up to rounding, so it cannot tell in- from out-of-distribution rows');
+    }
+    if (ood.inputs.mahalanobis === 'log-probabilities') {
+      notes.push('OOD Mahalanobis was fitted on the model\'s log-probabilities, not penultimate features (this model exposes no penultimate layer)');
+    }
     progress.tick(1, { stage: 'ood' });
   } else notes.push('OOD detection scores classifiers (softmax outputs); skipped for a regression model');
   progress.done();

@@ -60,7 +60,10 @@ function fairnessSection(r: EvalResult): ReportSection | null {
     const rep = fr.report;
     blocks.push({
       kind: 'table', columns: [fr.column, 'rows', 'base rate', 'selection rate', 'TPR', 'FPR', 'accuracy', 'in the gaps'],
-      rows: g.map((x) => [x.group, x.count, pct(x.baseRate), pct(x.selectionRate), pct(x.tpr), pct(x.fpr), pct(x.accuracy), x.tooSmall ? `no: < ${rep.minGroupSize} rows` : 'yes']),
+      rows: g.map((x) => [
+        x.group, x.count, pct(x.baseRate), pct(x.selectionRate), pct(x.tpr), pct(x.fpr), pct(x.accuracy),
+        x.tooSmall ? `no: < ${rep.minGroupSize} rows` : 'yes',
+      ]),
       caption: `groups with fewer than ${rep.minGroupSize} rows are listed but left out of the differences below (--min-group-size)`,
     });
     blocks.push({ kind: 'kv', pairs: [['demographic parity difference', num(rep.demographicParityDifference)], ['demographic parity ratio', num(rep.demographicParityRatio)], ['equalized odds difference', num(rep.equalizedOddsDifference)], ['equal opportunity difference', num(rep.equalOpportunityDifference)], ['groups left out (too small)', rep.excluded.length ? rep.excluded.join(', ') : 'none']] });
