@@ -4,6 +4,8 @@
  *
  *   npm i --prefix /tmp/stryker @stryker-mutator/core@9.6.1 @stryker-mutator/vitest-runner@9.6.1
  *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker /tmp/stryker/node_modules/.bin/stryker]
+ *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/drift.ts,src/stats/paired.ts
+ *   node bin/run-ts.js bench/mutation.ts --report-only
  *
  * StrykerJS 10 needs Node 22, hence 9.x. Installed outside the project, the runner must share the project's
  * vitest and typescript: replace the prefix's `node_modules/vitest` and `node_modules/@vitest/*` by links to
@@ -106,7 +108,8 @@ if (files && folders.length !== 1) throw new Error('--files needs exactly one --
 for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'; one of ${Object.keys(FOLDERS).join(', ')}`);
 const previous = join(RESULTS_DIR, 'mutation.json');
 const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
-for (const f of folders) {
+// --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
+for (const f of process.argv.includes('--report-only') ? [] : folders) {
   scores[f] = runFolder(f, stryker, files);
   process.stderr.write(`src/${f}: mutation score ${scores[f].score}% (${scores[f].killed + scores[f].timeout} of ${scores[f].mutants - scores[f].errors} detected)\n`);
   writeBenchResult('mutation', { folders: scores });
@@ -120,4 +123,12 @@ updateBenchmarksMd({
   columns: ['mutated', 'tests run', 'mutants', 'killed', 'timeout', 'survived', 'no coverage', 'score %', 'score on covered %', 'minutes', 'date'],
   rows: Object.values(scores).map((s) => [s.mutated ?? `src/${s.folder}`, FOLDERS[s.folder].join(' '), s.mutants - s.errors, s.killed, s.timeout,
     s.survived, s.noCoverage, s.score, s.scoreCovered, s.minutes, s.date]),
+  notes: [
+    'The script prints every survivor (file:line, mutator, replacement); some cannot be killed because they are equivalent, '
+      + 'e.g. `wd > 0` -> `wd >= 0` before a weight decay of 0 adds `param * 0`.',
+    'A row naming files is a partial run of that folder (`--files`), for when the whole folder does not fit the time at hand.',
+    'Stryker counts a timeout as detected: a mutant that loops forever, or one that makes the tests slower than the limit '
+      + '(`timeoutMS` 10 s plus twice the unmutated time); killed / valid mutants is the stricter score.',
+    'Folders or files not listed have not been run.',
+  ],
 });
