@@ -2,7 +2,8 @@ import { checkOutputs } from '../util/paths.ts';
 import { join } from 'node:path';
 import { EVAL_RANGES, runEval, type EvalResult } from '../eval/run.ts';
 import type { AttackNorm } from '../eval/adversarial.ts';
-import { writeEvalReports } from '../report/eval-report.ts';
+import type { FairnessResult } from '../eval/score.ts';
+import { oodInputName, writeEvalReports } from '../report/eval-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
@@ -22,6 +23,9 @@ export const EVAL_SPEC = {
   classes: { type: 'list', help: 'ONNX models: class labels in output order' },
   sensitive: { type: 'list', help: 'sensitive columns for fairness metrics, e.g. --sensitive sex,age_group' },
   positive: { type: 'string', help: 'favourable class for fairness metrics (default: the second class of a binary model)' },
+  'min-group-size': {
+    type: 'number', default: 30, min: 1, integer: true, help: 'sensitive groups with fewer rows are listed but left out of the fairness gaps',
+  },
   slice: { type: 'list', help: 'columns to slice every metric by; the worst slices are listed' },
   ood: { type: 'string', help: 'CSV of out-of-distribution rows (default: the test rows shifted by --ood-shift stds)' },
   'ood-shift': { type: 'number', ...EVAL_RANGES.oodShift, default: 3, help: 'shift of the built-in OOD set, in standard deviations' },
@@ -46,6 +50,20 @@ function numbers(list: string[] | undefined, flag: string): number[] | undefined
   });
 }
 
+/** A fairness result in words: the gaps, every group with its row count, what was left out, degenerate mitigations. */
+function fairnessLines(fr: FairnessResult): string[] {
+  const rep = fr.report;
+  const f = (v: number) => v.toFixed(4);
+  const groups = rep.groups.map((g) => `${g.group} (${g.count})`).join(', ');
+  const gaps = `demographic parity difference ${f(rep.demographicParityDifference)}, equalized odds difference ${f(rep.equalizedOddsDifference)}`;
+  const lines = [`fairness by ${fr.column} (positive '${fr.positive}'; groups with rows: ${groups}): ${gaps}`];
+  if (rep.excluded.length) lines.push(`  left out of the gaps (< ${rep.minGroupSize} rows): ${rep.excluded.join(', ')}`);
+  for (const m of fr.mitigations) {
+    if (m.degenerate.length) lines.push(`  mitigation equalising ${m.objective} degenerates: ${m.degenerate.join('; ')}`);
+  }
+  return lines;
+}
+
 function summaryLines(r: EvalResult): string[] {
   const lines: string[] = [`evaluated ${r.model.kind} ${r.model.task} ${r.model.source} on ${r.data.file}${r.data.rows !== undefined ? ` (${r.data.rows} rows)` : ''}`];
   const f = (v: number) => v.toFixed(4);
@@ -55,8 +73,12 @@ function summaryLines(r: EvalResult): string[] {
   if (cal) lines.push(`ECE ${f(cal.before.ece)}${cal.after ? ` → ${f(cal.after.ece)} with temperature ${cal.temperature!.toFixed(3)}` : ''}`);
   for (const c of r.robustness?.corruptions ?? []) lines.push(`${c.kind} ${c.severity}: ${c.metric} ${f(c.value)} (${c.delta >= 0 ? '+' : ''}${f(c.delta)})`);
   for (const a of r.robustness?.adversarial ?? []) lines.push(`PGD-${a.steps} ${a.norm}: ${a.points.map((p) => `eps ${p.eps.toPrecision(3)} → ${(p.pgdAccuracy * 100).toFixed(1)}%`).join(', ')}`);
-  for (const fr of r.scores?.fairness ?? []) lines.push(`fairness by ${fr.column} (positive '${fr.positive}'): demographic parity difference ${f(fr.report.demographicParityDifference)}, equalized odds difference ${f(fr.report.equalizedOddsDifference)}`);
-  if (r.ood) lines.push(`OOD AUROC: msp ${f(r.ood.scores.msp.auroc)}, energy ${f(r.ood.scores.energy.auroc)}, mahalanobis ${f(r.ood.scores.mahalanobis.auroc)}`);
+  for (const fr of r.scores?.fairness ?? []) lines.push(...fairnessLines(fr));
+  if (r.ood) {
+    const { scores, inputs } = r.ood;
+    const energy = `energy on ${oodInputName(inputs.energy)} ${f(scores.energy.auroc)}`;
+    lines.push(`OOD AUROC: msp ${f(scores.msp.auroc)}, ${energy}, mahalanobis on ${oodInputName(inputs.mahalanobis)} ${f(scores.mahalanobis.auroc)}`);
+  }
   if (r.lm) lines.push(`loss ${f(r.lm.clean.loss)}, perplexity ${r.lm.clean.perplexity.toFixed(3)}, bits per byte ${f(r.lm.clean.bitsPerByte)}`);
   if (r.lm?.adversarial) lines.push(`embedding PGD-${r.lm.adversarial.steps}: ${r.lm.adversarial.points.map((p) => `eps ${p.eps} → loss ${f(p.loss)}`).join(', ')}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
@@ -79,7 +101,7 @@ export async function evalVerb(argv: string[]): Promise<number> {
   const inputs = [a.model, ...a.data.split(',')].map((path, i) => ({ flag: i ? '--data' : '--model', path }));
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [...inputs, { flag: '--ood', path: a.ood }, { flag: '--reference', path: a.reference }, { flag: '--calibrate-on', path: a['calibrate-on'] }]);
   const result = await runEval({
-    model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, slice: a.slice,
+    model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, minGroupSize: a['min-group-size'], slice: a.slice,
     ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),
     pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], bootstrap: a.bootstrap, seed: a.seed, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },

@@ -3,7 +3,7 @@
  * row-major feature matrix or target vector into a contiguous buffer.
  */
 import { SwitchyardError } from '../util/errors.ts';
-import type { Rng } from '../util/rng.ts';
+import { Rng } from '../util/rng.ts';
 
 /**
  * Yields one epoch of shuffled index batches over rows `0..n-1` (or over the given row subset): every row
@@ -29,6 +29,20 @@ export function* shuffledBatches(
   const total = perm.length;
   const end = dropLast ? total - (total % batchSize) : total;
   for (let s = 0; s < end; s += batchSize) yield perm.slice(s, Math.min(s + batchSize, end));
+}
+
+/**
+ * The batches of epoch `epoch` (1-based) of a run seeded `seed`: {@link shuffledBatches} with a shuffle drawn
+ * afresh for every epoch, and the same one for the same (seed, epoch), so a resumed run repeats its batches.
+ *
+ * @example
+ * const first = epochBatches(1000, 64, 0, 1);
+ * const second = epochBatches(1000, 64, 0, 2); // another order of the same rows
+ */
+export function epochBatches(
+  n: number | ArrayLike<number>, batchSize: number, seed: number, epoch: number, dropLast = false,
+): Int32Array[] {
+  return [...shuffledBatches(n, batchSize, new Rng(seed * 1_000_003 + epoch), dropLast)];
 }
 
 /**

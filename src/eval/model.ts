@@ -38,6 +38,17 @@ export interface ClassifierOutputs {
 }
 
 /**
+ * What a classifier's `logits` and `features` outputs are (see {@link TabularEvalModel.outputKinds}).
+ *
+ * @example
+ * const k: OutputKinds = { logits: 'log-probabilities', features: 'log-probabilities' };
+ */
+export interface OutputKinds {
+  logits: 'logits' | 'log-probabilities';
+  features: 'penultimate' | 'log-probabilities';
+}
+
+/**
  * Encoded data: row-major `x` [rows, numFeatures] and, when the target column was present, `y`
  * (class indices for classification, values in original units for regression).
  *
@@ -71,6 +82,13 @@ export interface TabularEvalModel {
   numFeatures: number;
   /** Width of {@link ClassifierOutputs.features}. */
   featureDim: number;
+  /**
+   * What {@link ClassifierOutputs} hold, for the OOD scores that read them: `logits` are the model's logits, or
+   * log-probabilities when the model outputs probabilities only; `features` are the penultimate layer's
+   * activations, or log-probabilities for a foreign ONNX model (it exposes no penultimate layer). Set for a
+   * foreign ONNX model by its first `predict`.
+   */
+  outputKinds: OutputKinds;
   /** The fitted encoder of a Switchyard run (raw rows → features); absent for foreign ONNX models. */
   encoder?: TabularEncoder;
   /** Encodes raw rows; throws `E_CSV_COLUMN` naming the file when a column the model needs is missing. */
@@ -221,7 +239,7 @@ export async function switchyardTabular(source: string, cfg: TabularRunConfig, e
   const std = task === 'regression' ? (enc.target as { std: number; mean: number }) : null;
   const out: TabularEvalModel = {
     kind: 'tabular', source, task, classes: [...enc.classes], target: enc.target.column, featureNames: [...enc.featureNames], numFeatures: F,
-    featureDim: hidden, encoder: enc,
+    featureDim: hidden, outputKinds: { logits: 'logits', features: 'penultimate' }, encoder: enc,
     encode(table) {
       const e = enc.encode(table);
       let y = e.y;

@@ -81,7 +81,8 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
   }
 
   const model: TabularEvalModel = {
-    kind: 'onnx', source: file, task: 'classification', classes: classes ?? [], target, featureNames, numFeatures, featureDim: 0, encoder,
+    kind: 'onnx', source: file, task: 'classification', classes: classes ?? [], target, featureNames, numFeatures, featureDim: 0,
+    outputKinds: { logits: 'logits', features: 'log-probabilities' }, encoder,
     encode(table: Table): EvalData {
       if (encoder) {
         const e = encoder.encode(table);
@@ -119,6 +120,7 @@ export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOption
       const probabilities = isProb ? raw : Float32Array.from(applyTemperature(raw, C, 1));
       const logits = isProb ? Float32Array.from(raw, (p) => Math.log(Math.max(p, 1e-12))) : raw;
       model.featureDim = C;
+      model.outputKinds = { logits: isProb ? 'log-probabilities' : 'logits', features: 'log-probabilities' };
       return { logits, probabilities, features: Float32Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12))) } satisfies ClassifierOutputs;
     },
     release: () => session.release(),

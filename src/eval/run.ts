@@ -16,7 +16,7 @@ import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { type AttackNorm, attackSurface, robustAccuracyCurve, type RobustPoint } from './adversarial.ts';
 import { corruptibleColumns, corruptionApplies, corruptTable, numericColumnsOf, TABULAR_CORRUPTIONS, type TabularCorruption } from './corruptions.ts';
 import { evaluateLmRun, type LmEvalResult } from './lm-eval.ts';
-import { loadEvalModel, type TabularEvalModel } from './model.ts';
+import { loadEvalModel, type OutputKinds, type TabularEvalModel } from './model.ts';
 import { energyScore, fitMahalanobis, mahalanobisScore, mspScore, oodDetection, shiftedCopy } from './ood.ts';
 import { calibrate, type CalibrationResult } from './temperature.ts';
 import { topLabel } from './calibration.ts';
@@ -39,6 +39,8 @@ export interface EvalOptions {
   sensitive?: string[];
   /** Favourable class for fairness metrics (default: the second class of a binary model). */
   positive?: string;
+  /** Sensitive groups with fewer rows are listed but kept out of the fairness gaps (default 30, `--min-group-size`). */
+  minGroupSize?: number;
   slice?: string[];
   /** A CSV of out-of-distribution rows; default: the built-in shifted set. */
   ood?: string;
@@ -98,6 +100,11 @@ export interface OodResult {
   set: string;
   reference: string;
   rows: { in: number; ood: number };
+  /**
+   * What the energy and Mahalanobis scores were computed on: the model's logits and penultimate features, or,
+   * for a model that exposes less (a foreign ONNX classifier), its log-probabilities.
+   */
+  inputs: { energy: OutputKinds['logits']; mahalanobis: OutputKinds['features'] };
   scores: Record<'msp' | 'energy' | 'mahalanobis', { auroc: number; aupr: number; fpr95: number; roc: { x: number[]; y: number[] } }>;
 }
 
@@ -179,7 +186,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const out = await model.predict(test.x, test.rows);
   progress.tick(1, { stage: 'predict' });
   const calibration = classification ? await calibrate(model, o.calibrateOn) : undefined;
-  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
+  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, minGroupSize: o.minGroupSize, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
   progress.tick(1, { stage: 'metrics' });
   const headline = classification ? 'accuracy' : 'rmse';
   const clean = scores.overall[headline].estimate;
@@ -231,12 +238,20 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
       set: o.ood ?? `built-in: the test rows with every numeric feature shifted by ${o.oodShift ?? 3} standard deviations`,
       reference: refPath ?? `${o.data} (no reference data found: Mahalanobis was fitted on the test set itself)`,
       rows: { in: test.rows, ood: oodRows },
+      inputs: { energy: model.outputKinds.logits, mahalanobis: model.outputKinds.features },
       scores: {
         msp: oodDetection(mspScore(out.probabilities, k), mspScore(oodOut.probabilities, k)),
         energy: oodDetection(energyScore(out.logits, k), energyScore(oodOut.logits, k)),
         mahalanobis: oodDetection(mahalanobisScore(det, out.features), mahalanobisScore(det, oodOut.features)),
       },
     };
+    if (ood.inputs.energy === 'log-probabilities') {
+      notes.push('OOD energy was computed on log-probabilities (the model outputs probabilities only): -log Σ p = 0 '
+        + 'for every row up to rounding, so it cannot tell in- from out-of-distribution rows');
+    }
+    if (ood.inputs.mahalanobis === 'log-probabilities') {
+      notes.push('OOD Mahalanobis was fitted on the model\'s log-probabilities, not penultimate features (this model exposes no penultimate layer)');
+    }
     progress.tick(1, { stage: 'ood' });
   } else notes.push('OOD detection scores classifiers (softmax outputs); skipped for a regression model');
   progress.done();

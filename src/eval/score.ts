@@ -58,6 +58,8 @@ export interface ScoreOptions {
   seed?: number;
   /** The favourable class for fairness metrics (default: the second class of a binary model). */
   positive?: string;
+  /** Sensitive groups with fewer rows are listed but left out of the fairness gaps (default 30). */
+  minGroupSize?: number;
   /** A fitted temperature: calibration is also reported after scaling the logits by it. */
   temperature?: number;
 }
@@ -100,8 +102,8 @@ export function scoreTabular(model: TabularEvalModel, table: Table, test: EvalDa
     const { score, actual, positive } = positiveScores(data, o.positive);
     result.fairness = o.sensitive.map((column) => {
       const groups = sliceLabels(sliceColumn(table, column));
-      const report = fairnessReport(actual, decide(score, groups, 0.5), groups);
-      const mitigations = (['selection_rate', 'tpr'] as const).map((objective) => optimizeThresholds(score, actual, groups, { objective }));
+      const report = fairnessReport(actual, decide(score, groups, 0.5), groups, { minGroupSize: o.minGroupSize });
+      const mitigations = (['selection_rate', 'tpr'] as const).map((objective) => optimizeThresholds(score, actual, groups, { objective, minGroupSize: o.minGroupSize }));
       return { column, positive, report, mitigations };
     });
   }

@@ -2,7 +2,7 @@
  * The evaluation report page: an {@link EvalResult} as one self-contained HTML page through the shared
  * renderer, with the reliability diagram, ROC curves, robust-accuracy curves, OOD ROC curves and group bars.
  */
-import type { EvalResult } from '../eval/run.ts';
+import type { EvalResult, OodResult } from '../eval/run.ts';
 import { barChart, confusionHeatmap, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
 import { type Block, type Cell, renderReport, type ReportSection, writeReportFiles } from './html.ts';
 
@@ -57,13 +57,20 @@ function fairnessSection(r: EvalResult): ReportSection | null {
         { name: 'TPR', values: g.map((x) => x.tpr) }, { name: 'FPR', values: g.map((x) => x.fpr) },
       ], percent: true, domain: [0, 1] }),
     });
-    blocks.push({ kind: 'table', columns: [fr.column, 'rows', 'base rate', 'selection rate', 'TPR', 'FPR', 'accuracy'], rows: g.map((x) => [x.group, x.count, pct(x.baseRate), pct(x.selectionRate), pct(x.tpr), pct(x.fpr), pct(x.accuracy)]) });
     const rep = fr.report;
-    blocks.push({ kind: 'kv', pairs: [['demographic parity difference', num(rep.demographicParityDifference)], ['demographic parity ratio', num(rep.demographicParityRatio)], ['equalized odds difference', num(rep.equalizedOddsDifference)], ['equal opportunity difference', num(rep.equalOpportunityDifference)]] });
+    blocks.push({
+      kind: 'table', columns: [fr.column, 'rows', 'base rate', 'selection rate', 'TPR', 'FPR', 'accuracy', 'in the gaps'],
+      rows: g.map((x) => [
+        x.group, x.count, pct(x.baseRate), pct(x.selectionRate), pct(x.tpr), pct(x.fpr), pct(x.accuracy),
+        x.tooSmall ? `no: < ${rep.minGroupSize} rows` : 'yes',
+      ]),
+      caption: `groups with fewer than ${rep.minGroupSize} rows are listed but left out of the differences below (--min-group-size)`,
+    });
+    blocks.push({ kind: 'kv', pairs: [['demographic parity difference', num(rep.demographicParityDifference)], ['demographic parity ratio', num(rep.demographicParityRatio)], ['equalized odds difference', num(rep.equalizedOddsDifference)], ['equal opportunity difference', num(rep.equalOpportunityDifference)], ['groups left out (too small)', rep.excluded.length ? rep.excluded.join(', ') : 'none']] });
     blocks.push({
       kind: 'table', caption: 'post-processing mitigation: one threshold per group, chosen on this data (the accuracy cost is the price)',
-      columns: ['equalise', 'thresholds', 'DP difference after', 'EOpp difference after', 'accuracy after', 'accuracy cost'],
-      rows: fr.mitigations.map((m) => [m.objective === 'tpr' ? 'TPR (equal opportunity)' : 'selection rate (demographic parity)', Object.entries(m.thresholds).map(([k, v]) => `${k}: ${Number.isFinite(v) ? v.toFixed(3) : 'none'}`).join(', '), num(m.after.demographicParityDifference), num(m.after.equalOpportunityDifference), pct(m.after.accuracy), num(m.accuracyCost)]),
+      columns: ['equalise', 'thresholds', 'DP difference after', 'EOpp difference after', 'accuracy after', 'accuracy cost', 'degenerate'],
+      rows: fr.mitigations.map((m) => [m.objective === 'tpr' ? 'TPR (equal opportunity)' : 'selection rate (demographic parity)', Object.entries(m.thresholds).map(([k, v]) => `${k}: ${Number.isFinite(v) ? v.toFixed(3) : 'none'}`).join(', '), num(m.after.demographicParityDifference), num(m.after.equalOpportunityDifference), pct(m.after.accuracy), num(m.accuracyCost), m.degenerate.length ? `YES: ${m.degenerate.join('; ')}` : 'no']),
     });
   }
   blocks.push({ kind: 'text', text: 'Reweighing (a before-training mitigation) retrains the model with Kamiran-Calders weights: see reweighingExperiment in src/eval/fairness.ts.' });
@@ -107,14 +114,26 @@ function robustnessSection(r: EvalResult): ReportSection | null {
   return blocks.length ? { id: 'robustness', title: 'Robustness', blocks } : null;
 }
 
+/**
+ * What an OOD score read, in words (eval.json's `ood.inputs`).
+ *
+ * @example
+ * oodInputName('penultimate'); // 'penultimate features'
+ */
+export function oodInputName(kind: OodResult['inputs'][keyof OodResult['inputs']]): string {
+  if (kind === 'penultimate') return 'penultimate features';
+  if (kind === 'logits') return 'logits';
+  return 'log-probabilities (the model exposes nothing earlier)';
+}
+
 function oodSection(r: EvalResult): ReportSection | null {
   const o = r.ood;
   if (!o) return null;
-  const names = { msp: 'max softmax probability', energy: 'energy (T = 1)', mahalanobis: 'Mahalanobis (penultimate features)' } as const;
+  const names = { msp: 'max softmax probability', energy: `energy (T = 1) on ${oodInputName(o.inputs.energy)}`, mahalanobis: `Mahalanobis on ${oodInputName(o.inputs.mahalanobis)}` };
   const entries = (Object.keys(names) as (keyof typeof names)[]).map((k) => [k, o.scores[k]] as const);
   return {
     id: 'ood', title: 'Out-of-distribution detection', blocks: [
-      { kind: 'kv', pairs: [['OOD set', o.set], ['in-distribution rows', o.rows.in], ['OOD rows', o.rows.ood], ['Mahalanobis fitted on', o.reference]] },
+      { kind: 'kv', pairs: [['OOD set', o.set], ['in-distribution rows', o.rows.in], ['OOD rows', o.rows.ood], ['Mahalanobis fitted on', o.reference], ['energy computed on', oodInputName(o.inputs.energy)], ['Mahalanobis features', oodInputName(o.inputs.mahalanobis)]] },
       { kind: 'table', columns: ['score', 'AUROC', 'AUPR', 'FPR at 95% TPR'], rows: entries.map(([k, s]) => [names[k], num(s.auroc), num(s.aupr), num(s.fpr95)]) },
       { kind: 'chart', svg: rocChart({ title: 'OOD detection ROC', curves: entries.map(([k, s]) => ({ name: k, auc: s.auroc, points: s.roc.x.map((x, i): [number, number] => [x, s.roc.y[i]]) })) }) },
     ],

@@ -6,7 +6,7 @@
  */
 import type { Tensor } from '../core/graph.ts';
 import { reshape, softmax } from '../core/ops/index.ts';
-import { gatherRows, gatherValues, shuffledBatches } from '../data/batches.ts';
+import { epochBatches, gatherRows, gatherValues } from '../data/batches.ts';
 import type { Task } from '../data/tabular.ts';
 import { accuracy, crossEntropy, mse } from '../nn/functional.ts';
 import { type Activation, MLP } from '../nn/layers.ts';
@@ -16,7 +16,6 @@ import { type Schedule, warmupCosine } from '../optim/schedule.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { argmaxRows } from '../util/scores.ts';
-import { Rng } from '../util/rng.ts';
 import { Forward } from './forward.ts';
 import { type BatchSpec, divergence, TrainStep } from './step.ts';
 
@@ -223,8 +222,7 @@ export class MlpTrainer {
     const { accumulate, stepsPerCall: spc, seed } = this.o;
     const { x, y, features, weights, rows } = this.data;
     const stepsPerCall = Math.max(accumulate, spc - (spc % accumulate));
-    const epochRng = new Rng(seed * 1_000_003 + epoch);
-    const batches = [...shuffledBatches(rows, this.batchSize, epochRng, accumulate > 1)].slice(0, this.microPerEpoch);
+    const batches = epochBatches(rows, this.batchSize, seed, epoch, accumulate > 1).slice(0, this.microPerEpoch);
     let lossSum = 0;
     let lossCount = 0;
     let examples = 0;

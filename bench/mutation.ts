@@ -1,0 +1,134 @@
+/**
+ * Mutation testing (StrykerJS) of the numeric core, one folder at a time, as a benchmark-like job: it is slow
+ * (every mutant re-runs the folder's tests), so it is not part of `npm test`.
+ *
+ *   npm i --prefix /tmp/stryker @stryker-mutator/core@9.6.1 @stryker-mutator/vitest-runner@9.6.1
+ *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker /tmp/stryker/node_modules/.bin/stryker]
+ *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/drift.ts,src/stats/paired.ts
+ *   node bin/run-ts.js bench/mutation.ts --report-only
+ *
+ * StrykerJS 10 needs Node 22, hence 9.x. Installed outside the project, the runner must share the project's
+ * vitest and typescript: replace the prefix's `node_modules/vitest` and `node_modules/@vitest/*` by links to
+ * the project's and link `node_modules/typescript` there too.
+ * Each folder's mutants run only that folder's tests (MUTATION_TESTS, read by bench/mutation/vitest.config.ts),
+ * with per-test coverage. Scores merge into bench/results/mutation.json and the BENCHMARKS.md section.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, RESULTS_DIR, updateBenchmarksMd, writeBenchResult } from './report.ts';
+
+/** The tests that exercise each mutated folder. */
+const FOLDERS: Record<string, string[]> = {
+  optim: ['tests/optim/*.test.ts', 'tests/train/step.test.ts'],
+  stats: ['tests/stats/*.test.ts'],
+  nn: ['tests/nn/*.test.ts'],
+  core: ['tests/core/*.test.ts'],
+  train: ['tests/train/*.test.ts'],
+};
+
+interface FolderScore {
+  folder: string;
+  mutants: number;
+  killed: number;
+  timeout: number;
+  survived: number;
+  noCoverage: number;
+  errors: number;
+  /** (killed + timeout) / (mutants - errors), in percent: Stryker's mutation score. */
+  score: number;
+  /** The same over mutants that some test covers. */
+  scoreCovered: number;
+  minutes: number;
+  date: string;
+  /** What was mutated: the folder, or the files of it given with --files. */
+  mutated: string;
+}
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** The parts of Stryker's JSON report (mutation-testing-report-schema) read here. */
+interface Report {
+  files: Record<string, { mutants: { status: string; mutatorName: string; replacement?: string; location: { start: { line: number } } }[] }>;
+}
+
+function scoreOf(folder: string, report: Report, minutes: number): FolderScore {
+  const count = (s: string) => Object.values(report.files).reduce((n, f) => n + f.mutants.filter((m) => m.status === s).length, 0);
+  const mutants = Object.values(report.files).reduce((n, f) => n + f.mutants.length, 0);
+  const [killed, timeout, survived, noCoverage] = ['Killed', 'Timeout', 'Survived', 'NoCoverage'].map(count);
+  const errors = count('CompileError') + count('RuntimeError') + count('Ignored');
+  const detected = killed + timeout;
+  const pct = (x: number, n: number) => (n ? Math.round((1000 * x) / n) / 10 : NaN);
+  return {
+    folder, mutants, killed, timeout, survived, noCoverage, errors, score: pct(detected, mutants - errors),
+    scoreCovered: pct(detected, mutants - errors - noCoverage), minutes, date: new Date().toISOString().slice(0, 10), mutated: `src/${folder}`,
+  };
+}
+
+function runFolder(folder: string, stryker: string, files: string[] | null): FolderScore {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-mutation-'));
+  const reportFile = join(dir, 'mutation.json');
+  const base = JSON.parse(readFileSync(join(REPO_ROOT, 'stryker.config.json'), 'utf8')) as Record<string, unknown>;
+  const mutate = files ?? [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`];
+  const config = { ...base, mutate, jsonReporter: { fileName: reportFile } };
+  const configFile = join(dir, 'stryker.config.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const started = Date.now();
+  try {
+    const r = spawnSync(stryker, ['run', configFile], {
+      cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, MUTATION_TESTS: FOLDERS[folder].join(',') },
+    });
+    if (r.status !== 0 || !existsSync(reportFile)) throw new Error(`stryker failed on src/${folder} (exit ${r.status})`);
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
+    // The survivors are the to-do list for the tests: print them (the full report stays in the temp folder).
+    for (const [file, f] of Object.entries(report.files)) {
+      for (const m of f.mutants) {
+        if (m.status === 'Survived' || m.status === 'NoCoverage') {
+          process.stderr.write(`${m.status} ${file}:${m.location.start.line} ${m.mutatorName}: ${m.replacement ?? ''}\n`);
+        }
+      }
+    }
+    process.stderr.write(`full report: ${reportFile}\n`);
+    return { ...scoreOf(folder, report, Math.round((Date.now() - started) / 6000) / 10), mutated: files ? files.join(' ') : `src/${folder}` };
+  } finally {
+    rmSync(configFile, { force: true });
+  }
+}
+
+const stryker = arg('--stryker', process.env.STRYKER_BIN ?? '/tmp/stryker/node_modules/.bin/stryker');
+const folders = arg('--folders', Object.keys(FOLDERS).join(',')).split(',');
+// --files src/stats/drift.ts,src/stats/paired.ts: mutate only these files of a single folder (a partial run,
+// labelled as such), for when the whole folder does not fit the time at hand.
+const files = process.argv.includes('--files') ? arg('--files', '').split(',').filter(Boolean) : null;
+if (files && folders.length !== 1) throw new Error('--files needs exactly one --folders entry');
+for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'; one of ${Object.keys(FOLDERS).join(', ')}`);
+const previous = join(RESULTS_DIR, 'mutation.json');
+const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
+// --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
+for (const f of process.argv.includes('--report-only') ? [] : folders) {
+  scores[f] = runFolder(f, stryker, files);
+  process.stderr.write(`src/${f}: mutation score ${scores[f].score}% (${scores[f].killed + scores[f].timeout} of ${scores[f].mutants - scores[f].errors} detected)\n`);
+  writeBenchResult('mutation', { folders: scores });
+}
+updateBenchmarksMd({
+  name: 'mutation',
+  title: 'Mutation score (StrykerJS)',
+  intro: 'StrykerJS 9.6 (vitest runner, per-test coverage) mutates one folder at a time and runs only that folder\'s tests '
+    + '(`bench/mutation.ts`, not part of `npm test`). Score = detected (killed + timed out) / valid mutants; '
+    + 'mutants no test reaches count as survivors. Only folders actually run are listed.',
+  columns: ['mutated', 'tests run', 'mutants', 'killed', 'timeout', 'survived', 'no coverage', 'score %', 'score on covered %', 'minutes', 'date'],
+  rows: Object.values(scores).map((s) => [s.mutated ?? `src/${s.folder}`, FOLDERS[s.folder].join(' '), s.mutants - s.errors, s.killed, s.timeout,
+    s.survived, s.noCoverage, s.score, s.scoreCovered, s.minutes, s.date]),
+  notes: [
+    'The script prints every survivor (file:line, mutator, replacement); some cannot be killed because they are equivalent, '
+      + 'e.g. `wd > 0` -> `wd >= 0` before a weight decay of 0 adds `param * 0`.',
+    'A row naming files is a partial run of that folder (`--files`), for when the whole folder does not fit the time at hand.',
+    'Stryker counts a timeout as detected: a mutant that loops forever, or one that makes the tests slower than the limit '
+      + '(`timeoutMS` 10 s plus twice the unmutated time); killed / valid mutants is the stricter score.',
+    'Folders or files not listed have not been run.',
+  ],
+});
