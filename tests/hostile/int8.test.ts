@@ -5,7 +5,7 @@
  * emulated here, in JS and as an ONNX rewrite of every MatMulInteger, and applied to the real quantized weights
  * and activations of a Mixture-of-Experts language model.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { assertInt8Runs, int8CpuFrom } from '../../src/runtime/int8-cpu.ts';
 import { attr, decodeModel, encodeModel, type OnnxModel, type OnnxNode } from '../../src/runtime/onnx/proto.ts';
 import type { OnnxTensor } from '../../src/runtime/onnx/proto.ts';
-import { saveCheckpoint } from '../../src/train/checkpoint.ts';
+import { writeRun } from '../../src/train/checkpoint.ts';
 import { exportLm } from '../../src/train/generate.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
@@ -45,11 +45,8 @@ const TEXT = 'The state of the union is strong. '.repeat(20);
 
 async function lmRun(name: string): Promise<string> {
   const d = join(dir, name);
-  mkdirSync(d);
   const tokenizer = new ByteTokenizer().toJSON();
-  const config = { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer };
-  writeFileSync(join(d, 'config.json'), JSON.stringify(config));
-  await saveCheckpoint(d, new GPT(GPT_CFG).init(3), null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
+  await writeRun(d, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer }, new GPT(GPT_CFG).init(3));
   return d;
 }
 
