@@ -2,14 +2,11 @@
  * Mutation testing (StrykerJS) of the numeric core, one folder at a time, as a benchmark-like job: it is slow
  * (every mutant re-runs the folder's tests), so it is not part of `npm test`.
  *
- *   npm i --prefix /tmp/stryker @stryker-mutator/core@9.6.1 @stryker-mutator/vitest-runner@9.6.1
- *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker /tmp/stryker/node_modules/.bin/stryker]
+ *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker path/to/stryker]
  *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/drift.ts,src/stats/paired.ts
  *   node bin/run-ts.js bench/mutation.ts --report-only
  *
- * StrykerJS 10 needs Node 22, hence 9.x. Installed outside the project, the runner must share the project's
- * vitest and typescript: replace the prefix's `node_modules/vitest` and `node_modules/@vitest/*` by links to
- * the project's and link `node_modules/typescript` there too.
+ * StrykerJS 10 needs Node 22, hence 9.x, a devDependency of the project (so it shares its vitest and typescript).
  * Each folder's mutants run only that folder's tests (MUTATION_TESTS, read by bench/mutation/vitest.config.ts),
  * with per-test coverage. Scores merge into bench/results/mutation.json and the BENCHMARKS.md section.
  */
@@ -99,7 +96,7 @@ function runFolder(folder: string, stryker: string, files: string[] | null): Fol
   }
 }
 
-const stryker = arg('--stryker', process.env.STRYKER_BIN ?? '/tmp/stryker/node_modules/.bin/stryker');
+const stryker = arg('--stryker', process.env.STRYKER_BIN ?? join(REPO_ROOT, 'node_modules', '.bin', 'stryker'));
 const folders = arg('--folders', Object.keys(FOLDERS).join(',')).split(',');
 // --files src/stats/drift.ts,src/stats/paired.ts: mutate only these files of a single folder (a partial run,
 // labelled as such), for when the whole folder does not fit the time at hand.
