@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressModel } from '../../src/compress/compress.ts';
 import { runEval } from '../../src/eval/run.ts';
 import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
@@ -37,9 +37,13 @@ async function lmRun(): Promise<string> {
 describe('switchyard compress on a trained classifier (the demo on real penguins data)', () => {
   const demo = join(dir, 'demo');
   const out = join(dir, 'penguins.int8.onnx');
+  // Every test here reads the demo's run, so it is made before them (no test depends on another's leftovers).
+  beforeAll(() => {
+    const r = cli(['demo', '--out', demo, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
 
   it('writes an int8 model about as accurate as the float32 one, that eval and serve load like any export', async () => {
-    expect(cli(['demo', '--out', demo, '--quiet']).code).toBe(0);
     const r = cli(['compress', '--model', join(demo, 'run'), '--out', out, '--data', join(demo, 'data/test.csv'), '--min-elements', '256', '--min-agreement', '0.95', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = r.json;
