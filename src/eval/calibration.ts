@@ -40,7 +40,14 @@ export function assignBins(conf: ArrayLike<number>, bins: number, strategy: BinS
   const n = conf.length;
   const out = new Int32Array(n);
   if (strategy === 'width') {
-    for (let i = 0; i < n; i++) out[i] = Math.min(bins - 1, Math.max(0, Math.ceil(conf[i] * bins) - 1));
+    for (let i = 0; i < n; i++) {
+      let m = Math.min(bins - 1, Math.max(0, Math.ceil(conf[i] * bins) - 1));
+      // conf * bins rounds (0.7 * 10 = 7.000000000000001): compare with the edges m / bins themselves, as the
+      // reference's `conf > lower && conf <= upper` does, so a decimal edge such as 0.7 joins the bin below it.
+      if (m > 0 && conf[i] <= m / bins) m--;
+      else if (m < bins - 1 && conf[i] > (m + 1) / bins) m++;
+      out[i] = m;
+    }
     return out;
   }
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => conf[a] - conf[b] || a - b);

@@ -13,6 +13,14 @@ describe('ECE binning at bin edges', () => {
     expect([...assignBins(Float64Array.of(0.125, 0.5, 0.625, 0.875), 8, 'width')]).toEqual([0, 3, 4, 6]);
   });
 
+  it('decimal edges that are not binary fractions join the bin below them too (0.7 * 10 rounds up to 7.000000000000001)', () => {
+    // The reference compares conf > lower && conf <= upper with upper = m / B: 0.3, 0.6, 0.7 and 0.9 are edges.
+    const conf = Float64Array.of(0.3, 0.6, 0.7, 0.9, 0.30000000000000004, 0.7000000000000001);
+    const want = [...conf].map((c) => [...Array(10).keys()].find((m) => c > m / 10 && c <= (m + 1) / 10));
+    expect(want).toEqual([2, 5, 6, 8, 3, 7]);
+    expect([...assignBins(conf, 10, 'width')]).toEqual(want);
+  });
+
   it('ECE by hand with edge confidences: 0.1125 with (lo, hi] bins (0.5125 if the edges went up)', () => {
     // Bins of width 1/4. Right-closed: {0.4, 0.5} and {0.6, 0.75}; left-closed would give {0.4}, {0.5, 0.6}, {0.75}.
     const conf = Float64Array.of(0.5, 0.4, 0.75, 0.6);
