@@ -186,14 +186,27 @@ export function defaultUser(): string {
   }
 }
 
+/** A JSON object column of a version row; a row edited by hand into something else is a clear error, not a trace. */
+function jsonColumn(r: VersionRow, column: 'lineage' | 'metrics', text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    /* reported below */
+  }
+  if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  const what = `${r.name}@${r.version}: the registry's ${column} column is not a JSON object (edited outside switchyard?)`;
+  throw new SwitchyardError('E_REGISTRY_TAMPERED', what, 'restore the registry database from a backup, or register the run again');
+}
+
 function toVersion(r: VersionRow, arts: ArtefactRow[]): ModelVersion {
   const v: ModelVersion = {
     name: r.name, version: r.version, kind: r.kind as ModelVersion['kind'], createdAt: r.created_at, createdBy: r.created_by,
-    status: r.status as ModelVersion['status'], lineage: JSON.parse(r.lineage) as Record<string, unknown>,
+    status: r.status as ModelVersion['status'], lineage: jsonColumn(r, 'lineage', r.lineage),
     artefacts: arts.map((a) => ({ path: a.path, sha256: a.sha256, bytes: a.bytes })),
   };
   if (r.reason !== null) v.reason = r.reason;
-  if (r.metrics !== null) v.metrics = JSON.parse(r.metrics) as Record<string, unknown>;
+  if (r.metrics !== null) v.metrics = jsonColumn(r, 'metrics', r.metrics);
   return v;
 }
 

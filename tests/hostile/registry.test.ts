@@ -96,6 +96,11 @@ describe.each(BACKENDS)('registry on %s: what the database says is checked too',
       await reg.db.exec('UPDATE artefacts SET sha256 = $1 WHERE name = $2', ['../../../../../../etc/passwd', 'm']);
       await expect(reg.materialize(v)).rejects.toMatchObject({ code: 'E_REGISTRY_TAMPERED' });
       await reg.db.exec('UPDATE artefacts SET sha256 = $1 WHERE name = $2', [sha, 'm']);
+      // A lineage or metrics column that is not a JSON object is one clear error, not a stack trace.
+      await reg.db.exec('UPDATE versions SET lineage = $1 WHERE name = $2', ['{"truncated', 'm']);
+      await expect(reg.resolve('m@1')).rejects.toMatchObject({ code: 'E_REGISTRY_TAMPERED', message: expect.stringMatching(/m@1: .*lineage column/) });
+      await reg.db.exec('UPDATE versions SET lineage = $1, metrics = $2 WHERE name = $3', ['{}', '[1]', 'm']);
+      await expect(reg.resolve('m@1')).rejects.toMatchObject({ code: 'E_REGISTRY_TAMPERED', message: expect.stringMatching(/metrics column/) });
     } finally {
       await reg.close();
     }
