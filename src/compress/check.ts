@@ -15,7 +15,7 @@
 import * as ort from 'onnxruntime-node';
 import { readTable } from '../data/readers/index.ts';
 import { TabularEncoder } from '../data/tabular.ts';
-import { sessionOptions } from '../runtime/session.ts';
+import { createUserSession, runUserSession, sessionOptions } from '../runtime/session.ts';
 import { LmSession, type LmState } from '../train/lm-session.ts';
 import { argmaxRows, crossEntropyAt } from '../util/scores.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -54,12 +54,23 @@ export interface CheckOptions {
   threads?: number;
   /** Progress of the language-model check on stderr (tokens); see {@link ProgressOptions}. */
   progress?: Partial<ProgressOptions>;
+  /** The float32 model's file, named in errors from ONNX Runtime (default `the float32 model`). */
+  source?: string;
 }
 
 type Feeds = Record<string, ort.Tensor>;
 
-async function runBoth(a: ort.InferenceSession, b: ort.InferenceSession, feeds: Feeds): Promise<[ort.InferenceSession.ReturnType, ort.InferenceSession.ReturnType]> {
-  return [await a.run(feeds), await b.run(feeds)];
+/** The names under which ORT errors of the float32 model and of its int8 copy are reported. */
+function modelNames(o: CheckOptions): [string, string] {
+  const source = o.source ?? 'the float32 model';
+  return [source, `the int8 copy of ${source}`];
+}
+
+async function runBoth(
+  a: ort.InferenceSession, b: ort.InferenceSession, feeds: Feeds, o: CheckOptions,
+): Promise<[ort.InferenceSession.ReturnType, ort.InferenceSession.ReturnType]> {
+  const [fa, fb] = modelNames(o);
+  return [await runUserSession(a, fa, feeds), await runUserSession(b, fb, feeds)];
 }
 
 /** Accumulates |a - b| over float outputs. */
@@ -107,7 +118,7 @@ async function checkTabular(meta: Record<string, string>, fl: ort.InferenceSessi
     x = randomInputs(rows * enc.numFeatures);
   }
   const feeds = { [fl.inputNames[0]]: new ort.Tensor('float32', x, [rows, enc.numFeatures]) };
-  const [a, b] = await runBoth(fl, q, feeds);
+  const [a, b] = await runBoth(fl, q, feeds, o);
   const r: QuantizeCheck = { inputs: o.data?.table ? 'data' : 'random', count: rows, outputs: new DiffAcc().addOutputs(fl.outputNames, a, b).result() };
   if (enc.task === 'classification') {
     const C = enc.outputSize;
@@ -177,7 +188,7 @@ async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o
   if (o.data) throw new SwitchyardError('E_USAGE', '--data needs a Switchyard export (its encoder or tokenizer says how to read the data)', 'leave --data out to check on random inputs, or compare the two models with switchyard compare');
   const F = inp.shape[1];
   const rows = Math.min(o.limit ?? 256, 256);
-  const [a, b] = await runBoth(fl, q, { [inp.name]: new ort.Tensor('float32', randomInputs(rows * F), [rows, F]) });
+  const [a, b] = await runBoth(fl, q, { [inp.name]: new ort.Tensor('float32', randomInputs(rows * F), [rows, F]) }, o);
   const r: QuantizeCheck = { inputs: 'random', count: rows, outputs: new DiffAcc().addOutputs(fl.outputNames, a, b).result() };
   // Class scores: a float [N, C >= 2] output, by name when there are several (as eval picks them).
   const scores = fl.outputNames.filter((n) => a[n].type === 'float32' && a[n].dims.length === 2 && a[n].dims[1] >= 2);
@@ -200,8 +211,12 @@ async function checkGeneric(fl: ort.InferenceSession, q: ort.InferenceSession, o
 export async function checkQuantized(floatBytes: Uint8Array, quantizedBytes: Uint8Array, metadata: Record<string, string>, o: CheckOptions = {}): Promise<QuantizeCheck> {
   if (metadata['switchyard.kind'] === 'gpt-decode') return checkLm(floatBytes, quantizedBytes, o);
   const opts = sessionOptions({ threads: o.threads });
-  const fl = await ort.InferenceSession.create(floatBytes, opts);
-  const q = await ort.InferenceSession.create(quantizedBytes, opts);
+  const [fa, fb] = modelNames(o);
+  const fl = await createUserSession(floatBytes, fa, opts);
+  const q = await createUserSession(quantizedBytes, fb, opts).catch(async (e: unknown) => {
+    await fl.release();
+    throw e;
+  });
   try {
     if (metadata['switchyard.encoder']) return await checkTabular(metadata, fl, q, o);
     return await checkGeneric(fl, q, o);

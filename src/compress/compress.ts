@@ -113,7 +113,7 @@ export async function compressModel(o: CompressOptions): Promise<CompressResult>
   const lm = meta['switchyard.kind'] === 'gpt-decode';
   const data = o.data?.length ? (lm ? { text: await checkText(o.data, o.limit ?? 1024) } : { table: o.data[0] }) : undefined;
   if (data?.table && o.data!.length > 1) throw new SwitchyardError('E_USAGE', `--data names ${o.data!.length} tables; the check of a tabular model reads one`, 'pass one CSV/TSV/JSONL/Parquet file');
-  const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads, progress: o.progress });
+  const check = await checkQuantized(bytes, out, meta, { data, limit: o.limit, threads: o.threads, progress: o.progress, source: o.model });
   if (o.minAgreement !== undefined) {
     if (check.agreement === undefined) throw new SwitchyardError('E_USAGE', '--min-agreement needs a classifier or a language model (this model has no class scores to agree on)', 'leave --min-agreement out and read the output differences (and the RMSE of both models for a regression export)');
     if (check.agreement < o.minAgreement) {
