@@ -14,7 +14,8 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import {
-  commitDirAtomic, isModelArtefact, type Manifest, MANIFEST_NAME, sha256Bytes, tempDirFor, verifyManifest, writeManifest,
+  commitDirAtomic, isModelArtefact, type Manifest, MANIFEST_NAME, removeStaleTempDirs, sha256Bytes, tempDirFor, verifyManifest,
+  writeManifest,
 } from '../util/fs.ts';
 import type { ProgressStream } from '../util/progress.ts';
 
@@ -239,6 +240,7 @@ export async function prepareRunDir(dir: string, o: { resume?: boolean; force?: 
     throw new SwitchyardError('E_USAGE', `${dir}: --resume and --force together: continue the run or replace it?`, hint);
   }
   if (o.resume) return same;
+  await removeStaleTempDirs(dir);
   const st = await stat(dir).catch(() => undefined);
   if (!st) return same;
   if (!st.isDirectory()) {

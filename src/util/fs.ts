@@ -355,6 +355,38 @@ export function tempDirFor(finalDir: string): string {
   return `${finalDir.replace(/[\\/]+$/, '')}.tmp-${process.pid}`;
 }
 
+/**
+ * Removes the temp directories ({@link tempDirFor}) that processes which no longer run left beside `finalDir`
+ * (a `train --force` killed before its swap). A directory of a live process, or of an unknown pid, is spared.
+ * Returns the paths removed.
+ *
+ * @example
+ * await removeStaleTempDirs('runs/exp1'); // ['runs/exp1.tmp-4242'] when process 4242 is gone
+ */
+export async function removeStaleTempDirs(finalDir: string): Promise<string[]> {
+  const base = path.basename(finalDir.replace(/[\\/]+$/, ''));
+  const parent = path.dirname(path.resolve(finalDir));
+  const removed: string[] = [];
+  for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
+    const m = name.startsWith(`${base}.tmp-`) ? /^(\d+)$/.exec(name.slice(base.length + 5)) : null;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
+    const dir = path.join(parent, name);
+    if (!(await fsp.stat(dir).catch(() => undefined))?.isDirectory()) continue;
+    await fsp.rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH'; // EPERM: alive, another user's
+  }
+}
+
 /** Options of {@link commitDirAtomic}. */
 export interface CommitDirOptions {
   /**
