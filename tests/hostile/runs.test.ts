@@ -141,10 +141,11 @@ describe('train --force replaces only a real run, atomically', () => {
     killedAt('checkpoint:optimizer@2', [...TRAIN, '--epochs', '3', '--seed', '5', '--out', r, '--force']);
     expect(bytes(join(r, 'model.safetensors')).equals(before)).toBe(true);
     ok(cli(['predict', '--model', r, '--data', valid]));
+    expect(readdirSync(dir).filter((f) => f.startsWith('replaced.'))).toHaveLength(1); // the killed attempt's temp dir
     ok(cli([...TRAIN, '--epochs', '3', '--seed', '5', '--out', r, '--force']));
     expect(JSON.parse(readFileSync(join(r, 'config.json'), 'utf8')).seed).toBe(5);
     ok(cli(['predict', '--model', r, '--data', valid]));
-    expect(readdirSync(dir).filter((f) => f.startsWith('replaced.'))).toHaveLength(1); // the killed attempt's temp dir
+    expect(readdirSync(dir).filter((f) => f.startsWith('replaced.'))).toEqual([]); // removed by the next run
   });
 
   it('a kill between the two renames of the swap leaves the old run under a fixed name that loaders point to', () => {
