@@ -29,31 +29,31 @@ export const SERVE_SPEC = {
   'rate-burst': { type: 'number', ...SERVE_RANGES.burst, help: 'token-bucket size (default: the rate)' },
   'body-limit': { type: 'number', ...SERVE_RANGES.bodyLimit, default: 1048576, help: 'largest request body, bytes' },
   'max-rows': {
-    type: 'number', default: DEFAULT_LIMITS.maxRows, min: 1, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.maxRows, ...SERVE_RANGES.maxRows,
     help: 'rows per /v1/predict request at most (413 above)',
   },
   'max-tokens': {
-    type: 'number', default: DEFAULT_LIMITS.maxTokens, min: 1, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.maxTokens, ...SERVE_RANGES.maxTokens,
     help: 'the largest max_tokens a /v1/generate request may ask for',
   },
   'max-queued-generations': {
-    type: 'number', default: DEFAULT_LIMITS.maxQueuedGenerations, min: 1, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.maxQueuedGenerations, ...SERVE_RANGES.maxQueuedGenerations,
     help: 'generations running or waiting at most (503 with Retry-After above)',
   },
   'headers-timeout-ms': {
-    type: 'number', default: DEFAULT_LIMITS.timeouts.headersMs, min: 0, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.timeouts.headersMs, ...SERVE_RANGES.headersMs,
     help: 'a request head must arrive within this, ms (408; 0 = off)',
   },
   'request-timeout-ms': {
-    type: 'number', default: DEFAULT_LIMITS.timeouts.requestMs, min: 0, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.timeouts.requestMs, ...SERVE_RANGES.requestMs,
     help: 'a whole request (head and body) must arrive within this, ms (408; 0 = off)',
   },
   'keep-alive-timeout-ms': {
-    type: 'number', default: DEFAULT_LIMITS.timeouts.keepAliveMs, min: 1, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.timeouts.keepAliveMs, ...SERVE_RANGES.keepAliveMs,
     help: 'an idle keep-alive connection is closed after this, ms',
   },
   'idle-timeout-ms': {
-    type: 'number', default: DEFAULT_LIMITS.timeouts.idleMs, min: 0, integer: true,
+    type: 'number', default: DEFAULT_LIMITS.timeouts.idleMs, ...SERVE_RANGES.idleMs,
     help: 'a connection with no traffic either way is closed after this, ms (0 = off; generations exempt)',
   },
   'unknown-fields': { type: 'string', default: 'reject', help: 'reject | ignore fields the model does not know' },
@@ -66,15 +66,15 @@ export const SERVE_SPEC = {
   'alert-webhook': { type: 'string', help: 'URL that receives a JSON POST when an alert fires' },
   'canary-drift': { type: 'number', ...SERVE_RANGES.canaryDrift, default: 0.5, help: 'roll the canary back when this share of its columns drifts' },
   'canary-drift-min-rows': {
-    type: 'number', min: 2, integer: true,
+    type: 'number', ...SERVE_RANGES.canaryDriftMinRows,
     help: 'canary rows the drift window needs before drift may roll it back (default: the window, 200)',
   },
   'canary-drift-min-distinct': {
-    type: 'number', default: DEFAULT_CANARY_MIN_DISTINCT, min: 1, integer: true,
+    type: 'number', default: DEFAULT_CANARY_MIN_DISTINCT, ...SERVE_RANGES.canaryDriftMinDistinct,
     help: 'distinct canary input rows the drift window needs (a flood of one row cannot pull the canary)',
   },
   'monitor-max-window': {
-    type: 'number', default: DEFAULT_MONITOR_MAX_WINDOW, min: 1, integer: true,
+    type: 'number', default: DEFAULT_MONITOR_MAX_WINDOW, ...SERVE_RANGES.monitorMaxWindow,
     help: 'rows one GET /v1/monitor reads at most',
   },
 } as const;

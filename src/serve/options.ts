@@ -30,6 +30,16 @@ export const SERVE_RANGES = {
   seed: COMMON_RANGES.seed,
   sampleRate: { flag: '--sample-rate', above: 0, max: 1 },
   canaryDrift: { flag: '--canary-drift', above: 0, max: 1 },
+  canaryDriftMinRows: { flag: '--canary-drift-min-rows', min: 2, integer: true },
+  canaryDriftMinDistinct: { flag: '--canary-drift-min-distinct', min: 1, integer: true },
+  monitorMaxWindow: { flag: '--monitor-max-window', min: 1, integer: true },
+  maxRows: { flag: '--max-rows', min: 1, integer: true },
+  maxTokens: { flag: '--max-tokens', min: 1, integer: true },
+  maxQueuedGenerations: { flag: '--max-queued-generations', min: 1, integer: true },
+  headersMs: { flag: '--headers-timeout-ms', min: 0, integer: true },
+  requestMs: { flag: '--request-timeout-ms', min: 0, integer: true },
+  keepAliveMs: { flag: '--keep-alive-timeout-ms', min: 1, integer: true },
+  idleMs: { flag: '--idle-timeout-ms', min: 0, integer: true },
 } as const;
 
 /** An IP address, or a host name of dot-separated labels (letters, digits, inner hyphens; RFC 1123). */
@@ -57,6 +67,9 @@ export function checkHost(host: string): void {
  * checkServeOptions({ model: 'runs/x', load: { maxBatch: 0 } }); // throws: --max-batch expects a whole number >= 1 ...
  */
 export function checkServeOptions(o: ServerOptions): void {
-  checkRanges({ ...o, ...o.load, ...o.rollback, ...o.rateLimit, canaryDrift: o.monitor?.canary?.threshold }, SERVE_RANGES);
+  const canary = o.monitor?.canary;
+  const drift = { canaryDrift: canary?.threshold, canaryDriftMinRows: canary?.minRows, canaryDriftMinDistinct: canary?.minDistinct };
+  const limits = { ...o.limits, ...o.limits?.timeouts, monitorMaxWindow: o.monitor?.maxWindow };
+  checkRanges({ ...o, ...o.load, ...o.rollback, ...o.rateLimit, ...drift, ...limits }, SERVE_RANGES);
   if (o.host !== undefined) checkHost(o.host);
 }

@@ -336,3 +336,19 @@ describe('requests (item 12)', () => {
     expect(ready.body.primary).toEqual({ version: 'local' });
   });
 });
+
+describe('server limits are range-checked for library callers too (one declaration with the flags)', () => {
+  it('startServer refuses an out-of-range limit with the flag that sets it, before loading anything', async () => {
+    const { startServer } = await import('../../src/serve/server.ts');
+    const cases: [Parameters<typeof startServer>[0], RegExp][] = [
+      [{ model: 'nowhere', limits: { maxRows: 0 } }, /--max-rows expects a whole number >= 1, got '0'/],
+      [{ model: 'nowhere', limits: { timeouts: { keepAliveMs: 0 } } }, /--keep-alive-timeout-ms expects/],
+      [{ model: 'nowhere', limits: { maxTokens: 1.5 } }, /--max-tokens expects a whole number/],
+      [{ model: 'nowhere', monitor: { canary: { minDistinct: 0 } } }, /--canary-drift-min-distinct expects/],
+      [{ model: 'nowhere', monitor: { maxWindow: -1 } }, /--monitor-max-window expects/],
+    ];
+    for (const [options, message] of cases) {
+      await expect(startServer({ ...options, port: 0, signals: false, log: () => {} })).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(message) });
+    }
+  });
+});
