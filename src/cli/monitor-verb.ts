@@ -19,7 +19,7 @@ const REPORT = {
   reference: { type: 'string', help: 'reference (training) data (default: the data named in the version lineage)' },
   window: { type: 'string', default: '1000', help: "logged predictions to judge: a count ('1000') or a duration ('1h', '7d')" },
   role: { type: 'string', help: 'only primary or canary traffic' },
-  out: { type: 'string', default: 'reports/drift', help: 'directory for drift.json and drift.html' },
+  out: { type: 'string', default: 'reports/drift', valueName: 'dir', help: 'report directory to write drift.json and drift.html into' },
   'fail-on-drift': { type: 'boolean', help: 'exit 3 when dataset drift is found' },
 } as const satisfies ArgSpec;
 

@@ -55,23 +55,30 @@ export interface EvalOptions {
   /** Validation CSV to fit the temperature on (stored in the run directory as calibration.json). */
   calibrateOn?: string;
   corruptions?: boolean;
+  /** Bootstrap resamples for the confidence intervals (default 1000, `--resamples`). */
+  resamples?: number;
+  /** @deprecated the old name of {@link EvalOptions.resamples} (used when `resamples` is absent). */
   bootstrap?: number;
   seed?: number;
   threads?: number;
   progress?: Partial<ProgressOptions>;
 }
 
+/** Bootstrap resamples of the intervals: `resamples`, and `bootstrap`, its deprecated name. */
+const RESAMPLES = { min: 10, max: 100_000, integer: true } as const;
+
 /**
  * Ranges of the numeric options of {@link runEval}, each with the `switchyard eval` flag that sets it: the CLI's
  * flag spec spreads them in and {@link runEval} checks them, so both give the same error.
  *
  * @example
- * const spec = { bootstrap: { type: 'number', default: 1000, ...EVAL_RANGES.bootstrap, help: 'resamples' } };
+ * const spec = { resamples: { type: 'number', default: 1000, ...EVAL_RANGES.resamples, help: 'resamples' } };
  */
 export const EVAL_RANGES = {
   oodShift: { flag: '--ood-shift', above: 0 },
   pgdSteps: { flag: '--pgd-steps', min: 1, max: 10_000, integer: true },
-  bootstrap: { flag: '--bootstrap', min: 10, max: 100_000, integer: true },
+  resamples: { flag: '--resamples', ...RESAMPLES },
+  bootstrap: { flag: '--bootstrap', ...RESAMPLES },
   ...COMMON_RANGES,
 } as const;
 
@@ -186,7 +193,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const out = await model.predict(test.x, test.rows);
   progress.tick(1, { stage: 'predict' });
   const calibration = classification ? await calibrate(model, o.calibrateOn) : undefined;
-  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, minGroupSize: o.minGroupSize, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
+  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, minGroupSize: o.minGroupSize, slice: o.slice, bootstrap: o.resamples ?? o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
   progress.tick(1, { stage: 'metrics' });
   const headline = classification ? 'accuracy' : 'rmse';
   const clean = scores.overall[headline].estimate;
