@@ -31,16 +31,21 @@ import { scoreTabular, type TabularScores } from './score.ts';
  * const o: EvalOptions = { model: 'runs/x', data: 'test.csv', sensitive: ['sex'], adversarial: true };
  */
 export interface EvalOptions {
+  /** A run directory written by `switchyard train` (tabular or LM), or an `.onnx` classifier. */
   model: string;
   /** CSV of labelled rows (tabular), or text files/folders, comma-separated (language model). */
   data: string;
+  /** The label column (needed for `.onnx` models; a run knows its own). */
   target?: string;
+  /** `.onnx` models: the class labels in the order of the model's probability outputs. */
   classes?: string[];
+  /** Columns whose groups the fairness metrics compare, e.g. `['sex', 'age_group']`. */
   sensitive?: string[];
   /** Favourable class for fairness metrics (default: the second class of a binary model). */
   positive?: string;
   /** Sensitive groups with fewer rows are listed but kept out of the fairness gaps (default 30, `--min-group-size`). */
   minGroupSize?: number;
+  /** Columns to slice every metric by; the worst slices are listed. */
   slice?: string[];
   /** A CSV of out-of-distribution rows; default: the built-in shifted set. */
   ood?: string;
@@ -48,19 +53,27 @@ export interface EvalOptions {
   oodShift?: number;
   /** Reference (training-like) data for the Mahalanobis fit and the attack's valid ranges. */
   reference?: string;
+  /** Run FGSM and PGD attacks (robust accuracy against epsilon); for an LM, PGD on the token embeddings. */
   adversarial?: boolean;
+  /** Attack norms: `'linf'` and/or `'l2'` (default both). */
   norms?: AttackNorm[];
+  /** Attack budgets in standardised units (L2 budgets are these times sqrt(attacked features)). */
   epsilons?: number[];
+  /** PGD iterations (default 10). */
   pgdSteps?: number;
   /** Validation CSV to fit the temperature on (stored in the run directory as calibration.json). */
   calibrateOn?: string;
+  /** Run the corruption robustness checks (default true). */
   corruptions?: boolean;
   /** Bootstrap resamples for the confidence intervals (default 1000, `--resamples`). */
   resamples?: number;
   /** @deprecated the old name of {@link EvalOptions.resamples} (used when `resamples` is absent). */
   bootstrap?: number;
+  /** Seed of the bootstrap, corruptions and attacks (default 0). */
   seed?: number;
+  /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** Progress on stderr (`enabled: false` to silence it). */
   progress?: Partial<ProgressOptions>;
 }
 
