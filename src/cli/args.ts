@@ -3,6 +3,7 @@
  * The verb is taken off `argv` by the caller; this parses the rest against a spec and returns typed values.
  * Bad input throws `SwitchyardError('E_USAGE', …)` with a hint pointing at `--help`.
  */
+import { didYouMean } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_RANGES, hasRange, inRange, rangeText, type NumberRange } from '../util/ranges.ts';
 
@@ -92,45 +93,8 @@ function stripDashes(s: string): string {
 }
 
 /**
- * Edit distance with adjacent transpositions (optimal string alignment): insertions, deletions, substitutions
- * and swaps of two neighbouring letters each cost 1, so `trian` is one edit from `train`.
- */
-function editDistance(a: string, b: string): number {
-  // d[i][j]: distance between the first i letters of a and the first j of b.
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i || j));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1];
-      if (swap) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
-
-/**
- * The candidate closest to a mistyped `word` (a flag or a verb), or undefined when none is close enough to be a
- * likely typo: within one edit (see {@link editDistance}) per three letters, at least one.
- *
- * @param word what the user typed, without dashes
- * @param candidates the names that exist
- * @example
- * closestName('trian', ['train', 'predict']); // 'train'
- * closestName('epoch', ['epochs', 'seed']);   // 'epochs'
- */
-export function closestName(word: string, candidates: readonly string[]): string | undefined {
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(c, word);
-    if (d <= limit && d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-/**
- * The E_USAGE error for an unknown verb or sub-command, suggesting the closest known one ({@link closestName}).
+ * The E_USAGE error for an unknown verb or sub-command, suggesting the closest known one with {@link didYouMean}, as
+ * the flag parser does for flags (and the readers for column names).
  *
  * @param what what the name was meant to be, e.g. `verb` or `registry command`
  * @param name what the user typed
@@ -139,7 +103,7 @@ export function closestName(word: string, candidates: readonly string[]): string
  * unknownName('verb', 'trian', ['train', 'predict']).hint; // "did you mean 'train'? one of: train, predict"
  */
 export function unknownName(what: string, name: string, known: readonly string[]): SwitchyardError {
-  const close = closestName(name, known);
+  const close = didYouMean(name, known);
   const suggestion = close ? `did you mean '${close}'? ` : '';
   return new SwitchyardError('E_USAGE', `unknown ${what} '${name}'`, `${suggestion}one of: ${known.join(', ')}`);
 }
@@ -237,7 +201,7 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
       }
     }
     if (name === undefined) {
-      const close = closestName(key, Object.keys(spec));
+      const close = didYouMean(key, Object.keys(spec));
       throw usage(`unknown option ${shown}`, close ? `did you mean --${close}? ` : '');
     }
     const f = spec[name];
