@@ -5,7 +5,7 @@ import { driftReport, writeDriftReport } from '../monitor/report.ts';
 import { parseWindow } from '../monitor/store.ts';
 import { openRegistry } from '../registry/registry.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, type ArgSpec } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, unknownName, type ArgSpec } from './args.ts';
 import { emitJson } from './output.ts';
 
 const BASE = {
@@ -94,7 +94,7 @@ export async function monitorVerb(argv: string[]): Promise<number> {
         else process.stdout.write(incidents.length ? incidents.map(incidentLine).join('\n') + '\n' : 'no incidents\n');
         return 0;
       }
-      if (sub !== 'show' && sub !== 'ack' && sub !== 'resolve') throw new SwitchyardError('E_USAGE', `unknown incidents command '${sub}'`, 'commands: list, show ID, ack ID, resolve ID');
+      if (sub !== 'show' && sub !== 'ack' && sub !== 'resolve') throw unknownName('incidents command', sub, ['list', 'show', 'ack', 'resolve']);
       if (a._.length !== 1) throw new SwitchyardError('E_USAGE', `'monitor incidents ${sub}' takes one incident ID (got ${a._.length})`, `e.g. switchyard monitor incidents ${sub} 3`);
       const id = a._[0];
       const who = { by: a.by ?? process.env.USER ?? 'unknown', note: a.note };
@@ -106,5 +106,5 @@ export async function monitorVerb(argv: string[]): Promise<number> {
       await reg.close();
     }
   }
-  throw new SwitchyardError('E_USAGE', `unknown monitor command '${cmd}'`, 'commands: report, incidents');
+  throw unknownName('monitor command', cmd, ['report', 'incidents']);
 }

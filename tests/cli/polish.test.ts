@@ -51,6 +51,12 @@ describe('typos get a suggestion, verbs and flags alike (didYouMean, one matcher
     expectBadInput(r, /unknown verb 'trian'/);
     expect(r.stderr).toMatch(/hint: did you mean 'train'\?/);
   });
+
+  it("sub-commands too: switchyard monitor reprot: did you mean 'report'?", () => {
+    const r = cli(['monitor', 'reprot']);
+    expectBadInput(r, /unknown monitor command 'reprot'/);
+    expect(r.stderr).toMatch(/hint: did you mean 'report'\? one of: report, incidents/);
+  });
 });
 
 describe('help', () => {
