@@ -23,7 +23,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
 };
 
 function usage(): string {
-  const lines = ['usage: switchyard <verb> [options]   (switchyard <verb> --help for its options)', '', 'verbs:'];
+  const lines = ['usage: switchyard <verb> [options]   (switchyard help <verb>, or switchyard <verb> --help, for its options)', '', 'verbs:'];
   for (const [v, { summary }] of Object.entries(VERBS)) lines.push(`  ${v.padEnd(9)} ${summary}`);
   lines.push('', 'every verb takes --json (one JSON object on stdout) and --quiet (no progress on stderr)');
   return lines.join('\n') + '\n';
@@ -48,7 +48,7 @@ await runCli(async () => {
   }
   const [verb, ...rest] = process.argv.slice(2);
   // `switchyard help train --model gpt` is `switchyard train --model gpt --help`.
-  if (verb === 'help' && rest.length) return findVerb(rest[0]).run([...rest.slice(1), '--help']);
+  if (verb === 'help' && rest.length && !rest[0].startsWith('-')) return findVerb(rest[0]).run([...rest.slice(1), '--help']);
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     process.stdout.write(usage());
     return verb ? 0 : 2;
