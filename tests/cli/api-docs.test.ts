@@ -7,7 +7,7 @@ import { render } from '../../scripts/api-docs.ts';
 import { readApi, type ApiEntry } from '../../scripts/api-model.ts';
 
 const modules = readApi();
-const md = render().md;
+const md = render(modules).md;
 const entry = (module: string, name: string): ApiEntry => {
   const e = modules.find((m) => m.name === module)?.entries.find((x) => x.name === name);
   if (!e) throw new Error(`${module}.${name} is not in the API`);
