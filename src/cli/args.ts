@@ -3,8 +3,9 @@
  * The verb is taken off `argv` by the caller; this parses the rest against a spec and returns typed values.
  * Bad input throws `SwitchyardError('E_USAGE', …)` with a hint pointing at `--help`.
  */
+import { didYouMean } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { hasRange, inRange, rangeText, type NumberRange } from '../util/ranges.ts';
+import { COMMON_RANGES, hasRange, inRange, rangeText, type NumberRange } from '../util/ranges.ts';
 
 /** Kinds of flag values: `list` accepts repeats (`--x a --x b`) and commas (`--x a,b`). */
 export type ArgType = 'string' | 'number' | 'boolean' | 'list';
@@ -25,6 +26,10 @@ export interface FlagSpec extends NumberRange {
   alias?: string;
   /** Flags that cannot be given together with this one (E_USAGE naming both), e.g. `--force` with `--resume`. */
   conflicts?: readonly string[];
+  /** An old name still accepted: using it prints a one-line notice on stderr naming the flag to use instead. */
+  deprecatedAlias?: string;
+  /** What the value is, shown in help as `--out <dir>` (default: the type, `--out <string>`), e.g. `dir` or `file`. */
+  valueName?: string;
 }
 
 /** A map of flag name (as typed, without dashes, e.g. `out-dir`) to its {@link FlagSpec}. */
@@ -67,6 +72,19 @@ export const COMMON_FLAGS = {
   quiet: { type: 'boolean', alias: 'q', help: 'no progress output on stderr' },
 } as const satisfies ArgSpec;
 
+/**
+ * `--threads`, the same range and meaning on every verb that computes: ONNX Runtime intra-op threads, passed to the
+ * session options of every session the verb opens (a verb that needs another default, like `serve`, overrides it).
+ *
+ * @example
+ * const spec = { ...COMMON_FLAGS, threads: THREADS_FLAG } as const;
+ */
+export const THREADS_FLAG = {
+  type: 'number',
+  ...COMMON_RANGES.threads,
+  help: 'ONNX Runtime intra-op threads; default: all cores',
+} as const satisfies FlagSpec;
+
 const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
@@ -74,18 +92,20 @@ function stripDashes(s: string): string {
   return s.replace(/^-+/, '');
 }
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length];
+/**
+ * The E_USAGE error for an unknown verb or sub-command, suggesting the closest known one with {@link didYouMean}, as
+ * the flag parser does for flags (and the readers for column names).
+ *
+ * @param what what the name was meant to be, e.g. `verb` or `registry command`
+ * @param name what the user typed
+ * @param known the names that exist, listed in the hint
+ * @example
+ * unknownName('verb', 'trian', ['train', 'predict']).hint; // "did you mean 'train'? one of: train, predict"
+ */
+export function unknownName(what: string, name: string, known: readonly string[]): SwitchyardError {
+  const close = didYouMean(name, known);
+  const suggestion = close ? `did you mean '${close}'? ` : '';
+  return new SwitchyardError('E_USAGE', `unknown ${what} '${name}'`, `${suggestion}one of: ${known.join(', ')}`);
 }
 
 /**
@@ -116,6 +136,7 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
     if (name === '_' || name === 'help') throw new Error(`parseArgs: flag name "${name}" is reserved`);
     byName.set(name, name);
     if (f.alias) byName.set(stripDashes(f.alias), name);
+    if (f.deprecatedAlias) byName.set(stripDashes(f.deprecatedAlias), name);
   }
   const out: Record<string, unknown> = {};
   const positionals: string[] = [];
@@ -180,10 +201,13 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
       }
     }
     if (name === undefined) {
-      const close = Object.keys(spec).filter((n) => editDistance(n, key) <= Math.max(1, Math.floor(key.length / 3)));
-      throw usage(`unknown option ${shown}`, close.length ? `did you mean --${close[0]}? ` : '');
+      const close = didYouMean(key, Object.keys(spec));
+      throw usage(`unknown option ${shown}`, close ? `did you mean --${close}? ` : '');
     }
     const f = spec[name];
+    if (f.deprecatedAlias !== undefined && stripDashes(f.deprecatedAlias) === key) {
+      process.stderr.write(`note: ${shown} is deprecated; use --${name} (same meaning)\n`);
+    }
     if (f.type === 'boolean') {
       out[name] = negated ? false : inline === undefined ? true : convert(name, shown, inline);
       continue;
@@ -234,9 +258,11 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
   for (const [name, f] of Object.entries(spec)) {
     const alias = f.alias ? stripDashes(f.alias) : undefined;
     const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
-    const value = f.type === 'boolean' ? '' : f.type === 'list' ? ' <a,b,…>' : ` <${f.type}>`;
+    const list = f.valueName ? ` <${f.valueName},…>` : ' <a,b,…>';
+    const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : ` <${f.valueName ?? f.type}>`;
     let help = f.help;
     if (f.type === 'number' && hasRange(f)) help += ` (${rangeText(f)})`;
+    if (f.deprecatedAlias) help += ` (old name --${stripDashes(f.deprecatedAlias)}: deprecated)`;
     if (f.required) help += ' (required)';
     else if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0) && f.default !== false) {
       help += ` (default: ${Array.isArray(f.default) ? f.default.join(',') : String(f.default)})`;

@@ -4,7 +4,7 @@ import { AUDIT_RANGES, runAudit, worstSeverity } from '../audit/run.ts';
 import { SEVERITIES, type AuditResult, type Severity } from '../audit/types.ts';
 import { writeAuditReports } from '../report/audit-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 const AUDIT_SPEC = {
@@ -17,7 +17,7 @@ const AUDIT_SPEC = {
   'text-column': { type: 'string', help: 'free-text column for near-duplicate and contamination checks (default: the first text column)' },
   columns: { type: 'list', help: 'override column kinds, e.g. --columns zip=categorical,notes=ignore' },
   'fail-on': { type: 'string', help: 'exit 3 when a finding reaches this severity: error | warn' },
-  out: { type: 'string', required: true, help: 'directory to write audit.json and audit.html' },
+  out: { type: 'string', required: true, valueName: 'dir', help: 'report directory to write audit.json and audit.html into' },
   threshold: { type: 'number', ...AUDIT_RANGES.threshold, default: 0.8, help: 'Jaccard similarity for near-duplicate text' },
   shingle: { type: 'number', ...AUDIT_RANGES.shingle, help: 'near-duplicate shingle length (default 5 characters)' },
   permutations: { type: 'number', ...AUDIT_RANGES.permutations, default: 128, help: 'MinHash permutations' },
@@ -25,6 +25,7 @@ const AUDIT_SPEC = {
   'label-issues': { type: 'boolean', default: true, help: 'search for likely mislabelled rows (--no-label-issues to skip)' },
   seed: { type: 'number', ...AUDIT_RANGES.seed, default: 0, help: 'random seed (label-issue folds, MinHash)' },
   'memory-limit': { type: 'string', default: '2GB', help: 'DuckDB memory limit; larger data spills to the temp directory' },
+  threads: { ...THREADS_FLAG, help: 'ONNX Runtime intra-op threads of the label-issue models; default: all cores' },
 } as const;
 
 function summaryTable(r: AuditResult): string {
@@ -51,7 +52,7 @@ export async function auditVerb(argv: string[]): Promise<number> {
   const result = await runAudit({
     data: a.data, test: a.test, target: a.target, sensitive: a.sensitive, positive: a.positive, textColumn: a['text-column'], columns: a.columns,
     nearDuplicates: { threshold: a.threshold, permutations: a.permutations, shingle: a.shingle, seed: a.seed }, contaminationN: a.ngram,
-    labelIssues: a['label-issues'], seed: a.seed, engine: { memoryLimit: a['memory-limit'] }, progress: { enabled: !a.quiet && !a.json },
+    labelIssues: a['label-issues'], labelIssueOptions: { threads: a.threads }, seed: a.seed, engine: { memoryLimit: a['memory-limit'] }, progress: { enabled: !a.quiet && !a.json },
   });
   await writeAuditReports(a.out, result);
   const worst = worstSeverity(result.findings);

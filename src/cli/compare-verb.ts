@@ -6,7 +6,7 @@ import { COMPARE_RANGES, compareModels, type CompareRow } from '../eval/compare.
 import { renderReport } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 export const COMPARE_SPEC = {
@@ -23,8 +23,8 @@ export const COMPARE_SPEC = {
   'min-slice': { type: 'number', ...COMPARE_RANGES.minSlice, default: 30, help: 'slices with fewer examples are skipped' },
   target: { type: 'string', help: 'target column (ONNX models)' },
   classes: { type: 'list', help: 'class labels in the ONNX output order' },
-  out: { type: 'string', help: 'directory to write compare.json and compare.html' },
-  threads: { type: 'number', ...COMPARE_RANGES.threads, help: 'ONNX Runtime threads' },
+  out: { type: 'string', valueName: 'dir', help: 'report directory to write compare.json and compare.html into' },
+  threads: THREADS_FLAG,
 } as const;
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');

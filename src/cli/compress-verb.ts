@@ -1,13 +1,13 @@
 import { COMPRESS_RANGES, compressModel, type CompressResult } from '../compress/compress.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { corpusPaths } from './lm-verbs.ts';
 import { emitJson } from './output.ts';
 
 export const COMPRESS_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train, or an .onnx file' },
-  out: { type: 'string', required: true, help: 'quantized .onnx file to write' },
+  out: { type: 'string', required: true, valueName: 'file', help: 'quantized .onnx file to write' },
   mode: { type: 'string', default: 'dynamic', help: 'dynamic (int8 weights and int8 matmuls) | weights (int8 storage, float32 arithmetic)' },
   'min-elements': { type: 'number', ...COMPRESS_RANGES.minElements, default: 1024, help: 'weights with fewer elements stay float32' },
   'weight-bits': {
@@ -19,7 +19,7 @@ export const COMPRESS_SPEC = {
   data: { type: 'list', help: 'check inputs: a table (tabular models) or text files/folders or "sotu" (language models)' },
   limit: { type: 'number', ...COMPRESS_RANGES.limit, help: 'most rows (default 2000) or tokens (default 1024) the check runs' },
   'min-agreement': { type: 'number', ...COMPRESS_RANGES.minAgreement, help: 'gate: do not write the model (exit 3) when labels / top-1 tokens agree on fewer than this share' },
-  threads: { type: 'number', ...COMPRESS_RANGES.threads, help: 'ONNX Runtime threads' },
+  threads: THREADS_FLAG,
 } as const;
 
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

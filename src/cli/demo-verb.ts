@@ -16,15 +16,17 @@ import { exportTabular, predictTabular, writePredictions } from '../train/tabula
 import { loadTabularRun } from '../train/tabular-model.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { Rng } from '../util/rng.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { sessionOptions } from '../runtime/session.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 const DEMO_SPEC = {
   ...COMMON_FLAGS,
-  out: { type: 'string', default: 'runs/demo', help: 'directory for the data, the run and the exported model' },
+  out: { type: 'string', default: 'runs/demo', valueName: 'dir', help: 'directory to write the data, the run and the exported model into' },
   dataset: { type: 'string', default: 'penguins', help: 'penguins (real, from vega-datasets) or synthetic' },
   epochs: { type: 'number', ...TABULAR_TRAIN_RANGES.epochs, default: 60, help: 'maximum epochs' },
   seed: { type: 'number', ...COMMON_RANGES.seed, default: 0, help: 'random seed' },
+  threads: THREADS_FLAG,
 } as const;
 
 /** Splits a CSV file's rows 80/20 into train.csv and test.csv (seeded). */
@@ -60,11 +62,11 @@ export async function demoVerb(argv: string[]): Promise<number> {
   const say = (s: string) => void (a.json || a.quiet || process.stderr.write(s + '\n'));
   say(`switchyard demo: ${dataset} data -> ${files.train} (train), ${files.test} (test); target '${target}'`);
   // Audit before training: the data is checked with the same readers the trainer uses.
-  const audit = await runAudit({ data: files.train, test: files.test, target, seed: a.seed, progress: { enabled: false } });
+  const audit = await runAudit({ data: files.train, test: files.test, target, seed: a.seed, labelIssueOptions: { threads: a.threads }, progress: { enabled: false } });
   const auditFiles = await writeAuditReports(join(a.out, 'audit'), audit);
   const runDir = join(a.out, 'run');
-  const summary = await trainTabular({ data: files.train, target, out: runDir, force: true, epochs: a.epochs, seed: a.seed, hidden: [32, 32], batchSize: 32, lr: 0.01, patience: 10, progress: { enabled: !a.quiet && !a.json } });
-  const preds = await predictTabular(runDir, files.test);
+  const summary = await trainTabular({ data: files.train, target, out: runDir, force: true, epochs: a.epochs, seed: a.seed, hidden: [32, 32], batchSize: 32, lr: 0.01, patience: 10, threads: a.threads, progress: { enabled: !a.quiet && !a.json } });
+  const preds = await predictTabular(runDir, files.test, { threads: a.threads });
   const test = await readCsv(files.test);
   const col = test.columns.indexOf(target);
   const correct = test.rows.filter((r, i) => r[col].trim() === String(preds.predictions[i])).length;
@@ -75,14 +77,14 @@ export async function demoVerb(argv: string[]): Promise<number> {
   // Check the export: onnxruntime on the exported file gives the same probabilities as predict.
   const { enc } = await loadTabularRun(runDir);
   const enc2 = enc.encode(test, { target: false });
-  const session = await ort.InferenceSession.create(await readFile(onnxFile));
+  const session = await ort.InferenceSession.create(await readFile(onnxFile), sessionOptions({ threads: a.threads }));
   const res = await session.run({ features: new ort.Tensor('float32', enc2.x, [enc2.rows, enc2.features]) });
   const probs = res.probabilities.data as Float32Array;
   let maxDiff = 0;
   for (let i = 0; i < probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(probs[i] - preds.probabilities![i]));
   await session.release();
   // Evaluate beyond accuracy: bootstrap intervals, calibration, corruptions and out-of-distribution detection.
-  const evaluation = await runEval({ model: runDir, data: files.test, bootstrap: 200, seed: a.seed, progress: { enabled: false } });
+  const evaluation = await runEval({ model: runDir, data: files.test, resamples: 200, seed: a.seed, threads: a.threads, progress: { enabled: false } });
   const evalFiles = await writeEvalReports(join(a.out, 'eval'), evaluation);
   const acc = evaluation.scores?.overall.accuracy;
   const ece = evaluation.scores?.overall.ece;

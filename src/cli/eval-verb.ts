@@ -5,7 +5,7 @@ import type { AttackNorm } from '../eval/adversarial.ts';
 import type { FairnessResult } from '../eval/score.ts';
 import { oodInputName, writeEvalReports } from '../report/eval-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 /**
@@ -18,7 +18,7 @@ export const EVAL_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train (tabular or LM), or an .onnx classifier' },
   data: { type: 'string', required: true, help: 'labelled test CSV (tabular), or text files/folders, comma-separated (LM)' },
-  out: { type: 'string', help: 'report directory: eval.json and eval.html' },
+  out: { type: 'string', valueName: 'dir', help: 'report directory to write eval.json and eval.html into' },
   target: { type: 'string', help: 'label column (ONNX models; runs know theirs)' },
   classes: { type: 'list', help: 'ONNX models: class labels in output order' },
   sensitive: { type: 'list', help: 'sensitive columns for fairness metrics, e.g. --sensitive sex,age_group' },
@@ -36,9 +36,11 @@ export const EVAL_SPEC = {
   'pgd-steps': { type: 'number', ...EVAL_RANGES.pgdSteps, default: 10, help: 'PGD iterations' },
   'calibrate-on': { type: 'string', help: 'labelled validation CSV: fit temperature scaling and store it with the model' },
   'no-corruptions': { type: 'boolean', help: 'skip the corruption robustness checks' },
-  bootstrap: { type: 'number', ...EVAL_RANGES.bootstrap, default: 1000, help: 'bootstrap resamples for confidence intervals' },
+  resamples: {
+    type: 'number', ...EVAL_RANGES.resamples, default: 1000, deprecatedAlias: 'bootstrap', help: 'bootstrap resamples for confidence intervals',
+  },
   seed: { type: 'number', ...EVAL_RANGES.seed, default: 0, help: 'seed of the bootstrap, corruptions and attacks' },
-  threads: { type: 'number', ...EVAL_RANGES.threads, help: 'ONNX Runtime threads' },
+  threads: THREADS_FLAG,
 } as const;
 
 function numbers(list: string[] | undefined, flag: string): number[] | undefined {
@@ -103,7 +105,7 @@ export async function evalVerb(argv: string[]): Promise<number> {
   const result = await runEval({
     model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, minGroupSize: a['min-group-size'], slice: a.slice,
     ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),
-    pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], bootstrap: a.bootstrap, seed: a.seed, threads: a.threads,
+    pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], resamples: a.resamples, seed: a.seed, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.out) await writeEvalReports(a.out, result);

@@ -9,8 +9,9 @@ import { generate } from '../train/generate.ts';
 import { LM_TRAIN_RANGES, trainLm } from '../train/lm.ts';
 import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
+import { TRAIN_INPUTS } from './train-verbs.ts';
 
 /** Ranges of the GPT architecture flags (the model config is checked again by the GPT itself). */
 const GPT_FLAG_RANGES = {
@@ -24,9 +25,9 @@ const GPT_FLAG_RANGES = {
 
 export const LM_TRAIN_SPEC = {
   ...COMMON_FLAGS,
-  model: { type: 'string', required: true, help: 'gpt' },
+  model: { type: 'string', required: true, help: 'gpt: a dense or Mixture-of-Experts GPT (tabular training takes no --model)' },
   data: { type: 'list', required: true, help: 'text files or folders (comma-separated), or "sotu" for the State of the Union corpus' },
-  out: { type: 'string', required: true, help: 'run directory' },
+  out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, tokenizer, metrics)' },
   preset: { type: 'string', default: 'tiny', help: 'tiny | small' },
   'd-model': { type: 'number', ...GPT_FLAG_RANGES.size, help: 'model width (overrides the preset)' },
   layers: { type: 'number', ...GPT_FLAG_RANGES.size, help: 'transformer blocks' },
@@ -66,7 +67,7 @@ export const LM_TRAIN_SPEC = {
   resume: { type: 'boolean', help: 'continue the run in --out (keeps its saved settings)' },
   'stop-after': { type: 'number', ...LM_TRAIN_RANGES.stopAfter, help: 'stop after this many updates in this invocation' },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
-  threads: { type: 'number', ...LM_TRAIN_RANGES.threads, help: 'ONNX Runtime threads' },
+  threads: THREADS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
 } as const;
 
@@ -120,7 +121,7 @@ export function corpusPaths(list: string[]): string[] {
 /** `switchyard train --model gpt` */
 export async function lmTrainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
-  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', 'Train a dense or Mixture-of-Experts GPT on text files.', LM_TRAIN_SPEC)), 0;
+  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', `Train a dense or Mixture-of-Experts GPT on text.\n\n${TRAIN_INPUTS}`, LM_TRAIN_SPEC)), 0;
   if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
   const data = corpusPaths(a.data);
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], data.map((path) => ({ flag: '--data', path })));
@@ -149,6 +150,7 @@ const GENERATE_SPEC = {
   'top-k': { type: 'number', ...SAMPLE_RANGES.topK, default: 0, help: 'sample among the k most likely tokens (0 = all)' },
   'top-p': { type: 'number', ...SAMPLE_RANGES.topP, default: 1, help: 'nucleus sampling threshold (1 = off)' },
   seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'sampling seed' },
+  threads: THREADS_FLAG,
 } as const;
 
 /** The text of `--prompt-file`, strictly UTF-8. */
@@ -165,7 +167,7 @@ export async function generateVerb(argv: string[]): Promise<number> {
   const r = await generate(a.model, prompt, {
     maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
     onText: a.json ? undefined : (s) => process.stdout.write(s),
-  });
+  }, { threads: a.threads });
   if (a.json) emitJson({ ok: true, prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
   else {
     process.stdout.write('\n');

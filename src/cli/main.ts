@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
+import { unknownName } from './args.ts';
 import { demoVerb } from './demo-verb.ts';
 import { runCli } from './output.ts';
 import { exportVerb, predictVerb, trainVerb } from './train-verbs.ts';
@@ -22,10 +23,16 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
 };
 
 function usage(): string {
-  const lines = ['usage: switchyard <verb> [options]   (switchyard <verb> --help for its options)', '', 'verbs:'];
+  const lines = ['usage: switchyard <verb> [options]   (switchyard help <verb>, or switchyard <verb> --help, for its options)', '', 'verbs:'];
   for (const [v, { summary }] of Object.entries(VERBS)) lines.push(`  ${v.padEnd(9)} ${summary}`);
   lines.push('', 'every verb takes --json (one JSON object on stdout) and --quiet (no progress on stderr)');
   return lines.join('\n') + '\n';
+}
+
+/** The verb named `name`, or E_USAGE suggesting the closest verb (as the flag parser does for flags). */
+function findVerb(name: string): (typeof VERBS)[string] {
+  if (Object.hasOwn(VERBS, name)) return VERBS[name];
+  throw unknownName('verb', name, Object.keys(VERBS));
 }
 
 /**
@@ -40,6 +47,8 @@ await runCli(async () => {
     throw new SwitchyardError('E_USAGE', `the command line is ${bytes} bytes, more than the ${MAX_COMMAND_LINE} accepted`, 'pass long text in a file, e.g. switchyard generate --prompt-file prompt.txt');
   }
   const [verb, ...rest] = process.argv.slice(2);
+  // `switchyard help train --model gpt` is `switchyard train --model gpt --help`.
+  if (verb === 'help' && rest.length && !rest[0].startsWith('-')) return findVerb(rest[0]).run([...rest.slice(1), '--help']);
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     process.stdout.write(usage());
     return verb ? 0 : 2;
@@ -49,7 +58,5 @@ await runCli(async () => {
     process.stdout.write(`switchyard ${pkg.version}\n`);
     return 0;
   }
-  const v = VERBS[verb];
-  if (!v) throw new SwitchyardError('E_USAGE', `unknown verb '${verb}'`, `verbs: ${Object.keys(VERBS).join(', ')}`);
-  return v.run(rest);
+  return findVerb(verb).run(rest);
 });

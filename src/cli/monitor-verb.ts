@@ -5,7 +5,7 @@ import { driftReport, writeDriftReport } from '../monitor/report.ts';
 import { parseWindow } from '../monitor/store.ts';
 import { openRegistry } from '../registry/registry.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, type ArgSpec } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, unknownName, type ArgSpec } from './args.ts';
 import { emitJson } from './output.ts';
 
 const BASE = {
@@ -19,7 +19,7 @@ const REPORT = {
   reference: { type: 'string', help: 'reference (training) data (default: the data named in the version lineage)' },
   window: { type: 'string', default: '1000', help: "logged predictions to judge: a count ('1000') or a duration ('1h', '7d')" },
   role: { type: 'string', help: 'only primary or canary traffic' },
-  out: { type: 'string', default: 'reports/drift', help: 'directory for drift.json and drift.html' },
+  out: { type: 'string', default: 'reports/drift', valueName: 'dir', help: 'report directory to write drift.json and drift.html into' },
   'fail-on-drift': { type: 'boolean', help: 'exit 3 when dataset drift is found' },
 } as const satisfies ArgSpec;
 
@@ -94,7 +94,7 @@ export async function monitorVerb(argv: string[]): Promise<number> {
         else process.stdout.write(incidents.length ? incidents.map(incidentLine).join('\n') + '\n' : 'no incidents\n');
         return 0;
       }
-      if (sub !== 'show' && sub !== 'ack' && sub !== 'resolve') throw new SwitchyardError('E_USAGE', `unknown incidents command '${sub}'`, 'commands: list, show ID, ack ID, resolve ID');
+      if (sub !== 'show' && sub !== 'ack' && sub !== 'resolve') throw unknownName('incidents command', sub, ['list', 'show', 'ack', 'resolve']);
       if (a._.length !== 1) throw new SwitchyardError('E_USAGE', `'monitor incidents ${sub}' takes one incident ID (got ${a._.length})`, `e.g. switchyard monitor incidents ${sub} 3`);
       const id = a._[0];
       const who = { by: a.by ?? process.env.USER ?? 'unknown', note: a.note };
@@ -106,5 +106,5 @@ export async function monitorVerb(argv: string[]): Promise<number> {
       await reg.close();
     }
   }
-  throw new SwitchyardError('E_USAGE', `unknown monitor command '${cmd}'`, 'commands: report, incidents');
+  throw unknownName('monitor command', cmd, ['report', 'incidents']);
 }

@@ -4,7 +4,7 @@ import { openRegistry, type ModelVersion, type Registry } from '../registry/regi
 import { parseVersion } from '../registry/names.ts';
 import { parseWindow } from '../monitor/store.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, type ArgSpec } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, unknownName, type ArgSpec } from './args.ts';
 import { emitJson } from './output.ts';
 
 const BASE = {
@@ -90,7 +90,7 @@ async function withRegistry<T>(location: string | undefined, fn: (r: Registry) =
 export async function registryVerb(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') return void process.stdout.write(registryHelp()), cmd ? 0 : 2;
-  if (!(cmd in SPECS)) throw new SwitchyardError('E_USAGE', `unknown registry command '${cmd}'`, `commands: ${Object.keys(SPECS).join(', ')}`);
+  if (!Object.hasOwn(SPECS, cmd)) throw unknownName('registry command', cmd, Object.keys(SPECS));
   const c = cmd as keyof typeof SPECS;
   const spec: ArgSpec = SPECS[c];
   const a = parseArgs(rest, spec, `registry ${c}`) as Record<string, unknown> & { _: string[]; help: boolean; json: boolean };

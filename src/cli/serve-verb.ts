@@ -4,7 +4,7 @@ import { DEFAULT_CANARY_MIN_DISTINCT, DEFAULT_MONITOR_MAX_WINDOW } from '../moni
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
 import { startServer } from '../serve/server.ts';
 import { isModelRef } from '../registry/names.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 /** Flags of `switchyard serve`. */
@@ -17,7 +17,7 @@ export const SERVE_SPEC = {
   'api-keys': { type: 'string', help: 'JSON keys file { "keys": [{ "name", "sha256" }] } for state-changing routes' },
   'max-batch': { type: 'number', ...SERVE_RANGES.maxBatch, default: 64, help: 'rows per ONNX Runtime call at most (micro-batching)' },
   'batch-wait-ms': { type: 'number', ...SERVE_RANGES.batchWaitMs, default: 2, help: 'longest wait for a batch to fill, ms' },
-  threads: { type: 'number', ...SERVE_RANGES.threads, default: 1, help: 'ONNX Runtime threads per model' },
+  threads: { ...THREADS_FLAG, default: 1, help: 'ONNX Runtime intra-op threads per served model' },
   canary: { type: 'string', help: 'a second ref (e.g. NAME@canary) that takes --canary-weight of the traffic' },
   'canary-weight': { type: 'number', ...SERVE_RANGES.canaryWeight, default: 0.1, help: 'share of requests sent to the canary, 0..1' },
   shadow: { type: 'string', help: 'a ref that sees mirrored traffic; its answers are compared, not returned' },

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
+import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { runOnnx, writeOnnxExport } from '../train/export-run.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
@@ -15,10 +15,10 @@ import { MANIFEST_NAME } from '../util/fs.ts';
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
-  data: { type: 'string', required: true, help: 'training CSV/TSV file' },
+  data: { type: 'string', required: true, valueName: 'file', help: 'training table: CSV, TSV, JSONL or Parquet (see inputs above)' },
   target: { type: 'string', required: true, help: 'column to predict' },
-  out: { type: 'string', required: true, help: 'run directory to write (config, weights, metrics)' },
-  valid: { type: 'string', help: 'validation CSV (default: a stratified split of --data)' },
+  out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, metrics)' },
+  valid: { type: 'string', valueName: 'file', help: 'validation table, same formats (default: a stratified split of --data)' },
   task: { type: 'string', default: 'auto', help: 'auto | classification | regression' },
   hidden: { type: 'list', default: ['64', '64'], help: 'hidden layer sizes, e.g. --hidden 128,64' },
   activation: { type: 'string', default: 'relu', help: 'relu | gelu | silu' },
@@ -41,9 +41,28 @@ export const TRAIN_SPEC = {
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (keeps its saved hyper-parameters)' },
   'stop-after': { type: 'number', ...TABULAR_TRAIN_RANGES.stopAfter, help: 'stop after this many epochs in this invocation; continue later with --resume' },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
-  threads: { type: 'number', ...TABULAR_TRAIN_RANGES.threads, help: 'ONNX Runtime threads (default: all cores)' },
+  threads: THREADS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...TABULAR_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
 } as const;
+
+/**
+ * What `switchyard train --help` (both models) says about inputs and the two model kinds: one text for both helps.
+ *
+ * @example
+ * formatHelp('train', `Train an MLP.\n\n${TRAIN_INPUTS}`, TRAIN_SPEC);
+ */
+export const TRAIN_INPUTS = `inputs (--data):
+  tabular model (no --model):  CSV (.csv, .txt; delimiter detected), TSV (.tsv, .tab), JSONL (.jsonl, .ndjson,
+                               .json) or Parquet (.parquet, .pq); the --target column is the label
+  --model gpt:                 text files, or folders of .txt/.md files (comma-separated), or sotu (the built-in
+                               State of the Union corpus)
+
+models (each with its own options):
+  switchyard train --data T --target COL --out DIR         an MLP classifier or regressor
+                                                           options: switchyard train --help
+  switchyard train --model gpt --data TEXT|sotu --out DIR  a dense or Mixture-of-Experts GPT (--preset, --layers,
+                                                           --experts, --tokenizer, --steps, ...)
+                                                           options: switchyard train --model gpt --help`;
 
 function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   const out: Record<string, ColumnRole> = {};
@@ -63,7 +82,7 @@ function requireFile(path: string, flag: string): void {
 /** `switchyard train` */
 export async function trainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, TRAIN_SPEC, 'train');
-  if (a.help) return void process.stdout.write(formatHelp('train', 'Train an MLP classifier or regressor on a CSV file.', TRAIN_SPEC)), 0;
+  if (a.help) return void process.stdout.write(formatHelp('train', `Train an MLP classifier or regressor on a table (or a GPT on text: --model gpt).\n\n${TRAIN_INPUTS}`, TRAIN_SPEC)), 0;
   requireFile(a.data, '--data');
   if (a.valid) requireFile(a.valid, '--valid');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }, { flag: '--valid', path: a.valid }]);
@@ -98,15 +117,15 @@ export async function trainVerb(argv: string[]): Promise<number> {
 const PREDICT_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
-  data: { type: 'string', required: true, help: 'CSV with the training columns (target optional)' },
-  out: { type: 'string', help: 'predictions CSV to write (default: stdout)' },
-  threads: { type: 'number', ...TABULAR_TRAIN_RANGES.threads, help: 'ONNX Runtime threads' },
+  data: { type: 'string', required: true, valueName: 'file', help: 'table with the training columns (target optional): CSV, TSV, JSONL or Parquet' },
+  out: { type: 'string', valueName: 'file', help: 'predictions CSV file to write (default: stdout)' },
+  threads: THREADS_FLAG,
 } as const;
 
 /** `switchyard predict` */
 export async function predictVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, PREDICT_SPEC, 'predict');
-  if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained model; writes labels and class probabilities.', PREDICT_SPEC)), 0;
+  if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained tabular model; writes labels and class probabilities as CSV.', PREDICT_SPEC)), 0;
   requireFile(a.data, '--data');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--data', path: a.data }]);
   const p = await predictTabular(a.model, a.data, { threads: a.threads });
@@ -120,7 +139,7 @@ export async function predictVerb(argv: string[]): Promise<number> {
 const EXPORT_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
-  out: { type: 'string', required: true, help: 'ONNX file to write' },
+  out: { type: 'string', required: true, valueName: 'file', help: 'ONNX file to write' },
 } as const;
 
 /** `switchyard export` */

@@ -23,7 +23,9 @@ export interface CompressOptions {
   model: string;
   /** The `.onnx` file to write. */
   out: string;
+  /** `'dynamic'` (default: int8 weights and int8 matmuls) or `'weights'` (int8 storage, float32 arithmetic). */
   mode?: QuantizeMode;
+  /** Weights with fewer elements stay float32 (default 1024). */
   minElements?: number;
   /** Bits of the int8-matmul weights: 7 (default, exact on every CPU) or 8 (needs VNNI); see {@link quantizeModel}. */
   weightBits?: 7 | 8;
@@ -38,6 +40,7 @@ export interface CompressOptions {
   limit?: number;
   /** Gate: when the check's label (top-1 token) agreement is below this, nothing is written (E_GATE, exit code 3). */
   minAgreement?: number;
+  /** ONNX Runtime intra-op threads of the check (default: all cores). */
   threads?: number;
   /** Progress of the check on stderr (default on; the CLI turns it off for --quiet and --json). */
   progress?: CheckOptions['progress'];

@@ -31,16 +31,21 @@ import { scoreTabular, type TabularScores } from './score.ts';
  * const o: EvalOptions = { model: 'runs/x', data: 'test.csv', sensitive: ['sex'], adversarial: true };
  */
 export interface EvalOptions {
+  /** A run directory written by `switchyard train` (tabular or LM), or an `.onnx` classifier. */
   model: string;
   /** CSV of labelled rows (tabular), or text files/folders, comma-separated (language model). */
   data: string;
+  /** The label column (needed for `.onnx` models; a run knows its own). */
   target?: string;
+  /** `.onnx` models: the class labels in the order of the model's probability outputs. */
   classes?: string[];
+  /** Columns whose groups the fairness metrics compare, e.g. `['sex', 'age_group']`. */
   sensitive?: string[];
   /** Favourable class for fairness metrics (default: the second class of a binary model). */
   positive?: string;
   /** Sensitive groups with fewer rows are listed but kept out of the fairness gaps (default 30, `--min-group-size`). */
   minGroupSize?: number;
+  /** Columns to slice every metric by; the worst slices are listed. */
   slice?: string[];
   /** A CSV of out-of-distribution rows; default: the built-in shifted set. */
   ood?: string;
@@ -48,30 +53,45 @@ export interface EvalOptions {
   oodShift?: number;
   /** Reference (training-like) data for the Mahalanobis fit and the attack's valid ranges. */
   reference?: string;
+  /** Run FGSM and PGD attacks (robust accuracy against epsilon); for an LM, PGD on the token embeddings. */
   adversarial?: boolean;
+  /** Attack norms: `'linf'` and/or `'l2'` (default both). */
   norms?: AttackNorm[];
+  /** Attack budgets in standardised units (L2 budgets are these times sqrt(attacked features)). */
   epsilons?: number[];
+  /** PGD iterations (default 10). */
   pgdSteps?: number;
   /** Validation CSV to fit the temperature on (stored in the run directory as calibration.json). */
   calibrateOn?: string;
+  /** Run the corruption robustness checks (default true). */
   corruptions?: boolean;
+  /** Bootstrap resamples for the confidence intervals (default 1000, `--resamples`). */
+  resamples?: number;
+  /** @deprecated the old name of {@link EvalOptions.resamples} (used when `resamples` is absent). */
   bootstrap?: number;
+  /** Seed of the bootstrap, corruptions and attacks (default 0). */
   seed?: number;
+  /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** Progress on stderr (`enabled: false` to silence it). */
   progress?: Partial<ProgressOptions>;
 }
+
+/** Bootstrap resamples of the intervals: `resamples`, and `bootstrap`, its deprecated name. */
+const RESAMPLES = { min: 10, max: 100_000, integer: true } as const;
 
 /**
  * Ranges of the numeric options of {@link runEval}, each with the `switchyard eval` flag that sets it: the CLI's
  * flag spec spreads them in and {@link runEval} checks them, so both give the same error.
  *
  * @example
- * const spec = { bootstrap: { type: 'number', default: 1000, ...EVAL_RANGES.bootstrap, help: 'resamples' } };
+ * const spec = { resamples: { type: 'number', default: 1000, ...EVAL_RANGES.resamples, help: 'resamples' } };
  */
 export const EVAL_RANGES = {
   oodShift: { flag: '--ood-shift', above: 0 },
   pgdSteps: { flag: '--pgd-steps', min: 1, max: 10_000, integer: true },
-  bootstrap: { flag: '--bootstrap', min: 10, max: 100_000, integer: true },
+  resamples: { flag: '--resamples', ...RESAMPLES },
+  bootstrap: { flag: '--bootstrap', ...RESAMPLES },
   ...COMMON_RANGES,
 } as const;
 
@@ -186,7 +206,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const out = await model.predict(test.x, test.rows);
   progress.tick(1, { stage: 'predict' });
   const calibration = classification ? await calibrate(model, o.calibrateOn) : undefined;
-  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, minGroupSize: o.minGroupSize, slice: o.slice, bootstrap: o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
+  const scores = scoreTabular(model, table, test, out, { sensitive: o.sensitive, positive: o.positive, minGroupSize: o.minGroupSize, slice: o.slice, bootstrap: o.resamples ?? o.bootstrap, seed: o.seed, temperature: calibration?.temperature });
   progress.tick(1, { stage: 'metrics' });
   const headline = classification ? 'accuracy' : 'rmse';
   const clean = scores.overall[headline].estimate;

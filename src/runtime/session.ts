@@ -4,6 +4,7 @@ import type { DType } from '../core/dtype.ts';
 import type { Graph, Tensor } from '../core/graph.ts';
 import { formatShape, type Shape } from '../core/shape.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { checkRange, COMMON_RANGES } from '../util/ranges.ts';
 import { lowerGraph, type LowerOptions } from './onnx/lower.ts';
 import { encodeModel, type OnnxModel } from './onnx/proto.ts';
 import { validateModel } from './onnx/validate.ts';
@@ -151,6 +152,8 @@ export function defaultSpinPolicy(): SpinPolicy {
  * const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: 2 }));
  */
 export function sessionOptions(opts: { threads?: number; spin?: SpinPolicy } = {}): ort.InferenceSession.SessionOptions {
+  // One check for every session, so a library caller of any function that takes `threads` gets the CLI's error.
+  checkRange(COMMON_RANGES.threads.flag, opts.threads, COMMON_RANGES.threads);
   const policy = opts.spin ?? defaultSpinPolicy();
   const spin = policy === 'never' ? '0' : '1';
   return {

@@ -81,9 +81,13 @@ export type ServePlugin = (app: FastifyInstance, ctx: ServeContext) => void | Pr
  * const o: AppOptions = { router, keys: [{ name: 'ops', sha256: hashApiKey('s3cret') }], rateLimit: { rate: 100 } };
  */
 export interface AppOptions {
+  /** The models served (primary, canary, shadow) and how requests are split between them. */
   router: ModelRouter;
+  /** Prometheus counters and histograms (default: fresh ones). */
   metrics?: ServeMetrics;
+  /** The automatic rollback watcher (none when null). */
   guard?: RollbackGuard | null;
+  /** Hashed API keys that state-changing routes accept. */
   keys?: readonly ApiKey[];
   /** Token bucket per API key (or client IP): `rate` requests/s, `burst` at most. Off when absent. */
   rateLimit?: { rate: number; burst?: number };
@@ -93,9 +97,13 @@ export interface AppOptions {
   limits?: ServerLimits;
   /** Monitoring hook, called after a prediction is answered, for a `sampleRate` share of requests. */
   onPrediction?: (e: PredictionEvent) => void;
+  /** Share of predictions passed to `onPrediction`, 0..1 (default 1). */
   sampleRate?: number;
+  /** Called with the primary's and the shadow's answers to a mirrored request. */
   onShadow?: (e: ShadowEvent) => void;
+  /** Extra Fastify routes registered on the app. */
   plugins?: ServePlugin[];
+  /** Seed of the canary split and of sampling (default 0). */
   seed?: number;
 }
 

@@ -26,15 +26,23 @@ import { directorySource, ModelRouter, registrySource } from './versions.ts';
 export interface ServerOptions extends Omit<AppOptions, 'router' | 'metrics' | 'guard' | 'keys'> {
   /** `NAME@ALIAS` (with `registry`), or a run directory / ONNX file. */
   model: string;
+  /** Registry directory or `postgres://` URL; needed for `NAME@ALIAS` models and for `monitor`. */
   registry?: string;
+  /** A second model reference (e.g. `churn@canary`) that takes `canaryWeight` of the traffic. */
   canary?: string;
+  /** Share of requests sent to the canary, 0..1 (default 0.1). */
   canaryWeight?: number;
+  /** A model reference that sees mirrored traffic; its answers are compared, never returned. */
   shadow?: string;
+  /** Address to listen on (default `'127.0.0.1'`). */
   host?: string;
+  /** Port to listen on (default 8080; 0 picks a free one). */
   port?: number;
   /** JSON keys file (see `readApiKeys`). */
   apiKeys?: string;
+  /** How models are loaded: micro-batching (`maxBatch`, `batchWaitMs`), `threads`, unknown fields. */
   load?: LoadOptions;
+  /** When the canary (and with `primary`, the primary) is rolled back: error rate, p99 latency, minimum requests. */
   rollback?: RollbackRules;
   /** Incident sink (default: the monitor's incident log in the registry database). */
   incidents?: IncidentRecorder;
@@ -46,6 +54,7 @@ export interface ServerOptions extends Omit<AppOptions, 'router' | 'metrics' | '
   drainMs?: number;
   /** Install SIGTERM/SIGINT handlers (default true). */
   signals?: boolean;
+  /** Where log lines go (default: stderr, prefixed `serve:`). */
   log?: (line: string) => void;
 }
 

@@ -28,20 +28,29 @@ import { type BatchSpec, divergence, TrainStep } from './step.ts';
 export interface MlpHyperParams {
   /** Hidden layer sizes of a fresh model (default [64, 64]). */
   hidden?: number[];
+  /** Activation after each hidden layer: `'relu'` (default), `'gelu'` or `'silu'`. */
   activation?: Activation;
+  /** Dropout probability after each hidden layer, in [0, 1) (default 0). */
   dropout?: number;
   /** Epochs (default 30). */
   epochs?: number;
+  /** Rows per micro-batch (default 64). */
   batchSize?: number;
   /** Peak learning rate of the warm-up + cosine schedule (default 3e-3). */
   lr?: number;
+  /** Decoupled weight decay (default 1e-4). */
   weightDecay?: number;
+  /** `'adamw'` (default) or `'sgd'` (with `momentum`). */
   optimizer?: 'adamw' | 'sgd';
+  /** SGD momentum (default 0.9). */
   momentum?: number;
+  /** Clip gradients to this global L2 norm (off when absent). */
   clipNorm?: number;
+  /** Micro-batches whose gradients are averaged per optimizer update (default 1). */
   accumulate?: number;
   /** Micro-steps per ONNX Runtime call (the Loop trip count, default 16). */
   stepsPerCall?: number;
+  /** Seed of the weights, the split, shuffling and dropout (default 0). */
   seed?: number;
 }
 

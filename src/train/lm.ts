@@ -23,27 +23,41 @@ import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
 export interface LmTrainOptions extends RunOptions {
+  /** Text files, or folders of `.txt`/`.md` files, read as the corpus. */
   data: string[];
+  /** Run directory to write: config, tokenizer, weights, metrics, checkpoint, manifest. */
   out: string;
+  /** The GPT architecture (dense or MoE), e.g. `GPT_PRESETS.tiny` with overrides. */
   model: GptConfig;
+  /** `'byte'` (default: 256 byte tokens) or `'bpe'` (trained on the corpus, `vocabSize` tokens). */
   tokenizer?: 'byte' | 'bpe';
   /** BPE vocabulary size (ignored for bytes). */
   vocabSize?: number;
   /** Optimizer updates in total. */
   steps?: number;
+  /** Sequences per micro-batch (default 16). */
   batchSize?: number;
+  /** Micro-batches per optimizer update (default 1). */
   accumulate?: number;
+  /** Peak learning rate after warm-up (default 1e-3). */
   lr?: number;
+  /** Final learning rate of the cosine decay (default 1e-4). */
   minLr?: number;
+  /** Linear warm-up updates (default 50). */
   warmup?: number;
+  /** AdamW decoupled weight decay (default 0.1). */
   weightDecay?: number;
+  /** Global gradient-norm clip (default 1). */
   clipNorm?: number;
   /** Validate (and checkpoint) every this many updates. */
   evalEvery?: number;
   /** At most this many validation tokens per evaluation. */
   evalTokens?: number;
+  /** Share of documents held out for validation (default 0.1). */
   validFraction?: number;
+  /** Seed of the weights, the split, batching and dropout (default 0). */
   seed?: number;
+  /** Micro-steps per ONNX Runtime call (the ONNX `Loop` trip count, default 8). */
   stepsPerCall?: number;
   /** The most parameters the model may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
   maxParams?: number;

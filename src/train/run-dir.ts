@@ -285,5 +285,6 @@ export interface RunOptions {
   stopAfter?: number;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** The progress bar on stderr: `enabled` (default: when stderr is a TTY) and the stream it writes to. */
   progress?: { stream?: ProgressStream; enabled?: boolean };
 }

@@ -21,14 +21,19 @@ export type LossFn = (model: Module, batch: Record<string, Tensor>) => Tensor | 
 
 /** Options of {@link TrainStep.compile}. */
 export interface TrainStepOptions {
+  /** The module whose parameters are trained (trainable parameters get gradients; buffers are carried). */
   model: Module;
+  /** The loss of one micro-batch: `(model, batch) => scalar Tensor` (optionally with metrics). */
   loss: LossFn;
+  /** Name, dtype and shape of every batch input (one micro-batch; the step stacks K of them). */
   batch: BatchSpec;
+  /** The update rule, e.g. `optim.adamw({ weightDecay: 0.01 })`. */
   optimizer: Optimizer;
   /** Clip gradients to this global norm (off when absent). */
   clipNorm?: number;
   /** Micro-batches whose gradients are averaged per optimizer update (default 1). */
   accumulate?: number;
+  /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
   /** When ORT worker threads spin (default `'run'`; see {@link SpinPolicy}). */
   spin?: SpinPolicy;

@@ -19,14 +19,21 @@ import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
 export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
+  /** Training table: CSV, TSV, JSONL or Parquet (`--data`). */
   data: string;
+  /** The column to predict (`--target`). */
   target: string;
+  /** Run directory to write: config, weights, metrics, checkpoint, manifest (`--out`). */
   out: string;
+  /** A validation table in the same columns (default: a stratified split of `data`, see `validFraction`). */
   valid?: string;
+  /** `'auto'` (default) picks classification for a categorical or boolean target, regression for a numeric one. */
   task?: 'auto' | 'classification' | 'regression';
+  /** Column kinds that override the inferred schema, e.g. `{ zip: 'categorical', notes: 'ignore' }`. */
   columns?: Record<string, ColumnRole>;
   /** Early stopping: epochs without validation improvement before stopping (0 = off). */
   patience?: number;
+  /** Share of rows held out for validation when `valid` is absent (default 0.2). */
   validFraction?: number;
   /** Hash buckets per text column (default 1024). */
   textBuckets?: number;

@@ -166,8 +166,11 @@ export function liveNodes(graph: Graph, outputs: Tensor[]): Node[] {
 export interface LowerOptions {
   /** Graph inputs to bake in as initializers (e.g. trained weights in an inference export). */
   initializers?: Map<Tensor, TensorData>;
+  /** The ONNX graph name. */
   name?: string;
+  /** The ONNX model's doc_string. */
   docString?: string;
+  /** Key/value pairs stored as the ONNX model's metadata_props. */
   metadata?: Record<string, string>;
 }
 
