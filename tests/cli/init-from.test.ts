@@ -6,17 +6,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.ts';
-import { cli, expectBadInput, tmp } from './helpers.ts';
+import { cli, expectBadInput, expectOk as ok, tmp } from './helpers.ts';
 
 const dir = tmp('sy-cli-init-');
 const text = join(dir, 'text.txt');
 const GPT = ['train', '--model', 'gpt', '--data', text, '--d-model', '16', '--layers', '1', '--heads', '2', '--context', '8', '--mlp-hidden', '32', '--batch-size', '4', '--eval-every', '5', '--json', '--quiet'];
 
-function ok(r: ReturnType<typeof cli>) {
-  expect(r.code, r.stderr).toBe(0);
-  expect(r.json?.ok).toBe(true);
-  return r.json;
-}
 
 describe('switchyard train --init-from / export --format hf-gpt2', () => {
   const source = join(dir, 'gpt');
