@@ -85,7 +85,9 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
  * @example
  * const cfg = gptConfigFromArgs(parseArgs(argv, LM_TRAIN_SPEC, 'train'));
  */
-export function gptConfigFromArgs(a: ReturnType<typeof parseArgs<typeof LM_TRAIN_SPEC>>, source: Partial<GptConfig> = {}): GptConfig {
+export function gptConfigFromArgs(
+  a: ReturnType<typeof parseArgs<typeof LM_TRAIN_SPEC>>, source: Partial<GptConfig> = {},
+): GptConfig {
   const preset = oneOf('preset', a.preset, ['tiny', 'small'] as const)!;
   const base = { ...GPT_PRESETS[preset], ...source };
   const cfg: GptConfig = {
@@ -135,10 +137,13 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   const initOptions = await initFromArgs(a);
   const initFrom = initOptions && (await readInitSource(initOptions, ['gpt']));
   if (initFrom?.layout === 'hf-gpt2' && initFrom.gpt?.heads === undefined && a.heads === undefined) {
-    throw new SwitchyardError('E_USAGE', `${initOptions!.path}: GPT-2 weights without a config.json beside them: the head count is unknown`, 'pass --heads N (GPT-2 small: 12)');
+    const what = `${initOptions!.path}: GPT-2 weights without a config.json beside them: the head count is unknown`;
+    throw new SwitchyardError('E_USAGE', what, 'pass --heads N (GPT-2 small: 12)');
   }
   // From a GPT run, --init-from keeps its tokenizer unless --tokenizer is typed.
-  const tokenizer = initFrom && !flagGiven(argv, 'tokenizer') ? undefined : oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const);
+  const tokenizer = initFrom && !flagGiven(argv, 'tokenizer')
+    ? undefined
+    : oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const);
   const r = await trainLm({
     data, out: a.out, model: gptConfigFromArgs(a, initFrom?.gpt), initFrom, tokenizer, vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
@@ -146,7 +151,9 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
   });
   const last = r.records[r.records.length - 1];
-  if (a.json) emitJson({ ok: true, out: r.out, params: r.params, activeParams: r.activeParams, last, records: r.records, ...(r.init ? { init: r.init } : {}) });
+  const init = r.init ? { init: r.init } : {};
+  const counts = { params: r.params, activeParams: r.activeParams };
+  if (a.json) emitJson({ ok: true, out: r.out, ...counts, last, records: r.records, ...init });
   else {
     for (const rec of r.records) process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte), ${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%\n`);
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);

@@ -22,9 +22,15 @@ export type F32Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 
 /** GPT-2 `activation_function` names and the {@link Activation} that computes the same function. */
 const HF_ACTIVATIONS: Record<string, Activation> = {
-  gelu_new: 'gelu-tanh', gelu_pytorch_tanh: 'gelu-tanh', gelu_fast: 'gelu-tanh', gelu: 'gelu', relu: 'relu', silu: 'silu', swish: 'silu',
+  gelu_new: 'gelu-tanh', gelu_pytorch_tanh: 'gelu-tanh', gelu_fast: 'gelu-tanh',
+  gelu: 'gelu', relu: 'relu', silu: 'silu', swish: 'silu',
 };
-const OUR_ACTIVATIONS: Record<Activation, string> = { 'gelu-tanh': 'gelu_new', gelu: 'gelu', relu: 'relu', silu: 'silu' };
+const OUR_ACTIVATIONS: Record<Activation, string> = {
+  'gelu-tanh': 'gelu_new', gelu: 'gelu', relu: 'relu', silu: 'silu',
+};
+
+/** The error of everything in this module: `E_HF_GPT2` naming the place. */
+const hfError = (what: string, hint: string) => new SwitchyardError('E_HF_GPT2', what, hint);
 
 /** One weight of a block: our name, GPT-2's, and whether it is a transposed Conv1D weight. */
 const BLOCK_WEIGHTS: [ours: string, hf: string, transposed: boolean][] = [
@@ -71,7 +77,8 @@ export function gpt2Incompatibilities(cfg: GptConfig): string[] {
 function requireGpt2(cfg: GptConfig, where: string): void {
   const why = gpt2Incompatibilities(cfg);
   if (why.length) {
-    throw new SwitchyardError('E_HF_GPT2', `${where}: not a GPT-2: ${why.join('; ')}`, 'train with --position learned --norm layernorm and no --experts');
+    const hint = 'train with --position learned --norm layernorm and no --experts';
+    throw hfError(`${where}: not a GPT-2: ${why.join('; ')}`, hint);
   }
 }
 
@@ -85,7 +92,9 @@ function transpose2d(t: { shape: number[]; data: Float32Array }): { shape: numbe
 /** Pairs of (our name, GPT-2 name, transposed) for every weight of a model of `layers` blocks. */
 function namePairs(layers: number, tied: boolean): [string, string, boolean][] {
   const pairs: [string, string, boolean][] = TOP_WEIGHTS.map(([o, h]) => [o, h, false]);
-  for (let i = 0; i < layers; i++) for (const [o, h, t] of BLOCK_WEIGHTS) pairs.push([`blocks.${i}.${o}`, `h.${i}.${h}`, t]);
+  for (let i = 0; i < layers; i++) {
+    for (const [o, h, t] of BLOCK_WEIGHTS) pairs.push([`blocks.${i}.${o}`, `h.${i}.${h}`, t]);
+  }
   if (!tied) pairs.push(['head.weight', 'lm_head.weight', false]);
   return pairs;
 }
@@ -102,7 +111,7 @@ export function gptToHfGpt2(weights: F32Tensors, cfg: GptConfig): Map<string, Na
   const out = new Map<string, NamedTensor>();
   for (const [ours, hf, transposed] of namePairs(cfg.layers, cfg.tieWeights)) {
     const t = weights.get(ours);
-    if (!t) throw new SwitchyardError('E_HF_GPT2', `export to GPT-2: the model has no '${ours}'`, 'export a run of switchyard train --model gpt');
+    if (!t) throw hfError(`export to GPT-2: the model has no '${ours}'`, 'export a switchyard train --model gpt run');
     const v = transposed ? transpose2d(t) : { shape: [...t.shape], data: t.data };
     out.set(hf, { dtype: 'F32', shape: v.shape, data: v.data });
   }
@@ -114,7 +123,7 @@ function asF32(name: string, t: NamedTensor, source: string): Float32Array {
   if (t.dtype === 'F32') return t.data as Float32Array;
   if (t.dtype === 'F64') return Float32Array.from(t.data as Float64Array);
   if (t.dtype === 'F16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
-  throw new SwitchyardError('E_HF_GPT2', `${source}: tensor '${name}' is ${t.dtype}, not a float`, 'save the checkpoint as float32');
+  throw hfError(`${source}: tensor '${name}' is ${t.dtype}, not a float`, 'save the checkpoint as float32');
 }
 
 function halfToFloat(h: number): number {
@@ -144,14 +153,15 @@ export function hfGpt2ToGpt(tensors: Map<string, NamedTensor>, source = 'GPT-2 c
   const layers = [...byHf.keys()].reduce((m, n) => Math.max(m, Number(/^h\.(\d+)\./.exec(n)?.[1] ?? -1) + 1), 0);
   const wte = byHf.get('wte.weight');
   const head = byHf.get('lm_head.weight');
-  const tied = !head || (!!wte && head.data.length === wte.data.length && head.data.every((v, i) => Object.is(v, wte.data[i])));
+  const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  const tied = !head || (!!wte && same(head.data, wte.data));
   if (head && tied) byHf.delete('lm_head.weight');
   const out: F32Tensors = new Map();
   for (const [ours, hf, transposed] of namePairs(layers, tied)) {
     const t = byHf.get(hf);
     if (!t) continue;
     if (transposed && t.shape.length !== 2) {
-      throw new SwitchyardError('E_HF_GPT2', `${source}: '${hf}' has shape [${t.shape}], a Conv1D weight is 2-D`, 'pass a GPT-2 checkpoint');
+      throw hfError(`${source}: '${hf}' has shape [${t.shape}], a Conv1D weight is 2-D`, 'pass a GPT-2 checkpoint');
     }
     out.set(ours, transposed ? transpose2d(t) : t);
     byHf.delete(hf);
@@ -193,8 +203,15 @@ export interface HfGpt2Config {
 export function hfGpt2Config(cfg: GptConfig): HfGpt2Config {
   requireGpt2(cfg, 'export to GPT-2');
   return {
-    model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: cfg.vocab, n_positions: cfg.context, n_ctx: cfg.context,
-    n_embd: cfg.dModel, n_layer: cfg.layers, n_head: cfg.heads, n_inner: cfg.mlpHidden === 4 * cfg.dModel ? null : cfg.mlpHidden,
+    model_type: 'gpt2',
+    architectures: ['GPT2LMHeadModel'],
+    vocab_size: cfg.vocab,
+    n_positions: cfg.context,
+    n_ctx: cfg.context,
+    n_embd: cfg.dModel,
+    n_layer: cfg.layers,
+    n_head: cfg.heads,
+    n_inner: cfg.mlpHidden === 4 * cfg.dModel ? null : cfg.mlpHidden,
     activation_function: OUR_ACTIVATIONS[cfg.activation], layer_norm_epsilon: 1e-5, tie_word_embeddings: cfg.tieWeights,
     resid_pdrop: cfg.dropout, embd_pdrop: cfg.dropout, attn_pdrop: cfg.dropout, initializer_range: 0.02,
     scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, reorder_and_upcast_attn: false,
@@ -210,15 +227,19 @@ export function hfGpt2Config(cfg: GptConfig): HfGpt2Config {
  * @example
  * const cfg = gptFromHfGpt2(weights, JSON.parse(readFileSync('gpt2/config.json', 'utf8')));
  */
-export function gptFromHfGpt2(weights: F32Tensors, hf?: Partial<HfGpt2Config>, source = 'GPT-2 checkpoint'): Partial<GptConfig> {
+export function gptFromHfGpt2(
+  weights: F32Tensors, hf?: Partial<HfGpt2Config>, source = 'GPT-2 checkpoint',
+): Partial<GptConfig> {
   const shape = (n: string) => {
     const t = weights.get(n);
-    if (!t) throw new SwitchyardError('E_HF_GPT2', `${source}: no '${n}' in the GPT-2 weights`, 'pass a complete GPT-2 checkpoint');
+    if (!t) throw hfError(`${source}: no '${n}' in the GPT-2 weights`, 'pass a complete GPT-2 checkpoint');
     return t.shape;
   };
-  const bad = (what: string) => new SwitchyardError('E_HF_GPT2', `${source}: config.json ${what}, which our GPT does not compute`, 'export the model with GPT-2 defaults');
-  if (hf?.layer_norm_epsilon !== undefined && Math.abs(hf.layer_norm_epsilon - 1e-5) > 1e-12) throw bad(`layer_norm_epsilon ${hf.layer_norm_epsilon}`);
-  if (hf?.scale_attn_by_inverse_layer_idx || hf?.reorder_and_upcast_attn) throw bad('scales attention by layer or reorders it');
+  const bad = (what: string) =>
+    hfError(`${source}: config.json ${what}, which our GPT does not compute`, 'export the model with GPT-2 defaults');
+  const eps = hf?.layer_norm_epsilon;
+  if (eps !== undefined && Math.abs(eps - 1e-5) > 1e-12) throw bad(`layer_norm_epsilon ${eps}`);
+  if (hf?.scale_attn_by_inverse_layer_idx || hf?.reorder_and_upcast_attn) throw bad('scales attention by layer');
   if (hf?.scale_attn_weights === false) throw bad('turns off the attention scaling');
   const act = hf?.activation_function ?? 'gelu_new';
   const activation = HF_ACTIVATIONS[act];

@@ -10,7 +10,9 @@ import { basename, dirname, join } from 'node:path';
 import { gptToHfGpt2, hfGpt2Config } from '../models/hf-gpt2.ts';
 import { saveSafetensors } from '../runtime/safetensors.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { addToManifest, commitDirAtomic, MANIFEST_NAME, tempDirFor, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
+import {
+  addToManifest, commitDirAtomic, MANIFEST_NAME, tempDirFor, writeFileAtomic, writeJsonAtomic,
+} from '../util/fs.ts';
 import { exportLm } from './generate.ts';
 import { loadLmRun } from './lm-session.ts';
 import { RUN_FILES } from './run-dir.ts';
@@ -79,7 +81,8 @@ export async function exportHfGpt2(runDir: string, out: string): Promise<{ tenso
   const config = hfGpt2Config(cfg.gpt);
   const present = existsSync(out) ? await readdir(out).catch(() => null) : [];
   if (present === null || present.some((f) => !HF_FILES.includes(f))) {
-    throw new SwitchyardError('E_OUTPUT', `${out}: --out exists and holds other files than ${HF_FILES.join(' and ')}`, 'pick a new or empty --out directory');
+    const what = `${out}: --out exists and holds other files than ${HF_FILES.join(' and ')}`;
+    throw new SwitchyardError('E_OUTPUT', what, 'pick a new or empty --out directory');
   }
   const tensors = new Map([...hf].map(([n, t]) => [n === 'lm_head.weight' ? n : `transformer.${n}`, t]));
   const tmp = tempDirFor(out);

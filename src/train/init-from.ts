@@ -83,6 +83,7 @@ export interface InitReport {
 }
 
 const bad = (code: string, what: string, hint: string) => new SwitchyardError(code, what, hint);
+const MAP_HINT = 'write {"rename": [["pattern", "replacement"], ...], "ignore": ["pattern", ...]}';
 
 /**
  * Reads and checks a name map file (`--init-map`): a JSON object `{ "rename": [[pattern, replacement], ...],
@@ -99,40 +100,46 @@ export async function loadInitMap(file: string): Promise<InitNameMap> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw bad('E_INIT_MAP', `${file}: not valid JSON (${(e as Error).message})`, 'write {"rename": [["^old\\\\.", "new."]], "ignore": ["^head\\\\."]}');
+    throw bad('E_INIT_MAP', `${file}: not valid JSON (${(e as Error).message})`, MAP_HINT);
   }
   return checkInitMap(json, file);
 }
 
 function checkInitMap(json: unknown, where: string): InitNameMap {
-  const hint = 'write {"rename": [["pattern", "replacement"], ...], "ignore": ["pattern", ...]}';
+  const fail = (what: string) => bad('E_INIT_MAP', `${where}: ${what}`, MAP_HINT);
   const o = json as Record<string, unknown>;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad('E_INIT_MAP', `${where}: the name map is not a JSON object`, hint);
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw fail('the name map is not a JSON object');
   const extra = Object.keys(o).find((k) => k !== 'rename' && k !== 'ignore');
-  if (extra) throw bad('E_INIT_MAP', `${where}: unknown key "${extra}"`, hint);
-  const isPair = (r: unknown) => Array.isArray(r) && r.length === 2 && r.every((s) => typeof s === 'string');
-  if (o.rename !== undefined && !(Array.isArray(o.rename) && o.rename.every(isPair))) throw bad('E_INIT_MAP', `${where}: "rename" is not a list of [pattern, replacement] pairs`, hint);
-  if (o.ignore !== undefined && !(Array.isArray(o.ignore) && o.ignore.every((s) => typeof s === 'string'))) throw bad('E_INIT_MAP', `${where}: "ignore" is not a list of patterns`, hint);
+  if (extra) throw fail(`unknown key "${extra}"`);
+  const isText = (s: unknown) => typeof s === 'string';
+  const isPair = (r: unknown) => Array.isArray(r) && r.length === 2 && r.every(isText);
+  const listOf = (v: unknown, ok: (x: unknown) => boolean) => v === undefined || (Array.isArray(v) && v.every(ok));
+  if (!listOf(o.rename, isPair)) throw fail('"rename" is not a list of [pattern, replacement] pairs');
+  if (!listOf(o.ignore, isText)) throw fail('"ignore" is not a list of patterns');
   const map = { rename: o.rename as [string, string][] | undefined, ignore: o.ignore as string[] | undefined };
   for (const p of [...(map.rename ?? []).map((r) => r[0]), ...(map.ignore ?? [])]) {
     try {
       new RegExp(p);
     } catch (e) {
-      throw bad('E_INIT_MAP', `${where}: pattern ${JSON.stringify(p)} is not a regular expression (${(e as Error).message})`, hint);
+      throw fail(`pattern ${JSON.stringify(p)} is not a regular expression (${(e as Error).message})`);
     }
   }
   return map;
 }
 
 /** Applies the name map to the source's names: renamed tensors, and the names it ignored. */
-function renameTensors(tensors: Map<string, NamedTensor>, map: InitNameMap | undefined, path: string): { kept: Map<string, NamedTensor>; ignored: string[] } {
+function renameTensors(
+  tensors: Map<string, NamedTensor>, map: InitNameMap | undefined, path: string,
+): { kept: Map<string, NamedTensor>; ignored: string[] } {
   const kept = new Map<string, NamedTensor>();
   const ignored: string[] = [];
   const ignore = (map?.ignore ?? []).map((p) => new RegExp(p));
   for (const [name, t] of tensors) {
     const to = (map?.rename ?? []).reduce((n, [p, r]) => n.replace(new RegExp(p), r), name);
     if (ignore.some((re) => re.test(to))) ignored.push(name);
-    else if (kept.has(to)) throw bad('E_INIT_MAP', `${path}: the name map gives two tensors the name '${to}'`, 'make the rename rules one-to-one');
+    else if (kept.has(to)) {
+      throw bad('E_INIT_MAP', `${path}: the name map names two tensors '${to}'`, 'make the renames one-to-one');
+    }
     else kept.set(to, t);
   }
   return { kept, ignored };
@@ -141,7 +148,9 @@ function renameTensors(tensors: Map<string, NamedTensor>, map: InitNameMap | und
 function asSwitchyard(tensors: Map<string, NamedTensor>, path: string): F32Tensors {
   const out: F32Tensors = new Map();
   for (const [n, t] of tensors) {
-    if (t.dtype !== 'F32') throw bad('E_INIT_MISMATCH', `${path}: tensor '${n}' is ${t.dtype}, not F32`, 'save the weights as float32');
+    if (t.dtype !== 'F32') {
+      throw bad('E_INIT_MISMATCH', `${path}: tensor '${n}' is ${t.dtype}, not F32`, 'save the weights as float32');
+    }
     out.set(n, { shape: t.shape, data: t.data as Float32Array });
   }
   return out;
@@ -157,7 +166,9 @@ async function readHfConfig(file: string): Promise<Partial<HfGpt2Config> | undef
   }
   const c = json as Partial<HfGpt2Config>;
   if (!c || typeof c !== 'object' || c.model_type !== 'gpt2') return undefined;
-  if (c.n_head !== undefined && !(Number.isInteger(c.n_head) && c.n_head > 0)) throw bad('E_HF_GPT2', `${file}: n_head ${String(c.n_head)} is not a positive integer`, 'fix config.json');
+  if (c.n_head !== undefined && !(Number.isInteger(c.n_head) && c.n_head > 0)) {
+    throw bad('E_HF_GPT2', `${file}: n_head ${String(c.n_head)} is not a positive integer`, 'fix config.json');
+  }
   return c;
 }
 
@@ -174,7 +185,8 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
   const path = options.path;
   if (options.map) checkInitMap(options.map, '--init-map');
   const st = existsSync(path) ? statSync(path) : undefined;
-  if (!st) throw bad('E_FILE_NOT_FOUND', `${path}: no such file or directory (--init-from)`, 'pass a run directory or a .safetensors file');
+  const hint = 'pass a run directory or a .safetensors file';
+  if (!st) throw bad('E_FILE_NOT_FOUND', `${path}: no such file or directory (--init-from)`, hint);
   let kind: InitSource['kind'];
   let file: string;
   let run: RunHeader | undefined;
@@ -193,7 +205,8 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
       sha256 = sha256Bytes(await readFile(join(path, MANIFEST_NAME)));
     }
   } else {
-    if (!/\.safetensors$/i.test(path)) throw bad('E_USAGE', `${path}: --init-from takes a run directory or a .safetensors file`, 'pass a run directory or a .safetensors file');
+    const what = `${path}: --init-from takes a run directory or a .safetensors file`;
+    if (!/\.safetensors$/i.test(path)) throw bad('E_USAGE', what, hint);
     kind = 'safetensors';
     file = path;
     hf = await readHfConfig(join(dirname(path), RUN_FILES.config));
@@ -285,8 +298,10 @@ export function applyInitSource(model: Module, source: InitSource): InitReport {
     report.unused.length && !partial ? listText('unused', report.unused) : '',
   ].filter(Boolean);
   if (problems.length) {
-    throw bad('E_INIT_MISMATCH', `${source.options.path}: --init-from does not fit the model: ${problems.join('; ')}`,
-      'pass --init-partial to leave unmatched tensors fresh, --init-reshape to copy the overlap of resized ones, or --init-map FILE to rename');
+    const hint = 'pass --init-partial to leave unmatched tensors fresh, --init-reshape to copy the overlap of resized'
+      + ' ones, or --init-map FILE to rename';
+    const what = `${source.options.path}: --init-from does not fit the model: ${problems.join('; ')}`;
+    throw bad('E_INIT_MISMATCH', what, hint);
   }
   for (const f of plan) f();
   return report;
@@ -299,12 +314,45 @@ export function applyInitSource(model: Module, source: InitSource): InitReport {
  * process.stderr.write(initReportLine(report) + '\n'); // init-from runs/base: loaded 14, reshaped 0, fresh 2 (...)
  */
 export function initReportLine(r: InitReport): string {
-  const parts = [`loaded ${r.loaded.length}`, `reshaped ${r.reshaped.length}`, `fresh ${r.fresh.length}`, `unused ${r.unused.length}`];
+  const counts = `loaded ${r.loaded.length}, reshaped ${r.reshaped.length}, fresh ${r.fresh.length}`
+    + `, unused ${r.unused.length}`;
+  const resized = r.reshaped.map((x) => `${x.name} ${shapeText(x.from)}->${shapeText(x.to)}`);
   const details = [
-    r.reshaped.length ? listText('reshaped', r.reshaped.map((x) => `${x.name} ${shapeText(x.from)}->${shapeText(x.to)}`)) : '',
+    resized.length ? listText('reshaped', resized) : '',
     r.fresh.length ? listText('fresh', r.fresh) : '',
     r.unused.length ? listText('unused', r.unused) : '',
     r.ignored.length ? listText('ignored', r.ignored) : '',
   ].filter(Boolean);
-  return `init-from ${r.path} (${r.layout}, sha256 ${r.sha256.slice(0, 12)}): ${parts.join(', ')}${details.length ? ` (${details.join('; ')})` : ''}`;
+  const more = details.length ? ` (${details.join('; ')})` : '';
+  return `init-from ${r.path} (${r.layout}, sha256 ${r.sha256.slice(0, 12)}): ${counts}${more}`;
+}
+
+/**
+ * The source of a training workflow's `initFrom` option: read ({@link readInitSource}) unless already read, or
+ * undefined without one. With `resume` it is `E_USAGE` (a resumed run continues from its own checkpoint).
+ *
+ * @example
+ * const source = await initSourceOf({ out: 'runs/new', initFrom: { path: 'runs/base' } }, ['gpt']);
+ */
+export async function initSourceOf(
+  o: { out: string; resume?: boolean; initFrom?: InitFromOptions | InitSource }, kinds: readonly string[],
+): Promise<InitSource | undefined> {
+  if (!o.initFrom) return undefined;
+  if (o.resume) {
+    const hint = 'a resumed run continues from its checkpoint; --init-from starts a new run';
+    throw bad('E_USAGE', `${o.out}: --init-from and --resume together`, hint);
+  }
+  return 'tensors' in o.initFrom ? o.initFrom : readInitSource(o.initFrom, kinds);
+}
+
+/**
+ * {@link applyInitSource}, and its {@link initReportLine} on stderr when `log`.
+ *
+ * @example
+ * cfg.initFrom = initModelFrom(model, source, true);
+ */
+export function initModelFrom(model: Module, source: InitSource, log: boolean): InitReport {
+  const report = applyInitSource(model, source);
+  if (log) process.stderr.write(initReportLine(report) + '\n');
+  return report;
 }

@@ -16,7 +16,7 @@ import { copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoi
 import { type MlpHyperParams, MlpTrainer } from './fit.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
-import { applyInitSource, type InitFromOptions, type InitReport, initReportLine, type InitSource, readInitSource } from './init-from.ts';
+import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
 export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
@@ -137,8 +137,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let enc: TabularEncoder;
   let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
   let cfgText = '';
-  if (o.resume && o.initFrom) throw new SwitchyardError('E_USAGE', `${o.out}: --init-from and --resume together`, 'a resumed run continues from its checkpoint; --init-from starts a new run');
-  const init = o.initFrom && ('tensors' in o.initFrom ? o.initFrom : await readInitSource(o.initFrom, ['tabular-mlp']));
+  const init = await initSourceOf(o, ['tabular-mlp']);
   if (o.resume) {
     ({ cfg, text: cfgText } = await resumableConfig<TabularRunConfig>(o.out));
     enc = TabularEncoder.fromJSON(cfg.encoder);
@@ -203,10 +202,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   if (trainIdx.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${o.data}: no rows left for training`, 'add rows or lower --valid-fraction');
 
   const initial = buildTabularModel(cfg).init(cfg.seed);
-  if (init) {
-    cfg.initFrom = applyInitSource(initial, init);
-    if (o.progress?.enabled !== false) process.stderr.write(initReportLine(cfg.initFrom) + '\n');
-  }
+  if (init) cfg.initFrom = initModelFrom(initial, init, o.progress?.enabled !== false);
   const trainer = await MlpTrainer.create({
     x: encoded.x, y: encoded.y!, weights, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
     model: initial as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
