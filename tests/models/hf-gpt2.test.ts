@@ -28,7 +28,10 @@ const F = 4 * D; // MLP hidden
 /** A random GPT-2 checkpoint in Transformers' names and layout (Conv1D weights [in, out]). */
 function gpt2Tensors(prefix: string): Map<string, NamedTensor> {
   let seed = 1;
-  const t = (shape: number[], scale = 0.3): NamedTensor => ({ dtype: 'F32', shape, data: randArray(seed++, shape.reduce((a, b) => a * b, 1), scale) });
+  const t = (shape: number[], scale = 0.3): NamedTensor => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { dtype: 'F32', shape, data: randArray(seed++, size, scale) };
+  };
   const m = new Map<string, NamedTensor>();
   m.set(`${prefix}wte.weight`, t([V, D], 1));
   m.set(`${prefix}wpe.weight`, t([P, D], 0.5));
@@ -54,7 +57,10 @@ function gpt2Tensors(prefix: string): Map<string, NamedTensor> {
   return m;
 }
 
-const HF_CONFIG = { model_type: 'gpt2', n_head: H, n_embd: D, n_layer: L, n_positions: P, vocab_size: V, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 };
+const HF_CONFIG = {
+  model_type: 'gpt2', n_head: H, n_embd: D, n_layer: L, n_positions: P, vocab_size: V, activation_function: 'gelu_new',
+  layer_norm_epsilon: 1e-5,
+};
 
 const root = mkdtempSync(join(tmpdir(), 'sy-hf-'));
 const closers: { release(): Promise<void> }[] = [];
@@ -68,6 +74,14 @@ function writeGpt2Dir(name: string, tensors: Map<string, NamedTensor>): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(HF_CONFIG));
+  return dir;
+}
+
+/** Writes `model` as a GPT run directory (config, weights, manifest) and returns its path. */
+async function writeGptRun(name: string, model: GPT): Promise<string> {
+  const dir = join(root, name);
+  const tokenizer = new ByteTokenizer().toJSON();
+  await writeRun(dir, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: model.cfg, tokenizer }, model);
   return dir;
 }
 
@@ -95,31 +109,40 @@ const geluNew = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) *
 
 function gpt2Logits(w: W, ids: number[]): number[][] {
   const hd = D / H;
-  let h = ids.map((id, t) => Array.from({ length: D }, (_, c) => w('wte.weight')[id * D + c] + w('wpe.weight')[t * D + c]));
+  const embed = (id: number, t: number) =>
+    Array.from({ length: D }, (_, c) => w('wte.weight')[id * D + c] + w('wpe.weight')[t * D + c]);
+  let h = ids.map(embed);
   for (let l = 0; l < L; l++) {
     const p = `h.${l}.`;
-    const qkv = h.map((x) => conv1d(layerNorm(x, w(`${p}ln_1.weight`), w(`${p}ln_1.bias`)), w(`${p}attn.c_attn.weight`), w(`${p}attn.c_attn.bias`), D, 3 * D));
+    const ln = (x: number[], n: string) => layerNorm(x, w(`${p}${n}.weight`), w(`${p}${n}.bias`));
+    const conv = (x: number[], n: string, nIn: number, nOut: number) =>
+      conv1d(x, w(`${p}${n}.weight`), w(`${p}${n}.bias`), nIn, nOut);
+    const qkv = h.map((x) => conv(ln(x, 'ln_1'), 'attn.c_attn', D, 3 * D));
     const att = qkv.map((row, t) => {
       const out = new Array<number>(D).fill(0);
       for (let head = 0; head < H; head++) {
         const q = row.slice(head * hd, (head + 1) * hd); // q | k | v, each split into heads
-        const scores = qkv.slice(0, t + 1).map((r) => q.reduce((s, qi, i) => s + qi * r[D + head * hd + i], 0) / Math.sqrt(hd));
+        const key = (r: number[]) => r.slice(D + head * hd, D + (head + 1) * hd);
+        const scores = qkv.slice(0, t + 1).map((r) => key(r).reduce((s, ki, i) => s + ki * q[i], 0) / Math.sqrt(hd));
         const mx = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - mx));
         const z = e.reduce((a, b) => a + b, 0);
-        e.forEach((ei, j) => { for (let i = 0; i < hd; i++) out[head * hd + i] += (ei / z) * qkv[j][2 * D + head * hd + i]; });
+        e.forEach((ei, j) => {
+          for (let i = 0; i < hd; i++) out[head * hd + i] += (ei / z) * qkv[j][2 * D + head * hd + i];
+        });
       }
       return out;
     });
-    h = h.map((x, t) => conv1d(att[t], w(`${p}attn.c_proj.weight`), w(`${p}attn.c_proj.bias`), D, D).map((v, i) => v + x[i]));
+    h = h.map((x, t) => conv(att[t], 'attn.c_proj', D, D).map((v, i) => v + x[i]));
     h = h.map((x) => {
-      const f = conv1d(layerNorm(x, w(`${p}ln_2.weight`), w(`${p}ln_2.bias`)), w(`${p}mlp.c_fc.weight`), w(`${p}mlp.c_fc.bias`), D, F).map(geluNew);
-      return conv1d(f, w(`${p}mlp.c_proj.weight`), w(`${p}mlp.c_proj.bias`), F, D).map((v, i) => v + x[i]);
+      const f = conv(ln(x, 'ln_2'), 'mlp.c_fc', D, F).map(geluNew);
+      return conv(f, 'mlp.c_proj', F, D).map((v, i) => v + x[i]);
     });
   }
   return h.map((x) => {
     const y = layerNorm(x, w('ln_f.weight'), w('ln_f.bias'));
-    return Array.from({ length: V }, (_, v) => y.reduce((s, yi, c) => s + yi * w('wte.weight')[v * D + c], 0)); // tied head
+    const logit = (v: number) => y.reduce((s, yi, c) => s + yi * w('wte.weight')[v * D + c], 0);
+    return Array.from({ length: V }, (_, v) => logit(v)); // the head is tied to wte
   });
 }
 
@@ -134,9 +157,11 @@ async function ourLogits(model: GPT, ids: number[]): Promise<Float32Array> {
 describe('Hugging Face GPT-2 layout', () => {
   const IDS = [3, 17, 0, 39, 8, 8, 21];
 
-  it.each([['with the transformer. prefix', 'transformer.'], ['without it', '']])('imports a GPT-2 checkpoint %s: config from config.json + shapes, every tensor loaded', async (_, prefix) => {
+  const PREFIXES = [['with the transformer. prefix', 'transformer.'], ['without it', '']];
+  it.each(PREFIXES)('imports a GPT-2 checkpoint %s: config from config.json and shapes', async (_, prefix) => {
     const model = await importGpt2(writeGpt2Dir(`import-${prefix || 'bare'}`, gpt2Tensors(prefix)));
-    expect(model.cfg).toMatchObject({ vocab: V, dModel: D, layers: L, heads: H, context: P, mlpHidden: F, activation: 'gelu-tanh', tieWeights: true, position: 'learned', norm: 'layernorm' });
+    expect(model.cfg).toMatchObject({ vocab: V, dModel: D, layers: L, heads: H, context: P, mlpHidden: F });
+    expect(model.cfg).toMatchObject({ activation: 'gelu-tanh', tieWeights: true, position: 'learned' });
   });
 
   it('imported weights compute GPT-2: our logits equal an independent plain-array GPT-2 forward', async () => {
@@ -151,13 +176,11 @@ describe('Hugging Face GPT-2 layout', () => {
     expect(diff).toBeGreaterThan(1e-4);
   });
 
-  it('round-trips bit-exact: GPT-2 file -> import -> Switchyard run -> export --format hf-gpt2 -> the same bytes per tensor', async () => {
+  it('round-trips bit-exact: GPT-2 file -> import -> run -> export hf-gpt2 -> the same bytes per tensor', async () => {
     const hf = gpt2Tensors('transformer.');
     const model = await importGpt2(writeGpt2Dir('roundtrip', hf));
-    const run = join(root, 'run');
-    await writeRun(run, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: model.cfg, tokenizer: new ByteTokenizer().toJSON() }, model);
     const out = join(root, 'exported');
-    const r = await exportHfGpt2(run, out);
+    const r = await exportHfGpt2(await writeGptRun('run', model), out);
     expect(r.tensors).toBe(2 + L * 12 + 2);
     const back = (await loadSafetensors(join(out, 'model.safetensors'))).tensors;
     for (const [name, t] of hf) {
@@ -168,14 +191,16 @@ describe('Hugging Face GPT-2 layout', () => {
     }
     expect(back.has('lm_head.weight')).toBe(false); // tied
     const cfg = JSON.parse((await import('node:fs')).readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ model_type: 'gpt2', n_embd: D, n_head: H, n_layer: L, n_positions: P, vocab_size: V, activation_function: 'gelu_new', tie_word_embeddings: true });
+    expect(cfg).toMatchObject({ model_type: 'gpt2', n_embd: D, n_head: H, n_layer: L, n_positions: P, vocab_size: V });
+    expect(cfg).toMatchObject({ activation_function: 'gelu_new', tie_word_embeddings: true, n_inner: null });
     // ... and the export imports again to the same model
     const again = await importGpt2(out);
     for (const [n, v] of model.stateDict()) expect(bytesEqual(again.stateDict().get(n)!.data, v.data), n).toBe(true);
   });
 
   it('an untied head exports as lm_head.weight and imports untied; Conv1D weights are the transposes of ours', () => {
-    const cfg: GptConfig = { ...GPT_PRESETS.tiny, vocab: 20, dModel: 8, heads: 2, layers: 1, context: 6, mlpHidden: 12, activation: 'gelu-tanh' };
+    const cfg: GptConfig = { ...GPT_PRESETS.tiny, vocab: 20, dModel: 8, heads: 2, layers: 1, context: 6 };
+    cfg.mlpHidden = 12;
     const model = new GPT(cfg).init(3);
     const hf = gptToHfGpt2(model.stateDict(), cfg);
     expect(hf.get('lm_head.weight')?.shape).toEqual([20, 8]);
@@ -183,13 +208,14 @@ describe('Hugging Face GPT-2 layout', () => {
     const ours = model.blocks[0].attn.qkv.weight.data; // [24, 8]
     const theirs = hf.get('h.0.attn.c_attn.weight')!.data as Float32Array; // [8, 24]
     expect(theirs[5 * 24 + 17]).toBe(ours[17 * 8 + 5]);
-    expect(hfGpt2Config(cfg)).toMatchObject({ n_inner: 12, tie_word_embeddings: false });
+    expect(hfGpt2Config(cfg)).toMatchObject({ n_inner: 12, tie_word_embeddings: false, activation_function: 'gelu' });
   });
 
   it('refuses configurations that are not GPT-2: rotary, RMSNorm, MoE, another epsilon', async () => {
     const base = { ...GPT_PRESETS.tiny };
     expect(gpt2Incompatibilities(base)).toEqual([]);
-    expect(gpt2Incompatibilities({ ...base, position: 'rotary', norm: 'rmsnorm', moe: { experts: 2, topK: 1, hidden: 8 } })).toHaveLength(3);
+    const moe = { experts: 2, topK: 1, hidden: 8 };
+    expect(gpt2Incompatibilities({ ...base, position: 'rotary', norm: 'rmsnorm', moe })).toHaveLength(3);
     await expectSwitchyardError(() => hfGpt2Config({ ...base, position: 'rotary' }), 'E_HF_GPT2', /rotary/);
     const dir = writeGpt2Dir('eps', gpt2Tensors(''));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...HF_CONFIG, layer_norm_epsilon: 1e-6 }));
@@ -197,30 +223,12 @@ describe('Hugging Face GPT-2 layout', () => {
   });
 
   const hasTorch = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!hasTorch)('PyTorch (when installed) computes the same logits from the exported file', async () => {
-    const hf = gpt2Tensors('');
-    const model = await importGpt2(writeGpt2Dir('torch', hf));
-    const run = join(root, 'torch-run');
-    await writeRun(run, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: model.cfg, tokenizer: new ByteTokenizer().toJSON() }, model);
+  it.skipIf(!hasTorch)('PyTorch (when installed) computes the same logits from the exported folder', async () => {
+    const model = await importGpt2(writeGpt2Dir('torch', gpt2Tensors('')));
     const out = join(root, 'torch-export');
-    await exportHfGpt2(run, out);
-    const script = `
-import json, struct, sys, torch, torch.nn.functional as F
-raw = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]; head = json.loads(raw[8:8 + n])
-W = {k.replace('transformer.', ''): torch.frombuffer(bytearray(raw[8 + n + v['data_offsets'][0]:8 + n + v['data_offsets'][1]]), dtype=torch.float32).reshape(v['shape']) for k, v in head.items() if k != '__metadata__'}
-cfg = json.load(open(sys.argv[2])); D, H = cfg['n_embd'], cfg['n_head']; ids = torch.tensor(json.loads(sys.argv[3])); T = len(ids)
-h = W['wte.weight'][ids] + W['wpe.weight'][:T]
-for l in range(cfg['n_layer']):
-    p = f'h.{l}.'; x = F.layer_norm(h, (D,), W[p + 'ln_1.weight'], W[p + 'ln_1.bias'], 1e-5)
-    q, k, v = (x @ W[p + 'attn.c_attn.weight'] + W[p + 'attn.c_attn.bias']).split(D, -1)
-    q, k, v = (t.view(T, H, D // H).transpose(0, 1) for t in (q, k, v))
-    y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(0, 1).reshape(T, D)
-    h = h + y @ W[p + 'attn.c_proj.weight'] + W[p + 'attn.c_proj.bias']
-    x = F.layer_norm(h, (D,), W[p + 'ln_2.weight'], W[p + 'ln_2.bias'], 1e-5)
-    h = h + F.gelu(x @ W[p + 'mlp.c_fc.weight'] + W[p + 'mlp.c_fc.bias'], approximate='tanh') @ W[p + 'mlp.c_proj.weight'] + W[p + 'mlp.c_proj.bias']
-print(json.dumps((F.layer_norm(h, (D,), W['ln_f.weight'], W['ln_f.bias'], 1e-5) @ W['wte.weight'].T).flatten().tolist()))
-`;
-    const r = spawnSync('python3', ['-c', script, join(out, 'model.safetensors'), join(out, 'config.json'), JSON.stringify(IDS)], { encoding: 'utf8' });
+    await exportHfGpt2(await writeGptRun('torch-run', model), out);
+    const script = join(import.meta.dirname, 'gpt2_torch_logits.py');
+    const r = spawnSync('python3', [script, out, JSON.stringify(IDS)], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expectClose(await ourLogits(model, IDS), JSON.parse(r.stdout), 1e-4, 1e-4, 'torch logits');
   });

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GPT_PRESETS, type GptConfig } from '../../src/models/gpt.ts';
-import { encodeSafetensors, loadSafetensors } from '../../src/runtime/safetensors.ts';
-import { applyInitSource, readInitSource } from '../../src/train/init-from.ts';
+import { encodeSafetensors, loadSafetensors, type NamedTensor } from '../../src/runtime/safetensors.ts';
+import { applyInitSource, type InitFromOptions, readInitSource } from '../../src/train/init-from.ts';
 import { trainLm, type LmRunConfig } from '../../src/train/lm.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
 import { sha256Bytes } from '../../src/util/fs.ts';
@@ -19,6 +19,7 @@ import { expectClose, expectSwitchyardError } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sy-init-'));
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+const weights = async (run: string) => (await loadSafetensors(join(run, 'model.safetensors'))).tensors;
 
 /** Random text over a small word list (the second corpus uses fewer words: new text, same alphabet). */
 function writeText(name: string, words: string[], seed: number): string {
@@ -41,13 +42,17 @@ describe('train --model gpt --init-from', () => {
     textA = writeText('a.txt', WORDS, 1);
     textB = writeText('b.txt', WORDS.slice(0, 5), 2);
     source = join(root, 'lm-source');
-    ({ records: sourceRecords } = await trainLm({ ...LM, data: [textA], out: source, model: CFG, tokenizer: 'bpe', vocabSize: 300, steps: 60, evalEvery: 30, warmup: 5, lr: 0.01 }));
+    const bpe = { tokenizer: 'bpe', vocabSize: 300 } as const;
+    const schedule = { steps: 60, evalEvery: 30, warmup: 5, lr: 0.01 };
+    const r = await trainLm({ ...LM, ...bpe, ...schedule, data: [textA], out: source, model: CFG });
+    sourceRecords = r.records;
   }, 120_000);
 
-  it('continues at the source run\'s loss (fresh optimizer), far below a fresh start; records its lineage', async () => {
+  it('continues at the source run\'s loss (fresh optimizer), far below a fresh start; keeps lineage', async () => {
     const out = join(root, 'lm-continue');
-    const r = await trainLm({ ...LM, data: [textA], out, model: CFG, initFrom: { path: source }, steps: 2, evalEvery: 1, warmup: 0, lr: 1e-6, minLr: 1e-7 });
-    const fresh = await trainLm({ ...LM, data: [textA], out: join(root, 'lm-fresh'), model: CFG, tokenizer: 'bpe', vocabSize: 300, steps: 1, evalEvery: 1, warmup: 0, lr: 1e-6, minLr: 1e-7 });
+    const tiny = { ...LM, data: [textA], model: CFG, evalEvery: 1, warmup: 0, lr: 1e-6, minLr: 1e-7 };
+    const r = await trainLm({ ...tiny, out, initFrom: { path: source }, steps: 2 });
+    const fresh = await trainLm({ ...tiny, out: join(root, 'lm-fresh'), tokenizer: 'bpe', vocabSize: 300, steps: 1 });
     const last = sourceRecords[sourceRecords.length - 1];
     expect(Math.abs(r.records[0].validLoss - last.validLoss)).toBeLessThan(0.01);
     expect(r.records[0].trainLoss).toBeLessThan(last.trainLoss * 1.25);
@@ -55,7 +60,8 @@ describe('train --model gpt --init-from', () => {
     const cfg = readJson(join(out, 'config.json')) as LmRunConfig;
     const src = readJson(join(source, 'config.json')) as LmRunConfig;
     expect(cfg.tokenizer).toEqual(src.tokenizer); // the source's BPE, not one retrained
-    expect(cfg.initFrom).toMatchObject({ path: source, kind: 'run', layout: 'switchyard', fresh: [], unused: [], reshaped: [] });
+    expect(cfg.initFrom).toMatchObject({ path: source, kind: 'run', layout: 'switchyard' });
+    expect(cfg.initFrom).toMatchObject({ fresh: [], unused: [], reshaped: [] });
     expect(cfg.initFrom!.sha256).toBe(sha256Bytes(readFileSync(join(source, 'manifest.json'))));
     expect(cfg.initFrom!.loaded).toContain('blocks.0.attn.qkv.weight');
     expect(readJson(join(out, 'metrics.json')).init.loaded).toEqual(cfg.initFrom!.loaded);
@@ -63,7 +69,8 @@ describe('train --model gpt --init-from', () => {
   }, 120_000);
 
   it('fine-tunes on new text with the source\'s tokenizer, starting far below a fresh model', async () => {
-    const r = await trainLm({ ...LM, data: [textB], out: join(root, 'lm-finetune'), model: CFG, initFrom: { path: source }, steps: 10, evalEvery: 5, warmup: 0, lr: 3e-3 });
+    const opts = { ...LM, data: [textB], model: CFG, steps: 10, evalEvery: 5, warmup: 0, lr: 3e-3 };
+    const r = await trainLm({ ...opts, out: join(root, 'lm-finetune'), initFrom: { path: source } });
     expect(r.records[0].trainLoss).toBeLessThan(3);
     expect(r.records[1].validLoss).toBeLessThan(r.records[0].validLoss + 0.05);
   }, 120_000);
@@ -71,17 +78,19 @@ describe('train --model gpt --init-from', () => {
   it('a longer context is refused strictly and grown with reshape (the position table\'s overlap copied)', async () => {
     const longer = { ...CFG, context: 24 };
     const opts = { ...LM, data: [textA], model: longer, steps: 1, evalEvery: 1, warmup: 0, lr: 1e-9 };
-    await expectSwitchyardError(() => trainLm({ ...opts, out: join(root, 'lm-long-strict'), initFrom: { path: source } }), 'E_INIT_MISMATCH', /shape wpe\.weight \[16,32\] vs \[24,32\]/);
+    const strict = () => trainLm({ ...opts, out: join(root, 'lm-long-strict'), initFrom: { path: source } });
+    await expectSwitchyardError(strict, 'E_INIT_MISMATCH', /shape wpe\.weight \[16,32\] vs \[24,32\]/);
     const out = join(root, 'lm-long');
     const r = await trainLm({ ...opts, out, initFrom: { path: source, reshape: true } });
     expect(r.init?.reshaped).toEqual([{ name: 'wpe.weight', from: [16, 32], to: [24, 32] }]);
-    const before = (await loadSafetensors(join(source, 'model.safetensors'))).tensors.get('wpe.weight')!.data as Float32Array;
-    const after = (await loadSafetensors(join(out, 'model.safetensors'))).tensors.get('wpe.weight')!.data as Float32Array;
-    expectClose(after.subarray(0, 16 * 32), before, 1e-4, 1e-6, 'copied rows');
+    const wpe = async (run: string) => (await weights(run)).get('wpe.weight')!.data as Float32Array;
+    expectClose((await wpe(out)).subarray(0, 16 * 32), await wpe(source), 1e-4, 1e-6, 'copied rows');
   }, 120_000);
 
   it('--resume and --init-from together are refused', async () => {
-    await expectSwitchyardError(() => trainLm({ ...LM, data: [textA], out: source, model: CFG, resume: true, initFrom: { path: source } }), 'E_USAGE', /--init-from and --resume/);
+    const opts = { ...LM, data: [textA], out: source, model: CFG };
+    const both = () => trainLm({ ...opts, resume: true, initFrom: { path: source } });
+    await expectSwitchyardError(both, 'E_USAGE', /--init-from and --resume/);
   });
 });
 
@@ -108,45 +117,54 @@ describe('train --init-from (tabular)', () => {
   let csvNew: string;
   beforeAll(async () => {
     source = join(root, 'tab-source');
-    await trainTabular({ ...TAB, data: writeCsv('old.csv', ['A', 'B'], 3), out: source, hidden: [8, 8], activation: 'gelu', epochs: 3 });
+    const data = writeCsv('old.csv', ['A', 'B'], 3);
+    await trainTabular({ ...TAB, data, out: source, hidden: [8, 8], activation: 'gelu', epochs: 3 });
     csvNew = writeCsv('new.csv', ['X', 'Y', 'Z'], 4);
   }, 60_000);
 
-  it('new labels: strict refuses the head\'s shape; partial loads the hidden layers and leaves the head fresh', async () => {
-    await expectSwitchyardError(() => trainTabular({ ...TAB, data: csvNew, out: join(root, 'tab-strict'), initFrom: { path: source }, epochs: 1 }), 'E_INIT_MISMATCH', /: shape layers\.2\.weight \[2,8\] vs \[3,8\], layers\.2\.bias \[2\] vs \[3\]$/);
+  it('new labels: strict refuses the head\'s shape; partial loads the hidden layers, the head is fresh', async () => {
+    const strictOut = join(root, 'tab-strict');
+    const strict = () => trainTabular({ ...TAB, data: csvNew, out: strictOut, initFrom: { path: source } });
+    const why = /: shape layers\.2\.weight \[2,8\] vs \[3,8\], layers\.2\.bias \[2\] vs \[3\]$/;
+    await expectSwitchyardError(strict, 'E_INIT_MISMATCH', why);
     const out = join(root, 'tab-new-labels');
-    const s = await trainTabular({ ...TAB, data: csvNew, out, initFrom: { path: source, partial: true }, epochs: 1, lr: 1e-9 });
+    const initFrom = { path: source, partial: true };
+    const s = await trainTabular({ ...TAB, data: csvNew, out, initFrom, epochs: 1, lr: 1e-9 });
     expect(s.classes).toEqual(['X', 'Y', 'Z']);
     expect(s.init?.loaded).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
     expect(s.init?.fresh).toEqual(['layers.2.weight', 'layers.2.bias']);
     const cfg = readJson(join(out, 'config.json'));
     const src = readJson(join(source, 'config.json'));
-    expect(cfg.model).toEqual({ ...src.model, sizes: [...src.model.sizes.slice(0, -1), 3] }); // hidden sizes and activation kept
+    // hidden sizes and activation kept, a head for three classes
+    expect(cfg.model).toEqual({ ...src.model, sizes: [...src.model.sizes.slice(0, -1), 3] });
     expect(cfg.encoder.features).toEqual(src.encoder.features); // the loaded layers see the source's features
     expect(cfg.initFrom.fresh).toEqual(s.init?.fresh);
-    const before = (await loadSafetensors(join(source, 'model.safetensors'))).tensors;
-    const after = (await loadSafetensors(join(out, 'model.safetensors'))).tensors;
-    expectClose(after.get('layers.0.weight')!.data as Float32Array, before.get('layers.0.weight')!.data as Float32Array, 1e-4, 1e-5, 'hidden layer');
+    const layer0 = async (run: string) => (await weights(run)).get('layers.0.weight')!.data as Float32Array;
+    expectClose(await layer0(out), await layer0(source), 1e-4, 1e-5, 'hidden layer');
   }, 60_000);
 
   it('a .safetensors file with a name map: renames, ignores; unused tensors are an error unless partial', async () => {
     const model = new MLP([3, 4, 2]).init(5);
-    const tensors = new Map([...model.stateDict()].map(([n, t]) => [`net.${n}`, { dtype: 'F32' as const, shape: t.shape, data: t.data }]));
+    const tensors = new Map<string, NamedTensor>();
+    for (const [n, t] of model.stateDict()) tensors.set(`net.${n}`, { dtype: 'F32', ...t });
     tensors.set('extra.scale', { dtype: 'F32', shape: [1], data: Float32Array.of(2) });
     const file = join(root, 'weights.safetensors');
     writeFileSync(file, encodeSafetensors(tensors));
     const fresh = () => new MLP([3, 4, 2]).init(9);
     const rename: [string, string][] = [['^net\\.', '']];
-    await expectSwitchyardError(async () => applyInitSource(fresh(), await readInitSource({ path: file })), 'E_INIT_MISMATCH', /missing layers\.0\.weight.*; unused net\.layers\.0\.weight/);
-    await expectSwitchyardError(async () => applyInitSource(fresh(), await readInitSource({ path: file, map: { rename } })), 'E_INIT_MISMATCH', /unused extra\.scale$/);
+    const load = async (o: Omit<InitFromOptions, 'path'>) =>
+      applyInitSource(fresh(), await readInitSource({ path: file, ...o }));
+    const both = /missing layers\.0\.weight.*; unused net\.layers\.0\.weight/;
+    await expectSwitchyardError(() => load({}), 'E_INIT_MISMATCH', both);
+    await expectSwitchyardError(() => load({ map: { rename } }), 'E_INIT_MISMATCH', /unused extra\.scale$/);
     const target = fresh();
     const r = applyInitSource(target, await readInitSource({ path: file, map: { rename, ignore: ['^extra\\.'] } }));
-    expect(r).toMatchObject({ kind: 'safetensors', loaded: ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias'], unused: [], ignored: ['extra.scale'] });
+    expect(r).toMatchObject({ kind: 'safetensors', unused: [], ignored: ['extra.scale'] });
+    expect(r.loaded).toEqual(['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']);
     expect(r.sha256).toBe(sha256Bytes(readFileSync(file)));
     expect(target.stateDict().get('layers.1.weight')!.data).toEqual(model.stateDict().get('layers.1.weight')!.data);
-    const partial = applyInitSource(fresh(), await readInitSource({ path: file, map: { rename }, partial: true }));
-    expect(partial.unused).toEqual(['extra.scale']);
-    await expectSwitchyardError(() => readInitSource({ path: file, map: { rename: [['(', '']] } }), 'E_INIT_MAP', /not a regular expression/);
+    expect((await load({ map: { rename }, partial: true })).unused).toEqual(['extra.scale']);
+    await expectSwitchyardError(() => load({ map: { rename: [['(', '']] } }), 'E_INIT_MAP', /not a regular expression/);
   });
 
   it('a run of the wrong kind, or an unverifiable one, is refused', async () => {
