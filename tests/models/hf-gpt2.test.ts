@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GPT, GPT_PRESETS, type GptConfig } from '../../src/models/gpt.ts';
-import { gpt2Incompatibilities, gptToHfGpt2, hfGpt2Config } from '../../src/models/hf-gpt2.ts';
+import { gpt2Incompatibilities, gptToHfGpt2, hfGpt2Config, hfGpt2ToGpt } from '../../src/models/hf-gpt2.ts';
 import { encodeSafetensors, loadSafetensors, type NamedTensor } from '../../src/runtime/safetensors.ts';
 import { writeRun } from '../../src/train/checkpoint.ts';
 import { exportHfGpt2 } from '../../src/train/export-run.ts';
@@ -209,6 +209,18 @@ describe('Hugging Face GPT-2 layout', () => {
     const theirs = hf.get('h.0.attn.c_attn.weight')!.data as Float32Array; // [8, 24]
     expect(theirs[5 * 24 + 17]).toBe(ours[17 * 8 + 5]);
     expect(hfGpt2Config(cfg)).toMatchObject({ n_inner: 12, tie_word_embeddings: false, activation_function: 'gelu' });
+  });
+
+  it('widens F16 checkpoints exactly and drops the transformer. prefix and mask buffers', () => {
+    const half = Uint16Array.of(0x3c00, 0xc000, 0x0001, 0x7bff); // 1, -2, 2^-24 (subnormal), 65504
+    const m = new Map<string, NamedTensor>([
+      ['transformer.wte.weight', { dtype: 'F16', shape: [2, 2], data: half }],
+      ['transformer.h.0.attn.bias', { dtype: 'F32', shape: [1], data: Float32Array.of(1) }],
+      ['transformer.h.0.ln_1.weight', { dtype: 'F16', shape: [2], data: half.subarray(0, 2) }],
+    ]);
+    const ours = hfGpt2ToGpt(m);
+    expect([...ours.keys()]).toEqual(['wte.weight', 'blocks.0.ln1.weight']);
+    expect([...ours.get('wte.weight')!.data]).toEqual([1, -2, 2 ** -24, 65504]);
   });
 
   it('refuses configurations that are not GPT-2: rotary, RMSNorm, MoE, another epsilon', async () => {
