@@ -34,12 +34,23 @@ export const INIT_FROM_FLAGS = {
   },
 } as const;
 
-/** Whether `flag` was typed on the command line (not filled in from its default). */
+/**
+ * Whether `flag` was typed on the command line (not filled in from its default).
+ *
+ * @example
+ * flagGiven(['--hidden', '8'], 'hidden'); // true
+ */
 export function flagGiven(argv: readonly string[], flag: string): boolean {
   return argv.some((x) => x === `--${flag}` || x.startsWith(`--${flag}=`));
 }
 
-/** The {@link InitFromOptions} of the `--init-*` flags (the name map file read), or undefined without `--init-from`. */
+/**
+ * The {@link InitFromOptions} of the `--init-*` flags (the name map file read), or undefined without `--init-from`
+ * (then `--init-map`, `--init-partial` or `--init-reshape` alone is `E_USAGE`).
+ *
+ * @example
+ * const initFrom = await initFromArgs(parseArgs(argv, TRAIN_SPEC, 'train'));
+ */
 export async function initFromArgs(
   a: { 'init-from'?: string; 'init-map'?: string; 'init-partial': boolean; 'init-reshape': boolean },
 ): Promise<InitFromOptions | undefined> {
