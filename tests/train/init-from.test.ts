@@ -87,6 +87,25 @@ describe('train --model gpt --init-from', () => {
     expectClose((await wpe(out)).subarray(0, 16 * 32), await wpe(source), 1e-4, 1e-6, 'copied rows');
   }, 120_000);
 
+  it('a grown BPE vocabulary (same text, more merges) keeps the source\'s token rows with reshape', async () => {
+    const out = join(root, 'lm-vocab');
+    const bpe = { tokenizer: 'bpe', vocabSize: 330 } as const;
+    const opts = { ...LM, ...bpe, data: [textA], model: CFG, steps: 1, evalEvery: 1, lr: 1e-9 };
+    const r = await trainLm({ ...opts, out, initFrom: { path: source, reshape: true } });
+    const cfg = readJson(join(out, 'config.json')) as LmRunConfig;
+    const merges = (run: LmRunConfig) => (run.tokenizer as { merges: unknown[] }).merges;
+    const sourceMerges = merges(readJson(join(source, 'config.json')));
+    expect(merges(cfg).slice(0, sourceMerges.length)).toEqual(sourceMerges); // the same first 300 tokens
+    const vocab = cfg.gpt.vocab;
+    expect(vocab).toBeGreaterThan(300);
+    expect(r.init?.reshaped).toEqual([
+      { name: 'wte.weight', from: [300, 32], to: [vocab, 32] },
+      { name: 'head.weight', from: [300, 32], to: [vocab, 32] },
+    ]);
+    const wte = async (run: string) => (await weights(run)).get('wte.weight')!.data as Float32Array;
+    expectClose((await wte(out)).subarray(0, 300 * 32), await wte(source), 1e-4, 1e-6, 'token rows');
+  }, 120_000);
+
   it('--resume and --init-from together are refused', async () => {
     const opts = { ...LM, data: [textA], out: source, model: CFG };
     const both = () => trainLm({ ...opts, resume: true, initFrom: { path: source } });
