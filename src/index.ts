@@ -21,6 +21,14 @@ export { openRun, isRunDir, type OpenedRun } from './train/run-dir.ts';
 export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from './train/tabular.ts';
 export { predictTabular, exportTabular } from './train/tabular-predict.ts';
 export { trainLm, evaluateLm, type LmTrainOptions } from './train/lm.ts';
+export {
+  readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,
+  type InitReport,
+} from './train/init-from.ts';
+export { exportHfGpt2 } from './train/export-run.ts';
+export {
+  gptToHfGpt2, hfGpt2ToGpt, hfGpt2Config, gptFromHfGpt2, gpt2Incompatibilities, isHfGpt2Names, type HfGpt2Config,
+} from './models/hf-gpt2.ts';
 export { generate, exportLm, loadLm, LmSession, type SampleOptions, type GenerateResult } from './train/generate.ts';
 export { fit, MlpTrainer, type FitOptions, type FittedModel, type EpochResult } from './train/fit.ts';
 export { findLabelIssues, confidentLearning, stratifiedFolds, type LabelIssueOptions, type LabelIssueResult, type LabelIssue, type ConfidentLearningResult } from './audit/label-issues.ts';

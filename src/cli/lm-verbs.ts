@@ -11,7 +11,8 @@ import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
-import { TRAIN_INPUTS } from './train-verbs.ts';
+import { flagGiven, INIT_FROM_FLAGS, initFromArgs, TRAIN_INPUTS } from './train-verbs.ts';
+import { readInitSource } from '../train/init-from.ts';
 
 /** Ranges of the GPT architecture flags (the model config is checked again by the GPT itself). */
 const GPT_FLAG_RANGES = {
@@ -34,7 +35,7 @@ export const LM_TRAIN_SPEC = {
   heads: { type: 'number', ...GPT_FLAG_RANGES.size, help: 'attention heads' },
   context: { type: 'number', ...GPT_FLAG_RANGES.context, help: 'context length in tokens' },
   'mlp-hidden': { type: 'number', ...GPT_FLAG_RANGES.size, help: 'dense MLP hidden size' },
-  activation: { type: 'string', help: 'gelu | relu | silu' },
+  activation: { type: 'string', help: 'gelu | gelu-tanh | relu | silu' },
   norm: { type: 'string', help: 'layernorm | rmsnorm' },
   position: { type: 'string', help: 'learned | rotary' },
   tie: { type: 'boolean', help: 'tie the LM head to the token embedding' },
@@ -69,6 +70,7 @@ export const LM_TRAIN_SPEC = {
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
+  ...INIT_FROM_FLAGS,
 } as const;
 
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
@@ -77,10 +79,17 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
   return v as T;
 }
 
-/** Builds the GPT config from the preset and the flags. */
-export function gptConfigFromArgs(a: ReturnType<typeof parseArgs<typeof LM_TRAIN_SPEC>>): GptConfig {
+/**
+ * Builds the GPT config from the preset (or `source`, the config of `--init-from` weights, over it) and the flags.
+ *
+ * @example
+ * const cfg = gptConfigFromArgs(parseArgs(argv, LM_TRAIN_SPEC, 'train'));
+ */
+export function gptConfigFromArgs(
+  a: ReturnType<typeof parseArgs<typeof LM_TRAIN_SPEC>>, source: Partial<GptConfig> = {},
+): GptConfig {
   const preset = oneOf('preset', a.preset, ['tiny', 'small'] as const)!;
-  const base = GPT_PRESETS[preset];
+  const base = { ...GPT_PRESETS[preset], ...source };
   const cfg: GptConfig = {
     ...base,
     dModel: a['d-model'] ?? base.dModel,
@@ -88,7 +97,7 @@ export function gptConfigFromArgs(a: ReturnType<typeof parseArgs<typeof LM_TRAIN
     heads: a.heads ?? base.heads,
     context: a.context ?? base.context,
     mlpHidden: a['mlp-hidden'] ?? base.mlpHidden,
-    activation: oneOf('activation', a.activation, ['gelu', 'relu', 'silu'] as const) ?? base.activation,
+    activation: oneOf('activation', a.activation, ['gelu', 'gelu-tanh', 'relu', 'silu'] as const) ?? base.activation,
     norm: oneOf('norm', a.norm, ['layernorm', 'rmsnorm'] as const) ?? base.norm,
     position: oneOf('position', a.position, ['learned', 'rotary'] as const) ?? base.position,
     tieWeights: a.tie || base.tieWeights,
@@ -125,14 +134,26 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
   const data = corpusPaths(a.data);
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], data.map((path) => ({ flag: '--data', path })));
+  const initOptions = await initFromArgs(a);
+  const initFrom = initOptions && (await readInitSource(initOptions, ['gpt']));
+  if (initFrom?.layout === 'hf-gpt2' && initFrom.gpt?.heads === undefined && a.heads === undefined) {
+    const what = `${initOptions!.path}: GPT-2 weights without a config.json beside them: the head count is unknown`;
+    throw new SwitchyardError('E_USAGE', what, 'pass --heads N (GPT-2 small: 12)');
+  }
+  // From a GPT run, --init-from keeps its tokenizer unless --tokenizer is typed.
+  const tokenizer = initFrom && !flagGiven(argv, 'tokenizer')
+    ? undefined
+    : oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const);
   const r = await trainLm({
-    data, out: a.out, model: gptConfigFromArgs(a), tokenizer: oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const), vocabSize: a['vocab-size'],
+    data, out: a.out, model: gptConfigFromArgs(a, initFrom?.gpt), initFrom, tokenizer, vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
     clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
     resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
   });
   const last = r.records[r.records.length - 1];
-  if (a.json) emitJson({ ok: true, out: r.out, params: r.params, activeParams: r.activeParams, last, records: r.records });
+  const init = r.init ? { init: r.init } : {};
+  const counts = { params: r.params, activeParams: r.activeParams };
+  if (a.json) emitJson({ ok: true, out: r.out, ...counts, last, records: r.records, ...init });
   else {
     for (const rec of r.records) process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte), ${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%\n`);
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);

@@ -9,9 +9,60 @@ import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
-import { runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { exportHfGpt2, runOnnx, writeOnnxExport } from '../train/export-run.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
 import { MANIFEST_NAME } from '../util/fs.ts';
+import { type InitFromOptions, loadInitMap } from '../train/init-from.ts';
+
+/** The `--init-from` flags of both `train` verbs (tabular and `--model gpt`). */
+export const INIT_FROM_FLAGS = {
+  'init-from': {
+    type: 'string', conflicts: ['resume'],
+    help: 'start from these weights (new run, fresh optimizer): a run directory, a .safetensors file or a GPT-2 folder',
+  },
+  'init-map': {
+    type: 'string',
+    help: 'JSON name map for --init-from: {"rename": [[regex, replacement], ...], "ignore": [regex, ...]}',
+  },
+  'init-partial': {
+    type: 'boolean',
+    help: '--init-from: leave tensors the source lacks (or has in another shape) fresh; allow unused ones',
+  },
+  'init-reshape': {
+    type: 'boolean',
+    help: '--init-from: copy the overlap of resized tensors (grown vocabulary or context), the rest fresh',
+  },
+} as const;
+
+/**
+ * Whether `flag` was typed on the command line (not filled in from its default).
+ *
+ * @example
+ * flagGiven(['--hidden', '8'], 'hidden'); // true
+ */
+export function flagGiven(argv: readonly string[], flag: string): boolean {
+  return argv.some((x) => x === `--${flag}` || x.startsWith(`--${flag}=`));
+}
+
+/**
+ * The {@link InitFromOptions} of the `--init-*` flags (the name map file read), or undefined without `--init-from`
+ * (then `--init-map`, `--init-partial` or `--init-reshape` alone is `E_USAGE`).
+ *
+ * @example
+ * const initFrom = await initFromArgs(parseArgs(argv, TRAIN_SPEC, 'train'));
+ */
+export async function initFromArgs(
+  a: { 'init-from'?: string; 'init-map'?: string; 'init-partial': boolean; 'init-reshape': boolean },
+): Promise<InitFromOptions | undefined> {
+  const path = a['init-from'];
+  if (path === undefined) {
+    const stray = (['init-map', 'init-partial', 'init-reshape'] as const).find((f) => a[f]);
+    if (stray) throw new SwitchyardError('E_USAGE', `--${stray} needs --init-from`, 'add --init-from RUN_OR_FILE');
+    return undefined;
+  }
+  const map = a['init-map'] !== undefined ? await loadInitMap(a['init-map']) : undefined;
+  return { path, map, partial: a['init-partial'], reshape: a['init-reshape'] };
+}
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
@@ -43,6 +94,7 @@ export const TRAIN_SPEC = {
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...TABULAR_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
+  ...INIT_FROM_FLAGS,
 } as const;
 
 /**
@@ -97,8 +149,13 @@ export async function trainVerb(argv: string[]): Promise<number> {
     throw new SwitchyardError('E_USAGE', `--text-chars ${a['text-chars']!.join(',')} is not min,max`, 'e.g. --text-chars 3,5');
   }
   if (!['adamw', 'sgd'].includes(a.optimizer)) throw new SwitchyardError('E_USAGE', `--optimizer ${a.optimizer} is not adamw or sgd`, 'e.g. --optimizer sgd');
+  const initFrom = await initFromArgs(a);
+  // From a run, --init-from keeps its hidden sizes and activation unless they are typed.
+  const fromSource = (flag: string) => initFrom !== undefined && !flagGiven(argv, flag);
   const summary = await trainTabular({
-    data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', hidden, activation: a.activation as Activation,
+    data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', initFrom,
+    hidden: fromSource('hidden') ? undefined : hidden,
+    activation: fromSource('activation') ? undefined : a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
     columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
@@ -139,7 +196,12 @@ export async function predictVerb(argv: string[]): Promise<number> {
 const EXPORT_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
-  out: { type: 'string', required: true, valueName: 'file', help: 'ONNX file to write' },
+  out: { type: 'string', required: true, valueName: 'file', help: 'ONNX file to write (a folder with --format hf-gpt2)' },
+  format: {
+    type: 'string',
+    default: 'onnx',
+    help: 'onnx | hf-gpt2 (a GPT run as a Hugging Face GPT-2 folder: model.safetensors + config.json)',
+  },
 } as const;
 
 /** `switchyard export` */
@@ -149,6 +211,16 @@ export async function exportVerb(argv: string[]): Promise<number> {
   // The export may go into the run (a run holds model.onnx when exported), but never onto a file the run is made of.
   const runFiles = [...Object.values(RUN_FILES), MANIFEST_NAME, 'calibration.json'].map((f) => join(a.model, f));
   const inputs = [{ flag: '--model', path: a.model, holdsOutputs: true }, ...runFiles.map((path) => ({ flag: '--model', path }))];
+  if (a.format !== 'onnx' && a.format !== 'hf-gpt2') {
+    throw new SwitchyardError('E_USAGE', `--format ${a.format} is not onnx or hf-gpt2`, 'e.g. --format hf-gpt2');
+  }
+  if (a.format === 'hf-gpt2') {
+    checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: true }], inputs);
+    const r = await exportHfGpt2(a.model, a.out);
+    if (a.json) emitJson({ ok: true, out: a.out, format: a.format, ...r });
+    else process.stdout.write(`wrote ${a.out}/ (GPT-2 layout: config.json, model.safetensors: ${r.tensors} tensors)\n`);
+    return 0;
+  }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], inputs);
   const { bytes, ...io } = await runOnnx(a.model);
   await writeOnnxExport(a.out, bytes);

@@ -1,13 +1,25 @@
 import type { Tensor } from '../core/graph.ts';
 import {
   add, argmax, cast, div, equal, erf, gatherElements, greaterEqual, logSoftmax, maximum, mul, neg, randomUniformLike, reduceMean,
-  reduceSum, sigmoid, sqrt, square, squeeze, sub, unsqueeze, where,
+  reduceSum, sigmoid, sqrt, square, squeeze, sub, tanh, unsqueeze, where,
 } from '../core/ops/index.ts';
 import { currentMode } from './mode.ts';
 
 /** GELU, exact form `x * Phi(x)` (PyTorch's default). */
 export function gelu(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+}
+
+/**
+ * GELU, tanh approximation `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`: GPT-2's `gelu_new` (PyTorch's
+ * `gelu(approximate='tanh')`), so a GPT-2 checkpoint computes GPT-2's function.
+ *
+ * @example
+ * geluTanh(x);
+ */
+export function geluTanh(x: Tensor): Tensor {
+  const inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), Math.sqrt(2 / Math.PI));
+  return mul(mul(x, 0.5), add(tanh(inner), 1));
 }
 
 /** SiLU / swish: `x * sigmoid(x)`. */

@@ -1,7 +1,7 @@
 import { type Tensor, currentScope } from '../core/graph.ts';
 import { add, gather, layerNorm, matmul, relu, transpose } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { dropout, gelu, rmsNorm, silu } from './functional.ts';
+import { dropout, gelu, geluTanh, rmsNorm, silu } from './functional.ts';
 import { type Initializer, kaimingUniform, normal, ones, zeros } from './init.ts';
 import { Module, Parameter } from './module.ts';
 
@@ -73,9 +73,9 @@ export class Dropout extends Module {
   }
 }
 
-/** Names of the activation functions modules accept. */
-export type Activation = 'relu' | 'gelu' | 'silu';
-const ACTIVATIONS: Record<Activation, (x: Tensor) => Tensor> = { relu, gelu, silu };
+/** Names of the activation functions modules accept (`gelu` exact, `gelu-tanh` GPT-2's approximation). */
+export type Activation = 'relu' | 'gelu' | 'gelu-tanh' | 'silu';
+const ACTIVATIONS: Record<Activation, (x: Tensor) => Tensor> = { relu, gelu, 'gelu-tanh': geluTanh, silu };
 
 /** Looks up an activation by name. */
 export function activation(name: Activation): (x: Tensor) => Tensor {

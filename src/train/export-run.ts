@@ -5,10 +5,16 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { addToManifest, MANIFEST_NAME, writeFileAtomic } from '../util/fs.ts';
+import { gptToHfGpt2, hfGpt2Config } from '../models/hf-gpt2.ts';
+import { saveSafetensors } from '../runtime/safetensors.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import {
+  addToManifest, commitDirAtomic, MANIFEST_NAME, tempDirFor, writeFileAtomic, writeJsonAtomic,
+} from '../util/fs.ts';
 import { exportLm } from './generate.ts';
+import { loadLmRun } from './lm-session.ts';
 import { RUN_FILES } from './run-dir.ts';
 import { tabularOnnx } from './tabular-predict.ts';
 
@@ -54,4 +60,36 @@ export async function writeOnnxExport(file: string, bytes: Uint8Array): Promise<
   const dir = dirname(file);
   const intoRun = /\.onnx$/i.test(file) && existsSync(join(dir, RUN_FILES.config)) && existsSync(join(dir, MANIFEST_NAME));
   if (intoRun) await addToManifest(dir, [basename(file)]);
+}
+
+/** The files of a Hugging Face GPT-2 folder that {@link exportHfGpt2} writes (and may replace). */
+const HF_FILES = ['config.json', 'model.safetensors'];
+
+/**
+ * Writes a GPT run as a Hugging Face GPT-2 folder: `model.safetensors` (GPT2LMHeadModel names,
+ * `transformer.h.N.attn.c_attn.weight` with Conv1D [in, out] weights; `lm_head.weight` only when untied) and
+ * `config.json` (GPT2Config). The run is verified first; a config GPT-2 cannot express (rotary, RMSNorm, MoE)
+ * is `E_HF_GPT2`. The folder is built aside and renamed in; an existing `out` is replaced only when it holds
+ * nothing but those two files.
+ *
+ * @example
+ * await exportHfGpt2('runs/lm', 'exports/lm-hf'); // { tensors: 30, config: {...} }
+ */
+export async function exportHfGpt2(runDir: string, out: string): Promise<{ tensors: number; files: string[] }> {
+  const { cfg, model } = await loadLmRun(runDir);
+  const hf = gptToHfGpt2(model.stateDict(), cfg.gpt);
+  const config = hfGpt2Config(cfg.gpt);
+  const present = existsSync(out) ? await readdir(out).catch(() => null) : [];
+  if (present === null || present.some((f) => !HF_FILES.includes(f))) {
+    const what = `${out}: --out exists and holds other files than ${HF_FILES.join(' and ')}`;
+    throw new SwitchyardError('E_OUTPUT', what, 'pick a new or empty --out directory');
+  }
+  const tensors = new Map([...hf].map(([n, t]) => [n === 'lm_head.weight' ? n : `transformer.${n}`, t]));
+  const tmp = tempDirFor(out);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await saveSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
+  await writeJsonAtomic(join(tmp, 'config.json'), config);
+  await commitDirAtomic(tmp, out);
+  return { tensors: tensors.size, files: HF_FILES.map((f) => join(out, f)) };
 }

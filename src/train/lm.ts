@@ -20,6 +20,7 @@ import { resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeigh
 import { Forward } from './forward.ts';
 import { divergence, TrainStep } from './step.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
+import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
 export interface LmTrainOptions extends RunOptions {
@@ -61,6 +62,11 @@ export interface LmTrainOptions extends RunOptions {
   stepsPerCall?: number;
   /** The most parameters the model may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
   maxParams?: number;
+  /**
+   * Start from these weights (a new run with a fresh optimizer, not a resume): see {@link readInitSource}. From a
+   * GPT run, its tokenizer is reused unless `tokenizer` is given.
+   */
+  initFrom?: InitFromOptions | InitSource;
 }
 
 /**
@@ -114,6 +120,10 @@ export interface LmEvalRecord {
   aux?: Record<string, number | number[]>;
 }
 
+/** Options of {@link trainLm} that are not hyper-parameters recorded in `config.json`'s `train`. */
+type LmRunOnlyOptions = 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out' | 'maxParams'
+  | 'initFrom';
+
 /** The `config.json` of a language-model run. */
 export interface LmRunConfig {
   format: 'switchyard.run';
@@ -121,9 +131,11 @@ export interface LmRunConfig {
   kind: 'gpt';
   gpt: GptConfig;
   tokenizer: object;
-  train: Required<Omit<LmTrainOptions, 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out' | 'maxParams'>> & { data: string[] };
+  train: Required<Omit<LmTrainOptions, LmRunOnlyOptions>> & { data: string[] };
   seed: number;
   created: string;
+  /** Where the initial weights came from (`--init-from`), for lineage. */
+  initFrom?: InitReport;
 }
 
 const DEFAULTS = { tokenizer: 'byte' as 'byte' | 'bpe', vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
@@ -164,7 +176,9 @@ export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, 
  * @example
  * await trainLm({ data: ['corpus/'], out: 'runs/lm', model: GPT_PRESETS.tiny, steps: 200 });
  */
-export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRecord[]; params: number; activeParams: number; out: string }> {
+export async function trainLm(
+  opts: LmTrainOptions,
+): Promise<{ records: LmEvalRecord[]; params: number; activeParams: number; out: string; init?: InitReport }> {
   let o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & LmTrainOptions;
   checkRanges(o, LM_TRAIN_RANGES);
   let cfg: LmRunConfig;
@@ -172,6 +186,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   let cfgText = '';
   const corpus = await loadTextCorpus(o.data);
   if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${o.data.join(', ')}: the corpus holds no text`, 'point --data at non-empty text files');
+  const init = await initSourceOf(o, ['gpt']);
   if (o.resume) {
     ({ cfg, text: cfgText } = await resumableConfig<LmRunConfig>(o.out));
     tok = tokenizerFromJSON(cfg.tokenizer);
@@ -179,7 +194,10 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   }
   const split = splitDocuments(corpus, o.validFraction, new Rng(o.seed));
   if (!o.resume) {
-    tok = o.tokenizer === 'bpe' ? trainBpe(split.train.documents.map((d) => d.text), o.vocabSize) : new ByteTokenizer();
+    const sourceTokenizer = opts.tokenizer === undefined ? (init?.run?.tokenizer as object | undefined) : undefined;
+    if (sourceTokenizer) tok = tokenizerFromJSON(sourceTokenizer);
+    else if (o.tokenizer === 'bpe') tok = trainBpe(split.train.documents.map((d) => d.text), o.vocabSize);
+    else tok = new ByteTokenizer();
     const gpt: GptConfig = { ...o.model, vocab: tok.vocabSize };
     cfg = {
       format: 'switchyard.run', version: 1, kind: 'gpt', gpt, tokenizer: tok.toJSON(),
@@ -203,6 +221,7 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   if (trainTokens.length <= T + 1) throw new SwitchyardError('E_CORPUS_SMALL', `${o.data.join(', ')}: ${trainTokens.length} training tokens, fewer than one context of ${T}`, 'add text or use a shorter --context');
   checkParamBudget(gptParamEstimate(gptCfg), o.maxParams ?? DEFAULT_MAX_PARAMS, `a GPT of width ${gptCfg.dModel}, ${gptCfg.layers} layers and vocabulary ${gptCfg.vocab}`);
   const model = new GPT(gptCfg).init(o.seed);
+  if (init) cfg!.initFrom = initModelFrom(model, init, o.progress?.enabled !== false);
   const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
   const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
   const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
@@ -281,9 +300,12 @@ export async function trainLm(opts: LmTrainOptions): Promise<{ records: LmEvalRe
   await step.release();
   await fwd.release();
   await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(step.updates) });
-  await writeJsonAtomic(join(dir, RUN_FILES.summary), { params: model.parameterCount(), activeParams: model.activeParameterCount(), ceilingGflops: ceiling, last: records[records.length - 1] ?? null });
+  const initInfo = cfg!.initFrom ? { init: cfg!.initFrom } : {};
+  const counts = { params: model.parameterCount(), activeParams: model.activeParameterCount() };
+  const last = records[records.length - 1] ?? null;
+  await writeJsonAtomic(join(dir, RUN_FILES.summary), { ...counts, ceilingGflops: ceiling, last, ...initInfo });
   await finishRunDir(target);
-  return { records, params: model.parameterCount(), activeParams: model.activeParameterCount(), out: o.out };
+  return { records, ...counts, out: o.out, ...initInfo };
 }
 
 export type { TextCorpus };

@@ -6,6 +6,7 @@ import type { Module } from '../nn/module.ts';
 import { loadWeightsFile, RUN_FILES } from './checkpoint.ts';
 import { openRun } from './run-dir.ts';
 import type { BatchSpec } from './step.ts';
+import type { InitReport } from './init-from.ts';
 
 /** The `config.json` of a tabular run: everything needed to rebuild the model and its input transform. */
 export interface TabularRunConfig {
@@ -18,6 +19,8 @@ export interface TabularRunConfig {
   train: Record<string, unknown>;
   seed: number;
   created: string;
+  /** Where the initial weights came from (`--init-from`), for lineage. */
+  initFrom?: InitReport;
 }
 
 /** Builds the MLP a config describes (weights not loaded). */

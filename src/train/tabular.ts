@@ -16,6 +16,7 @@ import { copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoi
 import { type MlpHyperParams, MlpTrainer } from './fit.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
+import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
 
 /** Options of {@link trainTabular} (the `switchyard train` verb). */
 export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
@@ -43,6 +44,12 @@ export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   weightColumn?: string;
   /** The most parameters the MLP may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
   maxParams?: number;
+  /**
+   * Start from these weights (a new run, fresh optimizer): see {@link readInitSource}. From a tabular run, its
+   * feature encoding is reused (the loaded layers expect its features) and so are its hidden sizes and
+   * activation unless `hidden`/`activation` are given; the target (labels) is fitted on the new data.
+   */
+  initFrom?: InitFromOptions | InitSource;
 }
 
 /**
@@ -93,6 +100,8 @@ export interface TabularTrainSummary {
   out: string;
   /** Per-example training weights, when `weightColumn` was given (validation loss stays unweighted). */
   weights?: { column: string; sum: number; zeros: number; min: number; max: number };
+  /** What `initFrom` loaded, reshaped or left fresh. */
+  init?: InitReport;
 }
 
 interface EpochRecord {
@@ -135,6 +144,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let enc: TabularEncoder;
   let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
   let cfgText = '';
+  const init = await initSourceOf(o, ['tabular-mlp']);
   if (o.resume) {
     ({ cfg, text: cfgText } = await resumableConfig<TabularRunConfig>(o.out));
     enc = TabularEncoder.fromJSON(cfg.encoder);
@@ -151,6 +161,14 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     const fitText = (rows?: Int32Array) => fitTabularEncoder(table, schema, o.target, o.task ?? 'auto', { textBuckets: o.textBuckets, textCharNgrams: o.textCharNgrams, textFitRows: rows });
     enc = fitText();
     refitText = fitText;
+    const source = init?.run?.kind === 'tabular-mlp' ? (init.run as unknown as TabularRunConfig) : undefined;
+    if (source) {
+      const features = TabularEncoder.fromJSON(source.encoder);
+      enc = new TabularEncoder(enc.target, [...features.specs], [...features.dropped]);
+      refitText = null;
+      if (opts.hidden === undefined) o.hidden = source.model.sizes.slice(1, -1);
+      if (opts.activation === undefined) o.activation = source.model.activation;
+    }
     const sizes = [enc.numFeatures, ...o.hidden, enc.outputSize];
     checkParamBudget(mlpParamCount(sizes), o.maxParams ?? DEFAULT_MAX_PARAMS, `an MLP of layer sizes ${sizes.join(',')}`);
     cfg = {
@@ -190,9 +208,11 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   }
   if (trainIdx.length === 0) throw new SwitchyardError('E_CSV_EMPTY', `${o.data}: no rows left for training`, 'add rows or lower --valid-fraction');
 
+  const initial = buildTabularModel(cfg).init(cfg.seed);
+  if (init) cfg.initFrom = initModelFrom(initial, init, o.progress?.enabled !== false);
   const trainer = await MlpTrainer.create({
     x: encoded.x, y: encoded.y!, weights, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
-    model: buildTabularModel(cfg).init(cfg.seed) as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
+    model: initial as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
     optimizer: o.optimizer, momentum: o.momentum, clipNorm: o.clipNorm, accumulate: o.accumulate, stepsPerCall: o.stepsPerCall, seed: cfg.seed, threads: o.threads,
   });
   const { model, step } = trainer;
@@ -280,6 +300,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     seconds: (performance.now() - started) / 1000,
     out: o.out,
     ...(weights ? { weights: weightStats(o.weightColumn!, weights, trainIdx) } : {}),
+    ...(cfg.initFrom ? { init: cfg.initFrom } : {}),
   };
   await saveWeights(join(dir, RUN_FILES.model), bestWeights ?? model.stateDict(), { epoch: String(shipBest ? bestRec.epoch : last.epoch) });
   await writeJsonAtomic(join(dir, RUN_FILES.summary), summary);

@@ -41,3 +41,10 @@ export function expectBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void
   expect(lines[1]).toMatch(/^hint: ./);
   expect(r.stderr).not.toMatch(/\n\s+at /);
 }
+
+/** Exit 0 with one JSON object on stdout (`ok: true`); returns that object. */
+export function expectOk(r: ReturnType<typeof cli>): any {
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.json?.ok).toBe(true);
+  return r.json;
+}

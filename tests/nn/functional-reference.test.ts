@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Graph, type Tensor, trace } from '../../src/core/index.ts';
-import { accuracy, crossEntropy, dropout, gelu, mse, rmsNorm, silu } from '../../src/nn/functional.ts';
+import { accuracy, crossEntropy, dropout, gelu, geluTanh, mse, rmsNorm, silu } from '../../src/nn/functional.ts';
 import { normal, xavierUniform } from '../../src/nn/init.ts';
 import { activation, LayerNorm, Linear, MLP } from '../../src/nn/layers.ts';
 import { currentMode, withTraining } from '../../src/nn/mode.ts';
@@ -27,7 +27,14 @@ describe('activations and norms', () => {
     [0.7310585786300049, -0.2689414213699951, 1.7615941559557649, 0].forEach((w, i) => expect(s[i]).toBeCloseTo(w, 6));
     expect(activation('gelu')).toBe(gelu);
     const e = expectCode(() => activation('tanh' as 'relu'), 'E_CONFIG', /unknown activation 'tanh'/);
-    expect(e.hint).toMatch(/relu, gelu, silu/);
+    expect(e.hint).toMatch(/relu, gelu, gelu-tanh, silu/);
+  });
+
+  it('gelu-tanh is GPT-2\'s gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', () => {
+    const g = evaluate((t) => geluTanh(t.input('x', 'f32', [4])), { x: vec([1, -1, 2, 0]) });
+    // torch.nn.functional.gelu(x, approximate='tanh'), in float64 from the closed form
+    [0.8411919906082768, -0.15880800939172324, 1.954597694087775, 0].forEach((w, i) => expect(g[i]).toBeCloseTo(w, 6));
+    expect(activation('gelu-tanh')).toBe(geluTanh);
   });
 
   it('rmsNorm divides by sqrt(mean(x²) + eps) and scales by the weight', () => {

@@ -6,6 +6,7 @@ const ACT = {
   gelu: (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2)),
   relu: (v: number) => Math.max(0, v),
   silu: (v: number) => v / (1 + Math.exp(-v)),
+  'gelu-tanh': (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
 };
 
 /** Expert `e` of `ex` on one row: `W2 act(W1 x + b1) + b2`. */
