@@ -9,7 +9,7 @@
  *   initializers are not redefined), every node input defined before use (graph input,
  *   initializer, earlier node output, or a name visible in an enclosing scope), graph outputs
  *   defined, topological order;
- * - operators: known op, available at the model's opset, input/output counts, `''` only at
+ * - operators: known op (default domain, or `ai.onnx.ml` when the model imports it), available at its opset, input/output counts, `''` only at
  *   optional positions, attributes allowed/required/typed/valued per the opset table in
  *   {@link ./opsets.ts}, plus op-specific rules (Loop/If subgraph arity, Split-18 `num_outputs`,
  *   Constant's single value, Cast `to`);
