@@ -95,7 +95,7 @@ describe('--target-opset', () => {
     await expectSwitchyardError(() => exportOnnx(model, fn, spec, {}, { opset: 17, edit }), 'E_EXPORT_OPSET', /target opset 17 is below what this graph needs: .*num_outputs/);
   });
 
-  it('is a flag of switchyard export, range-checked', () => {
+  it('is a flag of switchyard export, range-checked; so is --inputs', () => {
     const out = join(dir, 'cli17.onnx');
     const r = cli(['export', '--model', join(dir, 'cls'), '--out', out, '--target-opset', '17', '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -103,6 +103,8 @@ describe('--target-opset', () => {
     const bad = cli(['export', '--model', join(dir, 'cls'), '--out', join(dir, 'x.onnx'), '--target-opset', '16']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--target-opset expects a whole number >= 17 and <= 21/);
+    const inputs = cli(['export', '--model', join(dir, 'cls'), '--out', join(dir, 'y.onnx'), '--inputs', 'columns']);
+    expect([inputs.code, inputs.stderr.split('\n')[0]]).toEqual([2, 'error: --inputs columns is not raw or features']);
   });
 });
 
