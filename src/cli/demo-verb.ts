@@ -14,6 +14,7 @@ import { writeEvalReports } from '../report/eval-report.ts';
 import { trainTabular } from '../train/tabular.ts';
 import { exportTabular, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import { loadTabularRun } from '../train/tabular-model.ts';
+import { rawColumns } from '../train/tabular-onnx.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { Rng } from '../util/rng.ts';
 import { sessionOptions } from '../runtime/session.ts';
@@ -74,14 +75,15 @@ export async function demoVerb(argv: string[]): Promise<number> {
   await writePredictions(predFile, preds);
   const onnxFile = join(a.out, 'model.onnx');
   await exportTabular(runDir, onnxFile);
-  // Check the export: onnxruntime on the exported file gives the same probabilities as predict.
+  // Check the export: onnxruntime on the exported file, fed the raw test columns, gives predict's labels and probabilities.
   const { enc } = await loadTabularRun(runDir);
-  const enc2 = enc.encode(test, { target: false });
   const session = await ort.InferenceSession.create(await readFile(onnxFile), sessionOptions({ threads: a.threads }));
-  const res = await session.run({ features: new ort.Tensor('float32', enc2.x, [enc2.rows, enc2.features]) });
+  const feeds = Object.fromEntries(Object.entries(rawColumns(enc, test)).map(([k, v]) => [k, new ort.Tensor(v.type, v.data, [test.rows.length, 1])]));
+  const res = await session.run(feeds);
   const probs = res.probabilities.data as Float32Array;
   let maxDiff = 0;
   for (let i = 0; i < probs.length; i++) maxDiff = Math.max(maxDiff, Math.abs(probs[i] - preds.probabilities![i]));
+  const labelsAgree = (res.label.data as string[]).every((l, i) => l === preds.predictions[i]);
   await session.release();
   // Evaluate beyond accuracy: bootstrap intervals, calibration, corruptions and out-of-distribution detection.
   const evaluation = await runEval({ model: runDir, data: files.test, resamples: 200, seed: a.seed, threads: a.threads, progress: { enabled: false } });
@@ -101,6 +103,7 @@ export async function demoVerb(argv: string[]): Promise<number> {
     predictions: predFile,
     onnx: onnxFile,
     onnxMaxAbsDiff: maxDiff,
+    onnxLabelsAgree: labelsAgree,
     audit: { summary: audit.summary, report: auditFiles.html },
     eval: { accuracy: acc ?? null, ece: ece ?? null, report: evalFiles.html },
   };
@@ -109,7 +112,7 @@ export async function demoVerb(argv: string[]): Promise<number> {
     process.stdout.write(`audit before training: ${audit.summary.error} errors, ${audit.summary.warn} warnings, ${audit.summary.info} notes -> ${auditFiles.html}\n`);
     process.stdout.write(`trained on ${summary.rows.train} rows (${summary.epochs} epochs, ${result.examplesPerSecond} examples/s); validation accuracy ${((summary.valid.accuracy ?? 0) * 100).toFixed(1)}%\n`);
     process.stdout.write(`test accuracy ${(result.testAccuracy * 100).toFixed(1)}% on ${test.rows.length} held-out rows -> ${predFile}\n`);
-    process.stdout.write(`exported ${onnxFile}; onnxruntime reproduces predict's probabilities (max abs diff ${maxDiff.toExponential(1)})\n`);
+    process.stdout.write(`exported ${onnxFile}; from the raw columns onnxruntime reproduces predict's ${labelsAgree ? 'labels and ' : ''}probabilities (max abs diff ${maxDiff.toExponential(1)})\n`);
     if (acc) process.stdout.write(`eval: accuracy ${(acc.estimate * 100).toFixed(1)}% (95% CI ${(acc.low * 100).toFixed(1)}-${(acc.high * 100).toFixed(1)})${ece ? `, ECE ${ece.estimate.toFixed(3)}` : ''} -> ${evalFiles.html}\n`);
 
   }

@@ -10,6 +10,8 @@ import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { exportHfGpt2, runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { EXPORT_RANGES } from '../train/forward.ts';
+import type { TabularInputs } from '../train/tabular-onnx.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
 import { MANIFEST_NAME } from '../util/fs.ts';
 import { type InitFromOptions, loadInitMap } from '../train/init-from.ts';
@@ -202,6 +204,8 @@ const EXPORT_SPEC = {
     default: 'onnx',
     help: 'onnx | hf-gpt2 (a GPT run as a Hugging Face GPT-2 folder: model.safetensors + config.json)',
   },
+  inputs: { type: 'string', help: 'tabular inputs: raw (one per column, encoding in the graph; default) or features (the encoded matrix)' },
+  'target-opset': { type: 'number', ...EXPORT_RANGES.opset, help: 'ONNX opset to write (default 18; 17 for onnx 1.12-era tools)' },
 } as const;
 
 /** `switchyard export` */
@@ -222,7 +226,8 @@ export async function exportVerb(argv: string[]): Promise<number> {
     return 0;
   }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], inputs);
-  const { bytes, ...io } = await runOnnx(a.model);
+  // runOnnx checks both (a library caller gets the same errors).
+  const { bytes, ...io } = await runOnnx(a.model, { inputs: a.inputs as TabularInputs | undefined, opset: a['target-opset'] });
   await writeOnnxExport(a.out, bytes);
   const r = { bytes: bytes.length, ...io };
   if (a.json) emitJson({ ok: true, out: a.out, ...r });

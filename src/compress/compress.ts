@@ -13,6 +13,7 @@ import { loadTextCorpus } from '../data/text/corpus.ts';
 import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
 import { assertInt8Runs, detectInt8Cpu, type Int8Cpu } from '../runtime/int8-cpu.ts';
 import { runKind, runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { featuresView } from '../train/tabular-onnx.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type CheckOptions, checkQuantized, type QuantizeCheck } from './check.ts';
 import { quantizeModel, type QuantizeMode, type QuantizeReport } from './quantize.ts';
@@ -79,7 +80,7 @@ async function floatModel(path: string): Promise<Uint8Array> {
   }
   if (!isDir) return new Uint8Array(await readFile(path));
   if ((await runKind(path)) === undefined) throw new SwitchyardError('E_MODEL_INPUT', `${path}: no readable config.json; not a run directory`, 'pass a run directory written by switchyard train, or an .onnx file');
-  return (await runOnnx(path)).bytes;
+  return (await runOnnx(path, { inputs: 'features' })).bytes;
 }
 
 async function checkText(paths: string[], limit: number): Promise<string> {
@@ -99,13 +100,15 @@ async function checkText(paths: string[], limit: number): Promise<string> {
 export async function compressModel(o: CompressOptions): Promise<CompressResult> {
   checkOutputs([{ flag: '--out', path: o.out, kind: 'file' }], [{ flag: '--model', path: o.model }, ...(o.data ?? []).map((path) => ({ flag: '--data', path }))]);
   checkRanges(o, COMPRESS_RANGES);
-  const bytes = await floatModel(o.model);
+  let bytes = await floatModel(o.model);
   let source;
   try {
     source = decodeModel(bytes);
   } catch (e) {
     throw new SwitchyardError('E_MODEL_INPUT', `${o.model}: not a readable ONNX model (${(e as SwitchyardError).message})`, 'pass an .onnx file, or a run directory written by switchyard train');
   }
+  // A raw-column tabular export is checked (and quantized) in its features form: the check encodes rows itself.
+  if (source.metadata?.['switchyard.inputs'] === 'raw') bytes = encodeModel((source = featuresView(source)));
   const { mode, minElements, weightBits } = o;
   const { model, report } = quantizeModel(source, { mode, minElements, weightBits });
   // An 8-bit model checked on a CPU without VNNI would be measured with saturated matmuls: neither an honest

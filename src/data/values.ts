@@ -3,7 +3,14 @@
  * as a boolean, and "did you mean" suggestions for misspelt column names.
  */
 
-const MISSING = new Set(['', 'na', 'n/a', 'null', 'nan', '?', '-']);
+/**
+ * The cells that mean "missing" (after trimming and lower-casing).
+ *
+ * @example
+ * MISSING_WORDS.includes('n/a'); // true
+ */
+export const MISSING_WORDS: readonly string[] = ['', 'na', 'n/a', 'null', 'nan', '?', '-'];
+const MISSING = new Set(MISSING_WORDS);
 
 /**
  * True when a raw cell is a missing value: empty, `NA`, `N/A`, `null`, `NaN`, `?` or `-`
@@ -42,8 +49,18 @@ export function parseNumber(cell: string): number {
   return v;
 }
 
-const TRUE_WORDS = new Set(['true', 'yes', 'y', 't', '1']);
-const FALSE_WORDS = new Set(['false', 'no', 'n', 'f', '0']);
+/**
+ * The words of a boolean column (lower-case) that mean 1 and 0.
+ *
+ * @example
+ * BOOLEAN_WORDS.true.includes('yes'); // true
+ */
+export const BOOLEAN_WORDS: { readonly true: readonly string[]; readonly false: readonly string[] } = {
+  true: ['true', 'yes', 'y', 't', '1'],
+  false: ['false', 'no', 'n', 'f', '0'],
+};
+const TRUE_WORDS = new Set(BOOLEAN_WORDS.true);
+const FALSE_WORDS = new Set(BOOLEAN_WORDS.false);
 
 /**
  * Parses a boolean-like cell: `true/yes/y/t/1` → 1, `false/no/n/f/0` → 0 (case-insensitive),

@@ -10,7 +10,8 @@ import type { Table } from '../data/csv.ts';
 import { TabularEncoder } from '../data/tabular.ts';
 import { listNames, parseNumber } from '../data/values.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
-import { decodeModel } from '../runtime/onnx/proto.ts';
+import { decodeModel, encodeModel } from '../runtime/onnx/proto.ts';
+import { featuresView } from '../train/tabular-onnx.ts';
 import { createUserSession, runUserSession, sessionOptions } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { applyTemperature } from './calibration.ts';
@@ -45,10 +46,13 @@ function looksLikeProbabilities(v: Float32Array, C: number): boolean {
  * const { probabilities } = await m.predict(d.x, d.rows);
  */
 export async function loadOnnxClassifier(file: string, opts: LoadEvalModelOptions = {}): Promise<TabularEvalModel> {
-  const bytes = new Uint8Array(await readFile(file));
+  let bytes: Uint8Array = new Uint8Array(await readFile(file));
   let meta: Record<string, string> = {};
   try {
-    meta = decodeModel(bytes).metadata ?? {};
+    const decoded = decodeModel(bytes);
+    meta = decoded.metadata ?? {};
+    // A raw-column tabular export is evaluated in its features form (its encoder is in the metadata).
+    if (meta['switchyard.inputs'] === 'raw') bytes = encodeModel(featuresView(decoded));
   } catch (e) {
     throw badModel(file, `not a readable ONNX model (${(e as Error).message})`, 'pass a .onnx file, or a run directory written by switchyard train');
   }

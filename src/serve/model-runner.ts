@@ -12,11 +12,12 @@ import { TabularEncoder } from '../data/tabular.ts';
 import { loadableRunFiles, readRunFiles } from '../registry/source.ts';
 import { privateVersionDir } from '../registry/version-dir.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
-import { decodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
+import { decodeModel, encodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { createUserSession, sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { tabularOnnx } from '../train/tabular-predict.ts';
+import { featuresView } from '../train/tabular-onnx.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { MANIFEST_NAME } from '../util/fs.ts';
 import { type BatchOutput, MicroBatcher } from './batcher.ts';
@@ -172,7 +173,7 @@ async function loadRunDir(
   const key = opts.exportCacheKey;
   const cached = key === undefined ? undefined : exported.get(key);
   if (cached) return onnxModel(label, cached, name, version, opts);
-  const { bytes } = await tabularOnnx(dir);
+  const { bytes } = await tabularOnnx(dir, { inputs: 'features' });
   if (key !== undefined) {
     if (exported.size >= 16) exported.delete(exported.keys().next().value!);
     exported.set(key, bytes);
@@ -220,6 +221,8 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   assertInt8Runs(model.metadata, source);
   // A language model's exported (possibly int8) decode step generates like its run directory.
   if (model.metadata?.['switchyard.kind'] === 'gpt-decode') return lmModel(await LmSession.fromOnnx(bytes, source, { threads: opts.threads }), source, name, version);
+  // A raw-column tabular export is served in its features form: requests are validated and encoded here.
+  if (model.metadata?.['switchyard.inputs'] === 'raw') bytes = encodeModel((model = featuresView(model)));
   const encJson = model.metadata?.['switchyard.encoder'];
   const enc = encJson ? TabularEncoder.fromJSON(JSON.parse(encJson)) : null;
   const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.some((t) => t.name === i.name));

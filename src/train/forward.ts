@@ -2,8 +2,11 @@ import { type Tensor, trace } from '../core/graph.ts';
 import type { TensorData } from '../core/graph.ts';
 import { bind, type Module } from '../nn/module.ts';
 import { CompiledGraph, type HostTensor, type SpinPolicy } from '../runtime/session.ts';
-import { encodeModel } from '../runtime/onnx/proto.ts';
-import { lowerGraph } from '../runtime/onnx/lower.ts';
+import { encodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
+import { irVersionFor, lowerGraph, OPSET } from '../runtime/onnx/lower.ts';
+import { MAX_OPSET, MIN_OPSET } from '../runtime/onnx/opsets.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { checkRanges, type NumberRange } from '../util/ranges.ts';
 import { validateModel } from '../runtime/onnx/validate.ts';
 import type { BatchSpec } from './step.ts';
 
@@ -57,15 +60,49 @@ export class Forward {
 }
 
 /**
+ * Range of the target opset of an export (`--target-opset`): the opsets Switchyard's op table checks, 17 (onnx
+ * 1.12, IR 8) to 21.
+ *
+ * @example
+ * const spec = { 'target-opset': { type: 'number', ...EXPORT_RANGES.opset, help: 'ONNX opset' } };
+ */
+export const EXPORT_RANGES = {
+  opset: { flag: '--target-opset', min: MIN_OPSET, max: MAX_OPSET, integer: true },
+} as const satisfies Record<string, NumberRange & { flag: string }>;
+
+/**
+ * Options of {@link exportOnnx}.
+ *
+ * @example
+ * const o: ExportOnnxOptions = { opset: 17 }; // readable by onnx 1.12 (IR 8)
+ */
+export interface ExportOnnxOptions {
+  /** Default-domain opset to write, {@link MIN_OPSET}..{@link MAX_OPSET} (default {@link OPSET}, 18). */
+  opset?: number;
+  /** Rewrites the lowered model before it is validated (e.g. the raw-column encoder of a tabular export). */
+  edit?: (model: OnnxModel) => OnnxModel;
+}
+
+/**
  * The deployable inference graph as ONNX bytes: weights baked in as initializers, batch dims symbolic,
- * validated against the ONNX spec (opset 18). Any ONNX runtime runs it.
+ * validated against the ONNX spec at its opset (default 18; 17 for onnx 1.12-era tools) and written with the
+ * lowest IR version that opset allows ({@link irVersionFor}). Any ONNX runtime runs it. Throws
+ * `E_EXPORT_OPSET` when the graph needs operators newer than `opts.opset`.
  *
  * @example
  * const bytes = exportOnnx(model, (m, b) => ({ probabilities: softmax(m.call(b.features)) }), { features: { dtype: 'f32', shape: ['batch', 12] } });
  */
-export function exportOnnx(model: Module, fn: ForwardFn, spec: BatchSpec, metadata: Record<string, string> = {}): Uint8Array {
+export function exportOnnx(model: Module, fn: ForwardFn, spec: BatchSpec, metadata: Record<string, string> = {}, opts: ExportOnnxOptions = {}): Uint8Array {
+  checkRanges(opts, EXPORT_RANGES);
+  const opset = opts.opset ?? OPSET;
   const { graph, initializers } = traceForward(model, fn, spec, true);
-  const onnx = lowerGraph(graph, { initializers, name: 'switchyard_model', metadata });
-  validateModel(onnx);
+  const lowered = lowerGraph(graph, { initializers, name: 'switchyard_model', metadata, opset });
+  const onnx = { ...(opts.edit ? opts.edit(lowered) : lowered), irVersion: irVersionFor(opset) };
+  try {
+    validateModel(onnx);
+  } catch (e) {
+    if (!(e instanceof SwitchyardError) || e.code !== 'E_ONNX_INVALID' || opset >= OPSET) throw e;
+    throw new SwitchyardError('E_EXPORT_OPSET', `target opset ${opset} is below what this graph needs: ${e.message}`, `export at a higher opset (e.g. --target-opset ${OPSET}), or leave --target-opset out`);
+  }
   return encodeModel(onnx);
 }

@@ -27,14 +27,15 @@ export async function generate(runDir: string, prompt: string, o: SampleOptions,
  * `cacheK`, `cacheV` [layers, 1, heads, context, headDim]; outputs `logits` [1, vocab] after the last new token,
  * the updated caches `presentK`, `presentV`, the new tokens' rows `newK`, `newV` [layers, 1, heads, T, headDim], and
  * the logits after every new token `allLogits` [1, T, vocab].
- * Dense and MoE models alike (MoE dispatch uses NonZero/Gather/ScatterND).
+ * Dense and MoE models alike (MoE dispatch uses NonZero/Gather/ScatterND). `opts.opset` picks the target
+ * opset (17..21, default 18; 17 is what onnx 1.12-era tools read).
  *
  * @example
- * const { bytes } = await exportLm('runs/lm');
+ * const { bytes } = await exportLm('runs/lm', { opset: 17 });
  */
-export async function exportLm(runDir: string): Promise<{ bytes: Uint8Array; meta: Record<string, string> }> {
+export async function exportLm(runDir: string, opts: { opset?: number } = {}): Promise<{ bytes: Uint8Array; meta: Record<string, string> }> {
   const { model, cfg } = await loadLmRun(runDir);
   const meta = { 'switchyard.kind': 'gpt-decode', 'switchyard.gpt': JSON.stringify(cfg.gpt), 'switchyard.tokenizer': JSON.stringify(cfg.tokenizer) };
   const { fn, spec } = decodeGraph(model);
-  return { bytes: exportOnnx(model, fn, spec, meta), meta };
+  return { bytes: exportOnnx(model, fn, spec, meta, opts), meta };
 }

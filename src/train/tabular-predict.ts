@@ -1,9 +1,11 @@
 import { readTable } from '../data/readers/index.ts';
 import { formatCsvRow } from '../data/csv-write.ts';
+import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { writeOnnxExport } from './export-run.ts';
 import { exportOnnx, Forward } from './forward.ts';
 import { inferenceOutputs, inferenceSpec, loadTabularRun } from './tabular-model.ts';
+import { rawInputsPossible, type TabularInputs, withRawInputs } from './tabular-onnx.ts';
 
 /** Predictions for every row of a CSV: labels (or values) and, for classifiers, class probabilities. */
 export interface TabularPredictions {
@@ -63,32 +65,58 @@ export async function writePredictions(file: string, p: TabularPredictions): Pro
 }
 
 /**
- * The self-contained ONNX inference graph of a trained tabular model, as bytes: input `features`
- * [batch, F] (the encoded columns, see `switchyard.encoder` in the model metadata), outputs
- * `probabilities` + `label` (classification) or `prediction` (regression).
+ * Options of {@link tabularOnnx} and {@link exportTabular}.
  *
  * @example
- * const { bytes } = await tabularOnnx('runs/x');
+ * const o: TabularOnnxOptions = { inputs: 'raw', opset: 17 };
  */
-export async function tabularOnnx(runDir: string): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
+export interface TabularOnnxOptions {
+  /**
+   * `raw`: one input per column (numeric float32 [batch, 1], NaN = missing; categorical and yes/no columns string
+   * [batch, 1]), the encoding inside the graph, `label` as class strings. `features`: the encoded matrix
+   * [batch, F], `label` as class index. Default: `raw`, or `features` for a model with text columns (their hashed
+   * TF-IDF has no ONNX form; see src/train/tabular-onnx.ts).
+   */
+  inputs?: TabularInputs;
+  /** Default-domain opset to write (17..21, default 18; 17 for onnx 1.12-era tools). */
+  opset?: number;
+}
+
+/**
+ * The self-contained ONNX inference graph of a trained tabular model, as bytes. With raw inputs (the default
+ * without text columns) it takes one input per column and returns `label` (class strings) and `probabilities`
+ * [batch, classes] in the order of the `switchyard.classes` metadata, or `prediction` [batch] in the target's
+ * units; with `inputs: 'features'` it takes the encoded matrix `features` [batch, F] (see `switchyard.encoder`
+ * in the metadata) and `label` is the class index.
+ *
+ * @example
+ * const { bytes, inputs } = await tabularOnnx('runs/x'); // inputs: ['bill_length_mm', 'island', ...]
+ */
+export async function tabularOnnx(runDir: string, opts: TabularOnnxOptions = {}): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
+  if (opts.inputs !== undefined && opts.inputs !== 'raw' && opts.inputs !== 'features') {
+    throw new SwitchyardError('E_USAGE', `--inputs ${String(opts.inputs)} is not raw or features`, 'e.g. --inputs raw (one input per column) or --inputs features (the encoded matrix)');
+  }
   const { enc, model, cfg } = await loadTabularRun(runDir);
-  const fn = inferenceOutputs(enc);
-  const bytes = exportOnnx(model, fn, inferenceSpec(enc.numFeatures), {
+  const mode = opts.inputs ?? (rawInputsPossible(enc) ? 'raw' : 'features');
+  const bytes = exportOnnx(model, inferenceOutputs(enc), inferenceSpec(enc.numFeatures), {
     'switchyard.kind': cfg.kind,
+    'switchyard.inputs': mode,
     'switchyard.encoder': JSON.stringify(enc.toJSON()),
     'switchyard.feature_names': JSON.stringify(enc.featureNames),
-  });
-  return { bytes, inputs: ['features'], outputs: enc.task === 'classification' ? ['probabilities', 'label'] : ['prediction'] };
+    'switchyard.classes': JSON.stringify(enc.classes),
+  }, { opset: opts.opset, edit: mode === 'raw' ? (m) => withRawInputs(m, enc) : undefined });
+  const inputs = mode === 'raw' ? enc.specs.map((s) => s.column) : ['features'];
+  return { bytes, inputs, outputs: enc.task === 'classification' ? ['probabilities', 'label'] : ['prediction'] };
 }
 
 /**
  * Exports a trained tabular model as a self-contained ONNX file ({@link tabularOnnx}).
  *
  * @example
- * await exportTabular('runs/x', 'model.onnx');
+ * await exportTabular('runs/x', 'model.onnx', { opset: 17 });
  */
-export async function exportTabular(runDir: string, outFile: string): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
-  const { bytes, inputs, outputs } = await tabularOnnx(runDir);
+export async function exportTabular(runDir: string, outFile: string, opts: TabularOnnxOptions = {}): Promise<{ bytes: number; inputs: string[]; outputs: string[] }> {
+  const { bytes, inputs, outputs } = await tabularOnnx(runDir, opts);
   await writeOnnxExport(outFile, bytes);
   return { bytes: bytes.length, inputs, outputs };
 }

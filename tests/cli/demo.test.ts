@@ -15,6 +15,7 @@ describe('switchyard demo', () => {
     expect(r.json).toMatchObject({ ok: true, dataset: 'penguins', target: 'Species' });
     expect(r.json.testAccuracy).toBeGreaterThan(0.9);
     expect(r.json.onnxMaxAbsDiff).toBeLessThan(1e-5);
+    expect(r.json.onnxLabelsAgree).toBe(true); // fed the raw test columns, ORT returns predict's class strings
     expect(r.json.audit.summary.error).toBe(0);
     expect(r.json.eval.accuracy.estimate).toBeCloseTo(r.json.testAccuracy, 10);
     expect(r.json.eval.accuracy.low).toBeLessThanOrEqual(r.json.eval.accuracy.estimate);

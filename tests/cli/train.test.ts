@@ -45,9 +45,9 @@ describe('switchyard train / predict / export on real data (vega-datasets pengui
     expect(right / t.rows.length).toBeGreaterThan(0.9);
   });
 
-  it('exports ONNX that onnxruntime runs with the same outputs as predict', async () => {
+  it('exports ONNX (--inputs features: the encoded matrix) that onnxruntime runs with the same outputs as predict', async () => {
     const onnx = join(dir, 'model.onnx');
-    expect(cli(['export', '--model', run, '--out', onnx, '--json']).code).toBe(0);
+    expect(cli(['export', '--model', run, '--out', onnx, '--inputs', 'features', '--json']).code).toBe(0);
     const { enc } = await loadTabularRun(run);
     const table = await readCsv(data);
     const e = enc.encode(table, { target: false });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { attr, decodeModel, encodeModel, type OnnxGraph, type OnnxModel } from '../../src/runtime/onnx/proto.ts';
 import { ProtoMessage, ProtoReader } from '../../src/runtime/onnx/protobuf.ts';
 import { validateModel } from '../../src/runtime/onnx/validate.ts';
+import { onnxCheck, pythonWithOnnx } from './onnx-checker.ts';
 
 /** Loop body: acc_out = acc_in + x (x from the enclosing scope); cond passes through. */
 function sumBody(): OnnxGraph {
@@ -200,9 +200,6 @@ describe('onnx models run in onnxruntime-node', () => {
   });
 });
 
-/** python3 with the `onnx` package (Debian's python3-onnx), if this machine has one. */
-const pythonWithOnnx = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0);
-
 describe.skipIf(!pythonWithOnnx)('cross-check with the reference onnx package (python3-onnx)', () => {
   it('parses our bytes, re-serializes them byte-identically and passes onnx.checker', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-onnx-'));
@@ -210,15 +207,7 @@ describe.skipIf(!pythonWithOnnx)('cross-check with the reference onnx package (p
       const file = join(dir, 'm.onnx');
       // python3-onnx 1.12 (Debian 12) knows IR <= 8 and opset <= 17.
       writeFileSync(file, encodeModel({ ...loopModel(), opset: 17, irVersion: 8 }));
-      const script = [
-        'import onnx, sys',
-        'b = open(sys.argv[1], "rb").read()',
-        'm = onnx.ModelProto(); m.ParseFromString(b)',
-        'assert m.SerializeToString() == b, "not byte-identical"',
-        'onnx.checker.check_model(m, full_check=True)',
-        'print("ok", m.graph.node[2].input)',
-      ].join('\n');
-      const r = spawnSync(pythonWithOnnx!, ['-c', script, file], { encoding: 'utf8' });
+      const r = onnxCheck(file, 'print("ok", m.graph.node[2].input)');
       expect(r.stderr).toBe('');
       expect(r.stdout).toContain("ok ['K', '', 'acc0']");
     } finally {

@@ -4,6 +4,7 @@ import { HASH_MOD, hashRounds } from '../../core/ops/random.ts';
 import { isStatic } from '../../core/shape.ts';
 import type { GraphEmitter } from './lower.ts';
 import { lowerScatterNDAdd } from './lower-scatter.ts';
+import { opVersionAt } from './opsets.ts';
 import { attr } from './proto.ts';
 
 type Lowering = (em: GraphEmitter, n: Node, ins: string[], outs: string[]) => void;
@@ -162,7 +163,10 @@ function reduce(opType: string): Lowering {
     const axes = n.attrs.axes as number[];
     // An empty axes list reduces over nothing in the IR, but over every axis in ONNX (noop_with_empty_axes=0).
     if (axes.length === 0) return void em.emit('Identity', ins, {}, outs);
-    em.emit(opType, [ins[0], em.ints(axes)], { keepdims: attr.int(n.attrs.keepdims ? 1 : 0) }, outs);
+    const keepdims = attr.int(n.attrs.keepdims ? 1 : 0);
+    // Most Reduce ops took `axes` as an attribute before opset 18 (ReduceSum before 13): emit the form of the target.
+    if (opVersionAt(opType, em.opset)?.inputs.includes('axes')) em.emit(opType, [ins[0], em.ints(axes)], { keepdims }, outs);
+    else em.emit(opType, ins, { axes: attr.ints(axes), keepdims }, outs);
   };
 }
 

@@ -6,8 +6,20 @@ import { SwitchyardError } from '../../util/errors.ts';
 import { lowerNode } from './lower-ops.ts';
 import { attr, type OnnxAttr, type OnnxDType, type OnnxGraph, type OnnxModel, type OnnxNode, type OnnxTensor } from './proto.ts';
 
-/** The opset every Switchyard export targets. */
+/** The default-domain opset Switchyard graphs import unless told otherwise ({@link LowerOptions.opset}). */
 export const OPSET = 18;
+
+/**
+ * The lowest ONNX IR version that can hold a model of default-domain opset `opset`: 8 up to opset 18 (onnx 1.12
+ * and 1.13), 9 for opsets 19..20 (onnx 1.14, 1.15), 10 for opset 21. Older readers refuse a higher IR version
+ * than they know, so exports write the lowest that fits.
+ *
+ * @example
+ * irVersionFor(17); // 8
+ */
+export function irVersionFor(opset: number): number {
+  return opset <= 18 ? 8 : opset <= 20 ? 9 : 10;
+}
 
 /** IR dtype -> ONNX element type. */
 export function onnxDType(d: DType): OnnxDType {
@@ -25,6 +37,8 @@ export class GraphEmitter {
     private readonly counter: { n: number },
     readonly graph: Graph,
     private readonly parent: GraphEmitter | null,
+    /** The default-domain opset being emitted: lowerings whose ONNX form changed pick theirs by it. */
+    readonly opset: number = parent?.opset ?? OPSET,
   ) {}
 
   /** A fresh value name. */
@@ -166,6 +180,8 @@ export function liveNodes(graph: Graph, outputs: Tensor[]): Node[] {
 export interface LowerOptions {
   /** Graph inputs to bake in as initializers (e.g. trained weights in an inference export). */
   initializers?: Map<Tensor, TensorData>;
+  /** Default-domain opset to emit (default {@link OPSET}); {@link validateModel} checks the result against it. */
+  opset?: number;
   /** The ONNX graph name. */
   name?: string;
   /** The ONNX model's doc_string. */
@@ -175,7 +191,7 @@ export interface LowerOptions {
 }
 
 /**
- * Compiles an IR graph to an ONNX model (opset {@link OPSET}): prunes dead nodes, names every value,
+ * Compiles an IR graph to an ONNX model (opset {@link OPSET} unless `opts.opset`): prunes dead nodes, names every value,
  * lowers each op, keeps symbolic dims as `dim_param`.
  *
  * @example
@@ -185,7 +201,7 @@ export interface LowerOptions {
 export function lowerGraph(graph: Graph, opts: LowerOptions = {}): OnnxModel {
   if (graph.captures.size) throw new Error('internal: lowering a nested graph as a model');
   const names = new Map<Tensor, string>();
-  const em = new GraphEmitter(names, { n: 0 }, graph, null);
+  const em = new GraphEmitter(names, { n: 0 }, graph, null, opts.opset ?? OPSET);
   const inits = opts.initializers ?? new Map();
   for (const t of graph.inputs) names.set(t, t.name!);
   em.lowerNodes(graph.outputs);
@@ -206,7 +222,7 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): OnnxModel {
     } else if (used.has(t.name!) || outNames.length === 0) inputs.push({ name: t.name!, dtype: onnxDType(t.dtype), shape: [...t.shape] });
   }
   return {
-    opset: OPSET,
+    opset: em.opset,
     producerName: 'switchyard',
     docString: opts.docString,
     metadata: opts.metadata,

@@ -145,6 +145,22 @@ export const OPS: Readonly<Record<string, readonly OpVersion[]>> = {
   If: [V(1, 'cond', 'outputs+', { then_branch: 'graph!', else_branch: 'graph!' })],
 };
 
+/** The ONNX-ML operator domain (classical ML operators: encoders, scalers, tree ensembles). */
+export const ML_DOMAIN = 'ai.onnx.ml';
+/** Lowest and highest `ai.onnx.ml` opset the validator checks (LabelEncoder took typed keys at 2, tensors at 4). */
+export const MIN_ML_OPSET = 2;
+/** Highest `ai.onnx.ml` opset the validator checks (onnx 1.12, Debian 12's python3-onnx, knows up to 3). */
+export const MAX_ML_OPSET = 3;
+
+/** `ai.onnx.ml` operators Switchyard emits (the feature encoding of tabular exports), exact for ML opsets 2..3. */
+export const ML_OPS: Readonly<Record<string, readonly OpVersion[]>> = {
+  LabelEncoder: [V(2, 'X', 'Y', {
+    default_float: 'float', default_int64: 'int', default_string: 'string',
+    keys_floats: 'floats', keys_int64s: 'ints', keys_strings: 'strings',
+    values_floats: 'floats', values_int64s: 'ints', values_strings: 'strings',
+  })],
+};
+
 /** A parsed formal parameter list. */
 export interface Formals {
   /** Names in order (the variadic one last). */
@@ -185,9 +201,12 @@ export function parseFormals(spec: string): Formals {
   return f;
 }
 
-/** The interface of `opType` at `opset`, or `undefined` when the op does not exist there (yet). */
-export function opVersionAt(opType: string, opset: number): OpVersion | undefined {
-  const versions = OPS[opType];
+/**
+ * The interface of `opType` at `opset` of its domain (`''` = the default ONNX domain, or {@link ML_DOMAIN}), or
+ * `undefined` when the op does not exist there (yet).
+ */
+export function opVersionAt(opType: string, opset: number, domain = ''): OpVersion | undefined {
+  const versions = (domain === ML_DOMAIN ? ML_OPS : OPS)[opType];
   if (!versions) return undefined;
   let found: OpVersion | undefined;
   for (const v of versions) if (v.since <= opset) found = v;

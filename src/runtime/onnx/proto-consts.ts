@@ -11,18 +11,21 @@ export const DEFAULT_IR_VERSION = 9;
 
 /** `TensorProto.DataType` code of each {@link OnnxDType}. */
 export const DTYPE_CODE: Readonly<Record<OnnxDType, number>> = {
-  float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11,
+  float32: 1, uint8: 2, int8: 3, string: 8, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11,
 };
 
 /** Bytes per element of each {@link OnnxDType}. */
 export const DTYPE_SIZE: Readonly<Record<OnnxDType, number>> = {
-  float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8,
+  float32: 4, uint8: 1, int8: 1, int32: 4, int64: 8, bool: 1, float16: 2, float64: 8, string: 0,
 };
 
-/** Name of the typed array class that holds each {@link OnnxDType} (its `Symbol.toStringTag`). */
+/**
+ * Name of the typed array class that holds each {@link OnnxDType} (its `Symbol.toStringTag`); `string` has none
+ * (string tensors are not written as data).
+ */
 export const DTYPE_ARRAY: Readonly<Record<OnnxDType, string>> = {
   float32: 'Float32Array', float64: 'Float64Array', int64: 'BigInt64Array', int32: 'Int32Array',
-  bool: 'Uint8Array', uint8: 'Uint8Array', int8: 'Int8Array', float16: 'Uint16Array',
+  bool: 'Uint8Array', uint8: 'Uint8Array', int8: 'Int8Array', float16: 'Uint16Array', string: '',
 };
 
 /** The {@link OnnxDType} of a `TensorProto.DataType` code, or `undefined` for types Switchyard does not use. */

@@ -9,7 +9,7 @@ import { ATTR_TYPE, DTYPE_ARRAY, DTYPE_SIZE, FIELD as F, LITTLE_ENDIAN, dtypeFro
 import type { OnnxAttr, OnnxDType, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxTensorData, OnnxValueInfo } from './proto.ts';
 
 function unsupported(where: string, problem: string): never {
-  throw new SwitchyardError('E_ONNX_DECODE', `onnx ${where}: ${problem}`, 'Switchyard reads the subset of ONNX it writes: dense tensors of float32/float64/int64/int32/bool/uint8/int8/float16');
+  throw new SwitchyardError('E_ONNX_DECODE', `onnx ${where}: ${problem}`, 'Switchyard reads the subset of ONNX it writes: dense tensors of float32/float64/int64/int32/bool/uint8/int8/float16 (string only as graph inputs and outputs)');
 }
 
 function dtypeOf(code: number, where: string): OnnxDType {
@@ -67,6 +67,7 @@ function decodeTensor(r: ProtoReader, where: string): OnnxTensor {
   }
   const at = `${where}${name ? ` '${name}'` : ''}`;
   const dtype = dtypeOf(code, at);
+  if (dtype === 'string') unsupported(at, 'string tensor data is not supported');
   const n = elementCount(dims);
   let data: OnnxTensorData;
   if (raw !== null) data = fromRaw(dtype, raw, n, at);
@@ -232,10 +233,10 @@ function decodeGraph(r: ProtoReader): OnnxGraph {
 /**
  * Decodes ONNX protobuf bytes into an {@link OnnxModel}. Reads what `encodeModel` writes plus
  * tensor data in the typed `*_data` fields; fields Switchyard has no use for (doc strings of
- * graphs and nodes, training info, functions, opset imports of other domains) are skipped.
+ * graphs and nodes, training info, functions) are skipped; opset imports of other domains land in `imports`.
  *
- * @throws SwitchyardError `E_ONNX_DECODE` on malformed bytes or unsupported content (string or
- * uint64 tensors, sequence/map types, sparse or external tensors, no default-domain opset).
+ * @throws SwitchyardError `E_ONNX_DECODE` on malformed bytes or unsupported content (string tensor
+ * data, uint64 tensors, sequence/map types, sparse or external tensors, no default-domain opset).
  */
 export function decodeModel(bytes: Uint8Array): OnnxModel {
   const r = new ProtoReader(bytes);
@@ -244,6 +245,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   const m: Partial<OnnxModel> = {};
   const metadata: Record<string, string> = {};
   let nMeta = 0;
+  const imports: Record<string, number> = {};
   while (!r.eof()) {
     const [field, wire] = r.key();
     switch (field) {
@@ -263,6 +265,7 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
           else o.skip(w2);
         }
         if (domain === '' || domain === 'ai.onnx') opset = version;
+        else imports[domain] = version;
         break;
       }
       case F.model.metadataProps: {
@@ -289,5 +292,6 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
   if (m.producerVersion) out.producerVersion = m.producerVersion;
   if (m.docString) out.docString = m.docString;
   if (nMeta > 0) out.metadata = metadata;
+  if (Object.keys(imports).length > 0) out.imports = imports;
   return out;
 }

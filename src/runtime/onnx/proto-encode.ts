@@ -119,6 +119,9 @@ export function encodeModel(m: OnnxModel): Uint8Array {
   if (m.docString) root.string(F.model.docString, m.docString);
   root.message(F.model.graph, encodeGraph(m.graph));
   root.message(F.model.opsetImport, new ProtoMessage().varint(F.opset.version, checkInt(m.opset, 'model opset')));
+  for (const [domain, version] of Object.entries(m.imports ?? {})) {
+    root.message(F.model.opsetImport, new ProtoMessage().string(F.opset.domain, domain).varint(F.opset.version, checkInt(version, `model opset of '${domain}'`)));
+  }
   for (const [k, v] of Object.entries(m.metadata ?? {})) {
     root.message(F.model.metadataProps, new ProtoMessage().string(F.entry.key, k).string(F.entry.value, v));
   }

@@ -11,8 +11,11 @@
  * @module
  */
 
-/** Element types Switchyard writes to ONNX. */
-export type OnnxDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8' | 'float16';
+/**
+ * Element types Switchyard writes to ONNX. `string` is for graph inputs and outputs only (a tabular export's raw
+ * text columns and class labels): string tensors are never written as initializers or constants.
+ */
+export type OnnxDType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'uint8' | 'int8' | 'float16' | 'string';
 
 /** Typed array holding a tensor's elements (`bool`/`uint8` as `Uint8Array`, `int8` as `Int8Array`, `float16` as raw bits in `Uint16Array`). */
 export type OnnxTensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array;
@@ -95,6 +98,8 @@ export interface OnnxModel {
   opset: number;
   /** ONNX IR version; 9 when omitted. */
   irVersion?: number;
+  /** Operator sets of other domains the model imports, e.g. `{ 'ai.onnx.ml': 3 }` (default: none). */
+  imports?: Record<string, number>;
   producerName?: string;
   producerVersion?: string;
   docString?: string;

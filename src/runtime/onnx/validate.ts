@@ -9,7 +9,7 @@
  *   initializers are not redefined), every node input defined before use (graph input,
  *   initializer, earlier node output, or a name visible in an enclosing scope), graph outputs
  *   defined, topological order;
- * - operators: known op, available at the model's opset, input/output counts, `''` only at
+ * - operators: known op (default domain, or `ai.onnx.ml` when the model imports it), available at its opset, input/output counts, `''` only at
  *   optional positions, attributes allowed/required/typed/valued per the opset table in
  *   {@link ./opsets.ts}, plus op-specific rules (Loop/If subgraph arity, Split-18 `num_outputs`,
  *   Constant's single value, Cast `to`);
@@ -20,7 +20,7 @@
 import { SwitchyardError } from '../../util/errors.ts';
 import type { OnnxAttr, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo } from './proto.ts';
 import { DTYPE_ARRAY, elementCount } from './proto-consts.ts';
-import { MAX_OPSET, MIN_OPSET, OPS, type OpVersion, opVersionAt, parseFormals } from './opsets.ts';
+import { MAX_ML_OPSET, MAX_OPSET, MIN_ML_OPSET, MIN_OPSET, ML_DOMAIN, ML_OPS, OPS, type OpVersion, opVersionAt, parseFormals } from './opsets.ts';
 
 function fail(where: string, problem: string, hint: string): never {
   throw new SwitchyardError('E_ONNX_INVALID', `${where}: ${problem}`, hint);
@@ -44,6 +44,13 @@ class Scope {
 
 interface Ctx {
   opset: number;
+  /** The imported `ai.onnx.ml` opset, if any. */
+  mlOpset?: number;
+}
+
+/** An operator's interface versions, whichever domain's table holds it. */
+function versionsOf(op: string): readonly OpVersion[] {
+  return OPS[op] ?? ML_OPS[op];
 }
 
 function describeNode(n: OnnxNode, i: number): string {
@@ -51,6 +58,7 @@ function describeNode(n: OnnxNode, i: number): string {
 }
 
 function checkTensor(t: OnnxTensor, where: string): void {
+  if (t.dtype === 'string') fail(where, 'string tensors are not written as data', 'strings may be graph inputs and outputs, or attributes (e.g. LabelEncoder keys_strings)');
   const want = DTYPE_ARRAY[t.dtype];
   if (!want) fail(where, `unknown dtype '${t.dtype}'`, `use one of ${Object.keys(DTYPE_ARRAY).join(', ')}`);
   const got = ArrayBuffer.isView(t.data) ? (t.data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : typeof t.data;
@@ -63,7 +71,7 @@ function checkTensor(t: OnnxTensor, where: string): void {
 function checkValueInfo(v: OnnxValueInfo, where: string, needShape: boolean): void {
   if (!v.name) fail(where, 'empty name', 'every graph input and output needs a name');
   const at = `${where} '${v.name}'`;
-  if (!DTYPE_ARRAY[v.dtype]) fail(at, `unknown dtype '${v.dtype}'`, `use one of ${Object.keys(DTYPE_ARRAY).join(', ')}`);
+  if (!DTYPE_ARRAY[v.dtype] && v.dtype !== 'string') fail(at, `unknown dtype '${v.dtype}'`, `use one of ${Object.keys(DTYPE_ARRAY).join(', ')}`);
   if (v.shape === null) {
     if (needShape) fail(at, 'has no shape (unknown rank)', 'the ONNX checker requires a shape on main-graph inputs and outputs; use symbolic dims (strings) for unknown sizes');
     return;
@@ -100,7 +108,9 @@ function checkGraph(g: OnnxGraph, parent: Scope | null, ctx: Ctx, path: string):
 
   g.nodes.forEach((n, i) => {
     const at = `${where} ${describeNode(n, i)}`;
-    if (n.domain && n.domain !== 'ai.onnx') fail(at, `domain '${n.domain}' is not imported`, "Switchyard models import only the default ONNX domain ('')");
+    if (n.domain && n.domain !== 'ai.onnx' && !(n.domain === ML_DOMAIN && ctx.mlOpset !== undefined)) {
+      fail(at, `domain '${n.domain}' is not imported`, `Switchyard models import the default ONNX domain ('') and, for tabular encoders, '${ML_DOMAIN}'`);
+    }
     n.inputs.forEach((name, k) => {
       if (name === '' || scope.lookup(name) !== undefined) return;
       const later = producer.get(name);
@@ -131,14 +141,14 @@ function checkGraph(g: OnnxGraph, parent: Scope | null, ctx: Ctx, path: string):
 const ATTR_KINDS = new Set(['int', 'float', 'string', 'ints', 'floats', 'strings', 'tensor', 'graph']);
 
 function versionRange(op: string, v: OpVersion): string {
-  const all = OPS[op];
+  const all = versionsOf(op);
   const next = all[all.indexOf(v) + 1];
   return next ? `opsets ${v.since}..${next.since - 1}` : `opsets ${v.since}+`;
 }
 
 /** Explains where else an attribute or value is allowed, for hints. */
 function otherVersionsHint(op: string, attrName: string, value: string | undefined, v: OpVersion): string {
-  const others = OPS[op].filter((o) => o !== v && o.attrs?.[attrName] && (value === undefined || !o.values?.[attrName] || o.values[attrName].includes(value)));
+  const others = versionsOf(op).filter((o) => o !== v && o.attrs?.[attrName] && (value === undefined || !o.values?.[attrName] || o.values[attrName].includes(value)));
   const parts = others.map((o) => `${op}-${o.since} (${versionRange(op, o)}) ${value === undefined ? `has attribute '${attrName}'` : `allows ${attrName}='${value}'`}`);
   if (value === undefined && parseFormals(v.inputs).names.includes(attrName)) parts.push(`at opset ${v.since}+ '${attrName}' is an input of ${op}`);
   return parts.length ? parts.join('; ') : '';
@@ -161,9 +171,12 @@ function checkArity(op: string, v: OpVersion, names: string[], formals: string, 
 
 function checkNode(n: OnnxNode, at: string, scope: Scope, ctx: Ctx): void {
   const op = n.opType;
-  if (!OPS[op]) fail(at, `unknown operator '${op}'`, `Switchyard's ONNX op table (src/runtime/onnx/opsets.ts) does not know '${op}'; add its spec interface there if the project needs it`);
-  const v = opVersionAt(op, ctx.opset);
-  if (!v) fail(at, `${op} needs opset >= ${OPS[op][0].since} (model imports opset ${ctx.opset})`, `raise the model opset or lower ${op} onto older ops`);
+  const ml = n.domain === ML_DOMAIN;
+  const table = ml ? ML_OPS : OPS;
+  const opset = (ml ? ctx.mlOpset : ctx.opset) ?? 0;
+  if (!table[op]) fail(at, `unknown operator '${op}'${ml ? ` in domain '${ML_DOMAIN}'` : ''}`, `Switchyard's ONNX op table (src/runtime/onnx/opsets.ts) does not know '${op}'; add its spec interface there if the project needs it`);
+  const v = opVersionAt(op, opset, n.domain);
+  if (!v) fail(at, `${op} needs ${ml ? `${ML_DOMAIN} ` : ''}opset >= ${table[op][0].since} (model imports opset ${opset})`, `raise the model opset or lower ${op} onto older ops`);
   checkArity(op, v, n.inputs, v.inputs, 'input', at);
   checkArity(op, v, n.outputs, v.outputs, 'output', at);
   const attrs = n.attrs ?? {};
@@ -172,7 +185,7 @@ function checkNode(n: OnnxNode, at: string, scope: Scope, ctx: Ctx): void {
     if (!rule) {
       const other = otherVersionsHint(op, name, undefined, v);
       const allowed = Object.keys(v.attrs ?? {});
-      fail(at, `attribute '${name}' is not allowed for ${op} at opset ${ctx.opset}`, `${other ? `${other}. ` : ''}${op}-${v.since} attributes: ${allowed.length ? allowed.join(', ') : 'none'}`);
+      fail(at, `attribute '${name}' is not allowed for ${op} at opset ${opset}`, `${other ? `${other}. ` : ''}${op}-${v.since} attributes: ${allowed.length ? allowed.join(', ') : 'none'}`);
     }
     if (!a || !ATTR_KINDS.has(a.kind)) fail(at, `attribute '${name}' has no valid kind`, 'build attributes with the attr.* helpers');
     const kind = rule.replace('!', '');
@@ -264,5 +277,12 @@ export function validateModel(m: OnnxModel): void {
   if (m.irVersion !== undefined && (!Number.isInteger(m.irVersion) || m.irVersion < 4)) {
     fail('model', `ir_version ${m.irVersion} is below 4`, 'initializers outside the graph inputs need IR >= 4; leave irVersion unset for the default');
   }
-  checkGraph(m.graph, null, { opset: m.opset }, '');
+  const imports = Object.entries(m.imports ?? {});
+  for (const [domain, version] of imports) {
+    if (domain !== ML_DOMAIN) fail('model', `imports domain '${domain}'`, `Switchyard models import only the default domain and '${ML_DOMAIN}'`);
+    if (!Number.isInteger(version) || version < MIN_ML_OPSET || version > MAX_ML_OPSET) {
+      fail('model', `${ML_DOMAIN} opset ${version} is outside the checked range ${MIN_ML_OPSET}..${MAX_ML_OPSET}`, `import ${ML_DOMAIN} opset ${MAX_ML_OPSET}`);
+    }
+  }
+  checkGraph(m.graph, null, { opset: m.opset, mlOpset: m.imports?.[ML_DOMAIN] }, '');
 }
