@@ -87,10 +87,10 @@ describe('the packed package', () => {
 });
 
 describe.each(NODES)('installed, under Node %s', (_version, node) => {
-  it('a plain .mjs imports it, reads a CSV and trains a model; Parquet names the package to install', () => {
+  it('a plain .mjs imports it, reads a CSV, trains a model, bootstraps on a worker; Parquet names its package', () => {
     writeFileSync(join(app, 'use.mjs'), `
 import { writeFileSync } from 'node:fs';
-import { fit, readTable, SwitchyardError } from 'switchyard';
+import { ClassificationScorer, fit, readTable, SwitchyardError } from 'switchyard';
 const t = await readTable('data.csv');
 const col = (name) => t.columns.indexOf(name);
 const x = Float32Array.from(t.rows.flatMap((r) => [Number(r[col('x1')]), Number(r[col('x2')])]));
@@ -98,11 +98,16 @@ const y = Int32Array.from(t.rows, (r) => (r[col('label')] === 'yes' ? 1 : 0));
 const m = await fit({ x, y, features: 2, classes: 2, hidden: [8], epochs: 30, batchSize: 16, lr: 0.05, seed: 1 });
 const pred = await m.predict(x);
 const accuracy = pred.filter((p, i) => p === y[i]).length / y.length;
+// Bootstrap intervals on a worker thread: the worker loads its module from dist/ with no TypeScript loader.
+const probs = await m.predictProba(x);
 await m.release();
+const scorer = new ClassificationScorer({ labels: y, probs, classes: ['no', 'yes'] });
+const worker = new URL('./node_modules/switchyard/dist/eval/bootstrap-worker.js', import.meta.url);
+const { workerResamples } = (await import(worker)).parallelBootstrapSamples(scorer, { resamples: 3000, seed: 1 }, 2, true);
 let parquet = null;
 writeFileSync('data.parquet', 'PAR1');
 try { await readTable('data.parquet'); } catch (e) { parquet = e instanceof SwitchyardError ? { code: e.code, hint: e.hint } : String(e); }
-console.log(JSON.stringify({ node: process.version, rows: t.rows.length, first: m.history[0], last: m.history.at(-1), accuracy, parquet }));
+console.log(JSON.stringify({ node: process.version, rows: t.rows.length, first: m.history[0], last: m.history.at(-1), accuracy, workerResamples, parquet }));
 `);
     const r = run(node(), ['use.mjs']);
     expect(r.stderr).toBe('');
@@ -110,6 +115,7 @@ console.log(JSON.stringify({ node: process.version, rows: t.rows.length, first: 
     expect(out.rows).toBe(80);
     expect(out.last).toBeLessThan(out.first);
     expect(out.accuracy).toBeGreaterThan(0.8);
+    expect(out.workerResamples).toBeGreaterThan(0);
     expect(out.parquet).toEqual({ code: 'E_MISSING_PACKAGE', hint: 'npm install @duckdb/node-api' });
   });
 
