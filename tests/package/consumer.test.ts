@@ -139,7 +139,7 @@ console.log(JSON.stringify({ rows: t.rows.length, first, last, accuracy, workerR
     expect(out.parquet).toEqual({ code: 'E_MISSING_PACKAGE', hint: 'npm install @duckdb/node-api' });
   });
 
-  it('the switchyard bin trains, predicts and exports on a CSV; serve names fastify', () => {
+  it('the switchyard bin trains, predicts and exports on a CSV; serve and registry name their packages', () => {
     const bin = join(app, 'node_modules/.bin/switchyard');
     const out = mkdtempSync(join(work, 'run-'));
     const runDir = join(out, 'run');
@@ -159,5 +159,8 @@ console.log(JSON.stringify({ rows: t.rows.length, first, last, accuracy, workerR
     const serve = sy('serve', '--model', runDir, '--port', '0');
     expect(serve.code).toBe(2);
     expect(serve.stderr).toContain('hint: npm install fastify');
+    const registry = sy('registry', 'register', '--name', 'm', '--from', runDir, '--registry', join(out, 'registry'));
+    expect(registry.code).toBe(2);
+    expect(registry.stderr).toContain('hint: npm install better-sqlite3');
   });
 });
