@@ -3,7 +3,7 @@
  * tsx), how long `import 'switchyard'` takes, and how much `npm install` of the packed tarball puts on disk, for
  * the core alone and with each optional package.
  *
- *   node bin/run-ts.js bench/package.ts [--quick]   (builds dist/ first: npm run build)
+ *   npm run build && node bin/run-ts.js bench/package.ts [--quick]
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
