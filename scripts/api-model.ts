@@ -9,6 +9,8 @@ import ts from 'typescript';
 const ROOT = join(import.meta.dirname, '..');
 const SRC = join(ROOT, 'src');
 export const ENTRY = join(SRC, 'index.ts');
+/** Sub-path entry points of the package (package.json `exports`) that are not namespaces of the root. */
+const SUBPATH_ENTRIES = { 'switchyard/serve': join(SRC, 'serve/index.ts') };
 
 /** One property of an interface or object type. */
 export interface ApiField {
@@ -92,7 +94,7 @@ export function signatureText(name: string, s: ApiSignature): string {
 function createProgram(): ts.Program {
   const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
   const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, host);
-  return ts.createProgram([ENTRY], { ...(config?.options ?? {}), noEmit: true });
+  return ts.createProgram([ENTRY, ...Object.values(SUBPATH_ENTRIES)], { ...(config?.options ?? {}), noEmit: true });
 }
 
 /** Reads the public API: the package root first, then each namespace, entries sorted by file and name. */
@@ -239,7 +241,12 @@ export function readApi(): ApiModule[] {
   };
   const namespaceModules = namespaces.map((s) => moduleOf(s.name, resolve(s)));
   namespaceModules.sort((a, b) => a.name.localeCompare(b.name));
-  return [moduleOf('switchyard', root), ...namespaceModules];
+  const subpaths = Object.entries(SUBPATH_ENTRIES).map(([name, file]) => {
+    const symbol = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
+    for (const s of exportsOf(symbol)) documented.add(s.name);
+    return moduleOf(name, symbol);
+  });
+  return [moduleOf('switchyard', root), ...namespaceModules, ...subpaths];
 }
 
 /**

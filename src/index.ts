@@ -2,8 +2,12 @@
  * Switchyard: train neural networks in TypeScript. One IR, autodiff as a graph transform, whole training
  * steps compiled to ONNX and run by ONNX Runtime.
  *
+ * HTTP serving and its live monitor are the sub-path `switchyard/serve`: they need the optional package fastify,
+ * and keeping them out of this entry keeps fastify's types out of a consumer's type-check.
+ *
  * @example
  * import { nn, optim, TrainStep } from 'switchyard';
+ * import { startServer } from 'switchyard/serve';
  */
 export * from './core/index.ts';
 export * as nn from './nn/index.ts';
@@ -67,10 +71,6 @@ export {
 export { assertInt8Runs, detectInt8Cpu, int8CpuFrom, needsVnni, type Int8Cpu } from './runtime/int8-cpu.ts';
 export { checkQuantized, type QuantizeCheck, type CheckOptions, type OutputDiff } from './compress/check.ts';
 export { compressModel, type CompressOptions, type CompressResult } from './compress/compress.ts';
-export { startServer, type ServerOptions, type RunningServer } from './serve/server.ts';
-export { buildApp } from './serve/app.ts';
-export { hashApiKey } from './serve/auth.ts';
-export { Monitor, type MonitorOptions } from './monitor/monitor.ts';
 export { openIncidentLog, IncidentLog, type Incident } from './monitor/incidents.ts';
 export { chooseTest, columnDrift, hashedEmbedding } from './monitor/drift.ts';
 export { driftReport, writeDriftReport } from './monitor/report.ts';

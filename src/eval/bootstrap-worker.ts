@@ -56,15 +56,19 @@ function claimLoop(scorer: ClassificationScorer, sh: Shared): number {
 }
 
 /**
- * Source of the worker's entry: registers tsx (the project runs TypeScript without a build, and Node 20
- * workers do not inherit the caller's loader hooks) and imports this module; a failure is flagged.
+ * Source of the worker's entry: imports this module, and a failure is flagged. Run from the TypeScript sources
+ * (the repository's tests), it registers tsx first: Node 20 workers do not inherit the caller's loader hooks.
+ * The built package (`dist/`, plain JS) needs no loader.
  */
 function workerBoot(): string {
+  const self = JSON.stringify(import.meta.url);
+  const prelude = `const { workerData } = require('node:worker_threads');
+const fail = () => { Atomics.add(workerData.ctl, ${FAILED}, 1); Atomics.notify(workerData.ctl, ${DONE}); Atomics.notify(workerData.ctl, ${STARTED}); };`;
+  if (!import.meta.url.endsWith('.ts')) return `${prelude}\nimport(${self}).catch(fail);`;
   // The ES module build of tsx/esm/api (require.resolve finds its CommonJS twin next to it).
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.c?js$/, '.mjs')).href;
-  return `const { workerData } = require('node:worker_threads');
-const fail = () => { Atomics.add(workerData.ctl, ${FAILED}, 1); Atomics.notify(workerData.ctl, ${DONE}); Atomics.notify(workerData.ctl, ${STARTED}); };
-import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); }).catch(fail);`;
+  return `${prelude}
+import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${self}); }).catch(fail);`;
 }
 
 /**

@@ -6,9 +6,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
 import { SwitchyardError } from '../util/errors.ts';
+import { importOptional } from '../util/optional.ts';
 
 /** Which engine a {@link Db} talks to. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -75,7 +76,7 @@ export function isPostgresUrl(location: string): boolean {
  */
 export async function openDb(location: string): Promise<Db> {
   if (isPostgresUrl(location)) {
-    const db = new PgDb(location);
+    const db = new PgDb((await importOptional<{ default: typeof pg }>('pg')).default, location);
     try {
       await db.query('SELECT 1');
     } catch (err) {
@@ -84,7 +85,7 @@ export async function openDb(location: string): Promise<Db> {
     }
     return db;
   }
-  return new SqliteDb(location);
+  return new SqliteDb((await importOptional<{ default: typeof BetterSqlite3 }>('better-sqlite3')).default, location);
 }
 
 /**
@@ -154,10 +155,10 @@ class SqliteDb implements Db {
   private readonly conn: BetterSqlite3.Database;
   private readonly lock = new Mutex();
 
-  constructor(file: string) {
+  constructor(Sqlite: typeof BetterSqlite3, file: string) {
     mkdirSync(dirname(file), { recursive: true });
     try {
-      this.conn = new BetterSqlite3(file, { timeout: 15_000 });
+      this.conn = new Sqlite(file, { timeout: 15_000 });
       this.conn.pragma('journal_mode = WAL');
       this.conn.pragma('synchronous = FULL');
       this.conn.pragma('foreign_keys = ON');
@@ -228,7 +229,7 @@ class PgDb implements Db {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(url: string) {
+  constructor(pg: typeof import('pg').default, url: string) {
     const types = {
       getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')),
     };

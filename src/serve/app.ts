@@ -4,9 +4,10 @@
  * with a 4xx for the client's mistakes; nothing a client sends crashes the server.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkAliasName } from '../registry/names.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { importOptional } from '../util/optional.ts';
 import { Rng } from '../util/rng.ts';
 import { type ApiKey, KeyChecker, RateLimiter } from './auth.ts';
 import { generateRoute } from './generate-route.ts';
@@ -145,6 +146,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const ajv = { customOptions: { coerceTypes: false as const, removeAdditional: false as const } };
   const timeouts = timeoutOptions(o.limits?.timeouts);
   const closing = { forceCloseConnections: 'idle' as const, return503OnClosing: true };
+  const { default: Fastify } = await importOptional<typeof import('fastify')>('fastify');
   const app = Fastify({ bodyLimit, logger: false, ...closing, ajv, ...timeouts });
   const started = new WeakMap<FastifyRequest, number>();
   let agreed = 0;

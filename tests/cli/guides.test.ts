@@ -40,9 +40,9 @@ describe('docs/guide-*.md walk-throughs run as documented', () => {
         'set -eo pipefail',
         // In a subshell (`npx switchyard serve &`, `$(…)`, a pipe) the function execs node, so `$!` and `kill $SERVER`
         // reach the server itself, as with the real npx; else the server outlives the test.
-        `sy() { node ${JSON.stringify(join(ROOT, 'bin/switchyard.js'))} "$@"; }`,
+        `sy() { node ${JSON.stringify(join(ROOT, 'bin/switchyard-dev.js'))} "$@"; }`,
         `npx() { if [ "$1" != switchyard ]; then command npx "$@"; return; fi; shift; `
-          + `if [ "$BASHPID" != "$$" ]; then exec node ${JSON.stringify(join(ROOT, 'bin/switchyard.js'))} "$@"; fi; sy "$@"; }`,
+          + `if [ "$BASHPID" != "$$" ]; then exec node ${JSON.stringify(join(ROOT, 'bin/switchyard-dev.js'))} "$@"; fi; sy "$@"; }`,
         "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
       ];
       blocks.forEach((b, i) => {

@@ -7,9 +7,9 @@ import { writeVegaDatasetCsv } from '../../src/data/demo.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Runs the real CLI (`bin/switchyard.js`) as a user would; returns exit code and output. */
+/** Runs the real CLI from its sources (`bin/switchyard-dev.js`) as a user would; returns exit code and output. */
 export function cli(args: string[], cwd = ROOT): { code: number; stdout: string; stderr: string; json: any } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/switchyard.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/switchyard-dev.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 120_000 });
   let json: any = null;
   const last = r.stdout.trim().split('\n').pop();
   try {

@@ -32,7 +32,7 @@ const TRAIN = ['train', '--data', data, '--valid', valid, '--target', 'label', '
 
 /** The CLI with `SWITCHYARD_TEST_KILL_AT` set: the process SIGKILLs itself right after that write. */
 function killedAt(point: string, args: string[]): void {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/switchyard.js'), ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', SWITCHYARD_TEST_KILL_AT: point }, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/switchyard-dev.js'), ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', SWITCHYARD_TEST_KILL_AT: point }, timeout: 120_000 });
   expect(r.signal, r.stderr).toBe('SIGKILL');
 }
 

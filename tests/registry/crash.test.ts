@@ -28,7 +28,7 @@ function switchyard(args: string[], pause?: string): Child {
   const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   if (pause) env.SWITCHYARD_REGISTRY_PAUSE = pause;
   else delete env.SWITCHYARD_REGISTRY_PAUSE;
-  const p = spawn(process.execPath, [join(ROOT, 'bin/switchyard.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [join(ROOT, 'bin/switchyard-dev.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let onPause: () => void = () => undefined;

@@ -8,8 +8,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { SwitchyardError } from '../../util/errors.ts';
+import { importOptional } from '../../util/optional.ts';
 import { detectDelimiter, readCsv, type Table } from '../csv.ts';
 import { checkTextFile, detectFormat, readHead, type TableFormat } from './format.ts';
 import { checkJsonDepth, readJsonl, textLines } from './jsonl.ts';
@@ -98,8 +99,8 @@ export function checkMemoryLimit(text: string): void {
 export class DuckSession {
   private constructor(
     private readonly instance: DuckDBInstance,
-    /** The open connection, for callers that need the full DuckDB API. */
-    readonly connection: DuckDBConnection,
+    // Private, so the public declarations name no type of DuckDB (an optional package).
+    private readonly connection: DuckDBConnection,
     /** A spill directory this session created (removed on close). */
     private readonly ownTemp: string | null,
   ) {}
@@ -109,6 +110,7 @@ export class DuckSession {
     if (opts.memoryLimit !== undefined) checkMemoryLimit(opts.memoryLimit);
     const temp = opts.tempDirectory ?? mkdtempSync(join(tmpdir(), 'switchyard-duckdb-'));
     mkdirSync(temp, { recursive: true });
+    const { DuckDBInstance } = await importOptional<typeof import('@duckdb/node-api')>('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:', {
       memory_limit: opts.memoryLimit ?? '2GB',
       temp_directory: temp,
