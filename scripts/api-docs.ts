@@ -118,9 +118,8 @@ function render(modules: ApiModule[] = readApi()): { md: string; missing: string
     'hand. Everything here is exported by the package root (`import { trainTabular, nn } from \'switchyard\'`), except',
     'serving, which is the sub-path `switchyard/serve` (`import { startServer } from \'switchyard/serve\'`); the',
     'namespaces `nn`, `optim`, `data` and `stats` are reached through their name (`nn.Linear`) or their own sub-path',
-    '(`switchyard/nn`). One section per',
-    'source file. A type name that links is documented here: a parameter of such a type lists its fields there;',
-    'other object types have their fields listed under the function.', '',
+    '(`switchyard/nn`). One section per source file. A type name that links is documented here: a parameter of',
+    'such a type lists its fields there; other object types have their fields listed under the function.', '',
     '## Contents', '',
   ];
   for (const m of modules) {
