@@ -1,0 +1,286 @@
+/**
+ * Hugging Face `tokenizer.json` files of the byte-level BPE family (GPT-2, RoBERTa, Llama 3, Qwen, ...): reading
+ * one into a tokenizer our models train and generate with ({@link tokenizerFromHuggingFace}), and writing any of
+ * our tokenizers as one ({@link toHuggingFaceJSON}) so that Hugging Face's libraries reproduce our ids. What a file
+ * may hold is checked field by field; anything that would make our ids differ from Hugging Face's (WordPiece,
+ * Unigram, byte fallback, dropout, a normalizer other than NFC, a post-processor that adds tokens, ...) is refused
+ * with an `E_TOKENIZER` error naming the field.
+ */
+import { SwitchyardError } from '../../util/errors.ts';
+import { type AddedToken, BpeTokenizer, ByteLevelBpe } from './bpe-tokenizer.ts';
+import { byteChar, byteLevelToBytes, bytesToByteLevel } from './byte-level.ts';
+import { utf8Encode } from './bytes.ts';
+import { writeJsonAtomic } from '../../util/fs.ts';
+import { compilePreTokenizer, type PreTokenizerSpec, type SplitPattern, SWITCHYARD_PRETOKENIZER } from './pretokenize.ts';
+import type { Tokenizer } from './tokenizer.ts';
+
+/**
+ * Everything that decides the ids of a byte-level BPE `tokenizer.json`, in a canonical form.
+ *
+ * @example
+ * const def: HfBpeDefinition = tokenizerFromHuggingFace(json).definition;
+ */
+export interface HfBpeDefinition {
+  /** `model.vocab` by id (undefined for an id that only an added token has). */
+  vocab: (string | undefined)[];
+  /** `model.merges` as pairs of ids, in rank order. */
+  merges: [number, number][];
+  added: AddedToken[];
+  normalizer: 'NFC' | null;
+  pretokenizer: PreTokenizerSpec;
+  ignoreMerges: boolean;
+  unkToken: string | null;
+  /** The file's post-processor when it is a ByteLevel one (it only moves offsets), else null. */
+  postProcessor: Record<string, unknown> | null;
+}
+
+type Json = Record<string, unknown>;
+
+function bad(field: string, problem: string, hint = 'only byte-level BPE tokenizer.json files (GPT-2 style) are supported'): SwitchyardError {
+  return new SwitchyardError('E_TOKENIZER', `${field}: ${problem}`, hint);
+}
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const typeOf = (v: Json) => JSON.stringify(v.type);
+
+function readPattern(p: unknown, field: string): SplitPattern {
+  if (isObject(p) && typeof p.Regex === 'string') return { regex: p.Regex };
+  if (isObject(p) && typeof p.String === 'string') return { literal: p.String };
+  throw bad(`${field}.pattern`, 'is neither {"Regex": ...} nor {"String": ...}');
+}
+
+/** The pre-tokenizer: ByteLevel, or a Sequence of Splits (Isolated, not inverted) ending in ByteLevel. */
+function readPreTokenizer(p: unknown): PreTokenizerSpec {
+  const field = 'pre_tokenizer';
+  if (!isObject(p)) throw bad(field, 'is missing; a byte-level BPE needs a ByteLevel pre-tokenizer');
+  const steps = p.type === 'Sequence' ? p.pretokenizers : [p];
+  if (!Array.isArray(steps) || steps.length === 0) throw bad(`${field}.pretokenizers`, 'is not a non-empty list');
+  const splits: SplitPattern[] = [];
+  const at = (i: number) => (p.type === 'Sequence' ? `${field}.pretokenizers[${i}]` : field);
+  for (let i = 0; i < steps.length - 1; i++) {
+    const s = steps[i] as Json;
+    if (!isObject(s) || s.type !== 'Split') throw bad(`${at(i)}.type`, `${isObject(s) ? typeOf(s) : 'a non-object'} is not supported before ByteLevel (only Split)`);
+    if (s.behavior !== 'Isolated') throw bad(`${at(i)}.behavior`, `${JSON.stringify(s.behavior)} is not supported (only "Isolated")`);
+    if (s.invert !== false && s.invert !== undefined) throw bad(`${at(i)}.invert`, 'true is not supported');
+    splits.push(readPattern(s.pattern, at(i)));
+  }
+  const last = steps[steps.length - 1] as Json;
+  const f = at(steps.length - 1);
+  if (!isObject(last) || last.type !== 'ByteLevel') throw bad(`${f}.type`, `${isObject(last) ? typeOf(last) : 'a non-object'} is not supported (a byte-level BPE ends in ByteLevel)`);
+  const addPrefixSpace = last.add_prefix_space === true;
+  if (addPrefixSpace && splits.length > 0) throw bad(`${f}.add_prefix_space`, 'true after a Split (a space before every piece) is not supported');
+  const spec = { splits, byteLevelRegex: last.use_regex !== false, addPrefixSpace };
+  try {
+    compilePreTokenizer(spec);
+  } catch (e) {
+    throw bad(`${field} pattern`, (e as Error).message, 'only the Oniguruma syntax that tokenizers use is read (see docs)');
+  }
+  return spec;
+}
+
+function readNormalizer(n: unknown): 'NFC' | null {
+  if (n === null || n === undefined) return null;
+  if (isObject(n) && n.type === 'NFC') return 'NFC';
+  throw bad('normalizer.type', `${isObject(n) ? typeOf(n) : JSON.stringify(n)} is not supported (only null or "NFC")`);
+}
+
+function readModel(m: unknown): { vocab: Map<string, number>; merges: [string, string][]; model: Json } {
+  if (!isObject(m)) throw bad('model', 'is missing');
+  if (m.type !== undefined && m.type !== 'BPE') throw bad('model.type', `${typeOf(m)} is not supported (only "BPE")`);
+  if (m.byte_fallback === true) throw bad('model.byte_fallback', 'true is not supported (byte-level BPE needs no fallback)');
+  if (m.dropout !== null && m.dropout !== undefined && m.dropout !== 0) throw bad('model.dropout', `${JSON.stringify(m.dropout)} is not supported (random merges; only null)`);
+  for (const k of ['continuing_subword_prefix', 'end_of_word_suffix']) {
+    if (m[k] !== null && m[k] !== undefined && m[k] !== '') throw bad(`model.${k}`, `${JSON.stringify(m[k])} is not supported (only null)`);
+  }
+  if (!isObject(m.vocab)) throw bad('model.vocab', 'is not an object of token -> id');
+  const vocab = new Map<string, number>();
+  for (const [tok, id] of Object.entries(m.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw bad(`model.vocab[${JSON.stringify(tok)}]`, `id ${JSON.stringify(id)} is not a non-negative integer`);
+    vocab.set(tok, id as number);
+  }
+  if (!Array.isArray(m.merges)) throw bad('model.merges', 'is not a list');
+  const merges = m.merges.map((x: unknown, i): [string, string] => {
+    const pair = typeof x === 'string' ? x.split(' ') : x;
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+      throw bad(`model.merges[${i}]`, `${JSON.stringify(x)} is neither "a b" nor ["a", "b"]`);
+    }
+    return [pair[0], pair[1]];
+  });
+  return { vocab, merges, model: m };
+}
+
+function readAdded(list: unknown): AddedToken[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw bad('added_tokens', 'is not a list');
+  return list.map((t: unknown, i) => {
+    const f = `added_tokens[${i}]`;
+    if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0) throw bad(`${f}.id`, 'is not a non-negative integer');
+    if (typeof t.content !== 'string' || t.content === '') throw bad(`${f}.content`, 'is not a non-empty string');
+    for (const k of ['single_word', 'lstrip', 'rstrip']) if (t[k] === true) throw bad(`${f}.${k}`, 'true is not supported');
+    const special = t.special === true;
+    return { id: t.id as number, content: t.content, special, normalized: t.normalized === undefined ? !special : t.normalized === true };
+  });
+}
+
+function readDefinition(json: unknown): HfBpeDefinition {
+  if (!isObject(json)) throw bad('(top level)', 'is not a JSON object');
+  for (const k of ['truncation', 'padding']) if (json[k] !== null && json[k] !== undefined) throw bad(k, 'is set; only null is supported (it changes the ids)');
+  const { vocab, merges, model } = readModel(json.model);
+  const pp = json.post_processor;
+  if (pp !== null && pp !== undefined && !(isObject(pp) && pp.type === 'ByteLevel')) {
+    throw bad('post_processor.type', `${isObject(pp) ? typeOf(pp) : JSON.stringify(pp)} is not supported (only null or "ByteLevel": others add tokens)`);
+  }
+  const dec = json.decoder;
+  if (!isObject(dec) || dec.type !== 'ByteLevel') throw bad('decoder.type', `${isObject(dec) ? typeOf(dec) : JSON.stringify(dec ?? null)} is not supported (only "ByteLevel")`);
+  const added = readAdded(json.added_tokens);
+  let size = 0;
+  for (const id of vocab.values()) size = Math.max(size, id + 1);
+  for (const t of added) size = Math.max(size, t.id + 1);
+  const byId: (string | undefined)[] = new Array(size);
+  for (const [tok, id] of vocab) {
+    if (byId[id] !== undefined) throw bad('model.vocab', `id ${id} is given to both ${JSON.stringify(byId[id])} and ${JSON.stringify(tok)}`);
+    byId[id] = tok;
+  }
+  for (let b = 0; b < 256; b++) {
+    const hex = b.toString(16).padStart(2, '0');
+    if (!vocab.has(byteChar(b))) throw bad('model.vocab', `lacks ${JSON.stringify(byteChar(b))}, the token of byte 0x${hex} (a byte-level BPE has all 256)`);
+  }
+  const addedIds = new Set(added.map((t) => t.id));
+  for (let id = 0; id < size; id++) {
+    if (byId[id] === undefined && !addedIds.has(id)) throw bad('model.vocab', `has no token with id ${id} (ids must run from 0 without gaps)`);
+  }
+  const idOf = (tok: string, field: string) => {
+    const id = vocab.get(tok);
+    if (id === undefined) throw bad(field, `${JSON.stringify(tok)} is not in model.vocab`, 'the file is damaged or not a byte-level BPE');
+    return id;
+  };
+  const pairs = merges.map(([a, b], i): [number, number] => {
+    idOf(a + b, `model.merges[${i}] result`);
+    return [idOf(a, `model.merges[${i}]`), idOf(b, `model.merges[${i}]`)];
+  });
+  return {
+    vocab: byId, merges: pairs, added, normalizer: readNormalizer(json.normalizer), pretokenizer: readPreTokenizer(json.pre_tokenizer),
+    ignoreMerges: model.ignore_merges === true, unkToken: typeof model.unk_token === 'string' ? model.unk_token : null,
+    postProcessor: isObject(pp) ? pp : null,
+  };
+}
+
+/**
+ * A tokenizer read from a Hugging Face byte-level BPE `tokenizer.json` (or built from our own, see
+ * {@link toHuggingFaceJSON}): it encodes like Hugging Face's `tokenizers` and saves back to the same file content.
+ *
+ * @example
+ * const tok = tokenizerFromHuggingFace(JSON.parse(readFileSync('gpt2/tokenizer.json', 'utf8')));
+ * tok.encode('Hello world'); // Int32Array [15496, 995]
+ */
+export class HfBpeTokenizer extends ByteLevelBpe {
+  /** Builds the tokenizer from a checked definition (see {@link tokenizerFromHuggingFace}). */
+  constructor(readonly definition: HfBpeDefinition) {
+    const d = definition;
+    const added = new Map(d.added.map((t) => [t.id, t.content]));
+    const tokens = d.vocab.map((tok, id) => {
+      const content = added.get(id) ?? tok!;
+      return (added.has(id) ? null : byteLevelToBytes(content)) ?? utf8Encode(content);
+    });
+    const idOf = new Map<string, number>();
+    d.vocab.forEach((tok, id) => tok !== undefined && idOf.set(tok, id));
+    const merges = d.merges.map(([a, b]): [number, number, number] => [a, b, idOf.get(d.vocab[a]! + d.vocab[b]!)!]);
+    const byteIds = Int32Array.from({ length: 256 }, (_, b) => idOf.get(byteChar(b))!);
+    let wholePieces: Map<string, number> | undefined;
+    if (d.ignoreMerges) {
+      wholePieces = new Map();
+      for (const [tok, id] of idOf) {
+        const bytes = byteLevelToBytes(tok);
+        if (bytes) wholePieces.set(String.fromCharCode(...bytes), id);
+      }
+    }
+    super({ tokens, byteIds, merges }, { splitter: compilePreTokenizer(d.pretokenizer), added: d.added, normalizer: d.normalizer, wholePieces });
+  }
+
+  /** The `tokenizer.json` content (canonical: merges as pairs, every field written out). */
+  toJSON(): Json {
+    return writeDefinition(this.definition);
+  }
+}
+
+function writeDefinition(d: HfBpeDefinition): Json {
+  const byteLevel = (addPrefixSpace: boolean, useRegex: boolean) => ({ type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: useRegex });
+  const p = d.pretokenizer;
+  const split = (s: SplitPattern) => ({ type: 'Split', pattern: 'regex' in s ? { Regex: s.regex } : { String: s.literal }, behavior: 'Isolated', invert: false });
+  const vocab: Record<string, number> = {};
+  d.vocab.forEach((tok, id) => tok !== undefined && (vocab[tok] = id));
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: d.added.map((t) => ({ id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false, normalized: t.normalized, special: t.special })),
+    normalizer: d.normalizer ? { type: d.normalizer } : null,
+    pre_tokenizer: p.splits.length === 0
+      ? byteLevel(p.addPrefixSpace, p.byteLevelRegex)
+      : { type: 'Sequence', pretokenizers: [...p.splits.map(split), byteLevel(false, p.byteLevelRegex)] },
+    post_processor: d.postProcessor,
+    decoder: byteLevel(true, true),
+    model: {
+      type: 'BPE', dropout: null, unk_token: d.unkToken, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false,
+      byte_fallback: false, ignore_merges: d.ignoreMerges, vocab, merges: d.merges.map(([a, b]) => [d.vocab[a], d.vocab[b]]),
+    },
+  };
+}
+
+/**
+ * Reads a Hugging Face `tokenizer.json` object of the byte-level BPE family: model BPE (merges as `"a b"` or
+ * `["a", "b"]`), pre-tokenizer ByteLevel or Sequence[Split..., ByteLevel], decoder ByteLevel, normalizer null or NFC,
+ * added tokens. Throws `E_TOKENIZER` naming the first field it cannot honour exactly.
+ *
+ * @param json the parsed file
+ * @example
+ * const tok = tokenizerFromHuggingFace(JSON.parse(await readFile('tokenizer.json', 'utf8')));
+ */
+export function tokenizerFromHuggingFace(json: unknown): HfBpeTokenizer {
+  return new HfBpeTokenizer(readDefinition(json));
+}
+
+/**
+ * Whether `json` looks like a Hugging Face `tokenizer.json` (it has a `model` object) rather than our own form.
+ *
+ * @example
+ * isHuggingFaceJSON({ model: { type: 'BPE' } }); // true
+ */
+export function isHuggingFaceJSON(json: unknown): boolean {
+  return isObject(json) && isObject(json.model);
+}
+
+/**
+ * The `tokenizer.json` content of any of our tokenizers: our BPE (its pattern written as a Split pre-tokenizer,
+ * then the 256-code-point cut, then ByteLevel without GPT-2's regex), the byte tokenizer (a BPE without merges),
+ * or one read from a file. Hugging Face's `tokenizers` (Rust or JS) encode text to our ids with it.
+ *
+ * @param tok the tokenizer to describe
+ * @example
+ * await writeJsonAtomic('runs/lm/tokenizer.json', toHuggingFaceJSON(trainBpe(texts, 4096)));
+ */
+export function toHuggingFaceJSON(tok: Tokenizer): Json {
+  if (tok instanceof HfBpeTokenizer) return tok.toJSON();
+  const base = { added: [], normalizer: null, ignoreMerges: false, unkToken: null, postProcessor: null };
+  if (tok instanceof BpeTokenizer) {
+    const vocab = Array.from({ length: tok.vocabSize }, (_, id) => bytesToByteLevel(tok.tokenBytes(id)));
+    return writeDefinition({ ...base, vocab, merges: tok.merges.map(([a, b]) => [a, b]), pretokenizer: SWITCHYARD_PRETOKENIZER });
+  }
+  if (tok.kind === 'byte') {
+    const vocab = Array.from({ length: 256 }, (_, b) => byteChar(b));
+    return writeDefinition({ ...base, vocab, merges: [], pretokenizer: { splits: [], byteLevelRegex: false, addPrefixSpace: false } });
+  }
+  throw new SwitchyardError('E_TOKENIZER', `a ${tok.kind} tokenizer cannot be written as tokenizer.json`, 'use a byte or BPE tokenizer');
+}
+
+/**
+ * Writes `tok` as a Hugging Face `tokenizer.json` (see {@link toHuggingFaceJSON}) atomically.
+ *
+ * @param file where to write
+ * @param tok the tokenizer
+ * @example
+ * await saveHuggingFaceTokenizer('out/tokenizer.json', tok);
+ */
+export async function saveHuggingFaceTokenizer(file: string, tok: Tokenizer): Promise<void> {
+  await writeJsonAtomic(file, toHuggingFaceJSON(tok));
+}

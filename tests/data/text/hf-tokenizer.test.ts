@@ -1,0 +1,218 @@
+/**
+ * Hugging Face tokenizer.json load and save, checked against an independent implementation (the pure-JS
+ * @huggingface/tokenizers package) on State of the Union addresses.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainBpe } from '../../../src/data/text/bpe.ts';
+import { byteChar, bytesToByteLevel } from '../../../src/data/text/byte-level.ts';
+import { loadTextCorpus, sotuPath } from '../../../src/data/text/corpus.ts';
+import { saveHuggingFaceTokenizer, tokenizerFromHuggingFace, toHuggingFaceJSON } from '../../../src/data/text/hf-tokenizer.ts';
+import { GPT2_PATTERN } from '../../../src/data/text/pretokenize.ts';
+import { ByteTokenizer, loadTokenizer, type Tokenizer } from '../../../src/data/text/tokenizer.ts';
+import type { BpeTokenizer } from '../../../src/data/text/bpe.ts';
+
+/** Text that exercises whitespace runs, digits, contractions, non-ASCII, emoji and line ends. */
+const HARD = [
+  'We\'ve said it: it\'s 2024, and we\'ll spend $1,234,567.89 -- they\'re sure. I\'M SURE, You\'Re Not.',
+  'Spaces:   three,\ttab,\t\t two tabs,   \n\n\n  indented line\r\nwindows line\u00a0nbsp\u2003em space ',
+  'naïve café, Ünïcödé, Ελληνικά, русский, 日本語のテキスト, 한국어, العربية, emoji 😀🎉👨‍👩‍👧 ✓',
+  'digits 0 12 345 6789 3.14159 1e10 ١٢٣ ½ Ⅻ',
+  '',
+  ' leading space',
+  'trailing spaces   ',
+].join('\n');
+
+let texts: string[];
+let held: string;
+let ours: BpeTokenizer;
+let dir: string;
+
+beforeAll(async () => {
+  const docs = (await loadTextCorpus([sotuPath()!])).documents.map((d) => d.text);
+  texts = docs.filter((_, i) => i % 24 === 0);
+  held = docs.filter((_, i) => i % 24 === 12).slice(0, 4).join('\n\n');
+  ours = trainBpe(texts, 1200);
+  dir = mkdtempSync(join(tmpdir(), 'sy-hf-tok-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hf = (json: object) => new HfTokenizer(json, {});
+const hfEncode = (t: HfTokenizer, s: string) => (s === '' ? [] : t.encode(s).ids);
+const hfDecode = (t: HfTokenizer, ids: ArrayLike<number>) => (ids.length === 0 ? '' : t.decode(Array.from(ids), { clean_up_tokenization_spaces: false }));
+
+/** GPT-2's own id order: the 256 byte characters in byte-to-unicode order, then merge results, then <|endoftext|>. */
+function gpt2Format(tok: BpeTokenizer, over: Record<string, unknown> = {}, modelOver: Record<string, unknown> = {}): Record<string, unknown> {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const order = [...Array.from({ length: 256 }, (_, b) => b).filter(printable), ...Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable(b))];
+  const vocab: Record<string, number> = {};
+  order.forEach((b, id) => (vocab[byteChar(b)] = id));
+  const str = (id: number) => bytesToByteLevel(tok.tokenBytes(id));
+  tok.merges.forEach((_, i) => (vocab[str(256 + i)] = 256 + i));
+  const eot = tok.vocabSize;
+  vocab['<|endoftext|>'] = eot;
+  return {
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: [{ id: eot, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false,
+      vocab, merges: tok.merges.map(([a, b]) => `${str(a)} ${str(b)}`), ...modelOver,
+    },
+    ...over,
+  };
+}
+
+function expectSame(mine: Tokenizer, theirs: HfTokenizer, text: string): void {
+  const ids = Array.from(mine.encode(text));
+  expect(ids).toEqual(hfEncode(theirs, text));
+  expect(hfDecode(theirs, ids)).toBe(mine.decode(ids));
+}
+
+describe('our BPE saved as tokenizer.json', () => {
+  it('makes @huggingface/tokenizers encode held-out speeches to exactly our ids, and decode them back', () => {
+    const json = toHuggingFaceJSON(ours);
+    const theirs = hf(json);
+    const ids = ours.encode(held);
+    expect(ids.length).toBeGreaterThan(50_000);
+    expect(hfEncode(theirs, held)).toEqual(Array.from(ids));
+    expect(hfDecode(theirs, ids)).toBe(held);
+    expectSame(ours, theirs, HARD);
+    // a piece longer than 256 code points is cut the same way (the Split pattern [\s\S]{1,256})
+    expectSame(ours, theirs, `x ${'-'.repeat(700)} ${'😀'.repeat(300)} ${'a'.repeat(600)}`);
+    // reading it back gives our ids too
+    expect(Array.from(tokenizerFromHuggingFace(json).encode(held))).toEqual(Array.from(ids));
+  });
+
+  it('writes the byte tokenizer as a merge-free BPE with the same ids', () => {
+    const byte = new ByteTokenizer();
+    const json = toHuggingFaceJSON(byte);
+    expectSame(byte, hf(json), HARD);
+    expect(Array.from(tokenizerFromHuggingFace(json).encode(HARD))).toEqual(Array.from(byte.encode(HARD)));
+  });
+
+  it('spells our pattern without \\s, so U+0085 and U+FEFF split as in our tokenizer under any engine', () => {
+    const text = 'a\u0085b \ufeffc\u0085 \ufeff d';
+    expectSame(ours, hf(toHuggingFaceJSON(ours)), text);
+  });
+});
+
+describe('a GPT-2-format tokenizer.json', () => {
+  const withEot = () => `${held.slice(0, 20_000)}<|endoftext|>${HARD}<|endoftext|><|endoftext|>end`;
+
+  it('loads and encodes exactly like @huggingface/tokenizers on real text, special tokens included', () => {
+    const json = gpt2Format(ours);
+    const mine = tokenizerFromHuggingFace(json);
+    const theirs = hf(json);
+    expect(mine.vocabSize).toBe(ours.vocabSize + 1);
+    expectSame(mine, theirs, held);
+    expectSame(mine, theirs, withEot());
+    expect(mine.encode('<|endoftext|>')).toEqual(Int32Array.of(ours.vocabSize));
+    expect(mine.decode(mine.encode(withEot()))).toBe(withEot());
+  });
+
+  it('honours add_prefix_space, merges as pairs, ignore_merges, NFC and a Llama-3-style Split pattern', () => {
+    const llama = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    const pairs = (gpt2Format(ours).model as { merges: string[] }).merges.map((m) => m.split(' '));
+    const variants = [
+      gpt2Format(ours, { pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } }),
+      gpt2Format(ours, { normalizer: { type: 'NFC' } }, { merges: pairs, ignore_merges: true }),
+      gpt2Format(ours, {
+        pre_tokenizer: {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Split', pattern: { Regex: llama }, behavior: 'Isolated', invert: false },
+            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+          ],
+        },
+      }, { ignore_merges: true }),
+    ];
+    const decomposed = 'Cafe\u0301 and cafe\u0301s';
+    for (const json of variants) {
+      const mine = tokenizerFromHuggingFace(json);
+      const theirs = hf(json);
+      for (const text of [held.slice(0, 30_000), withEot(), decomposed]) expectSame(mine, theirs, text);
+    }
+  });
+
+  it('reads \\s as Oniguruma does (U+0085 is space, U+FEFF is not), like the JS package reads a Split pattern', () => {
+    const json = gpt2Format(ours);
+    const asSplit = gpt2Format(ours, {
+      pre_tokenizer: {
+        type: 'Sequence',
+        pretokenizers: [
+          { type: 'Split', pattern: { Regex: GPT2_PATTERN }, behavior: 'Isolated', invert: false },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+    });
+    const text = 'a\u0085 b \ufeffc \u0085\u0085d';
+    // The JS package's ByteLevel regex uses JavaScript's \s; its Split patterns (and Rust's Oniguruma) do not.
+    expect(Array.from(tokenizerFromHuggingFace(json).encode(text))).toEqual(hfEncode(hf(asSplit), text));
+    expectSame(tokenizerFromHuggingFace(asSplit), hf(asSplit), text);
+  });
+
+  it('merges exactly like Hugging Face when a merge uses a token that a later merge makes', () => {
+    const vocab: Record<string, number> = {};
+    for (let b = 0; b < 256; b++) vocab[byteChar(b)] = b;
+    Object.assign(vocab, { ab: 256, aba: 257, abab: 258 });
+    const json = gpt2Format(ours, {}, { vocab, merges: ['ab a', 'a b', 'ab ab'] });
+    json.added_tokens = [];
+    expectSame(tokenizerFromHuggingFace(json), hf(json), 'abab ababab abababx aab');
+    expect(Array.from(tokenizerFromHuggingFace(json).encode('abab'))).toEqual([257, 98]);
+  });
+});
+
+describe('load -> save -> load', () => {
+  it('is identical: the same file content and the same ids', async () => {
+    for (const json of [gpt2Format(ours), toHuggingFaceJSON(ours), toHuggingFaceJSON(new ByteTokenizer())]) {
+      const file = join(dir, 'a.json');
+      writeFileSync(file, JSON.stringify(json));
+      const first = await loadTokenizer(file);
+      await saveHuggingFaceTokenizer(join(dir, 'b.json'), first);
+      const second = await loadTokenizer(join(dir, 'b.json'));
+      expect(toHuggingFaceJSON(second)).toEqual(toHuggingFaceJSON(first));
+      expect(Array.from(second.encode(HARD + held.slice(0, 5000)))).toEqual(Array.from(first.encode(HARD + held.slice(0, 5000))));
+    }
+  });
+});
+
+describe('unsupported or damaged files', () => {
+  const cases: [string, (j: Record<string, any>) => void, RegExp][] = [
+    ['WordPiece', (j) => (j.model.type = 'WordPiece'), /: model\.type: "WordPiece" is not supported/],
+    ['Unigram', (j) => (j.model = { type: 'Unigram', vocab: [] }), /: model\.type: "Unigram" is not supported/],
+    ['byte_fallback', (j) => (j.model.byte_fallback = true), /: model\.byte_fallback: true is not supported/],
+    ['dropout', (j) => (j.model.dropout = 0.1), /: model\.dropout: 0\.1 is not supported/],
+    ['normalizer', (j) => (j.normalizer = { type: 'Lowercase' }), /: normalizer\.type: "Lowercase" is not supported/],
+    ['pre-tokenizer', (j) => (j.pre_tokenizer = { type: 'Whitespace' }), /: pre_tokenizer\.type: "Whitespace" is not supported/],
+    ['decoder', (j) => (j.decoder = { type: 'WordPiece' }), /: decoder\.type: "WordPiece" is not supported/],
+    ['post-processor', (j) => (j.post_processor = { type: 'TemplateProcessing' }), /: post_processor\.type: "TemplateProcessing" is not supported/],
+    ['Split behaviour', (j) => (j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: 'a' }, behavior: 'Removed', invert: false }, { type: 'ByteLevel' }] }), /: pre_tokenizer\.pretokenizers\[0\]\.behavior: "Removed"/],
+    ['regex', (j) => (j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: '\\w+' }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel' }] }), /: pre_tokenizer pattern: the escape \\w at offset 0 is not supported/],
+    ['lstrip', (j) => (j.added_tokens[0].lstrip = true), /: added_tokens\[0\]\.lstrip: true is not supported/],
+    ['missing merge token', (j) => j.model.merges.push('Ġzz q'), /: model\.merges\[\d+\]( result)?: "(Ġzz|Ġzzq)" is not in model\.vocab/],
+    ['bad merge', (j) => (j.model.merges[3] = 'a b c'), /: model\.merges\[3\]: "a b c" is neither/],
+    ['gap in ids', (j) => (j.model.vocab['<|endoftext|>'] = 99_999), /: model\.vocab: has no token with id \d+/],
+    ['missing byte', (j) => delete j.model.vocab['Ā'], /: model\.vocab: lacks "Ā", the token of byte 0x00/],
+    ['truncation', (j) => (j.truncation = { max_length: 5 }), /: truncation: is set/],
+  ];
+
+  it.each(cases)('%s: one line naming the file and the field', async (_name, damage, message) => {
+    const json = JSON.parse(JSON.stringify(gpt2Format(ours)));
+    damage(json);
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify(json));
+    const err = await loadTokenizer(file).then(() => null, (e: unknown) => e as Error & { code: string; exitCode: number });
+    expect(err?.code).toBe('E_TOKENIZER');
+    expect(err?.exitCode).toBe(2);
+    expect(err?.message.startsWith(`${file}: `)).toBe(true);
+    expect(err?.message).toMatch(message);
+    expect(err?.message).not.toContain('\n');
+  });
+});
