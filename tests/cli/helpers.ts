@@ -20,6 +20,13 @@ export function cli(args: string[], cwd = ROOT): { code: number; stdout: string;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }
 
+/** Exit 0 with one JSON object on stdout (`ok: true`); returns that object. */
+export function expectOkJson(r: ReturnType<typeof cli>): any {
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.json?.ok).toBe(true);
+  return r.json;
+}
+
 /** A fresh temp directory. */
 export function tmp(prefix = 'sy-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
