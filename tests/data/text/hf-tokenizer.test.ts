@@ -7,35 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainBpe } from '../../../src/data/text/bpe.ts';
 import { byteChar, bytesToByteLevel } from '../../../src/data/text/byte-level.ts';
-import { loadTextCorpus, sotuPath } from '../../../src/data/text/corpus.ts';
+import { utf8Encode } from '../../../src/data/text/bytes.ts';
 import { saveHuggingFaceTokenizer, tokenizerFromHuggingFace, toHuggingFaceJSON } from '../../../src/data/text/hf-tokenizer.ts';
-import { GPT2_PATTERN } from '../../../src/data/text/pretokenize.ts';
+import { GPT2_PATTERN, preTokenize } from '../../../src/data/text/pretokenize.ts';
 import { ByteTokenizer, loadTokenizer, type Tokenizer } from '../../../src/data/text/tokenizer.ts';
 import type { BpeTokenizer } from '../../../src/data/text/bpe.ts';
+import { gpt2Format, HARD, LLAMA3_PATTERN, sotuBpe, splitThenByteLevel, WHITESPACE_PROBE, whitespaceProbe } from './hf-fixtures.ts';
 
-/** Text that exercises whitespace runs, digits, contractions, non-ASCII, emoji and line ends. */
-const HARD = [
-  'We\'ve said it: it\'s 2024, and we\'ll spend $1,234,567.89 -- they\'re sure. I\'M SURE, You\'Re Not.',
-  'Spaces:   three,\ttab,\t\t two tabs,   \n\n\n  indented line\r\nwindows line\u00a0nbsp\u2003em space ',
-  'naïve café, Ünïcödé, Ελληνικά, русский, 日本語のテキスト, 한국어, العربية, emoji 😀🎉👨‍👩‍👧 ✓',
-  'digits 0 12 345 6789 3.14159 1e10 ١٢٣ ½ Ⅻ',
-  '',
-  ' leading space',
-  'trailing spaces   ',
-].join('\n');
-
-let texts: string[];
 let held: string;
 let ours: BpeTokenizer;
 let dir: string;
 
 beforeAll(async () => {
-  const docs = (await loadTextCorpus([sotuPath()!])).documents.map((d) => d.text);
-  texts = docs.filter((_, i) => i % 24 === 0);
-  held = docs.filter((_, i) => i % 24 === 12).slice(0, 4).join('\n\n');
-  ours = trainBpe(texts, 1200);
+  ({ ours, held } = await sotuBpe());
   dir = mkdtempSync(join(tmpdir(), 'sy-hf-tok-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,31 +28,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hf = (json: object) => new HfTokenizer(json, {});
 const hfEncode = (t: HfTokenizer, s: string) => (s === '' ? [] : t.encode(s).ids);
 const hfDecode = (t: HfTokenizer, ids: ArrayLike<number>) => (ids.length === 0 ? '' : t.decode(Array.from(ids), { clean_up_tokenization_spaces: false }));
-
-/** GPT-2's own id order: the 256 byte characters in byte-to-unicode order, then merge results, then <|endoftext|>. */
-function gpt2Format(tok: BpeTokenizer, over: Record<string, unknown> = {}, modelOver: Record<string, unknown> = {}): Record<string, unknown> {
-  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-  const order = [...Array.from({ length: 256 }, (_, b) => b).filter(printable), ...Array.from({ length: 256 }, (_, b) => b).filter((b) => !printable(b))];
-  const vocab: Record<string, number> = {};
-  order.forEach((b, id) => (vocab[byteChar(b)] = id));
-  const str = (id: number) => bytesToByteLevel(tok.tokenBytes(id));
-  tok.merges.forEach((_, i) => (vocab[str(256 + i)] = 256 + i));
-  const eot = tok.vocabSize;
-  vocab['<|endoftext|>'] = eot;
-  return {
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: [{ id: eot, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false,
-      vocab, merges: tok.merges.map(([a, b]) => `${str(a)} ${str(b)}`), ...modelOver,
-    },
-    ...over,
-  };
-}
 
 function expectSame(mine: Tokenizer, theirs: HfTokenizer, text: string): void {
   const ids = Array.from(mine.encode(text));
@@ -98,8 +58,14 @@ describe('our BPE saved as tokenizer.json', () => {
   });
 
   it('spells our pattern without \\s, so U+0085 and U+FEFF split as in our tokenizer under any engine', () => {
-    const text = 'a\u0085b \ufeffc\u0085 \ufeff d';
-    expectSame(ours, hf(toHuggingFaceJSON(ours)), text);
+    const text = 'a\u0085b \ufeffc\u0085 \ufeff d !\u0085 \u0085\u0085x';
+    const theirs = hf(toHuggingFaceJSON(ours));
+    expectSame(ours, theirs, text);
+    // our pieces are still those of the JavaScript pattern we trained with (JavaScript's \s), ...
+    const trainedWith = /['\u2019](?:[sdmt]|ll|ve|re)(?![\p{L}\p{M}])| ?[\p{L}\p{M}]+| ?\p{N}+| ?[^\s\p{L}\p{M}\p{N}]+|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
+    expect(preTokenize(text)).toEqual(text.match(trainedWith));
+    // ... and the package cuts the same pieces (not only the same ids: few merges cross these pieces)
+    expect(theirs.pre_tokenizer!.pre_tokenize(text)).toEqual(preTokenize(text).map((p) => bytesToByteLevel(utf8Encode(p))));
   });
 });
 
@@ -118,20 +84,11 @@ describe('a GPT-2-format tokenizer.json', () => {
   });
 
   it('honours add_prefix_space, merges as pairs, ignore_merges, NFC and a Llama-3-style Split pattern', () => {
-    const llama = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     const pairs = (gpt2Format(ours).model as { merges: string[] }).merges.map((m) => m.split(' '));
     const variants = [
       gpt2Format(ours, { pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } }),
       gpt2Format(ours, { normalizer: { type: 'NFC' } }, { merges: pairs, ignore_merges: true }),
-      gpt2Format(ours, {
-        pre_tokenizer: {
-          type: 'Sequence',
-          pretokenizers: [
-            { type: 'Split', pattern: { Regex: llama }, behavior: 'Isolated', invert: false },
-            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-          ],
-        },
-      }, { ignore_merges: true }),
+      gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN) }, { ignore_merges: true }),
     ];
     const decomposed = 'Cafe\u0301 and cafe\u0301s';
     for (const json of variants) {
@@ -142,20 +99,14 @@ describe('a GPT-2-format tokenizer.json', () => {
   });
 
   it('reads \\s as Oniguruma does (U+0085 is space, U+FEFF is not), like the JS package reads a Split pattern', () => {
-    const json = gpt2Format(ours);
-    const asSplit = gpt2Format(ours, {
-      pre_tokenizer: {
-        type: 'Sequence',
-        pretokenizers: [
-          { type: 'Split', pattern: { Regex: GPT2_PATTERN }, behavior: 'Isolated', invert: false },
-          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-    });
-    const text = 'a\u0085 b \ufeffc \u0085\u0085d';
+    const byteLevel = whitespaceProbe(ours, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    const asSplit = whitespaceProbe(ours, splitThenByteLevel(GPT2_PATTERN));
     // The JS package's ByteLevel regex uses JavaScript's \s; its Split patterns (and Rust's Oniguruma) do not.
-    expect(Array.from(tokenizerFromHuggingFace(json).encode(text))).toEqual(hfEncode(hf(asSplit), text));
-    expectSame(tokenizerFromHuggingFace(asSplit), hf(asSplit), text);
+    const ids = Array.from(tokenizerFromHuggingFace(byteLevel).encode(WHITESPACE_PROBE));
+    expect(ids).toEqual(hfEncode(hf(asSplit), WHITESPACE_PROBE));
+    expect(ids).toContain(259); // ' \ufeff' is one piece: U+FEFF is not space
+    expect(ids).not.toContain(256); // '!' and U+0085 are two pieces: U+0085 is space
+    expectSame(tokenizerFromHuggingFace(asSplit), hf(asSplit), WHITESPACE_PROBE);
   });
 
   it('merges exactly like Hugging Face when a merge uses a token that a later merge makes', () => {
