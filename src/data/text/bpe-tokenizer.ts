@@ -116,6 +116,8 @@ export abstract class ByteLevelBpe implements Tokenizer {
   private readonly normalizedAdded: RegExp | null;
   private readonly addedIds = new Map<string, number>();
   private readonly wholePieces: Map<string, number> | null;
+  /** Whether every merge comes after the merges that make its two tokens (then no merge makes a lower-ranked pair). */
+  private readonly ranksInOrder: boolean;
 
   /** Builds the engine; throws `E_TOKENIZER` when a merge repeats another or names an id without bytes. */
   protected constructor(tables: BpeTables, opts: ByteLevelBpeOptions) {
@@ -134,6 +136,9 @@ export abstract class ByteLevelBpe implements Tokenizer {
       this.ranks.set(key, i);
       this.results[i] = c;
     });
+    const madeAt = new Float64Array(this.vocabSize).fill(-1);
+    tables.merges.forEach(([, , c], i) => (madeAt[c] = Math.max(madeAt[c], i)));
+    this.ranksInOrder = tables.merges.every(([a, b], i) => madeAt[a] < i && madeAt[b] < i);
     this.split = opts.splitter;
     this.normalize = opts.normalizer === 'NFC' ? (s) => s.normalize('NFC') : null;
     const added = opts.added ?? [];
@@ -180,20 +185,16 @@ export abstract class ByteLevelBpe implements Tokenizer {
 
   /** Applies the merges by rank to the bytes of one piece. */
   private encodePiece(piece: string): Int32Array {
-    let bytes: ArrayLike<number>;
     let ascii = true;
     for (let i = 0; i < piece.length && ascii; i++) ascii = piece.charCodeAt(i) < 128;
-    if (ascii) {
-      const codes = new Uint8Array(piece.length);
-      for (let i = 0; i < piece.length; i++) codes[i] = piece.charCodeAt(i);
-      bytes = codes;
-    } else bytes = utf8Encode(piece);
+    const bytes = ascii ? null : utf8Encode(piece);
     if (this.wholePieces) {
-      const whole = this.wholePieces.get(ascii ? piece : String.fromCharCode(...(bytes as Uint8Array)));
+      const whole = this.wholePieces.get(bytes ? String.fromCharCode(...bytes) : piece);
       if (whole !== undefined) return Int32Array.of(whole);
     }
-    const sym = new Int32Array(bytes.length);
-    for (let i = 0; i < bytes.length; i++) sym[i] = this.byteIds[bytes[i]];
+    const byteIds = this.byteIds;
+    const sym = new Int32Array(bytes ? bytes.length : piece.length);
+    for (let i = 0; i < sym.length; i++) sym[i] = byteIds[bytes ? bytes[i] : piece.charCodeAt(i)];
     let n = sym.length;
     const ranks = this.ranks;
     while (n > 1) {
@@ -214,21 +215,21 @@ export abstract class ByteLevelBpe implements Tokenizer {
 
   /**
    * Merges the pair of rank `rank` at `at` and its later occurrences, left to right, in place; returns the new
-   * length. It stops after a merge that makes a pair of lower rank (possible only when a file's merges use a token
-   * before the merge that makes it): Hugging Face merges that pair next, so the caller rescans.
+   * length. When a file's merges use a token before the merge that makes it, a merge can make a pair of lower rank:
+   * Hugging Face merges that pair next, so this stops there and the caller rescans.
    */
   private mergeFrom(sym: Int32Array, n: number, at: number, rank: number): number {
     const a = sym[at];
     const b = sym[at + 1];
     const c = this.results[rank];
-    const lower = (x: number, y: number) => (this.ranks.get(pairKey(x, y)) ?? Infinity) < rank;
+    const check = !this.ranksInOrder;
     let w = at;
     let r = at;
     while (r < n) {
       if (r < n - 1 && sym[r] === a && sym[r + 1] === b) {
         sym[w] = c;
         r += 2;
-        const stop = (w > 0 && lower(sym[w - 1], c)) || (r < n && lower(c, sym[r]));
+        const stop = check && ((w > 0 && this.rankOf(sym[w - 1], c) < rank) || (r < n && this.rankOf(c, sym[r]) < rank));
         w++;
         if (stop) {
           sym.copyWithin(w, r, n);
@@ -237,6 +238,10 @@ export abstract class ByteLevelBpe implements Tokenizer {
       } else sym[w++] = sym[r++];
     }
     return w;
+  }
+
+  private rankOf(x: number, y: number): number {
+    return this.ranks.get(pairKey(x, y)) ?? Infinity;
   }
 
   /** Text of `ids` (invalid UTF-8, e.g. a character cut at the end, becomes U+FFFD). */
