@@ -178,7 +178,8 @@ export class HfBpeTokenizer extends ByteLevelBpe {
   constructor(readonly definition: HfBpeDefinition) {
     const d = definition;
     const added = new Map(d.added.map((t) => [t.id, t.content]));
-    const tokens = d.vocab.map((tok, id) => {
+    // Array.from, not map: an id that only an added token has is a hole in d.vocab, which map would skip.
+    const tokens = Array.from(d.vocab, (tok, id) => {
       const content = added.get(id) ?? tok!;
       return (added.has(id) ? null : byteLevelToBytes(content)) ?? utf8Encode(content);
     });

@@ -83,6 +83,15 @@ describe('a GPT-2-format tokenizer.json', () => {
     expect(mine.decode(mine.encode(withEot()))).toBe(withEot());
   });
 
+  it('takes added tokens that model.vocab does not list (as Llama 3 files have them)', () => {
+    const json = gpt2Format(ours);
+    delete (json.model as { vocab: Record<string, number> }).vocab['<|endoftext|>'];
+    const mine = tokenizerFromHuggingFace(json);
+    expectSame(mine, hf(json), withEot());
+    expect(mine.decode(mine.encode(withEot()))).toBe(withEot());
+    expect(Object.keys((toHuggingFaceJSON(mine).model as { vocab: object }).vocab)).not.toContain('<|endoftext|>');
+  });
+
   it('honours add_prefix_space, merges as pairs, ignore_merges, NFC and a Llama-3-style Split pattern', () => {
     const pairs = (gpt2Format(ours).model as { merges: string[] }).merges.map((m) => m.split(' '));
     const variants = [
