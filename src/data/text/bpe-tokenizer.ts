@@ -124,14 +124,16 @@ export abstract class ByteLevelBpe implements Tokenizer {
     this.table = tables.tokens;
     this.vocabSize = tables.tokens.length;
     if (this.vocabSize > MAX_BPE_VOCAB) {
-      throw new SwitchyardError('E_TOKENIZER', `BPE with ${this.vocabSize} tokens exceeds the limit of ${MAX_BPE_VOCAB}`, 'use a smaller vocabulary');
+      const what = `BPE with ${this.vocabSize} tokens exceeds the limit of ${MAX_BPE_VOCAB}`;
+      throw new SwitchyardError('E_TOKENIZER', what, 'use a smaller vocabulary');
     }
     this.byteIds = tables.byteIds;
     this.results = new Int32Array(tables.merges.length);
     tables.merges.forEach(([a, b, c], i) => {
       const key = pairKey(a, b);
       if (this.ranks.has(key)) {
-        throw new SwitchyardError('E_TOKENIZER', `BPE merge ${i} [${a}, ${b}] repeats merge ${this.ranks.get(key)}`, 'the merge list is damaged; re-train or re-save the tokenizer');
+        const what = `BPE merge ${i} [${a}, ${b}] repeats merge ${this.ranks.get(key)}`;
+        throw new SwitchyardError('E_TOKENIZER', what, 'the merge list is damaged; re-train or re-save the tokenizer');
       }
       this.ranks.set(key, i);
       this.results[i] = c;
@@ -229,7 +231,8 @@ export abstract class ByteLevelBpe implements Tokenizer {
       if (r < n - 1 && sym[r] === a && sym[r + 1] === b) {
         sym[w] = c;
         r += 2;
-        const stop = check && ((w > 0 && this.rankOf(sym[w - 1], c) < rank) || (r < n && this.rankOf(c, sym[r]) < rank));
+        const stop = check
+          && ((w > 0 && this.rankOf(sym[w - 1], c) < rank) || (r < n && this.rankOf(c, sym[r]) < rank));
         w++;
         if (stop) {
           sym.copyWithin(w, r, n);
@@ -299,9 +302,6 @@ export class BpeTokenizer extends ByteLevelBpe {
 
   /** Builds the tokenizer from its merges; throws `E_TOKENIZER` if a merge uses an id not yet defined. */
   constructor(merges: ReadonlyArray<readonly [number, number]>) {
-    if (256 + merges.length > MAX_BPE_VOCAB) {
-      throw new SwitchyardError('E_TOKENIZER', `BPE with ${256 + merges.length} tokens exceeds the limit of ${MAX_BPE_VOCAB}`, 'use a smaller vocabulary');
-    }
     const tokens: Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
     const triples: [number, number, number][] = [];
     merges.forEach(([a, b], i) => {
@@ -316,7 +316,8 @@ export class BpeTokenizer extends ByteLevelBpe {
       tokens.push(t);
       triples.push([a, b, next]);
     });
-    super({ tokens, byteIds: Int32Array.from({ length: 256 }, (_, i) => i), merges: triples }, { splitter: forEachPiece });
+    const byteIds = Int32Array.from({ length: 256 }, (_, i) => i);
+    super({ tokens, byteIds, merges: triples }, { splitter: forEachPiece });
     this.merges = triples.map(([a, b]) => [a, b] as const);
   }
 

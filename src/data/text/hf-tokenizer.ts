@@ -11,7 +11,9 @@ import { type AddedToken, BpeTokenizer, ByteLevelBpe } from './bpe-tokenizer.ts'
 import { byteChar, byteLevelToBytes, bytesToByteLevel } from './byte-level.ts';
 import { utf8Encode } from './bytes.ts';
 import { writeJsonAtomic } from '../../util/fs.ts';
-import { compilePreTokenizer, type PreTokenizerSpec, type SplitPattern, SWITCHYARD_PRETOKENIZER } from './pretokenize.ts';
+import {
+  compilePreTokenizer, type PreTokenizerSpec, type SplitPattern, SWITCHYARD_PRETOKENIZER,
+} from './pretokenize.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 /**
@@ -36,12 +38,21 @@ export interface HfBpeDefinition {
 
 type Json = Record<string, unknown>;
 
-function bad(field: string, problem: string, hint = 'only byte-level BPE tokenizer.json files (GPT-2 style) are supported'): SwitchyardError {
+const ONLY_BYTE_LEVEL = 'only byte-level BPE tokenizer.json files (GPT-2 style) are supported';
+
+function bad(field: string, problem: string, hint = ONLY_BYTE_LEVEL): SwitchyardError {
   return new SwitchyardError('E_TOKENIZER', `${field}: ${problem}`, hint);
 }
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const typeOf = (v: Json) => JSON.stringify(v.type);
+
+/** `field` holds `value` (an object is shown by its `type`), which we cannot honour; `only` says what we can. */
+function unsupported(field: string, value: unknown, only: string): SwitchyardError {
+  const shown = isObject(value) ? JSON.stringify(value.type) : JSON.stringify(value ?? null);
+  return bad(field, `${shown} is not supported (${only})`);
+}
+
+const isSet = (v: unknown) => v !== null && v !== undefined;
 
 function readPattern(p: unknown, field: string): SplitPattern {
   if (isObject(p) && typeof p.Regex === 'string') return { regex: p.Regex };
@@ -59,43 +70,50 @@ function readPreTokenizer(p: unknown): PreTokenizerSpec {
   const at = (i: number) => (p.type === 'Sequence' ? `${field}.pretokenizers[${i}]` : field);
   for (let i = 0; i < steps.length - 1; i++) {
     const s = steps[i] as Json;
-    if (!isObject(s) || s.type !== 'Split') throw bad(`${at(i)}.type`, `${isObject(s) ? typeOf(s) : 'a non-object'} is not supported before ByteLevel (only Split)`);
-    if (s.behavior !== 'Isolated') throw bad(`${at(i)}.behavior`, `${JSON.stringify(s.behavior)} is not supported (only "Isolated")`);
-    if (s.invert !== false && s.invert !== undefined) throw bad(`${at(i)}.invert`, 'true is not supported');
+    if (!isObject(s) || s.type !== 'Split') throw unsupported(`${at(i)}.type`, s, 'only Split before ByteLevel');
+    if (s.behavior !== 'Isolated') throw unsupported(`${at(i)}.behavior`, s.behavior, 'only "Isolated"');
+    if (isSet(s.invert) && s.invert !== false) throw unsupported(`${at(i)}.invert`, s.invert, 'only false');
     splits.push(readPattern(s.pattern, at(i)));
   }
   const last = steps[steps.length - 1] as Json;
   const f = at(steps.length - 1);
-  if (!isObject(last) || last.type !== 'ByteLevel') throw bad(`${f}.type`, `${isObject(last) ? typeOf(last) : 'a non-object'} is not supported (a byte-level BPE ends in ByteLevel)`);
+  if (!isObject(last) || last.type !== 'ByteLevel') {
+    throw unsupported(`${f}.type`, last, 'a byte-level BPE ends in ByteLevel');
+  }
   const addPrefixSpace = last.add_prefix_space === true;
-  if (addPrefixSpace && splits.length > 0) throw bad(`${f}.add_prefix_space`, 'true after a Split (a space before every piece) is not supported');
+  if (addPrefixSpace && splits.length > 0) {
+    throw unsupported(`${f}.add_prefix_space`, true, 'only false after a Split: it puts a space before every piece');
+  }
   const spec = { splits, byteLevelRegex: last.use_regex !== false, addPrefixSpace };
   try {
     compilePreTokenizer(spec);
   } catch (e) {
-    throw bad(`${field} pattern`, (e as Error).message, 'only the Oniguruma syntax that tokenizers use is read (see docs)');
+    const hint = 'only the Oniguruma syntax that tokenizers use is read (see README)';
+    throw bad(`${field} pattern`, (e as Error).message, hint);
   }
   return spec;
 }
 
 function readNormalizer(n: unknown): 'NFC' | null {
-  if (n === null || n === undefined) return null;
+  if (!isSet(n)) return null;
   if (isObject(n) && n.type === 'NFC') return 'NFC';
-  throw bad('normalizer.type', `${isObject(n) ? typeOf(n) : JSON.stringify(n)} is not supported (only null or "NFC")`);
+  throw unsupported('normalizer.type', n, 'only null or "NFC"');
 }
 
 function readModel(m: unknown): { vocab: Map<string, number>; merges: [string, string][]; model: Json } {
   if (!isObject(m)) throw bad('model', 'is missing');
-  if (m.type !== undefined && m.type !== 'BPE') throw bad('model.type', `${typeOf(m)} is not supported (only "BPE")`);
-  if (m.byte_fallback === true) throw bad('model.byte_fallback', 'true is not supported (byte-level BPE needs no fallback)');
-  if (m.dropout !== null && m.dropout !== undefined && m.dropout !== 0) throw bad('model.dropout', `${JSON.stringify(m.dropout)} is not supported (random merges; only null)`);
+  if (isSet(m.type) && m.type !== 'BPE') throw unsupported('model.type', m, 'only "BPE"');
+  if (m.byte_fallback === true) throw unsupported('model.byte_fallback', true, 'byte-level BPE needs no fallback');
+  if (isSet(m.dropout) && m.dropout !== 0) throw unsupported('model.dropout', m.dropout, 'random merges; only null');
   for (const k of ['continuing_subword_prefix', 'end_of_word_suffix']) {
-    if (m[k] !== null && m[k] !== undefined && m[k] !== '') throw bad(`model.${k}`, `${JSON.stringify(m[k])} is not supported (only null)`);
+    if (isSet(m[k]) && m[k] !== '') throw unsupported(`model.${k}`, m[k], 'only null');
   }
   if (!isObject(m.vocab)) throw bad('model.vocab', 'is not an object of token -> id');
   const vocab = new Map<string, number>();
   for (const [tok, id] of Object.entries(m.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw bad(`model.vocab[${JSON.stringify(tok)}]`, `id ${JSON.stringify(id)} is not a non-negative integer`);
+    if (!Number.isInteger(id) || (id as number) < 0) {
+      throw bad(`model.vocab[${JSON.stringify(tok)}]`, `id ${JSON.stringify(id)} is not a non-negative integer`);
+    }
     vocab.set(tok, id as number);
   }
   if (!Array.isArray(m.merges)) throw bad('model.merges', 'is not a list');
@@ -110,57 +128,80 @@ function readModel(m: unknown): { vocab: Map<string, number>; merges: [string, s
 }
 
 function readAdded(list: unknown): AddedToken[] {
-  if (list === undefined || list === null) return [];
+  if (!isSet(list)) return [];
   if (!Array.isArray(list)) throw bad('added_tokens', 'is not a list');
   return list.map((t: unknown, i) => {
     const f = `added_tokens[${i}]`;
-    if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0) throw bad(`${f}.id`, 'is not a non-negative integer');
+    if (!isObject(t) || !Number.isInteger(t.id) || (t.id as number) < 0) {
+      throw bad(`${f}.id`, 'is not a non-negative integer');
+    }
     if (typeof t.content !== 'string' || t.content === '') throw bad(`${f}.content`, 'is not a non-empty string');
-    for (const k of ['single_word', 'lstrip', 'rstrip']) if (t[k] === true) throw bad(`${f}.${k}`, 'true is not supported');
+    for (const k of ['single_word', 'lstrip', 'rstrip']) {
+      if (t[k] === true) throw unsupported(`${f}.${k}`, true, 'only false');
+    }
     const special = t.special === true;
-    return { id: t.id as number, content: t.content, special, normalized: t.normalized === undefined ? !special : t.normalized === true };
+    const normalized = t.normalized === undefined ? !special : t.normalized === true;
+    return { id: t.id as number, content: t.content, special, normalized };
   });
 }
 
-function readDefinition(json: unknown): HfBpeDefinition {
-  if (!isObject(json)) throw bad('(top level)', 'is not a JSON object');
-  for (const k of ['truncation', 'padding']) if (json[k] !== null && json[k] !== undefined) throw bad(k, 'is set; only null is supported (it changes the ids)');
-  const { vocab, merges, model } = readModel(json.model);
-  const pp = json.post_processor;
-  if (pp !== null && pp !== undefined && !(isObject(pp) && pp.type === 'ByteLevel')) {
-    throw bad('post_processor.type', `${isObject(pp) ? typeOf(pp) : JSON.stringify(pp)} is not supported (only null or "ByteLevel": others add tokens)`);
-  }
-  const dec = json.decoder;
-  if (!isObject(dec) || dec.type !== 'ByteLevel') throw bad('decoder.type', `${isObject(dec) ? typeOf(dec) : JSON.stringify(dec ?? null)} is not supported (only "ByteLevel")`);
-  const added = readAdded(json.added_tokens);
+/** The tokens by id; every id from 0 up is a vocabulary entry or an added token, and all 256 bytes are there. */
+function tokensById(vocab: Map<string, number>, added: AddedToken[]): (string | undefined)[] {
   let size = 0;
   for (const id of vocab.values()) size = Math.max(size, id + 1);
   for (const t of added) size = Math.max(size, t.id + 1);
   const byId: (string | undefined)[] = new Array(size);
   for (const [tok, id] of vocab) {
-    if (byId[id] !== undefined) throw bad('model.vocab', `id ${id} is given to both ${JSON.stringify(byId[id])} and ${JSON.stringify(tok)}`);
+    const both = `${JSON.stringify(byId[id])} and ${JSON.stringify(tok)}`;
+    if (byId[id] !== undefined) throw bad('model.vocab', `id ${id} is given to ${both}`);
     byId[id] = tok;
   }
   for (let b = 0; b < 256; b++) {
-    const hex = b.toString(16).padStart(2, '0');
-    if (!vocab.has(byteChar(b))) throw bad('model.vocab', `lacks ${JSON.stringify(byteChar(b))}, the token of byte 0x${hex} (a byte-level BPE has all 256)`);
+    const what = `${JSON.stringify(byteChar(b))}, the token of byte 0x${b.toString(16).padStart(2, '0')}`;
+    if (!vocab.has(byteChar(b))) throw bad('model.vocab', `lacks ${what} (a byte-level BPE has all 256)`);
   }
   const addedIds = new Set(added.map((t) => t.id));
   for (let id = 0; id < size; id++) {
-    if (byId[id] === undefined && !addedIds.has(id)) throw bad('model.vocab', `has no token with id ${id} (ids must run from 0 without gaps)`);
+    if (byId[id] === undefined && !addedIds.has(id)) {
+      throw bad('model.vocab', `has no token with id ${id} (ids must run from 0 without gaps)`);
+    }
   }
+  return byId;
+}
+
+function readDefinition(json: unknown): HfBpeDefinition {
+  if (!isObject(json)) throw bad('(top level)', 'is not a JSON object');
+  for (const k of ['truncation', 'padding']) {
+    if (isSet(json[k])) throw bad(k, 'is set; only null is supported (it changes the ids)');
+  }
+  const { vocab, merges, model } = readModel(json.model);
+  const pp = json.post_processor;
+  if (isSet(pp) && !(isObject(pp) && pp.type === 'ByteLevel')) {
+    throw unsupported('post_processor.type', pp, 'only null or "ByteLevel"; others add tokens');
+  }
+  if (!isObject(json.decoder) || json.decoder.type !== 'ByteLevel') {
+    throw unsupported('decoder.type', json.decoder, 'only "ByteLevel"');
+  }
+  const added = readAdded(json.added_tokens);
   const idOf = (tok: string, field: string) => {
     const id = vocab.get(tok);
-    if (id === undefined) throw bad(field, `${JSON.stringify(tok)} is not in model.vocab`, 'the file is damaged or not a byte-level BPE');
+    const hint = 'the file is damaged or not a byte-level BPE';
+    if (id === undefined) throw bad(field, `${JSON.stringify(tok)} is not in model.vocab`, hint);
     return id;
   };
+  const vocabById = tokensById(vocab, added);
   const pairs = merges.map(([a, b], i): [number, number] => {
     idOf(a + b, `model.merges[${i}] result`);
     return [idOf(a, `model.merges[${i}]`), idOf(b, `model.merges[${i}]`)];
   });
   return {
-    vocab: byId, merges: pairs, added, normalizer: readNormalizer(json.normalizer), pretokenizer: readPreTokenizer(json.pre_tokenizer),
-    ignoreMerges: model.ignore_merges === true, unkToken: typeof model.unk_token === 'string' ? model.unk_token : null,
+    vocab: vocabById,
+    merges: pairs,
+    added,
+    normalizer: readNormalizer(json.normalizer),
+    pretokenizer: readPreTokenizer(json.pre_tokenizer),
+    ignoreMerges: model.ignore_merges === true,
+    unkToken: typeof model.unk_token === 'string' ? model.unk_token : null,
     postProcessor: isObject(pp) ? pp : null,
   };
 }
@@ -195,7 +236,8 @@ export class HfBpeTokenizer extends ByteLevelBpe {
         if (bytes) wholePieces.set(String.fromCharCode(...bytes), id);
       }
     }
-    super({ tokens, byteIds, merges }, { splitter: compilePreTokenizer(d.pretokenizer), added: d.added, normalizer: d.normalizer, wholePieces });
+    const splitter = compilePreTokenizer(d.pretokenizer);
+    super({ tokens, byteIds, merges }, { splitter, added: d.added, normalizer: d.normalizer, wholePieces });
   }
 
   /** The `tokenizer.json` content (canonical: merges as pairs, every field written out). */
@@ -205,16 +247,26 @@ export class HfBpeTokenizer extends ByteLevelBpe {
 }
 
 function writeDefinition(d: HfBpeDefinition): Json {
-  const byteLevel = (addPrefixSpace: boolean, useRegex: boolean) => ({ type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: useRegex });
+  const byteLevel = (addPrefixSpace: boolean, useRegex: boolean) => ({
+    type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: useRegex,
+  });
   const p = d.pretokenizer;
-  const split = (s: SplitPattern) => ({ type: 'Split', pattern: 'regex' in s ? { Regex: s.regex } : { String: s.literal }, behavior: 'Isolated', invert: false });
+  const split = (s: SplitPattern) => ({
+    type: 'Split',
+    pattern: 'regex' in s ? { Regex: s.regex } : { String: s.literal },
+    behavior: 'Isolated',
+    invert: false,
+  });
   const vocab: Record<string, number> = {};
   d.vocab.forEach((tok, id) => tok !== undefined && (vocab[tok] = id));
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: d.added.map((t) => ({ id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false, normalized: t.normalized, special: t.special })),
+    added_tokens: d.added.map((t) => ({
+      id: t.id, content: t.content, single_word: false, lstrip: false, rstrip: false,
+      normalized: t.normalized, special: t.special,
+    })),
     normalizer: d.normalizer ? { type: d.normalizer } : null,
     pre_tokenizer: p.splits.length === 0
       ? byteLevel(p.addPrefixSpace, p.byteLevelRegex)
@@ -222,8 +274,9 @@ function writeDefinition(d: HfBpeDefinition): Json {
     post_processor: d.postProcessor,
     decoder: byteLevel(true, true),
     model: {
-      type: 'BPE', dropout: null, unk_token: d.unkToken, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false,
-      byte_fallback: false, ignore_merges: d.ignoreMerges, vocab, merges: d.merges.map(([a, b]) => [d.vocab[a], d.vocab[b]]),
+      type: 'BPE', dropout: null, unk_token: d.unkToken, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: d.ignoreMerges, vocab,
+      merges: d.merges.map(([a, b]) => [d.vocab[a], d.vocab[b]]),
     },
   };
 }
@@ -265,13 +318,16 @@ export function toHuggingFaceJSON(tok: Tokenizer): Json {
   const base = { added: [], normalizer: null, ignoreMerges: false, unkToken: null, postProcessor: null };
   if (tok instanceof BpeTokenizer) {
     const vocab = Array.from({ length: tok.vocabSize }, (_, id) => bytesToByteLevel(tok.tokenBytes(id)));
-    return writeDefinition({ ...base, vocab, merges: tok.merges.map(([a, b]) => [a, b]), pretokenizer: SWITCHYARD_PRETOKENIZER });
+    const merges = tok.merges.map(([a, b]): [number, number] => [a, b]);
+    return writeDefinition({ ...base, vocab, merges, pretokenizer: SWITCHYARD_PRETOKENIZER });
   }
   if (tok.kind === 'byte') {
     const vocab = Array.from({ length: 256 }, (_, b) => byteChar(b));
-    return writeDefinition({ ...base, vocab, merges: [], pretokenizer: { splits: [], byteLevelRegex: false, addPrefixSpace: false } });
+    const pretokenizer = { splits: [], byteLevelRegex: false, addPrefixSpace: false };
+    return writeDefinition({ ...base, vocab, merges: [], pretokenizer });
   }
-  throw new SwitchyardError('E_TOKENIZER', `a ${tok.kind} tokenizer cannot be written as tokenizer.json`, 'use a byte or BPE tokenizer');
+  const what = `a ${tok.kind} tokenizer cannot be written as tokenizer.json`;
+  throw new SwitchyardError('E_TOKENIZER', what, 'use a byte or BPE tokenizer');
 }
 
 /**
