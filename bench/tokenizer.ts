@@ -10,7 +10,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { trainBpe } from '../src/data/text/bpe.ts';
 import { loadTextCorpus, sotuPath } from '../src/data/text/corpus.ts';
 import { tokenizerFromHuggingFace, toHuggingFaceJSON } from '../src/data/text/hf-tokenizer.ts';
-import type { BpeTokenizer } from '../src/data/text/bpe-tokenizer.ts';
+import { BpeTokenizer } from '../src/data/text/bpe-tokenizer.ts';
 import { gpt2Format } from '../tests/data/text/hf-fixtures.ts';
 import { updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
@@ -24,10 +24,22 @@ async function run(quick: boolean) {
   const saved = toHuggingFaceJSON(tok);
   const gpt2 = gpt2Format(tok);
   const peers: Record<string, () => (s: string) => ArrayLike<number>> = {
-    'our BPE (BpeTokenizer)': () => (s) => new (tok.constructor as new (m: typeof tok.merges) => BpeTokenizer)(tok.merges).encode(s),
-    'our BPE read back from its tokenizer.json': () => { const t = tokenizerFromHuggingFace(saved); return (s) => t.encode(s); },
-    'GPT-2-format tokenizer.json (ours)': () => { const t = tokenizerFromHuggingFace(gpt2); return (s) => t.encode(s); },
-    'GPT-2-format tokenizer.json (@huggingface/tokenizers 0.2.0)': () => { const t = new HfTokenizer(gpt2, {}); return (s) => t.encode(s).ids; },
+    'our BPE (BpeTokenizer)': () => {
+      const t = new BpeTokenizer(tok.merges);
+      return (s) => t.encode(s);
+    },
+    'our BPE read back from its tokenizer.json': () => {
+      const t = tokenizerFromHuggingFace(saved);
+      return (s) => t.encode(s);
+    },
+    'GPT-2-format tokenizer.json (ours)': () => {
+      const t = tokenizerFromHuggingFace(gpt2);
+      return (s) => t.encode(s);
+    },
+    'GPT-2-format tokenizer.json (@huggingface/tokenizers 0.2.0)': () => {
+      const t = new HfTokenizer(gpt2, {});
+      return (s) => t.encode(s).ids;
+    },
   };
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(peers).map((k) => [k, []]));
   const tokens: Record<string, number> = {};
@@ -41,7 +53,11 @@ async function run(quick: boolean) {
       tokens[name] = ids[name].length;
     }
   }
-  const results = Object.keys(peers).map((name) => ({ name, tokens: tokens[name], medianMs: median(times[name]), bestMs: Math.min(...times[name]), mbPerSec: mb / (Math.min(...times[name]) / 1000), runsMs: times[name] }));
+  const results = Object.keys(peers).map((name) => {
+    const bestMs = Math.min(...times[name]);
+    const runsMs = times[name];
+    return { name, tokens: tokens[name], medianMs: median(runsMs), bestMs, mbPerSec: mb / (bestMs / 1000), runsMs };
+  });
   const [, , gpt2Ours, gpt2Js] = Object.keys(peers).map((k) => Array.from(ids[k]));
   const sameIds = gpt2Ours.length === gpt2Js.length && gpt2Ours.every((v, i) => v === gpt2Js[i]);
   return { megabytes: mb, vocab: tok.vocabSize, sameIdsAsJsPackage: sameIds, results };
@@ -50,18 +66,28 @@ async function run(quick: boolean) {
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/tokenizer.ts')) {
   const quick = process.argv.includes('--quick');
   const payload = await run(quick);
-  for (const r of payload.results) process.stderr.write(`${r.name}: best ${r.bestMs.toFixed(0)} ms, ${r.mbPerSec.toFixed(1)} MB/s, ${r.tokens} tokens\n`);
+  for (const r of payload.results) {
+    const speed = `best ${r.bestMs.toFixed(0)} ms, ${r.mbPerSec.toFixed(1)} MB/s`;
+    process.stderr.write(`${r.name}: ${speed}, ${r.tokens} tokens\n`);
+  }
   process.stderr.write(`wrote ${writeBenchResult(quick ? 'tokenizer-quick' : 'tokenizer', payload)}\n`);
   if (!quick) {
     updateBenchmarksMd({
       name: 'tokenizer',
       title: 'Tokenizer encoding speed',
-      intro: `Encoding ${payload.megabytes.toFixed(1)} MB of State of the Union addresses with a BPE of ${payload.vocab} tokens (trained on every 10th speech, encoding the others); a fresh tokenizer per repetition (cold piece cache), best of 3 interleaved repetitions.`,
+      intro:
+        `Encoding ${payload.megabytes.toFixed(1)} MB of State of the Union addresses ` +
+        `with a BPE of ${payload.vocab} tokens ` +
+        '(trained on every 10th speech, encoding the others); a fresh tokenizer per repetition (cold piece cache), ' +
+        'best of 3 interleaved repetitions.',
       columns: ['tokenizer', 'tokens', 'best ms', 'median ms', 'MB/s'],
       rows: payload.results.map((r) => [r.name, r.tokens, r.bestMs, r.medianMs, r.mbPerSec]),
       notes: [
-        `The GPT-2-format file splits with GPT-2's pattern and numbers tokens in GPT-2's order; on it our ids and the JS package's are ${payload.sameIdsAsJsPackage ? 'identical' : 'DIFFERENT'} in this run.`,
-        'Before tokenizer.json support (commit 29be146) our BPE encoded this text at the same speed within the noise of this shared machine (old and new side by side, interleaved: best 674 vs 677 ms at 4096 tokens, 915 vs 790 ms at 1024).',
+        "The GPT-2-format file splits with GPT-2's pattern and numbers tokens in GPT-2's order; on it our ids and " +
+          `the JS package's are ${payload.sameIdsAsJsPackage ? 'identical' : 'DIFFERENT'} in this run.`,
+        'Before tokenizer.json support (commit 29be146) our BPE encoded this text at the same speed within the noise ' +
+          'of this shared machine (old and new side by side, interleaved: best 674 vs 677 ms at 4096 tokens, ' +
+          '915 vs 790 ms at 1024).',
       ],
     });
   }

@@ -10,7 +10,10 @@ import { loadTextCorpus, sotuPath } from '../../src/data/text/corpus.ts';
 import { loadLmRun } from '../../src/train/generate.ts';
 import { cli, expectBadInput, expectOkJson, tmp } from './helpers.ts';
 
-const TRAIN = ['train', '--model', 'gpt', '--data', 'sotu', '--steps', '4', '--eval-every', '4', '--preset', 'tiny', '--d-model', '16', '--layers', '1', '--heads', '2', '--context', '16', '--batch-size', '4', '--eval-tokens', '256', '--json', '--quiet'];
+const TRAIN = [
+  'train', '--model', 'gpt', '--data', 'sotu', '--steps', '4', '--eval-every', '4', '--preset', 'tiny', '--d-model', '16',
+  '--layers', '1', '--heads', '2', '--context', '16', '--batch-size', '4', '--eval-tokens', '256', '--json', '--quiet',
+];
 const dir = tmp('sy-lm-hf-');
 
 const ok = expectOkJson;
@@ -19,7 +22,7 @@ describe('GPT runs and tokenizer.json', () => {
   const bpe = join(dir, 'bpe');
   const given = join(dir, 'given');
 
-  it('a BPE run writes tokenizer.json, listed in its manifest, that @huggingface/tokenizers encodes to the run\'s ids', async () => {
+  it('a BPE run writes tokenizer.json, in its manifest, that @huggingface/tokenizers encodes to the run\'s ids', async () => {
     ok(cli([...TRAIN, '--tokenizer', 'bpe', '--vocab-size', '320', '--out', bpe]));
     const manifest = JSON.parse(readFileSync(join(bpe, 'manifest.json'), 'utf8'));
     expect(manifest.files.map((f: { path: string }) => f.path)).toContain('tokenizer.json');
@@ -34,22 +37,30 @@ describe('GPT runs and tokenizer.json', () => {
     const json = JSON.parse(readFileSync(join(bpe, 'tokenizer.json'), 'utf8'));
     // give it a special token, as GPT-2's file has
     json.model.vocab['<|endoftext|>'] = 320;
-    json.added_tokens = [{ id: 320, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }];
+    const eot = { id: 320, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false };
+    json.added_tokens = [{ ...eot, special: true }];
     writeFileSync(file, JSON.stringify(json));
     ok(cli([...TRAIN, '--tokenizer', file, '--out', given]));
     const { cfg, tok } = await loadLmRun(given);
     expect(cfg.gpt.vocab).toBe(321);
     expect(Array.from(tok.encode('a<|endoftext|>b')).includes(320)).toBe(true);
-    const g = ok(cli(['generate', '--model', given, '--prompt', 'The ', '--max-tokens', '5', '--seed', '1', '--json']));
+    const generate = (model: string) =>
+      ok(cli(['generate', '--model', model, '--prompt', 'The ', '--max-tokens', '5', '--seed', '1', '--json']));
+    const g = generate(given);
     expect(g.tokens).toBe(5);
+    // the exported decode step carries the tokenizer too, and generates the same text
+    ok(cli(['export', '--model', given, '--out', join(dir, 'given.onnx'), '--json']));
+    expect(generate(join(dir, 'given.onnx')).text).toBe(g.text);
     // the run's own tokenizer.json is the given one, written back canonically
     expect(JSON.parse(readFileSync(join(given, 'tokenizer.json'), 'utf8')).model.vocab).toEqual(json.model.vocab);
   });
 
   it('bad --tokenizer values: exit 2 with one line naming the flag, or the file and the field', () => {
-    expectBadInput(cli([...TRAIN, '--tokenizer', 'bpee', '--out', join(dir, 'x')]), /--tokenizer bpee: neither byte, bpe nor an existing file/);
+    const typo = cli([...TRAIN, '--tokenizer', 'bpee', '--out', join(dir, 'x')]);
+    expectBadInput(typo, /--tokenizer bpee: neither byte, bpe nor an existing file/);
     const wordpiece = join(dir, 'wordpiece.json');
     writeFileSync(wordpiece, JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }));
-    expectBadInput(cli([...TRAIN, '--tokenizer', wordpiece, '--out', join(dir, 'y')]), new RegExp(`${wordpiece}: model\\.type: "WordPiece" is not supported`));
+    const r = cli([...TRAIN, '--tokenizer', wordpiece, '--out', join(dir, 'y')]);
+    expectBadInput(r, new RegExp(`${wordpiece}: model\\.type: "WordPiece" is not supported`));
   });
 });

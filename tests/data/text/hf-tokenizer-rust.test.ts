@@ -13,7 +13,9 @@ import { byteChar } from '../../../src/data/text/byte-level.ts';
 import { tokenizerFromHuggingFace, toHuggingFaceJSON } from '../../../src/data/text/hf-tokenizer.ts';
 import { GPT2_PATTERN } from '../../../src/data/text/pretokenize.ts';
 import { ByteTokenizer } from '../../../src/data/text/tokenizer.ts';
-import { gpt2Format, HARD, LLAMA3_PATTERN, sotuBpe, splitThenByteLevel, WHITESPACE_PROBE, whitespaceProbe } from './hf-fixtures.ts';
+import {
+  byteLevel, gpt2Format, HARD, LLAMA3_PATTERN, sotuBpe, splitThenByteLevel, WHITESPACE_PROBE, whitespaceProbe,
+} from './hf-fixtures.ts';
 
 const python = process.env.SWITCHYARD_TEST_HF_PYTHON ?? 'python3';
 const hasRust = spawnSync(python, ['-c', 'import tokenizers'], { encoding: 'utf8' }).status === 0;
@@ -25,8 +27,10 @@ cases = json.load(open(sys.argv[1]))
 out = {}
 for name, c in cases.items():
     tok = Tokenizer.from_str(json.dumps(c["json"]))
-    out[name] = [{"ids": tok.encode(t, add_special_tokens=False).ids, "text": tok.decode(ids, skip_special_tokens=False)}
-                 for t, ids in zip(c["texts"], c["ids"])]
+    out[name] = [
+        {"ids": tok.encode(t, add_special_tokens=False).ids, "text": tok.decode(ids, skip_special_tokens=False)}
+        for t, ids in zip(c["texts"], c["ids"])
+    ]
 json.dump(out, open(sys.argv[2], "w"))
 `;
 
@@ -34,19 +38,24 @@ describe.skipIf(!hasRust)('Rust tokenizers (reference)', () => {
   it('encodes our files and GPT-2-format files to our ids and decodes our ids to our text', async () => {
     const { ours, held } = await sotuBpe();
     const long = ` ${'-'.repeat(700)} ${'😀'.repeat(300)} ${'a'.repeat(600)}`;
-    const texts = [held, HARD, 'a\u0085 b \ufeffc \u0085\u0085d\u0085', "it'ſx IT'Sx it'sx", long, 'x<|endoftext|><|endoftext|> y', 'Cafe\u0301'];
+    const texts = [
+      held, HARD, 'a\u0085 b \ufeffc \u0085\u0085d\u0085', "it'ſx IT'Sx it'sx", long,
+      'x<|endoftext|><|endoftext|> y', 'Cafe\u0301',
+    ];
     const vocab: Record<string, number> = Object.fromEntries(Array.from({ length: 256 }, (_, b) => [byteChar(b), b]));
     const cases: Record<string, Record<string, unknown>> = {
       ours: toHuggingFaceJSON(ours),
       byte: toHuggingFaceJSON(new ByteTokenizer()),
       gpt2: gpt2Format(ours),
-      prefixSpace: gpt2Format(ours, { pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } }),
+      prefixSpace: gpt2Format(ours, { pre_tokenizer: byteLevel(true) }),
       nfcIgnoreMerges: gpt2Format(ours, { normalizer: { type: 'NFC' } }, { ignore_merges: true }),
       llama3: gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN) }, { ignore_merges: true }),
       gpt2AsSplit: gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(GPT2_PATTERN) }),
-      mergeBeforeMade: gpt2Format(ours, { added_tokens: [] }, { vocab: { ...vocab, ab: 256, aba: 257, abab: 258 }, merges: ['ab a', 'a b', 'ab ab'] }),
-      // 'ſ' (bytes C5 BF) folds to 's' under (?i:): "'ſ" is a contraction piece, so the merge into "ſx" must not fire
-      whitespaceProbe: whitespaceProbe(ours, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }),
+      mergeBeforeMade: gpt2Format(ours, { added_tokens: [] }, {
+        vocab: { ...vocab, ab: 256, aba: 257, abab: 258 }, merges: ['ab a', 'a b', 'ab ab'],
+      }),
+      // 'ſ' (bytes C5 BF) folds to 's' under (?i:): "'ſ" is a contraction piece, so no merge into "ſx"
+      whitespaceProbe: whitespaceProbe(ours, byteLevel()),
       foldedContraction: gpt2Format(ours, { added_tokens: [], pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN) }, {
         vocab: { ...vocab, 'Å¿': 256, 'Å¿x': 257 }, merges: ['Å ¿', 'Å¿ x'],
       }),
@@ -54,7 +63,8 @@ describe.skipIf(!hasRust)('Rust tokenizers (reference)', () => {
     texts.push('abab ababab abababx aab', WHITESPACE_PROBE);
     const mine = Object.fromEntries(Object.entries(cases).map(([name, json]) => {
       const tok = tokenizerFromHuggingFace(json);
-      return [name, { json, texts, ids: texts.map((t) => Array.from(tok.encode(t))), decoded: texts.map((t) => tok.decode(tok.encode(t))) }];
+      const ids = texts.map((t) => Array.from(tok.encode(t)));
+      return [name, { json, texts, ids, decoded: ids.map((x) => tok.decode(x)) }];
     }));
     const dir = mkdtempSync(join(tmpdir(), 'sy-hf-rust-'));
     try {
