@@ -190,7 +190,11 @@ function readDefinition(json: unknown): HfBpeDefinition {
     return id;
   };
   const vocabById = tokensById(vocab, added);
+  const seen = new Map<string, number>();
   const pairs = merges.map(([a, b], i): [number, number] => {
+    const first = seen.get(`${a} ${b}`);
+    if (first !== undefined) throw bad(`model.merges[${i}]`, `repeats model.merges[${first}]`, 'the file is damaged');
+    seen.set(`${a} ${b}`, i);
     idOf(a + b, `model.merges[${i}] result`);
     return [idOf(a, `model.merges[${i}]`), idOf(b, `model.merges[${i}]`)];
   });

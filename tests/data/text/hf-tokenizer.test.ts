@@ -181,6 +181,7 @@ describe('unsupported or damaged files', () => {
       /: model\.merges\[\d+\]( result)?: "(Ġzz|Ġzzq)" is not in model\.vocab/
     ],
     ['bad merge', (j) => (j.model.merges[3] = 'a b c'), /: model\.merges\[3\]: "a b c" is neither/],
+    ['repeated merge', (j) => j.model.merges.push(j.model.merges[7]), /: model\.merges\[\d+\]: repeats model\.merges\[7\]/],
     ['gap in ids', (j) => (j.model.vocab['<|endoftext|>'] = 99_999), /: model\.vocab: has no token with id \d+/],
     ['missing byte', (j) => delete j.model.vocab['Ā'], /: model\.vocab: lacks "Ā", the token of byte 0x00/],
     ['truncation', (j) => (j.truncation = { max_length: 5 }), /: truncation: is set/],
