@@ -20,13 +20,6 @@ export function cli(args: string[], cwd = ROOT): { code: number; stdout: string;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }
 
-/** Exit 0 with one JSON object on stdout (`ok: true`); returns that object. */
-export function expectOkJson(r: ReturnType<typeof cli>): any {
-  expect(r.code, r.stderr).toBe(0);
-  expect(r.json?.ok).toBe(true);
-  return r.json;
-}
-
 /** A fresh temp directory. */
 export function tmp(prefix = 'sy-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -47,4 +40,11 @@ export function expectBadInput(r: ReturnType<typeof cli>, pattern: RegExp): void
   expect(lines[0]).toMatch(pattern);
   expect(lines[1]).toMatch(/^hint: ./);
   expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** Exit 0 with one JSON object on stdout (`ok: true`); returns that object. */
+export function expectOk(r: ReturnType<typeof cli>): any {
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.json?.ok).toBe(true);
+  return r.json;
 }

@@ -8,7 +8,7 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { loadTextCorpus, sotuPath } from '../../src/data/text/corpus.ts';
 import { loadLmRun } from '../../src/train/generate.ts';
-import { cli, expectBadInput, expectOkJson, tmp } from './helpers.ts';
+import { cli, expectBadInput, expectOk, tmp } from './helpers.ts';
 
 const TRAIN = [
   'train', '--model', 'gpt', '--data', 'sotu', '--steps', '4', '--eval-every', '4', '--preset', 'tiny', '--d-model', '16',
@@ -16,7 +16,7 @@ const TRAIN = [
 ];
 const dir = tmp('sy-lm-hf-');
 
-const ok = expectOkJson;
+const ok = expectOk;
 
 describe('GPT runs and tokenizer.json', () => {
   const bpe = join(dir, 'bpe');

