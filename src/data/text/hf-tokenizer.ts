@@ -23,7 +23,7 @@ import type { Tokenizer } from './tokenizer.ts';
  * const def: HfBpeDefinition = tokenizerFromHuggingFace(json).definition;
  */
 export interface HfBpeDefinition {
-  /** `model.vocab` by id (undefined for an id that only an added token has). */
+  /** `model.vocab` by id (undefined for an id that only an added token has, or that no token has). */
   vocab: (string | undefined)[];
   /** `model.merges` as pairs of ids, in rank order. */
   merges: [number, number][];
@@ -54,13 +54,23 @@ function unsupported(field: string, value: unknown, only: string): SwitchyardErr
 
 const isSet = (v: unknown) => v !== null && v !== undefined;
 
-function readPattern(p: unknown, field: string): SplitPattern {
-  if (isObject(p) && typeof p.Regex === 'string') return { regex: p.Regex };
-  if (isObject(p) && typeof p.String === 'string') return { literal: p.String };
+/**
+ * A Split pre-tokenizer. `Isolated` keeps matches and gaps as pieces whichever `invert` is; `Removed` with `invert`
+ * keeps the matches only. Other behaviours merge or drop pieces in ways we do not reproduce.
+ */
+function readSplit(s: Json, field: string): SplitPattern {
+  const inverted = s.invert === true;
+  if (s.behavior !== 'Isolated' && !(s.behavior === 'Removed' && inverted)) {
+    throw unsupported(`${field}.behavior`, s.behavior, 'only "Isolated", or "Removed" with invert true');
+  }
+  const matchesOnly = s.behavior === 'Removed' ? { matchesOnly: true } : {};
+  const p = s.pattern;
+  if (isObject(p) && typeof p.Regex === 'string') return { regex: p.Regex, ...matchesOnly };
+  if (isObject(p) && typeof p.String === 'string') return { literal: p.String, ...matchesOnly };
   throw bad(`${field}.pattern`, 'is neither {"Regex": ...} nor {"String": ...}');
 }
 
-/** The pre-tokenizer: ByteLevel, or a Sequence of Splits (Isolated, not inverted) ending in ByteLevel. */
+/** The pre-tokenizer: ByteLevel, or a Sequence of Splits ending in ByteLevel. */
 function readPreTokenizer(p: unknown): PreTokenizerSpec {
   const field = 'pre_tokenizer';
   if (!isObject(p)) throw bad(field, 'is missing; a byte-level BPE needs a ByteLevel pre-tokenizer');
@@ -71,9 +81,7 @@ function readPreTokenizer(p: unknown): PreTokenizerSpec {
   for (let i = 0; i < steps.length - 1; i++) {
     const s = steps[i] as Json;
     if (!isObject(s) || s.type !== 'Split') throw unsupported(`${at(i)}.type`, s, 'only Split before ByteLevel');
-    if (s.behavior !== 'Isolated') throw unsupported(`${at(i)}.behavior`, s.behavior, 'only "Isolated"');
-    if (isSet(s.invert) && s.invert !== false) throw unsupported(`${at(i)}.invert`, s.invert, 'only false');
-    splits.push(readPattern(s.pattern, at(i)));
+    splits.push(readSplit(s, at(i)));
   }
   const last = steps[steps.length - 1] as Json;
   const f = at(steps.length - 1);
@@ -145,7 +153,7 @@ function readAdded(list: unknown): AddedToken[] {
   });
 }
 
-/** The tokens by id; every id from 0 up is a vocabulary entry or an added token, and all 256 bytes are there. */
+/** The tokens by id (holes where no token has the id, as in GPT-4o's file), checking that all 256 bytes are there. */
 function tokensById(vocab: Map<string, number>, added: AddedToken[]): (string | undefined)[] {
   let size = 0;
   for (const id of vocab.values()) size = Math.max(size, id + 1);
@@ -159,12 +167,6 @@ function tokensById(vocab: Map<string, number>, added: AddedToken[]): (string | 
   for (let b = 0; b < 256; b++) {
     const what = `${JSON.stringify(byteChar(b))}, the token of byte 0x${b.toString(16).padStart(2, '0')}`;
     if (!vocab.has(byteChar(b))) throw bad('model.vocab', `lacks ${what} (a byte-level BPE has all 256)`);
-  }
-  const addedIds = new Set(added.map((t) => t.id));
-  for (let id = 0; id < size; id++) {
-    if (byId[id] === undefined && !addedIds.has(id)) {
-      throw bad('model.vocab', `has no token with id ${id} (ids must run from 0 without gaps)`);
-    }
   }
   return byId;
 }
@@ -223,9 +225,11 @@ export class HfBpeTokenizer extends ByteLevelBpe {
   constructor(readonly definition: HfBpeDefinition) {
     const d = definition;
     const added = new Map(d.added.map((t) => [t.id, t.content]));
-    // Array.from, not map: an id that only an added token has is a hole in d.vocab, which map would skip.
+    // Array.from, not map: an id that only an added token has is a hole in d.vocab, which map would skip. An id
+    // no token has stands for no bytes (Hugging Face's decode skips it); a model may still sample it.
     const tokens = Array.from(d.vocab, (tok, id) => {
-      const content = added.get(id) ?? tok!;
+      const content = added.get(id) ?? tok;
+      if (content === undefined) return new Uint8Array(0);
       return (added.has(id) ? null : byteLevelToBytes(content)) ?? utf8Encode(content);
     });
     const idOf = new Map<string, number>();
@@ -258,8 +262,8 @@ function writeDefinition(d: HfBpeDefinition): Json {
   const split = (s: SplitPattern) => ({
     type: 'Split',
     pattern: 'regex' in s ? { Regex: s.regex } : { String: s.literal },
-    behavior: 'Isolated',
-    invert: false,
+    behavior: s.matchesOnly ? 'Removed' : 'Isolated',
+    invert: !!s.matchesOnly,
   });
   const vocab: Record<string, number> = {};
   d.vocab.forEach((tok, id) => tok !== undefined && (vocab[tok] = id));

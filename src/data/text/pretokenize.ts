@@ -63,12 +63,13 @@ export const MAX_PIECE = 256;
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 /**
- * One Split pre-tokenizer (behaviour `Isolated`): every match and every gap between matches is a piece.
+ * One Split pre-tokenizer: every match and every gap between matches is a piece (behaviour `Isolated`), or with
+ * `matchesOnly` the matches are and the gaps are dropped (behaviour `Removed` with `invert`, as GPT-4o's file has it).
  *
  * @example
  * const split: SplitPattern = { regex: '\\p{N}{1,3}' };
  */
-export type SplitPattern = { regex: string } | { literal: string };
+export type SplitPattern = ({ regex: string } | { literal: string }) & { matchesOnly?: boolean };
 
 /**
  * A byte-level pre-tokenizer as a `tokenizer.json` describes it: optionally a leading space, then the Split
@@ -129,7 +130,7 @@ function chunkStage(max: number): Stage {
 }
 
 /** Emits every match of `re` and every gap between matches (Hugging Face's `Isolated` split). */
-function regexStage(re: RegExp): Stage {
+function regexStage(re: RegExp, gaps = true): Stage {
   return (text, emit) => {
     // The position lives here, not in re.lastIndex alone, so a nested call on the same stage cannot disturb it.
     let pos = 0;
@@ -141,31 +142,32 @@ function regexStage(re: RegExp): Stage {
         pos += text.codePointAt(pos)! > 0xffff ? 2 : 1;
         continue;
       }
-      if (m.index > last) emit(text.slice(last, m.index));
+      if (gaps && m.index > last) emit(text.slice(last, m.index));
       emit(m[0]);
       last = pos;
     }
-    if (last < text.length) emit(text.slice(last));
+    if (gaps && last < text.length) emit(text.slice(last));
   };
 }
 
-function literalStage(lit: string): Stage {
+function literalStage(lit: string, gaps: boolean): Stage {
   return (text, emit) => {
     let last = 0;
     for (let at = text.indexOf(lit); at >= 0; at = text.indexOf(lit, last)) {
-      if (at > last) emit(text.slice(last, at));
+      if (gaps && at > last) emit(text.slice(last, at));
       emit(lit);
       last = at + lit.length;
     }
-    if (last < text.length) emit(text.slice(last));
+    if (gaps && last < text.length) emit(text.slice(last));
   };
 }
 
 function stageOf(split: SplitPattern): Stage {
-  if ('literal' in split) return literalStage(split.literal);
+  const gaps = !split.matchesOnly;
+  if ('literal' in split) return literalStage(split.literal, gaps);
   const chunk = /^\[\\s\\S\]\{1,(\d+)\}$/.exec(split.regex);
   if (chunk) return chunkStage(Number(chunk[1]));
-  return regexStage(new RegExp(onigToJs(split.regex), 'gu'));
+  return regexStage(new RegExp(onigToJs(split.regex), 'gu'), gaps);
 }
 
 /**

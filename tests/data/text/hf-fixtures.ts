@@ -62,12 +62,12 @@ export const LLAMA3_PATTERN =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*" +
   "|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-/** A Llama-3-style pre-tokenizer: one Split pattern, then ByteLevel without GPT-2's regex. */
-export function splitThenByteLevel(regex: string): Record<string, unknown> {
+/** A Llama-3-style pre-tokenizer: one Split pattern, then ByteLevel without GPT-2's regex (GPT-4o: Removed, invert). */
+export function splitThenByteLevel(regex: string, behavior = 'Isolated', invert = false): Record<string, unknown> {
   return {
     type: 'Sequence',
     pretokenizers: [
-      { type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false },
+      { type: 'Split', pattern: { Regex: regex }, behavior, invert },
       { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
     ],
   };

@@ -50,6 +50,7 @@ describe.skipIf(!hasRust)('Rust tokenizers (reference)', () => {
       prefixSpace: gpt2Format(ours, { pre_tokenizer: byteLevel(true) }),
       nfcIgnoreMerges: gpt2Format(ours, { normalizer: { type: 'NFC' } }, { ignore_merges: true }),
       llama3: gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN) }, { ignore_merges: true }),
+      lettersOnly: gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(' ?\\p{L}+', 'Removed', true) }),
       gpt2AsSplit: gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(GPT2_PATTERN) }),
       mergeBeforeMade: gpt2Format(ours, { added_tokens: [] }, {
         vocab: { ...vocab, ab: 256, aba: 257, abab: 258 }, merges: ['ab a', 'a b', 'ab ab'],

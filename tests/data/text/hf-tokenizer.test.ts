@@ -102,12 +102,26 @@ describe('a GPT-2-format tokenizer.json', () => {
     expect(Object.keys((toHuggingFaceJSON(mine).model as { vocab: object }).vocab)).not.toContain('<|endoftext|>');
   });
 
+  it('takes ids that no token has (as GPT-4o\'s file has them): they stand for no text, as in Hugging Face', async () => {
+    const json = gpt2Format(ours);
+    (json.model as { vocab: Record<string, number> }).vocab['<|endoftext|>'] = ours.vocabSize + 5;
+    (json.added_tokens as { id: number }[])[0].id = ours.vocabSize + 5;
+    const mine = tokenizerFromHuggingFace(json);
+    expect(mine.vocabSize).toBe(ours.vocabSize + 6);
+    expectSame(mine, hf(json), withEot());
+    expect(mine.decode([ours.vocabSize + 2, 100])).toBe(mine.decode([100]));
+    expect(toHuggingFaceJSON(tokenizerFromHuggingFace(toHuggingFaceJSON(mine)))).toEqual(toHuggingFaceJSON(mine));
+  });
+
   it('honours add_prefix_space, merges as pairs, ignore_merges, NFC and a Llama-3-style Split pattern', () => {
     const pairs = (gpt2Format(ours).model as { merges: string[] }).merges.map((m) => m.split(' '));
     const variants = [
       gpt2Format(ours, { pre_tokenizer: byteLevel(true) }),
       gpt2Format(ours, { normalizer: { type: 'NFC' } }, { merges: pairs, ignore_merges: true }),
       gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN) }, { ignore_merges: true }),
+      // GPT-4o's form: the matches are the pieces, the gaps (here: everything but letters) are dropped
+      gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(LLAMA3_PATTERN, 'Removed', true) }),
+      gpt2Format(ours, { pre_tokenizer: splitThenByteLevel(' ?\\p{L}+', 'Removed', true) }),
     ];
     const decomposed = 'Cafe\u0301 and cafe\u0301s';
     for (const json of variants) {
@@ -171,7 +185,7 @@ describe('unsupported or damaged files', () => {
       /: post_processor\.type: "TemplateProcessing" is not supported/
     ],
     ['Split behaviour', (j) => (j.pre_tokenizer = removedSplit),
-      /: pre_tokenizer\.pretokenizers\[0\]\.behavior: "Removed"/
+      /: pre_tokenizer\.pretokenizers\[0\]\.behavior: "Removed" is not supported \(only "Isolated", or "Removed" with invert/
     ],
     ['regex', (j) => (j.pre_tokenizer = splitThenByteLevel('\\w+')),
       /: pre_tokenizer pattern: the escape \\w at offset 0 is not supported/
@@ -182,7 +196,6 @@ describe('unsupported or damaged files', () => {
     ],
     ['bad merge', (j) => (j.model.merges[3] = 'a b c'), /: model\.merges\[3\]: "a b c" is neither/],
     ['repeated merge', (j) => j.model.merges.push(j.model.merges[7]), /: model\.merges\[\d+\]: repeats model\.merges\[7\]/],
-    ['gap in ids', (j) => (j.model.vocab['<|endoftext|>'] = 99_999), /: model\.vocab: has no token with id \d+/],
     ['missing byte', (j) => delete j.model.vocab['Ā'], /: model\.vocab: lacks "Ā", the token of byte 0x00/],
     ['truncation', (j) => (j.truncation = { max_length: 5 }), /: truncation: is set/],
   ];
