@@ -7,7 +7,7 @@
  * with an `E_TOKENIZER` error naming the field.
  */
 import { SwitchyardError } from '../../util/errors.ts';
-import { type AddedToken, BpeTokenizer, ByteLevelBpe } from './bpe-tokenizer.ts';
+import { type AddedToken, BpeTokenizer, ByteLevelBpe, pairKey } from './bpe-tokenizer.ts';
 import { byteChar, byteLevelToBytes, bytesToByteLevel } from './byte-level.ts';
 import { utf8Encode } from './bytes.ts';
 import { writeJsonAtomic } from '../../util/fs.ts';
@@ -185,20 +185,21 @@ function readDefinition(json: unknown): HfBpeDefinition {
     throw unsupported('decoder.type', json.decoder, 'only "ByteLevel"');
   }
   const added = readAdded(json.added_tokens);
-  const idOf = (tok: string, field: string) => {
+  const idOf = (tok: string, i: number, what = '') => {
     const id = vocab.get(tok);
     const hint = 'the file is damaged or not a byte-level BPE';
-    if (id === undefined) throw bad(field, `${JSON.stringify(tok)} is not in model.vocab`, hint);
+    if (id === undefined) throw bad(`model.merges[${i}]${what}`, `${JSON.stringify(tok)} is not in model.vocab`, hint);
     return id;
   };
   const vocabById = tokensById(vocab, added);
-  const seen = new Map<string, number>();
+  const seen = new Map<number, number>();
   const pairs = merges.map(([a, b], i): [number, number] => {
-    const first = seen.get(`${a} ${b}`);
+    const pair: [number, number] = [idOf(a, i), idOf(b, i)];
+    const first = seen.get(pairKey(...pair));
     if (first !== undefined) throw bad(`model.merges[${i}]`, `repeats model.merges[${first}]`, 'the file is damaged');
-    seen.set(`${a} ${b}`, i);
-    idOf(a + b, `model.merges[${i}] result`);
-    return [idOf(a, `model.merges[${i}]`), idOf(b, `model.merges[${i}]`)];
+    seen.set(pairKey(...pair), i);
+    idOf(a + b, i, ' result');
+    return pair;
   });
   return {
     vocab: vocabById,
@@ -238,6 +239,7 @@ export class HfBpeTokenizer extends ByteLevelBpe {
     const byteIds = Int32Array.from({ length: 256 }, (_, b) => idOf.get(byteChar(b))!);
     let wholePieces: Map<string, number> | undefined;
     if (d.ignoreMerges) {
+      // Keyed by the piece's bytes as one char each, so an ASCII piece is its own key (no conversion per lookup).
       wholePieces = new Map();
       for (const [tok, id] of idOf) {
         const bytes = byteLevelToBytes(tok);
