@@ -52,7 +52,7 @@ export const LM_TRAIN_SPEC = {
   'bias-balance': { type: 'number', ...GPT_FLAG_RANGES.nonNegative, default: 0, help: 'aux-loss-free balancing: routing-bias update rate (e.g. 0.001)' },
   'shared-experts': { type: 'number', ...GPT_FLAG_RANGES.experts, default: 0, help: 'experts every token also goes through' },
   scoring: { type: 'string', default: 'softmax', help: 'router scores: softmax | sigmoid' },
-  tokenizer: { type: 'string', default: 'byte', help: 'byte | bpe' },
+  tokenizer: { type: 'string', default: 'byte', help: 'byte | bpe | path/to/tokenizer.json (Hugging Face byte-level BPE)' },
   'vocab-size': { type: 'number', ...LM_TRAIN_RANGES.vocabSize, default: 1024, help: 'BPE vocabulary size' },
   steps: { type: 'number', ...LM_TRAIN_RANGES.steps, default: 500, help: 'optimizer updates' },
   'batch-size': { type: 'number', ...LM_TRAIN_RANGES.batchSize, default: 16, help: 'sequences per micro-batch' },
@@ -144,7 +144,7 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   // From a GPT run, --init-from keeps its tokenizer unless --tokenizer is typed.
   const tokenizer = initFrom && !flagGiven(argv, 'tokenizer')
     ? undefined
-    : oneOf('tokenizer', a.tokenizer, ['byte', 'bpe'] as const);
+    : a.tokenizer;
   const r = await trainLm({
     data, out: a.out, model: gptConfigFromArgs(a, initFrom?.gpt), initFrom, tokenizer, vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],

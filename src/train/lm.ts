@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
 import { gatherElements, logSoftmax, neg, reduceMean, squeeze, unsqueeze } from '../core/ops/index.ts';
 import { bitsPerByte, lmBatch, randomStarts, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batches.ts';
 import { loadTextCorpus, splitDocuments, type TextCorpus } from '../data/text/corpus.ts';
-import { ByteTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
+import { ByteTokenizer, loadTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
+import { toHuggingFaceJSON } from '../data/text/hf-tokenizer.ts';
 import { trainBpe } from '../data/text/bpe.ts';
 import { GPT, type GptConfig, gptStepFlops, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
@@ -30,9 +32,12 @@ export interface LmTrainOptions extends RunOptions {
   out: string;
   /** The GPT architecture (dense or MoE), e.g. `GPT_PRESETS.tiny` with overrides. */
   model: GptConfig;
-  /** `'byte'` (default: 256 byte tokens) or `'bpe'` (trained on the corpus, `vocabSize` tokens). */
-  tokenizer?: 'byte' | 'bpe';
-  /** BPE vocabulary size (ignored for bytes). */
+  /**
+   * `'byte'` (default), `'bpe'` (trained on the training split), or the path of a `tokenizer.json` (Hugging Face
+   * byte-level BPE, or one a run wrote) to use as it is. Every run writes its tokenizer as `tokenizer.json`.
+   */
+  tokenizer?: 'byte' | 'bpe' | (string & {});
+  /** BPE vocabulary size (ignored for bytes and for a given tokenizer.json). */
   vocabSize?: number;
   /** Optimizer updates in total. */
   steps?: number;
@@ -138,7 +143,16 @@ export interface LmRunConfig {
   initFrom?: InitReport;
 }
 
-const DEFAULTS = { tokenizer: 'byte' as 'byte' | 'bpe', vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
+const DEFAULTS = { tokenizer: 'byte' as NonNullable<LmTrainOptions['tokenizer']>, vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
+
+/** The `tokenizer.json` that `--tokenizer` names (a word other than byte/bpe that is not a file is a usage error). */
+async function loadGivenTokenizer(file: string): Promise<Tokenizer> {
+  if (!existsSync(file)) {
+    const hint = 'pass byte, bpe, or the path of a tokenizer.json (Hugging Face byte-level BPE, or one a run wrote)';
+    throw new SwitchyardError('E_USAGE', `--tokenizer ${file}: neither byte, bpe nor an existing file`, hint);
+  }
+  return loadTokenizer(file);
+}
 
 /** Per-sequence mean next-token loss `rowLoss` [B] of `x`, `y` [B, T]: the evaluation graph of {@link evaluateLm}. */
 export function lmRowLoss(m: Module, b: Record<string, Tensor>): Record<string, Tensor> {
@@ -197,7 +211,8 @@ export async function trainLm(
     const sourceTokenizer = opts.tokenizer === undefined ? (init?.run?.tokenizer as object | undefined) : undefined;
     if (sourceTokenizer) tok = tokenizerFromJSON(sourceTokenizer);
     else if (o.tokenizer === 'bpe') tok = trainBpe(split.train.documents.map((d) => d.text), o.vocabSize);
-    else tok = new ByteTokenizer();
+    else if (o.tokenizer === 'byte') tok = new ByteTokenizer();
+    else tok = await loadGivenTokenizer(o.tokenizer);
     const gpt: GptConfig = { ...o.model, vocab: tok.vocabSize };
     cfg = {
       format: 'switchyard.run', version: 1, kind: 'gpt', gpt, tokenizer: tok.toJSON(),
@@ -240,6 +255,8 @@ export async function trainLm(
   } else {
     cfgText = stringifyJson(cfg!, 2) + '\n';
     await writeFileAtomic(join(dir, RUN_FILES.config), cfgText);
+    // The same tokenizer for Hugging Face's libraries (config.json stays what loaders read).
+    await writeJsonAtomic(join(dir, RUN_FILES.tokenizer), toHuggingFaceJSON(tok!));
     await checkpoint();
   }
   await writeFileAtomic(join(dir, RUN_FILES.metrics), records.map((r) => JSON.stringify(r) + '\n').join(''));

@@ -4,7 +4,7 @@
  * else, and the place a training invocation writes to ({@link prepareRunDir}, {@link finishRunDir}).
  *
  * Layout: `config.json`, `model.safetensors` (the weights the run ships: the best validation epoch when there is
- * validation), `metrics.jsonl`, `metrics.json`, `checkpoint/` (the last state, for `--resume`: one atomic set
+ * validation), `metrics.jsonl`, `metrics.json`, `tokenizer.json` (language models: Hugging Face format), `checkpoint/` (the last state, for `--resume`: one atomic set
  * with its own manifest), `manifest.json` (every file with its SHA-256, written when an invocation finishes).
  *
  * @module
@@ -29,6 +29,8 @@ export const RUN_FILES = {
   checkpoint: 'checkpoint',
   best: 'best.safetensors',
   state: 'state.json',
+  /** A language-model run's tokenizer as a Hugging Face `tokenizer.json`. */
+  tokenizer: 'tokenizer.json',
 } as const;
 
 /** The kinds of run `switchyard train` writes. */
@@ -62,7 +64,7 @@ const isResumeState = (rel: string): boolean =>
 
 /** Entries a training invocation writes at the top of a run directory (anything else must be listed). */
 const RUN_ENTRIES = [
-  RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics, RUN_FILES.summary, MANIFEST_NAME, RUN_FILES.checkpoint,
+  RUN_FILES.config, RUN_FILES.model, RUN_FILES.metrics, RUN_FILES.summary, MANIFEST_NAME, RUN_FILES.checkpoint, RUN_FILES.tokenizer,
 ];
 
 function runHeaderProblem(cfg: unknown): string | undefined {

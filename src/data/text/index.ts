@@ -12,6 +12,7 @@
  */
 export * from './bpe.ts';
 export * from './corpus.ts';
+export * from './hf-tokenizer.ts';
 export * from './lm-batches.ts';
 export * from './pretokenize.ts';
 export * from './tokenizer.ts';

@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { SwitchyardError } from '../../util/errors.ts';
 import { writeJsonAtomic } from '../../util/fs.ts';
 import { BpeTokenizer } from './bpe-tokenizer.ts';
+import { isHuggingFaceJSON, tokenizerFromHuggingFace } from './hf-tokenizer.ts';
 import { tokenRangeError, utf8Decode, utf8Encode } from './bytes.ts';
 
 /**
@@ -119,7 +120,8 @@ function badTokenizer(what: string): SwitchyardError {
 }
 
 /**
- * Rebuilds a tokenizer from its {@link Tokenizer.toJSON} form (`kind: 'byte'` or `kind: 'bpe'`).
+ * Rebuilds a tokenizer from its {@link Tokenizer.toJSON} form (`kind: 'byte'` or `kind: 'bpe'`), or from a
+ * Hugging Face `tokenizer.json` object (byte-level BPE, see `tokenizerFromHuggingFace`).
  * Throws `E_TOKENIZER` for anything else or a damaged merge list.
  *
  * @example
@@ -127,6 +129,7 @@ function badTokenizer(what: string): SwitchyardError {
  */
 export function tokenizerFromJSON(json: unknown): Tokenizer {
   if (!json || typeof json !== 'object') throw badTokenizer('not an object');
+  if (isHuggingFaceJSON(json)) return tokenizerFromHuggingFace(json);
   const kind = (json as { kind?: unknown }).kind;
   if (kind === 'byte') {
     const v = (json as { vocabSize?: unknown }).vocabSize;
@@ -148,7 +151,8 @@ export async function saveTokenizer(file: string, tok: Tokenizer): Promise<void>
 }
 
 /**
- * Reads a tokenizer written by {@link saveTokenizer}. Throws `E_FILE_NOT_FOUND` or `E_TOKENIZER`.
+ * Reads a tokenizer written by {@link saveTokenizer}, or a Hugging Face byte-level BPE `tokenizer.json`.
+ * Throws `E_FILE_NOT_FOUND` or `E_TOKENIZER` (the message starts with the file and names the field).
  *
  * @example
  * const tok = await loadTokenizer('runs/a/tokenizer.json');

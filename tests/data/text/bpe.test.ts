@@ -56,7 +56,9 @@ describe('preTokenize', () => {
     const long = '-'.repeat(1000) + '😀'.repeat(300);
     const pieces = preTokenize(long);
     expect(pieces.join('')).toBe(long);
-    expect(pieces.every((p) => p.length <= 256 && !/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/.test(p))).toBe(true);
+    // cut at 256 code points (not UTF-16 units, so that a Split pattern can say the same), never inside a pair
+    expect(pieces.every((p) => [...p].length <= 256 && !/^[\uDC00-\uDFFF]|[\uD800-\uDBFF]$/.test(p))).toBe(true);
+    expect(pieces.map((p) => [...p].length)).toEqual([256, 256, 256, 256, 256, 20]); // one symbol run of 1300
   });
 });
 
