@@ -15,8 +15,8 @@ const entry = (module: string, name: string): ApiEntry => {
 };
 
 describe('the API model', () => {
-  it('has the package root and its namespaces nn, optim, data and stats', () => {
-    expect(modules.map((m) => m.name)).toEqual(['switchyard', 'data', 'nn', 'optim', 'stats']);
+  it('has the package root, its namespaces nn, optim, data and stats, and the sub-path switchyard/serve', () => {
+    expect(modules.map((m) => m.name)).toEqual(['switchyard', 'data', 'nn', 'optim', 'stats', 'switchyard/serve']);
     for (const m of modules) expect(m.entries.length).toBeGreaterThan(3);
   });
 
@@ -48,7 +48,8 @@ describe('the API model', () => {
     const options = ['TabularTrainOptions', 'LmTrainOptions', 'CompileOptions', 'TrainStepOptions', 'EvalOptions',
       'ServerOptions', 'RegistryOptions', 'CompressOptions'];
     for (const name of options) {
-      const undocumented = entry('switchyard', name).fields.filter((f) => !f.doc).map((f) => f.name);
+      const module = name === 'ServerOptions' ? 'switchyard/serve' : 'switchyard';
+      const undocumented = entry(module, name).fields.filter((f) => !f.doc).map((f) => f.name);
       expect(undocumented, name).toEqual([]);
     }
     const eval_ = entry('switchyard', 'EvalOptions').fields;
