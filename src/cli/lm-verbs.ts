@@ -141,7 +141,8 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     const what = `${initOptions!.path}: GPT-2 weights without a config.json beside them: the head count is unknown`;
     throw new SwitchyardError('E_USAGE', what, 'pass --heads N (GPT-2 small: 12)');
   }
-  // From a GPT run, --init-from keeps its tokenizer unless --tokenizer is typed.
+  // From a GPT run (or a GPT-2 folder with a tokenizer.json), --init-from keeps its tokenizer unless --tokenizer
+  // is typed.
   const tokenizer = initFrom && !flagGiven(argv, 'tokenizer')
     ? undefined
     : a.tokenizer;

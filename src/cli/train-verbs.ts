@@ -202,7 +202,7 @@ const EXPORT_SPEC = {
   format: {
     type: 'string',
     default: 'onnx',
-    help: 'onnx | hf-gpt2 (a GPT run as a Hugging Face GPT-2 folder: model.safetensors + config.json)',
+    help: 'onnx | hf-gpt2 (a GPT run as a Hugging Face GPT-2 folder: model.safetensors, config.json, tokenizer.json)',
   },
   inputs: { type: 'string', help: 'tabular inputs: raw (one per column, encoding in the graph; default) or features (the encoded matrix)' },
   'target-opset': { type: 'number', ...EXPORT_RANGES.opset, help: 'ONNX opset to write (default 18; 17 for onnx 1.12-era tools)' },
@@ -222,7 +222,10 @@ export async function exportVerb(argv: string[]): Promise<number> {
     checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: true }], inputs);
     const r = await exportHfGpt2(a.model, a.out);
     if (a.json) emitJson({ ok: true, out: a.out, format: a.format, ...r });
-    else process.stdout.write(`wrote ${a.out}/ (GPT-2 layout: config.json, model.safetensors: ${r.tensors} tensors)\n`);
+    else {
+      const what = `model.safetensors with ${r.tensors} tensors, config.json, tokenizer.json`;
+      process.stdout.write(`wrote ${a.out}/ (GPT-2 layout: ${what})\n`);
+    }
     return 0;
   }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], inputs);

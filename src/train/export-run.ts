@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { saveHuggingFaceTokenizer } from '../data/text/hf-tokenizer.ts';
 import { gptToHfGpt2, hfGpt2Config } from '../models/hf-gpt2.ts';
 import { saveSafetensors } from '../runtime/safetensors.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -67,33 +68,42 @@ export async function writeOnnxExport(file: string, bytes: Uint8Array): Promise<
 }
 
 /** The files of a Hugging Face GPT-2 folder that {@link exportHfGpt2} writes (and may replace). */
-const HF_FILES = ['config.json', 'model.safetensors'];
+const HF_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
 /**
  * Writes a GPT run as a Hugging Face GPT-2 folder: `model.safetensors` (GPT2LMHeadModel names,
- * `transformer.h.N.attn.c_attn.weight` with Conv1D [in, out] weights; `lm_head.weight` only when untied) and
- * `config.json` (GPT2Config). The run is verified first; a config GPT-2 cannot express (rotary, RMSNorm, MoE)
- * is `E_HF_GPT2`. The folder is built aside and renamed in; an existing `out` is replaced only when it holds
- * nothing but those two files.
+ * `transformer.h.N.attn.c_attn.weight` with Conv1D [in, out] weights; `lm_head.weight` only when untied),
+ * `config.json` (GPT2Config), the run's tokenizer as `tokenizer.json` (byte-level BPE) and a `tokenizer_config.json`
+ * naming Transformers' generic fast tokenizer for it. The run is verified first; a config GPT-2 cannot express
+ * (rotary, RMSNorm, MoE) is `E_HF_GPT2`. The folder is built aside and renamed in; an existing `out` is replaced
+ * only when it holds nothing but those files.
  *
  * @example
- * await exportHfGpt2('runs/lm', 'exports/lm-hf'); // { tensors: 30, config: {...} }
+ * await exportHfGpt2('runs/lm', 'exports/lm-hf'); // { tensors: 30, files: [...] }
  */
 export async function exportHfGpt2(runDir: string, out: string): Promise<{ tensors: number; files: string[] }> {
-  const { cfg, model } = await loadLmRun(runDir);
+  const { cfg, model, tok } = await loadLmRun(runDir);
   const hf = gptToHfGpt2(model.stateDict(), cfg.gpt);
   const config = hfGpt2Config(cfg.gpt);
   const present = existsSync(out) ? await readdir(out).catch(() => null) : [];
   if (present === null || present.some((f) => !HF_FILES.includes(f))) {
-    const what = `${out}: --out exists and holds other files than ${HF_FILES.join(' and ')}`;
+    const what = `${out}: --out exists and holds other files than ${HF_FILES.join(', ')}`;
     throw new SwitchyardError('E_OUTPUT', what, 'pick a new or empty --out directory');
   }
   const tensors = new Map([...hf].map(([n, t]) => [n === 'lm_head.weight' ? n : `transformer.${n}`, t]));
+  // AutoTokenizer would otherwise pick GPT2TokenizerFast (from model_type), which adds GPT-2's <|endoftext|> to
+  // a vocabulary that may lack it; the generic fast tokenizer reads tokenizer.json as it is. Our decode does not
+  // clean up spaces, so neither does theirs.
+  const tokenizerConfig = {
+    tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: cfg.gpt.context, clean_up_tokenization_spaces: false,
+  };
   const tmp = tempDirFor(out);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await saveSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
   await writeJsonAtomic(join(tmp, 'config.json'), config);
+  await saveHuggingFaceTokenizer(join(tmp, 'tokenizer.json'), tok);
+  await writeJsonAtomic(join(tmp, 'tokenizer_config.json'), tokenizerConfig);
   await commitDirAtomic(tmp, out);
   return { tensors: tensors.size, files: HF_FILES.map((f) => join(out, f)) };
 }

@@ -2,7 +2,8 @@
  * `train --init-from`: start a new run from existing weights. The source is a Switchyard run directory (opened
  * through {@link openRun}: manifest verified), a `.safetensors` file, or a Hugging Face GPT-2 directory
  * (`config.json` with `model_type: "gpt2"` + `model.safetensors`). GPT-2 names are recognised and converted
- * ({@link hfGpt2ToGpt}). A name map renames source tensors first. Matching is strict by default: every tensor
+ * ({@link hfGpt2ToGpt}); such a directory's `tokenizer.json`, when it has one, is the tokenizer of the weights, as a
+ * run's own is. A name map renames source tensors first. Matching is strict by default: every tensor
  * of the new model must be found with its shape and every source tensor must be used, else one `E_INIT_MISMATCH`
  * error lists the differences. `partial` leaves missing or resized tensors at their fresh initialisation and
  * allows unused source tensors; `reshape` copies the overlap of resized tensors (a grown vocabulary or position
@@ -13,6 +14,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { loadTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
 import { type F32Tensors, gptFromHfGpt2, type HfGpt2Config, hfGpt2ToGpt, isHfGpt2Names } from '../models/hf-gpt2.ts';
 import type { GptConfig } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
@@ -64,6 +66,11 @@ export interface InitSource {
   gpt?: Partial<GptConfig>;
   tensors: F32Tensors;
   ignored: string[];
+  /**
+   * The tokenizer the weights were trained with, when the source holds one (a GPT run's, or a GPT-2 directory's
+   * `tokenizer.json`), and the file it was read from.
+   */
+  tokenizer?: { tokenizer: Tokenizer; file: string };
 }
 
 /** What `--init-from` did, recorded in the new run's config.json and metrics.json. */
@@ -80,6 +87,8 @@ export interface InitReport {
   fresh: string[];
   unused: string[];
   ignored: string[];
+  /** The file the new run's tokenizer was read from, when it came with the weights. */
+  tokenizer?: string;
 }
 
 const bad = (code: string, what: string, hint: string) => new SwitchyardError(code, what, hint);
@@ -192,17 +201,23 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
   let run: RunHeader | undefined;
   let hf: Partial<HfGpt2Config> | undefined;
   let sha256: string;
+  let tokenizer: InitSource['tokenizer'];
   if (st.isDirectory()) {
     hf = await readHfConfig(join(path, RUN_FILES.config));
     if (hf) {
       kind = 'hf-gpt2-dir';
       file = join(path, RUN_FILES.model);
+      const tokFile = join(path, RUN_FILES.tokenizer);
+      if (existsSync(tokFile)) tokenizer = { tokenizer: await loadTokenizer(tokFile), file: tokFile };
     } else {
       const opened = await openRun(path, { kinds });
       kind = 'run';
       run = opened.config;
       file = opened.file(RUN_FILES.model);
       sha256 = sha256Bytes(await readFile(join(path, MANIFEST_NAME)));
+      if (run.kind === 'gpt' && run.tokenizer) {
+        tokenizer = { tokenizer: tokenizerFromJSON(run.tokenizer), file: join(path, RUN_FILES.config) };
+      }
     }
   } else {
     const what = `${path}: --init-from takes a run directory or a .safetensors file`;
@@ -217,7 +232,7 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
   sha256 ??= sha256Bytes(bytes);
   const { tensors: raw } = decodeSafetensors(bytes, file);
   const { kept, ignored } = renameTensors(raw, options.map, path);
-  const base = { options, kind, sha256, run, ignored };
+  const base = { options, kind, sha256, run, ignored, ...(tokenizer ? { tokenizer } : {}) };
   if (isHfGpt2Names(kept.keys())) {
     const tensors = hfGpt2ToGpt(kept, file);
     return { ...base, layout: 'hf-gpt2', tensors, gpt: gptFromHfGpt2(tensors, hf, file) };
@@ -324,7 +339,8 @@ export function initReportLine(r: InitReport): string {
     r.ignored.length ? listText('ignored', r.ignored) : '',
   ].filter(Boolean);
   const more = details.length ? ` (${details.join('; ')})` : '';
-  return `init-from ${r.path} (${r.layout}, sha256 ${r.sha256.slice(0, 12)}): ${counts}${more}`;
+  const tokenizer = r.tokenizer ? `; tokenizer ${r.tokenizer}` : '';
+  return `init-from ${r.path} (${r.layout}, sha256 ${r.sha256.slice(0, 12)}): ${counts}${more}${tokenizer}`;
 }
 
 /**
@@ -346,13 +362,14 @@ export async function initSourceOf(
 }
 
 /**
- * {@link applyInitSource}, and its {@link initReportLine} on stderr when `log`.
+ * {@link applyInitSource}, and its {@link initReportLine} on stderr when `log`. `tokenizer` names the file the new
+ * run's tokenizer came from when it is the source's ({@link InitSource.tokenizer}).
  *
  * @example
- * cfg.initFrom = initModelFrom(model, source, true);
+ * cfg.initFrom = initModelFrom(model, source, true, source.tokenizer?.file);
  */
-export function initModelFrom(model: Module, source: InitSource, log: boolean): InitReport {
-  const report = applyInitSource(model, source);
+export function initModelFrom(model: Module, source: InitSource, log: boolean, tokenizer?: string): InitReport {
+  const report: InitReport = { ...applyInitSource(model, source), ...(tokenizer ? { tokenizer } : {}) };
   if (log) process.stderr.write(initReportLine(report) + '\n');
   return report;
 }

@@ -69,7 +69,7 @@ export interface LmTrainOptions extends RunOptions {
   maxParams?: number;
   /**
    * Start from these weights (a new run with a fresh optimizer, not a resume): see {@link readInitSource}. From a
-   * GPT run, its tokenizer is reused unless `tokenizer` is given.
+   * GPT run or a GPT-2 folder holding a `tokenizer.json`, that tokenizer is reused unless `tokenizer` is given.
    */
   initFrom?: InitFromOptions | InitSource;
 }
@@ -207,9 +207,10 @@ export async function trainLm(
     o = { ...o, ...cfg.train, model: cfg.gpt };
   }
   const split = splitDocuments(corpus, o.validFraction, new Rng(o.seed));
+  let sourceTokenizer: InitSource['tokenizer'];
   if (!o.resume) {
-    const sourceTokenizer = opts.tokenizer === undefined ? (init?.run?.tokenizer as object | undefined) : undefined;
-    if (sourceTokenizer) tok = tokenizerFromJSON(sourceTokenizer);
+    sourceTokenizer = opts.tokenizer === undefined ? init?.tokenizer : undefined;
+    if (sourceTokenizer) tok = sourceTokenizer.tokenizer;
     else if (o.tokenizer === 'bpe') tok = trainBpe(split.train.documents.map((d) => d.text), o.vocabSize);
     else if (o.tokenizer === 'byte') tok = new ByteTokenizer();
     else tok = await loadGivenTokenizer(o.tokenizer);
@@ -236,7 +237,7 @@ export async function trainLm(
   if (trainTokens.length <= T + 1) throw new SwitchyardError('E_CORPUS_SMALL', `${o.data.join(', ')}: ${trainTokens.length} training tokens, fewer than one context of ${T}`, 'add text or use a shorter --context');
   checkParamBudget(gptParamEstimate(gptCfg), o.maxParams ?? DEFAULT_MAX_PARAMS, `a GPT of width ${gptCfg.dModel}, ${gptCfg.layers} layers and vocabulary ${gptCfg.vocab}`);
   const model = new GPT(gptCfg).init(o.seed);
-  if (init) cfg!.initFrom = initModelFrom(model, init, o.progress?.enabled !== false);
+  if (init) cfg!.initFrom = initModelFrom(model, init, o.progress?.enabled !== false, sourceTokenizer?.file);
   const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
   const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
   const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });

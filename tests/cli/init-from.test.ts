@@ -32,7 +32,9 @@ describe('switchyard train --init-from / export --format hf-gpt2', () => {
     const steps = ['--steps', '2', '--batch-size', '4', '--eval-every', '1'];
     const r = cli(['train', '--model', 'gpt', '--data', text, '--init-from', hf, ...steps, '--out', out]);
     expect(r.code, r.stderr).toBe(0);
-    const line = /^init-from .*hf \(hf-gpt2, sha256 [0-9a-f]{12}\): loaded 16, reshaped 0, fresh 0, unused 0$/m;
+    // the folder's tokenizer.json (the run's byte tokenizer) is the new run's
+    const counts = 'loaded 16, reshaped 0, fresh 0, unused 0; tokenizer .*hf/tokenizer\\.json';
+    const line = new RegExp(`^init-from .*hf \\(hf-gpt2, sha256 [0-9a-f]{12}\\): ${counts}$`, 'm');
     expect(r.stderr).toMatch(line);
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(cfg.initFrom).toMatchObject({ layout: 'hf-gpt2', kind: 'hf-gpt2-dir', fresh: [], unused: [], reshaped: [] });
