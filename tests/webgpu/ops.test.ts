@@ -5,6 +5,9 @@ import {
   less, log, logSoftmax, matmul, maximum, minimum, mul, neg, numel, pad, pow, reduceMax, reduceMean, reduceSum, relu,
   reshape, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, transpose, where,
 } from '../../src/core/index.ts';
+import {
+  greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, stopGradient,
+} from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
 
@@ -22,6 +25,19 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
         min: minimum(b, a), lt: less(a, c), gt: greater(a, b), eq: equal(a, a), where: where(m, a, c),
       };
     }, { a: randn([2, 3], 1), b: randn([2, 1], 2, 0.5, 2), c: randn([3], 3), m: tensor([1, 0, 1], [3], 'bool') });
+  });
+
+  it('logic ops, NaN/infinity tests, pass-throughs', async () => {
+    await gpuCase(gpu!, (g) => {
+      const x = g.input('x', 'f32', [6]);
+      const p = g.input('p', 'bool', [6]);
+      const q = g.input('q', 'bool', [6]);
+      return {
+        le: lessEqual(x, identity(x)), ge: greaterEqual(x, fullLike(x, 0)), and: logicalAnd(p, q), or: logicalOr(p, q),
+        not: logicalNot(p), nan: isNaN(x), inf: isInf(x), sg: stopGradient(x),
+      };
+    }, { x: tensor([0, NaN, Infinity, -Infinity, 1, -2], [6]), p: tensor([1, 1, 0, 0, 1, 0], [6], 'bool'),
+      q: tensor([1, 0, 1, 0, 0, 0], [6], 'bool') });
   });
 
   it('unary ops', async () => {

@@ -1,0 +1,46 @@
+/**
+ * WebGPU vs reference: a symbolic-batch MLP forward and its gradient graph (from core autodiff) at several batch
+ * sizes, and an unsupported op named in the error.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  add, backward, layerNorm, logSoftmax, matmul, mul, neg, reduceMean, reduceSum, relu, tanh, topk, trace,
+} from '../../src/core/index.ts';
+import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
+import { randn } from '../runtime/ort-helpers.ts';
+import { gpuCase, probeDevice } from './helpers.ts';
+
+const { gpu, title } = await probeDevice();
+
+const PARAMS: [string, number[]][] = [
+  ['fc1.weight', [8, 16]], ['fc1.bias', [16]], ['norm.weight', [16]], ['norm.bias', [16]],
+  ['fc2.weight', [16, 16]], ['fc2.bias', [16]], ['head.weight', [16, 4]], ['head.bias', [4]],
+];
+
+describe.skipIf(!gpu)(title('WebGPU vs reference: MLP'), () => {
+  it('forward + backward (cross-entropy on one-hot targets) at batch sizes 1, 3 and 33', async () => {
+    const weights = Object.fromEntries(PARAMS.map(([n, s], i) => [n, randn(s, 200 + i, -0.6, 0.6)]));
+    for (const batch of [1, 3, 33]) {
+      const onehot = randn([batch, 4], batch + 1, 0, 1);
+      onehot.data = onehot.data.map((_, i) => (i % 4 === batch % 4 ? 1 : 0));
+      await gpuCase(gpu!, (g) => {
+        const x = g.input('x', 'f32', ['batch', 8]);
+        const target = g.input('target', 'f32', ['batch', 4]);
+        const p = Object.fromEntries(PARAMS.map(([n, s]) => [n, g.input(n, 'f32', s)]));
+        const h1 = relu(add(matmul(x, p['fc1.weight']), p['fc1.bias']));
+        const h2 = tanh(add(matmul(layerNorm(h1, p['norm.weight'], p['norm.bias']), p['fc2.weight']), p['fc2.bias']));
+        const logits = add(matmul(h2, p['head.weight']), p['head.bias']);
+        const loss = neg(reduceMean(reduceSum(mul(logSoftmax(logits, -1), target), [1])));
+        const grads = backward(loss, [x, ...Object.values(p)]);
+        return { loss, logits, ...Object.fromEntries(grads.map((gr, i) => [`grad_${i ? PARAMS[i - 1][0] : 'x'}`, gr])) };
+      }, { ...weights, x: randn([batch, 8], batch, -2, 2), target: onehot }, { rtol: 1e-4, atol: 1e-5 });
+    }
+  });
+
+  it('a graph with an op that has no WebGPU kernel is refused up front, naming the op', async () => {
+    const g = trace((g) => ({ v: topk(g.input('x', 'f32', [5]), 2)[0] }));
+    const err = await WebGpuGraph.create(g, { device: gpu! }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'E_WEBGPU_OP' });
+    expect((err as Error).message).toContain("'topk'");
+  });
+});
