@@ -42,9 +42,10 @@ export interface Executable {
  * const bound = new Map<string, number>();
  * checkFeedShape('x', ['batch', 3], [8, 3], bound); // bound: batch -> 8
  */
-export function checkFeedShape(name: string, declared: Shape, got: readonly number[], bound: Map<string, number>): void {
+export function checkFeedShape(name: string, declared: Shape, got: readonly number[], bound: Map<string, number>) {
   const bad = () => {
-    throw new SwitchyardError('E_FEED', `input '${name}': expected ${formatShape(declared)}, got ${formatShape(got)}`, 'feed data with the shape the model was built for');
+    const what = `input '${name}': expected ${formatShape(declared)}, got ${formatShape(got)}`;
+    throw new SwitchyardError('E_FEED', what, 'feed data with the shape the model was built for');
   };
   if (declared.length !== got.length) bad();
   declared.forEach((d, i) => {
@@ -72,7 +73,10 @@ export function checkFeeds(declared: Map<string, Tensor>, feeds: Record<string, 
   for (const [name, t] of declared) {
     const f = feeds[name];
     if (!f) throw new SwitchyardError('E_FEED', `input '${name}' was not fed`, `feed ${t} under '${name}'`);
-    if (f.dtype !== t.dtype) throw new SwitchyardError('E_FEED', `input '${name}': expected ${t.dtype}, got ${f.dtype}`, 'convert the data to the declared dtype');
+    if (f.dtype !== t.dtype) {
+      const what = `input '${name}': expected ${t.dtype}, got ${f.dtype}`;
+      throw new SwitchyardError('E_FEED', what, 'convert the data to the declared dtype');
+    }
     checkFeedShape(name, t.shape, f.shape, bound);
   }
   return bound;

@@ -34,7 +34,8 @@ describe('WebGPU device', () => {
 import { acquireDevice } from ${JSON.stringify(join(ROOT, 'src/runtime/webgpu/device.ts'))};
 try { await acquireDevice(); console.log('acquired'); } catch (e) { console.log(JSON.stringify([e.code, e.hint])); }`;
     const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env, encoding: 'utf8' });
+    const args = ['--import', 'tsx', '--input-type=module', '-e', script];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, env, encoding: 'utf8' });
     const [code, hint] = JSON.parse(r.stdout.trim().split('\n').pop()!) as [string, string];
     expect(code).toBe('E_NO_WEBGPU');
     expect(hint).toContain('mesa-vulkan-drivers');

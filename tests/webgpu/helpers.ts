@@ -10,7 +10,10 @@ import { acquireDevice, type WebGpuDevice } from '../../src/runtime/webgpu/devic
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { expectMatch, roundFeeds, type Tol, toHost } from '../runtime/ort-helpers.ts';
 
-/** The device (destroyed after the calling test file), or why there is none (printed, and named in the skipped suite's title). */
+/**
+ * The device (destroyed after the calling test file), or why there is none (printed, and named in the skipped
+ * suite's title).
+ */
 export async function probeDevice(): Promise<{ gpu: WebGpuDevice | null; title: (name: string) => string }> {
   try {
     const gpu = await acquireDevice();

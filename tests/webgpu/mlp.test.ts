@@ -32,7 +32,8 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: MLP'), () => {
         const logits = add(matmul(h2, p['head.weight']), p['head.bias']);
         const loss = neg(reduceMean(reduceSum(mul(logSoftmax(logits, -1), target), [1])));
         const grads = backward(loss, [x, ...Object.values(p)]);
-        return { loss, logits, ...Object.fromEntries(grads.map((gr, i) => [`grad_${i ? PARAMS[i - 1][0] : 'x'}`, gr])) };
+        const named = grads.map((gr, i) => [`grad_${i ? PARAMS[i - 1][0] : 'x'}`, gr]);
+        return { loss, logits, ...Object.fromEntries(named) };
       }, { ...weights, x: randn([batch, 8], batch, -2, 2), target: onehot }, { rtol: 1e-4, atol: 1e-5 });
     }
   });

@@ -1,7 +1,8 @@
 /** Every op with a WebGPU kernel, checked against the float64 reference interpreter on small random inputs. */
 import { describe, it } from 'vitest';
 import {
-  abs, add, argmax, broadcastLike, cast, concat, cos, cumsum, div, equal, erf, exp, expand, fullLike, greater, layerNorm,
+  abs, add, argmax, broadcastLike, cast, concat, cos, cumsum, div, equal, erf, exp, expand, fullLike, greater,
+  layerNorm,
   less, log, logSoftmax, matmul, maximum, minimum, mul, neg, numel, pad, pow, reduceMax, reduceMean, reduceSum, relu,
   reshape, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, transpose, where,
 } from '../../src/core/index.ts';
@@ -55,7 +56,9 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
     await gpuCase(gpu!, (g) => {
       const x = g.input('x', 'f32', [3, 2]);
       const k = g.input('k', 'i64', [4]);
-      return { toInt: cast(x, 'i64'), toBool: cast(x, 'bool'), back: cast(k, 'f32'), full: fullLike(x, 2.5), n: numel(x, [0]) };
+      return {
+        toInt: cast(x, 'i64'), toBool: cast(x, 'bool'), back: cast(k, 'f32'), full: fullLike(x, 2.5), n: numel(x, [0]),
+      };
     }, { x: randn([3, 2], 6, -3, 3), k: randInt([4], 7, -5, 5) });
   });
 
@@ -87,7 +90,8 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
       const y = g.input('y', 'f32', ['batch', 1, 4]);
       const w = g.input('w', 'f32', [1, 4]);
       return {
-        r: reshape(x, [-1, 4]), t: transpose(x, [2, 0, 1]), s: slice(slice(x, 1, 1, 3), 2, 1, 4), p: pad(w, [1, 2], [0, 1]),
+        r: reshape(x, [-1, 4]), t: transpose(x, [2, 0, 1]), s: slice(slice(x, 1, 1, 3), 2, 1, 4),
+        p: pad(w, [1, 2], [0, 1]),
         c: concat([x, neg(x)], 2), e: expand(w, [3, 4]), bl: broadcastLike(y, x),
       };
     }, { x: randn([2, 3, 4], 15), y: randn([2, 1, 4], 16), w: randn([1, 4], 17) });

@@ -78,11 +78,12 @@ export class WebGpuGraph implements Executable {
   }
 
   /** Runs the graph; see {@link Executable.run}. Only the outputs in `fetch` are copied back. */
-  async run(feeds: Record<string, HostTensor>, fetch: string[] = this.outputNames): Promise<Record<string, HostTensor>> {
+  async run(feeds: Record<string, HostTensor>, fetch = this.outputNames): Promise<Record<string, HostTensor>> {
     const bound = checkFeeds(this.declared, feeds);
     for (const name of fetch) {
       if (!this.outputNames.includes(name)) {
-        throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${this.outputNames.join(', ')}`);
+        const known = this.outputNames.join(', ');
+        throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
       }
     }
     const { device } = this.gpu;
@@ -112,7 +113,8 @@ export class WebGpuGraph implements Executable {
       }
       const ins = node.inputs.map((t) => env.get(t)!);
       const ctx: GpuKernelContext = { node, where, dim: ctxDim };
-      const plan = GPU_KERNELS[node.op](ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape })), node.attrs, ctx);
+      const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
+      const plan = GPU_KERNELS[node.op](values, node.attrs, ctx);
       this.encode(pass, plan, ins, node, env);
       node.inputs.forEach((t) => this.drop(t, uses, env));
       node.outputs.forEach((t) => {
@@ -176,7 +178,7 @@ export class WebGpuGraph implements Executable {
     if (left === 0) this.pool.release(env.get(t)!.buf);
   }
 
-  private encode(pass: GPUComputePassEncoder, plan: KernelPlan, ins: Value[], node: Node, env: Map<Tensor, Value>): void {
+  private encode(pass: GPUComputePassEncoder, plan: KernelPlan, ins: Value[], node: Node, env: Map<Tensor, Value>) {
     if (plan.kind === 'alias') {
       const src = ins[plan.input];
       src.buf.refs++;
@@ -205,7 +207,8 @@ export class WebGpuGraph implements Executable {
     const key = `${nIn}/${nOut}`;
     let layout = this.layouts.get(key);
     if (!layout) {
-      const entry = (binding: number, type: GPUBufferBindingType) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+      const entry = (binding: number, type: GPUBufferBindingType) =>
+        ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
       const entries = [...Array(nIn).keys()].map((k) => entry(k, 'read-only-storage'));
       for (let k = 0; k < nOut; k++) entries.push(entry(nIn + k, 'storage'));
       layout = this.gpu.device.createBindGroupLayout({ entries });

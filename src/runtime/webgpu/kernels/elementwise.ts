@@ -5,7 +5,7 @@
  */
 import type { DType } from '../../../core/dtype.ts';
 import { broadcastDims } from '../../reference/tensor.ts';
-import { broadcastStrides, type GpuKernel, type GpuValue, offsets, perElement } from './wgsl.ts';
+import { broadcastStrides, type GpuKernel, type GpuKernelContext, type GpuValue, offsets, perElement } from './wgsl.ts';
 
 /** Helpers the expressions below may call (WGSL drops unused functions). */
 const HELPERS = `
@@ -14,7 +14,8 @@ fn sy_sigmoid(x: f32) -> f32 { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } l
 fn sy_erf(x: f32) -> f32 {
   // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): below fp32 resolution near 1.
   let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  let poly = (((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592;
+  let y = 1.0 - poly * t * exp(-x * x);
   return sign(x) * y;
 }
 fn sy_pow(a: f32, b: f32) -> f32 {
@@ -33,6 +34,10 @@ fn sy_idiv(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } return a / b; }
 
 const b2i = (cond: string): string => `select(0i, 1i, ${cond})`;
 
+/** WGSL's min/max may drop a NaN; the reference's Math.min/max propagate it (NaN + x is NaN). */
+const nanPropagating = (f: string, a: string, b: string): string =>
+  `select(${f}(${a}, ${b}), ${a} + ${b}, sy_isnan(${a}) || sy_isnan(${b}))`;
+
 /** f32 (or any-dtype where the same text works) binary expressions over `a` and `b`. */
 const BINARY: Record<string, (a: string, b: string, int: boolean) => string> = {
   add: (a, b) => `${a} + ${b}`,
@@ -40,8 +45,8 @@ const BINARY: Record<string, (a: string, b: string, int: boolean) => string> = {
   mul: (a, b) => `${a} * ${b}`,
   div: (a, b, int) => (int ? `sy_idiv(${a}, ${b})` : `${a} / ${b}`),
   pow: (a, b) => `sy_pow(${a}, ${b})`,
-  maximum: (a, b, int) => (int ? `max(${a}, ${b})` : `select(max(${a}, ${b}), ${a} + ${b}, sy_isnan(${a}) || sy_isnan(${b}))`),
-  minimum: (a, b, int) => (int ? `min(${a}, ${b})` : `select(min(${a}, ${b}), ${a} + ${b}, sy_isnan(${a}) || sy_isnan(${b}))`),
+  maximum: (a, b, int) => (int ? `max(${a}, ${b})` : nanPropagating('max', a, b)),
+  minimum: (a, b, int) => (int ? `min(${a}, ${b})` : nanPropagating('min', a, b)),
   equal: (a, b) => b2i(`${a} == ${b}`),
   less: (a, b) => b2i(`${a} < ${b}`),
   greater: (a, b) => b2i(`${a} > ${b}`),
@@ -69,6 +74,9 @@ const UNARY: Record<string, (x: string, int: boolean) => string> = {
   isNaN: (x) => b2i(`sy_isnan(${x})`),
   isInf: (x) => b2i(`sy_isinf(${x})`),
 };
+
+/** The traced dtype of the node's first output. */
+const outType = (ctx: GpuKernelContext): DType => ctx.node.outputs[0].dtype;
 
 /** One output element from broadcast inputs: `expr(in0[o0], in1[o1], ...)`. */
 function broadcastMap(ins: GpuValue[], where: string, out: DType, expr: (vals: string[]) => string) {
@@ -102,17 +110,17 @@ export const elementwiseGpuKernels: Record<string, GpuKernel> = {
   ...Object.fromEntries(
     Object.entries(BINARY).map(([op, f]): [string, GpuKernel] => [
       op,
-      (ins, _a, ctx) => broadcastMap(ins, ctx.where, ctx.node.outputs[0].dtype, ([a, b]) => f(a, b, ins[0].dtype !== 'f32')),
+      (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([a, b]) => f(a, b, ins[0].dtype !== 'f32')),
     ]),
   ),
   ...Object.fromEntries(
     Object.entries(UNARY).map(([op, f]): [string, GpuKernel] => [
       op,
-      (ins, _a, ctx) => broadcastMap(ins, ctx.where, ctx.node.outputs[0].dtype, ([x]) => f(x, ins[0].dtype !== 'f32')),
+      (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([x]) => f(x, ins[0].dtype !== 'f32')),
     ]),
   ),
-  where: (ins, _a, ctx) => broadcastMap(ins, ctx.where, ctx.node.outputs[0].dtype, ([c, a, b]) => `select(${b}, ${a}, ${c} != 0i)`),
-  cast: (ins, attrs, ctx) => broadcastMap(ins, ctx.where, attrs.dtype as DType, ([x]) => convert(x, ins[0].dtype, attrs.dtype as DType)),
+  where: (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([c, a, b]) => `select(${b}, ${a}, ${c} != 0i)`),
+  cast: (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([x]) => convert(x, ins[0].dtype, outType(ctx))),
   fullLike: ([x], attrs) => {
     const dtype = attrs.dtype as DType;
     const v = literal(dtype === 'f32' ? (attrs.value as number) : Number(attrs.value), dtype);

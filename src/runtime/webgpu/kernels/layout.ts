@@ -5,14 +5,17 @@
 import type { Dim } from '../../../core/shape.ts';
 import { reshapeTarget } from '../../reference/layout.ts';
 import { broadcastDims, numel, stridesOf } from '../../reference/tensor.ts';
-import { broadcastStrides, type GpuKernel, type GpuValue, type KernelPlan, offsets, perElement, shader, u } from './wgsl.ts';
+import {
+  broadcastStrides, type GpuKernel, type GpuValue, type KernelPlan, offsets, perElement, shader, u,
+} from './wgsl.ts';
 
 /**
  * `out[i] = in0[base + sum(idx_j * strides[j])]` over `shape`. `bound` are all the node's inputs (bound in
  * order even when only the first is read: the bind group has one slot per node input).
  */
 function stridedCopy(x: GpuValue, shape: number[], strides: number[], base = 0, bound = [x]): KernelPlan {
-  return perElement(bound, x.dtype, shape, `${offsets('i', shape, [{ name: 'o', strides, base }])}\n  out0[i] = in0[o];`);
+  const body = `${offsets('i', shape, [{ name: 'o', strides, base }])}\n  out0[i] = in0[o];`;
+  return perElement(bound, x.dtype, shape, body);
 }
 
 const alias: GpuKernel = ([x]) => ({ kind: 'alias', input: 0, shape: [...x.shape] });
@@ -67,7 +70,9 @@ export const layoutGpuKernels: Record<string, GpuKernel> = {
     shape[axis] = xs.reduce((s, x) => s + x.shape[axis], 0);
     const inner = numel(shape.slice(axis + 1));
     const total = shape[axis];
-    const lines = [`  let o = i / ${u(total * inner)}; let j = (i / ${u(inner)}) % ${u(total)}; let r = i % ${u(inner)};`];
+    const lines = [
+      `  let o = i / ${u(total * inner)}; let j = (i / ${u(inner)}) % ${u(total)}; let r = i % ${u(inner)};`,
+    ];
     let at = 0;
     xs.forEach((x, k) => {
       const d = x.shape[axis];

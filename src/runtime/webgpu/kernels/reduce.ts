@@ -38,7 +38,8 @@ function perLane(x: GpuValue, axis: number, outs: DType[], outShapes: number[][]
   const head = `  let base = (i / ${u(inner)}) * ${u(n * inner)} + i % ${u(inner)};
   let stride = ${u(inner)};
   let n = ${u(n)};`;
-  return { kind: 'shader' as const, wgsl: shader([x.dtype], outs, lanes, `${head}\n${body}`), invocations: lanes, outShapes };
+  const wgsl = shader([x.dtype], outs, lanes, `${head}\n${body}`);
+  return { kind: 'shader' as const, wgsl, invocations: lanes, outShapes };
 }
 
 function softmaxLike(log: boolean): GpuKernel {

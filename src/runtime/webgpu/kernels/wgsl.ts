@@ -65,7 +65,8 @@ export function u(n: number): string {
 export function shader(ins: DType[], outs: DType[], invocations: number, body: string, helpers = ''): string {
   const binds = [
     ...ins.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslType(d)}>;`),
-    ...outs.map((d, k) => `@group(0) @binding(${ins.length + k}) var<storage, read_write> out${k}: array<${wgslType(d)}>;`),
+    ...outs.map((d, k) =>
+      `@group(0) @binding(${ins.length + k}) var<storage, read_write> out${k}: array<${wgslType(d)}>;`),
   ];
   return `${binds.join('\n')}
 // A run-time bit cast: WGSL rejects NaN and infinity as constant expressions.
@@ -83,14 +84,15 @@ ${body}
 /** A plan with one output of `shape`, one invocation per output element. */
 export function perElement(ins: GpuValue[], out: DType, shape: number[], body: string, helpers = ''): ShaderPlan {
   const n = numel(shape);
-  return { kind: 'shader', wgsl: shader(ins.map((x) => x.dtype), [out], n, body, helpers), invocations: n, outShapes: [shape] };
+  const wgsl = shader(ins.map((x) => x.dtype), [out], n, body, helpers);
+  return { kind: 'shader', wgsl, invocations: n, outShapes: [shape] };
 }
 
 /**
  * WGSL statements computing, from the flat index `flat` over `shape`, one offset per entry of `strides`
  * (`var name: u32 = base + sum(idx_j * strides[j])`). Dimensions of size 1 and zero strides cost nothing.
  */
-export function offsets(flat: string, shape: number[], views: { name: string; strides: number[]; base?: number }[]): string {
+export function offsets(flat: string, shape: number[], views: { name: string; strides: number[]; base?: number }[]) {
   const lines = views.map((v) => `  var ${v.name}: u32 = ${u(v.base ?? 0)};`);
   lines.push(`  var rest: u32 = ${flat};`);
   for (let j = shape.length - 1; j >= 0; j--) {
