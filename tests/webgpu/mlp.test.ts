@@ -1,13 +1,15 @@
 /**
  * WebGPU vs reference: a symbolic-batch MLP forward and its gradient graph (from core autodiff) at several batch
- * sizes, and an unsupported op named in the error.
+ * sizes, one executable run again at other shapes (pooled buffers reused), and an unsupported op named in the
+ * error.
  */
 import { describe, expect, it } from 'vitest';
 import {
   add, backward, layerNorm, logSoftmax, matmul, mul, neg, reduceMean, reduceSum, relu, tanh, topk, trace,
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
-import { randn } from '../runtime/ort-helpers.ts';
+import { runReference } from '../../src/runtime/reference/index.ts';
+import { expectMatch, randn, roundFeeds, toHost } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
@@ -43,5 +45,31 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: MLP'), () => {
     const err = await WebGpuGraph.create(g, { device: gpu! }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_WEBGPU_OP' });
     expect((err as Error).message).toContain("'topk'");
+  });
+});
+
+describe.skipIf(!gpu)(title('WebGPU executable reuse'), () => {
+  it('one executable runs again at other batch sizes and fetches a subset of outputs', async () => {
+    const g = trace((g) => {
+      const x = g.input('x', 'f32', ['batch', 3]);
+      const w = g.input('w', 'f32', [3, 2]);
+      const y = tanh(matmul(x, w));
+      return { y, total: reduceSum(mul(y, 2)) };
+    });
+    const exe = await WebGpuGraph.create(g, { device: gpu! });
+    expect([exe.inputNames, exe.outputNames]).toEqual([['x', 'w'], ['y', 'total']]);
+    const w = randn([3, 2], 1);
+    try {
+      for (const batch of [4, 1, 4, 7]) {
+        const x = randn([batch, 3], batch);
+        const want = runReference(g, roundFeeds({ x, w }));
+        const got = await exe.run({ x: toHost(x), w: toHost(w) }, batch === 7 ? ['total'] : undefined);
+        expectMatch('total', got.total, want.total, { rtol: 1e-4, atol: 1e-5 });
+        if (batch === 7) expect(Object.keys(got)).toEqual(['total']);
+        else expectMatch('y', got.y, want.y, { rtol: 1e-4, atol: 1e-5 });
+      }
+    } finally {
+      await exe.release();
+    }
   });
 });
