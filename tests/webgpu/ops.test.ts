@@ -7,7 +7,7 @@ import {
   reshape, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, transpose, where,
 } from '../../src/core/index.ts';
 import {
-  greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, stopGradient,
+  gather, gatherElements, greaterEqual, identity, oneHot, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, stopGradient,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
@@ -39,6 +39,15 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
       };
     }, { x: tensor([0, NaN, Infinity, -Infinity, 1, -2], [6]), p: tensor([1, 1, 0, 0, 1, 0], [6], 'bool'),
       q: tensor([1, 0, 1, 0, 0, 0], [6], 'bool') });
+  });
+
+  it('gather, gatherElements, oneHot (negative indices count from the end)', async () => {
+    await gpuCase(gpu!, (g) => {
+      const x = g.input('x', 'f32', [3, 4]);
+      const rows = g.input('rows', 'i64', [2, 2]);
+      const cols = g.input('cols', 'i64', [3, 1]);
+      return { g0: gather(x, rows, 0), g1: gather(x, cols, 1), ge: gatherElements(x, cols, 1), oh: oneHot(rows, 3) };
+    }, { x: randn([3, 4], 18), rows: tensor([0, 2, -1, 1], [2, 2], 'i64'), cols: tensor([3, -4, 1], [3, 1], 'i64') });
   });
 
   it('unary ops', async () => {

@@ -1,5 +1,6 @@
 /** The WebGPU kernel table: op name -> WGSL kernel generator. `const` is uploaded by the executor itself. */
 import { elementwiseGpuKernels } from './elementwise.ts';
+import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
 import { reduceGpuKernels } from './reduce.ts';
 import type { GpuKernel } from './wgsl.ts';
@@ -9,6 +10,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...elementwiseGpuKernels,
   ...reduceGpuKernels,
   ...layoutGpuKernels,
+  ...indexingGpuKernels,
 };
 
 /**
