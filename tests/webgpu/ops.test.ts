@@ -7,7 +7,8 @@ import {
   reshape, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, transpose, where,
 } from '../../src/core/index.ts';
 import {
-  gather, gatherElements, greaterEqual, identity, oneHot, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, stopGradient,
+  gather, gatherElements, greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, oneHot,
+  stopGradient,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
