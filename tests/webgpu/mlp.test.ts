@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  add, backward, layerNorm, logSoftmax, matmul, mul, neg, reduceMean, reduceSum, relu, tanh, topk, trace,
+  add, argmax, backward, cast, equal, gatherElements, layerNorm, logSoftmax, matmul, mul, neg, reduceMean, reduceSum,
+  relu, tanh, topk, trace, unsqueeze,
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { runReference } from '../../src/runtime/reference/index.ts';
-import { expectMatch, randn, roundFeeds, toHost } from '../runtime/ort-helpers.ts';
+import { expectMatch, randInt, randn, roundFeeds, toHost } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
@@ -70,6 +71,24 @@ describe.skipIf(!gpu)(title('WebGPU executable reuse'), () => {
       }
     } finally {
       await exe.release();
+    }
+  });
+});
+
+describe.skipIf(!gpu)(title('WebGPU vs reference: MLP with integer labels'), () => {
+  it('cross-entropy by gatherElements on labels, its scatter-add gradient, accuracy by argmax', async () => {
+    for (const batch of [1, 5]) {
+      const labels = randInt([batch], batch + 7, 0, 3);
+      await gpuCase(gpu!, (g) => {
+        const x = g.input('x', 'f32', ['batch', 8]);
+        const y = g.input('labels', 'i64', ['batch']);
+        const w = g.input('w', 'f32', [8, 4]);
+        const logits = matmul(x, w);
+        const loss = neg(reduceMean(gatherElements(logSoftmax(logits, -1), unsqueeze(y, -1), 1)));
+        const accuracy = reduceMean(cast(equal(argmax(logits, -1), y), 'f32'));
+        const [gw, gx] = backward(loss, [w, x]);
+        return { loss, accuracy, gw, gx };
+      }, { x: randn([batch, 8], batch, -2, 2), labels, w: randn([8, 4], 99) });
     }
   });
 });

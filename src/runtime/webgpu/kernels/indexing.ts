@@ -35,6 +35,28 @@ ${normIndex('in1[i]', x.shape[axis])}
   if (ok) { out0[i] = in0[o + u32(k) * ${u(st[axis])}]; } else { out0[i] = ${zero}; }`;
     return perElement([x, idx], x.dtype, [...idx.shape], body);
   },
+  scatterElementsAdd: ([base, idx, upd], attrs) => {
+    // No float atomics in WGSL: each output element sums, in order, the updates aimed at it along `axis` (only
+    // those can hit it), which is also deterministic.
+    const axis = attrs.axis as number;
+    const bst = stridesOf(base.shape);
+    const ist = stridesOf(idx.shape);
+    const coords = base.shape.map((d, j) => `  let c${j} = (i / ${u(bst[j])}) % ${u(d)};`).join('\n');
+    const others = base.shape.map((_, j) => j).filter((j) => j !== axis);
+    const inIdx = others.map((j) => `c${j} < ${u(idx.shape[j])}`).join(' && ') || 'true';
+    const at = others.map((j) => `c${j} * ${u(ist[j])}`).join(' + ') || '0u';
+    const body = `${coords}
+  var acc = in0[i];
+  if (${inIdx}) {
+    for (var j = 0u; j < ${u(idx.shape[axis])}; j++) {
+      let q = ${at} + j * ${u(ist[axis])};
+${normIndex('in1[q]', base.shape[axis]).replaceAll('\n', '\n    ')}
+      if (ok && u32(k) == c${axis}) { acc = acc + in2[q]; }
+    }
+  }
+  out0[i] = acc;`;
+    return perElement([base, idx, upd], base.dtype, [...base.shape], body);
+  },
   oneHot: ([idx], attrs) => {
     const depth = attrs.depth as number;
     const body = `${normIndex(`in0[i / ${u(depth)}]`, depth)}
