@@ -8,7 +8,7 @@ import {
 } from '../../src/core/index.ts';
 import {
   gather, gatherElements, greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, oneHot,
-  scatterElementsAdd, stopGradient,
+  scatterElementsAdd, split, stopGradient,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
@@ -102,15 +102,16 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
     }, { a: randn([5, 7], 11), b: randn([7, 3], 12), c: randn([2, 1, 3, 4], 13), d: randn([3, 4, 2], 14) });
   });
 
-  it('layout: reshape, transpose, slice, pad, concat, expand, broadcastLike', async () => {
+  it('layout: reshape, transpose, slice, pad, concat, split, expand, broadcastLike', async () => {
     await gpuCase(gpu!, (g) => {
       const x = g.input('x', 'f32', ['batch', 3, 4]);
       const y = g.input('y', 'f32', ['batch', 1, 4]);
       const w = g.input('w', 'f32', [1, 4]);
+      const [s0, s1] = split(x, 2, [1, 3]);
       return {
         r: reshape(x, [-1, 4]), t: transpose(x, [2, 0, 1]), s: slice(slice(x, 1, 1, 3), 2, 1, 4),
         p: pad(w, [1, 2], [0, 1]),
-        c: concat([x, neg(x)], 2), e: expand(w, [3, 4]), bl: broadcastLike(y, x),
+        c: concat([x, neg(x)], 2), s0, s1, e: expand(w, [3, 4]), bl: broadcastLike(y, x),
       };
     }, { x: randn([2, 3, 4], 15), y: randn([2, 1, 4], 16), w: randn([1, 4], 17) });
   });

@@ -64,6 +64,25 @@ export const layoutGpuKernels: Record<string, GpuKernel> = {
     lines.push(`  if (inside) { out0[i] = in0[o]; } else { out0[i] = ${zero}; }`);
     return perElement([x], x.dtype, shape, lines.join('\n'));
   },
+  split: ([x], attrs) => {
+    // One invocation per input element, writing it to the piece it belongs to (one dispatch for all pieces).
+    const { axis, sizes } = attrs as { axis: number; sizes: number[] };
+    const inner = numel(x.shape.slice(axis + 1));
+    const total = x.shape[axis];
+    const lines = [
+      `  let o = i / ${u(total * inner)}; let j = (i / ${u(inner)}) % ${u(total)}; let r = i % ${u(inner)};`,
+    ];
+    let at = 0;
+    sizes.forEach((d, k) => {
+      const write = `out${k}[(o * ${u(d)} + j - ${u(at)}) * ${u(inner)} + r] = in0[i];`;
+      lines.push(`  ${k ? 'else ' : ''}if (j < ${u(at + d)}) { ${write} }`);
+      at += d;
+    });
+    const n = numel(x.shape);
+    const outShapes = sizes.map((d) => x.shape.map((e, j) => (j === axis ? d : e)));
+    const wgsl = shader([x.dtype], sizes.map(() => x.dtype), n, lines.join('\n'));
+    return { kind: 'shader', wgsl, invocations: n, outShapes };
+  },
   concat: (xs, attrs) => {
     const axis = attrs.axis as number;
     const shape = [...xs[0].shape];
