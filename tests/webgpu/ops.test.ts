@@ -7,8 +7,9 @@ import {
   reshape, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, transpose, where,
 } from '../../src/core/index.ts';
 import {
-  gather, gatherElements, greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr, oneHot,
-  scatterElementsAdd, split, stopGradient,
+  gather, gatherElements, gatherND, greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr,
+  oneHot,
+  scatterElementsAdd, scatterNDAdd, split, stopGradient,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
@@ -42,20 +43,24 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
       q: tensor([1, 0, 1, 0, 0, 0], [6], 'bool') });
   });
 
-  it('gather, gatherElements, oneHot, scatterElementsAdd (repeated and negative indices)', async () => {
+  it('gathers, scatter-adds, oneHot (repeated and negative indices)', async () => {
     await gpuCase(gpu!, (g) => {
       const x = g.input('x', 'f32', [3, 4]);
       const rows = g.input('rows', 'i64', [2, 2]);
       const cols = g.input('cols', 'i64', [3, 1]);
       const upd = g.input('upd', 'f32', [3, 2]);
       const both = g.input('both', 'i64', [3, 2]);
+      const pairs = g.input('pairs', 'i64', [2, 2]);
+      const rows2 = g.input('rows2', 'i64', [3, 1]);
+      const rowUpd = g.input('rowUpd', 'f32', [3, 4]);
       return {
         g0: gather(x, rows, 0), g1: gather(x, cols, 1), ge: gatherElements(x, cols, 1), oh: oneHot(rows, 3),
-        sa: scatterElementsAdd(x, both, upd, 1),
+        sa: scatterElementsAdd(x, both, upd, 1), gnd: gatherND(x, pairs), snd: scatterNDAdd(x, rows2, rowUpd),
       };
     }, {
       x: randn([3, 4], 18), rows: tensor([0, 2, -1, 1], [2, 2], 'i64'), cols: tensor([3, -4, 1], [3, 1], 'i64'),
       upd: randn([3, 2], 19), both: tensor([1, 1, 0, -1, 2, 3], [3, 2], 'i64'),
+      pairs: tensor([0, 3, -1, 1], [2, 2], 'i64'), rows2: tensor([2, 0, 2], [3, 1], 'i64'), rowUpd: randn([3, 4], 20),
     });
   });
 

@@ -1,6 +1,7 @@
 /**
- * WGSL kernels of gathers and one-hot. Negative indices count from the end, as in the reference; an index out
- * of range cannot throw on the GPU: it reads 0 (gathers) or sets no class (one-hot, as the reference does).
+ * WGSL kernels of gathers, scatter-adds and one-hot. Negative indices count from the end, as in the reference;
+ * an index out of range cannot throw on the GPU: it reads 0 (gathers), adds nothing (scatter-adds) or sets no
+ * class (one-hot, as the reference does).
  */
 import { aroundAxis, numel, stridesOf } from '../../reference/tensor.ts';
 import { type GpuKernel, offsets, perElement, u } from './wgsl.ts';
@@ -12,7 +13,21 @@ function normIndex(expr: string, size: number): string {
   let ok = k >= 0i && k < ${size}i;`;
 }
 
-/** Kernels of gathers and one-hot. */
+/**
+ * WGSL statements: `row` = the slice number (row-major over the first `q` dims of `x`) that index tuple `b` of
+ * a gatherND/scatterND index tensor names, `inRange` = whether every component is in range.
+ */
+function ndRow(xShape: number[], q: number, idxBinding: string): string {
+  const lines = ['  var row: u32 = 0u; var inRange = true;'];
+  for (let j = 0; j < q; j++) {
+    lines.push(`  { var c: i32 = ${idxBinding}[b * ${u(q)} + ${u(j)}]; if (c < 0i) { c = c + ${xShape[j]}i; }`);
+    lines.push(`    if (c < 0i || c >= ${xShape[j]}i) { inRange = false; }`);
+    lines.push(`    row = row * ${u(xShape[j])} + u32(max(c, 0i)); }`);
+  }
+  return lines.join('\n');
+}
+
+/** Kernels of gathers, scatter-adds and one-hot. */
 export const indexingGpuKernels: Record<string, GpuKernel> = {
   gather: ([x, idx], attrs) => {
     const axis = attrs.axis as number;
@@ -53,6 +68,28 @@ ${normIndex('in1[i]', x.shape[axis])}
 ${normIndex('in1[q]', base.shape[axis]).replaceAll('\n', '\n    ')}
       if (ok && u32(k) == c${axis}) { acc = acc + in2[q]; }
     }
+  }
+  out0[i] = acc;`;
+    return perElement([base, idx, upd], base.dtype, [...base.shape], body);
+  },
+  gatherND: ([x, idx]) => {
+    const q = idx.shape[idx.shape.length - 1];
+    const slice = numel(x.shape.slice(q));
+    const zero = x.dtype === 'f32' ? '0.0' : '0i';
+    const body = `  let b = i / ${u(slice)};
+${ndRow(x.shape, q, 'in1')}
+  if (inRange) { out0[i] = in0[row * ${u(slice)} + i % ${u(slice)}]; } else { out0[i] = ${zero}; }`;
+    return perElement([x, idx], x.dtype, [...idx.shape.slice(0, -1), ...x.shape.slice(q)], body);
+  },
+  scatterNDAdd: ([base, idx, upd]) => {
+    // As scatterElementsAdd: each element sums, in order, the update slices whose index tuple names its slice.
+    const q = idx.shape[idx.shape.length - 1];
+    const slice = numel(base.shape.slice(q));
+    const tuples = q === 0 ? numel(idx.shape.slice(0, -1)) : numel(idx.shape) / q;
+    const body = `  var acc = in0[i];
+  for (var b = 0u; b < ${u(tuples)}; b++) {
+${ndRow(base.shape, q, 'in1').replaceAll('\n', '\n  ')}
+    if (inRange && row == i / ${u(slice)}) { acc = acc + in2[b * ${u(slice)} + i % ${u(slice)}]; }
   }
   out0[i] = acc;`;
     return perElement([base, idx, upd], base.dtype, [...base.shape], body);
