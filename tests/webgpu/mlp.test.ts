@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   add, argmax, backward, cast, equal, gatherElements, layerNorm, logSoftmax, matmul, mul, neg, reduceMean, reduceSum,
-  relu, tanh, topk, trace, unsqueeze,
+  nonzero, relu, tanh, trace, unsqueeze,
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { runReference } from '../../src/runtime/reference/index.ts';
@@ -42,10 +42,10 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: MLP'), () => {
   });
 
   it('a graph with an op that has no WebGPU kernel is refused up front, naming the op', async () => {
-    const g = trace((g) => ({ v: topk(g.input('x', 'f32', [5]), 2)[0] }));
+    const g = trace((g) => ({ at: nonzero(g.input('mask', 'bool', [5])) }));
     const err = await WebGpuGraph.create(g, { device: gpu! }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'E_WEBGPU_OP' });
-    expect((err as Error).message).toContain("'topk'");
+    expect((err as Error).message).toContain("'nonzero'");
   });
 });
 

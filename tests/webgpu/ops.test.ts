@@ -9,7 +9,7 @@ import {
 import {
   gather, gatherElements, gatherND, greaterEqual, identity, isInf, isNaN, lessEqual, logicalAnd, logicalNot, logicalOr,
   oneHot,
-  scatterElementsAdd, scatterNDAdd, split, stopGradient,
+  scatterElementsAdd, scatterNDAdd, split, stopGradient, topk,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
@@ -43,7 +43,7 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
       q: tensor([1, 0, 1, 0, 0, 0], [6], 'bool') });
   });
 
-  it('gathers, scatter-adds, oneHot (repeated and negative indices)', async () => {
+  it('gathers, scatter-adds, oneHot, topk (repeated and negative indices, ties)', async () => {
     await gpuCase(gpu!, (g) => {
       const x = g.input('x', 'f32', [3, 4]);
       const rows = g.input('rows', 'i64', [2, 2]);
@@ -53,14 +53,17 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
       const pairs = g.input('pairs', 'i64', [2, 2]);
       const rows2 = g.input('rows2', 'i64', [3, 1]);
       const rowUpd = g.input('rowUpd', 'f32', [3, 4]);
+      const ties = g.input('ties', 'f32', [4, 2]);
       return {
         g0: gather(x, rows, 0), g1: gather(x, cols, 1), ge: gatherElements(x, cols, 1), oh: oneHot(rows, 3),
         sa: scatterElementsAdd(x, both, upd, 1), gnd: gatherND(x, pairs), snd: scatterNDAdd(x, rows2, rowUpd),
+        topV: topk(x, 2)[0], topI: topk(x, 2)[1], lowV: topk(ties, 2, 0, false)[0], lowI: topk(ties, 2, 0, false)[1],
       };
     }, {
       x: randn([3, 4], 18), rows: tensor([0, 2, -1, 1], [2, 2], 'i64'), cols: tensor([3, -4, 1], [3, 1], 'i64'),
       upd: randn([3, 2], 19), both: tensor([1, 1, 0, -1, 2, 3], [3, 2], 'i64'),
       pairs: tensor([0, 3, -1, 1], [2, 2], 'i64'), rows2: tensor([2, 0, 2], [3, 1], 'i64'), rowUpd: randn([3, 4], 20),
+      ties: tensor([1, 2, 0, 2, 1, 2, 0, 5], [4, 2]),
     });
   });
 

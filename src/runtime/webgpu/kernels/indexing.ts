@@ -4,6 +4,7 @@
  * class (one-hot, as the reference does).
  */
 import { aroundAxis, numel, stridesOf } from '../../reference/tensor.ts';
+import { perLane } from './reduce.ts';
 import { type GpuKernel, offsets, perElement, u } from './wgsl.ts';
 
 /** WGSL statements: `k` = the index `expr` normalised against `size`, `ok` = whether it is in range. */
@@ -93,6 +94,26 @@ ${ndRow(base.shape, q, 'in1').replaceAll('\n', '\n  ')}
   }
   out0[i] = acc;`;
     return perElement([base, idx, upd], base.dtype, [...base.shape], body);
+  },
+  topk: ([x], attrs) => {
+    // An element's place is the number of elements ahead of it (greater, or equal and earlier: the reference's
+    // stable order); the first k places are written. O(n^2) per lane: the plain version.
+    const { k, axis, largest } = attrs as { k: number; axis: number; largest: boolean };
+    const inner = numel(x.shape.slice(axis + 1));
+    const n = x.shape[axis];
+    const shape = x.shape.map((d, j) => (j === axis ? k : d));
+    const ahead = largest ? '>' : '<';
+    return perLane(x, axis, [x.dtype, 'i64'], [shape, shape], `
+  let outBase = (base / ${u(n * inner)}) * ${u(k * inner)} + base % ${u(inner)};
+  for (var j = 0u; j < n; j++) {
+    let v = in0[base + j * stride];
+    var place = 0u;
+    for (var p = 0u; p < n; p++) {
+      let w = in0[base + p * stride];
+      if (w ${ahead} v || (w == v && p < j)) { place++; }
+    }
+    if (place < ${u(k)}) { out0[outBase + place * stride] = v; out1[outBase + place * stride] = i32(j); }
+  }`);
   },
   oneHot: ([idx], attrs) => {
     const depth = attrs.depth as number;

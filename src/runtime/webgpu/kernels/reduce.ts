@@ -31,8 +31,13 @@ function reduceAxes(x: GpuValue, axes: number[], keepdims: boolean, out: DType, 
   return perElement([x], out, shape, body);
 }
 
-/** One invocation per lane along `axis`: `body` sees `base`, `stride` and `n` (the lane's size). */
-function perLane(x: GpuValue, axis: number, outs: DType[], outShapes: number[][], body: string) {
+/**
+ * One invocation per lane along `axis`: `body` sees `base`, `stride` and `n` (the lane's size).
+ *
+ * @example
+ * perLane(x, 1, ['f32'], [[...x.shape]], '  out0[base] = in0[base];'); // copies the first element of each lane
+ */
+export function perLane(x: GpuValue, axis: number, outs: DType[], outShapes: number[][], body: string) {
   const [outer, n, inner] = aroundAxis(x.shape, axis);
   const lanes = outer * inner;
   const head = `  let base = (i / ${u(inner)}) * ${u(n * inner)} + i % ${u(inner)};
