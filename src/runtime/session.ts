@@ -8,13 +8,9 @@ import { checkRange, COMMON_RANGES } from '../util/ranges.ts';
 import { lowerGraph, type LowerOptions } from './onnx/lower.ts';
 import { encodeModel, type OnnxModel } from './onnx/proto.ts';
 import { validateModel } from './onnx/validate.ts';
+import { checkFeeds, type Executable, type HostTensor } from './executor.ts';
 
-/** Numbers on the host side of a run: f32 as Float32Array, i64 as BigInt64Array, bool as Uint8Array. */
-export interface HostTensor {
-  dtype: DType;
-  shape: number[];
-  data: Float32Array | BigInt64Array | Uint8Array;
-}
+export { checkFeedShape, type Executable, type HostTensor } from './executor.ts';
 
 /** Options for {@link compile}. */
 export interface CompileOptions extends LowerOptions {
@@ -60,25 +56,8 @@ export function fromOrtTensor(t: ort.Tensor): HostTensor {
   return { dtype, shape: [...t.dims], data: t.data as HostTensor['data'] };
 }
 
-/** Binds symbolic dims from fed shapes and rejects feeds that contradict the declared shape. */
-export function checkFeedShape(name: string, declared: Shape, got: readonly number[], bound: Map<string, number>): void {
-  const bad = () => {
-    throw new SwitchyardError('E_FEED', `input '${name}': expected ${formatShape(declared)}, got ${formatShape(got)}`, 'feed data with the shape the model was built for');
-  };
-  if (declared.length !== got.length) bad();
-  declared.forEach((d, i) => {
-    if (typeof d === 'number') {
-      if (d !== got[i]) bad();
-    } else if (!d.includes('*')) {
-      const prev = bound.get(d);
-      if (prev === undefined) bound.set(d, got[i]);
-      else if (prev !== got[i]) bad();
-    }
-  });
-}
-
 /** A graph compiled to ONNX and loaded in an ONNX Runtime session. */
-export class CompiledGraph {
+export class CompiledGraph implements Executable {
   private constructor(
     readonly model: OnnxModel,
     readonly bytes: Uint8Array,
@@ -108,15 +87,9 @@ export class CompiledGraph {
    * The fed arrays are not copied; the results are fresh arrays owned by the caller.
    */
   async run(feeds: Record<string, HostTensor>, fetch: string[] = this.outputNames): Promise<Record<string, HostTensor>> {
+    checkFeeds(this.declared, feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    const bound = new Map<string, number>();
-    for (const [name, t] of this.declared) {
-      const f = feeds[name];
-      if (!f) throw new SwitchyardError('E_FEED', `input '${name}' was not fed`, `feed ${t} under '${name}'`);
-      if (f.dtype !== t.dtype) throw new SwitchyardError('E_FEED', `input '${name}': expected ${t.dtype}, got ${f.dtype}`, 'convert the data to the declared dtype');
-      checkFeedShape(name, t.shape, f.shape, bound);
-      ortFeeds[name] = toOrtTensor(f);
-    }
+    for (const name of this.declared.keys()) ortFeeds[name] = toOrtTensor(feeds[name]);
     const res = await this.session.run(ortFeeds, fetch);
     const out: Record<string, HostTensor> = {};
     for (const name of fetch) out[name] = fromOrtTensor(res[name]);

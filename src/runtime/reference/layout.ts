@@ -1,8 +1,13 @@
 import type { Dim } from '../../core/shape.ts';
 import { aroundAxis, broadcastDims, broadcastTo, forEachIndex, type Kernel, numel, refFail, type RefValue, stridesOf } from './tensor.ts';
 
-/** The concrete target of a reshape: symbols resolved, at most one unknown (-1 or an unbound symbol) inferred. */
-function reshapeTarget(target: Dim[], total: number, dim: (d: Dim) => number | undefined, where: string): number[] {
+/**
+ * The concrete target of a reshape: symbols resolved, at most one unknown (-1 or an unbound symbol) inferred.
+ *
+ * @example
+ * reshapeTarget([-1, 4], 8, () => undefined, 'reshape'); // [2, 4]
+ */
+export function reshapeTarget(target: Dim[], total: number, dim: (d: Dim) => number | undefined, where: string): number[] {
   const out = target.map((d) => (d === -1 ? undefined : dim(d)));
   const holes = out.filter((d) => d === undefined).length;
   const known = numel(out.filter((d): d is number => d !== undefined));

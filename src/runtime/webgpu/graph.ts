@@ -1,0 +1,235 @@
+/**
+ * The WebGPU executor: runs a traced {@link Graph} op by op with generated WGSL kernels. One call is one
+ * command encoder (all dispatches in one compute pass, then the copies of the fetched outputs); intermediates
+ * live in pooled buffers returned at their last use (liveness), and only fetched outputs are read back.
+ */
+import type { Graph, Node, Tensor, TensorData } from '../../core/graph.ts';
+import { SwitchyardError } from '../../util/errors.ts';
+import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
+import { numel } from '../reference/tensor.ts';
+import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
+import { acquireDevice, type WebGpuDevice } from './device.ts';
+import { GPU_KERNELS } from './kernels/index.ts';
+import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
+
+/** A value during a run: its buffer (shared by aliases) and concrete shape. */
+interface Value {
+  buf: GpuBuf;
+  shape: number[];
+}
+
+/** Options of {@link WebGpuGraph.create}. */
+export interface WebGpuCompileOptions {
+  /** The device to run on (default: {@link acquireDevice}'s). */
+  device?: WebGpuDevice;
+}
+
+/** Throws `E_WEBGPU_OP` naming every op of `graph` that has no WebGPU kernel (and where it is used). */
+function checkSupported(graph: Graph): void {
+  const missing = new Map<string, string>();
+  for (const node of graph.nodes) {
+    if (node.op !== 'const' && !GPU_KERNELS[node.op] && !missing.has(node.op)) missing.set(node.op, node.scope);
+  }
+  if (missing.size === 0) return;
+  const list = [...missing].map(([op, scope]) => (scope ? `'${op}' (in ${scope})` : `'${op}'`)).join(', ');
+  throw new SwitchyardError('E_WEBGPU_OP', `the WebGPU runtime has no kernel for ${list}`,
+    'run this graph on the CPU (ONNX Runtime) for now; see bench/webgpu-coverage.ts for the ops WebGPU has');
+}
+
+/** A graph made runnable on a WebGPU device. */
+export class WebGpuGraph implements Executable {
+  private readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly constants = new Map<Tensor, GpuBuf>();
+  private readonly declared: Map<string, Tensor>;
+
+  private constructor(
+    private readonly graph: Graph,
+    /** The device and its adapter's summary. */
+    readonly gpu: WebGpuDevice,
+  ) {
+    this.pool = new BufferPool(gpu.device);
+    this.declared = new Map(graph.inputs.map((t) => [t.name!, t]));
+  }
+
+  /**
+   * Checks that every op of `graph` has a WebGPU kernel (`E_WEBGPU_OP` otherwise) and prepares it to run.
+   *
+   * @param graph a traced graph
+   * @param opts the device (default: a new one from {@link acquireDevice})
+   * @example
+   * const exe = await WebGpuGraph.create(trace((g) => ({ y: relu(g.input('x', 'f32', [2])) })));
+   * (await exe.run({ x: { dtype: 'f32', shape: [2], data: Float32Array.of(-1, 2) } })).y.data; // [0, 2]
+   */
+  static async create(graph: Graph, opts: WebGpuCompileOptions = {}): Promise<WebGpuGraph> {
+    checkSupported(graph);
+    return new WebGpuGraph(graph, opts.device ?? (await acquireDevice()));
+  }
+
+  /** Names of the graph inputs. */
+  get inputNames(): string[] {
+    return [...this.declared.keys()];
+  }
+
+  /** Names of the graph outputs. */
+  get outputNames(): string[] {
+    return this.graph.outputNames;
+  }
+
+  /** Runs the graph; see {@link Executable.run}. Only the outputs in `fetch` are copied back. */
+  async run(feeds: Record<string, HostTensor>, fetch = this.outputNames): Promise<Record<string, HostTensor>> {
+    const bound = checkFeeds(this.declared, feeds);
+    for (const name of fetch) {
+      if (!this.outputNames.includes(name)) {
+        const known = this.outputNames.join(', ');
+        throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
+      }
+    }
+    const { device } = this.gpu;
+    const fetched = fetch.map((n) => this.graph.outputs[this.outputNames.indexOf(n)]);
+    const uses = useCounts(this.graph, fetched);
+    const env = new Map<Tensor, Value>();
+    for (const [name, t] of this.declared) {
+      if (!uses.get(t)) continue;
+      const f = feeds[name];
+      env.set(t, { buf: this.upload(toDeviceWords(f.data, f.dtype, `input '${name}'`)), shape: [...f.shape] });
+    }
+    // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
+    // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
+    for (const node of this.graph.nodes) {
+      if (node.op === 'const' && uses.get(node.outputs[0])) this.constant(node);
+    }
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    const ctxDim = (d: number | string) => (typeof d === 'number' ? d : bound.get(d));
+    for (const node of this.graph.nodes) {
+      if (!node.outputs.some((o) => uses.get(o))) continue;
+      const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
+      if (node.op === 'const') {
+        env.set(node.outputs[0], { buf: this.constant(node), shape: [...(node.attrs.shape as number[])] });
+        continue;
+      }
+      const ins = node.inputs.map((t) => env.get(t)!);
+      const ctx: GpuKernelContext = { node, where, dim: ctxDim };
+      const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
+      const plan = GPU_KERNELS[node.op](values, node.attrs, ctx);
+      this.encode(pass, plan, ins, node, env);
+      node.inputs.forEach((t) => this.drop(t, uses, env));
+      node.outputs.forEach((t) => {
+        if (!uses.get(t) && env.has(t)) this.pool.release(env.get(t)!.buf);
+      });
+    }
+    pass.end();
+    const staging = fetched.map((t) => {
+      const v = env.get(t)!;
+      const s = device.createBuffer({ size: v.buf.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.copyBufferToBuffer(v.buf.buffer, 0, s, 0, v.buf.bytes);
+      return s;
+    });
+    device.queue.submit([encoder.finish()]);
+    const invalid = await device.popErrorScope();
+    if (invalid) {
+      throw new SwitchyardError('E_WEBGPU', `WebGPU rejected a kernel of this graph: ${invalid.message}`,
+        'this is a bug of the WebGPU runtime: report it with the graph; run on the CPU meanwhile', 1);
+    }
+    for (const t of fetched) this.drop(t, uses, env);
+    const out: Record<string, HostTensor> = {};
+    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+    fetch.forEach((name, k) => {
+      const t = fetched[k];
+      const shape = env.get(t)?.shape ?? [];
+      out[name] = { dtype: t.dtype, shape, data: fromDeviceWords(staging[k].getMappedRange(), numel(shape), t.dtype) };
+      staging[k].destroy();
+    });
+    return out;
+  }
+
+  /** Frees the GPU buffers of this graph (the device stays: it may be shared). */
+  async release(): Promise<void> {
+    this.pool.destroy();
+    for (const b of this.constants.values()) b.buffer.destroy();
+    this.constants.clear();
+  }
+
+  private upload(words: Float32Array | Int32Array): GpuBuf {
+    const buf = this.pool.acquire(words.length);
+    if (words.length) this.gpu.device.queue.writeBuffer(buf.buffer, 0, words);
+    return buf;
+  }
+
+  /** A const node's buffer, uploaded at its first use and kept (pinned) for later calls. */
+  private constant(node: Node): GpuBuf {
+    const t = node.outputs[0];
+    let buf = this.constants.get(t);
+    if (!buf) {
+      buf = this.upload(toDeviceWords(node.attrs.data as TensorData, t.dtype, `constant of ${node.scope || 'graph'}`));
+      buf.pinned = true;
+      this.constants.set(t, buf);
+    }
+    return buf;
+  }
+
+  /** One use of `t` is done; at its last use its buffer goes back to the pool. */
+  private drop(t: Tensor, uses: Map<Tensor, number>, env: Map<Tensor, Value>): void {
+    const left = (uses.get(t) ?? 0) - 1;
+    uses.set(t, left);
+    if (left === 0) this.pool.release(env.get(t)!.buf);
+  }
+
+  private encode(pass: GPUComputePassEncoder, plan: KernelPlan, ins: Value[], node: Node, env: Map<Tensor, Value>) {
+    if (plan.kind === 'alias') {
+      const src = ins[plan.input];
+      src.buf.refs++;
+      env.set(node.outputs[0], { buf: src.buf, shape: plan.shape });
+      return;
+    }
+    const outs = plan.outShapes.map((shape) => {
+      return { buf: this.pool.acquire(numel(shape)), shape };
+    });
+    node.outputs.forEach((t, k) => env.set(t, outs[k]));
+    if (plan.invocations === 0) return;
+    const buffers = [...ins, ...outs].map((v) => v.buf.buffer);
+    const pipeline = this.pipeline(plan.wgsl, ins.length, outs.length);
+    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    const groups = Math.ceil(plan.invocations / WORKGROUP);
+    const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+  }
+
+  /** The pipeline of `wgsl`, compiled once; bindings are explicit so that unused inputs stay bindable. */
+  private pipeline(wgsl: string, nIn: number, nOut: number): GPUComputePipeline {
+    let p = this.pipelines.get(wgsl);
+    if (p) return p;
+    const key = `${nIn}/${nOut}`;
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      const entry = (binding: number, type: GPUBufferBindingType) =>
+        ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+      const entries = [...Array(nIn).keys()].map((k) => entry(k, 'read-only-storage'));
+      for (let k = 0; k < nOut; k++) entries.push(entry(nIn + k, 'storage'));
+      layout = this.gpu.device.createBindGroupLayout({ entries });
+      this.layouts.set(key, layout);
+    }
+    const module = this.gpu.device.createShaderModule({ code: wgsl });
+    const pipelineLayout = this.gpu.device.createPipelineLayout({ bindGroupLayouts: [layout] });
+    p = this.gpu.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' } });
+    this.pipelines.set(wgsl, p);
+    return p;
+  }
+}
+
+/** How many times each value is read in a run: by the nodes that need computing, and once per fetch. */
+function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
+  const uses = new Map<Tensor, number>();
+  for (const t of fetched) uses.set(t, (uses.get(t) ?? 0) + 1);
+  for (let k = graph.nodes.length - 1; k >= 0; k--) {
+    const node = graph.nodes[k];
+    if (!node.outputs.some((o) => uses.get(o))) continue;
+    for (const t of node.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
+  }
+  return uses;
+}

@@ -1,0 +1,24 @@
+/** The WebGPU kernel table: op name -> WGSL kernel generator. `const` is uploaded by the executor itself. */
+import { elementwiseGpuKernels } from './elementwise.ts';
+import { indexingGpuKernels } from './indexing.ts';
+import { layoutGpuKernels } from './layout.ts';
+import { reduceGpuKernels } from './reduce.ts';
+import type { GpuKernel } from './wgsl.ts';
+
+/** Every op with a WebGPU kernel, except `const` (see {@link webgpuOps}). */
+export const GPU_KERNELS: Record<string, GpuKernel> = {
+  ...elementwiseGpuKernels,
+  ...reduceGpuKernels,
+  ...layoutGpuKernels,
+  ...indexingGpuKernels,
+};
+
+/**
+ * Names of the ops the WebGPU executor runs (for coverage against `opNames()`).
+ *
+ * @example
+ * const missing = opNames().filter((op) => !webgpuOps().includes(op));
+ */
+export function webgpuOps(): string[] {
+  return ['const', ...Object.keys(GPU_KERNELS)];
+}
