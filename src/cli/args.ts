@@ -93,6 +93,16 @@ function stripDashes(s: string): string {
 }
 
 /**
+ * Whether `flag` was typed on the command line (not filled in from its default).
+ *
+ * @example
+ * flagGiven(['--hidden', '8'], 'hidden'); // true
+ */
+export function flagGiven(argv: readonly string[], flag: string): boolean {
+  return argv.some((x) => x === `--${flag}` || x.startsWith(`--${flag}=`));
+}
+
+/**
  * The E_USAGE error for an unknown verb or sub-command, suggesting the closest known one with {@link didYouMean}, as
  * the flag parser does for flags (and the readers for column names).
  *

@@ -10,9 +10,9 @@ import { LM_TRAIN_RANGES, trainLm } from '../train/lm.ts';
 import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { missingPackageError } from '../util/optional.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
-import { flagGiven, INIT_FROM_FLAGS, initFromArgs, TRAIN_INPUTS } from './train-verbs.ts';
+import { INIT_FROM_FLAGS, initFromArgs, TRAIN_INPUTS } from './train-verbs.ts';
 import { readInitSource } from '../train/init-from.ts';
 
 /** Ranges of the GPT architecture flags (the model config is checked again by the GPT itself). */

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { SwitchyardError } from '../util/errors.ts';
-import { unknownName } from './args.ts';
+import { flagGiven, unknownName } from './args.ts';
 import { runCli } from './output.ts';
 
 // Every verb is imported when it runs, so `--help` and `--version` load neither ONNX Runtime nor any other
 // heavy module (the built CLI answers them in about a tenth of a second; see BENCHMARKS.md, Package).
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   demo: { run: async (argv) => (await import('./demo-verb.ts')).demoVerb(argv), summary: 'train, evaluate and export a classifier on real data, end to end' },
-  train: { run: async (argv) => (argv.includes('--model') || argv.some((x) => x.startsWith('--model=')) ? (await import('./lm-verbs.ts')).lmTrainVerb(argv) : (await import('./train-verbs.ts')).trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
+  train: { run: async (argv) => (flagGiven(argv, 'model') ? (await import('./lm-verbs.ts')).lmTrainVerb(argv) : (await import('./train-verbs.ts')).trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
   generate: { run: async (argv) => (await import('./lm-verbs.ts')).generateVerb(argv), summary: 'generate text with a trained language model' },
   predict: { run: async (argv) => (await import('./train-verbs.ts')).predictVerb(argv), summary: 'predict labels and class probabilities with a trained run' },
   export: { run: async (argv) => (await import('./train-verbs.ts')).exportVerb(argv), summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { exportHfGpt2, runOnnx, writeOnnxExport } from '../train/export-run.ts';
 import { EXPORT_RANGES } from '../train/forward.ts';
@@ -35,16 +35,6 @@ export const INIT_FROM_FLAGS = {
     help: '--init-from: copy the overlap of resized tensors (grown vocabulary or context), the rest fresh',
   },
 } as const;
-
-/**
- * Whether `flag` was typed on the command line (not filled in from its default).
- *
- * @example
- * flagGiven(['--hidden', '8'], 'hidden'); // true
- */
-export function flagGiven(argv: readonly string[], flag: string): boolean {
-  return argv.some((x) => x === `--${flag}` || x.startsWith(`--${flag}=`));
-}
 
 /**
  * The {@link InitFromOptions} of the `--init-*` flags (the name map file read), or undefined without `--init-from`
