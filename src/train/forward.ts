@@ -1,7 +1,9 @@
 import { type Tensor, trace } from '../core/graph.ts';
 import type { TensorData } from '../core/graph.ts';
 import { bind, type Module } from '../nn/module.ts';
-import { CompiledGraph, type HostTensor, type SpinPolicy } from '../runtime/session.ts';
+import { compileFor, type DeviceChoice } from '../runtime/compile-for.ts';
+import type { Executable, HostTensor } from '../runtime/executor.ts';
+import type { SpinPolicy } from '../runtime/session.ts';
 import { encodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { irVersionFor, lowerGraph, OPSET } from '../runtime/onnx/lower.ts';
 import { MAX_OPSET, MIN_OPSET } from '../runtime/onnx/opsets.ts';
@@ -28,6 +30,16 @@ function traceForward(model: Module, fn: ForwardFn, spec: BatchSpec, bakeWeights
   return { graph, initializers, params };
 }
 
+/** Options of {@link Forward.compile}. */
+export interface ForwardOptions {
+  /** ONNX Runtime intra-op threads (CPU only). */
+  threads?: number;
+  /** When ORT worker threads spin (CPU only). */
+  spin?: SpinPolicy;
+  /** Where the pass runs (default `cpu`); see {@link DeviceChoice}. */
+  device?: DeviceChoice;
+}
+
 /**
  * A compiled evaluation/inference pass (eval mode: no dropout). Parameters are fed on each call, so the same
  * session follows the weights as training changes them.
@@ -38,13 +50,14 @@ function traceForward(model: Module, fn: ForwardFn, spec: BatchSpec, bakeWeights
  */
 export class Forward {
   private constructor(
-    private readonly compiled: CompiledGraph,
+    private readonly compiled: Executable,
     private readonly model: Module,
   ) {}
 
-  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: { threads?: number; spin?: SpinPolicy } = {}): Promise<Forward> {
+  static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: ForwardOptions = {}): Promise<Forward> {
     const { graph } = traceForward(model, fn, spec, false);
-    return new Forward(await CompiledGraph.create(graph, { threads: opts.threads, spin: opts.spin, name: 'forward' }), model);
+    const compiled = await compileFor(graph, { device: opts.device, threads: opts.threads, spin: opts.spin, name: 'forward' });
+    return new Forward(compiled, model);
   }
 
   /** Runs one batch with the model's current weights. */

@@ -7,7 +7,9 @@ import { bind, type Module, type Parameter } from '../nn/module.ts';
 import { withTraining } from '../nn/mode.ts';
 import { collectExtras } from '../nn/extras.ts';
 import { clipGradNorm, globalNorm, type Optimizer } from '../optim/optimizer.ts';
-import { CompiledGraph, type HostTensor, type SpinPolicy } from '../runtime/session.ts';
+import { compileFor, type DeviceChoice } from '../runtime/compile-for.ts';
+import type { Executable, HostTensor } from '../runtime/executor.ts';
+import type { SpinPolicy } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /** Per-example inputs of a step: name -> dtype and shape with the batch dimension (e.g. `['batch', 784]`). */
@@ -39,6 +41,8 @@ export interface TrainStepOptions {
   spin?: SpinPolicy;
   /** Base seed of dropout masks; the same seed and data give the same run. */
   seed?: number;
+  /** Where the step runs (default `cpu`: ONNX Runtime); see {@link DeviceChoice}. */
+  device?: DeviceChoice;
 }
 
 /** Result of one {@link TrainStep.run} call. */
@@ -80,7 +84,7 @@ const PREFIX = 'batch.';
 
 /**
  * A whole training step — forward, backward, clipping, optimizer update — traced once into one graph and
- * run by ONNX Runtime. Each call runs several micro-steps inside an ONNX `Loop`, so parameters and optimizer
+ * run by ONNX Runtime (or by the WebGPU executor with `device: 'webgpu'`). Each call runs several micro-steps inside an ONNX `Loop`, so parameters and optimizer
  * state cross the JS/native boundary once per call, not once per step.
  *
  * @example
@@ -98,7 +102,7 @@ export class TrainStep {
 
   private constructor(
     readonly graph: Graph,
-    private readonly compiled: CompiledGraph,
+    private readonly compiled: Executable,
     readonly trainable: Parameter[],
     readonly buffers: Parameter[],
     readonly optimizer: Optimizer,
@@ -174,7 +178,7 @@ export class TrainStep {
       metricNames.forEach((m, i) => named.push([`metric.${m}`, scans[2 + i]]));
       return Object.fromEntries(named);
     });
-    const compiled = await CompiledGraph.create(graph, { threads: o.threads, spin: o.spin, name: 'train_step' });
+    const compiled = await compileFor(graph, { device: o.device, threads: o.threads, spin: o.spin, name: 'train_step' });
     return new TrainStep(graph, compiled, trainable, buffers, o.optimizer, acc, metricNames, o.seed ?? 0);
   }
 
@@ -238,9 +242,9 @@ export class TrainStep {
     return p!.shape;
   }
 
-  /** The ONNX bytes of the step (for inspection). */
-  get onnx(): Uint8Array {
-    return this.compiled.bytes;
+  /** The ONNX bytes of the step (for inspection; undefined when the step runs on WebGPU). */
+  get onnx(): Uint8Array | undefined {
+    return 'bytes' in this.compiled ? (this.compiled.bytes as Uint8Array) : undefined;
   }
 
   /** Frees the session. */
