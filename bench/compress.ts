@@ -32,7 +32,7 @@ import { runJsonChild } from './child.ts';
 import { LM_CONFIGS } from './lm-config.ts';
 import { formatNumber, REPO_ROOT, updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
-import { gptConfigOf } from './switchyard-lm.ts';
+import { gptConfigOf } from './lm-step.ts';
 import { decodeStepFeeds } from './lm-generate.ts';
 import { findTorchPython, torchChildEnv } from './torch-lm.ts';
 

@@ -4,11 +4,12 @@
  * MatMul ceiling measured before and after. Called by bench/run.ts.
  */
 import { measureOrtMatmul } from './ort-matmul.ts';
-import { LM_CONFIGS, type LmPeerResult, activeParams, totalParams } from './lm-config.ts';
+import { LM_CONFIGS, ALL_LM_CONFIGS, type LmPeerResult, activeParams, totalParams } from './lm-config.ts';
 import { formatNumber, updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
 import { measureSwitchyardAlternating, measureSwitchyardLm } from './switchyard-lm.ts';
 import { measureTfjsLm } from './tfjs-lm.ts';
+import { measureJaxLmCpu } from './jaxjs-gpt.ts';
 import { measureTorchLm } from './torch-lm.ts';
 
 /** Median of `values` with its range, e.g. `0.81 (0.78-0.84)`. */
@@ -72,6 +73,12 @@ export async function runLmBench(quick: boolean, log: (s: string) => void): Prom
   const tf = await measureTfjsLm(quick ? 20 : 60);
   log(`tfjs dense: ${tf.msPerStep.toFixed(0)} ms/step`);
   results.push(tf);
+  // jax-js's Wasm backend (the strongest TypeScript peer) takes seconds per step: one short measurement each.
+  for (const config of ['dense', 'moe'] as const) {
+    const jx = await measureJaxLmCpu(config, quick ? 5 : 20);
+    log(`jax-js wasm ${config}: ${jx.msPerStep.toFixed(0)} ms/step`);
+    results.push(jx);
+  }
   await ceiling();
   const ratioRows = Object.entries(ratios).filter(([, v]) => v.length > 0).map(([k, v]) => [k, medianWithRange(v, 2), `${v.length} rounds`]);
   ratioRows.push(['switchyard moe / dense tokens/s, calls alternating in one process', alt.moeOverDenseTokens.toFixed(2), `${alt.pairs} pairs`]);
@@ -86,7 +93,7 @@ export async function runLmBench(quick: boolean, log: (s: string) => void): Prom
     rows: [
       ['ORT MatMul ceiling', '', '', '', '', formatNumber(ceil), '100%', ''],
       ...results.map((r) => [
-        r.name, r.config, `${formatNumber(totalParams(LM_CONFIGS[r.config]))} / ${formatNumber(activeParams(LM_CONFIGS[r.config]))}`, formatNumber(r.msPerStep),
+        r.name, r.config, `${formatNumber(totalParams(ALL_LM_CONFIGS[r.config]))} / ${formatNumber(activeParams(ALL_LM_CONFIGS[r.config]))}`, formatNumber(r.msPerStep),
         formatNumber(r.tokensPerSec), formatNumber(r.gflops), `${((r.gflops / ceil) * 100).toFixed(0)}%`, formatNumber(r.peakRssMB),
       ]),
     ],

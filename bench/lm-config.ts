@@ -27,10 +27,13 @@
  * step learns (it memorises the batch).
  */
 
+/** Names of the LM benchmark configs. */
+export type LmConfigName = 'dense' | 'moe' | 'large-dense' | 'large-moe';
+
 /** Hyper-parameters of one LM benchmark config. All peers must use exactly these numbers. */
 export interface LmConfig {
-  /** Config name, `dense` or `moe`. */
-  readonly name: 'dense' | 'moe';
+  /** Config name: `dense` or `moe` (the CPU and GPU bench configs), `large-dense` or `large-moe` (GPU only). */
+  readonly name: LmConfigName;
   /** Vocabulary size (bytes). */
   readonly vocab: number;
   /** Model width. */
@@ -77,8 +80,27 @@ export const LM_DENSE: LmConfig = Object.freeze({ ...SHARED, name: 'dense', mlpH
 /** MoE config: as dense, but every MLP is 8 experts (256 -> 512 -> 256), top-2, aux loss 0.01. */
 export const LM_MOE: LmConfig = Object.freeze({ ...SHARED, name: 'moe', mlpHidden: 512, experts: 8, topK: 2, auxLossCoef: 0.01 });
 
-/** Both configs by name. */
+/** Both CPU configs by name. */
 export const LM_CONFIGS: Readonly<Record<'dense' | 'moe', LmConfig>> = Object.freeze({ dense: LM_DENSE, moe: LM_MOE });
+
+const LARGE = { ...SHARED, dModel: 768, layers: 12, heads: 12, context: 512, batch: 8 } as const;
+
+/**
+ * The larger GPT of the GPU benchmark, where a GPU is really used: GPT-2 small's body (d_model 768, 12 layers,
+ * 12 heads, context 512) on the byte vocabulary, batch 8, MLP hidden 3072. 85.8 M parameters.
+ */
+export const LM_LARGE_DENSE: LmConfig = Object.freeze({ ...LARGE, name: 'large-dense', mlpHidden: 3072, experts: 0, topK: 0, auxLossCoef: 0 });
+
+/**
+ * The larger GPT with every MLP as 8 experts of hidden 1536, top-2 (the same active MLP FLOPs per token as
+ * {@link LM_LARGE_DENSE}, as the small configs pair dense 1024 with experts of 512), aux loss 0.01.
+ */
+export const LM_LARGE_MOE: LmConfig = Object.freeze({ ...LARGE, name: 'large-moe', mlpHidden: 1536, experts: 8, topK: 2, auxLossCoef: 0.01 });
+
+/** Every config by name (the GPU benchmark runs all four). */
+export const ALL_LM_CONFIGS: Readonly<Record<LmConfigName, LmConfig>> = Object.freeze({
+  dense: LM_DENSE, moe: LM_MOE, 'large-dense': LM_LARGE_DENSE, 'large-moe': LM_LARGE_MOE,
+});
 
 /** Tokens processed by one training step (`batch * context`). */
 export function lmTokensPerStep(cfg: LmConfig): number {
@@ -160,7 +182,7 @@ export interface LmPeerResult {
   /** Peer name, e.g. `pytorch`, `tfjs-wasm`. */
   name: string;
   /** Config measured. */
-  config: 'dense' | 'moe';
+  config: LmConfigName;
   /** Median wall-clock ms of one training step (forward + backward + AdamW + loss readback). */
   msPerStep: number;
   /** `batch * context * 1000 / msPerStep`. */

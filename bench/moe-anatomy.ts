@@ -21,7 +21,7 @@ import { runJsonChild } from './child.ts';
 import { LM_CONFIGS } from './lm-config.ts';
 import { formatNumber, REPO_ROOT, updateBenchmarksMd, writeBenchResult } from './report.ts';
 import { median } from './stats.ts';
-import { prepareLmStep } from './switchyard-lm.ts';
+import { prepareLmStep } from './lm-step.ts';
 
 interface Variant {
   name: string;

@@ -3,7 +3,11 @@
 The configs and every detail of the model, loss, optimiser and data are defined in bench/lm-config.ts;
 this file mirrors them. One training step = forward + backward + AdamW + reading the loss back.
 
-    python3 bench/torch_lm.py --config dense|moe [--seconds S] [--min-steps N] [--threads T] [--json]
+    python3 bench/torch_lm.py --config dense|moe|large-dense|large-moe [--seconds S] [--min-steps N] [--threads T]
+        [--device cpu|cuda] [--json]
+
+On CUDA (the GPU benchmark, bench/gpu) it runs eager PyTorch in fp32 with TF32 matmuls off (PyTorch's default for
+matmul); reading the loss back with .item() synchronises every step.
 
 Prints one JSON line (with --json) or a readable summary: median ms/step over the timed steps, tokens/s,
 peak RSS, parameter counts and the cross-entropy of the first and last step.
@@ -25,9 +29,13 @@ import torch.nn.functional as F
 
 SHARED = dict(vocab=256, d_model=256, layers=4, heads=4, context=128, batch=16, ln_eps=1e-5,
               lr=3e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, seed=1234)
+LARGE = dict(SHARED, d_model=768, layers=12, heads=12, context=512, batch=8)
 CONFIGS = {
     "dense": dict(SHARED, mlp_hidden=1024, experts=0, top_k=0, aux_coef=0.0),
     "moe": dict(SHARED, mlp_hidden=512, experts=8, top_k=2, aux_coef=0.01),
+    # The larger GPT of the GPU benchmark (bench/gpu): GPT-2 small's body on bytes.
+    "large-dense": dict(LARGE, mlp_hidden=3072, experts=0, top_k=0, aux_coef=0.0),
+    "large-moe": dict(LARGE, mlp_hidden=1536, experts=8, top_k=2, aux_coef=0.01),
 }
 
 
@@ -158,18 +166,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--min-steps", type=int, default=5, help="fewest timed steps, even past the budget")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     c = CONFIGS[args.config]
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(c["seed"])
-    model = GPT(c)
+    dev = torch.device(args.device)
+    model = GPT(c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=c["lr"], betas=c["betas"], eps=c["eps"],
                             weight_decay=c["weight_decay"])
     g = torch.Generator().manual_seed(c["seed"])
     data = torch.randint(0, c["vocab"], (c["batch"], c["context"] + 1), generator=g)
-    x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
+    x, y = data[:, :-1].contiguous().to(dev), data[:, 1:].contiguous().to(dev)
 
     losses = []
 
@@ -211,7 +221,12 @@ def main():
         "lossLast": losses[-1],
         "msMin": min(times),
         "msMax": max(times),
+        "device": args.device,
     }
+    if args.device == "cuda":
+        result["gpu"] = torch.cuda.get_device_name(0)
+        result["gpuPeakAllocatedMB"] = torch.cuda.max_memory_allocated() / 2**20
+        result["tf32Matmul"] = torch.backends.cuda.matmul.allow_tf32
     if args.json:
         print(json.dumps(result))
     else:
