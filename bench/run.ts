@@ -9,6 +9,7 @@ import { measureSwitchyardMlp } from './switchyard-mlp.ts';
 import { measureSpin } from './spin.ts';
 import { runLmBench } from './lm-bench.ts';
 import { measureTfjsMlp, type StepResult } from './tfjs-mlp.ts';
+import { measureJaxMlp } from './jaxjs-mlp.ts';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : 'all';
@@ -44,6 +45,9 @@ for (const backend of ['wasm', 'cpu'] as const) {
   log(`tfjs-${backend}: ${r.msPerStep.toFixed(1)} ms/step, ${r.gflops.toFixed(2)} GFLOP/s`);
   results.push({ ...r, name: `TensorFlow.js ${backend}` });
 }
+const jx = await measureJaxMlp(seconds);
+log(`jax-js wasm: ${jx.msPerStep.toFixed(1)} ms/step, ${jx.gflops.toFixed(2)} GFLOP/s`);
+results.push(jx);
 await ceiling();
 
 const ceil = median(ceilings);
@@ -71,6 +75,7 @@ updateBenchmarksMd({
   notes: [
     'Targets (issue 2): the step at >= 70% of the ceiling and >= 30x the fastest TF.js backend.',
     'TF.js runs in its own process per backend; its wasm backend is single-threaded under Node (SIMD on), its cpu backend is plain JS.',
+    'jax-js (the strongest TypeScript peer: JAX-style grad/jit with kernel fusion) runs its Wasm backend under Node 22 in its own process, the whole step (valueAndGrad + AdamW) under one jit.',
     'The SGD row is the same step with a plain SGD update instead of AdamW: ONNX Runtime runs each of AdamW\'s ~13 elementwise ops as its own memory-bound pass over all parameters (it has no fused optimizer kernel), which is most of the gap to the ceiling.',
     'Switchyard K=1 runs one step per ORT call (all parameters and AdamW state copied back every step); K=16 runs 16 steps per call through an ONNX Loop.',
   ],
