@@ -1,5 +1,7 @@
 import { checkOutputs } from '../util/paths.ts';
-import { existsSync } from 'node:fs';
+import { requireInput } from '../data/readers/index.ts';
+import { parseBuiltinImageName } from '../data/images/builtin.ts';
+import { isImageFolder, LABEL_COLUMN } from '../data/images/folder.ts';
 import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import { TABULAR_TRAIN_RANGES, trainTabular } from '../train/tabular.ts';
@@ -58,8 +60,11 @@ export async function initFromArgs(
 
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
-  data: { type: 'string', required: true, valueName: 'file', help: 'training table: CSV, TSV, JSONL or Parquet (see inputs above)' },
-  target: { type: 'string', required: true, help: 'column to predict' },
+  data: {
+    type: 'string', required: true, valueName: 'file',
+    help: 'training table: CSV, TSV, JSONL or Parquet; or images: a folder, mnist, fashion-mnist (see inputs above)',
+  },
+  target: { type: 'string', help: 'column to predict (required for tables; images: label)' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, metrics)' },
   valid: { type: 'string', valueName: 'file', help: 'validation table, same formats (default: a stratified split of --data)' },
   task: { type: 'string', default: 'auto', help: 'auto | classification | regression' },
@@ -98,6 +103,8 @@ export const TRAIN_SPEC = {
 export const TRAIN_INPUTS = `inputs (--data):
   tabular model (no --model):  CSV (.csv, .txt; delimiter detected), TSV (.tsv, .tab), JSONL (.jsonl, .ndjson,
                                .json) or Parquet (.parquet, .pq); the --target column is the label
+                               or images: a folder of PNG/JPEG files in one sub-folder per label, or mnist /
+                               fashion-mnist (built-in; :test names their held-out split), flattened to pixels
   --model gpt:                 text files, or folders of .txt/.md files (comma-separated), or sotu (the built-in
                                State of the Union corpus)
 
@@ -113,39 +120,71 @@ function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   for (const item of list ?? []) {
     const [name, kind] = item.split('=');
     const kinds = ['numeric', 'categorical', 'boolean', 'text', 'identifier', 'ignore'];
-    if (!name || !kind || !kinds.includes(kind)) throw new SwitchyardError('E_USAGE', `--columns entry '${item}' is not name=kind`, `kinds: ${kinds.join(', ')}`);
+    if (!name || !kind || !kinds.includes(kind)) {
+      throw new SwitchyardError(
+        'E_USAGE',
+        `--columns entry '${item}' is not name=kind`,
+        `kinds: ${kinds.join(', ')}`,
+      );
+    }
     out[name] = kind as ColumnRole;
   }
   return out;
-}
-
-function requireFile(path: string, flag: string): void {
-  if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
 }
 
 /** `switchyard train` */
 export async function trainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, TRAIN_SPEC, 'train');
   if (a.help) return void process.stdout.write(formatHelp('train', `Train an MLP classifier or regressor on a table (or a GPT on text: --model gpt).\n\n${TRAIN_INPUTS}`, TRAIN_SPEC)), 0;
-  requireFile(a.data, '--data');
-  if (a.valid) requireFile(a.valid, '--valid');
+  requireInput(a.data, '--data');
+  if (a.valid) requireInput(a.valid, '--valid');
+  const target = a.target ?? (parseBuiltinImageName(a.data) || isImageFolder(a.data) ? LABEL_COLUMN : undefined);
+  if (target === undefined) {
+    throw new SwitchyardError(
+      'E_USAGE',
+      'missing required option --target',
+      'name the column to predict (only image data has a default: label)',
+    );
+  }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }, { flag: '--valid', path: a.valid }]);
   const hidden = a.hidden.map((h) => {
     const n = Number(h);
-    if (!Number.isInteger(n) || n < 1) throw new SwitchyardError('E_USAGE', `--hidden entry '${h}' is not a positive integer`, 'e.g. --hidden 128,64');
+    if (!Number.isInteger(n) || n < 1) {
+      throw new SwitchyardError(
+        'E_USAGE',
+        `--hidden entry '${h}' is not a positive integer`,
+        'e.g. --hidden 128,64',
+      );
+    }
     return n;
   });
-  if (!['auto', 'classification', 'regression'].includes(a.task)) throw new SwitchyardError('E_USAGE', `--task ${a.task} is not auto, classification or regression`, 'e.g. --task regression');
+  if (!['auto', 'classification', 'regression'].includes(a.task)) {
+    throw new SwitchyardError(
+      'E_USAGE',
+      `--task ${a.task} is not auto, classification or regression`,
+      'e.g. --task regression',
+    );
+  }
   const chars = a['text-chars']?.length ? a['text-chars'].map(Number) : undefined;
   if (chars && (chars.length !== 2 || !chars.every((c) => Number.isInteger(c) && c >= 1) || chars[1] < chars[0])) {
-    throw new SwitchyardError('E_USAGE', `--text-chars ${a['text-chars']!.join(',')} is not min,max`, 'e.g. --text-chars 3,5');
+    throw new SwitchyardError(
+      'E_USAGE',
+      `--text-chars ${a['text-chars']!.join(',')} is not min,max`,
+      'e.g. --text-chars 3,5',
+    );
   }
-  if (!['adamw', 'sgd'].includes(a.optimizer)) throw new SwitchyardError('E_USAGE', `--optimizer ${a.optimizer} is not adamw or sgd`, 'e.g. --optimizer sgd');
+  if (!['adamw', 'sgd'].includes(a.optimizer)) {
+    throw new SwitchyardError(
+      'E_USAGE',
+      `--optimizer ${a.optimizer} is not adamw or sgd`,
+      'e.g. --optimizer sgd',
+    );
+  }
   const initFrom = await initFromArgs(a);
   // From a run, --init-from keeps its hidden sizes and activation unless they are typed.
   const fromSource = (flag: string) => initFrom !== undefined && !flagGiven(argv, flag);
   const summary = await trainTabular({
-    data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', initFrom,
+    data: a.data, target, out: a.out, valid: a.valid, task: a.task as 'auto', initFrom,
     hidden: fromSource('hidden') ? undefined : hidden,
     activation: fromSource('activation') ? undefined : a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
@@ -166,7 +205,10 @@ export async function trainVerb(argv: string[]): Promise<number> {
 const PREDICT_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
-  data: { type: 'string', required: true, valueName: 'file', help: 'table with the training columns (target optional): CSV, TSV, JSONL or Parquet' },
+  data: {
+    type: 'string', required: true, valueName: 'file',
+    help: 'table with the training columns (target optional): CSV, TSV, JSONL or Parquet; images: a folder or mnist:test',
+  },
   out: { type: 'string', valueName: 'file', help: 'predictions CSV file to write (default: stdout)' },
   threads: THREADS_FLAG,
 } as const;
@@ -175,7 +217,7 @@ const PREDICT_SPEC = {
 export async function predictVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, PREDICT_SPEC, 'predict');
   if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained tabular model; writes labels and class probabilities as CSV.', PREDICT_SPEC)), 0;
-  requireFile(a.data, '--data');
+  requireInput(a.data, '--data');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--data', path: a.data }]);
   const p = await predictTabular(a.model, a.data, { threads: a.threads });
   if (a.out) await writePredictions(a.out, p);

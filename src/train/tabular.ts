@@ -2,6 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
+import { type DatasetSplitRecord, isImageTable } from '../data/images/folder.ts';
 import { didYouMean, isMissing, listNames, parseNumber } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
@@ -178,7 +179,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
       task: enc.task,
       model: { sizes, activation: o.activation, dropout: o.dropout },
       encoder: enc.toJSON(),
-      train: { data: o.data, valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
+      train: { data: o.data, ...datasetRecord(table), valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
       seed: o.seed,
       created: new Date().toISOString(),
     };
@@ -308,6 +309,11 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   return summary;
 }
 
+/** A built-in dataset's split, recorded in the run's config beside `data` (seed, sizes, fingerprint of the ids). */
+function datasetRecord(t: Table): { dataset?: DatasetSplitRecord } {
+  return isImageTable(t) && t.dataset ? { dataset: t.dataset } : {};
+}
+
 async function writeMetricsLines(file: string, lines: EpochRecord[]): Promise<void> {
   await writeFileAtomic(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
 }
@@ -318,7 +324,9 @@ function dropMissingTarget(t: Table, target: string): Table & { droppedRows: num
   if (j < 0) return { ...t, droppedRows: 0 };
   const keep = t.rows.map((r, i) => i).filter((i) => !isMissing(t.rows[i][j]));
   if (keep.length === t.rows.length) return { ...t, droppedRows: 0 };
-  return { ...t, rows: keep.map((i) => t.rows[i]), lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
+  const images = isImageTable(t) ? { images: keep.map((i) => t.images[i]) } : {};
+  const rows = keep.map((i) => t.rows[i]);
+  return { ...t, ...images, rows, lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
 }
 
 function requireColumn(t: Table, name: string, flag: string): void {
