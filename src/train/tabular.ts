@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
 import { type DatasetSplitRecord, isImageTable } from '../data/images/folder.ts';
+import type { MAX_IMAGE_PIXELS } from '../data/images/image.ts';
 import { didYouMean, isMissing, listNames, parseNumber } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
@@ -45,6 +46,8 @@ export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   weightColumn?: string;
   /** The most parameters the MLP may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
   maxParams?: number;
+  /** Images (a folder as `data`): refuse one of more pixels than this (default {@link MAX_IMAGE_PIXELS}). */
+  maxImagePixels?: number;
   /**
    * Start from these weights (a new run, fresh optimizer): see {@link readInitSource}. From a tabular run, its
    * feature encoding is reused (the loaded layers expect its features) and so are its hidden sizes and
@@ -74,6 +77,7 @@ export const TABULAR_TRAIN_RANGES = {
   textBuckets: { flag: '--text-buckets', min: 1, max: 1 << 18, integer: true },
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
   maxParams: { flag: '--max-params', min: 1, integer: true },
+  maxImagePixels: { flag: '--max-image-pixels', min: 1, integer: true },
   ...COMMON_RANGES,
 } as const;
 
@@ -140,7 +144,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
   checkRanges(o, TABULAR_TRAIN_RANGES);
   const started = performance.now();
-  const table = dropMissingTarget(await readTable(o.data), o.target);
+  const table = dropMissingTarget(await readTable(o.data, { maxImagePixels: o.maxImagePixels }), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
   let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
@@ -193,7 +197,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let validIdx: Int32Array;
   let validEnc = encoded;
   if (o.valid) {
-    validEnc = enc.encode(await readTable(o.valid));
+    validEnc = enc.encode(await readTable(o.valid, { maxImagePixels: o.maxImagePixels }));
     trainIdx = Int32Array.from({ length: encoded.rows }, (_, i) => i);
     validIdx = Int32Array.from({ length: validEnc.rows }, (_, i) => i);
   } else {

@@ -71,12 +71,17 @@ describe('switchyard train / predict on a folder of images (a small MNIST subset
     expect(right).toBeGreaterThan(50);
   });
 
-  it('a broken image is a one-line error naming the file (exit 2); a table without --target too', () => {
+  it('a broken or too big image is a one-line error naming the file (exit 2); a table without --target too', () => {
     const bad = join(dir, 'bad');
     mkdirSync(join(bad, '3'), { recursive: true });
     writeFileSync(join(bad, '3', 'ok.png'), encodePng(digits.images[0]));
     writeFileSync(join(bad, '3', 'cut.png'), encodePng(digits.images[1]).slice(0, 50));
     expectBadInput(cli(['train', '--data', bad, '--out', join(dir, 'r2')]), /3[/\\]cut\.png: a damaged PNG image/);
+    const big = join(dir, 'big');
+    mkdirSync(join(big, '3'), { recursive: true });
+    writeFileSync(join(big, '3', 'a.png'), encodePng(digits.images[0]));
+    expectBadInput(cli(['train', '--data', big, '--out', join(dir, 'r4'), '--max-image-pixels', '700']), /3[/\\]a\.png: 28x28 pixels is over the limit of 700/);
+    expectBadInput(cli(['predict', '--model', run, '--data', big, '--max-image-pixels', '0']), /--max-image-pixels/);
     const csv = join(dir, 't.csv');
     writeFileSync(csv, 'a,b\n1,x\n2,y\n');
     expectBadInput(cli(['train', '--data', csv, '--out', join(dir, 'r3')]), /missing required option --target/);

@@ -98,7 +98,9 @@ export function decodeImage(bytes: Uint8Array, file: string, opts: { maxPixels?:
     if (e instanceof SwitchyardError) throw e;
     const overLimit = /maxResolutionInMP/.test(String((e as Error).message));
     if (overLimit) throw badImage(file, `a JPEG image over the limit of ${maxPixels} pixels`);
-    const why = (e as Error).message?.split('\n')[0] || String(e);
+    const raw = (e as Error).message?.split('\n')[0] || String(e);
+    // pngjs reports a truncated file as a stream error; say what it means.
+    const why = /finished stream|unexpected end/i.test(raw) ? 'the file ends early' : raw;
     throw badImage(file, `a damaged ${format === 'png' ? 'PNG' : 'JPEG'} image (${why})`);
   }
   if (!(width > 0 && height > 0)) throw badImage(file, `a ${format.toUpperCase()} image with no pixels`);

@@ -7,6 +7,7 @@ import { SwitchyardError } from '../../util/errors.ts';
 import { readCsv, type Table } from '../csv.ts';
 import { parseBuiltinImageName, readBuiltinImages } from '../images/builtin.ts';
 import { isImageFolder, readImageFolder } from '../images/folder.ts';
+import type { MAX_IMAGE_PIXELS } from '../images/image.ts';
 import { DuckSession } from './duckdb.ts';
 import { checkTextFile, detectFormat, type TableFormat } from './format.ts';
 import { readJsonl } from './jsonl.ts';
@@ -30,6 +31,8 @@ export interface ReadTableOptions {
   delimiter?: string;
   /** Stop after this many data rows. */
   limit?: number;
+  /** A folder of images: refuse an image of more pixels than this (default {@link MAX_IMAGE_PIXELS}). */
+  maxImagePixels?: number;
 }
 
 /**
@@ -62,7 +65,9 @@ export async function readTable(path: string, opts: ReadTableOptions = {}): Prom
   const builtin = opts.format === undefined ? parseBuiltinImageName(path) : null;
   if (builtin) return readBuiltinImages(builtin.name, builtin.split, opts);
   const format = opts.format ?? detectFormat(path);
-  if (format === 'text' && opts.format === undefined && isImageFolder(path)) return readImageFolder(path, opts);
+  if (format === 'text' && opts.format === undefined && isImageFolder(path)) {
+    return readImageFolder(path, { limit: opts.limit, maxPixels: opts.maxImagePixels });
+  }
   switch (format) {
     case 'text':
       return readTextFolder(path, opts);
