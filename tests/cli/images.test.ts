@@ -24,7 +24,7 @@ describe('switchyard train / predict / eval on the built-in MNIST digits', () =>
     });
   });
 
-  it('predict and eval on the held-out split (mnist:test) agree and are far above chance', async () => {
+  it('predict, eval and compare on the held-out split (mnist:test) agree and are far above chance', async () => {
     const out = join(dir, 'pred.csv');
     expectOk(cli(['predict', '--model', run, '--data', 'mnist:test', '--out', out, '--json']));
     const truth = readBuiltinImages('mnist', 'test').rows.map((row) => row[1]);
@@ -34,6 +34,8 @@ describe('switchyard train / predict / eval on the built-in MNIST digits', () =>
     expect(accuracy).toBeGreaterThan(0.85);
     const e = expectOk(cli(['eval', '--model', run, '--data', 'mnist:test', '--resamples', '50', '--no-corruptions', '--json', '--quiet']));
     expect(e.scores.overall.accuracy.estimate).toBeCloseTo(accuracy, 6);
+    const c = cli(['compare', '--baseline', run, '--candidate', run, '--data', 'mnist:test', '--resamples', '100', '--json']);
+    expect(c.code, c.stderr).toBe(0);
   });
 });
 
@@ -76,7 +78,7 @@ describe('switchyard train / predict on a folder of images (a small MNIST subset
     mkdirSync(join(bad, '3'), { recursive: true });
     writeFileSync(join(bad, '3', 'ok.png'), encodePng(digits.images[0]));
     writeFileSync(join(bad, '3', 'cut.png'), encodePng(digits.images[1]).slice(0, 50));
-    expectBadInput(cli(['train', '--data', bad, '--out', join(dir, 'r2')]), /3[/\\]cut\.png: a damaged PNG image/);
+    expectBadInput(cli(['train', '--data', bad, '--out', join(dir, 'r2')]), /3[/\\]cut\.png: a damaged PNG image \(the file ends early\)/);
     const big = join(dir, 'big');
     mkdirSync(join(big, '3'), { recursive: true });
     writeFileSync(join(big, '3', 'a.png'), encodePng(digits.images[0]));
