@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable, requireInput } from '../data/readers/index.ts';
 import { parseBuiltinImageName } from '../data/images/builtin.ts';
+import { type DatasetSplitRecord, isImageTable } from '../data/images/folder.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
@@ -140,7 +141,8 @@ export interface EvalResult {
   version: 1;
   created: string;
   model: { source: string; kind: 'tabular' | 'onnx' | 'lm'; task: 'classification' | 'regression' | 'language-model'; classes?: string[]; target?: string };
-  data: { file: string; rows?: number };
+  /** The data evaluated on; `dataset` records a built-in image dataset's split (seed, sizes, fingerprint). */
+  data: { file: string; rows?: number; dataset?: DatasetSplitRecord };
   scores?: TabularScores;
   calibration?: CalibrationResult;
   robustness?: { corruptions: CorruptionResult[]; adversarial?: { norm: AttackNorm; steps: number; points: RobustPoint[]; surface: string }[] };
@@ -275,7 +277,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   return {
     ...base,
     model: { source: model.source, kind: model.kind, task: model.task, classes: model.classes, target: model.target },
-    data: { file: o.data, rows: test.rows },
+    data: { file: o.data, rows: test.rows, ...(isImageTable(table) && table.dataset ? { dataset: table.dataset } : {}) },
     scores, calibration,
     robustness: { corruptions, ...(adversarial.length ? { adversarial } : {}) },
     ood,

@@ -34,6 +34,7 @@ describe('switchyard train / predict / eval on the built-in MNIST digits', () =>
     expect(accuracy).toBeGreaterThan(0.85);
     const e = expectOk(cli(['eval', '--model', run, '--data', 'mnist:test', '--resamples', '50', '--no-corruptions', '--json', '--quiet']));
     expect(e.scores.overall.accuracy.estimate).toBeCloseTo(accuracy, 6);
+    expect(e.data.dataset).toMatchObject({ name: 'mnist', split: 'test', sizes: { train: 8000, test: 2000 } });
     const c = cli(['compare', '--baseline', run, '--candidate', run, '--data', 'mnist:test', '--resamples', '100', '--json']);
     expect(c.code, c.stderr).toBe(0);
   });
