@@ -128,13 +128,7 @@ function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   for (const item of list ?? []) {
     const [name, kind] = item.split('=');
     const kinds = ['numeric', 'categorical', 'boolean', 'text', 'identifier', 'ignore'];
-    if (!name || !kind || !kinds.includes(kind)) {
-      throw new SwitchyardError(
-        'E_USAGE',
-        `--columns entry '${item}' is not name=kind`,
-        `kinds: ${kinds.join(', ')}`,
-      );
-    }
+    if (!name || !kind || !kinds.includes(kind)) throw new SwitchyardError('E_USAGE', `--columns entry '${item}' is not name=kind`, `kinds: ${kinds.join(', ')}`);
     out[name] = kind as ColumnRole;
   }
   return out;
@@ -157,37 +151,15 @@ export async function trainVerb(argv: string[]): Promise<number> {
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }, { flag: '--valid', path: a.valid }]);
   const hidden = a.hidden.map((h) => {
     const n = Number(h);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new SwitchyardError(
-        'E_USAGE',
-        `--hidden entry '${h}' is not a positive integer`,
-        'e.g. --hidden 128,64',
-      );
-    }
+    if (!Number.isInteger(n) || n < 1) throw new SwitchyardError('E_USAGE', `--hidden entry '${h}' is not a positive integer`, 'e.g. --hidden 128,64');
     return n;
   });
-  if (!['auto', 'classification', 'regression'].includes(a.task)) {
-    throw new SwitchyardError(
-      'E_USAGE',
-      `--task ${a.task} is not auto, classification or regression`,
-      'e.g. --task regression',
-    );
-  }
+  if (!['auto', 'classification', 'regression'].includes(a.task)) throw new SwitchyardError('E_USAGE', `--task ${a.task} is not auto, classification or regression`, 'e.g. --task regression');
   const chars = a['text-chars']?.length ? a['text-chars'].map(Number) : undefined;
   if (chars && (chars.length !== 2 || !chars.every((c) => Number.isInteger(c) && c >= 1) || chars[1] < chars[0])) {
-    throw new SwitchyardError(
-      'E_USAGE',
-      `--text-chars ${a['text-chars']!.join(',')} is not min,max`,
-      'e.g. --text-chars 3,5',
-    );
+    throw new SwitchyardError('E_USAGE', `--text-chars ${a['text-chars']!.join(',')} is not min,max`, 'e.g. --text-chars 3,5');
   }
-  if (!['adamw', 'sgd'].includes(a.optimizer)) {
-    throw new SwitchyardError(
-      'E_USAGE',
-      `--optimizer ${a.optimizer} is not adamw or sgd`,
-      'e.g. --optimizer sgd',
-    );
-  }
+  if (!['adamw', 'sgd'].includes(a.optimizer)) throw new SwitchyardError('E_USAGE', `--optimizer ${a.optimizer} is not adamw or sgd`, 'e.g. --optimizer sgd');
   const initFrom = await initFromArgs(a);
   // From a run, --init-from keeps its hidden sizes and activation unless they are typed.
   const fromSource = (flag: string) => initFrom !== undefined && !flagGiven(argv, flag);
