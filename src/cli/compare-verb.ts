@@ -1,5 +1,6 @@
 import { checkOutputs } from '../util/paths.ts';
 import { existsSync } from 'node:fs';
+import { requireInput } from '../data/readers/index.ts';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { COMPARE_RANGES, compareModels, type CompareRow } from '../eval/compare.ts';
@@ -52,8 +53,9 @@ function formatTable(rows: string[][]): string {
 export async function compareVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, COMPARE_SPEC, 'compare');
   if (a.help) return void process.stdout.write(formatHelp('compare', 'Regression gate: compare a candidate model with a baseline on the same labelled examples (exit 3 when significantly worse on a guarded metric or slice).', COMPARE_SPEC)), 0;
-  for (const [flag, path] of [['--baseline', a.baseline], ['--candidate', a.candidate], ['--data', a.data]] as const)
+  for (const [flag, path] of [['--baseline', a.baseline], ['--candidate', a.candidate]] as const)
     if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (${flag})`, 'check the path');
+  requireInput(a.data, '--data');
   if (a.correction !== 'holm' && a.correction !== 'none') throw new SwitchyardError('E_USAGE', `--correction ${a.correction} is not holm or none`, 'e.g. --correction holm');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir' }], [{ flag: '--baseline', path: a.baseline }, { flag: '--candidate', path: a.candidate }, { flag: '--data', path: a.data }]);
   const r = await compareModels({

@@ -1,5 +1,8 @@
 import { checkOutputs } from '../util/paths.ts';
-import { existsSync } from 'node:fs';
+import { requireInput } from '../data/readers/index.ts';
+import { parseBuiltinImageName } from '../data/images/builtin.ts';
+import { isImageFolder, LABEL_COLUMN } from '../data/images/folder.ts';
+import { MAX_IMAGE_PIXELS } from '../data/images/image.ts';
 import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import { TABULAR_TRAIN_RANGES, trainTabular } from '../train/tabular.ts';
@@ -56,10 +59,19 @@ export async function initFromArgs(
   return { path, map, partial: a['init-partial'], reshape: a['init-reshape'] };
 }
 
+/** `--max-image-pixels` of `train` and `predict`: the per-image bound when `--data` is a folder of images. */
+const MAX_IMAGE_PIXELS_FLAG = {
+  type: 'number', default: MAX_IMAGE_PIXELS, ...TABULAR_TRAIN_RANGES.maxImagePixels,
+  help: 'refuse an image (of a --data folder) of more pixels than this, before decoding it',
+} as const;
+
 export const TRAIN_SPEC = {
   ...COMMON_FLAGS,
-  data: { type: 'string', required: true, valueName: 'file', help: 'training table: CSV, TSV, JSONL or Parquet (see inputs above)' },
-  target: { type: 'string', required: true, help: 'column to predict' },
+  data: {
+    type: 'string', required: true, valueName: 'file',
+    help: 'training data: a table (CSV, TSV, JSONL, Parquet) or images (see inputs above)',
+  },
+  target: { type: 'string', help: 'column to predict (required for tables; images: label)' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, metrics)' },
   valid: { type: 'string', valueName: 'file', help: 'validation table, same formats (default: a stratified split of --data)' },
   task: { type: 'string', default: 'auto', help: 'auto | classification | regression' },
@@ -85,6 +97,7 @@ export const TRAIN_SPEC = {
   'stop-after': { type: 'number', ...TABULAR_TRAIN_RANGES.stopAfter, help: 'stop after this many epochs in this invocation; continue later with --resume' },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
+  'max-image-pixels': MAX_IMAGE_PIXELS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...TABULAR_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
   ...INIT_FROM_FLAGS,
 } as const;
@@ -97,7 +110,9 @@ export const TRAIN_SPEC = {
  */
 export const TRAIN_INPUTS = `inputs (--data):
   tabular model (no --model):  CSV (.csv, .txt; delimiter detected), TSV (.tsv, .tab), JSONL (.jsonl, .ndjson,
-                               .json) or Parquet (.parquet, .pq); the --target column is the label
+                               .json) or Parquet (.parquet, .pq); the --target column is the label; or images:
+                               a folder of PNG/JPEG files, one sub-folder per label, or mnist / fashion-mnist
+                               (built-in; :test is their held-out split), as pixel features (docs/images.md)
   --model gpt:                 text files, or folders of .txt/.md files (comma-separated), or sotu (the built-in
                                State of the Union corpus)
 
@@ -119,16 +134,20 @@ function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   return out;
 }
 
-function requireFile(path: string, flag: string): void {
-  if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
-}
-
 /** `switchyard train` */
 export async function trainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, TRAIN_SPEC, 'train');
   if (a.help) return void process.stdout.write(formatHelp('train', `Train an MLP classifier or regressor on a table (or a GPT on text: --model gpt).\n\n${TRAIN_INPUTS}`, TRAIN_SPEC)), 0;
-  requireFile(a.data, '--data');
-  if (a.valid) requireFile(a.valid, '--valid');
+  requireInput(a.data, '--data');
+  if (a.valid) requireInput(a.valid, '--valid');
+  const target = a.target ?? (parseBuiltinImageName(a.data) || isImageFolder(a.data) ? LABEL_COLUMN : undefined);
+  if (target === undefined) {
+    throw new SwitchyardError(
+      'E_USAGE',
+      'missing required option --target',
+      'name the column to predict (only image data has a default: label)',
+    );
+  }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }, { flag: '--valid', path: a.valid }]);
   const hidden = a.hidden.map((h) => {
     const n = Number(h);
@@ -145,12 +164,12 @@ export async function trainVerb(argv: string[]): Promise<number> {
   // From a run, --init-from keeps its hidden sizes and activation unless they are typed.
   const fromSource = (flag: string) => initFrom !== undefined && !flagGiven(argv, flag);
   const summary = await trainTabular({
-    data: a.data, target: a.target, out: a.out, valid: a.valid, task: a.task as 'auto', initFrom,
+    data: a.data, target, out: a.out, valid: a.valid, task: a.task as 'auto', initFrom,
     hidden: fromSource('hidden') ? undefined : hidden,
     activation: fromSource('activation') ? undefined : a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
-    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
+    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], maxImagePixels: a['max-image-pixels'], progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...summary });
   else {
@@ -166,18 +185,22 @@ export async function trainVerb(argv: string[]): Promise<number> {
 const PREDICT_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'run directory written by switchyard train' },
-  data: { type: 'string', required: true, valueName: 'file', help: 'table with the training columns (target optional): CSV, TSV, JSONL or Parquet' },
+  data: {
+    type: 'string', required: true, valueName: 'file',
+    help: 'table with the training columns (target optional): CSV, TSV, JSONL or Parquet; images: a folder or mnist:test',
+  },
   out: { type: 'string', valueName: 'file', help: 'predictions CSV file to write (default: stdout)' },
   threads: THREADS_FLAG,
+  'max-image-pixels': MAX_IMAGE_PIXELS_FLAG,
 } as const;
 
 /** `switchyard predict` */
 export async function predictVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, PREDICT_SPEC, 'predict');
   if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained tabular model; writes labels and class probabilities as CSV.', PREDICT_SPEC)), 0;
-  requireFile(a.data, '--data');
+  requireInput(a.data, '--data');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--data', path: a.data }]);
-  const p = await predictTabular(a.model, a.data, { threads: a.threads });
+  const p = await predictTabular(a.model, a.data, { threads: a.threads, maxImagePixels: a['max-image-pixels'] });
   if (a.out) await writePredictions(a.out, p);
   if (a.json) emitJson({ ok: true, task: p.task, rows: p.rows, classes: p.classes, out: a.out ?? null, predictions: a.out ? undefined : p.predictions });
   else if (a.out) process.stdout.write(`wrote ${p.rows} predictions to ${a.out}\n`);

@@ -7,6 +7,9 @@ import type { Table } from './csv.ts';
 import type { ColumnInfo, ColumnRole } from './schema.ts';
 import { checkTextFeature, fitTextFeature, makeTextWriter, type TextFeature, type TextFeatureOptions, textFeatureNames } from './text-features.ts';
 import { isMissing, parseBoolean, parseNumber } from './values.ts';
+import {
+  checkImageFeature, fitImageFeature, imageFeatureNames, type ImageFeature, makeImageWriter,
+} from './images/feature.ts';
 
 /**
  * Category name for values outside the kept categories (rare, or unseen in training).
@@ -68,7 +71,7 @@ export interface BooleanFeature {
  * @example
  * for (const f of encoder.specs) if (f.kind === 'numeric') console.log(f.column, f.mean, f.std);
  */
-export type FeatureSpec = NumericFeature | CategoricalFeature | BooleanFeature | TextFeature;
+export type FeatureSpec = NumericFeature | CategoricalFeature | BooleanFeature | TextFeature | ImageFeature;
 
 /**
  * A column the encoder does not use, and why.
@@ -104,7 +107,7 @@ export interface CategoricalOptions {
 export type FeatureOptions = CategoricalOptions & TextFeatureOptions;
 
 /**
- * Fits the transform of one numeric, categorical, boolean or text column on training rows.
+ * Fits the transform of one numeric, categorical, boolean, text or image column on training rows.
  *
  * @example
  * const f = fitFeature(table, schema.columns[0]); // { kind: 'numeric', column: 'age', mean: 41.2, std: 11.9, ... }
@@ -113,6 +116,7 @@ export function fitFeature(table: Table, col: ColumnInfo, opts: FeatureOptions =
   const rows = table.rows;
   const j = col.index;
   if (col.kind === 'text') return fitTextFeature(table, col, opts);
+  if (col.kind === 'image') return fitImageFeature(table, col);
   if (col.kind === 'numeric') {
     let n = 0;
     let sum = 0;
@@ -176,6 +180,7 @@ export function fitFeature(table: Table, col: ColumnInfo, opts: FeatureOptions =
  */
 export function featureNames(spec: FeatureSpec): string[] {
   if (spec.kind === 'text') return textFeatureNames(spec);
+  if (spec.kind === 'image') return imageFeatureNames(spec);
   if (spec.kind === 'categorical') {
     const names = [...spec.categories, OTHER].map((v) => `${spec.column}=${v}`);
     if (spec.missingBucket) names.push(`${spec.column}=${MISSING}`);
@@ -195,6 +200,7 @@ export function featureNames(spec: FeatureSpec): string[] {
  */
 export function makeFeatureWriter(spec: FeatureSpec): (table: Table, j: number, x: Float32Array, offset: number, stride: number) => void {
   if (spec.kind === 'text') return makeTextWriter(spec);
+  if (spec.kind === 'image') return makeImageWriter(spec);
   if (spec.kind === 'numeric') {
     const { mean, std, missingIndicator } = spec;
     return (table, j, x, offset, stride) => {
@@ -285,6 +291,8 @@ export function checkFeatureSpec(f: unknown, i: number): FeatureSpec {
     if (typeof o.missingBucket !== 'boolean') return bad('missingBucket must be a boolean');
   } else if (o.kind === 'text') {
     checkTextFeature(o, bad);
+  } else if (o.kind === 'image') {
+    checkImageFeature(o, bad);
   } else {
     return bad(`unknown kind '${String(o.kind)}'`);
   }

@@ -1,6 +1,6 @@
 /**
  * The tabular data path: CSV/TSV reading, schema inference, the fitted feature/target encoder, splits,
- * batching, and demo datasets.
+ * batching, demo datasets, and image data (folders of PNG/JPEG, MNIST, Fashion-MNIST, seeded transforms).
  *
  * @example
  * import { readCsv, inferSchema, fitTabularEncoder, stratifiedSplit } from './data/index.ts';
@@ -13,6 +13,7 @@ export * from './csv.ts';
 export * from './csv-write.ts';
 export * from './demo.ts';
 export * from './features.ts';
+export * from './images/index.ts';
 export * from './schema.ts';
 export * from './split.ts';
 export * from './tabular.ts';

@@ -4,16 +4,18 @@
  */
 import { SwitchyardError } from '../util/errors.ts';
 import type { Table } from './csv.ts';
+import { IMAGE_COLUMN, isImageTable } from './images/folder.ts';
 import { didYouMean, isMissing, listNames, parseBoolean, parseNumber } from './values.ts';
 
 /**
  * What a column holds. `identifier` columns are not used as model features; `text` columns become hashed
- * TF-IDF features (src/data/text-features.ts).
+ * TF-IDF features (src/data/text-features.ts); `image` is the image column of a folder of images or a built-in
+ * image dataset (src/data/images/), never inferred for a table read from text.
  *
  * @example
  * const k: ColumnKind = 'categorical';
  */
-export type ColumnKind = 'numeric' | 'categorical' | 'boolean' | 'text' | 'identifier';
+export type ColumnKind = 'numeric' | 'categorical' | 'boolean' | 'text' | 'identifier' | 'image';
 
 /**
  * A column kind, or `ignore` to leave the column out entirely.
@@ -220,6 +222,9 @@ export function inferSchema(table: Table, overrides: Record<string, ColumnRole> 
         throw badCell(table, name, j, st.firstNonBoolean, 'a boolean (true/false, yes/no, 1/0)', `column '${name}' is marked boolean: fix the value, or mark the column categorical`);
       }
       return { ...base, kind: forced, source: 'override', reason: 'set by override' };
+    }
+    if (isImageTable(table) && name === IMAGE_COLUMN) {
+      return { ...base, kind: 'image', source: 'inferred', reason: `${table.images.length} decoded images` };
     }
     if (st.numeric < st.nonMissing && st.numeric >= NUMERIC_GARBAGE_THRESHOLD * st.nonMissing) {
       const bad = st.nonMissing - st.numeric;

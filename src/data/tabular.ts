@@ -369,7 +369,7 @@ export function fitTabularEncoder(
   const dropped: DroppedColumn[] = [];
   for (const col of schema.columns) {
     if (col === tcol) continue;
-    if (col.kind === 'numeric' || col.kind === 'categorical' || col.kind === 'boolean' || col.kind === 'text') {
+    if (col.kind !== 'identifier' && col.kind !== 'ignore') {
       specs.push(fitFeature(table, col, opts));
     } else {
       const why = col.kind === 'ignore' ? col.reason : `${col.kind} column (${col.reason})`;

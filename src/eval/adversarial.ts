@@ -68,7 +68,7 @@ export interface AttackResult {
 }
 
 /**
- * The default attack surface of a Switchyard tabular model: only standardised numeric values move (one-hot
+ * The default attack surface of a Switchyard tabular model: only standardised numeric values and pixels move (one-hot
  * categories, booleans and missing indicators stay as they are), clipped to the range seen in `reference`.
  *
  * @example
@@ -80,8 +80,11 @@ export function attackSurface(specs: readonly FeatureSpec[] | null, reference: F
   if (specs) {
     let o = 0;
     for (const s of specs) {
+      const width = featureNames(s).length;
       if (s.kind === 'numeric') mask[o] = 1;
-      o += featureNames(s).length;
+      // Pixels are continuous features too: an image column is attacked (and shifted for OOD) as a whole.
+      if (s.kind === 'image') mask.fill(1, o, o + width);
+      o += width;
     }
   }
   const lo = new Float32Array(F).fill(Infinity);

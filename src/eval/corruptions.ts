@@ -51,12 +51,15 @@ export function corruptionApplies(kind: TabularCorruption, columns: readonly Cor
  * const cols = corruptibleColumns(model.encoder!.specs);
  */
 export function corruptibleColumns(specs: readonly FeatureSpec[]): CorruptibleColumn[] {
-  return specs.map((s): CorruptibleColumn => {
-    if (s.kind === 'numeric') return { column: s.column, kind: 'numeric', std: s.std };
-    if (s.kind === 'boolean') return { column: s.column, kind: 'categorical', categories: ['true', 'false'] };
-    if (s.kind === 'text') return { column: s.column, kind: 'text' };
-    return { column: s.column, kind: 'categorical', categories: s.categories };
-  });
+  // Image columns are not table cells: their corruptions (noise, blur, contrast) work on pixels, not here.
+  return specs.flatMap((s): CorruptibleColumn[] => (s.kind === 'image' ? [] : [corruptibleColumn(s)]));
+}
+
+function corruptibleColumn(s: Exclude<FeatureSpec, { kind: 'image' }>): CorruptibleColumn {
+  if (s.kind === 'numeric') return { column: s.column, kind: 'numeric', std: s.std };
+  if (s.kind === 'boolean') return { column: s.column, kind: 'categorical', categories: ['true', 'false'] };
+  if (s.kind === 'text') return { column: s.column, kind: 'text' };
+  return { column: s.column, kind: 'categorical', categories: s.categories };
 }
 
 /**

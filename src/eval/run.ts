@@ -9,7 +9,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
-import { readTable } from '../data/readers/index.ts';
+import { readTable, requireInput } from '../data/readers/index.ts';
+import { parseBuiltinImageName } from '../data/images/builtin.ts';
+import { type DatasetSplitRecord, isImageTable } from '../data/images/folder.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
@@ -139,7 +141,8 @@ export interface EvalResult {
   version: 1;
   created: string;
   model: { source: string; kind: 'tabular' | 'onnx' | 'lm'; task: 'classification' | 'regression' | 'language-model'; classes?: string[]; target?: string };
-  data: { file: string; rows?: number };
+  /** The data evaluated on; `dataset` records a built-in image dataset's split (seed, sizes, fingerprint). */
+  data: { file: string; rows?: number; dataset?: DatasetSplitRecord };
   scores?: TabularScores;
   calibration?: CalibrationResult;
   robustness?: { corruptions: CorruptionResult[]; adversarial?: { norm: AttackNorm; steps: number; points: RobustPoint[]; surface: string }[] };
@@ -156,10 +159,6 @@ function requireColumns(table: Table, columns: string[], flag: string): void {
   }
 }
 
-function requireFile(path: string, flag: string): void {
-  if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
-}
-
 /**
  * Evaluates a model on a data set; see {@link EvalOptions}. Bad input (missing files or columns, a model
  * whose inputs do not match the data) throws a SwitchyardError before any long work starts.
@@ -170,18 +169,18 @@ function requireFile(path: string, flag: string): void {
  */
 export async function runEval(o: EvalOptions): Promise<EvalResult> {
   checkRanges(o, EVAL_RANGES);
-  for (const [p, flag] of [[o.ood, '--ood'], [o.reference, '--reference'], [o.calibrateOn, '--calibrate-on']] as const) if (p) requireFile(p, flag);
+  for (const [p, flag] of [[o.ood, '--ood'], [o.reference, '--reference'], [o.calibrateOn, '--calibrate-on']] as const) if (p) requireInput(p, flag);
   const model = await loadEvalModel(o.model, { target: o.target, classes: o.classes, threads: o.threads });
   const base = { format: 'switchyard.eval' as const, version: 1 as const, created: new Date().toISOString(), notes: [] as string[] };
   try {
     if (model.kind === 'lm') {
       const files = o.data.split(',').filter(Boolean);
-      files.forEach((f) => requireFile(f, '--data'));
+      files.forEach((f) => requireInput(f, '--data'));
       if (o.adversarial && !model.model) base.notes.push('adversarial attacks need the weights (input gradients); skipped for an exported decode step: evaluate the run directory for them');
       const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions, adversarial: o.adversarial, epsilons: o.epsilons?.filter((e) => e > 0), steps: o.pgdSteps });
       return { ...base, model: { source: model.source, kind: 'lm', task: 'language-model' }, data: { file: o.data }, lm };
     }
-    requireFile(o.data, '--data');
+    requireInput(o.data, '--data');
     return await evalTabular(model, o, base);
   } finally {
     await model.release();
@@ -278,7 +277,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   return {
     ...base,
     model: { source: model.source, kind: model.kind, task: model.task, classes: model.classes, target: model.target },
-    data: { file: o.data, rows: test.rows },
+    data: { file: o.data, rows: test.rows, ...(isImageTable(table) && table.dataset ? { dataset: table.dataset } : {}) },
     scores, calibration,
     robustness: { corruptions, ...(adversarial.length ? { adversarial } : {}) },
     ood,
@@ -290,7 +289,7 @@ async function trainingData(model: TabularEvalModel): Promise<string | undefined
   if (model.kind !== 'tabular') return undefined;
   const cfg = JSON.parse(await readFile(join(model.source, 'config.json'), 'utf8')) as { train?: { data?: string } };
   const p = cfg.train?.data;
-  return p && existsSync(p) ? p : undefined;
+  return p && (parseBuiltinImageName(p) || existsSync(p)) ? p : undefined;
 }
 
 /** Accuracy (classification) or RMSE (regression) of one prediction pass. */

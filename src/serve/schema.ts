@@ -62,6 +62,13 @@ export interface InputSchema {
  * const schema = schemaFromEncoder(TabularEncoder.fromJSON(cfg.encoder));
  */
 export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject'): InputSchema {
+  if (enc.specs.some((s) => s.kind === 'image')) {
+    throw new SwitchyardError(
+      'E_SERVE_IMAGES',
+      'this model reads images, which the server does not take yet',
+      'predict on images with switchyard predict --data FOLDER',
+    );
+  }
   const fields: InputField[] = enc.specs.map((s) =>
     s.kind === 'numeric'
       ? { name: s.column, type: 'number', standardise: { mean: s.mean, std: s.std } }
@@ -69,7 +76,7 @@ export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFie
         ? { name: s.column, type: 'boolean' }
         : s.kind === 'text'
           ? { name: s.column, type: 'text' }
-          : { name: s.column, type: 'category', categories: [...s.categories] },
+          : { name: s.column, type: 'category', categories: [...(s as { categories: string[] }).categories] },
   );
   return { kind: 'object', fields, ignored: [...enc.dropped.map((d) => d.column), enc.target.column], unknownFields, width: enc.numFeatures };
 }

@@ -123,7 +123,7 @@ function encodeColumn(e: EncoderNodes, spec: FeatureSpec): string[] {
  * rawInputsPossible(enc) ? 'raw' : 'features';
  */
 export function rawInputsPossible(enc: TabularEncoder): boolean {
-  return enc.specs.every((s) => s.kind !== 'text');
+  return enc.specs.every((s) => s.kind !== 'text' && s.kind !== 'image');
 }
 
 /**

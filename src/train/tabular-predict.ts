@@ -1,4 +1,5 @@
 import { readTable } from '../data/readers/index.ts';
+import type { MAX_IMAGE_PIXELS } from '../data/images/image.ts';
 import { formatCsvRow } from '../data/csv-write.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
@@ -20,15 +21,20 @@ export interface TabularPredictions {
 
 /**
  * Runs a trained tabular model (a `switchyard train` run directory) on a CSV with the same columns
- * (the target column may be absent).
+ * (the target column may be absent), or an image model on a folder of images or a built-in split (`mnist:test`).
+ * `opts.maxImagePixels` bounds each image of a folder (default {@link MAX_IMAGE_PIXELS}); `opts.threads` ORT's.
  *
  * @example
  * const p = await predictTabular('runs/x', 'test.csv');
  * p.predictions[0]; // 'gold'
  */
-export async function predictTabular(runDir: string, dataPath: string, opts: { threads?: number } = {}): Promise<TabularPredictions> {
+export async function predictTabular(
+  runDir: string,
+  dataPath: string,
+  opts: { threads?: number; maxImagePixels?: number } = {},
+): Promise<TabularPredictions> {
   const { enc, model } = await loadTabularRun(runDir);
-  const table = await readTable(dataPath);
+  const table = await readTable(dataPath, { maxImagePixels: opts.maxImagePixels });
   const { x, rows, features } = enc.encode(table, { target: false });
   const fwd = await Forward.compile(model, inferenceOutputs(enc), inferenceSpec(features), opts);
   const classes = [...enc.classes];

@@ -2,6 +2,8 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
+import { type DatasetSplitRecord, isImageTable } from '../data/images/folder.ts';
+import type { MAX_IMAGE_PIXELS } from '../data/images/image.ts';
 import { didYouMean, isMissing, listNames, parseNumber } from '../data/values.ts';
 import { type ColumnRole, inferSchema } from '../data/schema.ts';
 import { randomSplit, stratifiedSplit } from '../data/split.ts';
@@ -44,6 +46,8 @@ export interface TabularTrainOptions extends RunOptions, MlpHyperParams {
   weightColumn?: string;
   /** The most parameters the MLP may have (default {@link DEFAULT_MAX_PARAMS}); checked before allocating. */
   maxParams?: number;
+  /** Images (a folder as `data`): refuse one of more pixels than this (default {@link MAX_IMAGE_PIXELS}). */
+  maxImagePixels?: number;
   /**
    * Start from these weights (a new run, fresh optimizer): see {@link readInitSource}. From a tabular run, its
    * feature encoding is reused (the loaded layers expect its features) and so are its hidden sizes and
@@ -73,6 +77,7 @@ export const TABULAR_TRAIN_RANGES = {
   textBuckets: { flag: '--text-buckets', min: 1, max: 1 << 18, integer: true },
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
   maxParams: { flag: '--max-params', min: 1, integer: true },
+  maxImagePixels: { flag: '--max-image-pixels', min: 1, integer: true },
   ...COMMON_RANGES,
 } as const;
 
@@ -139,7 +144,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
   checkRanges(o, TABULAR_TRAIN_RANGES);
   const started = performance.now();
-  const table = dropMissingTarget(await readTable(o.data), o.target);
+  const table = dropMissingTarget(await readTable(o.data, { maxImagePixels: o.maxImagePixels }), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
   let refitText: ((rows: Int32Array) => TabularEncoder) | null = null;
@@ -178,7 +183,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
       task: enc.task,
       model: { sizes, activation: o.activation, dropout: o.dropout },
       encoder: enc.toJSON(),
-      train: { data: o.data, valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
+      train: { data: o.data, ...datasetRecord(table), valid: o.valid, target: o.target, weightColumn: o.weightColumn, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay, optimizer: o.optimizer ?? 'adamw', momentum: o.momentum ?? 0.9, clipNorm: o.clipNorm ?? null, accumulate: o.accumulate ?? 1, patience: o.patience, validFraction: o.validFraction, stepsPerCall: o.stepsPerCall },
       seed: o.seed,
       created: new Date().toISOString(),
     };
@@ -192,7 +197,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   let validIdx: Int32Array;
   let validEnc = encoded;
   if (o.valid) {
-    validEnc = enc.encode(await readTable(o.valid));
+    validEnc = enc.encode(await readTable(o.valid, { maxImagePixels: o.maxImagePixels }));
     trainIdx = Int32Array.from({ length: encoded.rows }, (_, i) => i);
     validIdx = Int32Array.from({ length: validEnc.rows }, (_, i) => i);
   } else {
@@ -308,6 +313,11 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   return summary;
 }
 
+/** A built-in dataset's split, recorded in the run's config beside `data` (seed, sizes, fingerprint of the ids). */
+function datasetRecord(t: Table): { dataset?: DatasetSplitRecord } {
+  return isImageTable(t) && t.dataset ? { dataset: t.dataset } : {};
+}
+
 async function writeMetricsLines(file: string, lines: EpochRecord[]): Promise<void> {
   await writeFileAtomic(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
 }
@@ -318,7 +328,9 @@ function dropMissingTarget(t: Table, target: string): Table & { droppedRows: num
   if (j < 0) return { ...t, droppedRows: 0 };
   const keep = t.rows.map((r, i) => i).filter((i) => !isMissing(t.rows[i][j]));
   if (keep.length === t.rows.length) return { ...t, droppedRows: 0 };
-  return { ...t, rows: keep.map((i) => t.rows[i]), lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
+  const images = isImageTable(t) ? { images: keep.map((i) => t.images[i]) } : {};
+  const rows = keep.map((i) => t.rows[i]);
+  return { ...t, ...images, rows, lines: keep.map((i) => t.lines[i]), droppedRows: t.rows.length - keep.length };
 }
 
 function requireColumn(t: Table, name: string, flag: string): void {

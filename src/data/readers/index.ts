@@ -1,8 +1,13 @@
 /**
- * The one loading path: {@link readTable} turns CSV, TSV, JSONL, Parquet or a folder of text files into a
- * {@link Table} of string cells, for training, prediction, audit and evaluation alike.
+ * The one loading path: {@link readTable} turns CSV, TSV, JSONL, Parquet, a folder of text files, a folder of
+ * images or a built-in image dataset into a {@link Table}, for training, prediction, audit and evaluation alike.
  */
+import { existsSync } from 'node:fs';
+import { SwitchyardError } from '../../util/errors.ts';
 import { readCsv, type Table } from '../csv.ts';
+import { parseBuiltinImageName, readBuiltinImages } from '../images/builtin.ts';
+import { isImageFolder, readImageFolder } from '../images/folder.ts';
+import type { MAX_IMAGE_PIXELS } from '../images/image.ts';
 import { DuckSession } from './duckdb.ts';
 import { checkTextFile, detectFormat, type TableFormat } from './format.ts';
 import { readJsonl } from './jsonl.ts';
@@ -26,19 +31,43 @@ export interface ReadTableOptions {
   delimiter?: string;
   /** Stop after this many data rows. */
   limit?: number;
+  /** A folder of images: refuse an image of more pixels than this (default {@link MAX_IMAGE_PIXELS}). */
+  maxImagePixels?: number;
+}
+
+/**
+ * Throws `E_FILE_NOT_FOUND` (naming the flag) unless `path` exists or names a built-in image dataset (`mnist`,
+ * `fashion-mnist`, each also with `:train` or `:test`).
+ *
+ * @param path the value of the flag
+ * @param flag the flag, for the message
+ * @example
+ * requireInput(a.data, '--data'); // fine for 'mnist' and for an existing file
+ */
+export function requireInput(path: string, flag: string): void {
+  if (parseBuiltinImageName(path) || existsSync(path)) return;
+  throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file (${flag})`, 'check the path');
 }
 
 /**
  * Reads any supported input into a {@link Table}. CSV/TSV go through the streaming RFC 4180 parser (exact
  * `file:line:column` errors), JSONL through a line reader, Parquet through DuckDB, a directory becomes rows of
- * `path, text`. Missing, empty and binary files throw `E_FILE_NOT_FOUND`, `E_CSV_EMPTY`, `E_BINARY`.
+ * `path, text`, or, when it holds images, an image table (`image` and `label` from the sub-folders; see
+ * readImageFolder). `mnist`, `fashion-mnist` (and `:train`/`:test`) name the built-in image datasets (a folder of
+ * that name is `./mnist`). Missing, empty and binary files throw `E_FILE_NOT_FOUND`, `E_CSV_EMPTY`, `E_BINARY`.
  *
  * @example
  * const t = await readTable('train.parquet');
  * t.columns; // ['age', 'income', 'label']
+ * (await readTable('mnist:test')).rows.length; // 2000
  */
 export async function readTable(path: string, opts: ReadTableOptions = {}): Promise<Table> {
+  const builtin = opts.format === undefined ? parseBuiltinImageName(path) : null;
+  if (builtin) return readBuiltinImages(builtin.name, builtin.split, opts);
   const format = opts.format ?? detectFormat(path);
+  if (format === 'text' && opts.format === undefined && isImageFolder(path)) {
+    return readImageFolder(path, { limit: opts.limit, maxPixels: opts.maxImagePixels });
+  }
   switch (format) {
     case 'text':
       return readTextFolder(path, opts);
