@@ -112,7 +112,7 @@ export class WebGpuGraph implements Executable {
         continue;
       }
       const ins = node.inputs.map((t) => env.get(t)!);
-      const ctx: GpuKernelContext = { node, where, dim: ctxDim };
+      const ctx: GpuKernelContext = { node, where, dim: ctxDim, features: this.gpu.adapter.features };
       const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
       const plan = GPU_KERNELS[node.op](values, node.attrs, ctx);
       this.encode(pass, plan, ins, node, env);
@@ -195,7 +195,11 @@ export class WebGpuGraph implements Executable {
     const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    const groups = Math.ceil(plan.invocations / WORKGROUP);
+    if (Array.isArray(plan.workgroups)) {
+      pass.dispatchWorkgroups(...plan.workgroups);
+      return;
+    }
+    const groups = plan.workgroups ?? Math.ceil(plan.invocations / WORKGROUP);
     const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
   }
