@@ -57,6 +57,7 @@ const rows: [string, number, number, number, MatmulKernel, boolean][] = [
 ];
 for (const [shape, m, k, n, kernel, subgroups] of rows) {
   const gflops = await time(m, k, n, kernel, subgroups);
-  console.log(`${shape.padEnd(22)} ${(kernel + (subgroups ? '+subgroups' : '')).padEnd(18)} ${gflops.toFixed(2)} GFLOP/s`);
+  const name = kernel + (subgroups ? '+subgroups' : '');
+  console.log(`${shape.padEnd(22)} ${name.padEnd(18)} ${gflops.toFixed(2)} GFLOP/s`);
 }
 device.destroy();

@@ -9,7 +9,8 @@ import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
 import { numel } from '../reference/tensor.ts';
 import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
 import { acquireDevice, type WebGpuDevice } from './device.ts';
-import { fuseGraph, kernelOf, type RunNode } from './fuse.ts';
+import { fuseGraph, type RunNode } from './fuse.ts';
+import { kernelOf } from './fused-kernel.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
 import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
 
@@ -59,7 +60,8 @@ export class WebGpuGraph implements Executable {
   ) {
     this.pool = new BufferPool(gpu.device);
     this.declared = new Map(graph.inputs.map((t) => [t.name!, t]));
-    this.nodes = fuse ? fuseGraph(graph) : graph.nodes;
+    const maxBindings = gpu.device.limits.maxStorageBuffersPerShaderStage;
+    this.nodes = fuse ? fuseGraph(graph, { maxBindings }) : graph.nodes;
   }
 
   /**

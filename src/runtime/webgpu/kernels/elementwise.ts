@@ -122,7 +122,8 @@ export const ELEMENTWISE_OPS: readonly string[] = [...Object.keys(BINARY), ...Ob
  * @example
  * elementwiseExpr('add', ['x', 'y'], ['f32', 'f32'], 'f32', {}); // 'x + y'
  */
-export function elementwiseExpr(op: string, vals: string[], ins: DType[], out: DType, attrs: Attrs): string | undefined {
+export function elementwiseExpr(op: string, vals: string[], ins: DType[], out: DType, attrs: Attrs)
+  : string | undefined {
   const int = ins[0] !== 'f32';
   if (op in BINARY) return BINARY[op](vals[0], vals[1], int);
   if (op in UNARY) return UNARY[op](vals[0], int);
