@@ -31,22 +31,28 @@ export function kernelOf(node: RunNode): GpuKernel {
   if (!fusions) return GPU_KERNELS[node.op];
   return (leafValues, _attrs, ctx) => {
     const values = groupShapes(fusions, node.inputs, leafValues, ctx);
-    const read = reader(node.inputs);
-    if (fusions.every((f) => isElementwise(f.root))) return elementwisePlan(fusions, leafValues, values, read);
-    return rewiredPlan(fusions[0], leafValues, values, read, ctx);
+    const fnName = functionNames(fusions);
+    const read = reader(node.inputs, fnName);
+    if (fusions.every((f) => isElementwise(f.root))) return elementwisePlan(fusions, leafValues, values, read, fnName);
+    return rewiredPlan(fusions[0], leafValues, values, read, fnName, ctx);
   };
 }
 
-/** Name of the WGSL function computing a fused node's element at a flat index. */
-const fnName = (n: Node): string => `fz${n.id}`;
+/**
+ * Names of the WGSL functions computing each fused node's element at a flat index: by place in the groups, not
+ * by node id, so that the same chain in every layer is the same source text (one pipeline, compiled once).
+ */
+function functionNames(fusions: Fusion[]): Map<Node, string> {
+  return new Map(fusions.flatMap((f, g) => [...f.inlined, f.root].map((n, k): [Node, string] => [n, `fz${g}_${k}`])));
+}
 
 /** Leaves are buffers `inK`, scalar constants literals, the rest calls of their node's function. */
-function reader(leaves: Tensor[]): Reader {
+function reader(leaves: Tensor[], fnName: Map<Node, string>): Reader {
   return (t, index) => {
     const k = leaves.indexOf(t);
     if (k >= 0) return `in${k}[${index}]`;
     if (isScalarConst(t)) return literal(Number((t.node!.attrs.data as TensorData)[0]), t.dtype);
-    return `${fnName(t.node!)}(${index})`;
+    return `${fnName.get(t.node!)}(${index})`;
   };
 }
 
@@ -65,14 +71,15 @@ function groupShapes(fusions: Fusion[], leaves: Tensor[], leafValues: GpuValue[]
 }
 
 /** Elementwise-rooted groups: each writes its root and stored nodes over its own range of `i`. */
-function elementwisePlan(fusions: Fusion[], leafValues: GpuValue[], values: Map<Tensor, GpuValue>, read: Reader) {
-  const functions = fusions.flatMap((f) => [...f.inlined, f.root].map((n) => elementFunction(n, values, read)));
+function elementwisePlan(fusions: Fusion[], leafValues: GpuValue[], values: Map<Tensor, GpuValue>, read: Reader,
+  fnName: Map<Node, string>) {
+  const functions = fusions.flatMap((f) => [...f.inlined, f.root].map((n) => elementFunction(n, values, read, fnName)));
   const outs: Tensor[] = [];
   const branches: string[] = [];
   let start = 0;
   for (const f of fusions) {
     const count = numel(values.get(f.root.outputs[0])!.shape);
-    const writes = [f.root, ...f.stored].map((n) => `out${outs.push(n.outputs[0]) - 1}[j] = ${fnName(n)}(j);`);
+    const writes = [f.root, ...f.stored].map((n) => `out${outs.push(n.outputs[0]) - 1}[j] = ${fnName.get(n)}(j);`);
     branches.push(`  if (i < ${u(start + count)}) { let j = i - ${u(start)}; ${writes.join(' ')} return; }`);
     start += count;
   }
@@ -83,11 +90,11 @@ function elementwisePlan(fusions: Fusion[], leafValues: GpuValue[], values: Map<
 
 /** Another root: its own kernel, with its buffer reads rewired to the group's functions and leaves. */
 function rewiredPlan(fusion: Fusion, leafValues: GpuValue[], values: Map<Tensor, GpuValue>, read: Reader,
-  ctx: GpuKernelContext): KernelPlan {
+  fnName: Map<Node, string>, ctx: GpuKernelContext): KernelPlan {
   const { root } = fusion;
   const plan = GPU_KERNELS[root.op](root.inputs.map((t) => values.get(t)!), root.attrs, { ...ctx, node: root });
   if (plan.kind === 'alias') return plan;
-  const functions = fusion.inlined.map((n) => elementFunction(n, values, read));
+  const functions = fusion.inlined.map((n) => elementFunction(n, values, read, fnName));
   const body = rewireReads(stripBindings(plan.wgsl), (k, index) => read(root.inputs[k], index));
   const enables = plan.wgsl.match(/^enable [^;]+;$/gm) ?? [];
   const bindings = [
@@ -101,7 +108,7 @@ function rewiredPlan(fusion: Fusion, leafValues: GpuValue[], values: Map<Tensor,
 }
 
 /** `fn fzN(o: u32) -> T`: the node's element at flat index `o` of its (contiguous) shape. */
-function elementFunction(n: Node, values: Map<Tensor, GpuValue>, read: Reader): string {
+function elementFunction(n: Node, values: Map<Tensor, GpuValue>, read: Reader, fnName: Map<Node, string>): string {
   const out = values.get(n.outputs[0])!;
   const ins = n.inputs.map((t) => values.get(t)!);
   let views: { name: string; strides: number[] }[];
@@ -116,7 +123,7 @@ function elementFunction(n: Node, values: Map<Tensor, GpuValue>, read: Reader): 
   const vals = n.inputs.map((t, k) => read(t, `o${k}`));
   const expr = elementwiseExpr(n.op, vals, ins.map((x) => x.dtype), out.dtype, n.attrs) ?? vals[0];
   const reads = n.op === 'fullLike' ? '' : offsets('o', out.shape, views);
-  return `fn ${fnName(n)}(o: u32) -> ${wgslType(out.dtype)} {
+  return `fn ${fnName.get(n)}(o: u32) -> ${wgslType(out.dtype)} {
 ${reads}
   return ${expr};
 }`;
