@@ -10,7 +10,7 @@ import {
 import { crossEntropy, gelu, rmsNorm } from '../../src/nn/functional.ts';
 import { adamw } from '../../src/optim/optimizer.ts';
 import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
-import { fuseGraph } from '../../src/runtime/webgpu/fuse.ts';
+import { countKernels, fuseGraph } from '../../src/runtime/webgpu/fuse.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import type { HostTensor } from '../../src/runtime/executor.ts';
 import { expectMatch, randInt, randn, roundFeeds, toHost } from '../runtime/ort-helpers.ts';
@@ -151,10 +151,22 @@ describe.skipIf(!gpu)(title('WebGPU fusion pass'), () => {
     expect(n.unfused).toBeGreaterThan(10 * shapes.length);
   });
 
-  it('a whole GPT training step (forward, backward, AdamW): same results, fewer dispatches', async () => {
-    const { graph, feeds } = gptStep({ ...TINY_GPT, layers: 1 });
-    const n = await fusedVsUnfused(graph, feeds, { rtol: 2e-3, atol: 2e-5 });
-    console.log(`GPT step (${graph.nodes.length} nodes): ${n.unfused} dispatches unfused, ${n.fused} fused`);
-    expect(n.fused).toBeLessThan(n.unfused / 3);
+  it('a GPT step (forward, backward, AdamW) matches the reference in under a quarter of the kernels', async () => {
+    // Fused only (the unfused kernels are counted, not run: compiling each of them is slow on lavapipe).
+    const { graph, feeds } = gptStep(TINY_GPT);
+    const rounded = roundFeeds(feeds);
+    const want = runReference(graph, rounded);
+    const exe = await WebGpuGraph.create(graph, { device: gpu! });
+    try {
+      const got = await exe.run(Object.fromEntries(Object.entries(rounded).map(([k, t]) => [k, toHost(t)])));
+      for (const name of graph.outputNames) expectMatch(name, got[name], want[name], { rtol: 2e-3, atol: 2e-5 });
+      const unfused = countKernels(graph.nodes, graph.outputs);
+      console.log(`GPT step (${graph.nodes.length} nodes): ${unfused} kernels unfused, ${exe.dispatches} fused`);
+      const maxBindings = gpu!.device.limits.maxStorageBuffersPerShaderStage;
+      expect(exe.dispatches).toBe(countKernels(fuseGraph(graph, { maxBindings }), graph.outputs));
+      expect(exe.dispatches).toBeLessThan(unfused / 4);
+    } finally {
+      await exe.release();
+    }
   });
 });

@@ -22,9 +22,13 @@ const INLINED = new Set([...ELEMENTWISE_OPS, 'fullLike', 'expand', 'broadcastLik
 const ROOTS = new Set([...ELEMENTWISE_OPS, 'reduceSum', 'reduceMean', 'reduceMax', 'softmax', 'logSoftmax',
   'layerNorm', 'argmax', 'expand', 'broadcastLike', 'transpose']);
 
-/** At most this many nodes per group, and this many evaluations of one inlined node per element read. */
+/**
+ * At most this many nodes per group, and this many evaluations of one inlined node per element read: fused
+ * kernels are bound by memory, and evaluating a short chain again costs less than a round trip through memory
+ * (AdamW reads its gradient 6 times: in both moments and, stored, in the parameter's update).
+ */
 const MAX_GROUP = 32;
-const MAX_CALLS = 4;
+const MAX_CALLS = 8;
 
 /** A group: the root's kernel with the producers it computes inline (graph order), some of them also stored. */
 export interface Fusion {
@@ -114,6 +118,8 @@ export function fuseGraph(graph: Graph, opts: FuseOptions = {}): RunNode[] {
     const uses = users.get(out) ?? [];
     const root = uses.length ? rootOf.get(uses[0]) : undefined;
     const group = root && groups.get(root);
+    // A transpose only matmuls read is folded into their operand reads: no kernel, and its input stays a buffer.
+    if (node.op === 'transpose' && uses.length && uses.every((c) => c.op === 'matmul') && !outputs.has(out)) continue;
     const store = !!group && outputs.has(out) && isElementwise(root) && isElementwise(node) &&
       sameShape(out, root.outputs[0]);
     const count = uses.reduce((n, c) => n + (calls.get(c) ?? 0), store ? 1 : 0);
@@ -206,4 +212,28 @@ function foldTransposes(node: Node, materialised: (t: Tensor) => boolean): RunNo
   const inputs = node.inputs.map((t, k) => ([a, b][k] ? [a, b][k]!.inputs[0] : t));
   const attrs = { ...node.attrs, ...(a && { permA: a.attrs.perm }), ...(b && { permB: b.attrs.perm }) };
   return { ...node, inputs, attrs };
+}
+
+/** Ops that never dispatch: constants are uploads, the rest are aliases of their input's buffer. */
+const NO_DISPATCH = new Set(['const', 'reshape', 'identity', 'stopGradient']);
+
+/**
+ * How many kernels a node list dispatches to compute `outputs`: the nodes they need (walking back from them),
+ * less constants and aliases. Equals the executor's `dispatches` except for outputs with no elements.
+ *
+ * @param nodes a graph's nodes, or {@link fuseGraph}'s
+ * @param outputs the tensors fetched
+ * @example
+ * countKernels(fuseGraph(graph), graph.outputs); // vs countKernels(graph.nodes, graph.outputs)
+ */
+export function countKernels(nodes: Node[], outputs: Tensor[]): number {
+  const needed = new Set<Tensor>(outputs);
+  let count = 0;
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k];
+    if (!node.outputs.some((t) => needed.has(t))) continue;
+    node.inputs.forEach((t) => needed.add(t));
+    if (!NO_DISPATCH.has(node.op)) count++;
+  }
+  return count;
 }
