@@ -9,6 +9,8 @@ import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
 import { numel } from '../reference/tensor.ts';
 import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
 import { acquireDevice, type WebGpuDevice } from './device.ts';
+import { fuseGraph, type RunNode } from './fuse.ts';
+import { kernelOf } from './fused-kernel.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
 import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
 
@@ -22,6 +24,8 @@ interface Value {
 export interface WebGpuCompileOptions {
   /** The device to run on (default: {@link acquireDevice}'s). */
   device?: WebGpuDevice;
+  /** Fuse elementwise chains into their consumers and transposes into matmuls (default true; see fuse.ts). */
+  fuse?: boolean;
 }
 
 /** Throws `E_WEBGPU_OP` naming every op of `graph` that has no WebGPU kernel (and where it is used). */
@@ -43,14 +47,21 @@ export class WebGpuGraph implements Executable {
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   private readonly constants = new Map<Tensor, GpuBuf>();
   private readonly declared: Map<string, Tensor>;
+  /** The nodes a run executes: the graph's, with fused groups in place of the nodes they absorb. */
+  private readonly nodes: RunNode[];
+  /** Kernels dispatched by the last run (aliases and empty outputs dispatch nothing). */
+  dispatches = 0;
 
   private constructor(
     private readonly graph: Graph,
     /** The device and its adapter's summary. */
     readonly gpu: WebGpuDevice,
+    fuse: boolean,
   ) {
     this.pool = new BufferPool(gpu.device);
     this.declared = new Map(graph.inputs.map((t) => [t.name!, t]));
+    const maxBindings = gpu.device.limits.maxStorageBuffersPerShaderStage;
+    this.nodes = fuse ? fuseGraph(graph, { maxBindings }) : graph.nodes;
   }
 
   /**
@@ -64,7 +75,7 @@ export class WebGpuGraph implements Executable {
    */
   static async create(graph: Graph, opts: WebGpuCompileOptions = {}): Promise<WebGpuGraph> {
     checkSupported(graph);
-    return new WebGpuGraph(graph, opts.device ?? (await acquireDevice()));
+    return new WebGpuGraph(graph, opts.device ?? (await acquireDevice()), opts.fuse ?? true);
   }
 
   /** Names of the graph inputs. */
@@ -88,7 +99,8 @@ export class WebGpuGraph implements Executable {
     }
     const { device } = this.gpu;
     const fetched = fetch.map((n) => this.graph.outputs[this.outputNames.indexOf(n)]);
-    const uses = useCounts(this.graph, fetched);
+    const uses = useCounts(this.nodes, fetched);
+    this.dispatches = 0;
     const env = new Map<Tensor, Value>();
     for (const [name, t] of this.declared) {
       if (!uses.get(t)) continue;
@@ -104,7 +116,7 @@ export class WebGpuGraph implements Executable {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     const ctxDim = (d: number | string) => (typeof d === 'number' ? d : bound.get(d));
-    for (const node of this.graph.nodes) {
+    for (const node of this.nodes) {
       if (!node.outputs.some((o) => uses.get(o))) continue;
       const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
       if (node.op === 'const') {
@@ -112,9 +124,9 @@ export class WebGpuGraph implements Executable {
         continue;
       }
       const ins = node.inputs.map((t) => env.get(t)!);
-      const ctx: GpuKernelContext = { node, where, dim: ctxDim };
+      const ctx: GpuKernelContext = { node, where, dim: ctxDim, features: this.gpu.adapter.features };
       const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
-      const plan = GPU_KERNELS[node.op](values, node.attrs, ctx);
+      const plan = kernelOf(node)(values, node.attrs, ctx);
       this.encode(pass, plan, ins, node, env);
       node.inputs.forEach((t) => this.drop(t, uses, env));
       node.outputs.forEach((t) => {
@@ -190,12 +202,17 @@ export class WebGpuGraph implements Executable {
     });
     node.outputs.forEach((t, k) => env.set(t, outs[k]));
     if (plan.invocations === 0) return;
+    this.dispatches++;
     const buffers = [...ins, ...outs].map((v) => v.buf.buffer);
     const pipeline = this.pipeline(plan.wgsl, ins.length, outs.length);
     const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    const groups = Math.ceil(plan.invocations / WORKGROUP);
+    if (Array.isArray(plan.workgroups)) {
+      pass.dispatchWorkgroups(...plan.workgroups);
+      return;
+    }
+    const groups = plan.workgroups ?? Math.ceil(plan.invocations / WORKGROUP);
     const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
   }
@@ -223,11 +240,11 @@ export class WebGpuGraph implements Executable {
 }
 
 /** How many times each value is read in a run: by the nodes that need computing, and once per fetch. */
-function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
+function useCounts(nodes: Node[], fetched: Tensor[]): Map<Tensor, number> {
   const uses = new Map<Tensor, number>();
   for (const t of fetched) uses.set(t, (uses.get(t) ?? 0) + 1);
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const node = graph.nodes[k];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k];
     if (!node.outputs.some((o) => uses.get(o))) continue;
     for (const t of node.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
   }

@@ -4,11 +4,12 @@
  * pow of a negative base, erf missing) a helper below defines it.
  */
 import type { DType } from '../../../core/dtype.ts';
+import type { Attrs } from '../../../core/graph.ts';
 import { broadcastDims } from '../../reference/tensor.ts';
 import { broadcastStrides, type GpuKernel, type GpuKernelContext, type GpuValue, offsets, perElement } from './wgsl.ts';
 
 /** Helpers the expressions below may call (WGSL drops unused functions). */
-const HELPERS = `
+export const ELEMENTWISE_HELPERS = `
 fn sy_tanh(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
 fn sy_sigmoid(x: f32) -> f32 { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }
 fn sy_erf(x: f32) -> f32 {
@@ -84,7 +85,7 @@ function broadcastMap(ins: GpuValue[], where: string, out: DType, expr: (vals: s
   for (const x of ins.slice(1)) shape = broadcastDims(shape, x.shape, where);
   const views = ins.map((x, k) => ({ name: `o${k}`, strides: broadcastStrides(x.shape, shape) }));
   const body = `${offsets('i', shape, views)}\n  out0[i] = ${expr(ins.map((_, k) => `in${k}[o${k}]`))};`;
-  return perElement(ins, out, shape, body, HELPERS);
+  return perElement(ins, out, shape, body, ELEMENTWISE_HELPERS);
 }
 
 /** The WGSL conversion of a value of `from` to `to`: f32 -> i64 truncates toward zero, anything -> bool is != 0. */
@@ -105,27 +106,43 @@ export function literal(value: number, dtype: DType): string {
   return `${Math.trunc(value)}i`;
 }
 
+/** The WGSL literal a `fullLike` node fills with. */
+function fillLiteral(attrs: Attrs): string {
+  const dtype = attrs.dtype as DType;
+  return literal(dtype === 'f32' ? (attrs.value as number) : Number(attrs.value), dtype);
+}
+
+/** Ops computed element by element from broadcast inputs (the fusion pass inlines these). */
+export const ELEMENTWISE_OPS: readonly string[] = [...Object.keys(BINARY), ...Object.keys(UNARY), 'where', 'cast'];
+
+/**
+ * The WGSL expression of one element of an elementwise op (or a `fullLike` fill) from its inputs' element
+ * expressions `vals`; undefined for other ops. Expressions may call {@link ELEMENTWISE_HELPERS}.
+ *
+ * @example
+ * elementwiseExpr('add', ['x', 'y'], ['f32', 'f32'], 'f32', {}); // 'x + y'
+ */
+export function elementwiseExpr(op: string, vals: string[], ins: DType[], out: DType, attrs: Attrs)
+  : string | undefined {
+  const int = ins[0] !== 'f32';
+  if (op in BINARY) return BINARY[op](vals[0], vals[1], int);
+  if (op in UNARY) return UNARY[op](vals[0], int);
+  if (op === 'where') return `select(${vals[2]}, ${vals[1]}, ${vals[0]} != 0i)`;
+  if (op === 'cast') return convert(vals[0], ins[0], out);
+  if (op === 'fullLike') return fillLiteral(attrs);
+  return undefined;
+}
+
 /** Kernels of elementwise ops, casts and fills. */
 export const elementwiseGpuKernels: Record<string, GpuKernel> = {
   ...Object.fromEntries(
-    Object.entries(BINARY).map(([op, f]): [string, GpuKernel] => [
+    ELEMENTWISE_OPS.map((op): [string, GpuKernel] => [
       op,
-      (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([a, b]) => f(a, b, ins[0].dtype !== 'f32')),
+      (ins, attrs, ctx) => broadcastMap(ins, ctx.where, outType(ctx),
+        (vals) => elementwiseExpr(op, vals, ins.map((x) => x.dtype), outType(ctx), attrs)!),
     ]),
   ),
-  ...Object.fromEntries(
-    Object.entries(UNARY).map(([op, f]): [string, GpuKernel] => [
-      op,
-      (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([x]) => f(x, ins[0].dtype !== 'f32')),
-    ]),
-  ),
-  where: (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([c, a, b]) => `select(${b}, ${a}, ${c} != 0i)`),
-  cast: (ins, _a, ctx) => broadcastMap(ins, ctx.where, outType(ctx), ([x]) => convert(x, ins[0].dtype, outType(ctx))),
-  fullLike: ([x], attrs) => {
-    const dtype = attrs.dtype as DType;
-    const v = literal(dtype === 'f32' ? (attrs.value as number) : Number(attrs.value), dtype);
-    return perElement([x], dtype, [...x.shape], `  out0[i] = ${v};`);
-  },
+  fullLike: ([x], attrs) => perElement([x], attrs.dtype as DType, [...x.shape], `  out0[i] = ${fillLiteral(attrs)};`),
   numel: ([x], attrs, ctx) => {
     const count = (attrs.axes as number[]).reduce((n, a) => n * x.shape[a], 1);
     const dtype = ctx.node.outputs[0].dtype;

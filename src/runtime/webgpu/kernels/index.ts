@@ -2,6 +2,7 @@
 import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
+import { matmulGpuKernel } from './matmul.ts';
 import { reduceGpuKernels } from './reduce.ts';
 import type { GpuKernel } from './wgsl.ts';
 
@@ -11,6 +12,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...reduceGpuKernels,
   ...layoutGpuKernels,
   ...indexingGpuKernels,
+  matmul: matmulGpuKernel,
 };
 
 /**

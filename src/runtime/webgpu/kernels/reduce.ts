@@ -1,11 +1,10 @@
 /**
- * WGSL kernels of reductions, softmax-like lane ops, layerNorm, cumsum and matmul. These are the plain
- * versions: one invocation per output element, lane or row, looping over what it reduces. Tiled matmul and
- * fused reductions come later; these are the correctness baseline they are checked against.
+ * WGSL kernels of reductions, softmax-like lane ops, layerNorm and cumsum: one invocation per output element,
+ * lane or row, looping over what it reduces (the fusion pass inlines elementwise producers into these loops).
  */
 import type { DType } from '../../../core/dtype.ts';
-import { aroundAxis, broadcastDims, numel, stridesOf } from '../../reference/tensor.ts';
-import { broadcastStrides, type GpuKernel, type GpuValue, offsets, perElement, shader, u } from './wgsl.ts';
+import { aroundAxis, numel, stridesOf } from '../../reference/tensor.ts';
+import { type GpuKernel, type GpuValue, offsets, perElement, shader, u } from './wgsl.ts';
 
 /**
  * One invocation per kept element: loops over the reduced elements with `step(acc, v)` from `init`, then
@@ -60,7 +59,7 @@ function softmaxLike(log: boolean): GpuKernel {
   }`);
 }
 
-/** Kernels of reductions, normalisations, cumsum and matmul. */
+/** Kernels of reductions, normalisations and cumsum. */
 export const reduceGpuKernels: Record<string, GpuKernel> = {
   reduceSum: ([x], a) => reduceAxes(x, a.axes as number[], a.keepdims as boolean, 'f32', '0.0', 'acc + v', (s) => s),
   reduceMean: ([x], a) =>
@@ -103,20 +102,5 @@ export const reduceGpuKernels: Record<string, GpuKernel> = {
   for (var j = 0u; j < ${u(c)}; j++) { out0[off + j] = (in0[off + j] - mu) * rstd * in1[j] + in2[j]; }`;
     const wgsl = shader(ins.map((t) => t.dtype), ['f32'], rows, body);
     return { kind: 'shader', wgsl, invocations: rows, outShapes: [[...x.shape]] };
-  },
-  matmul: ([a, b], _attrs, ctx) => {
-    const [m, k] = a.shape.slice(-2);
-    const n = b.shape[b.shape.length - 1];
-    const batch = broadcastDims(a.shape.slice(0, -2), b.shape.slice(0, -2), ctx.where);
-    const shape = [...batch, m, n];
-    const views = [
-      { name: 'oa', strides: [...broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * m * k), k, 0] },
-      { name: 'ob', strides: [...broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * k * n), 0, 1] },
-    ];
-    const body = `${offsets('i', shape, views)}
-  var acc = 0.0;
-  for (var p = 0u; p < ${u(k)}; p++) { acc = acc + in0[oa + p] * in1[ob + p * ${u(n)}]; }
-  out0[i] = acc;`;
-    return perElement([a, b], 'f32', shape, body);
   },
 };

@@ -21,6 +21,11 @@ export interface ShaderPlan {
   wgsl: string;
   invocations: number;
   outShapes: number[][];
+  /**
+   * Workgroups to dispatch: a count (split over x and y by the executor; the kernel reads its flat index as
+   * `wg.x + wg.y * nw.x`) or an explicit grid. Default: one invocation per element in groups of {@link WORKGROUP}.
+   */
+  workgroups?: number | [number, number, number];
 }
 
 /** An output that is an input seen with another shape (reshape, identity): no copy, no dispatch. */
@@ -40,6 +45,8 @@ export interface GpuKernelContext {
   readonly where: string;
   /** The size of a dimension under the run's symbol bindings; undefined for an unbound symbol. */
   dim(d: Dim): number | undefined;
+  /** The device's optional features (`subgroups`, `shader-f16`, ...): kernels pick variants by them. */
+  readonly features: readonly string[];
 }
 
 /** A WebGPU kernel generator for one op. */
