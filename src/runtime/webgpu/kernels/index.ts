@@ -3,6 +3,7 @@ import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
 import { reduceGpuKernels } from './reduce.ts';
+import { rowGpuKernels } from './rows.ts';
 import type { GpuKernel } from './wgsl.ts';
 
 /** Every op with a WebGPU kernel, except `const` (see {@link webgpuOps}). */
@@ -11,6 +12,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...reduceGpuKernels,
   ...layoutGpuKernels,
   ...indexingGpuKernels,
+  ...rowGpuKernels,
 };
 
 /**

@@ -30,8 +30,37 @@ export interface AliasPlan {
   shape: number[];
 }
 
+/** A buffer one step of a {@link StepsPlan} binds: a node input, a node output, or the run's row-count words. */
+export type StepBinding = { input: number } | { output: number } | 'rowCounts';
+
+/** One dispatch of a {@link StepsPlan}: `reads` are bound read-only first, then `writes` read-write. */
+export interface Step {
+  wgsl: string;
+  invocations: number;
+  reads: StepBinding[];
+  writes: StepBinding[];
+}
+
+/**
+ * Several dispatches for one node, in order (ops with run-time row counts: see `kernels/rows.ts`); each binds
+ * what it names, so a node with many outputs stays within the adapter's storage-buffer limit.
+ */
+export interface StepsPlan {
+  kind: 'steps';
+  outShapes: number[][];
+  steps: Step[];
+}
+
 /** What a kernel decides for one node. */
-export type KernelPlan = ShaderPlan | AliasPlan;
+export type KernelPlan = ShaderPlan | AliasPlan | StepsPlan;
+
+/** Where the run-time row counts live (see `kernels/rows.ts`); absent when the graph has none. */
+export interface RowCountContext {
+  /** The word of the row-count buffer holding the count of run-time dim `d`; undefined for other dims. */
+  word(d: Dim): number | undefined;
+  /** The code this node writes into the status word (word 0) when its sizes do not fit. */
+  readonly failCode: number;
+}
 
 /** What a kernel may ask of the executor while it plans one node. */
 export interface GpuKernelContext {
@@ -40,6 +69,8 @@ export interface GpuKernelContext {
   readonly where: string;
   /** The size of a dimension under the run's symbol bindings; undefined for an unbound symbol. */
   dim(d: Dim): number | undefined;
+  /** The run-time row counts, for the ops that make or read them. */
+  readonly rows?: RowCountContext;
 }
 
 /** A WebGPU kernel generator for one op. */
