@@ -2,6 +2,7 @@
 import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
+import { randomGpuKernels } from './random.ts';
 import { reduceGpuKernels } from './reduce.ts';
 import { rowGpuKernels } from './rows.ts';
 import type { GpuKernel } from './wgsl.ts';
@@ -13,6 +14,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...layoutGpuKernels,
   ...indexingGpuKernels,
   ...rowGpuKernels,
+  ...randomGpuKernels,
 };
 
 /**
