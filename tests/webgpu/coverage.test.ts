@@ -2,18 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { opNames } from '../../src/core/index.ts';
 import { webgpuOps } from '../../src/runtime/webgpu/kernels/index.ts';
-
-/**
- * Ops allowed to lack a WebGPU kernel for now. Only `loop`: the webgpu-train branch adds its kernel (K steps per
- * submit) and removes it from this list; nothing else may be added here.
- */
-const NOT_YET = ['loop'];
+import { GPU_NOT_YET } from './helpers.ts';
 
 describe('WebGPU op coverage', () => {
   it('every op of opNames() has a WebGPU kernel (except the explicit allow-list)', () => {
     const have = new Set(webgpuOps());
     const missing = opNames().filter((op) => !have.has(op)).sort();
-    expect(missing, 'ops of opNames() without a WebGPU kernel').toEqual(NOT_YET);
+    expect(missing, 'ops of opNames() without a WebGPU kernel').toEqual(GPU_NOT_YET);
   });
 
   it('the WebGPU kernel table has no op the registry does not know', () => {

@@ -11,7 +11,7 @@ import { runReference } from '../../src/runtime/reference/index.ts';
 import type { HostTensor } from '../../src/runtime/executor.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { randn, tensor, toHost } from '../runtime/ort-helpers.ts';
-import { probeDevice } from './helpers.ts';
+import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
 const N = 4096;
@@ -32,14 +32,8 @@ const host = (feeds: ReturnType<typeof feedsOf>) => ({ x: toHost(feeds.x), seed:
 
 describe.skipIf(!gpu)(title('WebGPU: randomUniformLike'), () => {
   it('equals the CPU generator up to float32 rounding (seeds 0, 7, 2^31 - 2)', async () => {
-    for (const seed of [0, 7, 2 ** 31 - 2]) {
-      const feeds = feedsOf(seed);
-      const want = runReference(noise, feeds).u.data;
-      const got = (await runGpu(noise, host(feeds))).u.data as Float32Array;
-      let worst = 0;
-      got.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - want[k]))));
-      expect(worst, `seed ${seed}`).toBeLessThanOrEqual(6e-8);
-    }
+    const fn = (g: Graph) => ({ u: randomUniformLike(g.input('x', 'f32', [64, N / 64]), g.input('seed', 'i64', [])) });
+    for (const seed of [0, 7, 2 ** 31 - 2]) await gpuCase(gpu!, fn, feedsOf(seed), { rtol: 0, atol: 6e-8 });
   });
 
   it('is uniform on [0, 1): mean, variance, Kolmogorov-Smirnov; deterministic per seed', async () => {
@@ -76,4 +70,6 @@ describe.skipIf(!gpu)(title('WebGPU: randomUniformLike'), () => {
     }
     expect([...got.a.data]).not.toEqual([...got.b.data]); // two call sites, two streams
   });
+
+  it('this file ran every op of its family on WebGPU', () => expectGpuFamilyCovered('random'));
 });

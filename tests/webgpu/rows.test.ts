@@ -9,7 +9,7 @@ import {
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { randn, tensor, toHost } from '../runtime/ort-helpers.ts';
-import { gpuCase, probeDevice } from './helpers.ts';
+import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
 
@@ -75,4 +75,6 @@ describe.skipIf(!gpu)(title('WebGPU: run-time row counts'), () => {
       code: 'E_WEBGPU_OP', message: expect.stringMatching(/'reduceMean' along the run-time dim \?rows/),
     });
   });
+
+  it('this file ran every op of its family on WebGPU', () => expectGpuFamilyCovered('rows'));
 });
