@@ -32,6 +32,15 @@ describe.skipIf(!gpu)(title('WebGPU: run-time row counts'), () => {
     }
   });
 
+  it('zero rows: empty pieces, their sums (an empty reduction compiles) and an empty concatRows', async () => {
+    await gpuCase(gpu!, (g) => {
+      const x = g.input('x', 'f32', [0, 2]);
+      const sizes = g.input('sizes', 'i64', [2]);
+      const pieces = splitRows(x, sizes);
+      return { y: concatRows(sizes, pieces, 0), sum: reduceSum(pieces[1], 0), all: reduceSum(x) };
+    }, { x: tensor([], [0, 2]), sizes: tensor([0, 0], [2], 'i64') });
+  });
+
   it('nonzero: positions of the true elements, then a gather by them (none true, all true)', async () => {
     for (const mask of [[0, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1]]) {
       await gpuCase(gpu!, (g) => {

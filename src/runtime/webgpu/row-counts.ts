@@ -122,7 +122,7 @@ export class RowCounts {
     const where = node.scope ? ` (in ${node.scope})` : '';
     throw new SwitchyardError('E_WEBGPU_OP',
       `the WebGPU runtime cannot run '${node.op}' along the run-time dim ${dim}${where}`,
-      'along a run-time row count WebGPU only sums: use reduceSum (and divide by a count you computed), or run on the CPU');
+      'along a run-time row count WebGPU only sums: use reduceSum (divide by a count you computed), or run on the CPU');
   }
 }
 

@@ -127,7 +127,8 @@ export function offsets(flat: string, shape: number[], views: { name: string; st
   const lines = views.map((v) => `  var ${v.name}: u32 = ${u(v.base ?? 0)};`);
   lines.push(`  var rest: u32 = ${flat};`);
   for (let j = shape.length - 1; j >= 0; j--) {
-    if (shape[j] === 1) continue;
+    // A dim of 0 has no element to place (and `% 0u` is a WGSL compile error, e.g. summing an empty piece).
+    if (shape[j] === 1 || shape[j] === 0) continue;
     const used = views.filter((v) => v.strides[j] !== 0);
     lines.push(`  { let c = rest % ${u(shape[j])}; rest = rest / ${u(shape[j])};`);
     for (const v of used) lines.push(`    ${v.name} = ${v.name} + c * ${u(v.strides[j])};`);
