@@ -38,7 +38,8 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: random shapes'), () => {
           add: add(a, b), sub: sub(a, b), mul: mul(a, b), div: div(a, b), pow: pow(abs(a), b), max: maximum(a, b),
           min: minimum(a, b), eq: equal(a, b), gt: greater(a, b), where: where(m, a, b),
         };
-      }, { a: randn(sa, seed, -2, 2), b: randn(sb, seed + 1, 0.5, 2), c: randn(sc, seed + 2) }, { rtol: 1e-4, atol: 1e-5 });
+      }, { a: randn(sa, seed, -2, 2), b: randn(sb, seed + 1, 0.5, 2), c: randn(sc, seed + 2) },
+      { rtol: 1e-4, atol: 1e-5 });
     });
   });
 
