@@ -71,5 +71,18 @@ describe.skipIf(!gpu)(title('WebGPU: randomUniformLike'), () => {
     expect([...got.a.data]).not.toEqual([...got.b.data]); // two call sites, two streams
   });
 
+  it('seeds past 2^31 made in the graph (fed seed + call-site offset) wrap to u32 and still equal the CPU', async () => {
+    // The hash reads the seed modulo 2^31 - 1: a fed seed below 2^31 plus an i64 offset wraps in the GPU's i32,
+    // but its u32 bits are the exact sum (< 2^32), reduced exactly. (A seed fed as s mod (2^31 - 1) thus gives
+    // the CPU's stream on the GPU for any s.)
+    const fn = (g: Graph) => {
+      const x = g.input('x', 'f32', [8, 8]);
+      return withTraining(g.input('seed', 'i64', []), () => ({ a: dropout(x, 0.5), b: dropout(x, 0.5) }));
+    };
+    for (const seed of [2 ** 31 - 2, 2 ** 31 - 1_500_000]) {
+      await gpuCase(gpu!, fn, { x: randn([8, 8], 5), seed: tensor([seed], [], 'i64') }, { rtol: 0, atol: 0 });
+    }
+  });
+
   it('this file ran every op of its family on WebGPU', () => expectGpuFamilyCovered('random'));
 });
