@@ -37,6 +37,16 @@ function checkSupported(graph: Graph): void {
     'run this graph on the CPU (ONNX Runtime) for now; see bench/webgpu-coverage.ts for the ops WebGPU has');
 }
 
+/** Throws `E_WEBGPU_RANGE` when an i64 constant of `graph` does not fit the GPU's 32 bits (before any run). */
+function checkConstants(graph: Graph): void {
+  for (const node of graph.nodes) {
+    const t = node.outputs[0];
+    if (node.op === 'const' && t.dtype === 'i64') {
+      toDeviceWords(node.attrs.data as TensorData, t.dtype, `constant of ${node.scope || 'graph'}`);
+    }
+  }
+}
+
 /** A graph made runnable on a WebGPU device. */
 export class WebGpuGraph implements Executable {
   private readonly pool: BufferPool;
@@ -69,6 +79,7 @@ export class WebGpuGraph implements Executable {
    */
   static async create(graph: Graph, opts: WebGpuCompileOptions = {}): Promise<WebGpuGraph> {
     checkSupported(graph);
+    checkConstants(graph);
     return new WebGpuGraph(graph, opts.device ?? (await acquireDevice()));
   }
 
@@ -95,11 +106,10 @@ export class WebGpuGraph implements Executable {
     const fetched = fetch.map((n) => this.graph.outputs[this.outputNames.indexOf(n)]);
     const uses = useCounts(this.graph, fetched);
     const env = new Map<Tensor, Value>();
-    for (const [name, t] of this.declared) {
-      if (!uses.get(t)) continue;
-      const f = feeds[name];
-      env.set(t, { buf: this.upload(toDeviceWords(f.data, f.dtype, `input '${name}'`)), shape: [...f.shape] });
-    }
+    // Every feed is narrowed (E_WEBGPU_RANGE) before any buffer is taken, so a refused call leaves nothing behind.
+    const words = [...this.declared].filter(([, t]) => uses.get(t))
+      .map(([name, t]) => [t, toDeviceWords(feeds[name].data, t.dtype, `input '${name}'`), feeds[name].shape] as const);
+    for (const [t, w, shape] of words) env.set(t, { buf: this.upload(w), shape: [...shape] });
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
     for (const node of this.graph.nodes) {
