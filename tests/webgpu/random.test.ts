@@ -71,7 +71,7 @@ describe.skipIf(!gpu)(title('WebGPU: randomUniformLike'), () => {
     expect([...got.a.data]).not.toEqual([...got.b.data]); // two call sites, two streams
   });
 
-  it('seeds past 2^31 made in the graph (fed seed + call-site offset) wrap to u32 and still equal the CPU', async () => {
+  it('in-graph seeds past 2^31 (fed seed + call-site offset) wrap in i32 and still equal the CPU', async () => {
     // The hash reads the seed modulo 2^31 - 1: a fed seed below 2^31 plus an i64 offset wraps in the GPU's i32,
     // but its u32 bits are the exact sum (< 2^32), reduced exactly. (A seed fed as s mod (2^31 - 1) thus gives
     // the CPU's stream on the GPU for any s.)

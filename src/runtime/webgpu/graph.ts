@@ -241,9 +241,9 @@ export class WebGpuGraph implements Executable {
     this.dispatch(pass, step.wgsl, step.invocations, step.reads.map(buffer), step.writes.map(buffer));
   }
 
-  /** Zeroes the padding of a shader's outputs with run-time dims (steps plans write their own; aliases share it). */
+  /** Zeroes the padding of a node's outputs with run-time dims (unless its plan did; aliases share their input's). */
   private zeroPadding(pass: GPUComputePassEncoder, plan: KernelPlan, node: Node, env: Map<Tensor, Value>): void {
-    if (!this.rows || plan.kind !== 'shader') return;
+    if (!this.rows || plan.kind === 'alias' || (plan.kind === 'steps' && plan.padded)) return;
     for (const t of node.outputs) {
       const v = env.get(t)!;
       const step = this.rows.padding(t, v.shape);

@@ -76,7 +76,8 @@ const splitRows: GpuKernel = ([x, sizes], attrs, ctx) => {
     const wgsl = shader([x.dtype, sizes.dtype], [x.dtype], upper * inner, body, pieceHelper(n, 'in1'));
     return { wgsl, invocations: upper * inner, reads: [{ input: 0 }, { input: 1 }], writes: [{ output: e }] };
   });
-  return { kind: 'steps', outShapes: uppers.map((r) => [r, ...x.shape.slice(1)]), steps: [counts, ...pieces] };
+  const outShapes = uppers.map((r) => [r, ...x.shape.slice(1)]);
+  return { kind: 'steps', outShapes, steps: [counts, ...pieces], padded: true };
 };
 
 const concatRows: GpuKernel = ([, ...pieces], attrs, ctx) => {
@@ -105,7 +106,7 @@ ${flag(rows, 'out1')}
   }`;
   steps.push({ wgsl: shader([], [pieces[0].dtype, 'i64'], Math.max(1, size), tail), invocations: Math.max(1, size),
     reads: [], writes: [{ output: 0 }, 'rowCounts'] });
-  return { kind: 'steps', outShapes: [[n, ...pieces[0].shape.slice(1)]], steps };
+  return { kind: 'steps', outShapes: [[n, ...pieces[0].shape.slice(1)]], steps, padded: true };
 };
 
 const nonzero: GpuKernel = ([mask], attrs, ctx) => {
@@ -122,7 +123,7 @@ const nonzero: GpuKernel = ([mask], attrs, ctx) => {
   if (i == 0u) { out1[${w}] = i32(total); }`;
   const step: Step = { wgsl: shader([mask.dtype], ['i64', 'i64'], Math.max(1, n), body), invocations: Math.max(1, n),
     reads: [{ input: 0 }], writes: [{ output: 0 }, 'rowCounts'] };
-  return { kind: 'steps', outShapes: [[n]], steps: [step] } satisfies StepsPlan;
+  return { kind: 'steps', outShapes: [[n]], steps: [step], padded: true } satisfies StepsPlan;
 };
 
 function zeroOf(x: GpuValue): string {

@@ -49,6 +49,8 @@ export interface StepsPlan {
   kind: 'steps';
   outShapes: number[][];
   steps: Step[];
+  /** The steps write zeros past the run-time row counts themselves (else the executor zeroes that padding). */
+  padded?: boolean;
 }
 
 /** What a kernel decides for one node. */
