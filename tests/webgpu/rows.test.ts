@@ -5,13 +5,32 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  add, concatRows, exp, gather, matmul, mul, nonzero, reduceMean, reduceSum, splitRows, trace, transpose,
+  add, concatRows, exp, gather, loop, matmul, mul, nonzero, reduceMean, reduceSum, splitRows, trace, transpose,
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
+import { RowCounts } from '../../src/runtime/webgpu/row-counts.ts';
 import { randn, tensor, toHost } from '../runtime/ort-helpers.ts';
 import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
+
+describe('run-time row counts: the plan (no GPU needed)', () => {
+  it('row ops inside a loop body get their words, and counting along their dims is refused there too', () => {
+    const body = (counting: boolean) => trace((g) => {
+      const x = g.input('x', 'f32', [4, 2]);
+      const sizes = g.input('sizes', 'i64', [2]);
+      const [y] = loop(2, [x], (_i, c) => {
+        const [a, b] = splitRows(c, sizes);
+        const s = counting ? reduceMean(a, 0, true) : reduceSum(a, 0, true);
+        return { carried: [concatRows(sizes, [add(a, s), b], 4)], scans: [] };
+      });
+      return { y };
+    });
+    const rows = RowCounts.of(body(false))!;
+    expect(rows.size).toBe(3); // the status word and the two pieces' counts
+    expect(() => RowCounts.of(body(true))).toThrow(expect.objectContaining({ code: 'E_WEBGPU_OP' }));
+  });
+});
 
 describe.skipIf(!gpu)(title('WebGPU: run-time row counts'), () => {
   it('splitRows -> per-piece work -> concatRows, with an empty piece; pieces fetched at their true shape', async () => {

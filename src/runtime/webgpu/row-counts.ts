@@ -31,7 +31,8 @@ export class RowCounts {
   private readonly upper = new Map<string, number>();
 
   private constructor(graph: Graph) {
-    for (const node of graph.nodes) {
+    const nodes = allNodes(graph);
+    for (const node of nodes) {
       const made = node.op === 'splitRows' ? (node.attrs.dims as Dim[])
         : node.op === 'nonzero' ? [node.attrs.dim as Dim] : [];
       for (const d of made) {
@@ -39,7 +40,7 @@ export class RowCounts {
       }
       if (node.op === 'splitRows' || node.op === 'concatRows') this.checked.push(node);
     }
-    for (const node of graph.nodes) this.checkRowAxes(node);
+    for (const node of nodes) this.checkRowAxes(node);
   }
 
   /**
@@ -124,6 +125,11 @@ export class RowCounts {
       `the WebGPU runtime cannot run '${node.op}' along the run-time dim ${dim}${where}`,
       'along a run-time row count WebGPU only sums: use reduceSum (divide by a count you computed), or run on the CPU');
   }
+}
+
+/** The nodes of `graph` and of the bodies of its loops (a K-step loop runs its body's row ops on the GPU too). */
+function allNodes(graph: Graph): Node[] {
+  return graph.nodes.flatMap((n) => (n.op === 'loop' ? [n, ...allNodes(n.attrs.body as Graph)] : [n]));
 }
 
 /** The elements of `data` (of shape `from`) inside the leading corner `to` (each dim <= from's). */
