@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  add, concatRows, exp, gather, loop, matmul, mul, nonzero, reduceMean, reduceSum, splitRows, trace, transpose,
+  add, concatRows, exp, gather, loop, matmul, mul, nonzero, reduceMean, reduceSum, reshape, splitRows, trace,
+  transpose,
 } from '../../src/core/index.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { RowCounts } from '../../src/runtime/webgpu/row-counts.ts';
@@ -102,6 +103,16 @@ describe.skipIf(!gpu)(title('WebGPU: run-time row counts'), () => {
     await expect(WebGpuGraph.create(graph, { device: gpu! })).rejects.toMatchObject({
       code: 'E_WEBGPU_OP', message: expect.stringMatching(/'reduceMean' along the run-time dim \?rows/),
     });
+    // A reshape that moves the counted rows off the leading dim would read the upper-bound layout wrongly.
+    for (const shape of [[-1], [2, -1]]) {
+      const moved = trace((g) => {
+        const [a] = splitRows(g.input('x', 'f32', [4, 2]), g.input('sizes', 'i64', [1]));
+        return { r: reshape(a, shape), ok: reshape(a, [-1, 1, 2]) };
+      });
+      expect(() => RowCounts.of(moved)).toThrow(expect.objectContaining({
+        code: 'E_WEBGPU_OP', message: expect.stringContaining("'reshape' along the run-time dim ?rows"),
+      }));
+    }
   });
 
   it('this file ran every op of its family on WebGPU', () => expectGpuFamilyCovered('rows'));

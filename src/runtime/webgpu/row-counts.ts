@@ -114,16 +114,25 @@ export class RowCounts {
   }
 
   private checkRowAxes(node: Node): void {
+    const x = node.inputs[0];
+    const dynamic = x ? this.axes(x) : [];
+    if (!dynamic.length) return;
+    const fail = (axis: number, hint: string) => {
+      const where = node.scope ? ` (in ${node.scope})` : '';
+      throw new SwitchyardError('E_WEBGPU_OP',
+        `the WebGPU runtime cannot run '${node.op}' along the run-time dim ${x.shape[axis]}${where}`, hint);
+    };
+    // A reshape only relabels the buffer, laid out for the upper bound: it must keep the counted rows leading.
+    if (node.op === 'reshape' && (dynamic.some(({ axis }) => axis !== 0) || node.outputs[0].shape[0] !== x.shape[0])) {
+      fail(dynamic[0].axis, 'keep the run-time dim as the leading dim of both shapes, or run on the CPU');
+    }
     const axesOf = COUNTING_AXES[node.op];
-    if (!axesOf) return;
-    const used = axesOf(node).map((a) => (a < 0 ? a + node.inputs[0].rank : a));
-    const hit = this.axes(node.inputs[0]).find(({ axis }) => used.includes(axis));
-    if (!hit) return;
-    const dim = node.inputs[0].shape[hit.axis];
-    const where = node.scope ? ` (in ${node.scope})` : '';
-    throw new SwitchyardError('E_WEBGPU_OP',
-      `the WebGPU runtime cannot run '${node.op}' along the run-time dim ${dim}${where}`,
-      'along a run-time row count WebGPU only sums: use reduceSum (divide by a count you computed), or run on the CPU');
+    const used = axesOf ? axesOf(node).map((a) => (a < 0 ? a + x.rank : a)) : [];
+    const hit = dynamic.find(({ axis }) => used.includes(axis));
+    if (hit) {
+      fail(hit.axis, 'along a run-time row count WebGPU only sums: use reduceSum (divide by a count you computed), '
+        + 'or run on the CPU');
+    }
   }
 }
 
