@@ -6,14 +6,14 @@
  * entries than `mask`), and the kernels see that upper bound as the dim. The true count is one i32 word (typed
  * 'i64' below, which `wgslType` stores as i32) of a small GPU buffer per executable, the row-count buffer: word 0
  * is a status word, then one word per run-time dim, written by the op that makes the dim and read by the kernels
- * that need it. Everything past the count (the
- * padding) is kept at zero: the producers here write zeros there, and the executor zeroes the padding of every
- * other value with a run-time dim right after its kernel (`paddingStep`). With zero padding every kernel that
- * sums over a run-time dim (matmul contracting it, reduceSum, scatter-adds, cumsum) is exact without knowing the
- * count, and row-wise kernels only compute rows nobody reads. The ops that count or compare along such a dim
- * (mean, max, softmax, argmax, topk, layerNorm, numel) would be wrong, as would a reshape moving the counted rows
- * off the leading dim: the executor rejects those graphs before running (`checkRowAxes` in row-counts.ts). A
- * fetched output reads its true shape back with the row-count buffer at the end of the run, cut on the host.
+ * that need it. Everything past the count (the padding) is kept at zero: the producers here write zeros there,
+ * and the executor zeroes the padding of every other value with a run-time dim right after its kernel
+ * (`paddingStep`). With zero padding every kernel that sums over a run-time dim (matmul contracting it,
+ * reduceSum, scatter-adds, cumsum) is exact without knowing the count, and row-wise kernels only compute rows
+ * nobody reads. The ops that count or compare along such a dim (mean, max, softmax, argmax, topk, layerNorm,
+ * numel) would be wrong, as would a reshape moving the counted rows off the leading dim: the executor rejects
+ * those graphs before running (`checkRowAxes` in row-counts.ts). A fetched output reads its true shape back
+ * with the row-count buffer at the end of the run, cut on the host.
  *
  * Sizes that do not fit (negative, or adding up past the rows) cannot throw on the GPU: the pieces are clamped to
  * fit and the node writes its code into the status word, which the executor reads back and turns into `E_SHAPE`
