@@ -94,6 +94,25 @@ describe.skipIf(!gpu)(title('WebGPU: run-time row counts'), () => {
     }
   });
 
+  it('pieces with static dims: sizes that disagree with them are E_SHAPE after the run', async () => {
+    const graph = trace((g) => {
+      const x = g.input('x', 'f32', [4, 2]);
+      const [a, b] = splitRows(x, g.input('sizes', 'i64', [2]), [1, 3]);
+      return { a, b: exp(b) };
+    });
+    const exe = await WebGpuGraph.create(graph, { device: gpu! });
+    const x = toHost(randn([4, 2], 5));
+    try {
+      const ok = await exe.run({ x, sizes: toHost(tensor([1, 3], [2], 'i64')) });
+      expect(ok.b.shape).toEqual([3, 2]);
+      expect([...ok.a.data]).toEqual([...x.data.slice(0, 2)]);
+      const bad = exe.run({ x, sizes: toHost(tensor([2, 2], [2], 'i64')) });
+      await expect(bad).rejects.toMatchObject({ code: 'E_SHAPE' });
+    } finally {
+      await exe.release();
+    }
+  });
+
   it('an op that counts along a run-time dim is E_WEBGPU_OP before running', async () => {
     const graph = trace((g) => {
       const x = g.input('x', 'f32', [4, 2]);
