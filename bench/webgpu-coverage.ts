@@ -1,6 +1,6 @@
 /**
  * WebGPU op coverage (issue 13): which ops of the registry (`opNames()`) have a WebGPU kernel and which do not.
- * A report, not a test: coverage grows over sessions (the issue's end state is a test that fails on a gap).
+ * A report; tests/webgpu/coverage.test.ts is the test that fails on a gap (with an explicit allow-list).
  * Needs no GPU. Run: `node bin/run-ts.js bench/webgpu-coverage.ts` (add `--json` for a machine-readable line).
  */
 import { opNames } from '../src/core/index.ts';

@@ -12,7 +12,7 @@ import {
   scatterElementsAdd, scatterNDAdd, split, stopGradient, topk,
 } from '../../src/core/index.ts';
 import { randInt, randn, tensor } from '../runtime/ort-helpers.ts';
-import { gpuCase, probeDevice } from './helpers.ts';
+import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
 
@@ -120,7 +120,12 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: ops'), () => {
         r: reshape(x, [-1, 4]), t: transpose(x, [2, 0, 1]), s: slice(slice(x, 1, 1, 3), 2, 1, 4),
         p: pad(w, [1, 2], [0, 1]),
         c: concat([x, neg(x)], 2), s0, s1, e: expand(w, [3, 4]), bl: broadcastLike(y, x),
+        n: numel(x, [0, 2]), // a symbolic dim: a numel node (static shapes fold to a constant)
       };
     }, { x: randn([2, 3, 4], 15), y: randn([2, 1, 4], 16), w: randn([1, 4], 17) });
   });
+});
+
+describe.skipIf(!gpu)(title('WebGPU vs reference: family'), () => {
+  it('this file ran every op of its family on WebGPU', () => expectGpuFamilyCovered('ops'));
 });

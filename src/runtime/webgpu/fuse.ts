@@ -123,7 +123,10 @@ export function fuseGraph(graph: Graph, opts: FuseOptions = {}): RunNode[] {
     const store = !!group && outputs.has(out) && isElementwise(root) && isElementwise(node) &&
       sameShape(out, root.outputs[0]);
     const count = uses.reduce((n, c) => n + (calls.get(c) ?? 0), store ? 1 : 0);
+    // A value with run-time rows is zeroed past its count after its kernel (see kernels/rows.ts): inlined, its
+    // padding would reach the consumer unzeroed (exp(0) = 1 summed over padding rows), so it keeps its kernel.
     const inline = group && INLINED.has(node.op) && node.outputs.length === 1 && (store || !outputs.has(out)) &&
+      !out.shape.some((d) => typeof d === 'string' && d.startsWith('?')) &&
       uses.every((c) => rootOf.get(c) === root) && group.inlined.length < MAX_GROUP && count <= MAX_CALLS;
     if (inline) {
       rootOf.set(node, root);

@@ -94,6 +94,7 @@ function rewiredPlan(fusion: Fusion, leafValues: GpuValue[], values: Map<Tensor,
   const { root } = fusion;
   const plan = GPU_KERNELS[root.op](root.inputs.map((t) => values.get(t)!), root.attrs, { ...ctx, node: root });
   if (plan.kind === 'alias') return plan;
+  if (plan.kind === 'steps') throw new Error(`internal: '${root.op}' runs several kernels and cannot absorb producers`);
   const functions = fusion.inlined.map((n) => elementFunction(n, values, read, fnName));
   const body = rewireReads(stripBindings(plan.wgsl), (k, index) => read(root.inputs[k], index));
   const enables = plan.wgsl.match(/^enable [^;]+;$/gm) ?? [];

@@ -12,7 +12,8 @@ import { acquireDevice, type WebGpuDevice } from './device.ts';
 import { fuseGraph, type RunNode } from './fuse.ts';
 import { kernelOf } from './fused-kernel.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
-import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
+import { type GpuKernelContext, type KernelPlan, type Step, type StepBinding, WORKGROUP } from './kernels/wgsl.ts';
+import { RowCounts } from './row-counts.ts';
 
 /** A value during a run: its buffer (shared by aliases) and concrete shape. */
 interface Value {
@@ -40,6 +41,16 @@ function checkSupported(graph: Graph): void {
     'run this graph on the CPU (ONNX Runtime) for now; see bench/webgpu-coverage.ts for the ops WebGPU has');
 }
 
+/** Throws `E_WEBGPU_RANGE` when an i64 constant of `graph` does not fit the GPU's 32 bits (before any run). */
+function checkConstants(graph: Graph): void {
+  for (const node of graph.nodes) {
+    const t = node.outputs[0];
+    if (node.op === 'const' && t.dtype === 'i64') {
+      toDeviceWords(node.attrs.data as TensorData, t.dtype, `constant of ${node.scope || 'graph'}`);
+    }
+  }
+}
+
 /** A graph made runnable on a WebGPU device. */
 export class WebGpuGraph implements Executable {
   private readonly pool: BufferPool;
@@ -51,6 +62,9 @@ export class WebGpuGraph implements Executable {
   private readonly nodes: RunNode[];
   /** Kernels dispatched by the last run (aliases and empty outputs dispatch nothing). */
   dispatches = 0;
+  /** Run-time row counts (splitRows, nonzero): see kernels/rows.ts; null when the graph has none. */
+  private readonly rows: RowCounts | null;
+  private rowBuf: GpuBuf | null = null;
 
   private constructor(
     private readonly graph: Graph,
@@ -62,6 +76,7 @@ export class WebGpuGraph implements Executable {
     this.declared = new Map(graph.inputs.map((t) => [t.name!, t]));
     const maxBindings = gpu.device.limits.maxStorageBuffersPerShaderStage;
     this.nodes = fuse ? fuseGraph(graph, { maxBindings }) : graph.nodes;
+    this.rows = RowCounts.of(graph);
   }
 
   /**
@@ -75,6 +90,7 @@ export class WebGpuGraph implements Executable {
    */
   static async create(graph: Graph, opts: WebGpuCompileOptions = {}): Promise<WebGpuGraph> {
     checkSupported(graph);
+    checkConstants(graph);
     return new WebGpuGraph(graph, opts.device ?? (await acquireDevice()), opts.fuse ?? true);
   }
 
@@ -102,11 +118,10 @@ export class WebGpuGraph implements Executable {
     const uses = useCounts(this.nodes, fetched);
     this.dispatches = 0;
     const env = new Map<Tensor, Value>();
-    for (const [name, t] of this.declared) {
-      if (!uses.get(t)) continue;
-      const f = feeds[name];
-      env.set(t, { buf: this.upload(toDeviceWords(f.data, f.dtype, `input '${name}'`)), shape: [...f.shape] });
-    }
+    // Every feed is narrowed (E_WEBGPU_RANGE) before any buffer is taken, so a refused call leaves nothing behind.
+    const words = [...this.declared].filter(([, t]) => uses.get(t))
+      .map(([name, t]) => [t, toDeviceWords(feeds[name].data, t.dtype, `input '${name}'`), feeds[name].shape] as const);
+    for (const [t, w, shape] of words) env.set(t, { buf: this.upload(w), shape: [...shape] });
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
     for (const node of this.graph.nodes) {
@@ -114,8 +129,9 @@ export class WebGpuGraph implements Executable {
     }
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
+    const rowBuf = this.rowCountBuffer(encoder);
     const pass = encoder.beginComputePass();
-    const ctxDim = (d: number | string) => (typeof d === 'number' ? d : bound.get(d));
+    const ctxDim = (d: number | string) => (typeof d === 'number' ? d : bound.get(d) ?? this.rows?.upperBound(d));
     for (const node of this.nodes) {
       if (!node.outputs.some((o) => uses.get(o))) continue;
       const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
@@ -124,10 +140,13 @@ export class WebGpuGraph implements Executable {
         continue;
       }
       const ins = node.inputs.map((t) => env.get(t)!);
-      const ctx: GpuKernelContext = { node, where, dim: ctxDim, features: this.gpu.adapter.features };
+      const ctx: GpuKernelContext = {
+        node, where, dim: ctxDim, features: this.gpu.adapter.features, rows: this.rows?.context(node),
+      };
       const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
       const plan = kernelOf(node)(values, node.attrs, ctx);
       this.encode(pass, plan, ins, node, env);
+      this.zeroPadding(pass, plan, node, env);
       node.inputs.forEach((t) => this.drop(t, uses, env));
       node.outputs.forEach((t) => {
         if (!uses.get(t) && env.has(t)) this.pool.release(env.get(t)!.buf);
@@ -140,6 +159,7 @@ export class WebGpuGraph implements Executable {
       encoder.copyBufferToBuffer(v.buf.buffer, 0, s, 0, v.buf.bytes);
       return s;
     });
+    const rowStaging = rowBuf && this.stageRowCounts(encoder, rowBuf);
     device.queue.submit([encoder.finish()]);
     const invalid = await device.popErrorScope();
     if (invalid) {
@@ -148,13 +168,16 @@ export class WebGpuGraph implements Executable {
     }
     for (const t of fetched) this.drop(t, uses, env);
     const out: Record<string, HostTensor> = {};
-    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+    await Promise.all([...staging, ...(rowStaging ? [rowStaging] : [])].map((s) => s.mapAsync(GPUMapMode.READ)));
+    const rowWords = rowStaging && this.readRowCounts(rowStaging);
     fetch.forEach((name, k) => {
       const t = fetched[k];
       const shape = env.get(t)?.shape ?? [];
       out[name] = { dtype: t.dtype, shape, data: fromDeviceWords(staging[k].getMappedRange(), numel(shape), t.dtype) };
+      if (rowWords) out[name] = this.rows!.trueTensor(t, out[name], rowWords);
       staging[k].destroy();
     });
+    if (rowWords) this.rows!.checkStatus(rowWords);
     return out;
   }
 
@@ -163,6 +186,7 @@ export class WebGpuGraph implements Executable {
     this.pool.destroy();
     for (const b of this.constants.values()) b.buffer.destroy();
     this.constants.clear();
+    this.rowBuf = null;
   }
 
   private upload(words: Float32Array | Int32Array): GpuBuf {
@@ -201,20 +225,74 @@ export class WebGpuGraph implements Executable {
       return { buf: this.pool.acquire(numel(shape)), shape };
     });
     node.outputs.forEach((t, k) => env.set(t, outs[k]));
-    if (plan.invocations === 0) return;
-    this.dispatches++;
-    const buffers = [...ins, ...outs].map((v) => v.buf.buffer);
-    const pipeline = this.pipeline(plan.wgsl, ins.length, outs.length);
-    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    if (Array.isArray(plan.workgroups)) {
-      pass.dispatchWorkgroups(...plan.workgroups);
+    this.rows?.planned(node, plan.outShapes);
+    if (plan.kind === 'steps') {
+      for (const step of plan.steps) this.encodeStep(pass, step, ins, outs);
       return;
     }
-    const groups = plan.workgroups ?? Math.ceil(plan.invocations / WORKGROUP);
+    this.dispatch(pass, plan.wgsl, plan.invocations, ins.map((v) => v.buf.buffer), outs.map((v) => v.buf.buffer),
+      plan.workgroups);
+  }
+
+  /** One dispatch of `wgsl`: `reads` bound read-only at 0.., then `writes`; `workgroups` overrides the count. */
+  private dispatch(pass: GPUComputePassEncoder, wgsl: string, invocations: number, reads: GPUBuffer[],
+    writes: GPUBuffer[], workgroups?: number | [number, number, number]): void {
+    if (invocations === 0) return;
+    this.dispatches++;
+    const pipeline = this.pipeline(wgsl, reads.length, writes.length);
+    const entries = [...reads, ...writes].map((buffer, binding) => ({ binding, resource: { buffer } }));
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    if (Array.isArray(workgroups)) {
+      pass.dispatchWorkgroups(...workgroups);
+      return;
+    }
+    const groups = workgroups ?? Math.ceil(invocations / WORKGROUP);
     const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+  }
+
+  // --- run-time row counts (design: kernels/rows.ts) ---
+
+  /** One step of a multi-dispatch plan, its bindings resolved to the node's values and the row-count buffer. */
+  private encodeStep(pass: GPUComputePassEncoder, step: Step, ins: Value[], outs: Value[]): void {
+    const buffer = (b: StepBinding) =>
+      (b === 'rowCounts' ? this.rowBuf! : 'input' in b ? ins[b.input].buf : outs[b.output].buf).buffer;
+    this.dispatch(pass, step.wgsl, step.invocations, step.reads.map(buffer), step.writes.map(buffer));
+  }
+
+  /** Zeroes the padding of a node's outputs with run-time dims (unless its plan did; aliases share their input's). */
+  private zeroPadding(pass: GPUComputePassEncoder, plan: KernelPlan, node: Node, env: Map<Tensor, Value>): void {
+    if (!this.rows || plan.kind === 'alias' || (plan.kind === 'steps' && plan.padded)) return;
+    for (const t of node.outputs) {
+      const v = env.get(t)!;
+      const step = this.rows.padding(t, v.shape);
+      if (step) this.encodeStep(pass, step, [], [v]);
+    }
+  }
+
+  /** The row-count buffer (made once, pinned), cleared at the start of each run; null without row counts. */
+  private rowCountBuffer(encoder: GPUCommandEncoder): GpuBuf | null {
+    if (!this.rows) return null;
+    if (!this.rowBuf) {
+      this.rowBuf = this.pool.acquire(this.rows.size);
+      this.rowBuf.pinned = true;
+    }
+    encoder.clearBuffer(this.rowBuf.buffer);
+    return this.rowBuf;
+  }
+
+  private stageRowCounts(encoder: GPUCommandEncoder, buf: GpuBuf): GPUBuffer {
+    const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const staging = this.gpu.device.createBuffer({ size: buf.bytes, usage });
+    encoder.copyBufferToBuffer(buf.buffer, 0, staging, 0, buf.bytes);
+    return staging;
+  }
+
+  private readRowCounts(staging: GPUBuffer): Int32Array {
+    const words = new Int32Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    return words;
   }
 
   /** The pipeline of `wgsl`, compiled once; bindings are explicit so that unused inputs stay bindable. */

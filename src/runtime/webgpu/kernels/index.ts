@@ -3,7 +3,9 @@ import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
 import { matmulGpuKernel } from './matmul.ts';
+import { randomGpuKernels } from './random.ts';
 import { reduceGpuKernels } from './reduce.ts';
+import { rowGpuKernels } from './rows.ts';
 import type { GpuKernel } from './wgsl.ts';
 
 /** Every op with a WebGPU kernel, except `const` (see {@link webgpuOps}). */
@@ -13,6 +15,8 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...layoutGpuKernels,
   ...indexingGpuKernels,
   matmul: matmulGpuKernel,
+  ...rowGpuKernels,
+  ...randomGpuKernels,
 };
 
 /**

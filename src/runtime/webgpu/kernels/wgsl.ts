@@ -35,8 +35,39 @@ export interface AliasPlan {
   shape: number[];
 }
 
+/** A buffer one step of a {@link StepsPlan} binds: a node input, a node output, or the run's row-count words. */
+export type StepBinding = { input: number } | { output: number } | 'rowCounts';
+
+/** One dispatch of a {@link StepsPlan}: `reads` are bound read-only first, then `writes` read-write. */
+export interface Step {
+  wgsl: string;
+  invocations: number;
+  reads: StepBinding[];
+  writes: StepBinding[];
+}
+
+/**
+ * Several dispatches for one node, in order (ops with run-time row counts: see `kernels/rows.ts`); each binds
+ * what it names, so a node with many outputs stays within the adapter's storage-buffer limit.
+ */
+export interface StepsPlan {
+  kind: 'steps';
+  outShapes: number[][];
+  steps: Step[];
+  /** The steps write zeros past the run-time row counts themselves (else the executor zeroes that padding). */
+  padded?: boolean;
+}
+
 /** What a kernel decides for one node. */
-export type KernelPlan = ShaderPlan | AliasPlan;
+export type KernelPlan = ShaderPlan | AliasPlan | StepsPlan;
+
+/** Where the run-time row counts live (see `kernels/rows.ts`); absent when the graph has none. */
+export interface RowCountContext {
+  /** The word of the row-count buffer holding the count of run-time dim `d`; undefined for other dims. */
+  word(d: Dim): number | undefined;
+  /** The code this node writes into the status word (word 0) when its sizes do not fit. */
+  readonly failCode: number;
+}
 
 /** What a kernel may ask of the executor while it plans one node. */
 export interface GpuKernelContext {
@@ -47,6 +78,8 @@ export interface GpuKernelContext {
   dim(d: Dim): number | undefined;
   /** The device's optional features (`subgroups`, `shader-f16`, ...): kernels pick variants by them. */
   readonly features: readonly string[];
+  /** The run-time row counts, for the ops that make or read them. */
+  readonly rows?: RowCountContext;
 }
 
 /** A WebGPU kernel generator for one op. */
@@ -103,7 +136,8 @@ export function offsets(flat: string, shape: number[], views: { name: string; st
   const lines = views.map((v) => `  var ${v.name}: u32 = ${u(v.base ?? 0)};`);
   lines.push(`  var rest: u32 = ${flat};`);
   for (let j = shape.length - 1; j >= 0; j--) {
-    if (shape[j] === 1) continue;
+    // A dim of 0 has no element to place (and `% 0u` is a WGSL compile error, e.g. summing an empty piece).
+    if (shape[j] === 1 || shape[j] === 0) continue;
     const used = views.filter((v) => v.strides[j] !== 0);
     lines.push(`  { let c = rest % ${u(shape[j])}; rest = rest / ${u(shape[j])};`);
     for (const v of used) lines.push(`    ${v.name} = ${v.name} + c * ${u(v.strides[j])};`);
