@@ -6,10 +6,14 @@
 import type { Graph, Node, Tensor, TensorData } from '../../core/graph.ts';
 import type { Dim } from '../../core/shape.ts';
 import { SwitchyardError } from '../../util/errors.ts';
-import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
+import {
+  checkFeeds, type DeviceTensor, type HostTensor, type ResidentExecutable, type ResidentRun, type ResidentRunOptions,
+  type RunTraffic,
+} from '../executor.ts';
 import { numel } from '../reference/tensor.ts';
 import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
 import { acquireDevice, type WebGpuDevice } from './device.ts';
+import { finiteCheck, GpuTensor, readStaged, stageCopies } from './resident.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
 import { encodeLoop, LOOP_OP } from './loop.ts';
 import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
@@ -50,12 +54,15 @@ function checkSupported(graph: Graph): void {
 }
 
 /** A graph made runnable on a WebGPU device. */
-export class WebGpuGraph implements Executable {
+export class WebGpuGraph implements ResidentExecutable {
   private readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   private readonly constants = new Map<Tensor, GpuBuf>();
   private readonly declared: Map<string, Tensor>;
+  private dispatches = 0;
+  /** What the last run cost: compute dispatches, bytes uploaded from host feeds, bytes read back. */
+  lastRun: RunTraffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
   /** WGSL has no 64-bit integers: i64 values are narrowed to 32 bits (checked on upload). */
   readonly indexBits = 32;
 
@@ -94,52 +101,109 @@ export class WebGpuGraph implements Executable {
 
   /** Runs the graph; see {@link Executable.run}. Only the outputs in `fetch` are copied back. */
   async run(feeds: Record<string, HostTensor>, fetch = this.outputNames): Promise<Record<string, HostTensor>> {
+    return (await this.runResident(feeds, { fetch, keep: [] })).outputs;
+  }
+
+  /**
+   * Runs the graph on host feeds and {@link GpuTensor}s (used in place, never written): the `fetch` outputs come
+   * back through one staging buffer, the `keep` outputs stay on the GPU as new {@link GpuTensor}s (the caller
+   * releases them), and the `checkFinite` ones among them are checked on the GPU, their flags read back with the
+   * fetched outputs. All of it is one command buffer.
+   */
+  async runResident(feeds: Record<string, HostTensor | DeviceTensor>, opts: ResidentRunOptions): Promise<ResidentRun> {
     const bound = checkFeeds(this.declared, feeds);
-    for (const name of fetch) {
-      if (!this.outputNames.includes(name)) {
-        const known = this.outputNames.join(', ');
-        throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
-      }
+    const check = opts.checkFinite ?? [];
+    const fetched = opts.fetch.map((n) => this.output(n));
+    const kept = opts.keep.map((n) => this.output(n));
+    for (const n of check) {
+      if (!opts.keep.includes(n)) throw new SwitchyardError('E_FETCH', `'${n}' is checked but not kept`, 'keep it');
     }
     const { device } = this.gpu;
-    const fetched = fetch.map((n) => this.graph.outputs[this.outputNames.indexOf(n)]);
-    const uses = useCounts(this.graph, fetched);
+    const uses = useCounts(this.graph, [...fetched, ...kept]);
     const env = new Map<Tensor, Value>();
+    const traffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
     for (const [name, t] of this.declared) {
-      if (!uses.get(t)) continue;
-      const f = feeds[name];
-      env.set(t, { buf: this.upload(toDeviceWords(f.data, f.dtype, `input '${name}'`)), shape: [...f.shape] });
+      if (uses.get(t)) env.set(t, this.feedValue(name, feeds[name], traffic));
     }
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
     this.uploadConstants(this.graph);
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
+    const flags = check.length ? this.pool.acquire(check.length) : null;
+    if (flags) encoder.clearBuffer(flags.buffer);
     const pass = encoder.beginComputePass();
-    this.encodeNodes(this.graph, env, uses, { pass, dim: (d) => (typeof d === 'number' ? d : bound.get(d)) });
-    pass.end();
-    const staging = fetched.map((t) => {
-      const v = env.get(t)!;
-      const s = device.createBuffer({ size: v.buf.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.copyBufferToBuffer(v.buf.buffer, 0, s, 0, v.buf.bytes);
-      return s;
+    this.dispatches = 0;
+    const run = { pass, dim: (d: Dim) => (typeof d === 'number' ? d : bound.get(d)) };
+    this.encodeNodes(this.graph, env, uses, run);
+    check.forEach((name, slot) => {
+      const v = env.get(kept[opts.keep.indexOf(name)])!;
+      if (numel(v.shape)) this.dispatch(pass, finiteCheck(numel(v.shape), slot), [v.buf], [flags!], numel(v.shape));
     });
+    pass.end();
+    const staged = stageCopies(device, encoder, [...fetched.map((t) => env.get(t)!.buf), ...(flags ? [flags] : [])]);
     device.queue.submit([encoder.finish()]);
     const invalid = await device.popErrorScope();
     if (invalid) {
       throw new SwitchyardError('E_WEBGPU', `WebGPU rejected a kernel of this graph: ${invalid.message}`,
         'this is a bug of the WebGPU runtime: report it with the graph; run on the CPU meanwhile', 1);
     }
-    for (const t of fetched) this.drop(t, uses, env);
-    const out: Record<string, HostTensor> = {};
-    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
-    fetch.forEach((name, k) => {
-      const t = fetched[k];
-      const shape = env.get(t)?.shape ?? [];
-      out[name] = { dtype: t.dtype, shape, data: fromDeviceWords(staging[k].getMappedRange(), numel(shape), t.dtype) };
-      staging[k].destroy();
+    const keptTensors = Object.fromEntries(opts.keep.map((name, k) => {
+      const v = env.get(kept[k])!;
+      v.buf.refs++;
+      return [name, new GpuTensor(kept[k].dtype, v.shape, v.buf, this.pool, device)];
+    }));
+    const shapes = fetched.map((t) => env.get(t)!.shape);
+    for (const t of [...fetched, ...kept]) this.drop(t, uses, env);
+    const words = await readStaged(staged);
+    traffic.readBytes = staged.sizes.reduce((a, b) => a + b, 0);
+    traffic.dispatches = this.dispatches;
+    this.lastRun = traffic;
+    const outputs: Record<string, HostTensor> = {};
+    opts.fetch.forEach((name, k) => {
+      const { dtype } = fetched[k];
+      outputs[name] = { dtype, shape: shapes[k], data: fromDeviceWords(words[k], numel(shapes[k]), dtype) };
     });
-    return out;
+    const flagWords = flags ? new Uint32Array(words[words.length - 1]) : new Uint32Array(0);
+    if (flags) this.pool.release(flags);
+    return { outputs, kept: keptTensors, nonFinite: check.filter((_, slot) => flagWords[slot] !== 0) };
+  }
+
+  /** Copies `t` into a pooled buffer of this executable, kept until released; see {@link ResidentExecutable}. */
+  upload(t: HostTensor, name: string): GpuTensor {
+    const buf = this.uploadWords(toDeviceWords(t.data, t.dtype, name));
+    return new GpuTensor(t.dtype, [...t.shape], buf, this.pool, this.gpu.device);
+  }
+
+  /** True for a {@link GpuTensor} on this executable's device. */
+  accepts(t: DeviceTensor): boolean {
+    return t instanceof GpuTensor && t.device === this.gpu.device;
+  }
+
+  /** The graph output named `name` (`E_FETCH` when there is none). */
+  private output(name: string): Tensor {
+    const k = this.outputNames.indexOf(name);
+    if (k < 0) {
+      const known = this.outputNames.join(', ');
+      throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
+    }
+    return this.graph.outputs[k];
+  }
+
+  /** The value of input `name` in a run: a fed GPU tensor in place, or host data uploaded. */
+  private feedValue(name: string, f: HostTensor | DeviceTensor, traffic: { uploadedBytes: number }): Value {
+    if (!('data' in f)) {
+      if (!this.accepts(f)) {
+        throw new SwitchyardError('E_FEED', `input '${name}': a device tensor of another device or runtime`,
+          'feed host data, or a tensor uploaded by an executable on the same WebGPU device');
+      }
+      const buf = (f as GpuTensor).buf;
+      buf.refs++;
+      return { buf, shape: [...f.shape] };
+    }
+    const words = toDeviceWords(f.data, f.dtype, `input '${name}'`);
+    traffic.uploadedBytes += words.byteLength;
+    return { buf: this.uploadWords(words), shape: [...f.shape] };
   }
 
   /**
@@ -188,6 +252,7 @@ export class WebGpuGraph implements Executable {
     const groups = Math.ceil(invocations / WORKGROUP);
     const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    this.dispatches++;
   }
 
   /** Frees the GPU buffers of this graph (the device stays: it may be shared). */
@@ -197,7 +262,7 @@ export class WebGpuGraph implements Executable {
     this.constants.clear();
   }
 
-  private upload(words: Float32Array | Int32Array): GpuBuf {
+  private uploadWords(words: Float32Array | Int32Array): GpuBuf {
     const buf = this.pool.acquire(words.length);
     if (words.length) this.gpu.device.queue.writeBuffer(buf.buffer, 0, words);
     return buf;
@@ -216,7 +281,8 @@ export class WebGpuGraph implements Executable {
     const t = node.outputs[0];
     let buf = this.constants.get(t);
     if (!buf) {
-      buf = this.upload(toDeviceWords(node.attrs.data as TensorData, t.dtype, `constant of ${node.scope || 'graph'}`));
+      const where = `constant of ${node.scope || 'graph'}`;
+      buf = this.uploadWords(toDeviceWords(node.attrs.data as TensorData, t.dtype, where));
       buf.pinned = true;
       this.constants.set(t, buf);
     }
