@@ -96,8 +96,12 @@ interface StateCall {
 
 /**
  * A whole training step — forward, backward, clipping, optimizer update — traced once into one graph and
- * run by ONNX Runtime (or by the WebGPU executor with `device: 'webgpu'`). Each call runs several micro-steps inside an ONNX `Loop`, so parameters and optimizer
- * state cross the JS/native boundary once per call, not once per step.
+ * run by ONNX Runtime (or by the WebGPU executor with `device: 'webgpu'`). Each call runs several micro-steps
+ * inside one `loop` (an ONNX `Loop`; on WebGPU all of them in one command buffer), so on the CPU parameters and
+ * optimizer state cross the JS/native boundary once per call, not once per step. On WebGPU they stay on the GPU
+ * between calls (only losses, gradient norms, metrics and finiteness flags come back): `Parameter.data` and
+ * {@link TrainStep.optimizerState} are brought up to date by {@link TrainStep.syncToHost}, which checkpoints,
+ * `release` and forward passes on another device do themselves.
  *
  * @example
  * const step = await TrainStep.compile({ model, optimizer: adamw(), batch: { x: { dtype: 'f32', shape: ['batch', 4] }, y: { dtype: 'i64', shape: ['batch'] } },
