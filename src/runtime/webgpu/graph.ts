@@ -122,9 +122,13 @@ export class WebGpuGraph implements ResidentExecutable {
     const uses = useCounts(this.graph, [...fetched, ...kept]);
     const env = new Map<Tensor, Value>();
     const traffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
-    for (const [name, t] of this.declared) {
-      if (uses.get(t)) env.set(t, this.feedValue(name, feeds[name], traffic));
-    }
+    // Every host feed is narrowed (E_WEBGPU_RANGE) before any buffer is taken: a refused call leaves nothing behind.
+    const used = [...this.declared].filter(([, t]) => uses.get(t));
+    const hostWords = used.map(([name, t]) => {
+      const f = feeds[name];
+      return 'data' in f ? toDeviceWords(f.data, t.dtype, `input '${name}'`) : null;
+    });
+    used.forEach(([name, t], k) => env.set(t, this.feedValue(name, feeds[name], hostWords[k], traffic)));
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
     this.uploadConstants(this.graph);
@@ -190,10 +194,11 @@ export class WebGpuGraph implements ResidentExecutable {
     return this.graph.outputs[k];
   }
 
-  /** The value of input `name` in a run: a fed GPU tensor in place, or host data uploaded. */
-  private feedValue(name: string, f: HostTensor | DeviceTensor, traffic: { uploadedBytes: number }): Value {
-    if (!('data' in f)) {
-      if (!this.accepts(f)) {
+  /** The value of input `name` in a run: a fed GPU tensor in place, or the host feed's `words` uploaded. */
+  private feedValue(name: string, f: HostTensor | DeviceTensor, words: Float32Array | Int32Array | null,
+    traffic: { uploadedBytes: number }): Value {
+    if (!words) {
+      if (!this.accepts(f as DeviceTensor)) {
         throw new SwitchyardError('E_FEED', `input '${name}': a device tensor of another device or runtime`,
           'feed host data, or a tensor uploaded by an executable on the same WebGPU device');
       }
@@ -201,7 +206,6 @@ export class WebGpuGraph implements ResidentExecutable {
       buf.refs++;
       return { buf, shape: [...f.shape] };
     }
-    const words = toDeviceWords(f.data, f.dtype, `input '${name}'`);
     traffic.uploadedBytes += words.byteLength;
     return { buf: this.uploadWords(words), shape: [...f.shape] };
   }
