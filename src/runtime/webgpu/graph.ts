@@ -119,7 +119,7 @@ export class WebGpuGraph implements ResidentExecutable {
       if (!opts.keep.includes(n)) throw new SwitchyardError('E_FETCH', `'${n}' is checked but not kept`, 'keep it');
     }
     const { device } = this.gpu;
-    const uses = useCounts(this.graph, [...fetched, ...kept]);
+    const uses = useCounts(this.nodesOf(this.graph), [...fetched, ...kept]);
     const env = new Map<Tensor, Value>();
     const traffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
     // Every host feed is narrowed (E_WEBGPU_RANGE) before any buffer is taken: a refused call leaves nothing behind.
@@ -215,7 +215,7 @@ export class WebGpuGraph implements ResidentExecutable {
    * values come from `env` and go there; each value's buffer returns to the pool after its last use.
    */
   encodeNodes(graph: Graph, env: Map<Tensor, Value>, uses: Map<Tensor, number>, run: RunEncoding): void {
-    for (const node of graph.nodes) {
+    for (const node of this.nodesOf(graph)) {
       if (!node.outputs.some((o) => uses.get(o))) continue;
       const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
       if (node.op === 'const') {
@@ -235,6 +235,14 @@ export class WebGpuGraph implements ResidentExecutable {
         if (!uses.get(t) && env.has(t)) this.pool.release(env.get(t)!.buf);
       });
     }
+  }
+
+  /**
+   * The nodes a run executes for `graph` (this executable's graph or a loop body), in order: the place where a
+   * rewrite of the node list (such as fusion) is applied to every graph level alike.
+   */
+  nodesOf(graph: Graph): readonly Node[] {
+    return graph.nodes;
   }
 
   /** A pooled buffer for `n` four-byte elements (one reference). */
@@ -345,16 +353,16 @@ function readsOf(node: Node): Tensor[] {
 /**
  * How many times each value of `graph` is read in a run: by the nodes that need computing, and once per fetch.
  *
- * @param graph a graph or a loop body
+ * @param nodes the nodes a run executes for a graph or a loop body (see {@link WebGpuGraph.nodesOf})
  * @param fetched the values read after the run (outputs to copy back, a body's results)
  * @example
- * const uses = useCounts(body, body.outputs);
+ * const uses = useCounts(exe.nodesOf(body), body.outputs);
  */
-export function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
+export function useCounts(nodes: readonly Node[], fetched: Tensor[]): Map<Tensor, number> {
   const uses = new Map<Tensor, number>();
   for (const t of fetched) uses.set(t, (uses.get(t) ?? 0) + 1);
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const node = graph.nodes[k];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k];
     if (!node.outputs.some((o) => uses.get(o))) continue;
     for (const t of readsOf(node)) uses.set(t, (uses.get(t) ?? 0) + 1);
   }

@@ -103,7 +103,7 @@ export function encodeLoop(exe: WebGpuGraph, node: Node, env: Map<Tensor, Value>
  * the body, and returns its results, each holding one reference the caller owns.
  */
 function runBody(exe: WebGpuGraph, body: Graph, inputs: Value[], outer: Map<Tensor, Value>, run: RunEncoding): Value[] {
-  const uses = useCounts(body, body.outputs);
+  const uses = useCounts(exe.nodesOf(body), body.outputs);
   const env = new Map<Tensor, Value>();
   const bindValue = (inner: Tensor, v: Value) => {
     if (!uses.get(inner)) return;
