@@ -107,6 +107,7 @@ const sameShape = (a: Tensor, b: Tensor): boolean =>
  * nodes.length; // 3: two scalar constants (written as literals, never uploaded) and one fused add+mul
  */
 export function fuseGraph(graph: Graph, opts: FuseOptions = {}): RunNode[] {
+  const maxBindings = opts.maxBindings ?? 8;
   const users = consumers(graph);
   const outputs = pinned(graph);
   const rootOf = new Map<Node, Node>();
@@ -139,6 +140,13 @@ export function fuseGraph(graph: Graph, opts: FuseOptions = {}): RunNode[] {
       groups.set(node, { root: node, inlined: [], stored: [] });
     }
   }
+  // A group that would bind more buffers than a kernel may (a long chain of adds: a global gradient norm over
+  // every parameter) is not fused: its nodes run as they are.
+  for (const [root, group] of groups) {
+    if (groupLeaves([group]).length + groupOutputs([group]).length <= maxBindings) continue;
+    for (const n of group.inlined) rootOf.delete(n);
+    groups.delete(root);
+  }
   const inlinedInto = (n: Node) => (rootOf.get(n) ?? n) !== n;
   const run: RunNode[] = [];
   const terminal: Fusion[] = [];
@@ -151,7 +159,7 @@ export function fuseGraph(graph: Graph, opts: FuseOptions = {}): RunNode[] {
     else if (node.op === 'matmul') run.push(foldTransposes(node, (t) => !t.node || !inlinedInto(t.node)));
     else run.push(node);
   }
-  return [...run, ...pack(terminal, opts.maxBindings ?? 8)];
+  return [...run, ...pack(terminal, maxBindings)];
 }
 
 /**
