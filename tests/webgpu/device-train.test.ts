@@ -1,0 +1,116 @@
+/**
+ * `train --device webgpu`: a run trained on WebGPU is the same run — same files, the device and adapter recorded,
+ * the adapter's name in the progress lines, losses within fp32 tolerance of the CPU's — and resumes across devices
+ * (CPU, then WebGPU, then CPU again) to the uninterrupted CPU run's result. The process never loads
+ * onnxruntime-node. Skipped, visibly, where WebGPU cannot run a training step (no adapter, or a runtime without
+ * the step's `loop`).
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crossEntropy } from '../../src/nn/functional.ts';
+import { Linear } from '../../src/nn/index.ts';
+import { adamw } from '../../src/optim/optimizer.ts';
+import { releaseSharedWebGpuDevice } from '../../src/runtime/compile-for.ts';
+import { TrainStep } from '../../src/train/step.ts';
+import { cli, expectOk, loadedBy, tmp } from '../cli/helpers.ts';
+import { probeDevice } from './helpers.ts';
+
+const { gpu, title } = await probeDevice();
+afterAll(() => releaseSharedWebGpuDevice());
+
+/** Why a training step cannot run on WebGPU here (null when it can): one tiny step, compiled and run. */
+async function whyNoGpuTraining(): Promise<string | null> {
+  if (!gpu) return 'no WebGPU adapter';
+  try {
+    const model = new Linear(2, 2).init(1);
+    const batch = { x: { dtype: 'f32' as const, shape: ['batch', 2] }, y: { dtype: 'i64' as const, shape: ['batch'] } };
+    const step = await TrainStep.compile({ model, optimizer: adamw(), batch, loss: (m, b) => crossEntropy(m.call(b.x), b.y), device: 'webgpu' });
+    await step.run({
+      x: { dtype: 'f32', shape: [1, 2, 2], data: Float32Array.of(1, 0, 0, 1) },
+      y: { dtype: 'i64', shape: [1, 2], data: BigInt64Array.of(0n, 1n) },
+    }, [0.01]);
+    await step.release();
+    return null;
+  } catch (e) {
+    return `a training step does not run on WebGPU yet: ${(e as Error).message}`;
+  }
+}
+
+const why = await whyNoGpuTraining();
+const named = (name: string) => (why ? `${name} — SKIPPED: ${why}` : title(name));
+const ORT = (n: string) => n.startsWith('onnxruntime');
+const dir = tmp('sy-device-train-');
+const csv = join(dir, 't.csv');
+const text = join(dir, 'c.txt');
+const metrics = (run: string) => JSON.parse(readFileSync(join(run, 'metrics.json'), 'utf8'));
+
+function expectClose(got: number, want: number, what: string, rtol = 1e-3): void {
+  expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(rtol * Math.max(1, Math.abs(want)));
+}
+
+describe.skipIf(why !== null)(named('train --device webgpu'), () => {
+  const tabular = (out: string, ...more: string[]) =>
+    ['train', '--data', csv, '--target', 'label', '--out', out, '--epochs', '3', '--hidden', '8', '--seed', '2', ...more];
+  const gptArgs = (out: string, ...more: string[]) => ['train', '--model', 'gpt', '--data', text, '--out', out, '--steps', '4',
+    '--d-model', '16', '--layers', '1', '--heads', '2', '--context', '16', '--batch-size', '2', '--eval-every', '2',
+    '--eval-tokens', '64', '--warmup', '1', ...more];
+
+  beforeAll(() => {
+    const rows = Array.from({ length: 48 }, (_, i) => `${Math.sin(i).toFixed(3)},${Math.cos(2 * i).toFixed(3)},${i % 3 ? 'a' : 'b'}`);
+    writeFileSync(csv, ['x1,x2,label', ...rows].join('\n') + '\n');
+    writeFileSync(text, 'the cat sat on the mat and the dog ran to the park. '.repeat(12));
+  });
+
+  it('a tabular run: same files and losses as on the CPU, device and adapter recorded, no ONNX Runtime loaded', () => {
+    const cpuRun = join(dir, 'tab-cpu');
+    const webRun = join(dir, 'tab-web');
+    expectOk(cli([...tabular(cpuRun), '--json']));
+    process.env.SWITCHYARD_PROGRESS = 'lines';
+    const web = loadedBy([...tabular(webRun), '--device', 'webgpu']);
+    delete process.env.SWITCHYARD_PROGRESS;
+    expect(web.code, web.stderr).toBe(0);
+    expect(web.loaded.filter(ORT)).toEqual([]);
+    expect(web.stderr).toContain(`train on webgpu: ${gpu!.adapter.description}`);
+    expect(readdirSync(webRun).sort()).toEqual(readdirSync(cpuRun).sort());
+    const [c, w] = [metrics(cpuRun), metrics(webRun)];
+    expect(c.device).toEqual({ name: 'cpu' });
+    expect(w.device).toEqual({ name: 'webgpu', adapter: gpu!.adapter.description });
+    expectClose(w.valid.loss, c.valid.loss, 'validation loss');
+    expectClose(w.train.loss, c.train.loss, 'training loss');
+  }, 300_000);
+
+  it('a tabular run resumes across devices (CPU, WebGPU, CPU) to the uninterrupted CPU result', () => {
+    const whole = join(dir, 'tab-whole');
+    const hopped = join(dir, 'tab-hopped');
+    expectOk(cli([...tabular(whole), '--json']));
+    expectOk(cli([...tabular(hopped), '--stop-after', '1', '--json']));
+    expectOk(cli([...tabular(hopped), '--resume', '--stop-after', '1', '--device', 'webgpu', '--json']));
+    expect(metrics(hopped).device.name).toBe('webgpu');
+    expectOk(cli([...tabular(hopped), '--resume', '--json']));
+    const [a, b] = [metrics(whole), metrics(hopped)];
+    expect(b.epochs).toBe(a.epochs);
+    expect(b.device).toEqual({ name: 'cpu' });
+    expectClose(b.valid.loss, a.valid.loss, 'validation loss after the hops');
+  }, 300_000);
+
+  it('a GPT run (dense, then MoE): the CPU losses, and a CPU run resumed on WebGPU', () => {
+    for (const moe of [[], ['--experts', '4', '--top-k', '2']]) {
+      const cpuRun = join(dir, `gpt-cpu${moe.length}`);
+      const webRun = join(dir, `gpt-web${moe.length}`);
+      const cpu = expectOk(cli([...gptArgs(cpuRun, ...moe), '--json']));
+      const web = loadedBy([...gptArgs(webRun, ...moe), '--device', 'webgpu', '--json']);
+      expect(web.loaded.filter(ORT)).toEqual([]);
+      const got = expectOk(web);
+      got.records.forEach((r: { trainLoss: number; validLoss: number }, i: number) => {
+        expectClose(r.trainLoss, cpu.records[i].trainLoss, `train loss ${i}`);
+        expectClose(r.validLoss, cpu.records[i].validLoss, `valid loss ${i}`);
+      });
+      expect(metrics(webRun).device.name).toBe('webgpu');
+      const hopped = join(dir, `gpt-hop${moe.length}`);
+      expectOk(cli([...gptArgs(hopped, ...moe), '--stop-after', '2', '--json']));
+      const resumed = expectOk(cli([...gptArgs(hopped, ...moe), '--resume', '--device', 'webgpu', '--json']));
+      expectClose(resumed.last.validLoss, cpu.last.validLoss, 'valid loss after resuming on WebGPU');
+    }
+  }, 600_000);
+});
