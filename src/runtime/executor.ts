@@ -29,6 +29,11 @@ export interface Executable {
   run(feeds: Record<string, HostTensor>, fetch?: string[]): Promise<Record<string, HostTensor>>;
   /** Frees what the runtime holds for this graph (a native session, GPU buffers). */
   release(): Promise<void>;
+  /**
+   * Width of integer tensors inside the runtime (default 64). WebGPU has 32: i64 feeds outside [-2^31, 2^31)
+   * are refused (`E_WEBGPU_RANGE`), so callers fold values such as random seeds into range themselves.
+   */
+  readonly indexBits?: 32 | 64;
 }
 
 /**

@@ -208,7 +208,7 @@ export class TrainStep {
       apply: { dtype: 'bool', shape: [k], data: apply },
       // Micro-step m (counted over the whole run) gets seed base + m, as iteration `iter` adds 1 per micro-step
       // inside the Loop: so masks do not depend on how micro-steps are grouped into calls.
-      seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(BigInt(this.seed) * 1_000_000_007n + BigInt(this.microSteps)) },
+      seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(this.seedOfCall()) },
     };
     for (const p of [...this.trainable, ...this.buffers]) feeds[p.name] = { dtype: 'f32', shape: p.shape, data: p.data };
     for (const [n, s] of this.optimizerState) feeds[n] = { dtype: 'f32', shape: this.shapeOfState(n), data: s };
@@ -237,10 +237,23 @@ export class TrainStep {
     return { losses, gradNorms, metrics, nonFinite, ...(badParameter ? { nonFiniteParameter: badParameter.name } : {}) };
   }
 
+  /**
+   * The seed of the next micro-step. A runtime with 32-bit integers (WebGPU) gets it reduced mod 2^30, which
+   * leaves room for the loop's `+ iter` below 2^31: its masks are then equal in distribution to the CPU's, not
+   * bit-equal (the GPU's random stream is its own anyway).
+   */
+  private seedOfCall(): bigint {
+    const seed = BigInt(this.seed) * 1_000_000_007n + BigInt(this.microSteps);
+    return this.compiled.indexBits === 32 ? BigInt.asUintN(30, seed) : seed;
+  }
+
   private shapeOfState(name: string): number[] {
     const p = this.trainable.find((q) => name.startsWith(q.name + '.') && this.optimizer.stateNames.includes(name.slice(q.name.length + 1)));
     return p!.shape;
   }
+
+  /** Temporary: host copies are always current until residency lands. */
+  async syncToHost(): Promise<void> {}
 
   /** The ONNX bytes of the step (for inspection; undefined when the step runs on WebGPU). */
   get onnx(): Uint8Array | undefined {

@@ -4,18 +4,27 @@
  * live in pooled buffers returned at their last use (liveness), and only fetched outputs are read back.
  */
 import type { Graph, Node, Tensor, TensorData } from '../../core/graph.ts';
+import type { Dim } from '../../core/shape.ts';
 import { SwitchyardError } from '../../util/errors.ts';
 import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
 import { numel } from '../reference/tensor.ts';
 import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
 import { acquireDevice, type WebGpuDevice } from './device.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
+import { encodeLoop, LOOP_OP } from './loop.ts';
 import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
 
 /** A value during a run: its buffer (shared by aliases) and concrete shape. */
-interface Value {
+export interface Value {
   buf: GpuBuf;
   shape: number[];
+}
+
+/** What the nodes of one run share while they are encoded: the compute pass and the symbol bindings. */
+export interface RunEncoding {
+  readonly pass: GPUComputePassEncoder;
+  /** The size of a dimension under the run's bindings; undefined for an unbound symbol. */
+  dim(d: Dim): number | undefined;
 }
 
 /** Options of {@link WebGpuGraph.create}. */
@@ -27,9 +36,13 @@ export interface WebGpuCompileOptions {
 /** Throws `E_WEBGPU_OP` naming every op of `graph` that has no WebGPU kernel (and where it is used). */
 function checkSupported(graph: Graph): void {
   const missing = new Map<string, string>();
-  for (const node of graph.nodes) {
-    if (node.op !== 'const' && !GPU_KERNELS[node.op] && !missing.has(node.op)) missing.set(node.op, node.scope);
-  }
+  const visit = (g: Graph) => {
+    for (const node of g.nodes) {
+      if (node.op === LOOP_OP) visit(node.attrs.body as Graph);
+      else if (node.op !== 'const' && !GPU_KERNELS[node.op] && !missing.has(node.op)) missing.set(node.op, node.scope);
+    }
+  };
+  visit(graph);
   if (missing.size === 0) return;
   const list = [...missing].map(([op, scope]) => (scope ? `'${op}' (in ${scope})` : `'${op}'`)).join(', ');
   throw new SwitchyardError('E_WEBGPU_OP', `the WebGPU runtime has no kernel for ${list}`,
@@ -43,6 +56,8 @@ export class WebGpuGraph implements Executable {
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   private readonly constants = new Map<Tensor, GpuBuf>();
   private readonly declared: Map<string, Tensor>;
+  /** WGSL has no 64-bit integers: i64 values are narrowed to 32 bits (checked on upload). */
+  readonly indexBits = 32;
 
   private constructor(
     private readonly graph: Graph,
@@ -97,30 +112,11 @@ export class WebGpuGraph implements Executable {
     }
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
-    for (const node of this.graph.nodes) {
-      if (node.op === 'const' && uses.get(node.outputs[0])) this.constant(node);
-    }
+    this.uploadConstants(this.graph);
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    const ctxDim = (d: number | string) => (typeof d === 'number' ? d : bound.get(d));
-    for (const node of this.graph.nodes) {
-      if (!node.outputs.some((o) => uses.get(o))) continue;
-      const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
-      if (node.op === 'const') {
-        env.set(node.outputs[0], { buf: this.constant(node), shape: [...(node.attrs.shape as number[])] });
-        continue;
-      }
-      const ins = node.inputs.map((t) => env.get(t)!);
-      const ctx: GpuKernelContext = { node, where, dim: ctxDim };
-      const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
-      const plan = GPU_KERNELS[node.op](values, node.attrs, ctx);
-      this.encode(pass, plan, ins, node, env);
-      node.inputs.forEach((t) => this.drop(t, uses, env));
-      node.outputs.forEach((t) => {
-        if (!uses.get(t) && env.has(t)) this.pool.release(env.get(t)!.buf);
-      });
-    }
+    this.encodeNodes(this.graph, env, uses, { pass, dim: (d) => (typeof d === 'number' ? d : bound.get(d)) });
     pass.end();
     const staging = fetched.map((t) => {
       const v = env.get(t)!;
@@ -146,6 +142,54 @@ export class WebGpuGraph implements Executable {
     return out;
   }
 
+  /**
+   * Encodes the nodes of `graph` (the whole graph, or a loop body) whose outputs are used, into `run`'s pass:
+   * values come from `env` and go there; each value's buffer returns to the pool after its last use.
+   */
+  encodeNodes(graph: Graph, env: Map<Tensor, Value>, uses: Map<Tensor, number>, run: RunEncoding): void {
+    for (const node of graph.nodes) {
+      if (!node.outputs.some((o) => uses.get(o))) continue;
+      const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
+      if (node.op === 'const') {
+        env.set(node.outputs[0], { buf: this.constant(node), shape: [...(node.attrs.shape as number[])] });
+        continue;
+      }
+      if (node.op === LOOP_OP) {
+        encodeLoop(this, node, env, run);
+      } else {
+        const ins = node.inputs.map((t) => env.get(t)!);
+        const ctx: GpuKernelContext = { node, where, dim: run.dim };
+        const values = ins.map((v, k) => ({ dtype: node.inputs[k].dtype, shape: v.shape }));
+        this.encode(run.pass, GPU_KERNELS[node.op](values, node.attrs, ctx), ins, node, env);
+      }
+      readsOf(node).forEach((t) => this.drop(t, uses, env));
+      node.outputs.forEach((t) => {
+        if (!uses.get(t) && env.has(t)) this.pool.release(env.get(t)!.buf);
+      });
+    }
+  }
+
+  /** A pooled buffer for `n` four-byte elements (one reference). */
+  acquire(n: number): GpuBuf {
+    return this.pool.acquire(n);
+  }
+
+  /** Drops one reference to `buf` (see {@link BufferPool.release}). */
+  releaseBuf(buf: GpuBuf): void {
+    this.pool.release(buf);
+  }
+
+  /** Dispatches `wgsl` (one invocation per index below `invocations`) over `ins` (read) and `outs` (written). */
+  dispatch(pass: GPUComputePassEncoder, wgsl: string, ins: GpuBuf[], outs: GpuBuf[], invocations: number): void {
+    const pipeline = this.pipeline(wgsl, ins.length, outs.length);
+    const entries = [...ins, ...outs].map((b, binding) => ({ binding, resource: { buffer: b.buffer } }));
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    const groups = Math.ceil(invocations / WORKGROUP);
+    const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+  }
+
   /** Frees the GPU buffers of this graph (the device stays: it may be shared). */
   async release(): Promise<void> {
     this.pool.destroy();
@@ -157,6 +201,14 @@ export class WebGpuGraph implements Executable {
     const buf = this.pool.acquire(words.length);
     if (words.length) this.gpu.device.queue.writeBuffer(buf.buffer, 0, words);
     return buf;
+  }
+
+  /** Uploads the constants of `graph` and of its loop bodies (once per executable). */
+  private uploadConstants(graph: Graph): void {
+    for (const node of graph.nodes) {
+      if (node.op === 'const') this.constant(node);
+      else if (node.op === LOOP_OP) this.uploadConstants(node.attrs.body as Graph);
+    }
   }
 
   /** A const node's buffer, uploaded at its first use and kept (pinned) for later calls. */
@@ -172,7 +224,7 @@ export class WebGpuGraph implements Executable {
   }
 
   /** One use of `t` is done; at its last use its buffer goes back to the pool. */
-  private drop(t: Tensor, uses: Map<Tensor, number>, env: Map<Tensor, Value>): void {
+  drop(t: Tensor, uses: Map<Tensor, number>, env: Map<Tensor, Value>): void {
     const left = (uses.get(t) ?? 0) - 1;
     uses.set(t, left);
     if (left === 0) this.pool.release(env.get(t)!.buf);
@@ -190,14 +242,7 @@ export class WebGpuGraph implements Executable {
     });
     node.outputs.forEach((t, k) => env.set(t, outs[k]));
     if (plan.invocations === 0) return;
-    const buffers = [...ins, ...outs].map((v) => v.buf.buffer);
-    const pipeline = this.pipeline(plan.wgsl, ins.length, outs.length);
-    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
-    const groups = Math.ceil(plan.invocations / WORKGROUP);
-    const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
-    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    this.dispatch(pass, plan.wgsl, ins.map((v) => v.buf), outs.map((v) => v.buf), plan.invocations);
   }
 
   /** The pipeline of `wgsl`, compiled once; bindings are explicit so that unused inputs stay bindable. */
@@ -222,14 +267,26 @@ export class WebGpuGraph implements Executable {
   }
 }
 
-/** How many times each value is read in a run: by the nodes that need computing, and once per fetch. */
-function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
+/** The values a node reads: its inputs, and for a loop also the enclosing values its body captures. */
+function readsOf(node: Node): Tensor[] {
+  return node.op === LOOP_OP ? [...node.inputs, ...(node.attrs.body as Graph).captures.keys()] : node.inputs;
+}
+
+/**
+ * How many times each value of `graph` is read in a run: by the nodes that need computing, and once per fetch.
+ *
+ * @param graph a graph or a loop body
+ * @param fetched the values read after the run (outputs to copy back, a body's results)
+ * @example
+ * const uses = useCounts(body, body.outputs);
+ */
+export function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
   const uses = new Map<Tensor, number>();
   for (const t of fetched) uses.set(t, (uses.get(t) ?? 0) + 1);
   for (let k = graph.nodes.length - 1; k >= 0; k--) {
     const node = graph.nodes[k];
     if (!node.outputs.some((o) => uses.get(o))) continue;
-    for (const t of node.inputs) uses.set(t, (uses.get(t) ?? 0) + 1);
+    for (const t of readsOf(node)) uses.set(t, (uses.get(t) ?? 0) + 1);
   }
   return uses;
 }
