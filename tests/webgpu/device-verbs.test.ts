@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ByteTokenizer } from '../../src/data/text/tokenizer.ts';
 import { GPT, type GptConfig } from '../../src/models/gpt.ts';
 import { releaseSharedWebGpuDevice } from '../../src/runtime/compile-for.ts';
-import { webgpuOps } from '../../src/runtime/webgpu/kernels/index.ts';
 import { startServer } from '../../src/serve/server.ts';
 import { writeRun } from '../../src/train/checkpoint.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
 import { cli, expectOk, loadedBy, tmp } from '../cli/helpers.ts';
+import { expectClose, isOrt, moeOnWebGpu, moeSkipped } from './device-helpers.ts';
 import { probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
@@ -32,12 +32,7 @@ const text = join(dir, 'c.txt');
 const tab = join(dir, 'tab');
 const lm = join(dir, 'lm');
 const moe = join(dir, 'moe');
-const ORT = (n: string) => n.startsWith('onnxruntime');
 
-/** Relative closeness for fp32 results computed in another order. */
-function expectClose(got: number, want: number, what: string, rtol = 1e-4): void {
-  expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(rtol * Math.max(1, Math.abs(want)));
-}
 
 describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () => {
   beforeAll(async () => {
@@ -54,14 +49,14 @@ describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () =
     const args = ['eval', '--model', tab, '--data', csv, '--no-corruptions', '--resamples', '20', '--json'];
     const cpu = expectOk(cli(args)).scores.overall;
     const web = loadedBy([...args, '--device', 'webgpu']);
-    expect(web.loaded.filter(ORT)).toEqual([]);
+    expect(web.loaded.filter(isOrt)).toEqual([]);
     const got = expectOk(web).scores.overall;
     expect(got.accuracy.estimate).toBe(cpu.accuracy.estimate);
-    for (const m of ['log_loss', 'brier', 'roc_auc']) expectClose(got[m].estimate, cpu[m].estimate, m);
+    for (const m of ['log_loss', 'brier', 'roc_auc']) expectClose(got[m].estimate, cpu[m].estimate, m, 1e-4);
     const lmArgs = ['eval', '--model', lm, '--data', text, '--no-corruptions', '--json'];
     const lmCpu = expectOk(cli(lmArgs)).lm.clean;
     const lmWeb = expectOk(cli([...lmArgs, '--device', 'webgpu'])).lm.clean;
-    expectClose(lmWeb.loss, lmCpu.loss, 'LM loss');
+    expectClose(lmWeb.loss, lmCpu.loss, 'LM loss', 1e-4);
     expect(lmWeb.tokens).toBe(lmCpu.tokens);
   }, 240_000);
 
@@ -70,17 +65,15 @@ describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () =
     const args = ['generate', '--model', run, '--prompt', 'the c', '--max-tokens', '3', '--temperature', '0', '--json'];
     const cpu = loadedBy(args);
     const web = loadedBy([...args, '--device', 'webgpu']);
-    expect(cpu.loaded.some(ORT), 'the hook sees ONNX Runtime when it is loaded').toBe(true);
-    expect(web.loaded.filter(ORT)).toEqual([]);
+    expect(cpu.loaded.some(isOrt), 'the hook sees ONNX Runtime when it is loaded').toBe(true);
+    expect(web.loaded.filter(isOrt)).toEqual([]);
     expect(web.loaded.some((n) => n.startsWith('webgpu'))).toBe(true);
     expect(expectOk(web).text).toBe(expectOk(cpu).text);
   }
 
   it('generate: the same greedy tokens, and only the CPU run loads ONNX Runtime', () => generatesAlike(lm), 120_000);
 
-  // MoE dispatch needs the run-time row-count kernels (splitRows/concatRows) of the WebGPU runtime.
-  const moeKernels = ['splitRows', 'concatRows'].every((op) => webgpuOps().includes(op));
-  it.skipIf(!moeKernels)(`generate: the same greedy tokens for MoE${moeKernels ? '' : ' — SKIPPED, no splitRows/concatRows kernels yet'}`,
+  it.skipIf(!moeOnWebGpu)(`generate: the same greedy tokens for MoE${moeSkipped}`,
     () => generatesAlike(moe), 120_000);
 
   it('serve: /v1/predict gives the CPU answers', async () => {
