@@ -257,7 +257,10 @@ export class MlpTrainer {
       s = e;
       onCall?.(n, lossSum / lossCount);
     }
-    return { trainLoss: lossSum / lossCount, examples, seconds: (performance.now() - t0) / 1000 };
+    const seconds = (performance.now() - t0) / 1000;
+    // Evaluation, best-weight copies and checkpoints read the host's weights: bring them back from the device.
+    await this.step.syncToHost();
+    return { trainLoss: lossSum / lossCount, examples, seconds };
   }
 
   /** Unweighted mean loss (and accuracy for classification) over rows `idx` of `(x, y)`, in chunks. */
