@@ -197,7 +197,8 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
       default: {
         if (f.choices && !f.choices.includes(raw)) {
           const close = didYouMean(raw, f.choices);
-          throw usage(`option ${flag} expects one of ${f.choices.join(', ')}, got '${raw}'`, close ? `did you mean ${flag} ${close}? ` : '');
+          const hint = close ? `did you mean ${flag} ${close}? ` : '';
+          throw usage(`option ${flag} expects one of ${f.choices.join(', ')}, got '${raw}'`, hint);
         }
         return raw;
       }
@@ -296,7 +297,8 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
     const alias = f.alias ? stripDashes(f.alias) : undefined;
     const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
     const list = f.valueName ? ` <${f.valueName},…>` : ' <a,b,…>';
-    const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : ` <${f.valueName ?? f.choices?.join('|') ?? f.type}>`;
+    const one = ` <${f.valueName ?? f.choices?.join('|') ?? f.type}>`;
+    const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : one;
     let help = f.help;
     if (f.type === 'number' && hasRange(f)) help += ` (${rangeText(f)})`;
     if (f.deprecatedAlias) help += ` (old name --${stripDashes(f.deprecatedAlias)}: deprecated)`;

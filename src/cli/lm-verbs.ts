@@ -161,7 +161,8 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     for (const rec of r.records) {
       const mfu = Number.isFinite(rec.mfu) ? `, MFU ${(rec.mfu * 100).toFixed(0)}%` : '';
       const valid = `valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte)`;
-      process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, ${valid}, ${Math.round(rec.tokensPerSecond)} tok/s${mfu}\n`);
+      const rate = `${Math.round(rec.tokensPerSecond)} tok/s`;
+      process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, ${valid}, ${rate}${mfu}\n`);
     }
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);
   }

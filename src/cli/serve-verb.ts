@@ -125,7 +125,10 @@ export async function serveVerb(argv: string[]): Promise<number> {
     },
     pollMs: a['poll-ms'],
     seed: a.seed,
-    load: { maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, device: a.device, unknownFields: unknown },
+    load: {
+      maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, device: a.device,
+      unknownFields: unknown,
+    },
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'], primary: a['rollback-primary'] },
     log: a.quiet ? () => {} : undefined,
     sampleRate: a['sample-rate'],

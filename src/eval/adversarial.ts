@@ -243,8 +243,10 @@ export interface RobustPoint {
  */
 export async function robustAccuracyCurve(
   model: TabularEvalModel, x: Float32Array, y: Int32Array, rows: number,
-  o: { norm: AttackNorm; epsilons: number[]; steps?: number; surface?: AttackSurface; seed?: number; threads?: number; device?: DeviceChoice;
-    onPoint?: (p: RobustPoint) => void; },
+  o: {
+    norm: AttackNorm; epsilons: number[]; steps?: number; surface?: AttackSurface; seed?: number; threads?: number;
+    device?: DeviceChoice; onPoint?: (p: RobustPoint) => void;
+  },
 ): Promise<RobustPoint[]> {
   const pgd = await PgdAttack.compile(model, o.norm, { threads: o.threads, device: o.device });
   try {

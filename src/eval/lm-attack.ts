@@ -57,7 +57,9 @@ export interface EmbeddingAttackPoint {
  */
 export async function embeddingAttack(
   m: LmEvalModel, corpus: TextCorpus,
-  o: { epsilons?: number[]; steps?: number; batch?: number; maxWindows?: number; threads?: number; device?: DeviceChoice } = {},
+  o: {
+    epsilons?: number[]; steps?: number; batch?: number; maxWindows?: number; threads?: number; device?: DeviceChoice;
+  } = {},
 ): Promise<EmbeddingAttackPoint[]> {
   const model = m.model;
   if (!model) throw new SwitchyardError('E_USAGE', `${m.source}: an exported decode step has no weights to take gradients of`, 'attack the run directory the export came from');

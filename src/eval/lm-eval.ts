@@ -69,7 +69,8 @@ async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<For
       const y = batch.y.data as BigInt64Array;
       const rowLoss = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
-        const out = await runUserSession(s, m.source, { ids: toOrtTensor({ dtype: 'i64', shape: [1, T], data: x.subarray(r * T, (r + 1) * T) }), pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
+        const ids = toOrtTensor({ dtype: 'i64', shape: [1, T], data: x.subarray(r * T, (r + 1) * T) });
+        const out = await runUserSession(s, m.source, { ids, pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
         const logits = out.allLogits.data as Float32Array;
         const V = logits.length / T;
         let sum = 0;
@@ -100,8 +101,8 @@ async function scoreCorpus(fwd: Pick<Forward, 'run'>, m: LmEvalModel, corpus: Te
 export async function evaluateLmRun(
   m: LmEvalModel, data: string[],
   o: {
-    batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; device?: DeviceChoice; corruptions?: boolean;
-    adversarial?: boolean; epsilons?: number[]; steps?: number;
+    batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; device?: DeviceChoice;
+    corruptions?: boolean; adversarial?: boolean; epsilons?: number[]; steps?: number;
   } = {},
 ): Promise<LmEvalResult> {
   const corpus = await loadTextCorpus(data);
@@ -109,7 +110,9 @@ export async function evaluateLmRun(
   const batch = o.batch ?? 8;
   const T = m.cfg.gpt.context;
   const spec = { x: { dtype: 'i64' as const, shape: [batch, T] }, y: { dtype: 'i64' as const, shape: [batch, T] } };
-  const fwd = m.model ? await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads, device: o.device }) : await exportRowLoss(m, o.threads);
+  const fwd = m.model
+    ? await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads, device: o.device })
+    : await exportRowLoss(m, o.threads);
   try {
     const maxTokens = o.maxTokens ?? 65536;
     const clean = await scoreCorpus(fwd, m, corpus, batch, maxTokens);

@@ -176,7 +176,9 @@ async function loadRunDir(
   } catch (e) {
     throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
   }
-  if (cfg.kind === 'gpt') return lmModel(await loadLm(dir, { threads: opts.threads, device: opts.device }), label, name, version);
+  if (cfg.kind === 'gpt') {
+    return lmModel(await loadLm(dir, { threads: opts.threads, device: opts.device }), label, name, version);
+  }
   if (cfg.kind !== 'tabular-mlp') {
     throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
   }
@@ -259,7 +261,8 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
     return out;
   };
   const kind = enc ? 'tabular' : 'onnx';
-  return tabularServed({ source, name, version, kind, plan, schema, enc, width, run, release: () => session.release() }, opts);
+  const release = () => session.release();
+  return tabularServed({ source, name, version, kind, plan, schema, enc, width, run, release }, opts);
 }
 
 /** The outputs a batch fetches: the plan's scores, labels or values. */
@@ -271,7 +274,9 @@ function planFetch(plan: OutputPlan): string[] {
  * A Switchyard tabular run served on WebGPU: its inference graph (the same as its ONNX export's, features form)
  * compiled from the weights by the WebGPU executor.
  */
-async function webGpuTabular(dir: string, source: string, name: string, version: string, opts: LoadOptions): Promise<ServedModel> {
+async function webGpuTabular(
+  dir: string, source: string, name: string, version: string, opts: LoadOptions,
+): Promise<ServedModel> {
   const { enc, model } = await loadTabularRun(dir);
   const width = enc.numFeatures;
   const fwd = await Forward.compile(model, inferenceOutputs(enc), inferenceSpec(width), { device: 'webgpu' });
@@ -281,10 +286,15 @@ async function webGpuTabular(dir: string, source: string, name: string, version:
   const fetch = planFetch(plan);
   const run: BatchFn = async (x, rows) => {
     const res = await fwd.run({ features: { dtype: 'f32', shape: [rows, width], data: x } });
-    return Object.fromEntries(fetch.map((n) => [n, { data: res[n].data as Float32Array | BigInt64Array, perRow: res[n].data.length / rows }]));
+    const out: BatchOutput = {};
+    for (const n of fetch) {
+      out[n] = { data: res[n].data as Float32Array | BigInt64Array, perRow: res[n].data.length / rows };
+    }
+    return out;
   };
   const schema = schemaFromEncoder(enc, opts.unknownFields);
-  return tabularServed({ source, name, version, kind: 'tabular', plan, schema, enc, width, run, release: () => fwd.release() }, opts);
+  const release = () => fwd.release();
+  return tabularServed({ source, name, version, kind: 'tabular', plan, schema, enc, width, run, release }, opts);
 }
 
 /** What {@link tabularServed} serves: a tabular model's plan and schema, and how it computes a batch. */
@@ -304,7 +314,8 @@ interface TabularParts {
 /** A tabular model as a {@link ServedModel}: validated rows, micro-batched runs, labels and probabilities. */
 function tabularServed(t: TabularParts, opts: LoadOptions): ServedModel {
   const { name, version, plan, schema, enc, width } = t;
-  const batcher = new MicroBatcher(width, t.run, { maxBatch: opts.maxBatch, waitMs: opts.batchWaitMs, onBatch: opts.onBatch });
+  const batching = { maxBatch: opts.maxBatch, waitMs: opts.batchWaitMs, onBatch: opts.onBatch };
+  const batcher = new MicroBatcher(width, t.run, batching);
   const C = plan.classes.length;
   const served: ServedModel = {
     name,

@@ -35,7 +35,9 @@ export async function runDevice(choice: DeviceChoice = 'cpu', quiet = false): Pr
   if (name === 'webgpu') return { name, adapter: (await sharedWebGpuDevice()).adapter.description };
   if (choice === 'auto') {
     const adapter = await webGpuAdapter();
-    const why = adapter ? `the only WebGPU adapter (${adapter.description}) is a software rasterizer` : 'no WebGPU adapter';
+    const why = adapter
+      ? `the only WebGPU adapter (${adapter.description}) is a software rasterizer`
+      : 'no WebGPU adapter';
     note(quiet, `--device auto: ${why}; running on the CPU (ONNX Runtime)`);
   }
   return { name };
@@ -77,6 +79,8 @@ export function onnxFileDevice(choice: DeviceChoice | undefined, file: string, q
     const hint = 'drop --device (or use --device auto), or pass the Switchyard run directory the file was made from';
     throw new SwitchyardError('E_DEVICE_ONNX', what, hint);
   }
-  if (choice === 'auto') note(quiet, `--device auto: ${file} is an ONNX file, which runs on ONNX Runtime: running on the CPU`);
+  if (choice === 'auto') {
+    note(quiet, `--device auto: ${file} is an ONNX file, which runs on ONNX Runtime: running on the CPU`);
+  }
   return 'cpu';
 }

@@ -274,7 +274,8 @@ export class LmSession {
     // Only the step outputs: the nodes that assemble the whole updated caches are pruned from this graph.
     const stepFn = (m: Module, b: Record<string, Tensor>) => Object.fromEntries(Object.entries(fn(m, b)).filter(([n]) => STEP_OUTPUTS.includes(n)));
     const { name: device } = await runDevice(opts.device, opts.quiet);
-    return new LmSession(cfg.gpt, tok, await Forward.compile(model, stepFn, spec, { threads: opts.threads, device }), true, opts);
+    const decode = await Forward.compile(model, stepFn, spec, { threads: opts.threads, device });
+    return new LmSession(cfg.gpt, tok, decode, true, opts);
   }
 
   /**

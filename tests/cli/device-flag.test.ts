@@ -1,7 +1,7 @@
 /**
  * `--device` at the CLI without a GPU: one flag spec on every verb that computes (bad values are exit 2 with the
- * closest choice suggested), and ONNX files — foreign, exported or int8-compressed — stay on ONNX Runtime: an explicit
- * `webgpu` is a one-line usage error, `auto` runs them on the CPU and says so.
+ * closest choice suggested), and ONNX files — foreign, exported or int8-compressed — stay on ONNX Runtime: an
+ * explicit `webgpu` is a one-line usage error, `auto` runs them on the CPU and says so.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,13 +69,16 @@ describe('ONNX files run on ONNX Runtime only', () => {
   const csv = join(dir, 't.csv');
 
   beforeAll(async () => {
-    await writeRun(lmRun, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer: new ByteTokenizer().toJSON() }, new GPT(GPT_CFG).init(3));
+    const tokenizer = new ByteTokenizer().toJSON();
+    const config = { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer } as const;
+    await writeRun(lmRun, config, new GPT(GPT_CFG).init(3));
     writeFileSync(lmOnnx, (await exportLm(lmRun)).bytes);
     await compressModel({ model: lmRun, out: lmInt8, minElements: 16, progress: { enabled: false } });
     const rows = Array.from({ length: 40 }, (_, i) => `${(i % 7) / 7},${(i % 5) / 5},${i % 3 ? 'a' : 'b'}`);
     writeFileSync(csv, ['x1,x2,label', ...rows].join('\n') + '\n');
-    await trainTabular({ data: csv, target: 'label', out: join(dir, 'tab'), epochs: 1, hidden: [4], progress: { enabled: false } });
-    await exportTabular(join(dir, 'tab'), tabOnnx);
+    const tab = join(dir, 'tab');
+    await trainTabular({ data: csv, target: 'label', out: tab, epochs: 1, hidden: [4], progress: { enabled: false } });
+    await exportTabular(tab, tabOnnx);
   }, 120_000);
 
   it('--device webgpu with an exported, an int8 or a foreign ONNX file is exit 2 naming the file', () => {
@@ -97,6 +100,7 @@ describe('ONNX files run on ONNX Runtime only', () => {
     const r = cli(['generate', '--model', lmInt8, '--max-tokens', '2', '--temperature', '0', '--device', 'auto']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\(2 tokens, /);
-    expect(r.stderr).toMatch(/note: --device auto: .*lm\.int8\.onnx is an ONNX file, which runs on ONNX Runtime: running on the CPU/);
+    const note = /note: --device auto: .*lm\.int8\.onnx is an ONNX file, which runs on ONNX Runtime: running on the CP/;
+    expect(r.stderr).toMatch(note);
   });
 });

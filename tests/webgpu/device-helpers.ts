@@ -18,3 +18,15 @@ export const moeOnWebGpu = ['splitRows', 'concatRows'].every((op) => webgpuOps()
 
 /** The title suffix of an MoE test that the runtime cannot run yet. */
 export const moeSkipped = moeOnWebGpu ? '' : ' — SKIPPED, no splitRows/concatRows kernels yet';
+
+/**
+ * A tiny two-feature, two-class table (`x1,x2,label`) of `n` rows; `freq` varies the second feature's period.
+ *
+ * @example
+ * writeFileSync('t.csv', tinyTable(48, 2));
+ */
+export function tinyTable(n: number, freq: number): string {
+  const row = (i: number) => `${Math.sin(i).toFixed(2)},${Math.cos(freq * i).toFixed(2)},${'ab'[i % 3 && 1]}`;
+  const rows = Array.from({ length: n }, (_, i) => row(i));
+  return ['x1,x2,label', ...rows].join('\n') + '\n';
+}

@@ -12,9 +12,9 @@ import { crossEntropy } from '../../src/nn/functional.ts';
 import { Linear } from '../../src/nn/index.ts';
 import { adamw } from '../../src/optim/optimizer.ts';
 import { releaseSharedWebGpuDevice } from '../../src/runtime/compile-for.ts';
-import { TrainStep } from '../../src/train/step.ts';
+import { type LossFn, TrainStep } from '../../src/train/step.ts';
 import { cli, expectOk, loadedBy, tmp } from '../cli/helpers.ts';
-import { expectClose, isOrt, moeOnWebGpu, moeSkipped } from './device-helpers.ts';
+import { expectClose, isOrt, moeOnWebGpu, moeSkipped, tinyTable } from './device-helpers.ts';
 import { probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
@@ -26,7 +26,8 @@ async function whyNoGpuTraining(): Promise<string | null> {
   try {
     const model = new Linear(2, 2).init(1);
     const batch = { x: { dtype: 'f32' as const, shape: ['batch', 2] }, y: { dtype: 'i64' as const, shape: ['batch'] } };
-    const step = await TrainStep.compile({ model, optimizer: adamw(), batch, loss: (m, b) => crossEntropy(m.call(b.x), b.y), device: 'webgpu' });
+    const loss: LossFn = (m, b) => crossEntropy(m.call(b.x), b.y);
+    const step = await TrainStep.compile({ model, optimizer: adamw(), batch, loss, device: 'webgpu' });
     await step.run({
       x: { dtype: 'f32', shape: [1, 2, 2], data: Float32Array.of(1, 0, 0, 1) },
       y: { dtype: 'i64', shape: [1, 2], data: BigInt64Array.of(0n, 1n) },
@@ -56,8 +57,7 @@ describe.skipIf(why !== null)(named('train --device webgpu'), () => {
     '--eval-tokens', '64', '--warmup', '1', ...more];
 
   beforeAll(() => {
-    const rows = Array.from({ length: 48 }, (_, i) => `${Math.sin(i).toFixed(3)},${Math.cos(2 * i).toFixed(3)},${i % 3 ? 'a' : 'b'}`);
-    writeFileSync(csv, ['x1,x2,label', ...rows].join('\n') + '\n');
+    writeFileSync(csv, tinyTable(48, 2));
     writeFileSync(text, 'the cat sat on the mat and the dog ran to the park. '.repeat(12));
   });
 

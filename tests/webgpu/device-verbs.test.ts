@@ -14,7 +14,7 @@ import { startServer } from '../../src/serve/server.ts';
 import { writeRun } from '../../src/train/checkpoint.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
 import { cli, expectOk, loadedBy, tmp } from '../cli/helpers.ts';
-import { expectClose, isOrt, moeOnWebGpu, moeSkipped } from './device-helpers.ts';
+import { expectClose, isOrt, moeOnWebGpu, moeSkipped, tinyTable } from './device-helpers.ts';
 import { probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
@@ -36,13 +36,13 @@ const moe = join(dir, 'moe');
 
 describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () => {
   beforeAll(async () => {
-    const rows = Array.from({ length: 60 }, (_, i) => `${Math.sin(i).toFixed(3)},${Math.cos(3 * i).toFixed(3)},${i % 3 ? 'a' : 'b'}`);
-    writeFileSync(csv, ['x1,x2,label', ...rows].join('\n') + '\n');
+    writeFileSync(csv, tinyTable(60, 3));
     writeFileSync(text, 'the cat sat on the mat and the dog ran to the park. '.repeat(8));
     await trainTabular({ data: csv, target: 'label', out: tab, epochs: 2, hidden: [8], progress: { enabled: false } });
     const tokenizer = new ByteTokenizer().toJSON();
-    await writeRun(lm, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: GPT_CFG, tokenizer }, new GPT(GPT_CFG).init(5));
-    await writeRun(moe, { format: 'switchyard.run', version: 1, kind: 'gpt', gpt: MOE_CFG, tokenizer }, new GPT(MOE_CFG).init(6));
+    const run = { format: 'switchyard.run', version: 1, kind: 'gpt', tokenizer } as const;
+    await writeRun(lm, { ...run, gpt: GPT_CFG }, new GPT(GPT_CFG).init(5));
+    await writeRun(moe, { ...run, gpt: MOE_CFG }, new GPT(MOE_CFG).init(6));
   }, 120_000);
 
   it('eval: the same metrics on a tabular run and the same loss on an LM run, without loading ONNX Runtime', () => {
@@ -82,7 +82,8 @@ describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () =
     for (const device of ['cpu', 'webgpu'] as const) {
       const s = await startServer({ model: tab, port: 0, signals: false, pollMs: 0, log: () => {}, load: { device } });
       try {
-        const r = await fetch(`${s.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const headers = { 'content-type': 'application/json' };
+        const r = await fetch(`${s.url}/v1/predict`, { method: 'POST', headers, body: JSON.stringify(body) });
         expect(r.status).toBe(200);
         answers.push((await r.json()) as (typeof answers)[number]);
       } finally {
@@ -92,16 +93,18 @@ describe.skipIf(!gpu)(title('--device webgpu on eval, generate and serve'), () =
     const [cpu, web] = answers;
     expect(web.predictions).toEqual(cpu.predictions);
     expect(web.classes).toEqual(cpu.classes);
-    web.probabilities.flat().forEach((p: number, i: number) => expectClose(p, cpu.probabilities.flat()[i], `probability ${i}`, 1e-5));
+    const want = cpu.probabilities.flat();
+    web.probabilities.flat().forEach((p, i) => expectClose(p, want[i], `probability ${i}`, 1e-5));
   }, 120_000);
 
   it('auto never picks a software adapter: it says why and the run records the CPU', () => {
     const out = join(dir, 'auto');
-    const r = cli(['train', '--data', csv, '--target', 'label', '--out', out, '--epochs', '1', '--hidden', '4', '--device', 'auto']);
+    const r = cli(['train', '--data', csv, '--target', 'label', '--out', out, '--epochs', '1', '--device', 'auto']);
     expect(r.code, r.stderr).toBe(0);
     const recorded = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')).device;
     if (gpu!.adapter.software) {
-      expect(r.stderr).toMatch(/note: --device auto: the only WebGPU adapter \(.+\) is a software rasterizer; running on the CPU/);
+      const note = /note: --device auto: the only WebGPU adapter \(.+\) is a software rasterizer; running on the CPU/;
+      expect(r.stderr).toMatch(note);
       expect(recorded).toEqual({ name: 'cpu' });
     } else {
       expect(recorded).toEqual({ name: 'webgpu', adapter: gpu!.adapter.description });
