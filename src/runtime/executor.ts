@@ -34,6 +34,64 @@ export interface Executable {
    * are refused (`E_WEBGPU_RANGE`), so callers fold values such as random seeds into range themselves.
    */
   readonly indexBits?: 32 | 64;
+  /** What the last run moved and dispatched, for runtimes that count it (WebGPU). */
+  readonly lastRun?: RunTraffic;
+}
+
+/** The cost of one run on a device: compute dispatches, bytes uploaded from host feeds, bytes read back. */
+export interface RunTraffic {
+  dispatches: number;
+  uploadedBytes: number;
+  readBytes: number;
+}
+
+/** A tensor kept in a runtime's memory between runs (a GPU buffer), fed to and kept by resident runs. */
+export interface DeviceTensor {
+  readonly dtype: DType;
+  readonly shape: number[];
+  /** Copies the values to the host. */
+  read(): Promise<HostTensor>;
+  /** Frees the memory (once; later calls do nothing): the tensor must not be fed afterwards. */
+  release(): void;
+}
+
+/** Options of {@link ResidentExecutable.runResident}. */
+export interface ResidentRunOptions {
+  /** Outputs copied back to the host. */
+  fetch: string[];
+  /** Outputs kept in the runtime's memory, returned as {@link DeviceTensor}s (not copied back). */
+  keep: string[];
+  /** Kept f32 outputs checked for NaN and infinity on the device; the names that have one come back. */
+  checkFinite?: string[];
+}
+
+/** What {@link ResidentExecutable.runResident} returns. */
+export interface ResidentRun {
+  outputs: Record<string, HostTensor>;
+  kept: Record<string, DeviceTensor>;
+  /** The names of `checkFinite` whose values hold a NaN or an infinity. */
+  nonFinite: string[];
+}
+
+/** An executable whose inputs and outputs can stay in the runtime's memory across runs (WebGPU). */
+export interface ResidentExecutable extends Executable {
+  /** Copies `t` into the runtime's memory (`name` for error messages). */
+  upload(t: HostTensor, name: string): DeviceTensor;
+  /** True when `t` can be fed to this executable as it is (same device). */
+  accepts(t: DeviceTensor): boolean;
+  /** Runs on host and device feeds; fetched outputs come back, kept ones stay. */
+  runResident(feeds: Record<string, HostTensor | DeviceTensor>, opts: ResidentRunOptions): Promise<ResidentRun>;
+}
+
+/**
+ * True when `exe` can keep tensors in its runtime's memory between runs.
+ *
+ * @param exe a compiled graph
+ * @example
+ * if (isResident(exe)) weights = exe.upload(hostWeights, 'weights');
+ */
+export function isResident(exe: Executable): exe is ResidentExecutable {
+  return 'runResident' in exe;
 }
 
 /**
@@ -73,7 +131,10 @@ export function checkFeedShape(name: string, declared: Shape, got: readonly numb
  * @example
  * const bound = checkFeeds(new Map([['x', x]]), { x: { dtype: 'f32', shape: [2, 3], data } });
  */
-export function checkFeeds(declared: Map<string, Tensor>, feeds: Record<string, HostTensor>): Map<string, number> {
+export function checkFeeds(
+  declared: Map<string, Tensor>,
+  feeds: Record<string, Pick<HostTensor, 'dtype' | 'shape'>>,
+): Map<string, number> {
   const bound = new Map<string, number>();
   for (const [name, t] of declared) {
     const f = feeds[name];

@@ -96,6 +96,8 @@ export async function saveCheckpoint(
   dir: string, model: Module, step: TrainStep | null, counters: TrainCounters,
   metadata: Record<string, string> = {}, extras: CheckpointExtras = {},
 ): Promise<void> {
+  // A step on WebGPU keeps the weights and optimizer state on the GPU: bring the host copies up to date.
+  await step?.syncToHost();
   // The set replaces the directory `dir` whole: never let that be a run directory (or anything else).
   const ours = new Set<string>([MANIFEST_NAME, RUN_FILES.model, RUN_FILES.optimizer, RUN_FILES.best, RUN_FILES.state]);
   const foreign = (await readdir(dir).catch(() => [] as string[])).find((n) => !ours.has(n));

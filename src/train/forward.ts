@@ -2,7 +2,10 @@ import { type Tensor, trace } from '../core/graph.ts';
 import type { TensorData } from '../core/graph.ts';
 import { bind, type Module } from '../nn/module.ts';
 import { compileFor, type DeviceChoice } from '../runtime/compile-for.ts';
-import type { Executable, HostTensor } from '../runtime/executor.ts';
+import {
+  type DeviceTensor, type Executable, type HostTensor, isResident, type RunTraffic,
+} from '../runtime/executor.ts';
+import { DeviceState, parameterFeed } from './resident.ts';
 import type { SpinPolicy } from '../runtime/session.ts';
 import { encodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { irVersionFor, lowerGraph, OPSET } from '../runtime/onnx/lower.ts';
@@ -49,10 +52,15 @@ export interface ForwardOptions {
  * const { probs } = await fwd.run({ x: { dtype: 'f32', shape: [2, 4], data } });
  */
 export class Forward {
+  /** Weights this pass uploaded to its device, once per host array (null on the CPU). */
+  private readonly uploads: DeviceState | null;
+
   private constructor(
     private readonly compiled: Executable,
     private readonly model: Module,
-  ) {}
+  ) {
+    this.uploads = isResident(compiled) ? new DeviceState(compiled) : null;
+  }
 
   static async compile(model: Module, fn: ForwardFn, spec: BatchSpec, opts: ForwardOptions = {}): Promise<Forward> {
     const { graph } = traceForward(model, fn, spec, false);
@@ -60,15 +68,32 @@ export class Forward {
     return new Forward(compiled, model);
   }
 
-  /** Runs one batch with the model's current weights. */
-  run(batch: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
-    const feeds: Record<string, HostTensor> = { ...batch };
-    for (const [n, p] of this.model.namedParameters()) feeds[n] = { dtype: 'f32', shape: p.shape, data: p.data };
-    return this.compiled.run(feeds);
+  /**
+   * Runs one batch with the model's current weights. On WebGPU the weights are not uploaded per call: those a
+   * WebGPU step trains on the same device are read where the step keeps them, the others are uploaded once per
+   * host array (a new array, as `loadStateDict` assigns, is uploaded again).
+   */
+  async run(batch: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+    const feeds: Record<string, HostTensor | DeviceTensor> = { ...batch };
+    for (const [n, p] of this.model.namedParameters()) feeds[n] = await parameterFeed(p, this.compiled, this.uploads);
+    const exe = this.compiled;
+    if (isResident(exe)) return (await exe.runResident(feeds, { fetch: exe.outputNames, keep: [] })).outputs;
+    return this.compiled.run(feeds as Record<string, HostTensor>);
   }
 
-  release(): Promise<void> {
-    return this.compiled.release();
+  /**
+   * What the last call cost on the device (dispatches, bytes uploaded, bytes read back); undefined on the CPU.
+   *
+   * @example
+   * console.log(pass.lastRun?.readBytes);
+   */
+  get lastRun(): RunTraffic | undefined {
+    return this.compiled.lastRun;
+  }
+
+  async release(): Promise<void> {
+    this.uploads?.release();
+    await this.compiled.release();
   }
 }
 

@@ -8,7 +8,10 @@ import { withTraining } from '../nn/mode.ts';
 import { collectExtras } from '../nn/extras.ts';
 import { clipGradNorm, globalNorm, type Optimizer } from '../optim/optimizer.ts';
 import { compileFor, type DeviceChoice } from '../runtime/compile-for.ts';
-import type { Executable, HostTensor } from '../runtime/executor.ts';
+import {
+  type DeviceTensor, type Executable, type HostTensor, isResident, type RunTraffic,
+} from '../runtime/executor.ts';
+import { DeviceState, homeParameters } from './resident.ts';
 import type { SpinPolicy } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
@@ -82,10 +85,23 @@ function allFinite(a: Float32Array): boolean {
 
 const PREFIX = 'batch.';
 
+/** One call's outputs, and how to accept its new state or drop it. */
+interface StateCall {
+  outputs: Record<string, HostTensor>;
+  /** True when the updated values of `p` hold a NaN or an infinity. */
+  nonFinite(p: Parameter): boolean;
+  accept(): void;
+  reject(): void;
+}
+
 /**
  * A whole training step — forward, backward, clipping, optimizer update — traced once into one graph and
- * run by ONNX Runtime (or by the WebGPU executor with `device: 'webgpu'`). Each call runs several micro-steps inside an ONNX `Loop`, so parameters and optimizer
- * state cross the JS/native boundary once per call, not once per step.
+ * run by ONNX Runtime (or by the WebGPU executor with `device: 'webgpu'`). Each call runs several micro-steps
+ * inside one `loop` (an ONNX `Loop`; on WebGPU all of them in one command buffer), so on the CPU parameters and
+ * optimizer state cross the JS/native boundary once per call, not once per step. On WebGPU they stay on the GPU
+ * between calls (only losses, gradient norms, metrics and finiteness flags come back): `Parameter.data` and
+ * {@link TrainStep.optimizerState} are brought up to date by {@link TrainStep.syncToHost}, which checkpoints,
+ * `release` and forward passes on another device do themselves.
  *
  * @example
  * const step = await TrainStep.compile({ model, optimizer: adamw(), batch: { x: { dtype: 'f32', shape: ['batch', 4] }, y: { dtype: 'i64', shape: ['batch'] } },
@@ -99,6 +115,8 @@ export class TrainStep {
   updates = 0;
   /** Micro-steps run so far (drives dropout seeds). */
   microSteps = 0;
+  /** Parameters, buffers and optimizer state kept on the device between calls (null on the CPU). */
+  private readonly state: DeviceState | null;
 
   private constructor(
     readonly graph: Graph,
@@ -111,6 +129,8 @@ export class TrainStep {
     readonly seed: number,
   ) {
     for (const p of trainable) for (const s of optimizer.stateNames) this.optimizerState.set(`${p.name}.${s}`, new Float32Array(p.data.length));
+    this.state = isResident(compiled) ? new DeviceState(compiled) : null;
+    if (this.state) homeParameters([...trainable, ...buffers], this.state);
   }
 
   /** Traces and compiles the step graph. */
@@ -210,10 +230,10 @@ export class TrainStep {
       // inside the Loop: so masks do not depend on how micro-steps are grouped into calls.
       seed: { dtype: 'i64', shape: [], data: BigInt64Array.of(this.seedOfCall()) },
     };
-    for (const p of [...this.trainable, ...this.buffers]) feeds[p.name] = { dtype: 'f32', shape: p.shape, data: p.data };
-    for (const [n, s] of this.optimizerState) feeds[n] = { dtype: 'f32', shape: this.shapeOfState(n), data: s };
     for (const [n, b] of Object.entries(batches)) feeds[PREFIX + n] = b;
-    const out = await this.compiled.run(feeds);
+    const fetch = ['losses', 'gradNorms', ...this.metricNames.map((m) => `metric.${m}`)];
+    const call = this.state ? await this.callOnDevice(this.state, feeds, fetch) : await this.callOnHost(feeds);
+    const out = call.outputs;
     const losses = out.losses.data as Float32Array;
     const gradNorms = out.gradNorms.data as Float32Array;
     let nonFinite: number | null = null;
@@ -225,16 +245,84 @@ export class TrainStep {
     }
     // A finite loss and gradient can still give non-finite weights (an infinite learning rate, an overflowing
     // update): such a state is never accepted, so a checkpoint can never hold it.
-    const badParameter = nonFinite === null ? this.trainable.find((p) => !allFinite(out[`new.${p.name}`].data as Float32Array)) : undefined;
+    const badParameter = nonFinite === null ? this.trainable.find((p) => call.nonFinite(p)) : undefined;
     if (badParameter) nonFinite = k - 1;
     if (nonFinite === null) {
-      for (const p of [...this.trainable, ...this.buffers]) p.data = out[`new.${p.name}`].data as Float32Array;
-      for (const n of this.optimizerState.keys()) this.optimizerState.set(n, out[`new.${n}`].data as Float32Array);
+      call.accept();
       this.updates += k / this.accumulate;
       this.microSteps += k;
-    }
+    } else call.reject();
     const metrics = Object.fromEntries(this.metricNames.map((m) => [m, out[`metric.${m}`].data as Float32Array]));
     return { losses, gradNorms, metrics, nonFinite, ...(badParameter ? { nonFiniteParameter: badParameter.name } : {}) };
+  }
+
+  /** One call with the state fed from and returned to the host (ONNX Runtime). */
+  private async callOnHost(feeds: Record<string, HostTensor>): Promise<StateCall> {
+    const stateParams = [...this.trainable, ...this.buffers];
+    for (const p of stateParams) feeds[p.name] = { dtype: 'f32', shape: p.shape, data: p.data };
+    for (const [n, s] of this.optimizerState) feeds[n] = { dtype: 'f32', shape: this.shapeOfState(n), data: s };
+    const outputs = await this.compiled.run(feeds);
+    const newValue = (name: string) => outputs[`new.${name}`].data as Float32Array;
+    return {
+      outputs,
+      nonFinite: (p) => !allFinite(newValue(p.name)),
+      accept: () => {
+        for (const p of [...this.trainable, ...this.buffers]) p.data = newValue(p.name);
+        for (const n of this.optimizerState.keys()) this.optimizerState.set(n, newValue(n));
+      },
+      reject: () => {},
+    };
+  }
+
+  /**
+   * One call with the state kept on the device: parameters, buffers and optimizer state are fed as device
+   * tensors (uploaded only when their host copy was replaced), the updated ones stay there, and the only reads
+   * are the fetched losses and metrics and one finiteness flag per trainable parameter.
+   */
+  private async callOnDevice(
+    state: DeviceState, hostFeeds: Record<string, HostTensor>, fetch: string[],
+  ): Promise<StateCall> {
+    const feeds: Record<string, HostTensor | DeviceTensor> = { ...hostFeeds };
+    const names: string[] = [];
+    for (const p of [...this.trainable, ...this.buffers]) {
+      feeds[p.name] = state.feed(p.name, p.shape, p.data);
+      names.push(p.name);
+    }
+    for (const [n, s] of this.optimizerState) {
+      feeds[n] = state.feed(n, this.shapeOfState(n), s);
+      names.push(n);
+    }
+    const keep = names.map((n) => `new.${n}`);
+    const checkFinite = this.trainable.map((p) => `new.${p.name}`);
+    const r = await state.exe.runResident(feeds, { fetch, keep, checkFinite });
+    return {
+      outputs: r.outputs,
+      nonFinite: (p) => r.nonFinite.includes(`new.${p.name}`),
+      accept: () => names.forEach((n) => state.adopt(n, r.kept[`new.${n}`])),
+      reject: () => Object.values(r.kept).forEach((t) => t.release()),
+    };
+  }
+
+  /**
+   * Brings the host copies — every `Parameter.data` of the model and {@link TrainStep.optimizerState} — up to
+   * date with the device, where a step on WebGPU keeps them between calls; a no-op on the CPU. Call it before
+   * reading them (checkpoints, weight copies, a pass on another device; {@link saveCheckpoint} and
+   * {@link TrainStep.release} call it themselves). Host copies replaced since the last call (a checkpoint
+   * loaded into the model) are kept, and uploaded by the next call.
+   *
+   * @example
+   * await step.run(batches, lrs);
+   * await step.syncToHost();
+   * const w = model.fc1.weight.data; // current
+   */
+  async syncToHost(): Promise<void> {
+    if (!this.state) return;
+    const params = new Map([...this.trainable, ...this.buffers].map((p) => [p.name, p]));
+    await this.state.sync((n) => params.get(n)?.data ?? this.optimizerState.get(n), (n, data) => {
+      const p = params.get(n);
+      if (p) p.data = data;
+      else this.optimizerState.set(n, data);
+    });
   }
 
   /**
@@ -252,16 +340,28 @@ export class TrainStep {
     return p!.shape;
   }
 
-  /** Temporary: host copies are always current until residency lands. */
-  async syncToHost(): Promise<void> {}
+  /**
+   * What the last call cost on the device (dispatches, bytes uploaded, bytes read back); undefined on the CPU.
+   *
+   * @example
+   * console.log(step.lastRun?.readBytes);
+   */
+  get lastRun(): RunTraffic | undefined {
+    return this.compiled.lastRun;
+  }
 
   /** The ONNX bytes of the step (for inspection; undefined when the step runs on WebGPU). */
   get onnx(): Uint8Array | undefined {
     return 'bytes' in this.compiled ? (this.compiled.bytes as Uint8Array) : undefined;
   }
 
-  /** Frees the session. */
-  release(): Promise<void> {
-    return this.compiled.release();
+  /** Frees the session (after bringing the host copies up to date, see {@link TrainStep.syncToHost}). */
+  async release(): Promise<void> {
+    await this.syncToHost();
+    if (this.state) {
+      homeParameters([...this.trainable, ...this.buffers], null);
+      this.state.release();
+    }
+    await this.compiled.release();
   }
 }

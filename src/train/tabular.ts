@@ -279,7 +279,10 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     const improved = v.loss < best.loss - 1e-7;
     if (improved) { best = { loss: v.loss, epoch }; bad = 0; } else bad++;
-    if (improved && shipBest) bestWeights = copyWeights(model);
+    if (improved && shipBest) {
+      await step.syncToHost();
+      bestWeights = copyWeights(model);
+    }
     await checkpoint(epoch);
     if (o.patience > 0 && bad >= o.patience && epoch < o.epochs) { stoppedEarly = true; break; }
     if (o.stopAfter !== undefined && epoch - epoch0 >= o.stopAfter) break;

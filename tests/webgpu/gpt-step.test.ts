@@ -36,7 +36,8 @@ function keyBiases(cfg: GptConfig): Map<string, Set<number>> {
 
 /** Two calls of K micro-steps on both devices; results and the whole state compared after each call. */
 async function compareGpt(cfg: GptConfig, accumulate: number, k: number): Promise<void> {
-  const spec = { x: { dtype: 'i64' as const, shape: [BATCH, cfg.context] }, y: { dtype: 'i64' as const, shape: [BATCH, cfg.context] } };
+  const ids = { dtype: 'i64' as const, shape: [BATCH, cfg.context] };
+  const spec = { x: ids, y: ids };
   const pair = await stepPair(() => new GPT(cfg).init(3), {
     loss: (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y),
     batch: spec, optimizer: adamw({ weightDecay: 0.1, beta2: 0.95 }), clipNorm: 1, accumulate, seed: 5,

@@ -54,7 +54,9 @@ export function expectSameResult(got: StepResult, want: StepResult, tol: StepTol
  * Parameters (host copies, synced from the GPU) and optimizer state of both steps agree within `tol`; entries
  * that `loose` names (parameter name -> element indices) within `looseAtol` instead.
  */
-export async function expectSameState(pair: StepPair, tol: StepTol, loose = new Map<string, Set<number>>(), looseAtol = 0) {
+export async function expectSameState(
+  pair: StepPair, tol: StepTol, loose = new Map<string, Set<number>>(), looseAtol = 0,
+): Promise<void> {
   await pair.gpu.syncToHost();
   const want = new Map(pair.cpuModel.namedParameters());
   for (const [name, p] of pair.gpuModel.namedParameters()) {
@@ -62,10 +64,13 @@ export async function expectSameState(pair: StepPair, tol: StepTol, loose = new 
     const keep = (_: number, i: number) => !skip?.has(i);
     const expected = want.get(name)!.data;
     expectClose(p.data.filter(keep), expected.filter(keep), tol.rtol, tol.atol, name);
-    if (skip) expectClose(p.data.filter((_, i) => skip.has(i)), expected.filter((_, i) => skip.has(i)), 0, looseAtol, name);
+    const only = (_: number, i: number) => !!skip?.has(i);
+    if (skip) expectClose(p.data.filter(only), expected.filter(only), 0, looseAtol, name);
   }
   expect(pair.gpu.updates).toBe(pair.cpu.updates);
-  for (const [name, s] of pair.cpu.optimizerState) expectClose(pair.gpu.optimizerState.get(name)!, s, tol.rtol, tol.atol, name);
+  for (const [name, s] of pair.cpu.optimizerState) {
+    expectClose(pair.gpu.optimizerState.get(name)!, s, tol.rtol, tol.atol, name);
+  }
 }
 
 /** `k` micro-batches of `batch` token windows (ids and next-token targets) from a fixed pseudo-random stream. */

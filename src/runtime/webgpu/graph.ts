@@ -6,10 +6,14 @@
 import type { Graph, Node, Tensor, TensorData } from '../../core/graph.ts';
 import type { Dim } from '../../core/shape.ts';
 import { SwitchyardError } from '../../util/errors.ts';
-import { checkFeeds, type Executable, type HostTensor } from '../executor.ts';
+import {
+  checkFeeds, type DeviceTensor, type HostTensor, type ResidentExecutable, type ResidentRun, type ResidentRunOptions,
+  type RunTraffic,
+} from '../executor.ts';
 import { numel } from '../reference/tensor.ts';
 import { BufferPool, fromDeviceWords, type GpuBuf, toDeviceWords } from './buffers.ts';
 import { acquireDevice, type WebGpuDevice } from './device.ts';
+import { finiteCheck, GpuTensor, readStaged, stageCopies } from './resident.ts';
 import { GPU_KERNELS } from './kernels/index.ts';
 import { encodeLoop, LOOP_OP } from './loop.ts';
 import { type GpuKernelContext, type KernelPlan, WORKGROUP } from './kernels/wgsl.ts';
@@ -50,12 +54,15 @@ function checkSupported(graph: Graph): void {
 }
 
 /** A graph made runnable on a WebGPU device. */
-export class WebGpuGraph implements Executable {
+export class WebGpuGraph implements ResidentExecutable {
   private readonly pool: BufferPool;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
   private readonly constants = new Map<Tensor, GpuBuf>();
   private readonly declared: Map<string, Tensor>;
+  private dispatches = 0;
+  /** What the last run cost: compute dispatches, bytes uploaded from host feeds, bytes read back. */
+  lastRun: RunTraffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
   /** WGSL has no 64-bit integers: i64 values are narrowed to 32 bits (checked on upload). */
   readonly indexBits = 32;
 
@@ -94,52 +101,113 @@ export class WebGpuGraph implements Executable {
 
   /** Runs the graph; see {@link Executable.run}. Only the outputs in `fetch` are copied back. */
   async run(feeds: Record<string, HostTensor>, fetch = this.outputNames): Promise<Record<string, HostTensor>> {
+    return (await this.runResident(feeds, { fetch, keep: [] })).outputs;
+  }
+
+  /**
+   * Runs the graph on host feeds and {@link GpuTensor}s (used in place, never written): the `fetch` outputs come
+   * back through one staging buffer, the `keep` outputs stay on the GPU as new {@link GpuTensor}s (the caller
+   * releases them), and the `checkFinite` ones among them are checked on the GPU, their flags read back with the
+   * fetched outputs. All of it is one command buffer.
+   */
+  async runResident(feeds: Record<string, HostTensor | DeviceTensor>, opts: ResidentRunOptions): Promise<ResidentRun> {
     const bound = checkFeeds(this.declared, feeds);
-    for (const name of fetch) {
-      if (!this.outputNames.includes(name)) {
-        const known = this.outputNames.join(', ');
-        throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
-      }
+    const check = opts.checkFinite ?? [];
+    const fetched = opts.fetch.map((n) => this.output(n));
+    const kept = opts.keep.map((n) => this.output(n));
+    for (const n of check) {
+      if (!opts.keep.includes(n)) throw new SwitchyardError('E_FETCH', `'${n}' is checked but not kept`, 'keep it');
     }
     const { device } = this.gpu;
-    const fetched = fetch.map((n) => this.graph.outputs[this.outputNames.indexOf(n)]);
-    const uses = useCounts(this.graph, fetched);
+    const uses = useCounts(this.nodesOf(this.graph), [...fetched, ...kept]);
     const env = new Map<Tensor, Value>();
-    for (const [name, t] of this.declared) {
-      if (!uses.get(t)) continue;
+    const traffic = { dispatches: 0, uploadedBytes: 0, readBytes: 0 };
+    // Every host feed is narrowed (E_WEBGPU_RANGE) before any buffer is taken: a refused call leaves nothing behind.
+    const used = [...this.declared].filter(([, t]) => uses.get(t));
+    const hostWords = used.map(([name, t]) => {
       const f = feeds[name];
-      env.set(t, { buf: this.upload(toDeviceWords(f.data, f.dtype, `input '${name}'`)), shape: [...f.shape] });
-    }
+      return 'data' in f ? toDeviceWords(f.data, t.dtype, `input '${name}'`) : null;
+    });
+    used.forEach(([name, t], k) => env.set(t, this.feedValue(name, feeds[name], hostWords[k], traffic)));
     // Uploads (queue.writeBuffer) land before the whole command buffer runs: do them all before any buffer is
     // freed for reuse by this run, so that no upload overwrites a buffer a dispatch still reads.
     this.uploadConstants(this.graph);
     device.pushErrorScope('validation');
     const encoder = device.createCommandEncoder();
+    const flags = check.length ? this.pool.acquire(check.length) : null;
+    if (flags) encoder.clearBuffer(flags.buffer);
     const pass = encoder.beginComputePass();
-    this.encodeNodes(this.graph, env, uses, { pass, dim: (d) => (typeof d === 'number' ? d : bound.get(d)) });
-    pass.end();
-    const staging = fetched.map((t) => {
-      const v = env.get(t)!;
-      const s = device.createBuffer({ size: v.buf.bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.copyBufferToBuffer(v.buf.buffer, 0, s, 0, v.buf.bytes);
-      return s;
+    this.dispatches = 0;
+    const run = { pass, dim: (d: Dim) => (typeof d === 'number' ? d : bound.get(d)) };
+    this.encodeNodes(this.graph, env, uses, run);
+    check.forEach((name, slot) => {
+      const v = env.get(kept[opts.keep.indexOf(name)])!;
+      if (numel(v.shape)) this.dispatch(pass, finiteCheck(numel(v.shape), slot), [v.buf], [flags!], numel(v.shape));
     });
+    pass.end();
+    const staged = stageCopies(device, encoder, [...fetched.map((t) => env.get(t)!.buf), ...(flags ? [flags] : [])]);
     device.queue.submit([encoder.finish()]);
     const invalid = await device.popErrorScope();
     if (invalid) {
       throw new SwitchyardError('E_WEBGPU', `WebGPU rejected a kernel of this graph: ${invalid.message}`,
         'this is a bug of the WebGPU runtime: report it with the graph; run on the CPU meanwhile', 1);
     }
-    for (const t of fetched) this.drop(t, uses, env);
-    const out: Record<string, HostTensor> = {};
-    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
-    fetch.forEach((name, k) => {
-      const t = fetched[k];
-      const shape = env.get(t)?.shape ?? [];
-      out[name] = { dtype: t.dtype, shape, data: fromDeviceWords(staging[k].getMappedRange(), numel(shape), t.dtype) };
-      staging[k].destroy();
+    const keptTensors = Object.fromEntries(opts.keep.map((name, k) => {
+      const v = env.get(kept[k])!;
+      v.buf.refs++;
+      return [name, new GpuTensor(kept[k].dtype, v.shape, v.buf, this.pool, device)];
+    }));
+    const shapes = fetched.map((t) => env.get(t)!.shape);
+    for (const t of [...fetched, ...kept]) this.drop(t, uses, env);
+    const words = await readStaged(staged);
+    traffic.readBytes = staged.sizes.reduce((a, b) => a + b, 0);
+    traffic.dispatches = this.dispatches;
+    this.lastRun = traffic;
+    const outputs: Record<string, HostTensor> = {};
+    opts.fetch.forEach((name, k) => {
+      const { dtype } = fetched[k];
+      outputs[name] = { dtype, shape: shapes[k], data: fromDeviceWords(words[k], numel(shapes[k]), dtype) };
     });
-    return out;
+    const flagWords = flags ? new Uint32Array(words[words.length - 1]) : new Uint32Array(0);
+    if (flags) this.pool.release(flags);
+    return { outputs, kept: keptTensors, nonFinite: check.filter((_, slot) => flagWords[slot] !== 0) };
+  }
+
+  /** Copies `t` into a pooled buffer of this executable, kept until released; see {@link ResidentExecutable}. */
+  upload(t: HostTensor, name: string): GpuTensor {
+    const buf = this.uploadWords(toDeviceWords(t.data, t.dtype, name));
+    return new GpuTensor(t.dtype, [...t.shape], buf, this.pool, this.gpu.device);
+  }
+
+  /** True for a {@link GpuTensor} on this executable's device. */
+  accepts(t: DeviceTensor): boolean {
+    return t instanceof GpuTensor && t.device === this.gpu.device;
+  }
+
+  /** The graph output named `name` (`E_FETCH` when there is none). */
+  private output(name: string): Tensor {
+    const k = this.outputNames.indexOf(name);
+    if (k < 0) {
+      const known = this.outputNames.join(', ');
+      throw new SwitchyardError('E_FETCH', `unknown output '${name}'`, `the outputs are: ${known}`);
+    }
+    return this.graph.outputs[k];
+  }
+
+  /** The value of input `name` in a run: a fed GPU tensor in place, or the host feed's `words` uploaded. */
+  private feedValue(name: string, f: HostTensor | DeviceTensor, words: Float32Array | Int32Array | null,
+    traffic: { uploadedBytes: number }): Value {
+    if (!words) {
+      if (!this.accepts(f as DeviceTensor)) {
+        throw new SwitchyardError('E_FEED', `input '${name}': a device tensor of another device or runtime`,
+          'feed host data, or a tensor uploaded by an executable on the same WebGPU device');
+      }
+      const buf = (f as GpuTensor).buf;
+      buf.refs++;
+      return { buf, shape: [...f.shape] };
+    }
+    traffic.uploadedBytes += words.byteLength;
+    return { buf: this.uploadWords(words), shape: [...f.shape] };
   }
 
   /**
@@ -147,7 +215,7 @@ export class WebGpuGraph implements Executable {
    * values come from `env` and go there; each value's buffer returns to the pool after its last use.
    */
   encodeNodes(graph: Graph, env: Map<Tensor, Value>, uses: Map<Tensor, number>, run: RunEncoding): void {
-    for (const node of graph.nodes) {
+    for (const node of this.nodesOf(graph)) {
       if (!node.outputs.some((o) => uses.get(o))) continue;
       const where = node.scope ? `${node.scope}: ${node.op}` : node.op;
       if (node.op === 'const') {
@@ -169,6 +237,14 @@ export class WebGpuGraph implements Executable {
     }
   }
 
+  /**
+   * The nodes a run executes for `graph` (this executable's graph or a loop body), in order: the place where a
+   * rewrite of the node list (such as fusion) is applied to every graph level alike.
+   */
+  nodesOf(graph: Graph): readonly Node[] {
+    return graph.nodes;
+  }
+
   /** A pooled buffer for `n` four-byte elements (one reference). */
   acquire(n: number): GpuBuf {
     return this.pool.acquire(n);
@@ -188,6 +264,7 @@ export class WebGpuGraph implements Executable {
     const groups = Math.ceil(invocations / WORKGROUP);
     const x = Math.min(groups, this.gpu.device.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    this.dispatches++;
   }
 
   /** Frees the GPU buffers of this graph (the device stays: it may be shared). */
@@ -197,7 +274,7 @@ export class WebGpuGraph implements Executable {
     this.constants.clear();
   }
 
-  private upload(words: Float32Array | Int32Array): GpuBuf {
+  private uploadWords(words: Float32Array | Int32Array): GpuBuf {
     const buf = this.pool.acquire(words.length);
     if (words.length) this.gpu.device.queue.writeBuffer(buf.buffer, 0, words);
     return buf;
@@ -216,7 +293,8 @@ export class WebGpuGraph implements Executable {
     const t = node.outputs[0];
     let buf = this.constants.get(t);
     if (!buf) {
-      buf = this.upload(toDeviceWords(node.attrs.data as TensorData, t.dtype, `constant of ${node.scope || 'graph'}`));
+      const where = `constant of ${node.scope || 'graph'}`;
+      buf = this.uploadWords(toDeviceWords(node.attrs.data as TensorData, t.dtype, where));
       buf.pinned = true;
       this.constants.set(t, buf);
     }
@@ -275,16 +353,16 @@ function readsOf(node: Node): Tensor[] {
 /**
  * How many times each value of `graph` is read in a run: by the nodes that need computing, and once per fetch.
  *
- * @param graph a graph or a loop body
+ * @param nodes the nodes a run executes for a graph or a loop body (see {@link WebGpuGraph.nodesOf})
  * @param fetched the values read after the run (outputs to copy back, a body's results)
  * @example
- * const uses = useCounts(body, body.outputs);
+ * const uses = useCounts(exe.nodesOf(body), body.outputs);
  */
-export function useCounts(graph: Graph, fetched: Tensor[]): Map<Tensor, number> {
+export function useCounts(nodes: readonly Node[], fetched: Tensor[]): Map<Tensor, number> {
   const uses = new Map<Tensor, number>();
   for (const t of fetched) uses.set(t, (uses.get(t) ?? 0) + 1);
-  for (let k = graph.nodes.length - 1; k >= 0; k--) {
-    const node = graph.nodes[k];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const node = nodes[k];
     if (!node.outputs.some((o) => uses.get(o))) continue;
     for (const t of readsOf(node)) uses.set(t, (uses.get(t) ?? 0) + 1);
   }

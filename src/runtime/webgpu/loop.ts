@@ -64,7 +64,8 @@ export function encodeLoop(exe: WebGpuGraph, node: Node, env: Map<Tensor, Value>
   carried.forEach((v) => v.buf.refs++);
   const counter = exe.acquire(1);
   exe.dispatch(run.pass, COUNTER_ZERO, [], [counter], 1);
-  const scanShapes = body.outputs.slice(nCarried).map((t) => t.shape.map((d) => (typeof d === 'number' ? d : run.dim(d))));
+  const resolve = (t: Tensor) => t.shape.map((d) => (typeof d === 'number' ? d : run.dim(d)));
+  const scanShapes = body.outputs.slice(nCarried).map(resolve);
   const scans: (GpuBuf | null)[] = scanShapes.map(() => null);
   for (let k = 0; k < trips; k++) {
     const results = runBody(exe, body, [{ buf: counter, shape: [] }, ...carried], env, run);
@@ -74,7 +75,8 @@ export function encodeLoop(exe: WebGpuGraph, node: Node, env: Map<Tensor, Value>
       const t = body.outputs[nCarried + j];
       scanShapes[j] = v.shape;
       scans[j] ??= exe.acquire(trips * numel(v.shape));
-      if (numel(v.shape) > 0) exe.dispatch(run.pass, scanCopy(t.dtype, numel(v.shape)), [v.buf, counter], [scans[j]!], numel(v.shape));
+      const n = numel(v.shape);
+      if (n > 0) exe.dispatch(run.pass, scanCopy(t.dtype, n), [v.buf, counter], [scans[j]!], n);
       exe.releaseBuf(v.buf);
     });
     exe.dispatch(run.pass, COUNTER_NEXT, [], [counter], 1);
@@ -87,7 +89,8 @@ export function encodeLoop(exe: WebGpuGraph, node: Node, env: Map<Tensor, Value>
     }
     const shape = scanShapes[i - nCarried];
     if (shape.some((d) => d === undefined)) {
-      throw new SwitchyardError('E_WEBGPU', `${node.scope || 'loop'}: a scan of a loop that ran 0 times has a free dimension`,
+      const what = `${node.scope || 'loop'}: a scan of a loop that ran 0 times has a free dimension`;
+      throw new SwitchyardError('E_WEBGPU', what,
         'run at least one iteration', 1);
     }
     const buf = scans[i - nCarried] ?? exe.acquire(0);
@@ -100,7 +103,7 @@ export function encodeLoop(exe: WebGpuGraph, node: Node, env: Map<Tensor, Value>
  * the body, and returns its results, each holding one reference the caller owns.
  */
 function runBody(exe: WebGpuGraph, body: Graph, inputs: Value[], outer: Map<Tensor, Value>, run: RunEncoding): Value[] {
-  const uses = useCounts(body, body.outputs);
+  const uses = useCounts(exe.nodesOf(body), body.outputs);
   const env = new Map<Tensor, Value>();
   const bindValue = (inner: Tensor, v: Value) => {
     if (!uses.get(inner)) return;
