@@ -319,8 +319,6 @@ export async function trainLm(
     const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;
     progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), ...mfuField(mfu) });
     if (step.updates % o.evalEvery === 0 || step.updates === endUpdates) {
-      // Evaluation and the checkpoint read the host's weights: bring them back from the device.
-      await step.syncToHost();
       const v = validTokens.length > T ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens) : { loss: NaN, tokens: 0 };
       const rec: LmEvalRecord = {
         step: step.updates, tokens: step.microSteps * o.batchSize * T, trainLoss: lossSum / lossCount, validLoss: v.loss,
