@@ -4,6 +4,7 @@
  * Bad input throws `SwitchyardError('E_USAGE', …)` with a hint pointing at `--help`.
  */
 import { didYouMean } from '../data/values.ts';
+import { DEVICE_CHOICES } from '../runtime/compile-for.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { COMMON_RANGES, hasRange, inRange, rangeText, type NumberRange } from '../util/ranges.ts';
 
@@ -30,13 +31,15 @@ export interface FlagSpec extends NumberRange {
   deprecatedAlias?: string;
   /** What the value is, shown in help as `--out <dir>` (default: the type, `--out <string>`), e.g. `dir` or `file`. */
   valueName?: string;
+  /** The values a string flag accepts (E_USAGE with the closest one suggested otherwise); typed as their union. */
+  choices?: readonly string[];
 }
 
 /** A map of flag name (as typed, without dashes, e.g. `out-dir`) to its {@link FlagSpec}. */
 export type ArgSpec = Record<string, FlagSpec>;
 
-type ValueOf<T extends ArgType> = T extends 'string'
-  ? string
+type ValueOf<T extends ArgType, C = string> = T extends 'string'
+  ? C
   : T extends 'number'
     ? number
     : T extends 'boolean'
@@ -53,12 +56,15 @@ type Always<F extends FlagSpec> = F extends { required: true }
         : true
       : false;
 
+/** The value of one flag: its type's, narrowed to the union of its `choices` when it has them. */
+type FlagValue<F extends FlagSpec> = ValueOf<F['type'], F extends { choices: readonly (infer C)[] } ? C : string>;
+
 /**
  * Parsed values: one key per flag (typed by its spec; possibly `undefined` when neither required nor
  * defaulted), plus `_` (positional arguments, and everything after `--`) and `help` (`--help`/`-h` seen).
  */
 export type ParsedArgs<S extends ArgSpec> = {
-  -readonly [K in keyof S]: Always<S[K]> extends true ? ValueOf<S[K]['type']> : ValueOf<S[K]['type']> | undefined;
+  -readonly [K in keyof S]: Always<S[K]> extends true ? FlagValue<S[K]> : FlagValue<S[K]> | undefined;
 } & { _: string[]; help: boolean };
 
 /**
@@ -83,6 +89,22 @@ export const THREADS_FLAG = {
   type: 'number',
   ...COMMON_RANGES.threads,
   help: 'ONNX Runtime intra-op threads; default: all cores',
+} as const satisfies FlagSpec;
+
+/**
+ * `--device`, the same choices and meaning on every verb that computes with a Switchyard model: where its graphs
+ * run. Foreign and int8-compressed ONNX files always run on ONNX Runtime (see docs/gpu.md).
+ *
+ * @example
+ * const spec = { ...COMMON_FLAGS, threads: THREADS_FLAG, device: DEVICE_FLAG } as const;
+ * parseArgs(['--device', 'webgpu'], spec, 'train').device; // 'webgpu'
+ */
+export const DEVICE_FLAG = {
+  type: 'string',
+  choices: DEVICE_CHOICES,
+  default: 'cpu',
+  help: 'where the model runs: cpu (ONNX Runtime), webgpu (a GPU through Dawn; npm install webgpu), '
+    + 'auto (webgpu on a hardware GPU, else cpu)',
 } as const satisfies FlagSpec;
 
 const TRUE = new Set(['true', '1', 'yes', 'on']);
@@ -172,8 +194,14 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
         const prev = (out[name] as string[] | undefined) ?? [];
         return [...prev, ...raw.split(',').map((s) => s.trim()).filter((s) => s !== '')];
       }
-      default:
+      default: {
+        if (f.choices && !f.choices.includes(raw)) {
+          const close = didYouMean(raw, f.choices);
+          const hint = close ? `did you mean ${flag} ${close}? ` : '';
+          throw usage(`option ${flag} expects one of ${f.choices.join(', ')}, got '${raw}'`, hint);
+        }
         return raw;
+      }
     }
   };
 
@@ -269,7 +297,8 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
     const alias = f.alias ? stripDashes(f.alias) : undefined;
     const aliasText = alias ? (alias.length === 1 ? `-${alias}, ` : `--${alias}, `) : '';
     const list = f.valueName ? ` <${f.valueName},…>` : ' <a,b,…>';
-    const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : ` <${f.valueName ?? f.type}>`;
+    const one = ` <${f.valueName ?? f.choices?.join('|') ?? f.type}>`;
+    const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : one;
     let help = f.help;
     if (f.type === 'number' && hasRange(f)) help += ` (${rangeText(f)})`;
     if (f.deprecatedAlias) help += ` (old name --${stripDashes(f.deprecatedAlias)}: deprecated)`;

@@ -5,7 +5,7 @@ import type { AttackNorm } from '../eval/adversarial.ts';
 import type { FairnessResult } from '../eval/score.ts';
 import { oodInputName, writeEvalReports } from '../report/eval-report.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 /**
@@ -41,6 +41,7 @@ export const EVAL_SPEC = {
   },
   seed: { type: 'number', ...EVAL_RANGES.seed, default: 0, help: 'seed of the bootstrap, corruptions and attacks' },
   threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
 } as const;
 
 function numbers(list: string[] | undefined, flag: string): number[] | undefined {
@@ -105,7 +106,7 @@ export async function evalVerb(argv: string[]): Promise<number> {
   const result = await runEval({
     model: a.model, data: a.data, target: a.target, classes: a.classes.length ? a.classes : undefined, sensitive: a.sensitive, positive: a.positive, minGroupSize: a['min-group-size'], slice: a.slice,
     ood: a.ood, oodShift: a['ood-shift'], reference: a.reference, adversarial: a.adversarial, norms, epsilons: numbers(a.epsilons, '--epsilons'),
-    pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], resamples: a.resamples, seed: a.seed, threads: a.threads,
+    pgdSteps: a['pgd-steps'], calibrateOn: a['calibrate-on'], corruptions: !a['no-corruptions'], resamples: a.resamples, seed: a.seed, threads: a.threads, device: a.device,
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.out) await writeEvalReports(a.out, result);

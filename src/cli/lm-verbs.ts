@@ -10,7 +10,7 @@ import { LM_TRAIN_RANGES, trainLm } from '../train/lm.ts';
 import { DEFAULT_MAX_PARAMS, type NumberRange } from '../util/ranges.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { missingPackageError } from '../util/optional.ts';
-import { COMMON_FLAGS, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { INIT_FROM_FLAGS, initFromArgs, TRAIN_INPUTS } from './train-verbs.ts';
 import { readInitSource } from '../train/init-from.ts';
@@ -70,6 +70,7 @@ export const LM_TRAIN_SPEC = {
   'stop-after': { type: 'number', ...LM_TRAIN_RANGES.stopAfter, help: 'stop after this many updates in this invocation' },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
   ...INIT_FROM_FLAGS,
 } as const;
@@ -150,14 +151,19 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     data, out: a.out, model: gptConfigFromArgs(a, initFrom?.gpt), initFrom, tokenizer, vocabSize: a['vocab-size'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
     clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
-    resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
+    resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, device: a.device, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
   });
   const last = r.records[r.records.length - 1];
   const init = r.init ? { init: r.init } : {};
   const counts = { params: r.params, activeParams: r.activeParams };
   if (a.json) emitJson({ ok: true, out: r.out, ...counts, last, records: r.records, ...init });
   else {
-    for (const rec of r.records) process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte), ${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%\n`);
+    for (const rec of r.records) {
+      const mfu = Number.isFinite(rec.mfu) ? `, MFU ${(rec.mfu * 100).toFixed(0)}%` : '';
+      const valid = `valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte)`;
+      const rate = `${Math.round(rec.tokensPerSecond)} tok/s`;
+      process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, ${valid}, ${rate}${mfu}\n`);
+    }
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);
   }
   return 0;
@@ -174,6 +180,7 @@ const GENERATE_SPEC = {
   'top-p': { type: 'number', ...SAMPLE_RANGES.topP, default: 1, help: 'nucleus sampling threshold (1 = off)' },
   seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'sampling seed' },
   threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
 } as const;
 
 /** The text of `--prompt-file`, strictly UTF-8. */
@@ -190,7 +197,7 @@ export async function generateVerb(argv: string[]): Promise<number> {
   const r = await generate(a.model, prompt, {
     maxTokens: a['max-tokens'], temperature: a.temperature, topK: a['top-k'], topP: a['top-p'], seed: a.seed,
     onText: a.json ? undefined : (s) => process.stdout.write(s),
-  }, { threads: a.threads });
+  }, { threads: a.threads, device: a.device, quiet: a.quiet || a.json });
   if (a.json) emitJson({ ok: true, prompt, text: r.text, tokens: r.tokens.length, msPerToken: r.msPerToken, windowSlides: r.windowSlides });
   else {
     process.stdout.write('\n');

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { releaseSharedWebGpuDevice } from '../runtime/compile-for.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { flagGiven, unknownName } from './args.ts';
 import { runCli } from './output.ts';
@@ -57,5 +58,10 @@ await runCli(async () => {
     process.stdout.write(`switchyard ${pkg.version}\n`);
     return 0;
   }
-  return findVerb(verb).run(rest);
+  try {
+    return await findVerb(verb).run(rest);
+  } finally {
+    // Dawn crashes at process exit while a device is alive: give back the one a --device webgpu verb acquired.
+    await releaseSharedWebGpuDevice();
+  }
 });

@@ -4,7 +4,7 @@ import { DEFAULT_CANARY_MIN_DISTINCT, DEFAULT_MONITOR_MAX_WINDOW } from '../moni
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
 import { startServer } from '../serve/server.ts';
 import { isModelRef } from '../registry/names.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 /** Flags of `switchyard serve`. */
@@ -18,6 +18,7 @@ export const SERVE_SPEC = {
   'max-batch': { type: 'number', ...SERVE_RANGES.maxBatch, default: 64, help: 'rows per ONNX Runtime call at most (micro-batching)' },
   'batch-wait-ms': { type: 'number', ...SERVE_RANGES.batchWaitMs, default: 2, help: 'longest wait for a batch to fill, ms' },
   threads: { ...THREADS_FLAG, default: 1, help: 'ONNX Runtime intra-op threads per served model' },
+  device: DEVICE_FLAG,
   canary: { type: 'string', help: 'a second ref (e.g. NAME@canary) that takes --canary-weight of the traffic' },
   'canary-weight': { type: 'number', ...SERVE_RANGES.canaryWeight, default: 0.1, help: 'share of requests sent to the canary, 0..1' },
   shadow: { type: 'string', help: 'a ref that sees mirrored traffic; its answers are compared, not returned' },
@@ -124,7 +125,10 @@ export async function serveVerb(argv: string[]): Promise<number> {
     },
     pollMs: a['poll-ms'],
     seed: a.seed,
-    load: { maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, unknownFields: unknown },
+    load: {
+      maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, device: a.device,
+      unknownFields: unknown,
+    },
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'], primary: a['rollback-primary'] },
     log: a.quiet ? () => {} : undefined,
     sampleRate: a['sample-rate'],

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
 import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
-import { COMMON_FLAGS, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 import { exportHfGpt2, runOnnx, writeOnnxExport } from '../train/export-run.ts';
 import { EXPORT_RANGES } from '../train/forward.ts';
@@ -98,6 +98,7 @@ export const TRAIN_SPEC = {
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   'max-image-pixels': MAX_IMAGE_PIXELS_FLAG,
+  device: DEVICE_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...TABULAR_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
   ...INIT_FROM_FLAGS,
 } as const;
@@ -169,7 +170,7 @@ export async function trainVerb(argv: string[]): Promise<number> {
     activation: fromSource('activation') ? undefined : a.activation as Activation,
     dropout: a.dropout, epochs: a.epochs, batchSize: a['batch-size'], lr: a.lr, weightDecay: a['weight-decay'], optimizer: a.optimizer as 'adamw',
     momentum: a.momentum, clipNorm: a['clip-norm'], accumulate: a.accumulate, patience: a.patience, validFraction: a['valid-fraction'], seed: a.seed,
-    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, maxParams: a['max-params'], maxImagePixels: a['max-image-pixels'], progress: { enabled: !a.quiet && !a.json },
+    columns: parseColumns(a.columns), textBuckets: a['text-buckets'], textCharNgrams: chars as [number, number] | undefined, weightColumn: a['weight-column'], resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, device: a.device, maxParams: a['max-params'], maxImagePixels: a['max-image-pixels'], progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...summary });
   else {

@@ -10,7 +10,8 @@ import {
   add, argmax, div, gather, loop, maximum, minimum, mul, reduceSum, sign, sqrt, sub,
 } from '../core/ops/index.ts';
 import { featureNames, type FeatureSpec } from '../data/features.ts';
-import { Forward } from '../train/forward.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { Forward, type ForwardOptions } from '../train/forward.ts';
 import type { HostTensor } from '../runtime/session.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
@@ -116,7 +117,7 @@ export class PgdAttack {
     readonly numFeatures: number,
   ) {}
 
-  static async compile(model: TabularEvalModel, norm: AttackNorm, opts: { threads?: number } = {}): Promise<PgdAttack> {
+  static async compile(model: TabularEvalModel, norm: AttackNorm, opts: ForwardOptions = {}): Promise<PgdAttack> {
     if (!model.traced || model.task !== 'classification') {
       throw new SwitchyardError('E_ATTACK', `${model.source}: adversarial attacks need a Switchyard classifier (input gradients come from the engine)`, 'evaluate a run directory written by switchyard train, or drop --adversarial');
     }
@@ -245,9 +246,12 @@ export interface RobustPoint {
  */
 export async function robustAccuracyCurve(
   model: TabularEvalModel, x: Float32Array, y: Int32Array, rows: number,
-  o: { norm: AttackNorm; epsilons: number[]; steps?: number; surface?: AttackSurface; seed?: number; threads?: number; onPoint?: (p: RobustPoint) => void },
+  o: {
+    norm: AttackNorm; epsilons: number[]; steps?: number; surface?: AttackSurface; seed?: number; threads?: number;
+    device?: DeviceChoice; onPoint?: (p: RobustPoint) => void;
+  },
 ): Promise<RobustPoint[]> {
-  const pgd = await PgdAttack.compile(model, o.norm, { threads: o.threads });
+  const pgd = await PgdAttack.compile(model, o.norm, { threads: o.threads, device: o.device });
   try {
     const acc = (p: Int32Array) => (rows ? p.reduce((a, v, i) => a + (v === y[i] ? 1 : 0), 0) / rows : NaN);
     const mean = (l: Float32Array) => l.reduce((a, v) => a + v, 0) / Math.max(1, l.length);

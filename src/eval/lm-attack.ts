@@ -13,6 +13,7 @@ import type { TextCorpus } from '../data/text/corpus.ts';
 import type { GPT } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
 import { Forward } from '../train/forward.ts';
 import { type LmEvalModel, perExampleCrossEntropy } from './model.ts';
 
@@ -56,7 +57,9 @@ export interface EmbeddingAttackPoint {
  */
 export async function embeddingAttack(
   m: LmEvalModel, corpus: TextCorpus,
-  o: { epsilons?: number[]; steps?: number; batch?: number; maxWindows?: number; threads?: number } = {},
+  o: {
+    epsilons?: number[]; steps?: number; batch?: number; maxWindows?: number; threads?: number; device?: DeviceChoice;
+  } = {},
 ): Promise<EmbeddingAttackPoint[]> {
   const model = m.model;
   if (!model) throw new SwitchyardError('E_USAGE', `${m.source}: an exported decode step has no weights to take gradients of`, 'attack the run directory the export came from');
@@ -81,7 +84,7 @@ export async function embeddingAttack(
       return { carried: [minimum(maximum(next, mul(b.eps, -1)), b.eps)], scans: [] };
     });
     return { loss: rowLoss(perturbedLogits(g, b.x, delta), b.y) };
-  }, spec, { threads: o.threads });
+  }, spec, { threads: o.threads, device: o.device });
   try {
     const points: EmbeddingAttackPoint[] = [];
     let clean = NaN;

@@ -8,8 +8,7 @@ import type { TextCorpus } from '../data/text/corpus.ts';
 import { loadTextCorpus } from '../data/text/corpus.ts';
 import { bitsPerByte, tokenizeCorpus } from '../data/text/lm-batches.ts';
 import { evaluateLm, lmRowLoss } from '../train/lm.ts';
-import * as ort from 'onnxruntime-node';
-import { createUserSession, runUserSession, sessionOptions } from '../runtime/session.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
 import { Forward } from '../train/forward.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { crossEntropyAt } from '../util/scores.ts';
@@ -51,6 +50,8 @@ export interface LmEvalResult {
  * 0 with empty caches), scored from the step's `allLogits`.
  */
 async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<Forward, 'run' | 'release'>> {
+  // Loaded here, so that evaluating a run directory on WebGPU never loads onnxruntime-node.
+  const { createUserSession, runUserSession, sessionOptions, toOrtTensor } = await import('../runtime/session.ts');
   const s = await createUserSession(m.onnx!, m.source, sessionOptions({ threads }));
   const ids = s.inputMetadata.find((i) => i.name === 'ids');
   if (!s.outputNames.includes('allLogits') || !ids?.isTensor || typeof ids.shape[1] === 'number') {
@@ -59,8 +60,8 @@ async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<For
   }
   const g = m.cfg.gpt;
   const cache = [g.layers, 1, g.heads, g.context, g.dModel / g.heads];
-  const zeros = new ort.Tensor('float32', new Float32Array(cache.reduce((a, b) => a * b, 1)), cache);
-  const pos = new ort.Tensor('int64', BigInt64Array.of(0n), [1]);
+  const zeros = toOrtTensor({ dtype: 'f32', shape: cache, data: new Float32Array(cache.reduce((a, b) => a * b, 1)) });
+  const pos = toOrtTensor({ dtype: 'i64', shape: [1], data: BigInt64Array.of(0n) });
   return {
     async run(batch) {
       const [rows, T] = batch.x.shape;
@@ -68,7 +69,8 @@ async function exportRowLoss(m: LmEvalModel, threads?: number): Promise<Pick<For
       const y = batch.y.data as BigInt64Array;
       const rowLoss = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
-        const out = await runUserSession(s, m.source, { ids: new ort.Tensor('int64', x.subarray(r * T, (r + 1) * T), [1, T]), pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
+        const ids = toOrtTensor({ dtype: 'i64', shape: [1, T], data: x.subarray(r * T, (r + 1) * T) });
+        const out = await runUserSession(s, m.source, { ids, pos, cacheK: zeros, cacheV: zeros }, ['allLogits']);
         const logits = out.allLogits.data as Float32Array;
         const V = logits.length / T;
         let sum = 0;
@@ -98,21 +100,26 @@ async function scoreCorpus(fwd: Pick<Forward, 'run'>, m: LmEvalModel, corpus: Te
  */
 export async function evaluateLmRun(
   m: LmEvalModel, data: string[],
-  o: { batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; corruptions?: boolean; adversarial?: boolean; epsilons?: number[]; steps?: number } = {},
+  o: {
+    batch?: number; maxTokens?: number; rates?: number[]; seed?: number; threads?: number; device?: DeviceChoice;
+    corruptions?: boolean; adversarial?: boolean; epsilons?: number[]; steps?: number;
+  } = {},
 ): Promise<LmEvalResult> {
   const corpus = await loadTextCorpus(data);
   if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${data.join(', ')}: no text to evaluate on`, 'point --data at non-empty text files');
   const batch = o.batch ?? 8;
   const T = m.cfg.gpt.context;
   const spec = { x: { dtype: 'i64' as const, shape: [batch, T] }, y: { dtype: 'i64' as const, shape: [batch, T] } };
-  const fwd = m.model ? await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads }) : await exportRowLoss(m, o.threads);
+  const fwd = m.model
+    ? await Forward.compile(m.model, lmRowLoss, spec, { threads: o.threads, device: o.device })
+    : await exportRowLoss(m, o.threads);
   try {
     const maxTokens = o.maxTokens ?? 65536;
     const clean = await scoreCorpus(fwd, m, corpus, batch, maxTokens);
     const out: LmEvalResult = { clean, corruptions: [] };
     if (o.adversarial && m.model) {
       const windows = 32;
-      out.adversarial = { steps: o.steps ?? 10, windows, points: await embeddingAttack(m, corpus, { epsilons: o.epsilons, steps: o.steps, batch, maxWindows: windows, threads: o.threads }) };
+      out.adversarial = { steps: o.steps ?? 10, windows, points: await embeddingAttack(m, corpus, { epsilons: o.epsilons, steps: o.steps, batch, maxWindows: windows, threads: o.threads, device: o.device }) };
     }
     if (o.corruptions === false) return out;
     for (const kind of ['typos', 'word-drop'] as const) {

@@ -19,10 +19,10 @@ import type { GPT, GptConfig } from '../models/gpt.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { runKind } from '../train/export-run.ts';
 import { lmExportInfo, loadLmRun } from '../train/lm-session.ts';
-import { Forward } from '../train/forward.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { Forward, type ForwardOptions } from '../train/forward.ts';
 import { loadTabularRun, type TabularRunConfig } from '../train/tabular-model.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { loadOnnxClassifier } from './onnx-model.ts';
 
 /**
  * What one batch of a classifier gives: row-major `logits` and `probabilities` [rows, classes], and the
@@ -144,6 +144,8 @@ export interface LoadEvalModelOptions {
   /** Class labels in the ONNX model's output order (default: labels 0..C-1, or the sorted labels found in the data). */
   classes?: string[];
   threads?: number;
+  /** Where a run directory's graphs run (default `cpu`); ONNX files run on ONNX Runtime. */
+  device?: DeviceChoice;
 }
 
 const CHUNK = 8192;
@@ -159,14 +161,15 @@ export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {
   if (!existsSync(path)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${path}: no such file or directory (--model)`, 'pass a run directory written by switchyard train, or an .onnx file');
   if (statSync(path).isFile()) {
     const lm = await lmExport(path);
-    return lm ?? loadOnnxClassifier(path, opts);
+    // Loaded here, so that evaluating a run directory on WebGPU never loads onnxruntime-node.
+    return lm ?? (await import('./onnx-model.ts')).loadOnnxClassifier(path, opts);
   }
   if ((await runKind(path)) === 'gpt') {
     const { cfg, tok, model } = await loadLmRun(path);
     return { kind: 'lm', source: path, cfg, model, tokenizer: tok, release: async () => undefined };
   }
   const { cfg, enc, model } = await loadTabularRun(path);
-  return switchyardTabular(path, cfg, enc, model, opts);
+  return switchyardTabular(path, cfg, enc, model, { threads: opts.threads, device: opts.device });
 }
 
 /** A language model's exported decode step (`switchyard export` / `compress`), or null for another ONNX file. */
@@ -224,7 +227,7 @@ export function perExampleCrossEntropy(logits: Tensor, y: Tensor): Tensor {
  * const { cfg, enc, model } = await loadTabularRun('runs/x');
  * const m = await switchyardTabular('runs/x', cfg, enc, model);
  */
-export async function switchyardTabular(source: string, cfg: TabularRunConfig, enc: TabularEncoder, model: MLP, opts: { threads?: number } = {}): Promise<TabularEvalModel> {
+export async function switchyardTabular(source: string, cfg: TabularRunConfig, enc: TabularEncoder, model: MLP, opts: ForwardOptions = {}): Promise<TabularEvalModel> {
   const F = enc.numFeatures;
   const C = enc.outputSize;
   const hidden = cfg.model.sizes.length > 2 ? cfg.model.sizes[cfg.model.sizes.length - 2] : F;

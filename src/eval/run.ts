@@ -5,7 +5,9 @@
  * result, written as `eval.json` and a self-contained `eval.html`.
  */
 import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { onnxFileDevice, runDevice } from '../train/device.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
@@ -75,6 +77,11 @@ export interface EvalOptions {
   seed?: number;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /**
+   * Where a run directory's graphs run (default `cpu`; see {@link DeviceChoice}). An ONNX file runs on ONNX
+   * Runtime: `webgpu` is then `E_DEVICE_ONNX`, and `auto` falls back to the CPU with a note on stderr.
+   */
+  device?: DeviceChoice;
   /** Progress on stderr (`enabled: false` to silence it). */
   progress?: Partial<ProgressOptions>;
 }
@@ -170,14 +177,18 @@ function requireColumns(table: Table, columns: string[], flag: string): void {
 export async function runEval(o: EvalOptions): Promise<EvalResult> {
   checkRanges(o, EVAL_RANGES);
   for (const [p, flag] of [[o.ood, '--ood'], [o.reference, '--reference'], [o.calibrateOn, '--calibrate-on']] as const) if (p) requireInput(p, flag);
-  const model = await loadEvalModel(o.model, { target: o.target, classes: o.classes, threads: o.threads });
+  const quiet = o.progress?.enabled === false;
+  const isFile = existsSync(o.model) && statSync(o.model).isFile();
+  const device = isFile ? onnxFileDevice(o.device, o.model, quiet) : (await runDevice(o.device, quiet)).name;
+  o = { ...o, device };
+  const model = await loadEvalModel(o.model, { target: o.target, classes: o.classes, threads: o.threads, device });
   const base = { format: 'switchyard.eval' as const, version: 1 as const, created: new Date().toISOString(), notes: [] as string[] };
   try {
     if (model.kind === 'lm') {
       const files = o.data.split(',').filter(Boolean);
       files.forEach((f) => requireInput(f, '--data'));
       if (o.adversarial && !model.model) base.notes.push('adversarial attacks need the weights (input gradients); skipped for an exported decode step: evaluate the run directory for them');
-      const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, corruptions: o.corruptions, adversarial: o.adversarial, epsilons: o.epsilons?.filter((e) => e > 0), steps: o.pgdSteps });
+      const lm = await evaluateLmRun(model, files, { seed: o.seed, threads: o.threads, device, corruptions: o.corruptions, adversarial: o.adversarial, epsilons: o.epsilons?.filter((e) => e > 0), steps: o.pgdSteps });
       return { ...base, model: { source: model.source, kind: 'lm', task: 'language-model' }, data: { file: o.data }, lm };
     }
     requireInput(o.data, '--data');
@@ -238,7 +249,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
         if (free === 0) break;
         const base = o.epsilons ?? [0, 0.05, 0.1, 0.25, 0.5, 1];
         const epsilons = norm === 'l2' ? base.map((e) => e * Math.sqrt(free)) : base;
-        const points = await robustAccuracyCurve(model, test.x, test.y as Int32Array, test.rows, { norm, epsilons, steps: o.pgdSteps ?? 10, surface, seed: o.seed, threads: o.threads });
+        const points = await robustAccuracyCurve(model, test.x, test.y as Int32Array, test.rows, { norm, epsilons, steps: o.pgdSteps ?? 10, surface, seed: o.seed, threads: o.threads, device: o.device });
         adversarial.push({ norm, steps: o.pgdSteps ?? 10, points, surface: `${free} standardised numeric features, clipped to the reference range` });
         progress.tick(1, { stage: `pgd-${norm}` });
       }

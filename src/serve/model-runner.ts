@@ -17,10 +17,14 @@ import { createUserSession, sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { tabularOnnx } from '../train/tabular-predict.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { onnxFileDevice, runDevice } from '../train/device.ts';
+import { Forward } from '../train/forward.ts';
+import { inferenceOutputs, inferenceSpec, loadTabularRun } from '../train/tabular-model.ts';
 import { featuresView } from '../train/tabular-onnx.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { MANIFEST_NAME } from '../util/fs.ts';
-import { type BatchOutput, MicroBatcher } from './batcher.ts';
+import { type BatchFn, type BatchOutput, MicroBatcher } from './batcher.ts';
 import { checkRows, type InputSchema, schemaFromEncoder, type UnknownFieldPolicy, vectorSchema } from './schema.ts';
 
 /**
@@ -49,6 +53,11 @@ export interface LoadOptions {
   batchWaitMs?: number;
   /** ONNX Runtime intra-op threads (default 1: small batches run fastest on one thread). */
   threads?: number;
+  /**
+   * Where a run directory's model runs (default `cpu`; see {@link DeviceChoice}). ONNX files run on ONNX Runtime:
+   * `webgpu` is then `E_DEVICE_ONNX`, and `auto` falls back to the CPU with a note on stderr.
+   */
+  device?: DeviceChoice;
   unknownFields?: UnknownFieldPolicy;
   /** Called after each ONNX Runtime call with its batch size and duration. */
   onBatch?: (rows: number, ms: number) => void;
@@ -129,7 +138,10 @@ export async function loadModel(source: string, opts: LoadOptions = {}): Promise
   const name = opts.name ?? source.replace(/\/+$/, '').split('/').pop()!.replace(/\.onnx$/, '');
   const version = String(opts.version ?? 'local');
   const label = opts.label ?? source;
-  if (statSync(source).isFile()) return onnxModel(label, await readFile(source), name, version, opts);
+  if (statSync(source).isFile()) {
+    onnxFileDevice(opts.device, label);
+    return onnxModel(label, await readFile(source), name, version, opts);
+  }
   const isRun = existsSync(join(source, RUN_FILES.config)) || existsSync(join(source, MANIFEST_NAME));
   // A directory holding just an .onnx file is that file; a registry materialization was verified as it was written.
   if (!isRun || opts.verify === false) return loadRunDir(source, label, name, version, opts);
@@ -155,6 +167,7 @@ async function loadRunDir(
   if (!existsSync(cfgFile)) {
     const file = await findOnnx(dir);
     if (!file) throw new SwitchyardError('E_MODEL_LOAD', `${label}: no config.json and no single .onnx file`, 'pass a run directory written by switchyard train, or an ONNX model');
+    onnxFileDevice(opts.device, label);
     return onnxModel(label, await readFile(file), name, version, opts);
   }
   let cfg: { kind?: string };
@@ -163,10 +176,13 @@ async function loadRunDir(
   } catch (e) {
     throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: not valid JSON (${(e as Error).message})`, 'the run directory is damaged');
   }
-  if (cfg.kind === 'gpt') return lmModel(await loadLm(dir, { threads: opts.threads }), label, name, version);
+  if (cfg.kind === 'gpt') {
+    return lmModel(await loadLm(dir, { threads: opts.threads, device: opts.device }), label, name, version);
+  }
   if (cfg.kind !== 'tabular-mlp') {
     throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
   }
+  if ((await runDevice(opts.device)).name === 'webgpu') return webGpuTabular(dir, label, name, version, opts);
   const file = await findOnnx(dir);
   if (file) return onnxModel(label, await readFile(file), name, version, opts);
   // Registry versions are immutable: their export is kept (a switch back and forth costs no re-export).
@@ -237,26 +253,78 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   const schema = enc ? schemaFromEncoder(enc, opts.unknownFields) : vectorSchema(width, undefined, opts.unknownFields);
   if (!enc && names) schema.fields = (JSON.parse(names) as string[]).map((n) => ({ name: n, type: 'number' as const }));
   const session = await createUserSession(bytes, source, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
-  const fetch = [plan.probs, plan.label, plan.value].filter((n): n is string => !!n);
-  const batcher = new MicroBatcher(
-    width,
-    async (x, rows): Promise<BatchOutput> => {
-      const res = await session.run({ [input.name]: new ort.Tensor('float32', x, [rows, width]) }, fetch);
-      const out: BatchOutput = {};
-      for (const n of fetch) out[n] = { data: res[n].data as Float32Array, perRow: res[n].data.length / rows };
-      return out;
-    },
-    { maxBatch: opts.maxBatch, waitMs: opts.batchWaitMs, onBatch: opts.onBatch },
-  );
+  const fetch = planFetch(plan);
+  const run: BatchFn = async (x, rows) => {
+    const res = await session.run({ [input.name]: new ort.Tensor('float32', x, [rows, width]) }, fetch);
+    const out: BatchOutput = {};
+    for (const n of fetch) out[n] = { data: res[n].data as Float32Array, perRow: res[n].data.length / rows };
+    return out;
+  };
+  const kind = enc ? 'tabular' : 'onnx';
+  const release = () => session.release();
+  return tabularServed({ source, name, version, kind, plan, schema, enc, width, run, release }, opts);
+}
+
+/** The outputs a batch fetches: the plan's scores, labels or values. */
+function planFetch(plan: OutputPlan): string[] {
+  return [plan.probs, plan.label, plan.value].filter((n): n is string => !!n);
+}
+
+/**
+ * A Switchyard tabular run served on WebGPU: its inference graph (the same as its ONNX export's, features form)
+ * compiled from the weights by the WebGPU executor.
+ */
+async function webGpuTabular(
+  dir: string, source: string, name: string, version: string, opts: LoadOptions,
+): Promise<ServedModel> {
+  const { enc, model } = await loadTabularRun(dir);
+  const width = enc.numFeatures;
+  const fwd = await Forward.compile(model, inferenceOutputs(enc), inferenceSpec(width), { device: 'webgpu' });
+  const plan: OutputPlan = enc.task === 'classification'
+    ? { task: 'classification', classes: [...enc.classes], probs: 'probabilities', label: 'label' }
+    : { task: 'regression', classes: [], value: 'prediction' };
+  const fetch = planFetch(plan);
+  const run: BatchFn = async (x, rows) => {
+    const res = await fwd.run({ features: { dtype: 'f32', shape: [rows, width], data: x } });
+    const out: BatchOutput = {};
+    for (const n of fetch) {
+      out[n] = { data: res[n].data as Float32Array | BigInt64Array, perRow: res[n].data.length / rows };
+    }
+    return out;
+  };
+  const schema = schemaFromEncoder(enc, opts.unknownFields);
+  const release = () => fwd.release();
+  return tabularServed({ source, name, version, kind: 'tabular', plan, schema, enc, width, run, release }, opts);
+}
+
+/** What {@link tabularServed} serves: a tabular model's plan and schema, and how it computes a batch. */
+interface TabularParts {
+  source: string;
+  name: string;
+  version: string;
+  kind: 'tabular' | 'onnx';
+  plan: OutputPlan;
+  schema: InputSchema;
+  enc: TabularEncoder | null;
+  width: number;
+  run: BatchFn;
+  release: () => Promise<void>;
+}
+
+/** A tabular model as a {@link ServedModel}: validated rows, micro-batched runs, labels and probabilities. */
+function tabularServed(t: TabularParts, opts: LoadOptions): ServedModel {
+  const { name, version, plan, schema, enc, width } = t;
+  const batching = { maxBatch: opts.maxBatch, waitMs: opts.batchWaitMs, onBatch: opts.onBatch };
+  const batcher = new MicroBatcher(width, t.run, batching);
   const C = plan.classes.length;
   const served: ServedModel = {
     name,
     version,
-    kind: enc ? 'tabular' : 'onnx',
+    kind: t.kind,
     task: plan.task,
     classes: plan.classes,
     schema,
-    source,
+    source: t.source,
     inflight: 0,
     async predict(body) {
       const checked = checkRows(schema, body);
@@ -287,7 +355,7 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
     },
     async close() {
       await batcher.drain();
-      await session.release();
+      await t.release();
     },
   };
   return served;

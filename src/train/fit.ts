@@ -13,7 +13,8 @@ import { type Activation, MLP } from '../nn/layers.ts';
 import type { Module } from '../nn/module.ts';
 import { adamw, sgd } from '../optim/optimizer.ts';
 import { type Schedule, warmupCosine } from '../optim/schedule.ts';
-import type { HostTensor } from '../runtime/session.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import type { HostTensor } from '../runtime/executor.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { argmaxRows } from '../util/scores.ts';
 import { Forward } from './forward.ts';
@@ -78,6 +79,8 @@ export interface FitOptions extends MlpHyperParams {
   model?: MLP;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /** Where the step and the evaluation pass run (default `cpu`; see {@link DeviceChoice}). */
+  device?: DeviceChoice;
 }
 
 /**
@@ -207,11 +210,11 @@ export class MlpTrainer {
     const model = o.model ?? (new MLP([o.features, ...o.hidden, outputs], { activation: o.activation, dropout: o.dropout }).named().init(o.seed) as MLP);
     const optimizer = o.optimizer === 'sgd' ? sgd({ momentum: o.momentum, weightDecay: o.weightDecay }) : adamw({ weightDecay: o.weightDecay });
     const spec = batchSpec(o.features, task, o.weights !== undefined);
-    const step = await TrainStep.compile({ model, optimizer, batch: spec, loss: lossFn(task), clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
+    const step = await TrainStep.compile({ model, optimizer, batch: spec, loss: lossFn(task), clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed, device: o.device });
     const evalFwd = await Forward.compile(model, (m, b): Record<string, Tensor> => {
       const r = lossFn(task)(m, b);
       return { loss: r.loss, ...r.metrics };
-    }, batchSpec(o.features, task, false), { threads: o.threads });
+    }, batchSpec(o.features, task, false), { threads: o.threads, device: o.device });
     const batchSize = Math.min(o.batchSize, rows.length);
     try {
       return new MlpTrainer(model, step, evalFwd, task, outputs, o.epochs, batchSize, { x: o.x, y: o.y, features: o.features, weights: o.weights, rows }, o);
@@ -284,7 +287,7 @@ export class MlpTrainer {
     this.predictFwd ??= await Forward.compile(this.model, (m, b) => {
       const out = m.call(b.x);
       return { out: cls ? softmax(out, -1) : reshape(out, ['batch']) };
-    }, { x: { dtype: 'f32', shape: ['batch', features] } }, { threads: this.o.threads });
+    }, { x: { dtype: 'f32', shape: ['batch', features] } }, { threads: this.o.threads, device: this.o.device });
     const width = cls ? this.outputs : 1;
     const result = new Float32Array(rows * width);
     for (let s = 0; s < rows; s += EVAL_CHUNK) {

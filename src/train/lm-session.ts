@@ -13,11 +13,12 @@ import { GPT, type GptConfig, isMoeLayer } from '../models/gpt.ts';
 import type { Module } from '../nn/module.ts';
 import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel } from '../runtime/onnx/proto.ts';
-import { createUserSession, fromOrtTensor, sessionOptions, toOrtTensor } from '../runtime/session.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile, RUN_FILES } from './checkpoint.ts';
 import { openRun } from './run-dir.ts';
+import { onnxFileDevice, runDevice } from './device.ts';
 import { Forward } from './forward.ts';
 import type { LmRunConfig } from './lm.ts';
 import type { BatchSpec } from './step.ts';
@@ -101,6 +102,13 @@ export interface LoadLmOptions {
   threads?: number;
   /** Prefill a prompt in one batched call (default true); false feeds it one decode step per token. */
   batchedPrefill?: boolean;
+  /**
+   * Where a run directory's decode step runs (default `cpu`; see {@link DeviceChoice}). An `.onnx` file runs on
+   * ONNX Runtime: `webgpu` is then `E_DEVICE_ONNX`, and `auto` falls back to the CPU with a note on stderr.
+   */
+  device?: DeviceChoice;
+  /** Leave out the device notes on stderr (`--device auto` falling back to the CPU). */
+  quiet?: boolean;
 }
 
 /**
@@ -172,6 +180,8 @@ const STEP_OUTPUTS = ['logits', 'newK', 'newV'];
 
 /** An exported decode step run as it is (its graph may be quantized: it is not rebuilt from weights). */
 async function onnxDecodeRunner(bytes: Uint8Array, threads: number | undefined, file: string): Promise<DecodeRunner & { multiToken: boolean }> {
+  // Loaded here, so that a run directory's decode step on WebGPU never loads onnxruntime-node.
+  const { createUserSession, fromOrtTensor, sessionOptions, toOrtTensor } = await import('../runtime/session.ts');
   const s = await createUserSession(bytes, file, sessionOptions({ threads }));
   // Exports written before 2026-11-29 take one token per call ([1, 1] ids) and return the whole caches.
   const newRows = STEP_OUTPUTS.every((n) => s.outputNames.includes(n));
@@ -263,7 +273,9 @@ export class LmSession {
     const { fn, spec } = decodeGraph(model);
     // Only the step outputs: the nodes that assemble the whole updated caches are pruned from this graph.
     const stepFn = (m: Module, b: Record<string, Tensor>) => Object.fromEntries(Object.entries(fn(m, b)).filter(([n]) => STEP_OUTPUTS.includes(n)));
-    return new LmSession(cfg.gpt, tok, await Forward.compile(model, stepFn, spec, { threads: opts.threads }), true, opts);
+    const { name: device } = await runDevice(opts.device, opts.quiet);
+    const decode = await Forward.compile(model, stepFn, spec, { threads: opts.threads, device });
+    return new LmSession(cfg.gpt, tok, decode, true, opts);
   }
 
   /**
@@ -282,6 +294,7 @@ export class LmSession {
     }
     if (!lm) throw new SwitchyardError('E_MODEL_INPUT', `${source}: not a Switchyard language-model export (no gpt-decode metadata)`, 'export one with switchyard export --model runs/lm --out lm.onnx');
     assertInt8Runs(lm.metadata, source);
+    onnxFileDevice(opts.device, source, opts.quiet);
     const runner = await onnxDecodeRunner(bytes, opts.threads, source);
     return new LmSession(lm.gpt, lm.tokenizer, runner, runner.multiToken, opts);
   }

@@ -12,7 +12,6 @@ import { GPT, type GptConfig, gptStepFlops, isMoeLayer } from '../models/gpt.ts'
 import type { Module } from '../nn/module.ts';
 import { adamw } from '../optim/optimizer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
-import { measureMatmulCeiling } from '../runtime/ceiling.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
@@ -21,6 +20,7 @@ import { Rng } from '../util/rng.ts';
 import { resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { divergence, TrainStep } from './step.ts';
+import { progressLabel, runDevice, type RunDevice } from './device.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
 
@@ -121,13 +121,14 @@ export interface LmEvalRecord {
   validBpb: number;
   lr: number;
   tokensPerSecond: number;
+  /** Model FLOPs utilisation against the CPU's measured matmul rate; NaN (null in JSON) on WebGPU. */
   mfu: number;
   aux?: Record<string, number | number[]>;
 }
 
 /** Options of {@link trainLm} that are not hyper-parameters recorded in `config.json`'s `train`. */
-type LmRunOnlyOptions = 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'data' | 'out' | 'maxParams'
-  | 'initFrom';
+type LmRunOnlyOptions = 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' | 'threads' | 'device' | 'data' | 'out'
+  | 'maxParams' | 'initFrom';
 
 /** The `config.json` of a language-model run. */
 export interface LmRunConfig {
@@ -183,6 +184,21 @@ export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, 
 }
 
 /**
+ * The matmul rate (GFLOP/s) MFU is reported against: ONNX Runtime's, measured, on the CPU (loaded only then, so a
+ * WebGPU run never loads onnxruntime-node); NaN on WebGPU, whose peak is the card's (bench/gpu reports GPU MFU).
+ */
+async function matmulCeiling(device: RunDevice, threads: number | undefined): Promise<number> {
+  if (device.name !== 'cpu') return NaN;
+  const { measureMatmulCeiling } = await import('../runtime/ceiling.ts');
+  return measureMatmulCeiling({ threads });
+}
+
+/** The progress line's MFU field, left out when there is no ceiling to measure it against. */
+function mfuField(mfu: number): { mfu?: string } {
+  return Number.isFinite(mfu) ? { mfu: `${(mfu * 100).toFixed(0)}%` } : {};
+}
+
+/**
  * Trains a GPT (dense or MoE) on text files: tokenises (bytes or a BPE trained on the training split),
  * samples random windows, runs the compiled step with warm-up + cosine learning rate, clipping and
  * accumulation, validates periodically (loss and bits per byte), checkpoints, and resumes exactly.
@@ -195,6 +211,7 @@ export async function trainLm(
 ): Promise<{ records: LmEvalRecord[]; params: number; activeParams: number; out: string; init?: InitReport }> {
   let o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & LmTrainOptions;
   checkRanges(o, LM_TRAIN_RANGES);
+  const device = await runDevice(o.device, o.progress?.enabled === false);
   let cfg: LmRunConfig;
   let tok: Tokenizer;
   let cfgText = '';
@@ -240,8 +257,8 @@ export async function trainLm(
   if (init) cfg!.initFrom = initModelFrom(model, init, o.progress?.enabled !== false, sourceTokenizer?.file);
   const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
   const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
-  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed });
-  const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads });
+  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed, device: device.name });
+  const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads, device: device.name });
   const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
   const target = await prepareRunDir(o.out, o);
   const dir = target.work;
@@ -261,11 +278,11 @@ export async function trainLm(
     await checkpoint();
   }
   await writeFileAtomic(join(dir, RUN_FILES.metrics), records.map((r) => JSON.stringify(r) + '\n').join(''));
-  const ceiling = await measureMatmulCeiling({ threads: o.threads });
+  const ceiling = await matmulCeiling(device, o.threads);
   const flopsPerUpdate = gptStepFlops(gptCfg, o.batchSize) * o.accumulate;
   const startUpdates = step.updates;
   const endUpdates = Math.min(o.steps, startUpdates + (o.stopAfter ?? Infinity));
-  const progress = new Progress({ total: (endUpdates - startUpdates) * o.batchSize * o.accumulate * T, label: 'train', unit: 'tok', ...o.progress });
+  const progress = new Progress({ total: (endUpdates - startUpdates) * o.batchSize * o.accumulate * T, label: progressLabel(device), unit: 'tok', ...o.progress });
   const stepsPerCall = Math.max(o.accumulate, o.stepsPerCall - (o.stepsPerCall % o.accumulate));
   let lossSum = 0;
   let lossCount = 0;
@@ -300,7 +317,7 @@ export async function trainLm(
     const tokens = k * o.batchSize * T;
     tokensSinceEval += tokens;
     const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;
-    progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), mfu: `${(mfu * 100).toFixed(0)}%` });
+    progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), ...mfuField(mfu) });
     if (step.updates % o.evalEvery === 0 || step.updates === endUpdates) {
       const v = validTokens.length > T ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens) : { loss: NaN, tokens: 0 };
       const rec: LmEvalRecord = {
@@ -321,7 +338,7 @@ export async function trainLm(
   const initInfo = cfg!.initFrom ? { init: cfg!.initFrom } : {};
   const counts = { params: model.parameterCount(), activeParams: model.activeParameterCount() };
   const last = records[records.length - 1] ?? null;
-  await writeJsonAtomic(join(dir, RUN_FILES.summary), { ...counts, ceilingGflops: ceiling, last, ...initInfo });
+  await writeJsonAtomic(join(dir, RUN_FILES.summary), { ...counts, ceilingGflops: ceiling, last, ...initInfo, device });
   await finishRunDir(target);
   return { records, ...counts, out: o.out, ...initInfo };
 }

@@ -18,6 +18,7 @@ import {
   writeManifest,
 } from '../util/fs.ts';
 import type { ProgressStream } from '../util/progress.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
 
 /** File names inside a run directory (and inside its `checkpoint/` set). */
 export const RUN_FILES = {
@@ -287,6 +288,11 @@ export interface RunOptions {
   stopAfter?: number;
   /** ONNX Runtime intra-op threads (default: all cores). */
   threads?: number;
+  /**
+   * Where the model trains (default `cpu`; see {@link DeviceChoice}). Not a hyper-parameter: a run resumes on any
+   * device, and `metrics.json` records where its last invocation ran.
+   */
+  device?: DeviceChoice;
   /** The progress bar on stderr: `enabled` (default: when stderr is a TTY) and the stream it writes to. */
   progress?: { stream?: ProgressStream; enabled?: boolean };
 }

@@ -16,6 +16,7 @@ import { checkParamBudget, checkRanges, COMMON_RANGES, DEFAULT_MAX_PARAMS } from
 import { Rng } from '../util/rng.ts';
 import { copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights, type StateDict } from './checkpoint.ts';
 import { type MlpHyperParams, MlpTrainer } from './fit.ts';
+import { progressLabel, runDevice, type RunDevice } from './device.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { buildTabularModel, type TabularRunConfig } from './tabular-model.ts';
 import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
@@ -107,6 +108,8 @@ export interface TabularTrainSummary {
   weights?: { column: string; sum: number; zeros: number; min: number; max: number };
   /** What `initFrom` loaded, reshaped or left fresh. */
   init?: InitReport;
+  /** Where this invocation trained (a resumed run may have trained its earlier epochs elsewhere). */
+  device: RunDevice;
 }
 
 interface EpochRecord {
@@ -144,6 +147,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TabularTrainOptions;
   checkRanges(o, TABULAR_TRAIN_RANGES);
   const started = performance.now();
+  const device = await runDevice(o.device, o.progress?.enabled === false);
   const table = dropMissingTarget(await readTable(o.data, { maxImagePixels: o.maxImagePixels }), o.target);
   let cfg: TabularRunConfig;
   let enc: TabularEncoder;
@@ -218,7 +222,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   const trainer = await MlpTrainer.create({
     x: encoded.x, y: encoded.y!, weights, features: enc.numFeatures, task, classes: enc.outputSize, rows: trainIdx,
     model: initial as MLP, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, weightDecay: o.weightDecay,
-    optimizer: o.optimizer, momentum: o.momentum, clipNorm: o.clipNorm, accumulate: o.accumulate, stepsPerCall: o.stepsPerCall, seed: cfg.seed, threads: o.threads,
+    optimizer: o.optimizer, momentum: o.momentum, clipNorm: o.clipNorm, accumulate: o.accumulate, stepsPerCall: o.stepsPerCall, seed: cfg.seed, threads: o.threads, device: device.name,
   });
   const { model, step } = trainer;
   const std = task === 'regression' ? (enc.target as { std: number }).std : 1;
@@ -258,7 +262,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
   await writeMetricsLines(join(dir, RUN_FILES.metrics), history);
   const shipBest = validIdx.length > 0;
 
-  const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * trainer.microPerEpoch * trainer.batchSize, label: 'train', unit: 'ex', ...o.progress });
+  const progress = new Progress({ total: (Math.min(o.epochs - epoch0, o.stopAfter ?? Infinity)) * trainer.microPerEpoch * trainer.batchSize, label: progressLabel(device), unit: 'ex', ...o.progress });
   let examples = 0;
   let trainSeconds = 0;
   let stoppedEarly = false;
@@ -309,6 +313,7 @@ export async function trainTabular(opts: TabularTrainOptions): Promise<TabularTr
     out: o.out,
     ...(weights ? { weights: weightStats(o.weightColumn!, weights, trainIdx) } : {}),
     ...(cfg.initFrom ? { init: cfg.initFrom } : {}),
+    device,
   };
   await saveWeights(join(dir, RUN_FILES.model), bestWeights ?? model.stateDict(), { epoch: String(shipBest ? bestRec.epoch : last.epoch) });
   await writeJsonAtomic(join(dir, RUN_FILES.summary), summary);

@@ -32,6 +32,8 @@ export interface RunEncoding {
   readonly pass: GPUComputePassEncoder;
   /** The size of a dimension under the run's bindings; undefined for an unbound symbol. */
   dim(d: Dim): number | undefined;
+  /** Binds the symbols of `t`'s declared shape that nothing bound yet from its computed `shape`. */
+  learn?(t: Tensor, shape: readonly number[]): void;
 }
 
 /** Options of {@link WebGpuGraph.create}. */
@@ -164,7 +166,24 @@ export class WebGpuGraph implements ResidentExecutable {
     const rowBuf = this.rowCountBuffer(encoder);
     const pass = encoder.beginComputePass();
     this.dispatches = 0;
-    const run = { pass, dim: (d: Dim) => (typeof d === 'number' ? d : bound.get(d) ?? this.rows?.upperBound(d)) };
+    const dim = (d: Dim): number | undefined => {
+      if (typeof d === 'number') return d;
+      const whole = bound.get(d) ?? this.rows?.upperBound(d);
+      if (whole !== undefined || !d.includes('*')) return whole;
+      // A product of symbols ('2*tokens'): the product of its factors' sizes.
+      let n = 1;
+      for (const f of d.split('*')) {
+        const v = /^\d+$/.test(f) ? Number(f) : bound.get(f) ?? this.rows?.upperBound(f);
+        if (v === undefined) return undefined;
+        n *= v;
+      }
+      return n;
+    };
+    // Symbols no feed binds (a reshape's 'tokens') are learnt from the first value computed with them.
+    const learn = (t: Tensor, shape: readonly number[]) => t.shape.forEach((d, j) => {
+      if (typeof d === 'string' && !d.startsWith('?') && dim(d) === undefined) bound.set(d, shape[j]);
+    });
+    const run = { pass, dim, learn };
     this.encodeNodes(this.graph, env, uses, run);
     check.forEach((name, slot) => {
       const v = env.get(kept[opts.keep.indexOf(name)])!;
@@ -264,6 +283,7 @@ export class WebGpuGraph implements ResidentExecutable {
         const plan = kernelOf(node)(values, node.attrs, ctx);
         this.encode(run.pass, plan, ins, node, env);
         this.zeroPadding(run.pass, plan, node, env);
+        for (const t of node.outputs) if (env.has(t)) run.learn?.(t, env.get(t)!.shape);
       }
       readsOf(node).forEach((t) => this.drop(t, uses, env));
       node.outputs.forEach((t) => {

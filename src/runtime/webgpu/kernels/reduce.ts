@@ -3,8 +3,8 @@
  * lane or row, looping over what it reduces (the fusion pass inlines elementwise producers into these loops).
  */
 import type { DType } from '../../../core/dtype.ts';
-import { aroundAxis, numel, stridesOf } from '../../reference/tensor.ts';
-import { type GpuKernel, type GpuValue, offsets, perElement, shader, u } from './wgsl.ts';
+import { aroundAxis, broadcastDims, numel, stridesOf } from '../../reference/tensor.ts';
+import { broadcastStrides, type GpuKernel, type GpuValue, offsets, perElement, shader, u, wgslType } from './wgsl.ts';
 
 /**
  * One invocation per kept element: loops over the reduced elements with `step(acc, v)` from `init`, then
@@ -19,7 +19,7 @@ function reduceAxes(x: GpuValue, axes: number[], keepdims: boolean, out: DType, 
   const keptView = offsets('i', keptShape, [{ name: 'base', strides: st }]);
   const redView = offsets('r', redShape, [{ name: 'off', strides: st }]).replaceAll('rest', 'rest2');
   const body = `${keptView}
-  var acc: f32 = ${init};
+  var acc: ${wgslType(out)} = ${init};
   for (var r: u32 = 0u; r < ${u(count)}; r = r + 1u) {
   ${redView}
     let v = in0[base + off];
@@ -61,7 +61,9 @@ function softmaxLike(log: boolean): GpuKernel {
 
 /** Kernels of reductions, normalisations and cumsum. */
 export const reduceGpuKernels: Record<string, GpuKernel> = {
-  reduceSum: ([x], a) => reduceAxes(x, a.axes as number[], a.keepdims as boolean, 'f32', '0.0', 'acc + v', (s) => s),
+  // Integer sums (token counts of MoE routing) stay integers, as on the CPU.
+  reduceSum: ([x], a) => reduceAxes(x, a.axes as number[], a.keepdims as boolean, x.dtype === 'f32' ? 'f32' : x.dtype,
+    x.dtype === 'f32' ? '0.0' : '0', 'acc + v', (s) => s),
   reduceMean: ([x], a) =>
     reduceAxes(x, a.axes as number[], a.keepdims as boolean, 'f32', '0.0', 'acc + v', (s, n) => `${s} / f32(${n})`),
   reduceMax: ([x], a) =>
@@ -82,8 +84,10 @@ export const reduceGpuKernels: Record<string, GpuKernel> = {
     const last = x.shape[attrs.axis as number] - 1;
     const j = attrs.reverse ? `${u(last)} - k` : 'k';
     const [pre, post] = attrs.exclusive ? ['', ' s = s + v;'] : [' s = s + v;', ''];
-    return perLane(x, attrs.axis as number, ['f32'], [[...x.shape]], `
-  var s = 0.0;
+    // Integer cumsums (MoE slot positions, the decode step's positions) sum in i32, the GPU form of i64.
+    const zero = x.dtype === 'f32' ? '0.0' : '0';
+    return perLane(x, attrs.axis as number, [x.dtype], [[...x.shape]], `
+  var s = ${zero};
   for (var k = 0u; k < n; k++) {
     let o = base + (${j}) * stride; let v = in0[o];${pre} out0[o] = s;${post}
   }`);
