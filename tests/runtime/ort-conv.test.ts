@@ -67,14 +67,16 @@ describe('ORT vs reference: conv forward', () => {
     }, { x: randn([3, 4, 7, 6], 1), w: randn([6, 4, 3, 3], 2), wg: randn([6, 2, 3, 2], 3) }, { atol: 1e-5 });
   });
 
-  it('convTranspose2d: 2x upsampling (stride 2, output padding 1), groups, dilation', async () => {
+  it('convTranspose2d: 2x upsampling (stride 2, output padding 1); at stride 1 (a flipped conv) groups, dilation, cropping', async () => {
     await compareOrtWithReference((g) => {
       const x = g.input('x', 'f32', ['batch', 4, 5, 4]);
       return {
         up: convTranspose2d(x, g.input('w', 'f32', [4, 3, 3, 3]), { stride: 2, padding: 1, outputPadding: 1 }),
         grouped: convTranspose2d(x, g.input('wg', 'f32', [4, 1, 2, 3]), { groups: 2, dilation: 2, padding: [0, 1] }),
+        cropped: convTranspose2d(x, g.input('w1', 'f32', [4, 2, 1, 2]), { padding: 1 }),
+        padded: convTranspose2d(x, g.input('wp', 'f32', [4, 2, 3, 3]), { dilation: [1, 2], padding: [1, 0, 0, 2], outputPadding: [0, 1] }),
       };
-    }, { x: randn([2, 4, 5, 4], 4), w: randn([4, 3, 3, 3], 5), wg: randn([4, 1, 2, 3], 6) }, { atol: 1e-5 });
+    }, { x: randn([2, 4, 5, 4], 4), w: randn([4, 3, 3, 3], 5), wg: randn([4, 1, 2, 3], 6), w1: randn([4, 2, 1, 2], 7), wp: randn([4, 2, 3, 3], 8) }, { atol: 1e-5 });
   });
 });
 

@@ -1,6 +1,6 @@
 /**
- * ONNX lowering of the conv ops. conv2d is ONNX Conv and convTranspose2d ONNX ConvTranspose (MLAS runs both as
- * im2col/col2im + GEMM). conv2dWeightGrad has no ONNX op: it is lowered as an explicit im2col (one strided Slice
+ * ONNX lowering of the conv ops. conv2d is ONNX Conv (MLAS: im2col + GEMM); convTranspose2d is a Conv with the
+ * flipped weight at stride 1, else ONNX ConvTranspose. conv2dWeightGrad has no ONNX op: it is lowered as an explicit im2col (one strided Slice
  * per kernel tap, concatenated) and one batched MatMul against the output gradient, summed over the batch.
  */
 import type { Node } from '../../core/graph.ts';
@@ -42,8 +42,24 @@ export function im2col(em: GraphEmitter, x: string, a: ConvAttrs, dims: { c: num
 /** Lowerings of the conv ops. */
 export const CONV_LOWERINGS: Record<string, Lowering> = {
   conv2d: (em, n, ins, outs) => void em.emit('Conv', ins, convAttrs(n), outs),
-  convTranspose2d: (em, n, ins, outs) =>
-    void em.emit('ConvTranspose', ins, { ...convAttrs(n), output_padding: attr.ints(n.attrs.outputPadding as number[]) }, outs),
+  convTranspose2d: (em, n, ins, outs) => {
+    const a = n.attrs as unknown as ConvAttrs & { outputPadding: [number, number] };
+    const [cin, coutG, kh, kw] = n.inputs[1].shape as number[];
+    const k = [kh, kw];
+    // At stride 1 a transposed conv is a conv with the flipped, transposed weight and the complementary padding; MLAS
+    // runs that ~2x faster than its ConvTranspose (bench/conv.ts). Padding beyond the kernel's reach would crop:
+    // ConvTranspose then.
+    const pads = [0, 1, 0, 1].map((i, j) => a.dilation[i] * (k[i] - 1) - a.pads[j] + (j >= 2 ? a.outputPadding[i] : 0));
+    if (a.stride[0] !== 1 || a.stride[1] !== 1 || pads.some((p) => p < 0)) {
+      return void em.emit('ConvTranspose', ins, { ...convAttrs(n), output_padding: attr.ints(a.outputPadding) }, outs);
+    }
+    const G = a.groups;
+    const [grouped] = em.emit('Reshape', [ins[1], em.ints([G, cin / G, coutG, kh, kw])]);
+    const [swapped] = em.emit('Transpose', [grouped], { perm: attr.ints([0, 2, 1, 3, 4]) });
+    const [weight] = em.emit('Reshape', [swapped, em.ints([G * coutG, cin / G, kh, kw])]);
+    const [flipped] = em.emit('Slice', [weight, em.ints([-1, -1]), em.ints([-kh - 1, -kw - 1]), em.ints([2, 3]), em.ints([-1, -1])]);
+    em.emit('Conv', [ins[0], flipped], { ...convAttrs(n), pads: attr.ints(pads) }, outs);
+  },
   conv2dWeightGrad: (em, n, ins, outs) => {
     const a = n.attrs as unknown as ConvAttrs & { kernel: [number, number] };
     const [x, dy] = n.inputs.map((t) => t.shape as number[]);

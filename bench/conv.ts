@@ -1,0 +1,193 @@
+/**
+ * Conv2d forward + backward on a representative U-Net layer (issue 14): x [16, 64, 32, 32], a 3x3 kernel
+ * 64 -> 64, padding 1, onnxruntime-node at 2 threads, against the ORT MatMul ceiling measured in the same rounds.
+ *
+ * Rows:
+ * - `fwd+bwd (shipped)`: the IR graph `y = conv2d(x, w)` and `backward(y, [x, w], dy)` through Switchyard's own
+ *   lowering (src/runtime/onnx/lower-conv.ts), i.e. what a training step runs for this layer;
+ * - each pass alone in every lowering tried: forward as ONNX Conv or explicit im2col + MatMul; the input gradient
+ *   as ConvTranspose or as a Conv with the flipped, transposed weight (stride 1); the weight gradient as
+ *   im2col + MatMul (shipped) or as a Conv with the roles of input and weight swapped.
+ * Large outputs are summed to a scalar inside the graph, so the ~1.7 GB/s copy back to JS of a 4 MB tensor does
+ * not count (a training step keeps them inside the graph too). PyTorch is measured when `import torch` works.
+ * Rounds alternate the rows; the table shows medians over rounds of each row's median ms, and of its rate as a
+ * fraction of the ceiling taken in the same round.
+ *
+ *   node bin/run-ts.js bench/conv.ts [--quick]
+ */
+import { execFileSync } from 'node:child_process';
+import * as ort from 'onnxruntime-node';
+import { backward, conv2d, Graph, reduceSum, trace } from '../src/core/index.ts';
+import { im2col } from '../src/runtime/onnx/lower-conv.ts';
+import { GraphEmitter, OPSET } from '../src/runtime/onnx/lower.ts';
+import { attr, encodeModel, type OnnxModel } from '../src/runtime/onnx/proto.ts';
+import { validateModel } from '../src/runtime/onnx/validate.ts';
+import { compile, sessionOptions } from '../src/runtime/session.ts';
+import { Rng } from '../src/util/rng.ts';
+import { measureOrtMatmul } from './ort-matmul.ts';
+import { formatNumber, updateBenchmarksMd, writeBenchResult } from './report.ts';
+import { median, timeIt } from './stats.ts';
+
+const [N, C, O, H, W, K, P] = [16, 64, 64, 32, 32, 3, 1];
+/** FLOPs of one pass (forward, input gradient or weight gradient): 2 N O H W C K^2. */
+const PASS_FLOPS = 2 * N * O * H * W * C * K * K;
+const CONV = { stride: [1, 1] as [number, number], pads: [P, P, P, P] as [number, number, number, number], dilation: [1, 1] as [number, number], groups: 1 };
+const DIMS = { c: C, h: H, w: W, kh: K, kw: K, oh: H, ow: W };
+
+/** One pass in one lowering: emits ONNX nodes from inputs x, w, dy and returns its output summed to a scalar. */
+type Build = (em: GraphEmitter) => string;
+const sum = (em: GraphEmitter, v: string) => em.emit('ReduceSum', [v], { keepdims: attr.int(0) })[0];
+const convAttrs = { strides: attr.ints([1, 1]), pads: attr.ints([P, P, P, P]), dilations: attr.ints([1, 1]), group: attr.int(1), kernel_shape: attr.ints([K, K]) };
+
+const PASSES: Record<string, Build> = {
+  'fwd: Conv': (em) => sum(em, em.emit('Conv', ['x', 'w'], convAttrs)[0]),
+  'fwd: im2col + MatMul': (em) => {
+    const cols = im2col(em, 'x', CONV, DIMS);
+    const [wm] = em.emit('Reshape', ['w', em.ints([1, O, C * K * K])]);
+    return sum(em, em.emit('MatMul', [wm, cols])[0]);
+  },
+  'dx: ConvTranspose': (em) => sum(em, em.emit('ConvTranspose', ['dy', 'w'], convAttrs)[0]),
+  'dx: Conv, flipped weight': (em) => {
+    const [wt] = em.emit('Transpose', ['w'], { perm: attr.ints([1, 0, 2, 3]) });
+    const [flip] = em.emit('Slice', [wt, em.ints([-1, -1]), em.ints([-K - 1, -K - 1]), em.ints([2, 3]), em.ints([-1, -1])]);
+    const pads = attr.ints(Array(4).fill(K - 1 - P));
+    return sum(em, em.emit('Conv', ['dy', flip], { ...convAttrs, pads })[0]);
+  },
+  'dw: im2col + MatMul (shipped)': (em) => {
+    const cols = im2col(em, 'x', CONV, DIMS);
+    const [g] = em.emit('Reshape', ['dy', em.ints([-1, 1, O, H * W])]);
+    const [per] = em.emit('MatMul', [g, em.emit('Transpose', [cols], { perm: attr.ints([0, 1, 3, 2]) })[0]]);
+    return sum(em, per);
+  },
+  'dw: im2col + MatMul, dy transposed': (em) => {
+    const cols = im2col(em, 'x', CONV, DIMS);
+    const [g] = em.emit('Reshape', ['dy', em.ints([-1, 1, O, H * W])]);
+    const [per] = em.emit('MatMul', [cols, em.emit('Transpose', [g], { perm: attr.ints([0, 1, 3, 2]) })[0]]);
+    return sum(em, per);
+  },
+  'dw: Conv, input and weight swapped': (em) => {
+    const [xt] = em.emit('Transpose', ['x'], { perm: attr.ints([1, 0, 2, 3]) });
+    const [gt] = em.emit('Transpose', ['dy'], { perm: attr.ints([1, 0, 2, 3]) });
+    const [cw] = em.emit('Conv', [xt, gt], { ...convAttrs, kernel_shape: attr.ints([H, W]) });
+    return sum(em, em.emit('Transpose', [cw], { perm: attr.ints([1, 0, 2, 3]) })[0]);
+  },
+};
+
+async function passSession(build: Build): Promise<ort.InferenceSession> {
+  const em = new GraphEmitter(new Map(), { n: 0 }, new Graph(), null, OPSET);
+  const out = build(em);
+  em.emit('Identity', [out], {}, ['out']);
+  const vi = (name: string, shape: number[]) => ({ name, dtype: 'float32' as const, shape });
+  const model: OnnxModel = {
+    opset: OPSET, producerName: 'bench',
+    graph: { name: 'conv', nodes: em.nodes, inputs: [vi('x', [N, C, H, W]), vi('w', [O, C, K, K]), vi('dy', [N, O, H, W])], outputs: [{ name: 'out', dtype: 'float32', shape: [] }], initializers: [] },
+  };
+  validateModel(model);
+  return ort.InferenceSession.create(encodeModel(model), sessionOptions({ threads: 2 }));
+}
+
+function randomData(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => rng.next() - 0.5);
+}
+
+/** PyTorch CPU (2 threads) on the same layer, forward + backward; null when torch is not importable. */
+function torchMs(seconds: number): number | null {
+  const script = `
+import time, torch
+torch.set_num_threads(2)
+x = torch.randn(${N}, ${C}, ${H}, ${W}, requires_grad=True)
+conv = torch.nn.Conv2d(${C}, ${O}, ${K}, padding=${P}, bias=False)
+dy = torch.randn(${N}, ${O}, ${H}, ${W})
+def step():
+    x.grad = None; conv.weight.grad = None
+    conv(x).backward(dy)
+for _ in range(3): step()
+ts = []; end = time.time() + ${seconds}
+while time.time() < end or len(ts) < 5:
+    t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
+ts.sort(); print(ts[len(ts) // 2])`;
+  try {
+    return Number(execFileSync('python3', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return null;
+  }
+}
+
+const quick = process.argv.includes('--quick');
+const rounds = quick ? 1 : 3;
+const seconds = quick ? 1 : 3;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const x = randomData(N * C * H * W, 1);
+const w = randomData(O * C * K * K, 2);
+const dy = randomData(N * O * H * W, 3);
+const feeds = { x: new ort.Tensor('float32', x, [N, C, H, W]), w: new ort.Tensor('float32', w, [O, C, K, K]), dy: new ort.Tensor('float32', dy, [N, O, H, W]) };
+const sessions = Object.fromEntries(await Promise.all(Object.entries(PASSES).map(async ([k, b]) => [k, await passSession(b)] as const)));
+
+const step = trace((g) => {
+  const xi = g.input('x', 'f32', [N, C, H, W]);
+  const wi = g.input('w', 'f32', [O, C, K, K]);
+  const y = conv2d(xi, wi, { padding: P });
+  const [dx, dw] = backward(y, [xi, wi], g.input('dy', 'f32', [N, O, H, W]));
+  return { y: reduceSum(y), dx: reduceSum(dx), dw };
+});
+const shipped = await compile(step, { threads: 2 });
+const host = { x: { dtype: 'f32' as const, shape: [N, C, H, W], data: x }, w: { dtype: 'f32' as const, shape: [O, C, K, K], data: w }, dy: { dtype: 'f32' as const, shape: [N, O, H, W], data: dy } };
+
+const STEP = 'fwd+bwd (shipped)';
+const runs: Record<string, { passes: number; run: () => Promise<unknown> }> = {
+  [STEP]: { passes: 3, run: () => shipped.run(host) },
+  ...Object.fromEntries(Object.entries(sessions).map(([k, s]) => [k, { passes: 1, run: () => s.run(feeds) }])),
+};
+const ms: Record<string, number[]> = {};
+const frac: Record<string, number[]> = {};
+const ceilings: number[] = [];
+const torch: number[] = [];
+await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: 1 }); // the first session of a process runs slow
+for (let round = 0; round < rounds; round++) {
+  const ceiling = (await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds })).gflops;
+  ceilings.push(ceiling);
+  log(`round ${round + 1}: ORT MatMul 256x1024x1024 ${ceiling.toFixed(1)} GFLOP/s`);
+  for (const [name, r] of Object.entries(runs)) {
+    const t = median(await timeIt(r.run, { seconds, warmup: 5 }));
+    const gflops = (r.passes * PASS_FLOPS) / t / 1e6;
+    (ms[name] ??= []).push(t);
+    (frac[name] ??= []).push(gflops / ceiling);
+    log(`  ${name}: ${t.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling`);
+  }
+  const t = torchMs(seconds);
+  if (t !== null) torch.push(t);
+}
+await shipped.release();
+for (const s of Object.values(sessions)) await s.release();
+
+const rows = Object.keys(runs).map((name) => {
+  const t = median(ms[name]);
+  return { name, passes: runs[name].passes, ms: t, gflops: (runs[name].passes * PASS_FLOPS) / t / 1e6, ofCeiling: median(frac[name]), rounds: ms[name] };
+});
+const ceiling = median(ceilings);
+const torchRow = torch.length ? { name: 'PyTorch CPU fwd+bwd', passes: 3, ms: median(torch), gflops: (3 * PASS_FLOPS) / median(torch) / 1e6 } : null;
+writeBenchResult(quick ? 'conv-quick' : 'conv', { layer: { n: N, c: C, o: O, h: W, w: W, k: K, padding: P }, threads: 2, rounds, ceilingGflops: ceiling, ceilings, rows, torch: torchRow ?? 'not installed (python3 cannot import torch)' });
+if (!quick) {
+  updateBenchmarksMd({
+    name: 'conv',
+    title: 'Conv2d forward + backward (U-Net layer)',
+    intro:
+      `x [${N}, ${C}, ${H}, ${W}], a ${K}x${K} kernel ${C} -> ${O}, padding ${P}; onnxruntime-node at 2 threads. One pass ` +
+      `(forward, input gradient or weight gradient) is ${(PASS_FLOPS / 1e9).toFixed(2)} GFLOP. Large outputs are summed ` +
+      `inside the graph (no 4 MB copy back to JS). Median over ${rounds} rounds; "of ceiling" is the rate over the ORT ` +
+      `MatMul 256x1024x1024 rate measured in the same round (median ${ceiling.toFixed(0)} GFLOP/s). Target: fwd+bwd >= 50%.`,
+    columns: ['pass / lowering', 'ms (median)', 'GFLOP/s', 'of ceiling'],
+    rows: [
+      ...rows.map((r) => [r.name, r.ms, r.gflops, `${(100 * r.ofCeiling).toFixed(0)}%`]),
+      ...(torchRow ? [[torchRow.name, torchRow.ms, torchRow.gflops, '']] : []),
+    ],
+    notes: [
+      'Shipped lowering (src/runtime/onnx/lower-conv.ts): forward ONNX Conv, input gradient ONNX ConvTranspose, weight ' +
+        'gradient an explicit im2col (strided Slices) + one batched MatMul summed over the batch.',
+      torchRow ? 'PyTorch: torch.nn.Conv2d forward + backward, 2 threads.' : 'PyTorch was not measured: python3 cannot import torch on this machine.',
+    ],
+  });
+}
+log(rows.map((r) => `${r.name}: ${formatNumber(r.ms)} ms, ${(100 * r.ofCeiling).toFixed(0)}%`).join('\n'));
