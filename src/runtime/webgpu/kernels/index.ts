@@ -1,4 +1,5 @@
 /** The WebGPU kernel table: op name -> WGSL kernel generator. `const` is uploaded by the executor itself. */
+import { convGpuKernels } from './conv.ts';
 import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
@@ -11,6 +12,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   ...reduceGpuKernels,
   ...layoutGpuKernels,
   ...indexingGpuKernels,
+  ...convGpuKernels,
 };
 
 /**
