@@ -50,7 +50,12 @@ export interface ConvGeometry extends ConvAttrs {
   kw: number;
 }
 
-/** Output size of a convolution along one axis: `floor((in + before + after - d (k - 1) - 1) / s) + 1`. */
+/**
+ * Output size of a convolution along one axis: `floor((in + before + after - d (k - 1) - 1) / s) + 1`.
+ *
+ * @example
+ * convOutSize(32, 3, 2, 1, 1, 1); // 16
+ */
 export function convOutSize(size: number, k: number, stride: number, before: number, after: number, dilation: number): number {
   return Math.floor((size + before + after - dilation * (k - 1) - 1) / stride) + 1;
 }
@@ -180,7 +185,13 @@ function convTransposeTo(dy: Tensor, w: Tensor, attrs: Attrs, x: Tensor): Tensor
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
-/** Checks user options and turns them into op attributes; `kernel` is [kH, kW] (for `'same'` padding). */
+/**
+ * Checks user options (E_CONFIG naming `where`) and turns them into op attributes; `kernel` is [kH, kW] (for
+ * `'same'` padding).
+ *
+ * @example
+ * convAttrs({ padding: 'same' }, [3, 3], 'conv2d').pads; // [1, 1, 1, 1]
+ */
 export function convAttrs(opts: Conv2dOptions, kernel: [number, number], where: string): ConvAttrs {
   const stride = pair(opts.stride ?? 1);
   const dilation = pair(opts.dilation ?? 1);

@@ -23,6 +23,9 @@ function convAttrs(n: Node) {
  * The im2col matrix of the conv2d input `x` [N, C, H, W] as [N, groups, C/groups * kH * kW, OH * OW]: for every
  * tap (kh, kw) the strided window of the padded input, concatenated along H (the same memory as
  * [N, C, kH * kW, OH, OW]), then reshaped.
+ *
+ * @example
+ * const cols = im2col(em, 'x', attrs, { c: 64, h: 32, w: 32, kh: 3, kw: 3, oh: 32, ow: 32 }); // [N, 1, 576, 1024]
  */
 export function im2col(em: GraphEmitter, x: string, a: ConvAttrs, dims: { c: number; h: number; w: number; kh: number; kw: number; oh: number; ow: number }): string {
   const padded = a.pads.some((p) => p > 0) ? em.emit('Pad', [x, em.ints([0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]])])[0] : x;
