@@ -65,6 +65,18 @@ const PASSES: Record<string, Build> = {
     const [per] = em.emit('MatMul', [cols, em.emit('Transpose', [g], { perm: attr.ints([0, 1, 3, 2]) })[0]]);
     return sum(em, per);
   },
+  'dw: Gather im2col + MatMul': (em) => {
+    // One Gather of every tap's pixel from the padded, flattened image: cols [N, C, K*K*H*W] in a single copy.
+    const [xp] = em.emit('Pad', ['x', em.ints([0, 0, P, P, 0, 0, P, P])]);
+    const [flat] = em.emit('Reshape', [xp, em.ints([N, C, (H + 2 * P) * (W + 2 * P)])]);
+    const idx: number[] = [];
+    for (let kh = 0; kh < K; kh++) for (let kw = 0; kw < K; kw++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) idx.push((i + kh) * (W + 2 * P) + j + kw);
+    const [cols] = em.emit('Gather', [flat, em.ints(idx)], { axis: attr.int(2) });
+    const [c4] = em.emit('Reshape', [cols, em.ints([N, 1, C * K * K, H * W])]);
+    const [g] = em.emit('Reshape', ['dy', em.ints([-1, 1, O, H * W])]);
+    const [per] = em.emit('MatMul', [g, em.emit('Transpose', [c4], { perm: attr.ints([0, 1, 3, 2]) })[0]]);
+    return sum(em, per);
+  },
   'dw: Conv, input and weight swapped': (em) => {
     const [xt] = em.emit('Transpose', ['x'], { perm: attr.ints([1, 0, 2, 3]) });
     const [gt] = em.emit('Transpose', ['dy'], { perm: attr.ints([1, 0, 2, 3]) });

@@ -1,6 +1,7 @@
 /** The conv ops' WGSL kernels against the float64 reference: stride, padding, dilation, groups, and a gradient graph. */
 import { describe, it } from 'vitest';
 import { add, apply1, backward, conv2d, convTranspose2d, mul, reduceSum } from '../../src/core/index.ts';
+import { avgPool2d, groupNorm, maxPool2d, timestepEmbedding, upsampleNearest2d } from '../../src/nn/index.ts';
 import { randn } from '../runtime/ort-helpers.ts';
 import { gpuCase, probeDevice } from './helpers.ts';
 
@@ -29,5 +30,15 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: conv'), () => {
       const wg = apply1('conv2dWeightGrad', [x, add(y, 1)], { stride: [2, 1], pads: [1, 1, 0, 0], dilation: [1, 2], groups: 2, kernel: [3, 2] });
       return { y, dx, dw, wg };
     }, { x: randn([2, 4, 6, 5], 5), w: randn([4, 2, 3, 2], 6), r: randn([2, 4, 3, 4], 7) });
+  });
+
+  it('the feature-map compositions: groupNorm, max/avg pooling with padding, upsampling, timestep embeddings', async () => {
+    await gpuCase(gpu!, (g) => {
+      const x = g.input('x', 'f32', [2, 4, 5, 4]);
+      return {
+        gn: groupNorm(x, 2, g.input('w', 'f32', [4]), g.input('b', 'f32', [4])), max: maxPool2d(x, 3, 2, 1), avg: avgPool2d(x, 2),
+        up: upsampleNearest2d(x, 2), emb: timestepEmbedding(g.input('t', 'f32', [3]), 7),
+      };
+    }, { x: randn([2, 4, 5, 4], 8), w: randn([4], 9), b: randn([4], 10), t: randn([3], 11, 0, 50) });
   });
 });
