@@ -5,14 +5,16 @@
  */
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Tensor, reduceMean } from '../../src/core/index.ts';
+import { type Tensor, reduceMean, reshape } from '../../src/core/index.ts';
 import {
-  avgPool2d, Conv2d, GroupNorm, groupNorm, maxPool2d, Module, Pool2d, ResBlock, SpatialSelfAttention, timestepEmbedding, Upsample,
+  avgPool2d, Conv2d, crossEntropy, GroupNorm, groupNorm, maxPool2d, Module, Pool2d, ResBlock, SpatialSelfAttention, timestepEmbedding, Upsample,
   upsampleNearest2d,
 } from '../../src/nn/index.ts';
+import { adamw } from '../../src/optim/optimizer.ts';
 import { exportOnnx, Forward, type ForwardFn } from '../../src/train/forward.ts';
+import { TrainStep } from '../../src/train/step.ts';
 import { gradCheck } from '../core/gradcheck.ts';
-import { randn } from '../runtime/ort-helpers.ts';
+import { compareOrtWithReference, randn } from '../runtime/ort-helpers.ts';
 import { close, expectCode, run } from '../runtime/reference-helpers.ts';
 import { expectClose, f32, randArray } from '../train/helpers.ts';
 
@@ -81,6 +83,16 @@ describe('feature-map functional ops (float64 reference vs plain loops)', () => 
     gradCheck((x) => upsampleNearest2d(avgPool2d(x, 2), 3), [{ shape: [2, 1, 4, 4] }]);
   });
 
+  it('ORT runs the compositions like the reference (the -inf padding of maxPool2d included)', async () => {
+    await compareOrtWithReference((g) => {
+      const x = g.input('x', 'f32', ['batch', 4, 5, 6]);
+      return {
+        gn: groupNorm(x, 2, g.input('w', 'f32', [4]), g.input('b', 'f32', [4])), max: maxPool2d(x, 3, 2, 1), avg: avgPool2d(x, 3, 1, 1),
+        up: upsampleNearest2d(x, 3), emb: timestepEmbedding(g.input('t', 'f32', ['batch']), 8),
+      };
+    }, { x: randn([2, 4, 5, 6], 12), w: randn([4], 13), b: randn([4], 14), t: randn([2], 15, 0, 100) }, { atol: 1e-5 });
+  });
+
   it('bad settings are E_CONFIG / E_SHAPE errors that name the op', () => {
     expectCode(() => run((g) => groupNorm(g.input('x', 'f32', [1, 6, 2, 2]), 4, g.input('w', 'f32', [6]), g.input('b', 'f32', [6]))), 'E_CONFIG', /groupNorm: 6 channels/);
     expectCode(() => run((g) => maxPool2d(g.input('x', 'f32', [1, 1, 4, 4]), 2, 2, 2)), 'E_CONFIG', /maxPool2d: padding 2/);
@@ -139,5 +151,42 @@ describe('conv modules', () => {
       expect([...res.y.dims]).toEqual([n, 2, 4, 4]);
       expectClose(res.y.data as Float32Array, ref.y.data as Float32Array, 1e-4, 1e-5, `y n=${n}`);
     }
+  });
+
+  it('train: a conv classifier learns where a bright blob is (AdamW, one ORT graph per call)', async () => {
+    const net = new (class extends Module {
+      conv = new Conv2d(1, 4, 3, { padding: 'same' });
+      norm = new GroupNorm(2, 4);
+      pool = new Pool2d('max', 2);
+      head = new Conv2d(4, 2, 4);
+      forward(x: Tensor): Tensor {
+        return reshape(this.head.call(this.pool.call(this.norm.call(this.conv.call(x)))), [x.shape[0], 2]);
+      }
+    })().init(1);
+    const step = await TrainStep.compile({
+      model: net, optimizer: adamw({ weightDecay: 0 }), threads: 1, seed: 1,
+      batch: { x: { dtype: 'f32', shape: ['batch', 1, 8, 8] }, y: { dtype: 'i64', shape: ['batch'] } },
+      loss: (m, b) => crossEntropy(m.call(b.x), b.y),
+    });
+    closers.push(() => step.release());
+    // Label 1: the blob is in the right half. K = 10 micro-steps of 8 images per call, 2 calls.
+    const rng = randArray(5, 10_000, 1);
+    let r = 0;
+    const batch = () => {
+      const x = new Float32Array(10 * 8 * 64);
+      const y = new BigInt64Array(10 * 8);
+      for (let i = 0; i < 80; i++) {
+        const right = Math.abs(rng[r++ % rng.length]) > 0.5;
+        const [row, col] = [Math.floor(Math.abs(rng[r++ % rng.length]) * 6), (right ? 4 : 0) + Math.floor(Math.abs(rng[r++ % rng.length]) * 3)];
+        for (const [dr, dc] of [[0, 0], [0, 1], [1, 0], [1, 1]]) x[i * 64 + (row + dr) * 8 + col + dc] = 1;
+        y[i] = right ? 1n : 0n;
+      }
+      return { x: f32([10, 8, 1, 8, 8], x), y: { dtype: 'i64' as const, shape: [10, 8], data: y } };
+    };
+    const losses: number[] = [];
+    for (let call = 0; call < 2; call++) losses.push(...(await step.run(batch(), Array(10).fill(0.02))).losses);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(losses[0]).toBeGreaterThan(0.5); // chance is ln 2
+    expect(mean(losses.slice(-5))).toBeLessThan(0.05);
   });
 });
