@@ -10,12 +10,13 @@
  *   im2col + MatMul (shipped) or as a Conv with the roles of input and weight swapped.
  * Large outputs are summed to a scalar inside the graph, so the ~1.7 GB/s copy back to JS of a 4 MB tensor does
  * not count (a training step keeps them inside the graph too). PyTorch is measured when `import torch` works.
- * Rounds alternate the rows; the table shows medians over rounds of each row's median ms, and of its rate as a
- * fraction of the ceiling taken in the same round.
+ * Rounds alternate the rows, each row preceded by a short ceiling measurement; the table shows medians over
+ * rounds of each row's median ms, and of its rate as a fraction of the ceiling measured right before it.
  *
  *   node bin/run-ts.js bench/conv.ts [--quick]
  */
 import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { backward, conv2d, Graph, reduceSum, trace } from '../src/core/index.ts';
 import { im2col } from '../src/runtime/onnx/lower-conv.ts';
@@ -152,21 +153,23 @@ const runs: Record<string, { passes: number; run: () => Promise<unknown> }> = {
   [STEP]: { passes: 3, run: () => shipped.run(host) },
   ...Object.fromEntries(Object.entries(sessions).map(([k, s]) => [k, { passes: 1, run: () => s.run(feeds) }])),
 };
+const loadBefore = loadavg()[0];
 const ms: Record<string, number[]> = {};
 const frac: Record<string, number[]> = {};
 const ceilings: number[] = [];
 const torch: number[] = [];
 await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: 1 }); // the first session of a process runs slow
 for (let round = 0; round < rounds; round++) {
-  const ceiling = (await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds })).gflops;
-  ceilings.push(ceiling);
-  log(`round ${round + 1}: ORT MatMul 256x1024x1024 ${ceiling.toFixed(1)} GFLOP/s`);
+  log(`round ${round + 1}`);
   for (const [name, r] of Object.entries(runs)) {
+    // The ceiling right before each row: the shared machine's speed drifts within seconds.
+    const ceiling = (await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: seconds / 2 })).gflops;
+    ceilings.push(ceiling);
     const t = median(await timeIt(r.run, { seconds, warmup: 5 }));
     const gflops = (r.passes * PASS_FLOPS) / t / 1e6;
     (ms[name] ??= []).push(t);
     (frac[name] ??= []).push(gflops / ceiling);
-    log(`  ${name}: ${t.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling`);
+    log(`  ${name}: ${t.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling (${ceiling.toFixed(1)})`);
   }
   const t = torchMs(seconds);
   if (t !== null) torch.push(t);
@@ -179,8 +182,9 @@ const rows = Object.keys(runs).map((name) => {
   return { name, passes: runs[name].passes, ms: t, gflops: (runs[name].passes * PASS_FLOPS) / t / 1e6, ofCeiling: median(frac[name]), rounds: ms[name] };
 });
 const ceiling = median(ceilings);
+const load = [loadBefore, loadavg()[0]];
 const torchRow = torch.length ? { name: 'PyTorch CPU fwd+bwd', passes: 3, ms: median(torch), gflops: (3 * PASS_FLOPS) / median(torch) / 1e6 } : null;
-writeBenchResult(quick ? 'conv-quick' : 'conv', { layer: { n: N, c: C, o: O, h: W, w: W, k: K, padding: P }, threads: 2, rounds, ceilingGflops: ceiling, ceilings, rows, torch: torchRow ?? 'not installed (python3 cannot import torch)' });
+writeBenchResult(quick ? 'conv-quick' : 'conv', { layer: { n: N, c: C, o: O, h: H, w: W, k: K, padding: P }, threads: 2, rounds, loadAverage: load, ceilingGflops: ceiling, ceilings, rows, torch: torchRow ?? 'not installed (python3 cannot import torch)' });
 if (!quick) {
   updateBenchmarksMd({
     name: 'conv',
@@ -188,14 +192,17 @@ if (!quick) {
     intro:
       `x [${N}, ${C}, ${H}, ${W}], a ${K}x${K} kernel ${C} -> ${O}, padding ${P}; onnxruntime-node at 2 threads. One pass ` +
       `(forward, input gradient or weight gradient) is ${(PASS_FLOPS / 1e9).toFixed(2)} GFLOP. Large outputs are summed ` +
-      `inside the graph (no 4 MB copy back to JS). Median over ${rounds} rounds; "of ceiling" is the rate over the ORT ` +
-      `MatMul 256x1024x1024 rate measured in the same round (median ${ceiling.toFixed(0)} GFLOP/s). Target: fwd+bwd >= 50%.`,
+      `inside the graph (no 4 MB copy back to JS). Median over ${rounds} rounds; "of ceiling" is the row's rate over the ` +
+      `median rate of an ORT MatMul 256x1024x1024 timed right before it (median of all ${ceiling.toFixed(0)} GFLOP/s). ` +
+      `Target: fwd+bwd >= 50%.`,
     columns: ['pass / lowering', 'ms (median)', 'GFLOP/s', 'of ceiling'],
     rows: [
       ...rows.map((r) => [r.name, r.ms, r.gflops, `${(100 * r.ofCeiling).toFixed(0)}%`]),
       ...(torchRow ? [[torchRow.name, torchRow.ms, torchRow.gflops, '']] : []),
     ],
     notes: [
+      `The machine's 1-minute load average was ${load.map((l) => l.toFixed(1)).join(' before, ')} after, on 2 cores: ` +
+        'other jobs shared the CPU, so compare rows by their fraction of the ceiling measured beside them.',
       'Shipped lowering (src/runtime/onnx/lower-conv.ts): forward ONNX Conv, input gradient ONNX ConvTranspose, weight ' +
         'gradient an explicit im2col (strided Slices) + one batched MatMul summed over the batch.',
       torchRow ? 'PyTorch: torch.nn.Conv2d forward + backward, 2 threads.' : 'PyTorch was not measured: python3 cannot import torch on this machine.',

@@ -23,14 +23,29 @@ import { avgPool2d, featureDims, groupNorm, maxPool2d, upsampleNearest2d } from 
 export class Conv2d extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | undefined;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernel: number, readonly opts: Conv2dOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernel: number,
+    readonly opts: Conv2dOptions & { bias?: boolean } = {},
+  ) {
     super();
     const groups = opts.groups ?? 1;
     for (const [name, v] of [['in channels', inChannels], ['out channels', outChannels], ['kernel', kernel]] as const) {
-      if (!(Number.isInteger(v) && v >= 1)) throw new SwitchyardError('E_CONFIG', `Conv2d: ${name} must be a positive integer, got ${v}`, 'e.g. new Conv2d(3, 64, 3)');
+      if (!(Number.isInteger(v) && v >= 1)) {
+        throw new SwitchyardError(
+          'E_CONFIG',
+          `Conv2d: ${name} must be a positive integer, got ${v}`,
+          'e.g. new Conv2d(3, 64, 3)',
+        );
+      }
     }
     if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new SwitchyardError('E_CONFIG', `Conv2d: groups ${groups} must divide in (${inChannels}) and out (${outChannels}) channels`, 'pick a group count that divides both');
+      throw new SwitchyardError(
+        'E_CONFIG',
+        `Conv2d: groups ${groups} must divide in (${inChannels}) and out (${outChannels}) channels`,
+        'pick a group count that divides both',
+      );
     }
     const fanIn = (inChannels / groups) * kernel * kernel;
     this.weight = new Parameter([outChannels, inChannels / groups, kernel, kernel], kaimingUniform(fanIn));
@@ -39,7 +54,11 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     const [c] = featureDims(x, currentScope() || 'conv2d');
     if (c !== this.inChannels) {
-      throw new SwitchyardError('E_SHAPE', `${currentScope() || 'conv2d'}: input has ${c} channels, the layer expects ${this.inChannels} (input ${x})`, "check the previous layer's output channels");
+      throw new SwitchyardError(
+        'E_SHAPE',
+        `${currentScope() || 'conv2d'}: input has ${c} channels, the layer expects ${this.inChannels} (input ${x})`,
+        "check the previous layer's output channels",
+      );
     }
     const y = conv2d(x, this.weight.t, this.opts);
     return this.bias ? add(y, reshape(this.bias.t, [this.outChannels, 1, 1])) : y;
@@ -58,7 +77,11 @@ export class GroupNorm extends Module {
   constructor(readonly groups: number, readonly channels: number, readonly eps = 1e-5) {
     super();
     if (!(Number.isInteger(groups) && groups >= 1 && channels % groups === 0)) {
-      throw new SwitchyardError('E_CONFIG', `GroupNorm: ${groups} groups do not divide ${channels} channels`, 'pick a group count that divides the channels (e.g. 8 or 32)');
+      throw new SwitchyardError(
+        'E_CONFIG',
+        `GroupNorm: ${groups} groups do not divide ${channels} channels`,
+        'pick a group count that divides the channels (e.g. 8 or 32)',
+      );
     }
     this.weight = new Parameter([channels], ones, { decay: false });
     this.bias = new Parameter([channels], zeros, { decay: false });
@@ -123,7 +146,12 @@ export class ResBlock extends Module {
   readonly norm2: GroupNorm;
   readonly conv2: Conv2d;
   readonly skip: Conv2d | undefined;
-  constructor(readonly inChannels: number, readonly outChannels: number, timeDim: number, readonly opts: ResBlockOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    timeDim: number,
+    readonly opts: ResBlockOptions = {},
+  ) {
     super();
     const groups = opts.groups ?? 8;
     this.norm1 = new GroupNorm(groups, inChannels);

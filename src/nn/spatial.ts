@@ -19,13 +19,23 @@ import { SwitchyardError } from '../util/errors.ts';
 export function featureDims(x: Tensor, where: string): [number, number, number] {
   const [, c, h, w] = x.shape;
   if (x.rank !== 4 || typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number') {
-    throw new SwitchyardError('E_SHAPE', `${where}: expected an NCHW feature map with static C, H, W, got ${x}`, 'reshape to [batch, channels, height, width]');
+    throw new SwitchyardError(
+      'E_SHAPE',
+      `${where}: expected an NCHW feature map with static C, H, W, got ${x}`,
+      'reshape to [batch, channels, height, width]',
+    );
   }
   return [c, h, w];
 }
 
 function positiveInt(where: string, name: string, v: number): void {
-  if (!(Number.isInteger(v) && v >= 1)) throw new SwitchyardError('E_CONFIG', `${where}: ${name} must be a positive integer, got ${v}`, 'e.g. 2');
+  if (!(Number.isInteger(v) && v >= 1)) {
+    throw new SwitchyardError(
+      'E_CONFIG',
+      `${where}: ${name} must be a positive integer, got ${v}`,
+      'e.g. 2',
+    );
+  }
 }
 
 /**
@@ -39,9 +49,16 @@ function positiveInt(where: string, name: string, v: number): void {
 export function groupNorm(x: Tensor, groups: number, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
   const [c, h, w] = featureDims(x, 'groupNorm');
   positiveInt('groupNorm', 'groups', groups);
-  if (c % groups !== 0) throw new SwitchyardError('E_CONFIG', `groupNorm: ${c} channels are not divisible by ${groups} groups`, 'pick a group count that divides the channels');
+  if (c % groups !== 0) {
+    throw new SwitchyardError(
+      'E_CONFIG',
+      `groupNorm: ${c} channels are not divisible by ${groups} groups`,
+      'pick a group count that divides the channels',
+    );
+  }
   const m = (c / groups) * h * w;
-  const unit = layerNorm(reshape(x, [x.shape[0], groups, m]), constant(new Float32Array(m).fill(1), [m]), constant(new Float32Array(m), [m]), eps);
+  const [one, zero] = [constant(new Float32Array(m).fill(1), [m]), constant(new Float32Array(m), [m])];
+  const unit = layerNorm(reshape(x, [x.shape[0], groups, m]), one, zero, eps);
   return add(mul(reshape(unit, [...x.shape]), reshape(weight, [c, 1, 1])), reshape(bias, [c, 1, 1]));
 }
 
@@ -56,7 +73,8 @@ export function avgPool2d(x: Tensor, kernel: number, stride = kernel, padding = 
   const [c] = featureDims(x, 'avgPool2d');
   positiveInt('avgPool2d', 'kernel', kernel);
   const k2 = kernel * kernel;
-  return conv2d(x, constant(new Float32Array(c * k2).fill(1 / k2), [c, 1, kernel, kernel]), { stride, padding, groups: c });
+  const weight = constant(new Float32Array(c * k2).fill(1 / k2), [c, 1, kernel, kernel]);
+  return conv2d(x, weight, { stride, padding, groups: c });
 }
 
 /** Rows `start, start + stride, ...` (`count` of them) along `axis` of `x`, by a slice and a reshape. */
@@ -80,12 +98,22 @@ export function maxPool2d(x: Tensor, kernel: number, stride = kernel, padding = 
   const [, h, w] = featureDims(x, 'maxPool2d');
   for (const [name, v] of [['kernel', kernel], ['stride', stride]] as const) positiveInt('maxPool2d', name, v);
   if (!(Number.isInteger(padding) && padding >= 0 && 2 * padding <= kernel)) {
-    throw new SwitchyardError('E_CONFIG', `maxPool2d: padding ${padding} must be an integer in [0, kernel / 2]`, 'as in PyTorch');
+    throw new SwitchyardError(
+      'E_CONFIG',
+      `maxPool2d: padding ${padding} must be an integer in [0, kernel / 2]`,
+      'as in PyTorch',
+    );
   }
-  const [oh, ow] = [convOutSize(h, kernel, stride, padding, padding, 1), convOutSize(w, kernel, stride, padding, padding, 1)];
-  if (oh < 1 || ow < 1) throw new SwitchyardError('E_SHAPE', `maxPool2d: a ${kernel}x${kernel} window does not fit ${x}`, 'use a smaller kernel');
+  const [oh, ow] = [h, w].map((size) => convOutSize(size, kernel, stride, padding, padding, 1));
+  if (oh < 1 || ow < 1) {
+    throw new SwitchyardError(
+      'E_SHAPE',
+      `maxPool2d: a ${kernel}x${kernel} window does not fit ${x}`,
+      'use a smaller kernel',
+    );
+  }
   // Pad so every tap's strided read has `stride * out` rows; padded cells hold -inf.
-  const after = [Math.max(padding, kernel - 1 + stride * oh - h - padding), Math.max(padding, kernel - 1 + stride * ow - w - padding)];
+  const after = [[oh, h], [ow, w]].map(([out, size]) => Math.max(padding, kernel - 1 + stride * out - size - padding));
   let xp = x;
   if (padding > 0 || after[0] > 0 || after[1] > 0) {
     const widths = [[0, 0, padding, padding], [0, 0, after[0], after[1]]];
@@ -124,7 +152,13 @@ export function upsampleNearest2d(x: Tensor, scale = 2): Tensor {
  */
 export function timestepEmbedding(t: Tensor, dim: number, maxPeriod = 10000): Tensor {
   positiveInt('timestepEmbedding', 'dim', dim);
-  if (t.rank !== 1 || t.dtype !== 'f32') throw new SwitchyardError('E_SHAPE', `timestepEmbedding: timesteps must be f32 [N], got ${t}`, 'cast integer steps to f32 first');
+  if (t.rank !== 1 || t.dtype !== 'f32') {
+    throw new SwitchyardError(
+      'E_SHAPE',
+      `timestepEmbedding: timesteps must be f32 [N], got ${t}`,
+      'cast integer steps to f32 first',
+    );
+  }
   const half = Math.floor(dim / 2);
   const freqs = Float32Array.from({ length: half }, (_, i) => Math.exp((-Math.log(maxPeriod) * i) / Math.max(1, half)));
   const args = mul(reshape(t, [t.shape[0], 1]), constant(freqs, [1, half]));

@@ -9,7 +9,7 @@
  * the WebGPU kernels through {@link convGeometry}.
  */
 import type { Attrs, Tensor } from '../graph.ts';
-import { formatShape } from '../shape.ts';
+import { type Dim, formatShape } from '../shape.ts';
 import { apply1, defineOp, expectDtype, fail } from './registry.ts';
 
 /** Stride, padding (top, left, bottom, right), dilation and groups of one 2-D convolution. */
@@ -56,7 +56,9 @@ export interface ConvGeometry extends ConvAttrs {
  * @example
  * convOutSize(32, 3, 2, 1, 1, 1); // 16
  */
-export function convOutSize(size: number, k: number, stride: number, before: number, after: number, dilation: number): number {
+export function convOutSize(
+  size: number, k: number, stride: number, before: number, after: number, dilation: number,
+): number {
   return Math.floor((size + before + after - dilation * (k - 1) - 1) / stride) + 1;
 }
 
@@ -65,7 +67,8 @@ export function convOutSize(size: number, k: number, stride: number, before: num
  * input shapes; `n` is the batch size. For `convTranspose2d` the conv2d's input is the op's output.
  *
  * @example
- * convGeometry('conv2d', [[2, 3, 8, 8], [4, 3, 3, 3]], { stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1 }).oh; // 8
+ * const attrs = { stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
+ * convGeometry('conv2d', [[2, 3, 8, 8], [4, 3, 3, 3]], attrs).oh; // 8
  */
 export function convGeometry(op: string, shapes: number[][], attrs: Attrs): ConvGeometry {
   const a = attrs as unknown as ConvAttrs & { outputPadding?: [number, number]; kernel?: [number, number] };
@@ -93,19 +96,41 @@ export function convGeometry(op: string, shapes: number[][], attrs: Attrs): Conv
 /** The dims of an NCHW operand with a 0 for its batch when `batchFree` (only the batch may be symbolic). */
 function staticDims(where: string, t: Tensor, role: string, batchFree = true): number[] {
   expectDtype(where, t, ['f32'], role);
-  if (t.rank !== 4) fail(where, `${role} ${t} is not rank 4`, 'convolutions take NCHW tensors: [batch, channels, height, width]');
+  if (t.rank !== 4) {
+    fail(
+      where,
+      `${role} ${t} is not rank 4`,
+      'convolutions take NCHW tensors: [batch, channels, height, width]',
+    );
+  }
   const dims = t.shape.slice(batchFree ? 1 : 0);
-  if (!dims.every((v) => typeof v === 'number')) fail(where, `${role} ${t} has symbolic channels or spatial sizes`, 'only the batch dimension of an input may be symbolic');
+  if (!dims.every((v) => typeof v === 'number')) {
+    fail(
+      where,
+      `${role} ${t} has symbolic channels or spatial sizes`,
+      'only the batch dimension of an input may be symbolic',
+    );
+  }
   return batchFree ? [0, ...(dims as number[])] : (dims as number[]);
 }
 
 function checkGroups(where: string, channels: number, groups: number, role: string): void {
-  if (channels % groups !== 0) fail(where, `${role} channels ${channels} are not divisible by groups ${groups}`, 'use a group count that divides both channel counts');
+  if (channels % groups !== 0) {
+    fail(
+      where,
+      `${role} channels ${channels} are not divisible by groups ${groups}`,
+      'use a group count that divides both channel counts',
+    );
+  }
 }
 
 function checkOutput(where: string, g: ConvGeometry, x: Tensor): void {
   if (g.oh < 1 || g.ow < 1 || g.h < 1 || g.w < 1) {
-    fail(where, `kernel ${g.kh}x${g.kw} (dilation ${g.dilation}, padding ${g.pads}) does not fit input ${x}`, 'use a smaller kernel or dilation, more padding, or a larger input');
+    fail(
+      where,
+      `kernel ${g.kh}x${g.kw} (dilation ${g.dilation}, padding ${g.pads}) does not fit input ${x}`,
+      'use a smaller kernel or dilation, more padding, or a larger input',
+    );
   }
 }
 
@@ -116,7 +141,12 @@ defineOp({
     const groups = attrs.groups as number;
     checkGroups(where, ws[0], groups, 'output');
     if (ws[1] * groups !== xs[1]) {
-      fail(where, `weight ${formatShape(w.shape)} expects ${ws[1] * groups} input channels (groups ${groups}), input ${x} has ${xs[1]}`, 'weight is [out, in / groups, kH, kW]');
+      fail(
+        where,
+        `weight ${formatShape(w.shape)} expects ${ws[1] * groups} input channels (groups ${groups}), ` +
+          `input ${x} has ${xs[1]}`,
+        'weight is [out, in / groups, kH, kW]',
+      );
     }
     const g = convGeometry('conv2d', [xs, ws], attrs);
     checkOutput(where, g, x);
@@ -132,13 +162,23 @@ defineOp({
   name: 'convTranspose2d',
   infer([x, w], attrs, where) {
     const [xs, ws] = [staticDims(where, x, 'input'), staticDims(where, w, 'weight', false)];
-    if (ws[0] !== xs[1]) fail(where, `weight ${formatShape(w.shape)} expects ${ws[0]} input channels, input ${x} has ${xs[1]}`, 'a transposed-conv weight is [in, out / groups, kH, kW]');
+    if (ws[0] !== xs[1]) {
+      fail(
+        where,
+        `weight ${formatShape(w.shape)} expects ${ws[0]} input channels, input ${x} has ${xs[1]}`,
+        'a transposed-conv weight is [in, out / groups, kH, kW]',
+      );
+    }
     checkGroups(where, xs[1], attrs.groups as number, 'input');
     const op = attrs.outputPadding as [number, number];
     const [sh, sw] = attrs.stride as [number, number];
     const [dh, dw] = attrs.dilation as [number, number];
     if (!(op[0] >= 0 && op[1] >= 0 && (op[0] < sh || op[0] < dh) && (op[1] < sw || op[1] < dw))) {
-      fail(where, `output padding [${op}] must be below the stride or the dilation`, 'output padding only picks among the input sizes a stride maps to one output size');
+      fail(
+        where,
+        `output padding [${op}] must be below the stride or the dilation`,
+        'output padding only picks among the input sizes a stride maps to one output size',
+      );
     }
     const g = convGeometry('convTranspose2d', [xs, ws], attrs);
     checkOutput(where, g, x);
@@ -161,10 +201,25 @@ defineOp({
     const groups = attrs.groups as number;
     checkGroups(where, xs[1], groups, 'input');
     checkGroups(where, ys[1], groups, 'output');
-    if (x.shape[0] !== dy.shape[0]) fail(where, `batch of input ${x} and output gradient ${dy} differ`, 'pass the conv2d input and the gradient of its output');
+    if (x.shape[0] !== dy.shape[0]) {
+      fail(
+        where,
+        `batch of input ${x} and output gradient ${dy} differ`,
+        'pass the conv2d input and the gradient of its output',
+      );
+    }
     const g = convGeometry('conv2dWeightGrad', [xs, ys], attrs);
-    const want = [convOutSize(g.h, g.kh, g.stride[0], g.pads[0], g.pads[2], g.dilation[0]), convOutSize(g.w, g.kw, g.stride[1], g.pads[1], g.pads[3], g.dilation[1])];
-    if (want[0] !== g.oh || want[1] !== g.ow) fail(where, `output gradient ${dy} does not match a conv2d output of input ${x} (${want.join('x')})`, 'pass the gradient of the conv2d output');
+    const want = [
+      convOutSize(g.h, g.kh, g.stride[0], g.pads[0], g.pads[2], g.dilation[0]),
+      convOutSize(g.w, g.kw, g.stride[1], g.pads[1], g.pads[3], g.dilation[1]),
+    ];
+    if (want[0] !== g.oh || want[1] !== g.ow) {
+      fail(
+        where,
+        `output gradient ${dy} does not match a conv2d output of input ${x} (${want.join('x')})`,
+        'pass the gradient of the conv2d output',
+      );
+    }
     return [{ dtype: 'f32', shape: [g.o, g.c / groups, g.kh, g.kw] }];
   },
   grad: ({ inputs: [x, dy], grads: [g], attrs, needs }) => {
@@ -178,9 +233,11 @@ function convTransposeTo(dy: Tensor, w: Tensor, attrs: Attrs, x: Tensor): Tensor
   const a = attrs as unknown as ConvAttrs;
   const [h, wd] = [x.shape[2] as number, x.shape[3] as number];
   // The size a transposed conv reaches without output padding; the stride's rounding lost the rest.
-  const reach = (out: number, k: number, i: 0 | 1) => a.stride[i] * (out - 1) + a.dilation[i] * (k - 1) + 1 - a.pads[i] - a.pads[i + 2];
-  const outputPadding = [h - reach(dy.shape[2] as number, w.shape[2] as number, 0), wd - reach(dy.shape[3] as number, w.shape[3] as number, 1)];
-  return apply1('convTranspose2d', [dy, w], { stride: a.stride, pads: a.pads, dilation: a.dilation, groups: a.groups, outputPadding });
+  const reach = (out: Dim, k: Dim, i: 0 | 1) =>
+    a.stride[i] * ((out as number) - 1) + a.dilation[i] * ((k as number) - 1) + 1 - a.pads[i] - a.pads[i + 2];
+  const outputPadding = [h - reach(dy.shape[2], w.shape[2], 0), wd - reach(dy.shape[3], w.shape[3], 1)];
+  const { stride, pads, dilation, groups } = a;
+  return apply1('convTranspose2d', [dy, w], { stride, pads, dilation, groups, outputPadding });
 }
 
 const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -198,18 +255,37 @@ export function convAttrs(opts: Conv2dOptions, kernel: [number, number], where: 
   const groups = opts.groups ?? 1;
   const positive = (v: number) => Number.isInteger(v) && v >= 1;
   if (![...stride, ...dilation, groups].every(positive)) {
-    fail(where, `stride [${stride}], dilation [${dilation}] and groups ${groups} must be positive integers`, 'e.g. { stride: 2, dilation: 1, groups: 1 }', 'E_CONFIG');
+    fail(
+      where,
+      `stride [${stride}], dilation [${dilation}] and groups ${groups} must be positive integers`,
+      'e.g. { stride: 2, dilation: 1, groups: 1 }',
+      'E_CONFIG',
+    );
   }
   const p = opts.padding ?? 0;
   let pads: [number, number, number, number];
   if (p === 'same') {
-    if (stride[0] !== 1 || stride[1] !== 1) fail(where, `padding 'same' needs stride 1, got [${stride}]`, 'give explicit padding for strided convolutions', 'E_CONFIG');
+    if (stride[0] !== 1 || stride[1] !== 1) {
+      fail(
+        where,
+        `padding 'same' needs stride 1, got [${stride}]`,
+        'give explicit padding for strided convolutions',
+        'E_CONFIG',
+      );
+    }
     const total = [dilation[0] * (kernel[0] - 1), dilation[1] * (kernel[1] - 1)];
     pads = [Math.floor(total[0] / 2), Math.floor(total[1] / 2), Math.ceil(total[0] / 2), Math.ceil(total[1] / 2)];
   } else if (typeof p === 'number') pads = [p, p, p, p];
   else if (p.length === 2) pads = [p[0], p[1], p[0], p[1]];
   else pads = [p[0], p[1], p[2], p[3]];
-  if (!pads.every((v) => Number.isInteger(v) && v >= 0)) fail(where, `padding [${pads}] must be non-negative integers`, "e.g. padding: 1 or 'same'", 'E_CONFIG');
+  if (!pads.every((v) => Number.isInteger(v) && v >= 0)) {
+    fail(
+      where,
+      `padding [${pads}] must be non-negative integers`,
+      "e.g. padding: 1 or 'same'",
+      'E_CONFIG',
+    );
+  }
   return { stride, pads, dilation, groups };
 }
 
@@ -232,8 +308,17 @@ export function conv2d(x: Tensor, weight: Tensor, opts: Conv2dOptions = {}): Ten
  * @example
  * const up = convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }); // 3x3 kernel: 16x16 -> 32x32
  */
-export function convTranspose2d(x: Tensor, weight: Tensor, opts: Conv2dOptions & { outputPadding?: number | [number, number] } = {}): Tensor {
-  if (opts.padding === 'same') fail('convTranspose2d', "padding 'same' is not defined for a transposed convolution", 'give explicit padding', 'E_CONFIG');
+export function convTranspose2d(
+  x: Tensor, weight: Tensor, opts: Conv2dOptions & { outputPadding?: number | [number, number] } = {},
+): Tensor {
+  if (opts.padding === 'same') {
+    fail(
+      'convTranspose2d',
+      "padding 'same' is not defined for a transposed convolution",
+      'give explicit padding',
+      'E_CONFIG',
+    );
+  }
   const kernel = weight.shape.slice(2) as [number, number];
   const outputPadding = pair(opts.outputPadding ?? 0);
   return apply1('convTranspose2d', [x, weight], { ...convAttrs(opts, kernel, 'convTranspose2d'), outputPadding });

@@ -1,7 +1,8 @@
 /**
  * ONNX lowering of the conv ops. conv2d is ONNX Conv (MLAS: im2col + GEMM); convTranspose2d is a Conv with the
- * flipped weight at stride 1, else ONNX ConvTranspose. conv2dWeightGrad has no ONNX op: it is lowered as an explicit im2col (one strided Slice
- * per kernel tap, concatenated) and one batched MatMul against the output gradient, summed over the batch.
+ * flipped weight at stride 1, else ONNX ConvTranspose. conv2dWeightGrad has no ONNX op: it is lowered as an explicit
+ * im2col (one strided Slice per kernel tap, concatenated) and one batched MatMul against the output gradient, summed
+ * over the batch. bench/conv.ts measures every alternative tried.
  */
 import type { Node } from '../../core/graph.ts';
 import type { ConvAttrs } from '../../core/ops/conv.ts';
@@ -19,6 +20,17 @@ function convAttrs(n: Node) {
   };
 }
 
+/** Sizes {@link im2col} needs: input channels and spatial sizes, kernel, output spatial sizes. */
+export interface Im2colDims {
+  c: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  oh: number;
+  ow: number;
+}
+
 /**
  * The im2col matrix of the conv2d input `x` [N, C, H, W] as [N, groups, C/groups * kH * kW, OH * OW]: for every
  * tap (kh, kw) the strided window of the padded input, concatenated along H (the same memory as
@@ -27,8 +39,9 @@ function convAttrs(n: Node) {
  * @example
  * const cols = im2col(em, 'x', attrs, { c: 64, h: 32, w: 32, kh: 3, kw: 3, oh: 32, ow: 32 }); // [N, 1, 576, 1024]
  */
-export function im2col(em: GraphEmitter, x: string, a: ConvAttrs, dims: { c: number; h: number; w: number; kh: number; kw: number; oh: number; ow: number }): string {
-  const padded = a.pads.some((p) => p > 0) ? em.emit('Pad', [x, em.ints([0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]])])[0] : x;
+export function im2col(em: GraphEmitter, x: string, a: ConvAttrs, dims: Im2colDims): string {
+  const widths = [0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]];
+  const padded = a.pads.some((p) => p > 0) ? em.emit('Pad', [x, em.ints(widths)])[0] : x;
   const taps: string[] = [];
   for (let kh = 0; kh < dims.kh; kh++) {
     for (let kw = 0; kw < dims.kw; kw++) {
@@ -60,7 +73,8 @@ export const CONV_LOWERINGS: Record<string, Lowering> = {
     const [grouped] = em.emit('Reshape', [ins[1], em.ints([G, cin / G, coutG, kh, kw])]);
     const [swapped] = em.emit('Transpose', [grouped], { perm: attr.ints([0, 2, 1, 3, 4]) });
     const [weight] = em.emit('Reshape', [swapped, em.ints([G * coutG, cin / G, kh, kw])]);
-    const [flipped] = em.emit('Slice', [weight, em.ints([-1, -1]), em.ints([-kh - 1, -kw - 1]), em.ints([2, 3]), em.ints([-1, -1])]);
+    const reversed = [em.ints([-1, -1]), em.ints([-kh - 1, -kw - 1]), em.ints([2, 3]), em.ints([-1, -1])];
+    const [flipped] = em.emit('Slice', [weight, ...reversed]);
     em.emit('Conv', [ins[0], flipped], { ...convAttrs(n), pads: attr.ints(pads) }, outs);
   },
   conv2dWeightGrad: (em, n, ins, outs) => {

@@ -9,7 +9,8 @@ import { type GpuKernel, perElement } from './wgsl.ts';
 /** WGSL constants of a geometry (i32, so padding arithmetic can go negative). */
 function consts(g: ConvGeometry): string {
   const v = {
-    N: g.n, C: g.c, H: g.h, W: g.w, O: g.o, OH: g.oh, OW: g.ow, KH: g.kh, KW: g.kw, CG: g.c / g.groups, OG: g.o / g.groups,
+    N: g.n, C: g.c, H: g.h, W: g.w, O: g.o, OH: g.oh, OW: g.ow, KH: g.kh, KW: g.kw,
+    CG: g.c / g.groups, OG: g.o / g.groups,
     SH: g.stride[0], SW: g.stride[1], PT: g.pads[0], PL: g.pads[1], DH: g.dilation[0], DW: g.dilation[1],
   };
   return Object.entries(v).map(([k, n]) => `const ${k}: i32 = ${n};`).join('\n');
@@ -18,7 +19,9 @@ function consts(g: ConvGeometry): string {
 /** `let name = ...` lines splitting the flat index `i` over `dims` (row-major). */
 function unflatten(names: string[], dims: string[]): string {
   const lines = ['  var rest = i32(i);'];
-  for (let j = names.length - 1; j >= 0; j--) lines.push(`  let ${names[j]} = rest % ${dims[j]}; rest = rest / ${dims[j]};`);
+  for (let j = names.length - 1; j >= 0; j--) {
+    lines.push(`  let ${names[j]} = rest % ${dims[j]}; rest = rest / ${dims[j]};`);
+  }
   return lines.join('\n');
 }
 
