@@ -20,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { backward, conv2d, Graph, matmul, reduceSum, trace } from '../src/core/index.ts';
+import type { ConvAttrs } from '../src/core/ops/conv.ts';
 import { im2col } from '../src/runtime/onnx/lower-conv.ts';
 import { GraphEmitter, OPSET } from '../src/runtime/onnx/lower.ts';
 import { attr, encodeModel, type OnnxModel } from '../src/runtime/onnx/proto.ts';
@@ -33,13 +34,16 @@ import { median, timeIt } from './stats.ts';
 const [N, C, O, H, W, K, P] = [16, 64, 64, 32, 32, 3, 1];
 /** FLOPs of one pass (forward, input gradient or weight gradient): 2 N O H W C K^2. */
 const PASS_FLOPS = 2 * N * O * H * W * C * K * K;
-const CONV = { stride: [1, 1] as [number, number], pads: [P, P, P, P] as [number, number, number, number], dilation: [1, 1] as [number, number], groups: 1 };
+const CONV: ConvAttrs = { stride: [1, 1], pads: [P, P, P, P], dilation: [1, 1], groups: 1 };
 const DIMS = { c: C, h: H, w: W, kh: K, kw: K, oh: H, ow: W };
 
 /** One pass in one lowering: emits ONNX nodes from inputs x, w, dy and returns its output summed to a scalar. */
 type Build = (em: GraphEmitter) => string;
 const sum = (em: GraphEmitter, v: string) => em.emit('ReduceSum', [v], { keepdims: attr.int(0) })[0];
-const convAttrs = { strides: attr.ints([1, 1]), pads: attr.ints([P, P, P, P]), dilations: attr.ints([1, 1]), group: attr.int(1), kernel_shape: attr.ints([K, K]) };
+const convAttrs = {
+  strides: attr.ints([1, 1]), pads: attr.ints([P, P, P, P]), dilations: attr.ints([1, 1]), group: attr.int(1),
+  kernel_shape: attr.ints([K, K]),
+};
 
 const PASSES: Record<string, Build> = {
   'fwd: Conv': (em) => sum(em, em.emit('Conv', ['x', 'w'], convAttrs)[0]),
@@ -51,7 +55,9 @@ const PASSES: Record<string, Build> = {
   'dx: ConvTranspose': (em) => sum(em, em.emit('ConvTranspose', ['dy', 'w'], convAttrs)[0]),
   'dx: Conv, flipped weight': (em) => {
     const [wt] = em.emit('Transpose', ['w'], { perm: attr.ints([1, 0, 2, 3]) });
-    const [flip] = em.emit('Slice', [wt, em.ints([-1, -1]), em.ints([-K - 1, -K - 1]), em.ints([2, 3]), em.ints([-1, -1])]);
+    const [flip] = em.emit('Slice', [
+      wt, em.ints([-1, -1]), em.ints([-K - 1, -K - 1]), em.ints([2, 3]), em.ints([-1, -1]),
+    ]);
     const pads = attr.ints(Array(4).fill(K - 1 - P));
     return sum(em, em.emit('Conv', ['dy', flip], { ...convAttrs, pads })[0]);
   },
@@ -72,7 +78,11 @@ const PASSES: Record<string, Build> = {
     const [xp] = em.emit('Pad', ['x', em.ints([0, 0, P, P, 0, 0, P, P])]);
     const [flat] = em.emit('Reshape', [xp, em.ints([N, C, (H + 2 * P) * (W + 2 * P)])]);
     const idx: number[] = [];
-    for (let kh = 0; kh < K; kh++) for (let kw = 0; kw < K; kw++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) idx.push((i + kh) * (W + 2 * P) + j + kw);
+    for (let kh = 0; kh < K; kh++) {
+      for (let kw = 0; kw < K; kw++) {
+        for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) idx.push((i + kh) * (W + 2 * P) + j + kw);
+      }
+    }
     const [cols] = em.emit('Gather', [flat, em.ints(idx)], { axis: attr.int(2) });
     const [c4] = em.emit('Reshape', [cols, em.ints([N, 1, C * K * K, H * W])]);
     const [g] = em.emit('Reshape', ['dy', em.ints([-1, 1, O, H * W])]);
@@ -94,7 +104,10 @@ async function passSession(build: Build): Promise<ort.InferenceSession> {
   const vi = (name: string, shape: number[]) => ({ name, dtype: 'float32' as const, shape });
   const model: OnnxModel = {
     opset: OPSET, producerName: 'bench',
-    graph: { name: 'conv', nodes: em.nodes, inputs: [vi('x', [N, C, H, W]), vi('w', [O, C, K, K]), vi('dy', [N, O, H, W])], outputs: [{ name: 'out', dtype: 'float32', shape: [] }], initializers: [] },
+    graph: {
+      name: 'conv', nodes: em.nodes, inputs: [vi('x', [N, C, H, W]), vi('w', [O, C, K, K]), vi('dy', [N, O, H, W])],
+      outputs: [{ name: 'out', dtype: 'float32', shape: [] }], initializers: [],
+    },
   };
   validateModel(model);
   return ort.InferenceSession.create(encodeModel(model), sessionOptions({ threads: 2 }));
@@ -122,7 +135,8 @@ while time.time() < end or len(ts) < 5:
     t0 = time.perf_counter(); step(); ts.append((time.perf_counter() - t0) * 1000)
 ts.sort(); print(ts[len(ts) // 2])`;
   try {
-    return Number(execFileSync('python3', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const out = execFileSync('python3', ['-c', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return Number(out.trim());
   } catch {
     return null;
   }
@@ -136,8 +150,11 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const x = randomData(N * C * H * W, 1);
 const w = randomData(O * C * K * K, 2);
 const dy = randomData(N * O * H * W, 3);
-const feeds = { x: new ort.Tensor('float32', x, [N, C, H, W]), w: new ort.Tensor('float32', w, [O, C, K, K]), dy: new ort.Tensor('float32', dy, [N, O, H, W]) };
-const sessions = Object.fromEntries(await Promise.all(Object.entries(PASSES).map(async ([k, b]) => [k, await passSession(b)] as const)));
+const SHAPES = { x: [N, C, H, W], w: [O, C, K, K], dy: [N, O, H, W] };
+const ortF32 = (data: Float32Array, shape: number[]) => new ort.Tensor('float32', data, shape);
+const feeds = { x: ortF32(x, SHAPES.x), w: ortF32(w, SHAPES.w), dy: ortF32(dy, SHAPES.dy) };
+const sessions: Record<string, ort.InferenceSession> = {};
+for (const [k, b] of Object.entries(PASSES)) sessions[k] = await passSession(b);
 
 const step = trace((g) => {
   const xi = g.input('x', 'f32', [N, C, H, W]);
@@ -147,7 +164,8 @@ const step = trace((g) => {
   return { y: reduceSum(y), dx: reduceSum(dx), dw };
 });
 const shipped = await compile(step, { threads: 2 });
-const host = { x: { dtype: 'f32' as const, shape: [N, C, H, W], data: x }, w: { dtype: 'f32' as const, shape: [O, C, K, K], data: w }, dy: { dtype: 'f32' as const, shape: [N, O, H, W], data: dy } };
+const hostF32 = (shape: number[], data: Float32Array) => ({ dtype: 'f32' as const, shape, data });
+const host = { x: hostF32(SHAPES.x, x), w: hostF32(SHAPES.w, w), dy: hostF32(SHAPES.dy, dy) };
 
 const STEP = 'fwd+bwd (shipped)';
 const runs: Record<string, { passes: number; run: () => Promise<unknown> }> = {
@@ -162,8 +180,9 @@ const torch: number[] = [];
 await measureOrtMatmul({ m: 256, k: 1024, n: 1024, seconds: 1 }); // the first session of a process runs slow
 // The ceiling's product, run between the row's runs: both see the same share of a contended machine.
 const [MM, MK, MN] = [256, 1024, 1024];
-const matmulSession = await compile(trace((g) => ({ y: matmul(g.input('a', 'f32', [MM, MK]), g.input('b', 'f32', [MK, MN])) })), { threads: 2 });
-const mmFeeds = { a: { dtype: 'f32' as const, shape: [MM, MK], data: randomData(MM * MK, 4) }, b: { dtype: 'f32' as const, shape: [MK, MN], data: randomData(MK * MN, 5) } };
+const mmGraph = trace((g) => ({ y: matmul(g.input('a', 'f32', [MM, MK]), g.input('b', 'f32', [MK, MN])) }));
+const matmulSession = await compile(mmGraph, { threads: 2 });
+const mmFeeds = { a: hostF32([MM, MK], randomData(MM * MK, 4)), b: hostF32([MK, MN], randomData(MK * MN, 5)) };
 const runMatmul = () => matmulSession.run(mmFeeds);
 
 /** Median ms of `run` and of the ceiling's MatMul, timed alternately (one row run, then 3 MatMuls) for `seconds`. */
@@ -189,7 +208,8 @@ for (let round = 0; round < rounds; round++) {
     const gflops = (r.passes * PASS_FLOPS) / t / 1e6;
     (ms[name] ??= []).push(t);
     (frac[name] ??= []).push(gflops / ceiling);
-    log(`  ${name}: ${t.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s, ${((100 * gflops) / ceiling).toFixed(0)}% of the ceiling (${ceiling.toFixed(1)})`);
+    const pct = ((100 * gflops) / ceiling).toFixed(0);
+    log(`  ${name}: ${t.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s, ${pct}% of the ceiling (${ceiling.toFixed(1)})`);
   }
   const t = torchMs(seconds);
   if (t !== null) torch.push(t);
@@ -200,12 +220,18 @@ for (const s of Object.values(sessions)) await s.release();
 
 const rows = Object.keys(runs).map((name) => {
   const t = median(ms[name]);
-  return { name, passes: runs[name].passes, ms: t, gflops: (runs[name].passes * PASS_FLOPS) / t / 1e6, ofCeiling: median(frac[name]), rounds: ms[name] };
+  const gflops = (runs[name].passes * PASS_FLOPS) / t / 1e6;
+  return { name, passes: runs[name].passes, ms: t, gflops, ofCeiling: median(frac[name]), rounds: ms[name] };
 });
 const ceiling = median(ceilings);
 const load = [loadBefore, loadavg()[0]];
-const torchRow = torch.length ? { name: 'PyTorch CPU fwd+bwd', passes: 3, ms: median(torch), gflops: (3 * PASS_FLOPS) / median(torch) / 1e6 } : null;
-writeBenchResult(quick ? 'conv-quick' : 'conv', { layer: { n: N, c: C, o: O, h: H, w: W, k: K, padding: P }, threads: 2, rounds, loadAverage: load, ceilingGflops: ceiling, ceilings, rows, torch: torchRow ?? 'not installed (python3 cannot import torch)' });
+const torchMedian = torch.length ? median(torch) : NaN;
+const torchGflops = (3 * PASS_FLOPS) / torchMedian / 1e6;
+const torchRow = torch.length ? { name: 'PyTorch CPU fwd+bwd', passes: 3, ms: torchMedian, gflops: torchGflops } : null;
+writeBenchResult(quick ? 'conv-quick' : 'conv', {
+  layer: { n: N, c: C, o: O, h: H, w: W, k: K, padding: P }, threads: 2, rounds, loadAverage: load, ceilingGflops: ceiling,
+  ceilings, rows, torch: torchRow ?? 'not installed (python3 cannot import torch)',
+});
 if (!quick) {
   updateBenchmarksMd({
     name: 'conv',
@@ -225,9 +251,12 @@ if (!quick) {
     notes: [
       `The machine's 1-minute load average was ${load.map((l) => l.toFixed(1)).join(' before, ')} after, on 2 cores: ` +
         'other jobs shared the CPU, so compare rows by their fraction of the ceiling measured beside them.',
-      'Shipped lowering (src/runtime/onnx/lower-conv.ts): forward ONNX Conv, input gradient ONNX ConvTranspose, weight ' +
-        'gradient an explicit im2col (strided Slices) + one batched MatMul summed over the batch.',
-      torchRow ? 'PyTorch: torch.nn.Conv2d forward + backward, 2 threads.' : 'PyTorch was not measured: python3 cannot import torch on this machine.',
+      'Shipped lowering (src/runtime/onnx/lower-conv.ts): forward ONNX Conv; input gradient a Conv with the flipped, ' +
+        'transposed weight at stride 1 (ConvTranspose otherwise); weight gradient an explicit im2col (strided Slices) ' +
+        '+ one batched MatMul summed over the batch.',
+      torchRow
+        ? 'PyTorch: torch.nn.Conv2d forward + backward, 2 threads.'
+        : 'PyTorch was not measured: python3 cannot import torch on this machine.',
     ],
   });
 }
