@@ -251,6 +251,11 @@ if (!quick) {
     notes: [
       `The machine's 1-minute load average was ${load.map((l) => l.toFixed(1)).join(' before, ')} after, on 2 cores: ` +
         'other jobs shared the CPU, so compare rows by their fraction of the ceiling measured beside them.',
+      ...(ceiling < 100
+        ? [`The ceiling ran at ${ceiling.toFixed(0)} GFLOP/s, far below this machine's uncontended 150-250: a MatMul ` +
+          'of ~2 ms loses more to other jobs than a conv of ~40 ms, so fractions above 100% are contention, not speed; ' +
+          'the lowerings compare by their ms within this run, the target needs a quiet machine.']
+        : []),
       'Shipped lowering (src/runtime/onnx/lower-conv.ts): forward ONNX Conv; input gradient a Conv with the flipped, ' +
         'transposed weight at stride 1 (ConvTranspose otherwise); weight gradient an explicit im2col (strided Slices) ' +
         '+ one batched MatMul summed over the batch.',
