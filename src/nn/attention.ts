@@ -38,6 +38,8 @@ export interface AttentionOptions {
   maxLen: number;
   rotary?: boolean;
   dropout?: number;
+  /** Mask future positions (default true); false lets every position attend to all (e.g. pixels of an image). */
+  causal?: boolean;
   bias?: boolean;
 }
 
@@ -63,7 +65,7 @@ export class CausalSelfAttention extends Module {
   }
 
   /** q, k, v as [B, H, T, D] (rotary applied to q and k at `positions`). */
-  private heads(x: Tensor, positions: Tensor): [Tensor, Tensor, Tensor] {
+  private heads(x: Tensor, positions: Tensor | undefined): [Tensor, Tensor, Tensor] {
     const [b, t] = x.shape;
     // One fused projection, split into q, k, v (the split's gradient is a single concat).
     const parts = split(this.qkv.call(x), -1, [this.dim, this.dim, this.dim]);
@@ -71,6 +73,7 @@ export class CausalSelfAttention extends Module {
     let q = part(0);
     let k = part(1);
     if (this.tables) {
+      if (!positions) throw new SwitchyardError('E_SHAPE', 'attention: rotary embeddings need token positions', 'pass positions (i64 [T])');
       q = applyRotary(q, positions, this.tables, this.opts.maxLen);
       k = applyRotary(k, positions, this.tables, this.opts.maxLen);
     }
@@ -82,8 +85,8 @@ export class CausalSelfAttention extends Module {
     return this.proj.call(reshape(transpose(y, [0, 2, 1, 3]), [b, t, c]));
   }
 
-  /** x: [B, T, C] with static T; positions: i64 [T]. */
-  forward(x: Tensor, positions: Tensor): Tensor {
+  /** x: [B, T, C] with static T; positions: i64 [T] (needed with rotary embeddings only). */
+  forward(x: Tensor, positions?: Tensor): Tensor {
     return this.prefill(x, positions).y;
   }
 
@@ -91,7 +94,7 @@ export class CausalSelfAttention extends Module {
    * Causal attention over x [B, T, C] (static T) at `positions` (i64 [T]), also returning the keys and values
    * [B, H, T, D] it computed: a prompt's prefill writes them into a KV cache in one pass.
    */
-  prefill(x: Tensor, positions: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
+  prefill(x: Tensor, positions?: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
     const t = x.shape[1];
     if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
     const [q, k, v] = this.heads(x, positions);
@@ -99,7 +102,8 @@ export class CausalSelfAttention extends Module {
     // The causal mask as an added bias: its gradient passes straight through (a `where` costs a pass both ways).
     const bias = new Float32Array(t * t);
     for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) bias[i * t + j] = -1e9;
-    const att = dropout(softmax(add(scores, constant(bias, [t, t])), -1), this.opts.dropout ?? 0);
+    const masked = this.opts.causal === false ? scores : add(scores, constant(bias, [t, t]));
+    const att = dropout(softmax(masked, -1), this.opts.dropout ?? 0);
     return { y: this.merge(matmul(att, v), x), k, v };
   }
 

@@ -5,3 +5,5 @@ export * from './layers.ts';
 export * from './functional.ts';
 export * from './mode.ts';
 export * from './extras.ts';
+export * from './spatial.ts';
+export * from './conv.ts';

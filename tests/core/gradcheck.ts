@@ -32,6 +32,7 @@ export const GRAD_FAMILIES: Record<string, string[]> = {
   layout: ['reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'splitRows', 'concatRows'],
   nn: ['reduceSum', 'reduceMean', 'reduceMax', 'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'cumsum'],
   indexing: ['gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk'],
+  conv: ['conv2d', 'convTranspose2d', 'conv2dWeightGrad'],
 };
 
 /** Ops deliberately without a gradient rule (integer/bool results, constants, control flow). */

@@ -7,51 +7,12 @@ import { split } from '../../src/core/index.ts';
 import { concatRows, splitRows } from '../../src/core/index.ts';
 import { describe, it } from 'vitest';
 import {
-  abs, add, backward, broadcastLike, cast, concat, cos, cumsum, type Dim, div, type DType, erf, exp, expand, fullLike, gather, gatherElements,
-  gatherND, type Graph, identity, layerNorm, less, log, logSoftmax, matmul, maximum, minimum, mul, neg, nonzero, numel, pad, pow, randomUniformLike,
+  abs, add, broadcastLike, cast, concat, cos, cumsum, div, type DType, erf, exp, expand, fullLike, gather, gatherElements,
+  gatherND, identity, layerNorm, less, log, logSoftmax, matmul, maximum, minimum, mul, neg, nonzero, numel, pad, pow, randomUniformLike,
   reduceMax, reduceMean, reduceSum, relu, reshape, scatterElementsAdd, scatterNDAdd, sigmoid, sign, sin, slice, softmax, sqrt, sub, tanh, type Tensor,
-  topk, trace, transpose, unsqueeze, where,
+  topk, transpose, unsqueeze, where,
 } from '../../src/core/index.ts';
-import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
-import { expectFamilyCovered, ortCase, randn, type Tol } from './ort-helpers.ts';
-
-/** One input: its value (fed shape), an optional declared (symbolic) shape; f32 inputs are differentiated. */
-interface In {
-  value: RefTensor;
-  declared?: Dim[];
-}
-
-const f32 = (shape: number[], seed: number, lo = -1, hi = 1, declared?: Dim[]): In => ({ value: randn(shape, seed, lo, hi), declared });
-const fixed = (data: number[], shape: number[], dtype: DType = 'i64'): In => ({ value: { dtype, shape, data: Float64Array.from(data) } });
-
-function declare(g: Graph, ins: In[]): Tensor[] {
-  return ins.map((s, i) => g.input(`x${i}`, s.value.dtype, s.declared ?? s.value.shape));
-}
-
-/**
- * Checks `y_k = f(xs)[k]` and the gradients of `sum_k reduceSum(y_k * r_k)` w.r.t. every f32 input, ORT vs
- * reference, for each feed set (one compile).
- */
-async function gradCase(f: (...xs: Tensor[]) => Tensor[], feedSets: In[][], tol?: Tol): Promise<void> {
-  const specs = feedSets[0];
-  const feedsOf = (ins: In[]) => Object.fromEntries(ins.map((s, i) => [`x${i}`, s.value]));
-  const fwd = trace((g) => Object.fromEntries(f(...declare(g, specs)).map((y, k) => [`y${k}`, y])));
-  const c = await ortCase((g) => {
-    const xs = declare(g, specs);
-    const ys = f(...xs);
-    const loss = ys.map((y, k) => reduceSum(mul(y, g.input(`r${k}`, 'f32', y.shape)))).reduce((a, b) => add(a, b));
-    const wrt = xs.filter((x) => x.dtype === 'f32');
-    const grads = backward(loss, wrt);
-    return Object.fromEntries([...ys.map((y, k): [string, Tensor] => [`y${k}`, y]), ...grads.map((gr, k): [string, Tensor] => [`grad_${wrt[k].name}`, gr])]);
-  });
-  let seed = 1000;
-  for (const ins of feedSets) {
-    const ys = runReference(fwd, feedsOf(ins));
-    const rs = Object.fromEntries(Object.values(ys).map((y, k) => [`r${k}`, randn(y.shape, seed++, 0.5, 1.5)]));
-    await c.check({ ...feedsOf(ins), ...rs }, tol);
-  }
-  await c.release();
-}
+import { expectFamilyCovered, f32, fixed, gradCase } from './ort-helpers.ts';
 
 describe('ORT vs reference gradients: elementwise', () => {
   it('binary ops with broadcasting, where', async () => {

@@ -4,7 +4,7 @@
  * Ops whose nodes ran on ORT are recorded so each test file can assert its share of the op set was covered.
  */
 import { expect } from 'vitest';
-import { type DType, type Graph, opNames, type Tensor, trace } from '../../src/core/index.ts';
+import { add, backward, type Dim, type DType, type Graph, mul, opNames, reduceSum, type Tensor, trace } from '../../src/core/index.ts';
 import { liveNodes } from '../../src/runtime/onnx/lower.ts';
 import { type RefTensor, runReference } from '../../src/runtime/reference/index.ts';
 import { compile, type CompiledGraph, type HostTensor } from '../../src/runtime/session.ts';
@@ -22,6 +22,7 @@ export const ORT_FAMILIES: Record<string, string[]> = {
     'gather', 'gatherElements', 'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop', 'splitRows',
     'concatRows',
   ],
+  conv: ['conv2d', 'convTranspose2d', 'conv2dWeightGrad'],
   grad: [
     'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin',
     'cos', 'sign', 'cast', 'fullLike', 'numel', 'identity', 'randomUniformLike', 'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike',
@@ -191,4 +192,44 @@ export function randInt(shape: number[], seed: number, lo: number, hi: number, d
 export function tensor(data: ArrayLike<number>, shape: number[], dtype: DType = 'f32'): RefTensor {
   expect(data.length).toBe(size(shape));
   return { dtype, shape: [...shape], data: Float64Array.from(data) };
+}
+
+/** One input: its value (fed shape), an optional declared (symbolic) shape; f32 inputs are differentiated. */
+export interface In {
+  value: RefTensor;
+  declared?: Dim[];
+}
+
+/** An f32 input of random values in [lo, hi). */
+export const f32 = (shape: number[], seed: number, lo = -1, hi = 1, declared?: Dim[]): In => ({ value: randn(shape, seed, lo, hi), declared });
+/** An input of explicit values (i64 by default). */
+export const fixed = (data: number[], shape: number[], dtype: DType = 'i64'): In => ({ value: { dtype, shape, data: Float64Array.from(data) } });
+
+function declare(g: Graph, ins: In[]): Tensor[] {
+  return ins.map((s, i) => g.input(`x${i}`, s.value.dtype, s.declared ?? s.value.shape));
+}
+
+/**
+ * Checks `y_k = f(xs)[k]` and the gradients of `sum_k reduceSum(y_k * r_k)` w.r.t. every f32 input, ORT vs
+ * reference, for each feed set (one compile).
+ */
+export async function gradCase(f: (...xs: Tensor[]) => Tensor[], feedSets: In[][], tol?: Tol): Promise<void> {
+  const specs = feedSets[0];
+  const feedsOf = (ins: In[]) => Object.fromEntries(ins.map((s, i) => [`x${i}`, s.value]));
+  const fwd = trace((g) => Object.fromEntries(f(...declare(g, specs)).map((y, k) => [`y${k}`, y])));
+  const c = await ortCase((g) => {
+    const xs = declare(g, specs);
+    const ys = f(...xs);
+    const loss = ys.map((y, k) => reduceSum(mul(y, g.input(`r${k}`, 'f32', y.shape)))).reduce((a, b) => add(a, b));
+    const wrt = xs.filter((x) => x.dtype === 'f32');
+    const grads = backward(loss, wrt);
+    return Object.fromEntries([...ys.map((y, k): [string, Tensor] => [`y${k}`, y]), ...grads.map((gr, k): [string, Tensor] => [`grad_${wrt[k].name}`, gr])]);
+  });
+  let seed = 1000;
+  for (const ins of feedSets) {
+    const ys = runReference(fwd, feedsOf(ins));
+    const rs = Object.fromEntries(Object.values(ys).map((y, k) => [`r${k}`, randn(y.shape, seed++, 0.5, 1.5)]));
+    await c.check({ ...feedsOf(ins), ...rs }, tol);
+  }
+  await c.release();
 }

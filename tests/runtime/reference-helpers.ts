@@ -14,6 +14,7 @@ export const FORWARD_FAMILIES: Record<string, string[]> = {
     'reshape', 'transpose', 'slice', 'split', 'pad', 'concat', 'broadcastLike', 'expand', 'identity', 'stopGradient', 'gather', 'gatherElements',
     'scatterElementsAdd', 'gatherND', 'scatterNDAdd', 'topk', 'oneHot', 'nonzero', 'randomUniformLike', 'loop', 'splitRows', 'concatRows',
   ],
+  conv: ['conv2d', 'convTranspose2d', 'conv2dWeightGrad'],
 };
 
 /** Ops run by {@link run} so far, loop bodies included. */

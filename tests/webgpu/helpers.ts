@@ -28,14 +28,13 @@ export async function probeDevice(): Promise<{ gpu: WebGpuDevice | null; title: 
   }
 }
 
-/**
- * Ops allowed to have no WebGPU kernel yet. Only `loop`: the webgpu-train branch adds its kernel and removes it
- * from this list; nothing else may be added here.
- */
-export const GPU_NOT_YET = ['loop'];
+/** Ops allowed to have no WebGPU kernel: none (every op of the registry runs on WebGPU). */
+export const GPU_NOT_YET: string[] = [];
 
 /** Which ops each WebGPU test file must run against the reference (their union: every op but GPU_NOT_YET). */
 export const GPU_FAMILIES: Record<string, string[]> = {
+  loop: ['loop'],
+  conv: ['conv2d', 'convTranspose2d', 'conv2dWeightGrad'],
   ops: [
     'const', 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'equal', 'less', 'greater', 'lessEqual',
     'greaterEqual', 'and', 'or', 'where', 'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'erf', 'sin',

@@ -6,7 +6,7 @@
 import { describe, it } from 'vitest';
 import { add, cast, gather, loop, mul } from '../../src/core/index.ts';
 import { randn, tensor } from '../runtime/ort-helpers.ts';
-import { gpuCase, probeDevice } from './helpers.ts';
+import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
 const { gpu, title } = await probeDevice();
 
@@ -42,4 +42,6 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: loop'), () => {
       }, { x: randn([n, 3], seed), z: randn([3], seed + 10) });
     }
   });
+
+  it('ran its op family (loop) against the reference', () => expectGpuFamilyCovered('loop'));
 });

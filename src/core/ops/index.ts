@@ -9,3 +9,4 @@ export * from './nn.ts';
 export * from './indexing.ts';
 export * from './random.ts';
 export * from './control.ts';
+export * from './conv.ts';

@@ -3,6 +3,7 @@ import type { Graph, Node, TensorData } from '../../core/graph.ts';
 import { HASH_MOD, hashRounds } from '../../core/ops/random.ts';
 import { isStatic } from '../../core/shape.ts';
 import type { GraphEmitter } from './lower.ts';
+import { CONV_LOWERINGS } from './lower-conv.ts';
 import { lowerScatterNDAdd } from './lower-scatter.ts';
 import { opVersionAt } from './opsets.ts';
 import { attr } from './proto.ts';
@@ -156,6 +157,7 @@ const LOWERINGS: Record<string, Lowering> = {
     const count = typeof trips === 'number' ? em.int(trips) : em.emit('Reshape', [em.symbol(trips), em.ints([])])[0];
     em.emit('Loop', [count, '', ...ins], { body: attr.graph(body) }, outs);
   },
+  ...CONV_LOWERINGS,
 };
 
 function reduce(opType: string): Lowering {

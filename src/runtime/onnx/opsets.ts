@@ -55,6 +55,9 @@ const CONSTANT_ATTRS = {
   value_string: 'string', value_strings: 'strings', sparse_value: 'tensor',
 } as const;
 
+const CONV_ATTRS = { auto_pad: 'string', dilations: 'ints', group: 'int', kernel_shape: 'ints', pads: 'ints', strides: 'ints' } as const;
+const AUTO_PAD = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const;
+
 /** Operator table: op type -> interface versions, ascending by `since`. */
 export const OPS: Readonly<Record<string, readonly OpVersion[]>> = {
   // Elementwise arithmetic and math
@@ -140,6 +143,9 @@ export const OPS: Readonly<Record<string, readonly OpVersion[]>> = {
   Softmax: [V(1, 'input', 'output', { axis: 'int' })],
   LogSoftmax: [V(1, 'input', 'output', { axis: 'int' })],
   LayerNormalization: [V(17, 'X Scale B?', 'Y Mean? InvStdDev?', { axis: 'int', epsilon: 'float', stash_type: 'int' })],
+  // Convolution
+  Conv: [V(11, 'X W B?', 'Y', CONV_ATTRS, { auto_pad: AUTO_PAD })],
+  ConvTranspose: [V(11, 'X W B?', 'Y', { ...CONV_ATTRS, output_padding: 'ints', output_shape: 'ints' }, { auto_pad: AUTO_PAD })],
   // Control flow
   Loop: [V(1, 'M? cond? v_initial*', 'v_final_and_scan_outputs+', { body: 'graph!' })],
   If: [V(1, 'cond', 'outputs+', { then_branch: 'graph!', else_branch: 'graph!' })],

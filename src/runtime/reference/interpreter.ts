@@ -3,6 +3,7 @@ import { formatShape } from '../../core/shape.ts';
 import { SwitchyardError } from '../../util/errors.ts';
 import { Bindings } from './bindings.ts';
 import { controlKernels } from './control.ts';
+import { convKernels } from './conv.ts';
 import { elementwiseKernels } from './elementwise.ts';
 import { indexingKernels } from './indexing.ts';
 import { layoutKernels } from './layout.ts';
@@ -15,6 +16,7 @@ const KERNELS: Record<string, Kernel> = {
   ...layoutKernels,
   ...indexingKernels,
   ...controlKernels,
+  ...convKernels,
 };
 
 /** Names of the ops the reference interpreter implements (for coverage tests against `opNames()`). */

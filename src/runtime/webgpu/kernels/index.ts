@@ -1,4 +1,5 @@
 /** The WebGPU kernel table: op name -> WGSL kernel generator. `const` is uploaded by the executor itself. */
+import { convGpuKernels } from './conv.ts';
 import { elementwiseGpuKernels } from './elementwise.ts';
 import { indexingGpuKernels } from './indexing.ts';
 import { layoutGpuKernels } from './layout.ts';
@@ -17,6 +18,7 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
   matmul: matmulGpuKernel,
   ...rowGpuKernels,
   ...randomGpuKernels,
+  ...convGpuKernels,
 };
 
 /**
@@ -26,5 +28,6 @@ export const GPU_KERNELS: Record<string, GpuKernel> = {
  * const missing = opNames().filter((op) => !webgpuOps().includes(op));
  */
 export function webgpuOps(): string[] {
-  return ['const', ...Object.keys(GPU_KERNELS)];
+  // `loop` is encoded by the executor itself (loop.ts): its body's nodes are dispatched once per iteration.
+  return ['const', 'loop', ...Object.keys(GPU_KERNELS)];
 }
