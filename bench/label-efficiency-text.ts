@@ -7,7 +7,7 @@
  * labels (a seeded, stratified subset) from each body and from scratch, for several seeds, and scored on the test set.
  * Writes bench/results/label-efficiency-text.json, bench/results/label-efficiency-text.svg and a BENCHMARKS.md section.
  *
- *   nice -n 10 node bin/run-ts.js bench/label-efficiency-text.ts [--seeds 3] [--pretrain-steps 450]
+ *   nice -n 10 node bin/run-ts.js bench/label-efficiency-text.ts [--seeds 3] [--pretrain-steps 300]
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,12 +28,12 @@ const arg = (name: string, dflt: number) => {
 };
 const QUICK = process.argv.includes('--quick'); // a smoke run: one seed, a few steps, results not written
 const SEEDS = QUICK ? 1 : arg('seeds', 3);
-const PRETRAIN_STEPS = QUICK ? 6 : arg('pretrain-steps', 450);
+const PRETRAIN_STEPS = QUICK ? 6 : arg('pretrain-steps', 300);
 const TEST_SIZE = 1000;
 const FRACTIONS = [0.01, 0.1, 1];
 /** Fine-tuning updates per labelled share: enough passes over the few labels, about one over all of them. */
-const STEPS: Record<number, number> = QUICK ? { 0.01: 2, 0.1: 2, 1: 2 } : { 0.01: 40, 0.1: 80, 1: 160 };
-const BODY: GptConfig = { vocab: 256, dModel: 128, layers: 2, heads: 4, context: 128, mlpHidden: 512, activation: 'gelu', norm: 'layernorm', position: 'learned', tieWeights: false, dropout: 0 };
+const STEPS: Record<number, number> = QUICK ? { 0.01: 2, 0.1: 2, 1: 2 } : { 0.01: 30, 0.1: 60, 1: 120 };
+const BODY: GptConfig = { vocab: 256, dModel: 64, layers: 2, heads: 4, context: 128, mlpHidden: 256, activation: 'gelu', norm: 'layernorm', position: 'learned', tieWeights: false, dropout: 0 };
 const FINE_TUNE = { batchSize: 16, lr: 5e-4, weightDecay: 0.01, threads: 2, progress: { enabled: false } };
 const work = join('runs', 'label-efficiency-text');
 rmSync(work, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { Forward } from '../train/forward.ts';
 import { loadTabularRun, type TabularRunConfig } from '../train/tabular-model.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { loadOnnxClassifier } from './onnx-model.ts';
+import { textClassifierEvalModel } from './text-model.ts';
 
 /**
  * What one batch of a classifier gives: row-major `logits` and `probabilities` [rows, classes], and the
@@ -149,7 +150,8 @@ export interface LoadEvalModelOptions {
 const CHUNK = 8192;
 
 /**
- * Loads a model for evaluation: a run directory of `switchyard train` (tabular MLP or GPT), or an `.onnx` file.
+ * Loads a model for evaluation: a run directory of `switchyard train` (tabular MLP, text classifier or GPT), or an
+ * `.onnx` file.
  *
  * @example
  * const m = await loadEvalModel('runs/penguins');
@@ -161,7 +163,9 @@ export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {
     const lm = await lmExport(path);
     return lm ?? loadOnnxClassifier(path, opts);
   }
-  if ((await runKind(path)) === 'gpt') {
+  const kind = await runKind(path);
+  if (kind === 'text-classifier') return textClassifierEvalModel(path, opts);
+  if (kind === 'gpt') {
     const { cfg, tok, model } = await loadLmRun(path);
     return { kind: 'lm', source: path, cfg, model, tokenizer: tok, release: async () => undefined };
   }

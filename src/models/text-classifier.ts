@@ -23,14 +23,15 @@ export class TextClassifier extends GPT {
     this.classifier = new Linear(body.dModel, classes);
   }
 
-  /** ids: i64 [B, T]; keep: f32 [B, T], 1 at text and 0 at padding -> class logits [B, classes]. */
-  classify(ids: Tensor, keep: Tensor): Tensor {
-    const b = ids.shape[0];
-    const d = this.cfg.dModel;
+  /** ids: i64 [B, T]; keep: f32 [B, T], 1 at text and 0 at padding -> one vector per text [B, dModel]. */
+  pooled(ids: Tensor, keep: Tensor): Tensor {
     const h = this.hidden(ids); // [B, T, dModel]
-    const pooled = this.pooling === 'cls'
-      ? reshape(slice(h, 1, 0, 1), [b, d]) // [B, dModel]
-      : div(reduceSum(mul(h, unsqueeze(keep, -1)), [1]), maximum(reduceSum(keep, [1], true), 1)); // [B, dModel]
-    return this.classifier.call(pooled); // [B, classes]
+    if (this.pooling === 'cls') return reshape(slice(h, 1, 0, 1), [ids.shape[0], this.cfg.dModel]); // [B, dModel]
+    return div(reduceSum(mul(h, unsqueeze(keep, -1)), [1]), maximum(reduceSum(keep, [1], true), 1)); // [B, dModel]
+  }
+
+  /** ids: i64 [B, T]; keep: f32 [B, T] -> class logits [B, classes]. */
+  classify(ids: Tensor, keep: Tensor): Tensor {
+    return this.classifier.call(this.pooled(ids, keep)); // [B, classes]
   }
 }

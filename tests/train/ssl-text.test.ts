@@ -126,7 +126,7 @@ describe('masked-token pretraining, then a classifier fine-tuned with few labels
     expect(readJson(join(dir, 'cls-gpt', 'config.json'))).toMatchObject({ padId: 0, gpt: { vocab: 256 } });
   });
 
-  it('predict and export work on the fine-tuned classifier, and the ONNX export agrees with predict', async () => {
+  it('predict, export and eval work on the fine-tuned classifier, and agree with each other', async () => {
     const run = join(dir, 'cls');
     const test = pick(600, 640);
     const file = join(dir, 'test.jsonl');
@@ -149,6 +149,12 @@ describe('masked-token pretraining, then a classifier fine-tuned with few labels
     const probs = out.probabilities.data as Float32Array;
     const labels = [0, 1, 2].map((i) => meta.classes[probs[2 * i] >= probs[2 * i + 1] ? 0 : 1]);
     expect(labels).toEqual(p.json.predictions.slice(0, 3));
+    // eval judges it like any classifier: the same accuracy as predict, with an interval
+    const ev = cli(['eval', '--model', run, '--data', file, '--resamples', '200', '--threads', '1', '--json', '--quiet']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const right = p.json.predictions.filter((l: string, i: number) => l === test.labels[i]).length / 40;
+    expect(ev.json.scores.overall.accuracy.estimate).toBeCloseTo(right, 6);
+    expect(ev.json.scores.overall.accuracy.low).toBeLessThanOrEqual(right);
   });
 
   it('the CLI trains an encoder and a classifier, and rejects bad flags with exit 2', () => {
