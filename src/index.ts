@@ -30,6 +30,7 @@ export {
 } from './train/text-classifier.ts';
 export { loadTextClassifierRun, predictTextClassifier, textClassifierOnnx } from './train/text-classifier-run.ts';
 export { TextClassifier, type TextPooling } from './models/text-classifier.ts';
+export { GPT, GPT_PRESETS, type GptConfig } from './models/gpt.ts';
 export {
   readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,
   type InitReport,
