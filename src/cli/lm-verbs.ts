@@ -29,7 +29,7 @@ export const LM_TRAIN_SPEC = {
   ...COMMON_FLAGS,
   model: {
     type: 'string', required: true,
-    help: 'gpt: a dense or MoE GPT (next-token); encoder: a BERT-style encoder (masked tokens); text-classifier: see its --help',
+    help: 'gpt: a dense or MoE GPT (next token); encoder: BERT-style (masked tokens); text-classifier: its own --help',
   },
   data: { type: 'list', required: true, help: 'text files or folders (comma-separated), or "sotu" for the State of the Union corpus' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, tokenizer, metrics)' },
@@ -74,7 +74,10 @@ export const LM_TRAIN_SPEC = {
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
-  'mask-rate': { type: 'number', ...LM_TRAIN_RANGES.maskRate, default: 0.15, help: '--model encoder: share of tokens to predict (80% masked, 10% random, 10% kept)' },
+  'mask-rate': {
+    type: 'number', ...LM_TRAIN_RANGES.maskRate, default: 0.15,
+    help: '--model encoder: share of tokens to predict (80% masked, 10% random, 10% kept)',
+  },
   ...INIT_FROM_FLAGS,
 } as const;
 
@@ -135,13 +138,18 @@ export function corpusPaths(list: string[]): string[] {
 /** `switchyard train --model gpt` */
 export async function lmTrainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
-  const summary = 'Train a dense or Mixture-of-Experts GPT (next-token prediction) or a BERT-style encoder (masked-token prediction) on text.';
-  if (a.help) return void process.stdout.write(formatHelp(`train --model ${a.model === 'encoder' ? 'encoder' : 'gpt'}`, `${summary}\n\n${TRAIN_INPUTS}`, LM_TRAIN_SPEC)), 0;
+  const summary = 'Train a dense or Mixture-of-Experts GPT (next-token prediction) or a BERT-style encoder'
+    + ' (masked-token prediction) on text.';
+  const verb = `train --model ${a.model === 'encoder' ? 'encoder' : 'gpt'}`;
+  if (a.help) return void process.stdout.write(formatHelp(verb, `${summary}\n\n${TRAIN_INPUTS}`, LM_TRAIN_SPEC)), 0;
   if (a.model !== 'gpt' && a.model !== 'encoder') {
-    throw new SwitchyardError('E_USAGE', `--model ${a.model} is not gpt, encoder or text-classifier`, 'use --model gpt or --model encoder (tabular training needs no --model)');
+    const hint = 'use --model gpt, encoder or text-classifier (tabular training needs no --model)';
+    throw new SwitchyardError('E_USAGE', `--model ${a.model} is not gpt, encoder or text-classifier`, hint);
   }
   const kind = a.model;
-  if (kind === 'gpt' && flagGiven(argv, 'mask-rate')) throw new SwitchyardError('E_USAGE', '--mask-rate is for --model encoder', 'drop --mask-rate, or use --model encoder');
+  if (kind === 'gpt' && flagGiven(argv, 'mask-rate')) {
+    throw new SwitchyardError('E_USAGE', '--mask-rate is for --model encoder', 'drop --mask-rate, or use --model encoder');
+  }
   const data = corpusPaths(a.data);
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], data.map((path) => ({ flag: '--data', path })));
   const initOptions = await initFromArgs(a);
@@ -169,7 +177,9 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   else {
     for (const rec of r.records) {
       const bpb = kind === 'gpt' ? ` (${rec.validBpb.toFixed(3)} bits/byte)` : ' (masked tokens)';
-      process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)}${bpb}, ${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%\n`);
+      const loss = `train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)}${bpb}`;
+      const speed = `${Math.round(rec.tokensPerSecond)} tok/s, MFU ${(rec.mfu * 100).toFixed(0)}%`;
+      process.stdout.write(`step ${rec.step}: ${loss}, ${speed}\n`);
     }
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);
   }

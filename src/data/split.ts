@@ -89,7 +89,8 @@ export function randomSplit(n: number, fraction: number, rng: Rng): Split {
  */
 export function stratifiedSubset(labels: ArrayLike<number>, fraction: number, rng: Rng): Int32Array {
   if (!(fraction > 0 && fraction <= 1)) {
-    throw new SwitchyardError('E_SPLIT', `labelled fraction must be in (0, 1], got ${fraction}`, 'use e.g. 0.1 for 10% of the labels');
+    const what = `labelled fraction must be in (0, 1], got ${fraction}`;
+    throw new SwitchyardError('E_SPLIT', what, 'use e.g. 0.1 for 10% of the labels');
   }
   const { train } = stratifiedSplit(labels, 0, rng); // checks the labels; every row, sorted
   const byClass = new Map<number, number[]>();

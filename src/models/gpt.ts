@@ -65,7 +65,9 @@ export class Block extends Module {
     super();
     const norm = () => (cfg.norm === 'rmsnorm' ? new RMSNorm(cfg.dModel) : new LayerNorm(cfg.dModel));
     this.ln1 = norm();
-    this.attn = new CausalSelfAttention(cfg.dModel, { heads: cfg.heads, maxLen: cfg.context, rotary: cfg.position === 'rotary', dropout: cfg.dropout, causal: cfg.causal });
+    this.attn = new CausalSelfAttention(cfg.dModel, {
+      heads: cfg.heads, maxLen: cfg.context, rotary: cfg.position === 'rotary', dropout: cfg.dropout, causal: cfg.causal,
+    });
     this.ln2 = norm();
     this.mlp = isMoeLayer(cfg, index)
       ? new MoE(cfg.dModel, { ...cfg.moe!, activation: cfg.moe!.activation ?? cfg.activation })

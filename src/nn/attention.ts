@@ -111,7 +111,8 @@ export class CausalSelfAttention extends Module {
     if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
     const [q, k, v] = this.heads(x, positions);
     const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(this.headDim));
-    const att = dropout(softmax(this.opts.causal === false ? scores : causalMask(scores, t), -1), this.opts.dropout ?? 0);
+    const masked = this.opts.causal === false ? scores : causalMask(scores, t);
+    const att = dropout(softmax(masked, -1), this.opts.dropout ?? 0);
     return { y: this.merge(matmul(att, v), x), k, v };
   }
 

@@ -7,7 +7,9 @@
  * @module
  */
 import type { Tensor } from '../core/graph.ts';
-import { div, gatherElements, logSoftmax, maximum, mul, neg, reduceMean, reduceSum, reshape, squeeze, unsqueeze } from '../core/ops/index.ts';
+import {
+  div, gatherElements, logSoftmax, maximum, mul, neg, reduceMean, reduceSum, reshape, squeeze, unsqueeze,
+} from '../core/ops/index.ts';
 import { lmBatch } from '../data/text/lm-batches.ts';
 import { maskTokens, type MaskingOptions } from '../data/text/masking.ts';
 import type { GPT } from '../models/gpt.ts';

@@ -231,8 +231,9 @@ export async function trainLm(
     else if (o.tokenizer === 'byte') tok = new ByteTokenizer();
     else tok = await loadGivenTokenizer(o.tokenizer);
     // An encoder's vocabulary is the tokenizer's ids and one mask token after them.
-    const masking = kind === 'encoder' ? { rate: o.maskRate, maskId: tok.vocabSize, randomVocab: tok.vocabSize } : undefined;
-    const gpt: GptConfig = masking ? { ...o.model, vocab: tok.vocabSize + 1, causal: false } : { ...o.model, vocab: tok.vocabSize };
+    const v = tok!.vocabSize;
+    const masking = kind === 'encoder' ? { rate: o.maskRate, maskId: v, randomVocab: v } : undefined;
+    const gpt: GptConfig = masking ? { ...o.model, vocab: v + 1, causal: false } : { ...o.model, vocab: v };
     cfg = {
       format: 'switchyard.run', version: 1, kind, gpt, tokenizer: tok.toJSON(), ...(masking ? { masking } : {}),
       train: { data: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, steps: o.steps, batchSize: o.batchSize, accumulate: o.accumulate, lr: o.lr, minLr: o.minLr, warmup: o.warmup, weightDecay: o.weightDecay, clipNorm: o.clipNorm, evalEvery: o.evalEvery, evalTokens: o.evalTokens, validFraction: o.validFraction, seed: o.seed, stepsPerCall: o.stepsPerCall, objective: o.objective, maskRate: o.maskRate },
@@ -317,11 +318,14 @@ export async function trainLm(
     const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;
     progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), mfu: `${(mfu * 100).toFixed(0)}%` });
     if (step.updates % o.evalEvery === 0 || step.updates === endUpdates) {
-      const v = validTokens.length > T ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens, objective) : { loss: NaN, tokens: 0 };
+      const v = validTokens.length > T
+        ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens, objective)
+        : { loss: NaN, tokens: 0 };
       const rec: LmEvalRecord = {
         step: step.updates, tokens: step.microSteps * o.batchSize * T, trainLoss: lossSum / lossCount, validLoss: v.loss,
         // Bits per byte is a next-token measure; a masked-token loss has none.
-        validBpb: kind === 'gpt' ? bitsPerByte(v.loss, 1, validBytesPerToken) : NaN, lr: schedule(step.updates - 1), tokensPerSecond: tokensSinceEval / seconds,
+        validBpb: kind === 'gpt' ? bitsPerByte(v.loss, 1, validBytesPerToken) : NaN,
+        lr: schedule(step.updates - 1), tokensPerSecond: tokensSinceEval / seconds,
         mfu: (flopsPerUpdate * tokensSinceEval) / (o.batchSize * o.accumulate * T) / seconds / 1e9 / ceiling, aux: lastAux,
       };
       records.push(rec);
@@ -346,7 +350,8 @@ export async function trainLm(
 function stackFeeds(batches: LmFeeds[]): LmFeeds {
   return Object.fromEntries(Object.keys(batches[0]).map((name) => {
     const first = batches[0][name];
-    const out = first instanceof Float32Array ? new Float32Array(first.length * batches.length) : new BigInt64Array(first.length * batches.length);
+    const n = first.length * batches.length;
+    const out = first instanceof Float32Array ? new Float32Array(n) : new BigInt64Array(n);
     batches.forEach((b, i) => out.set(b[name] as never, i * first.length));
     return [name, out];
   }));

@@ -14,7 +14,9 @@ import { loadWeightsFile } from './checkpoint.ts';
 import { exportOnnx, Forward } from './forward.ts';
 import { openRun, RUN_FILES } from './run-dir.ts';
 import type { TabularPredictions } from './tabular-predict.ts';
-import { classifyEncoded, encodeTexts, textClassifierOutputs, type TextClassifierRunConfig } from './text-classifier.ts';
+import {
+  classifyEncoded, encodeTexts, textClassifierOutputs, type TextClassifierRunConfig, textInputs,
+} from './text-classifier.ts';
 
 /**
  * Loads a text-classifier run directory (manifest verified): config, tokenizer, weights.
@@ -22,7 +24,9 @@ import { classifyEncoded, encodeTexts, textClassifierOutputs, type TextClassifie
  * @example
  * const { cfg, tok, model } = await loadTextClassifierRun('runs/spam');
  */
-export async function loadTextClassifierRun(dir: string): Promise<{ cfg: TextClassifierRunConfig; tok: Tokenizer; model: TextClassifier }> {
+export async function loadTextClassifierRun(
+  dir: string,
+): Promise<{ cfg: TextClassifierRunConfig; tok: Tokenizer; model: TextClassifier }> {
   const run = await openRun(dir, { kinds: ['text-classifier'] });
   const cfg = run.config as unknown as TextClassifierRunConfig;
   const model = new TextClassifier(cfg.gpt, cfg.classes.length, cfg.pooling).named();
@@ -38,7 +42,9 @@ export async function loadTextClassifierRun(dir: string): Promise<{ cfg: TextCla
  * const p = await predictTextClassifier('runs/spam', 'mail.jsonl');
  * p.predictions[0]; // 'spam'
  */
-export async function predictTextClassifier(runDir: string, dataPath: string, opts: { threads?: number } = {}): Promise<TabularPredictions> {
+export async function predictTextClassifier(
+  runDir: string, dataPath: string, opts: { threads?: number } = {},
+): Promise<TabularPredictions> {
   const { cfg, tok, model } = await loadTextClassifierRun(runDir);
   const table = await readTable(dataPath);
   const col = table.columns.indexOf(cfg.textColumn);
@@ -47,8 +53,7 @@ export async function predictTextClassifier(runDir: string, dataPath: string, op
     throw new SwitchyardError('E_USAGE', `${dataPath}: no text column '${cfg.textColumn}'`, hint);
   }
   const batch = 16;
-  const spec = { ids: { dtype: 'i64' as const, shape: [batch, cfg.context] }, keep: { dtype: 'f32' as const, shape: [batch, cfg.context] } };
-  const fwd = await Forward.compile(model, textClassifierOutputs, spec, opts);
+  const fwd = await Forward.compile(model, textClassifierOutputs, textInputs(batch, cfg.context), opts);
   const enc = encodeTexts(table.rows.map((r) => r[col]), tok, cfg.context, cfg.padId);
   const k = cfg.classes.length;
   const probabilities = await classifyEncoded(fwd, enc, cfg.context, batch, k);
@@ -66,10 +71,11 @@ export async function predictTextClassifier(runDir: string, dataPath: string, op
  * @example
  * const { bytes } = await textClassifierOnnx('runs/spam');
  */
-export async function textClassifierOnnx(runDir: string, opts: { opset?: number } = {}): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
+export async function textClassifierOnnx(
+  runDir: string, opts: { opset?: number } = {},
+): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
   const { cfg, tok, model } = await loadTextClassifierRun(runDir);
-  const spec = { ids: { dtype: 'i64' as const, shape: ['batch', cfg.context] }, keep: { dtype: 'f32' as const, shape: ['batch', cfg.context] } };
-  const bytes = exportOnnx(model, textClassifierOutputs, spec, {
+  const bytes = exportOnnx(model, textClassifierOutputs, textInputs('batch', cfg.context), {
     'switchyard.kind': cfg.kind,
     'switchyard.classes': JSON.stringify(cfg.classes),
     'switchyard.tokenizer': JSON.stringify(tok.toJSON()),

@@ -30,7 +30,8 @@ import { saveWeights } from './checkpoint.ts';
 import { Forward } from './forward.ts';
 import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
 import { finishRunDir, prepareRunDir, RUN_FILES, type RunOptions } from './run-dir.ts';
-import { divergence, TrainStep } from './step.ts';
+import { type BatchSpec, divergence, TrainStep } from './step.ts';
+import type { Dim } from '../core/shape.ts';
 
 /**
  * Labelled texts in memory (one label per text).
@@ -119,8 +120,9 @@ export interface TextClassifierRunConfig {
   padId: number;
   textColumn: string;
   target: string;
-  train: Required<Pick<TextClassifierTrainOptions, 'labelsFraction' | 'validFraction' | 'epochs' | 'batchSize' | 'lr' | 'weightDecay' | 'seed'>>
-    & { steps: number; data: string; rows: { train: number; labelled: number; valid: number } };
+  train: Required<Pick<TextClassifierTrainOptions, 'labelsFraction' | 'validFraction' | 'epochs' | 'batchSize' | 'lr'>>
+    & { weightDecay: number; seed: number; steps: number; data: string }
+    & { rows: { train: number; labelled: number; valid: number } };
   initFrom?: InitReport;
   created: string;
 }
@@ -138,7 +140,9 @@ export interface TextClassifierScore {
  * @example
  * const { ids, keep } = encodeTexts(['win cash', 'hi'], new ByteTokenizer(), 128, 256);
  */
-export function encodeTexts(texts: string[], tok: Tokenizer, context: number, padId: number): { ids: BigInt64Array; keep: Float32Array } {
+export function encodeTexts(
+  texts: string[], tok: Tokenizer, context: number, padId: number,
+): { ids: BigInt64Array; keep: Float32Array } {
   const ids = new BigInt64Array(texts.length * context).fill(BigInt(padId));
   const keep = new Float32Array(texts.length * context);
   texts.forEach((text, r) => {
@@ -164,6 +168,16 @@ async function readExamples(data: string | TextExamples, textColumn: string, tar
 }
 
 /**
+ * The inputs of a text classifier's graph: token ids (i64) and the text mask (f32), both [batch, context].
+ *
+ * @example
+ * const spec = textInputs('batch', 128); // a symbolic batch, as exported
+ */
+export function textInputs(batch: Dim, context: number): BatchSpec {
+  return { ids: { dtype: 'i64', shape: [batch, context] }, keep: { dtype: 'f32', shape: [batch, context] } };
+}
+
+/**
  * The classifier's logits and class probabilities for ids and keep [B, T]: the inference graph (also exported).
  *
  * @example
@@ -182,7 +196,8 @@ export function textClassifierOutputs(m: Module, b: Record<string, Tensor>): Rec
  * const probs = await classifyEncoded(fwd, encodeTexts(texts, tok, 128, 256), 128, 16, 2);
  */
 export async function classifyEncoded(
-  fwd: Pick<Forward, 'run'>, enc: { ids: BigInt64Array; keep: Float32Array }, context: number, batch: number, classes: number,
+  fwd: Pick<Forward, 'run'>, enc: { ids: BigInt64Array; keep: Float32Array }, context: number, batch: number,
+  classes: number,
 ): Promise<Float32Array> {
   const n = enc.keep.length / context;
   const probs = new Float32Array(n * classes);
@@ -190,7 +205,10 @@ export async function classifyEncoded(
     const rows = Array.from({ length: batch }, (_, i) => Math.min(s + i, n - 1));
     const ids = gather(enc.ids, rows, context);
     const keep = gather(enc.keep, rows, context);
-    const out = await fwd.run({ ids: { dtype: 'i64', shape: [batch, context], data: ids }, keep: { dtype: 'f32', shape: [batch, context], data: keep } });
+    const out = await fwd.run({
+      ids: { dtype: 'i64', shape: [batch, context], data: ids },
+      keep: { dtype: 'f32', shape: [batch, context], data: keep },
+    });
     probs.set((out.probabilities.data as Float32Array).subarray(0, Math.min(batch, n - s) * classes), s * classes);
   }
   return probs;
@@ -198,7 +216,9 @@ export async function classifyEncoded(
 
 function gather<T extends BigInt64Array | Float32Array>(src: T, rows: ArrayLike<number>, width: number): T {
   const out = new (src.constructor as new (n: number) => T)(rows.length * width);
-  for (let i = 0; i < rows.length; i++) out.set(src.subarray(rows[i] * width, (rows[i] + 1) * width) as never, i * width);
+  for (let i = 0; i < rows.length; i++) {
+    out.set(src.subarray(rows[i] * width, (rows[i] + 1) * width) as never, i * width);
+  }
   return out;
 }
 
@@ -215,7 +235,7 @@ function score(probs: Float32Array, y: Int32Array, classes: number): TextClassif
 }
 
 /** The body, tokenizer and pad id of a fine-tune: from the pretrained source, else fresh (with a pad token). */
-function bodyOf(o: typeof DEFAULTS & TextClassifierTrainOptions, source: InitSource | undefined) {
+function bodyOf(o: Resolved, source: InitSource | undefined) {
   if (!source) {
     const tok = new ByteTokenizer();
     const base = o.model ?? { ...GPT_PRESETS.tiny, causal: false };
@@ -223,7 +243,8 @@ function bodyOf(o: typeof DEFAULTS & TextClassifierTrainOptions, source: InitSou
   }
   if (!source.gpt || !source.tokenizer || source.run === undefined) {
     const hint = 'pretrain with switchyard train --model encoder (or --model gpt) and pass that run directory';
-    throw new SwitchyardError('E_USAGE', `${source.options.path}: --init-from of a text classifier needs an encoder or GPT run`, hint);
+    const what = `${source.options.path}: --init-from of a text classifier needs an encoder or GPT run`;
+    throw new SwitchyardError('E_USAGE', what, hint);
   }
   // An encoder pads with its mask token (what it learned to read as "unknown"); a GPT's pads come after the text,
   // so causal attention never lets text see them, and the pooling leaves them out.
@@ -231,99 +252,152 @@ function bodyOf(o: typeof DEFAULTS & TextClassifierTrainOptions, source: InitSou
   return { tok: source.tokenizer.tokenizer, gpt: source.gpt as GptConfig, padId: masking?.maskId ?? 0 };
 }
 
-/**
- * Fine-tunes (or trains from scratch) a text classifier and writes its run directory: `config.json` (with the
- * labelled share and `initFrom`), `model.safetensors`, `tokenizer.json`, `metrics.json` and a manifest.
- *
- * @example
- * await trainTextClassifier({ data: 'mail.jsonl', textColumn: 'body', out: 'runs/spam', initFrom: { path: 'runs/enc' }, labelsFraction: 0.1 });
- */
-export async function trainTextClassifier(
-  opts: TextClassifierTrainOptions,
-): Promise<{ out: string; valid: TextClassifierScore; rows: TextClassifierRunConfig['train']['rows']; steps: number; params: number; init?: InitReport }> {
-  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & TextClassifierTrainOptions;
-  checkRanges(o, TEXT_CLASSIFIER_RANGES);
-  const source = await initSourceOf(o, ['encoder', 'gpt']);
-  const { tok, gpt, padId } = bodyOf(o, source);
-  const T = Math.min(o.context ?? gpt.context, gpt.context);
+type Resolved = typeof DEFAULTS & TextClassifierTrainOptions;
+
+/** The labelled data of a fine-tune: classes, every row's class, the training and labelled rows, the held-out set. */
+async function labelledData(o: Resolved) {
   const all = await readExamples(o.data, o.textColumn, o.target);
+  const where = typeof o.data === 'string' ? o.data : 'data';
   const classes = [...new Set(all.labels)].sort();
-  if (classes.length < 2) throw new SwitchyardError('E_USAGE', `${typeof o.data === 'string' ? o.data : 'data'}: ${classes.length} class(es) in --target ${o.target}`, 'a classifier needs at least two labels');
-  const index = (labels: string[], where: string) => Int32Array.from(labels, (l) => {
+  if (classes.length < 2) {
+    const what = `${where}: ${classes.length} class(es) in --target ${o.target}`;
+    throw new SwitchyardError('E_USAGE', what, 'a classifier needs at least two labels');
+  }
+  const index = (labels: string[], from: string) => Int32Array.from(labels, (l) => {
     const c = classes.indexOf(l);
-    if (c < 0) throw new SwitchyardError('E_LABEL', `${where}: label '${l}' does not occur in the training data`, `the classes are ${classes.join(', ')}`);
+    const what = `${from}: label '${l}' does not occur in the training data`;
+    if (c < 0) throw new SwitchyardError('E_LABEL', what, `the classes are ${classes.join(', ')}`);
     return c;
   });
-  const yAll = index(all.labels, 'data');
-  let trainRows: Int32Array = Int32Array.from(yAll.keys());
-  let valid: TextExamples & { y: Int32Array };
+  const y = index(all.labels, where);
+  let train: Int32Array = Int32Array.from(y.keys());
+  let valid: { texts: string[]; y: Int32Array };
   if (o.valid) {
     const v = await readExamples(o.valid, o.textColumn, o.target);
-    valid = { ...v, y: index(v.labels, typeof o.valid === 'string' ? o.valid : 'valid') };
+    valid = { texts: v.texts, y: index(v.labels, typeof o.valid === 'string' ? o.valid : 'valid') };
   } else {
-    const split = stratifiedSplit(yAll, o.validFraction, new Rng(o.seed));
-    trainRows = split.train;
-    valid = { texts: [...split.valid].map((i) => all.texts[i]), labels: [], y: Int32Array.from(split.valid, (i) => yAll[i]) };
+    const split = stratifiedSplit(y, o.validFraction, new Rng(o.seed));
+    train = split.train;
+    valid = { texts: Array.from(split.valid, (i) => all.texts[i]), y: Int32Array.from(split.valid, (i) => y[i]) };
   }
   // The labelled subset: drawn from the training rows only, stratified, with its own stream of the seed.
-  const labelled = Int32Array.from(stratifiedSubset(Int32Array.from(trainRows, (i) => yAll[i]), o.labelsFraction, new Rng(o.seed + 7919)), (k) => trainRows[k]);
-  const B = Math.min(o.batchSize, labelled.length);
-  const steps = o.steps ?? o.epochs * Math.ceil(labelled.length / B);
-  const model = new TextClassifier(gpt, classes.length, o.pooling).init(o.seed);
-  let init: InitReport | undefined;
-  if (source) {
-    const head = [...source.tensors.keys()].filter((n) => n.startsWith('head.'));
-    const body = { ...source, tensors: new Map([...source.tensors].filter(([n]) => !n.startsWith('head.'))), ignored: [...source.ignored, ...head] };
-    init = initModelFrom(model, body, o.progress?.enabled !== false, source.tokenizer?.file, /^classifier\./);
-  }
-  const enc = encodeTexts(all.texts, tok, T, padId);
-  const y = BigInt64Array.from(yAll, BigInt);
-  const spec = { ids: { dtype: 'i64' as const, shape: [B, T] }, keep: { dtype: 'f32' as const, shape: [B, T] }, y: { dtype: 'i64' as const, shape: [B] } };
-  const loss = (m: Module, b: Record<string, Tensor>) => crossEntropy((m as TextClassifier).classify(b.ids, b.keep), b.y);
-  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay }), batch: spec, loss, clipNorm: 1, threads: o.threads, seed: o.seed });
+  const picked = stratifiedSubset(Int32Array.from(train, (i) => y[i]), o.labelsFraction, new Rng(o.seed + 7919));
+  return { texts: all.texts, classes, y, train, labelled: Int32Array.from(picked, (k) => train[k]), valid };
+}
+
+/** Copies the source without its LM head (`head.*`, reported as ignored): a classifier has none. */
+function withoutLmHead(source: InitSource): InitSource {
+  const head = [...source.tensors.keys()].filter((n) => n.startsWith('head.'));
+  const tensors = new Map([...source.tensors].filter(([n]) => !n.startsWith('head.')));
+  return { ...source, tensors, ignored: [...source.ignored, ...head] };
+}
+
+/**
+ * Runs `steps` updates of cross-entropy on the labelled rows of `enc` (batches of `batch`, 8 updates per ONNX Runtime
+ * call) and returns the seconds spent. Batches walk a fresh seeded permutation of the labelled rows per pass, so a
+ * small subset still fills each batch.
+ */
+async function fineTune(
+  model: TextClassifier, enc: { ids: BigInt64Array; keep: Float32Array }, y: Int32Array, labelled: Int32Array,
+  o: Resolved, batch: number, steps: number,
+): Promise<number> {
+  const T = enc.ids.length / y.length;
+  const spec: BatchSpec = { ...textInputs(batch, T), y: { dtype: 'i64', shape: [batch] } };
+  const loss = (m: Module, b: Record<string, Tensor>) => {
+    return crossEntropy((m as TextClassifier).classify(b.ids, b.keep), b.y);
+  };
+  const optimizer = adamw({ weightDecay: o.weightDecay });
+  const { threads, seed } = o;
+  const step = await TrainStep.compile({ model, optimizer, batch: spec, loss, clipNorm: 1, threads, seed });
   const schedule = warmupCosine({ lr: o.lr, warmup: Math.floor(steps / 10), total: steps, minLr: o.lr / 10 });
-  const target = await prepareRunDir(o.out, o);
   const progress = new Progress({ total: steps, label: 'fine-tune', unit: 'step', ...o.progress });
-  // Batches walk a fresh seeded permutation of the labelled rows per pass, so a small subset still fills each batch.
   const perms = new Map<number, Int32Array>();
   const rowAt = (p: number) => {
     const pass = Math.floor(p / labelled.length);
-    if (!perms.has(pass)) perms.set(pass, new Rng(o.seed * 1_000_003 + pass + 1).shuffle(labelled.slice()) as Int32Array);
+    if (!perms.has(pass)) {
+      perms.set(pass, new Rng(o.seed * 1_000_003 + pass + 1).shuffle(labelled.slice()) as Int32Array);
+    }
     return perms.get(pass)![p % labelled.length];
   };
   const t0 = performance.now();
   while (step.updates < steps) {
     const k = Math.min(8, steps - step.updates);
-    const rows = Array.from({ length: k * B }, (_, i) => rowAt(step.updates * B + i));
+    const rows = Array.from({ length: k * batch }, (_, i) => rowAt(step.updates * batch + i));
     const feeds = {
-      ids: { dtype: 'i64' as const, shape: [k, B, T], data: gather(enc.ids, rows, T) },
-      keep: { dtype: 'f32' as const, shape: [k, B, T], data: gather(enc.keep, rows, T) },
-      y: { dtype: 'i64' as const, shape: [k, B], data: BigInt64Array.from(rows, (r) => y[r]) },
+      ids: { dtype: 'i64' as const, shape: [k, batch, T], data: gather(enc.ids, rows, T) },
+      keep: { dtype: 'f32' as const, shape: [k, batch, T], data: gather(enc.keep, rows, T) },
+      y: { dtype: 'i64' as const, shape: [k, batch], data: BigInt64Array.from(rows, (r) => BigInt(y[r])) },
     };
     const r = await step.run(feeds, Array.from({ length: k }, (_, u) => schedule(step.updates + u)));
-    if (r.nonFinite !== null) throw new SwitchyardError('E_NONFINITE', `fine-tuning diverged: ${divergence(r)}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`);
+    if (r.nonFinite !== null) {
+      const hint = `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`;
+      throw new SwitchyardError('E_NONFINITE', `fine-tuning diverged: ${divergence(r)}`, hint);
+    }
     progress.tick(k, { loss: r.losses[k - 1].toFixed(3) });
   }
   progress.done();
-  const seconds = (performance.now() - t0) / 1000;
   await step.release();
-  const fwd = await Forward.compile(model, textClassifierOutputs, { ids: spec.ids, keep: spec.keep }, { threads: o.threads });
-  const validScore = score(await classifyEncoded(fwd, encodeTexts(valid.texts, tok, T, padId), T, B, classes.length), valid.y, classes.length);
+  return (performance.now() - t0) / 1000;
+}
+
+/** What {@link trainTextClassifier} returns. */
+export interface TextClassifierSummary {
+  out: string;
+  /** Loss and accuracy on the held-out rows. */
+  valid: TextClassifierScore;
+  rows: TextClassifierRunConfig['train']['rows'];
+  steps: number;
+  params: number;
+  /** What `initFrom` loaded, left fresh and ignored. */
+  init?: InitReport;
+}
+
+/**
+ * Fine-tunes (or trains from scratch) a text classifier and writes its run directory: `config.json` (with the
+ * labelled share and `initFrom`), `model.safetensors`, `tokenizer.json`, `metrics.json` and a manifest.
+ *
+ * @example
+ * await trainTextClassifier({ data: 'mail.jsonl', out: 'runs/spam',
+ *   initFrom: { path: 'runs/enc' }, labelsFraction: 0.1 });
+ */
+export async function trainTextClassifier(opts: TextClassifierTrainOptions): Promise<TextClassifierSummary> {
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULTS, ...given } as Resolved;
+  checkRanges(o, TEXT_CLASSIFIER_RANGES);
+  const source = await initSourceOf(o, ['encoder', 'gpt']);
+  const { tok, gpt, padId } = bodyOf(o, source);
+  const T = Math.min(o.context ?? gpt.context, gpt.context);
+  const d = await labelledData(o);
+  const batch = Math.min(o.batchSize, d.labelled.length);
+  const steps = o.steps ?? o.epochs * Math.ceil(d.labelled.length / batch);
+  const target = await prepareRunDir(o.out, o);
+  const model = new TextClassifier(gpt, d.classes.length, o.pooling).init(o.seed);
+  const log = o.progress?.enabled !== false;
+  const init = source && initModelFrom(model, withoutLmHead(source), log, source.tokenizer?.file, /^classifier\./);
+  const seconds = await fineTune(model, encodeTexts(d.texts, tok, T, padId), d.y, d.labelled, o, batch, steps);
+  const fwd = await Forward.compile(model, textClassifierOutputs, textInputs(batch, T), { threads: o.threads });
+  const probs = await classifyEncoded(fwd, encodeTexts(d.valid.texts, tok, T, padId), T, batch, d.classes.length);
+  const valid = score(probs, d.valid.y, d.classes.length);
   await fwd.release();
-  const rowCounts = { train: trainRows.length, labelled: labelled.length, valid: valid.y.length };
+  const rows = { train: d.train.length, labelled: d.labelled.length, valid: d.valid.y.length };
+  const train = {
+    labelsFraction: o.labelsFraction, validFraction: o.validFraction, epochs: o.epochs, batchSize: batch, lr: o.lr,
+    weightDecay: o.weightDecay, seed: o.seed, steps, data: typeof o.data === 'string' ? o.data : '(in memory)', rows,
+  };
   const cfg: TextClassifierRunConfig = {
-    format: 'switchyard.run', version: 1, kind: 'text-classifier', gpt: { ...gpt, tieWeights: true }, tokenizer: tok.toJSON(),
-    classes, pooling: o.pooling, context: T, padId, textColumn: o.textColumn, target: o.target,
-    train: { labelsFraction: o.labelsFraction, validFraction: o.validFraction, epochs: o.epochs, batchSize: B, lr: o.lr, weightDecay: o.weightDecay, seed: o.seed, steps, data: typeof o.data === 'string' ? o.data : '(in memory)', rows: rowCounts },
-    ...(init ? { initFrom: init } : {}), created: new Date().toISOString(),
+    format: 'switchyard.run', version: 1, kind: 'text-classifier', gpt: { ...gpt, tieWeights: true },
+    tokenizer: tok.toJSON(), classes: d.classes, pooling: o.pooling, context: T, padId, textColumn: o.textColumn,
+    target: o.target, train, ...(init ? { initFrom: init } : {}), created: new Date().toISOString(),
   };
   const dir = target.work;
   await mkdir(dir, { recursive: true });
   await writeJsonAtomic(join(dir, RUN_FILES.config), cfg);
   await writeJsonAtomic(join(dir, RUN_FILES.tokenizer), toHuggingFaceJSON(tok));
-  await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(step.updates) });
-  const summary = { valid: validScore, rows: rowCounts, steps, examplesPerSecond: (steps * B) / seconds, params: model.parameterCount(), ...(init ? { init } : {}) };
+  await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(steps) });
+  const params = model.parameterCount();
+  const examplesPerSecond = (steps * batch) / seconds;
+  const summary = { valid, rows, steps, examplesPerSecond, params, ...(init ? { init } : {}) };
   await writeJsonAtomic(join(dir, RUN_FILES.summary), summary);
   await finishRunDir(target);
-  return { out: o.out, valid: validScore, rows: rowCounts, steps, params: summary.params, ...(init ? { init } : {}) };
+  return { out: o.out, valid, rows, steps, params, ...(init ? { init } : {}) };
 }

