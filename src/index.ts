@@ -28,6 +28,12 @@ export { trainTabular, type TabularTrainOptions, type TabularTrainSummary } from
 export { predictTabular, exportTabular } from './train/tabular-predict.ts';
 export { trainLm, evaluateLm, type LmTrainOptions } from './train/lm.ts';
 export {
+  trainTextClassifier, TEXT_CLASSIFIER_RANGES, type TextClassifierTrainOptions, type TextExamples,
+} from './train/text-classifier.ts';
+export { loadTextClassifierRun, predictTextClassifier, textClassifierOnnx } from './train/text-classifier-run.ts';
+export { TextClassifier, type TextPooling } from './models/text-classifier.ts';
+export { GPT, GPT_PRESETS, type GptConfig } from './models/gpt.ts';
+export {
   readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,
   type InitReport,
 } from './train/init-from.ts';

@@ -125,6 +125,21 @@ export function flagGiven(argv: readonly string[], flag: string): boolean {
 }
 
 /**
+ * The value of the last `--flag V` or `--flag=V` in `argv` (before parsing, e.g. to route a verb), or undefined.
+ *
+ * @example
+ * flagValue(['--model', 'encoder'], 'model'); // 'encoder'
+ */
+export function flagValue(argv: readonly string[], flag: string): string | undefined {
+  let value: string | undefined;
+  argv.forEach((x, i) => {
+    if (x === `--${flag}`) value = argv[i + 1];
+    else if (x.startsWith(`--${flag}=`)) value = x.slice(flag.length + 3);
+  });
+  return value;
+}
+
+/**
  * The E_USAGE error for an unknown verb or sub-command, suggesting the closest known one with {@link didYouMean}, as
  * the flag parser does for flags (and the readers for column names).
  *

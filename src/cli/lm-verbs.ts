@@ -27,7 +27,10 @@ const GPT_FLAG_RANGES = {
 
 export const LM_TRAIN_SPEC = {
   ...COMMON_FLAGS,
-  model: { type: 'string', required: true, help: 'gpt: a dense or Mixture-of-Experts GPT (tabular training takes no --model)' },
+  model: {
+    type: 'string', required: true,
+    help: 'gpt: a dense or MoE GPT (next token); encoder: BERT-style (masked tokens); text-classifier: its own --help',
+  },
   data: { type: 'list', required: true, help: 'text files or folders (comma-separated), or "sotu" for the State of the Union corpus' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, tokenizer, metrics)' },
   preset: { type: 'string', default: 'tiny', help: 'tiny | small' },
@@ -72,6 +75,10 @@ export const LM_TRAIN_SPEC = {
   threads: THREADS_FLAG,
   device: DEVICE_FLAG,
   'max-params': { type: 'number', default: DEFAULT_MAX_PARAMS, ...LM_TRAIN_RANGES.maxParams, help: 'refuse a model with more parameters than this (checked before allocating)' },
+  'mask-rate': {
+    type: 'number', ...LM_TRAIN_RANGES.maskRate, default: 0.15,
+    help: '--model encoder: share of tokens to predict (80% masked, 10% random, 10% kept)',
+  },
   ...INIT_FROM_FLAGS,
 } as const;
 
@@ -132,12 +139,22 @@ export function corpusPaths(list: string[]): string[] {
 /** `switchyard train --model gpt` */
 export async function lmTrainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, LM_TRAIN_SPEC, 'train');
-  if (a.help) return void process.stdout.write(formatHelp('train --model gpt', `Train a dense or Mixture-of-Experts GPT on text.\n\n${TRAIN_INPUTS}`, LM_TRAIN_SPEC)), 0;
-  if (a.model !== 'gpt') throw new SwitchyardError('E_USAGE', `--model ${a.model} is not a language model`, 'use --model gpt (tabular training needs no --model)');
+  const summary = 'Train a dense or Mixture-of-Experts GPT (next-token prediction) or a BERT-style encoder'
+    + ' (masked-token prediction) on text.';
+  const verb = `train --model ${a.model === 'encoder' ? 'encoder' : 'gpt'}`;
+  if (a.help) return void process.stdout.write(formatHelp(verb, `${summary}\n\n${TRAIN_INPUTS}`, LM_TRAIN_SPEC)), 0;
+  if (a.model !== 'gpt' && a.model !== 'encoder') {
+    const hint = 'use --model gpt, encoder or text-classifier (tabular training needs no --model)';
+    throw new SwitchyardError('E_USAGE', `--model ${a.model} is not gpt, encoder or text-classifier`, hint);
+  }
+  const kind = a.model;
+  if (kind === 'gpt' && flagGiven(argv, 'mask-rate')) {
+    throw new SwitchyardError('E_USAGE', '--mask-rate is for --model encoder', 'drop --mask-rate, or use --model encoder');
+  }
   const data = corpusPaths(a.data);
   checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], data.map((path) => ({ flag: '--data', path })));
   const initOptions = await initFromArgs(a);
-  const initFrom = initOptions && (await readInitSource(initOptions, ['gpt']));
+  const initFrom = initOptions && (await readInitSource(initOptions, [kind]));
   if (initFrom?.layout === 'hf-gpt2' && initFrom.gpt?.heads === undefined && a.heads === undefined) {
     const what = `${initOptions!.path}: GPT-2 weights without a config.json beside them: the head count is unknown`;
     throw new SwitchyardError('E_USAGE', what, 'pass --heads N (GPT-2 small: 12)');
@@ -149,6 +166,7 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
     : a.tokenizer;
   const r = await trainLm({
     data, out: a.out, model: gptConfigFromArgs(a, initFrom?.gpt), initFrom, tokenizer, vocabSize: a['vocab-size'],
+    objective: kind === 'encoder' ? 'masked' : 'next-token', maskRate: a['mask-rate'],
     steps: a.steps, batchSize: a['batch-size'], accumulate: a.accumulate, lr: a.lr, minLr: a['min-lr'], warmup: a.warmup, weightDecay: a['weight-decay'],
     clipNorm: a['clip-norm'], evalEvery: a['eval-every'], evalTokens: a['eval-tokens'], validFraction: a['valid-fraction'], seed: a.seed,
     resume: a.resume, force: a.force, stopAfter: a['stop-after'], threads: a.threads, device: a.device, maxParams: a['max-params'], progress: { enabled: !a.quiet && !a.json },
@@ -160,9 +178,9 @@ export async function lmTrainVerb(argv: string[]): Promise<number> {
   else {
     for (const rec of r.records) {
       const mfu = Number.isFinite(rec.mfu) ? `, MFU ${(rec.mfu * 100).toFixed(0)}%` : '';
-      const valid = `valid loss ${rec.validLoss.toFixed(3)} (${rec.validBpb.toFixed(3)} bits/byte)`;
-      const rate = `${Math.round(rec.tokensPerSecond)} tok/s`;
-      process.stdout.write(`step ${rec.step}: train loss ${rec.trainLoss.toFixed(3)}, ${valid}, ${rate}${mfu}\n`);
+      const bpb = kind === 'gpt' ? ` (${rec.validBpb.toFixed(3)} bits/byte)` : ' (masked tokens)';
+      const loss = `train loss ${rec.trainLoss.toFixed(3)}, valid loss ${rec.validLoss.toFixed(3)}${bpb}`;
+      process.stdout.write(`step ${rec.step}: ${loss}, ${Math.round(rec.tokensPerSecond)} tok/s${mfu}\n`);
     }
     process.stdout.write(`wrote ${r.out}/ (${r.params} parameters, ${r.activeParams} active per token)\n`);
   }

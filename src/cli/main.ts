@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { releaseSharedWebGpuDevice } from '../runtime/compile-for.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { flagGiven, unknownName } from './args.ts';
+import { flagGiven, flagValue, unknownName } from './args.ts';
 import { runCli } from './output.ts';
 
 // Every verb is imported when it runs, so `--help` and `--version` load neither ONNX Runtime nor any other
 // heavy module (the built CLI answers them in about a tenth of a second; see BENCHMARKS.md, Package).
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   demo: { run: async (argv) => (await import('./demo-verb.ts')).demoVerb(argv), summary: 'train, evaluate and export a classifier on real data, end to end' },
-  train: { run: async (argv) => (flagGiven(argv, 'model') ? (await import('./lm-verbs.ts')).lmTrainVerb(argv) : (await import('./train-verbs.ts')).trainVerb(argv)), summary: 'train an MLP on a CSV file, or a dense/MoE GPT on text (--model gpt)' },
+  train: { run: trainRoute, summary: 'train an MLP on a table, a GPT or encoder on text (--model gpt|encoder), a text classifier' },
   generate: { run: async (argv) => (await import('./lm-verbs.ts')).generateVerb(argv), summary: 'generate text with a trained language model' },
   predict: { run: async (argv) => (await import('./train-verbs.ts')).predictVerb(argv), summary: 'predict labels and class probabilities with a trained run' },
   export: { run: async (argv) => (await import('./train-verbs.ts')).exportVerb(argv), summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
@@ -21,6 +21,13 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   audit: { run: async (argv) => (await import('./audit-verb.ts')).auditVerb(argv), summary: 'audit data before training: integrity, duplicates, leakage, contamination, label issues, bias, drift (audit.json + audit.html)' },
   datasheet: { run: async (argv) => (await import('./datasheet-verb.ts')).datasheetVerb(argv), summary: 'write a Datasheet for Datasets from an audit plus your answers (YAML); flags empty sections' },
 };
+
+/** `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, the rest are language models. */
+async function trainRoute(argv: string[]): Promise<number> {
+  if (flagValue(argv, 'model') === 'text-classifier') return (await import('./text-classifier-verb.ts')).textClassifierTrainVerb(argv);
+  if (flagGiven(argv, 'model')) return (await import('./lm-verbs.ts')).lmTrainVerb(argv);
+  return (await import('./train-verbs.ts')).trainVerb(argv);
+}
 
 function usage(): string {
   const lines = ['usage: switchyard <verb> [options]   (switchyard help <verb>, or switchyard <verb> --help, for its options)', '', 'verbs:'];

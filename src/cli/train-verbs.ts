@@ -12,7 +12,8 @@ import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
 import { COMMON_FLAGS, DEVICE_FLAG, flagGiven, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
-import { exportHfGpt2, runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { exportHfGpt2, runKind, runOnnx, writeOnnxExport } from '../train/export-run.ts';
+import { predictTextClassifier } from '../train/text-classifier-run.ts';
 import { EXPORT_RANGES } from '../train/forward.ts';
 import type { TabularInputs } from '../train/tabular-onnx.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
@@ -114,15 +115,22 @@ export const TRAIN_INPUTS = `inputs (--data):
                                .json) or Parquet (.parquet, .pq); the --target column is the label; or images:
                                a folder of PNG/JPEG files, one sub-folder per label, or mnist / fashion-mnist
                                (built-in; :test is their held-out split), as pixel features (docs/images.md)
-  --model gpt:                 text files, or folders of .txt/.md files (comma-separated), or sotu (the built-in
+  --model gpt | encoder:       text files, or folders of .txt/.md files (comma-separated), or sotu (the built-in
                                State of the Union corpus)
+  --model text-classifier:     a table with a text column (--text-column) and a label column (--target), or
+                               spam-assassin (the built-in SpamAssassin e-mail corpus, labels spam/ham)
 
 models (each with its own options):
   switchyard train --data T --target COL --out DIR         an MLP classifier or regressor
                                                            options: switchyard train --help
   switchyard train --model gpt --data TEXT|sotu --out DIR  a dense or Mixture-of-Experts GPT (--preset, --layers,
                                                            --experts, --tokenizer, --steps, ...)
-                                                           options: switchyard train --model gpt --help`;
+                                                           options: switchyard train --model gpt --help
+  switchyard train --model encoder --data TEXT|sotu --out DIR
+                                                           a BERT-style encoder pretrained by masked-token prediction
+  switchyard train --model text-classifier --data T --init-from RUN --out DIR
+                                                           a classifier head on a pretrained (or fresh) body
+                                                           options: switchyard train --model text-classifier --help`;
 
 function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   const out: Record<string, ColumnRole> = {};
@@ -198,10 +206,12 @@ const PREDICT_SPEC = {
 /** `switchyard predict` */
 export async function predictVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, PREDICT_SPEC, 'predict');
-  if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained tabular model; writes labels and class probabilities as CSV.', PREDICT_SPEC)), 0;
+  if (a.help) return void process.stdout.write(formatHelp('predict', 'Predict with a trained tabular model or text classifier; writes labels and class probabilities as CSV.', PREDICT_SPEC)), 0;
   requireInput(a.data, '--data');
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--data', path: a.data }]);
-  const p = await predictTabular(a.model, a.data, { threads: a.threads, maxImagePixels: a['max-image-pixels'] });
+  const textModel = (await runKind(a.model)) === 'text-classifier';
+  const p = textModel ? await predictTextClassifier(a.model, a.data, { threads: a.threads })
+    : await predictTabular(a.model, a.data, { threads: a.threads, maxImagePixels: a['max-image-pixels'] });
   if (a.out) await writePredictions(a.out, p);
   if (a.json) emitJson({ ok: true, task: p.task, rows: p.rows, classes: p.classes, out: a.out ?? null, predictions: a.out ? undefined : p.predictions });
   else if (a.out) process.stdout.write(`wrote ${p.rows} predictions to ${a.out}\n`);

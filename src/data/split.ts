@@ -78,3 +78,28 @@ export function randomSplit(n: number, fraction: number, rng: Rng): Split {
   if (n < 2) k = 0;
   return { train: perm.slice(k).sort(), valid: perm.slice(0, k).sort() };
 }
+
+/**
+ * A seeded, stratified subset of rows: each class keeps `max(1, round(count × fraction))` of its rows (every class
+ * that has rows stays represented), drawn by a shuffle of that class's rows. The same labels, fraction and
+ * {@link Rng} state give the same rows; `fraction` 1 keeps every row. Returns sorted row indices.
+ *
+ * @example
+ * const labelled = stratifiedSubset(y, 0.1, new Rng(seed)); // about 10% of the rows of each class
+ */
+export function stratifiedSubset(labels: ArrayLike<number>, fraction: number, rng: Rng): Int32Array {
+  if (!(fraction > 0 && fraction <= 1)) {
+    const what = `labelled fraction must be in (0, 1], got ${fraction}`;
+    throw new SwitchyardError('E_SPLIT', what, 'use e.g. 0.1 for 10% of the labels');
+  }
+  const { train } = stratifiedSplit(labels, 0, rng); // checks the labels; every row, sorted
+  const byClass = new Map<number, number[]>();
+  for (const i of train) (byClass.get(labels[i]) ?? byClass.set(labels[i], []).get(labels[i])!).push(i);
+  const kept: number[] = [];
+  for (const c of [...byClass.keys()].sort((a, b) => a - b)) {
+    const rows = byClass.get(c)!;
+    rng.shuffle(rows);
+    kept.push(...rows.slice(0, Math.max(1, Math.round(rows.length * fraction))));
+  }
+  return sorted(kept);
+}

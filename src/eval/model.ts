@@ -23,6 +23,7 @@ import type { DeviceChoice } from '../runtime/compile-for.ts';
 import { Forward, type ForwardOptions } from '../train/forward.ts';
 import { loadTabularRun, type TabularRunConfig } from '../train/tabular-model.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { textClassifierEvalModel } from './text-model.ts';
 
 /**
  * What one batch of a classifier gives: row-major `logits` and `probabilities` [rows, classes], and the
@@ -151,7 +152,8 @@ export interface LoadEvalModelOptions {
 const CHUNK = 8192;
 
 /**
- * Loads a model for evaluation: a run directory of `switchyard train` (tabular MLP or GPT), or an `.onnx` file.
+ * Loads a model for evaluation: a run directory of `switchyard train` (tabular MLP, text classifier or GPT), or an
+ * `.onnx` file.
  *
  * @example
  * const m = await loadEvalModel('runs/penguins');
@@ -164,7 +166,9 @@ export async function loadEvalModel(path: string, opts: LoadEvalModelOptions = {
     // Loaded here, so that evaluating a run directory on WebGPU never loads onnxruntime-node.
     return lm ?? (await import('./onnx-model.ts')).loadOnnxClassifier(path, opts);
   }
-  if ((await runKind(path)) === 'gpt') {
+  const kind = await runKind(path);
+  if (kind === 'text-classifier') return textClassifierEvalModel(path, opts);
+  if (kind === 'gpt') {
     const { cfg, tok, model } = await loadLmRun(path);
     return { kind: 'lm', source: path, cfg, model, tokenizer: tok, release: async () => undefined };
   }

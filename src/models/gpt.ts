@@ -32,6 +32,11 @@ export interface GptConfig {
   tieWeights: boolean;
   dropout: number;
   moe?: GptMoEConfig;
+  /**
+   * False makes every block's attention bidirectional: the same stack as a BERT-style encoder, trained by masked-token
+   * prediction (`switchyard train --model encoder`). Absent or true: a causal language model.
+   */
+  causal?: boolean;
 }
 
 /** Named presets; `small` is the benchmark configuration of issue 3. */
@@ -60,7 +65,9 @@ export class Block extends Module {
     super();
     const norm = () => (cfg.norm === 'rmsnorm' ? new RMSNorm(cfg.dModel) : new LayerNorm(cfg.dModel));
     this.ln1 = norm();
-    this.attn = new CausalSelfAttention(cfg.dModel, { heads: cfg.heads, maxLen: cfg.context, rotary: cfg.position === 'rotary', dropout: cfg.dropout });
+    this.attn = new CausalSelfAttention(cfg.dModel, {
+      heads: cfg.heads, maxLen: cfg.context, rotary: cfg.position === 'rotary', dropout: cfg.dropout, causal: cfg.causal,
+    });
     this.ln2 = norm();
     this.mlp = isMoeLayer(cfg, index)
       ? new MoE(cfg.dModel, { ...cfg.moe!, activation: cfg.moe!.activation ?? cfg.activation })
@@ -107,18 +114,27 @@ export class GPT extends Module {
     return this.wpe ? add(tok, this.wpe.call(positions)) : tok;
   }
 
+  /** Final norm, then the LM head: block outputs [B, T, dModel] -> logits [B, T, vocab]. */
   private logits(h: Tensor): Tensor {
-    const x = this.lnF.call(h);
+    return this.project(this.lnF.call(h));
+  }
+
+  private project(x: Tensor): Tensor {
     return this.head ? this.head.call(x) : matmul(x, transpose(this.wte.weight.t));
+  }
+
+  /** ids: i64 [B, T] (T <= context, static) -> the final-normed hidden states [B, T, dModel] (what a head reads). */
+  hidden(ids: Tensor): Tensor {
+    const t = ids.shape[1] as number;
+    const positions = constant(BigInt64Array.from({ length: t }, (_, i) => BigInt(i)), [t]);
+    let h = dropout(this.embed(ids, positions), this.cfg.dropout); // [B, T, dModel]
+    for (const b of this.blocks) h = b.call(h, positions); // [B, T, dModel]
+    return this.lnF.call(h);
   }
 
   /** ids: i64 [B, T] (T <= context, static) -> logits [B, T, vocab]. */
   forward(ids: Tensor): Tensor {
-    const t = ids.shape[1] as number;
-    const positions = constant(BigInt64Array.from({ length: t }, (_, i) => BigInt(i)), [t]);
-    let h = dropout(this.embed(ids, positions), this.cfg.dropout);
-    for (const b of this.blocks) h = b.call(h, positions);
-    return this.logits(h);
+    return this.project(this.hidden(ids));
   }
 
   /** Mean next-token cross-entropy of `ids` [B, T] against `targets` [B, T]. */

@@ -31,6 +31,14 @@ export function applyRotary(x: Tensor, positions: Tensor, tables: { cos: Float32
   return concat([sub(mul(x1, cos), mul(x2, sin)), add(mul(x1, sin), mul(x2, cos))], -1);
 }
 
+/** `scores` [..., T, T] with -1e9 added above the diagonal (a position sees itself and earlier ones). */
+function causalMask(scores: Tensor, t: number): Tensor {
+  // The mask as an added bias: its gradient passes straight through (a `where` costs a pass both ways).
+  const bias = new Float32Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) bias[i * t + j] = -1e9;
+  return add(scores, constant(bias, [t, t]));
+}
+
 /** Options of {@link CausalSelfAttention}. */
 export interface AttentionOptions {
   heads: number;
@@ -38,14 +46,19 @@ export interface AttentionOptions {
   maxLen: number;
   rotary?: boolean;
   dropout?: number;
-  /** Mask future positions (default true); false lets every position attend to all (e.g. pixels of an image). */
-  causal?: boolean;
   bias?: boolean;
+  /**
+   * Each position attends to earlier positions only (default true: a language model). False makes the
+   * attention bidirectional, as in a BERT-style encoder or over the pixels of an image (the KV-cached {@link CausalSelfAttention.decode} is
+   * always causal).
+   */
+  causal?: boolean;
 }
 
 /**
- * Causal multi-head self-attention. One fused QKV projection, heads batched into one matmul for scores and
- * one for values (no per-head loops), a causal mask added as a bias, then the output projection.
+ * Causal (or, with `causal: false`, bidirectional) multi-head self-attention. One fused QKV projection, heads
+ * batched into one matmul for scores and one for values (no per-head loops), a causal mask added as a bias, then
+ * the output projection.
  * With a KV cache ({@link CausalSelfAttention.decode}) each new token attends to the cached keys only.
  */
 export class CausalSelfAttention extends Module {
@@ -91,18 +104,15 @@ export class CausalSelfAttention extends Module {
   }
 
   /**
-   * Causal attention over x [B, T, C] (static T) at `positions` (i64 [T]), also returning the keys and values
-   * [B, H, T, D] it computed: a prompt's prefill writes them into a KV cache in one pass.
+   * Attention over x [B, T, C] (static T) at `positions` (i64 [T]), causal unless `causal: false`, also returning
+   * the keys and values [B, H, T, D] it computed: a prompt's prefill writes them into a KV cache in one pass.
    */
   prefill(x: Tensor, positions?: Tensor): { y: Tensor; k: Tensor; v: Tensor } {
     const t = x.shape[1];
     if (typeof t !== 'number' || t > this.opts.maxLen) throw new SwitchyardError('E_SHAPE', `attention: sequence length ${t} must be static and <= ${this.opts.maxLen}`, 'use a fixed context length');
     const [q, k, v] = this.heads(x, positions);
     const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(this.headDim));
-    // The causal mask as an added bias: its gradient passes straight through (a `where` costs a pass both ways).
-    const bias = new Float32Array(t * t);
-    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) bias[i * t + j] = -1e9;
-    const masked = this.opts.causal === false ? scores : add(scores, constant(bias, [t, t]));
+    const masked = this.opts.causal === false ? scores : causalMask(scores, t);
     const att = dropout(softmax(masked, -1), this.opts.dropout ?? 0);
     return { y: this.merge(matmul(att, v), x), k, v };
   }

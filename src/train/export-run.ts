@@ -18,6 +18,7 @@ import { exportLm } from './generate.ts';
 import { loadLmRun } from './lm-session.ts';
 import { RUN_FILES } from './run-dir.ts';
 import { tabularOnnx, type TabularOnnxOptions } from './tabular-predict.ts';
+import { textClassifierOnnx } from './text-classifier-run.ts';
 
 /** Inputs and outputs of a language model's exported decode step. */
 const LM_IO = { inputs: ['ids', 'pos', 'cacheK', 'cacheV'], outputs: ['logits', 'presentK', 'presentV', 'newK', 'newV', 'allLogits'] };
@@ -38,14 +39,20 @@ export async function runKind(dir: string): Promise<string | undefined> {
 }
 
 /**
- * The ONNX bytes of a run directory's deployable graph, with its input and output names. `opts` pick a tabular
+ * The ONNX bytes of a run directory's deployable graph (a tabular model's, a text classifier's, or a language model's
+ * decode step), with its input and output names. `opts` pick a tabular
  * model's inputs (raw columns or encoded features) and the target opset of either kind.
  *
  * @example
  * const { bytes, inputs, outputs } = await runOnnx('runs/lm'); // inputs ids, pos, cacheK, cacheV
  */
 export async function runOnnx(dir: string, opts: TabularOnnxOptions = {}): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
-  if ((await runKind(dir)) === 'gpt') {
+  const kind = await runKind(dir);
+  if (kind === 'text-classifier') {
+    if (opts.inputs !== undefined) throw new SwitchyardError('E_USAGE', `${dir}: --inputs is for tabular models`, 'a text classifier takes token ids and a text mask; leave --inputs out');
+    return textClassifierOnnx(dir, { opset: opts.opset });
+  }
+  if (kind === 'gpt') {
     if (opts.inputs === 'raw') throw new SwitchyardError('E_USAGE', `${dir}: --inputs raw is for tabular models`, 'a language model\'s decode step takes token ids; leave --inputs out');
     return { bytes: (await exportLm(dir, { opset: opts.opset })).bytes, ...LM_IO };
   }

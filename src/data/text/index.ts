@@ -14,5 +14,7 @@ export * from './bpe.ts';
 export * from './corpus.ts';
 export * from './hf-tokenizer.ts';
 export * from './lm-batches.ts';
+export * from './masking.ts';
+export * from './spam-assassin.ts';
 export * from './pretokenize.ts';
 export * from './tokenizer.ts';
