@@ -120,3 +120,34 @@ describe('switchyard governance', () => {
     expectBadInput(run(['governance', '--registry', 'reg', '--model', 'penguins', '--fail-on', 'MEASURE']), /say which status/);
   });
 });
+
+describe('the demo reports look right (issue 15, item 4)', () => {
+  const visible = (html: string, tag: string) => [...html.matchAll(new RegExp(`<${tag}[^>]*>([^<]*)</${tag}>`, 'g'))].map((m) => m[1]);
+
+  it('the clean audit opens with its checks, shows what passed (a per-column drift table) and no raw option keys', () => {
+    const html = readFileSync(join(dir, 'demo/audit/audit.html'), 'utf8');
+    expect(html.indexOf('id="checks"')).toBeLessThan(html.indexOf('<nav class="toc"'));
+    expect(html).toMatch(/sev-ok">pass<\/span><\/td><td>Integrity/);
+    expect(html).toMatch(/Drift<\/a><\/td><td>\d+ columns tested, none drifted/);
+    expect(html).toMatch(/sev-muted">skipped<\/span><\/td><td>Bias<\/td><td>not run: no --sensitive column/);
+    const audit = JSON.parse(readFileSync(join(dir, 'demo/audit/audit.json'), 'utf8'));
+    expect(audit.driftTests.length).toBeGreaterThan(4);
+    for (const t of audit.driftTests) expect(html).toContain(`<tr><td>${t.column}</td>`);
+    expect(html).toMatch(/no drift<\/td>/);
+    // Option names in words: no camelCase key, no empty mapping shown.
+    for (const key of [...visible(html, 'dt'), ...visible(html, 'th')]) expect(key, key).not.toMatch(/[a-z][A-Z]/);
+    expect(html).not.toContain('{}');
+    expect(html).toContain('contamination n-gram length (words)');
+  });
+
+  it('the eval page opens with checks and more than accuracy, and never sends users to a source file', () => {
+    const html = readFileSync(join(dir, 'eval/eval.html'), 'utf8');
+    expect(html.indexOf('id="checks"')).toBeLessThan(html.indexOf('id="summary"'));
+    for (const name of ['accuracy', 'balanced accuracy', 'F1 (macro)', 'ROC AUC', 'log loss', 'expected calibration error']) expect(visible(html, 'dt')).toContain(name);
+    expect(html).toMatch(/<td>Fairness<\/a><\/td>|>Fairness<\/a>/);
+    expect(html).toMatch(/<line class="sy-interval"/); // slices: estimates with intervals
+    for (const page of ['eval/eval.html', 'demo/audit/audit.html', 'demo/eval/eval.html', 'card/MODEL_CARD.html', 'gov/governance.html']) {
+      expect(readFileSync(join(dir, page), 'utf8'), page).not.toMatch(/src\/[a-z]+\/[a-z-]+\.ts/);
+    }
+  });
+});
