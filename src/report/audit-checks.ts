@@ -32,7 +32,9 @@ export function auditChecks(r: AuditResult): CheckRow[] {
     const section = `findings-${fam}`;
     if (c.error || c.warn) return { check: title, status: c.error ? 'fail' : 'warn', detail: `${c.error} errors, ${c.warn} warnings: ${(list.find((f) => f.severity === 'error') ?? list[0]).message}`, section };
     const missing = needs(r);
-    return missing ? { check: title, status: 'skipped', detail: `not run: ${missing}` } : { check: title, status: 'pass', detail: passed(r), section: fam === 'drift' ? 'drift' : undefined };
+    if (missing) return { check: title, status: 'skipped', detail: `not run: ${missing}` };
+    const notes = (byFamily.get(fam) ?? []).length;
+    return { check: title, status: 'pass', detail: passed(r) + (notes ? ` (${notes} notes below)` : ''), section: notes ? section : fam === 'drift' ? 'drift' : undefined };
   });
   for (const [fam, list] of byFamily) {
     if (known.has(fam)) continue;

@@ -8,7 +8,8 @@ import { renderDriftHtml, type DriftReport } from '../../src/monitor/report.ts';
 import { barChart, intervalChart, lineChart } from '../../src/report/charts.ts';
 import { buildDatasheet, datasheetReportDoc } from '../../src/report/datasheet.ts';
 import { renderReport } from '../../src/report/html.ts';
-import { cleanAudit } from './fixtures.ts';
+import { auditChecks } from '../../src/report/audit-checks.ts';
+import { cleanAudit, sampleAudit } from './fixtures.ts';
 
 interface Box { x0: number; x1: number; y0: number; y1: number; text: string; cls: string }
 
@@ -84,5 +85,17 @@ describe('report charts', () => {
     const html = renderReport(datasheetReportDoc(buildDatasheet(cleanAudit())));
     expect(html.indexOf('id="checks"')).toBeLessThan(html.indexOf('<nav class="toc"'));
     expect(html).toMatch(/sev-muted">missing<\/span><\/td><td><a href="#sec-motivation">Motivation<\/a><\/td><td>nobody has answered it/);
+  });
+
+  it('audit checks: a family with errors fails, with warnings is to look at, without findings passes', () => {
+    const audit = sampleAudit();
+    const checks = auditChecks(audit);
+    for (const c of checks) {
+      const fam = audit.findings.filter((f) => c.section === `findings-${f.check.split('.')[0]}` && f.severity !== 'info');
+      if (fam.some((f) => f.severity === 'error')) expect(c.status, c.check).toBe('fail');
+      else if (fam.length) expect(c.status, c.check).toBe('warn');
+    }
+    expect(checks.some((c) => c.status === 'fail')).toBe(true);
+    expect(auditChecks(cleanAudit()).every((c) => c.status === 'pass' || c.status === 'skipped')).toBe(true);
   });
 });
