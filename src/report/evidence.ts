@@ -207,7 +207,8 @@ export function pointerOf(...segments: (string | number)[]): string {
  * factHref(fact); // 'evidence/reports/eval/eval.json#/scores/overall/accuracy/estimate'
  */
 export function factHref(f: Fact): string {
-  return `${EVIDENCE_DIR}/${f.source.file}#${encodeURI(f.source.pointer).replace(/#/g, '%23')}`;
+  const file = `${EVIDENCE_DIR}/${f.source.file}`;
+  return f.source.pointer ? `${file}#${encodeURI(f.source.pointer).replace(/#/g, '%23')}` : file;
 }
 
 /**

@@ -226,7 +226,9 @@ function caveats(ev: ModelEvidence, a: DatasheetAnswers): CardItem[] {
   const facts = defined([...notes, ...problems]);
   const items = answers(a, 'caveats');
   if (facts.length) items.push({ kind: 'facts', facts });
-  if (!fileOf(ev, 'security')) items.push({ kind: 'missing', what: 'security review', how: 'link one when registering: registry register --security FILE' });
+  const reviews = ev.files.filter((f) => f.link === 'security');
+  if (reviews.length) items.push({ kind: 'facts', facts: reviews.map((f): Fact => ({ label: 'security review', value: f.path, text: f.path, source: { file: f.path, pointer: '', sha256: f.sha256 } })) });
+  else items.push({ kind: 'missing', what: 'security review', how: 'link one when registering: registry register --security FILE' });
   return items;
 }
 
@@ -239,7 +241,7 @@ function cardChecks(card: Omit<ModelCard, 'checks'>, ev: ModelEvidence): CheckRo
     row('Data audit', have('audit'), 'linked', 'not linked to this version', 'training'),
     row('Slices and fairness', !card.missing.some((m) => m.section === 'factors'), 'evaluated', card.missing.filter((m) => m.section === 'factors').map((m) => m.what).join('; '), 'factors'),
     row('Compression check', have('compress'), 'linked', 'not linked', 'quantitative'),
-    row('Security review', have('security'), 'linked', 'not linked', 'caveats'),
+    row('Security review', ev.files.some((f) => f.link === 'security'), 'linked', 'not linked', 'caveats'),
     row('Human answers', card.openQuestions.length === 0, 'every question answered', `${card.openQuestions.length} questions open`, 'use'),
   ];
 }

@@ -82,6 +82,17 @@ describe('switchyard card', () => {
     expect(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/> \*\*Missing evidence:\*\* security review/);
   });
 
+  it('a security review linked at registration (any format) is listed with its link, no longer missing', () => {
+    const reg = run(['registry', 'register', '--registry', 'reg', '--name', 'penguins', '--from', 'demo/run', '--eval', 'eval', '--security', 'review.md', '--json']);
+    expect(reg.code, reg.stderr).toBe(0);
+    expect(run(['card', '--registry', 'reg', '--model', `penguins@${reg.json.version.version}`, '--out', 'card-v2']).code).toBe(0);
+    const card = JSON.parse(readFileSync(join(dir, 'card-v2/MODEL_CARD.json'), 'utf8')) as ModelCard;
+    expect(card.missing.map((m) => m.what)).not.toContain('security review');
+    expect(card.missing.map((m) => m.what)).toContain('compression check');
+    expect(readFileSync(join(dir, 'card-v2/MODEL_CARD.md'), 'utf8')).toContain('- security review: [reports/security/review.md](evidence/reports/security/review.md)');
+    expect(readFileSync(join(dir, 'card-v2/evidence/reports/security/review.md'), 'utf8')).toContain('# Security review');
+  });
+
   it('--strict exits 3 while evidence is missing; bad input exits 2', () => {
     expect(run(['card', '--registry', 'reg', '--model', 'penguins@production', '--out', 'card2', '--strict', '--json']).code).toBe(3);
     expectBadInput(run(['card', '--registry', 'reg', '--out', 'card3']), /missing --model/);
