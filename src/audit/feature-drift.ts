@@ -7,11 +7,9 @@ import { chiSquareTwoSample, jensenShannon, ksTwoSample } from '../stats/drift.t
 import { type AuditContext, score } from './context.ts';
 import type { ProfiledSplit } from './profile.ts';
 import { num } from './sql.ts';
-import type { Finding } from './types.ts';
+import { DRIFT_EFFECT, DRIFT_P, type DriftTest, type Finding } from './types.ts';
 
-/** Drift is reported when p < DRIFT_P and the effect (KS statistic or JS distance) is at least DRIFT_EFFECT. */
-export const DRIFT_P = 0.001;
-export const DRIFT_EFFECT = 0.1;
+export { DRIFT_EFFECT, DRIFT_P } from './types.ts';
 /** Rows sampled per split for the KS test. */
 export const KS_SAMPLE = 50_000;
 const MAX_CATEGORIES = 50;
@@ -30,12 +28,13 @@ async function categories(db: DuckSession, s: ProfiledSplit, name: string): Prom
 
 /**
  * Compares every numeric, categorical and boolean column present in both splits (the target is left to the
- * label checks).
+ * label checks). Every test run, drifted or not, is appended to `tests` when given.
  *
  * @example
- * await checkFeatureDrift(db, ctx); // [{ check: 'drift.feature', column: 'age', details: { test: 'ks', statistic, pValue } }]
+ * const tests: DriftTest[] = [];
+ * await checkFeatureDrift(db, ctx, tests); // [{ check: 'drift.feature', column: 'age', details: { test: 'ks', statistic, pValue } }]
  */
-export async function checkFeatureDrift(db: DuckSession, ctx: AuditContext): Promise<Finding[]> {
+export async function checkFeatureDrift(db: DuckSession, ctx: AuditContext, tests: DriftTest[] = []): Promise<Finding[]> {
   const test = ctx.test;
   if (!test) return [];
   const out: Finding[] = [];
@@ -47,7 +46,9 @@ export async function checkFeatureDrift(db: DuckSession, ctx: AuditContext): Pro
       const b = await sample(db, test, col.name);
       if (a.length === 0 || b.length === 0) continue;
       const r = ksTwoSample(a, b);
-      if (r.pValue < DRIFT_P && r.statistic >= DRIFT_EFFECT) {
+      const drifted = r.pValue < DRIFT_P && r.statistic >= DRIFT_EFFECT;
+      tests.push({ column: col.name, test: 'ks', statistic: r.statistic, pValue: r.pValue, effect: r.statistic, drifted });
+      if (drifted) {
         out.push({
           check: 'drift.feature', severity: 'warn', score: score(r.statistic), column: col.name, split: 'train/test',
           message: `Column '${col.name}' is distributed differently in test (KS statistic ${r.statistic.toFixed(3)}, p = ${r.pValue.toExponential(2)}).`,
@@ -69,7 +70,9 @@ export async function checkFeatureDrift(db: DuckSession, ctx: AuditContext): Pro
       if (ca.length < 2 || ca.every((v) => v === 0) || cb.every((v) => v === 0)) continue;
       const chi = chiSquareTwoSample(ca, cb);
       const js = jensenShannon(ca, cb);
-      if (chi.pValue < DRIFT_P && js >= DRIFT_EFFECT) {
+      const drifted = chi.pValue < DRIFT_P && js >= DRIFT_EFFECT;
+      tests.push({ column: col.name, test: 'chi-square', statistic: chi.statistic, pValue: chi.pValue, effect: js, drifted });
+      if (drifted) {
         out.push({
           check: 'drift.feature', severity: 'warn', score: score(js), column: col.name, split: 'train/test',
           message: `Column '${col.name}' has a different mix of values in test (Jensen-Shannon distance ${js.toFixed(3)}, chi-square p = ${chi.pValue.toExponential(2)}).`,

@@ -21,7 +21,7 @@ import { findIdentifierColumns, findSharedRows, findSingleFeaturePredictors } fr
 import { findCrossSplitNearDuplicates, findNearDuplicateText, type NearDupOptions } from './near-duplicates.ts';
 import { loadSplit, type ProfiledSplit } from './profile.ts';
 import type { SemanticKind } from './semantic.ts';
-import { SEVERITIES, type AuditResult, type Finding, type Severity } from './types.ts';
+import { SEVERITIES, type AuditResult, type DriftTest, type Finding, type Severity } from './types.ts';
 
 /** Label issues train cross-validated models on every row: above this many rows the check is skipped. */
 export const LABEL_ISSUES_MAX_ROWS = 50_000;
@@ -137,7 +137,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
       findings.push(...(await checkImbalance(db, ctx)), ...(await checkLabelDrift(db, ctx)));
     });
     await timed('bias', async () => findings.push(...(await checkBias(db, ctx))));
-    await timed('drift', async () => findings.push(...(await checkFeatureDrift(db, ctx))));
+    const driftTests: DriftTest[] = [];
+    await timed('drift', async () => findings.push(...(await checkFeatureDrift(db, ctx, driftTests))));
     await timed('text', async () => {
       if (!textColumn) return;
       const docs = async (s: ProfiledSplit): Promise<string[]> => (await db.column(`SELECT coalesce("${textColumn.replace(/"/g, '""')}", '') FROM ${s.table} ORDER BY rowid`)).map(String);
@@ -175,7 +176,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditResult> {
         columns: kinds, positive: opts.positive ?? null, nearDuplicates: opts.nearDuplicates ?? {}, contaminationN: opts.contaminationN ?? 13, seed: opts.seed ?? 0,
       },
       splits: splitsOf(ctx).map((s) => s.profile),
-      findings, summary, timings,
+      findings, summary, timings, ...(test ? { driftTests } : {}),
     };
   } finally {
     db.close();

@@ -41,6 +41,11 @@ export interface Finding {
   details?: Record<string, unknown>;
 }
 
+/** Feature drift is reported when p < DRIFT_P and the effect (KS statistic or JS distance) is at least DRIFT_EFFECT. */
+export const DRIFT_P = 0.001;
+/** See {@link DRIFT_P}. */
+export const DRIFT_EFFECT = 0.1;
+
 /** Evidence lists are capped so reports stay readable; the count is always in `details`. */
 export const MAX_EVIDENCE_ROWS = 50;
 
@@ -106,4 +111,23 @@ export interface AuditResult {
   summary: Record<Severity, number>;
   /** Wall-clock seconds per check family, for the report footer. */
   timings: Record<string, number>;
+  /** Every train/test drift test the audit ran, drifted or not (absent in audits written before it was recorded). */
+  driftTests?: DriftTest[];
+}
+
+/**
+ * One train/test drift test of one column: what passed is recorded as well as what drifted.
+ *
+ * @example
+ * const t: DriftTest = { column: 'age', test: 'ks', statistic: 0.04, pValue: 0.61, effect: 0.04, drifted: false };
+ */
+export interface DriftTest {
+  column: string;
+  /** `ks` (numeric) or `chi-square` (categorical and boolean). */
+  test: string;
+  statistic: number;
+  pValue: number;
+  /** KS statistic or Jensen-Shannon distance, compared with the effect threshold. */
+  effect: number;
+  drifted: boolean;
 }

@@ -70,6 +70,7 @@ export async function compareVerb(argv: string[]): Promise<number> {
       title: `Regression gate: ${r.passed ? 'passed' : 'FAILED'}`,
       subtitle: `${r.candidate} vs ${r.baseline} on ${r.data}`,
       meta: [['examples', String(r.n)], ['guarded metrics', r.guard.join(', ')], ['alpha', String(r.alpha)], ['correction', r.correction], ['bootstrap resamples', String(r.resamples)]],
+      checks: r.rows.map((x) => ({ check: `${x.metric} (${x.scope})`, status: x.worse ? 'fail' : 'pass', detail: `candidate - baseline ${x.diff.toPrecision(3)}, adjusted p(worse) ${x.pAdjusted.toPrecision(2)}`, section: 'rows' })),
       sections: [
         { id: 'rows', title: 'Paired comparison (candidate - baseline)', blocks: [{ kind: 'table', columns: HEADER, rows: tableRows(r.rows) }] },
         ...(r.skipped.length ? [{ id: 'skipped', title: 'Slices too small to test', blocks: [{ kind: 'table' as const, columns: ['scope', 'n'], rows: r.skipped.map((s) => [s.scope, String(s.count)]) }] }] : []),

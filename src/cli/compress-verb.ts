@@ -1,5 +1,7 @@
 import { COMPRESS_RANGES, compressModel, type CompressResult } from '../compress/compress.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import { writeJsonAtomic } from '../util/fs.ts';
+import { checkOutputs } from '../util/paths.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { corpusPaths } from './lm-verbs.ts';
 import { emitJson } from './output.ts';
@@ -19,6 +21,7 @@ export const COMPRESS_SPEC = {
   data: { type: 'list', help: 'check inputs: a table (tabular models) or text files/folders or "sotu" (language models)' },
   limit: { type: 'number', ...COMPRESS_RANGES.limit, help: 'most rows (default 2000) or tokens (default 1024) the check runs' },
   'min-agreement': { type: 'number', ...COMPRESS_RANGES.minAgreement, help: 'gate: do not write the model (exit 3) when labels / top-1 tokens agree on fewer than this share' },
+  report: { type: 'string', valueName: 'file', help: 'also write the result as JSON here (format switchyard.compress), for registry register --compress' },
   threads: THREADS_FLAG,
 } as const;
 
@@ -58,12 +61,15 @@ export async function compressVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, COMPRESS_SPEC, 'compress');
   if (a.help) return void process.stdout.write(formatHelp('compress', 'Quantize a trained model to int8 ONNX (about 4x smaller; int8 matmuls in dynamic mode) and check it against the float32 model.', COMPRESS_SPEC)), 0;
   if (a.mode !== 'dynamic' && a.mode !== 'weights') throw new SwitchyardError('E_USAGE', `--mode ${a.mode} is not dynamic or weights`, 'e.g. --mode dynamic');
+  checkOutputs([{ flag: '--report', path: a.report, kind: 'file' }], [{ flag: '--model', path: a.model }, { flag: '--out', path: a.out }]);
   const r = await compressModel({
     model: a.model, out: a.out, mode: a.mode, minElements: a['min-elements'],
     weightBits: a['weight-bits'] as 7 | 8 | undefined, data: a.data?.length ? corpusPaths(a.data) : undefined,
     limit: a.limit, minAgreement: a['min-agreement'], threads: a.threads, progress: { enabled: !a.quiet && !a.json },
   });
-  if (a.json) emitJson({ ok: true, out: r.out, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, quantization: r.report, check: r.check });
+  const result = { out: r.out, bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter, quantization: r.report, check: r.check };
+  if (a.report) await writeJsonAtomic(a.report, { format: 'switchyard.compress', version: 1, created: new Date().toISOString(), model: a.model, ...result });
+  if (a.json) emitJson({ ok: true, ...result, report: a.report ?? null });
   else process.stdout.write(summary(r));
   return 0;
 }

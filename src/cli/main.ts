@@ -20,6 +20,8 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   compare: { run: async (argv) => (await import('./compare-verb.ts')).compareVerb(argv), summary: 'regression gate: paired comparison of two models on the same data, overall and per slice (exit 3 if worse)' },
   audit: { run: async (argv) => (await import('./audit-verb.ts')).auditVerb(argv), summary: 'audit data before training: integrity, duplicates, leakage, contamination, label issues, bias, drift (audit.json + audit.html)' },
   datasheet: { run: async (argv) => (await import('./datasheet-verb.ts')).datasheetVerb(argv), summary: 'write a Datasheet for Datasets from an audit plus your answers (YAML); flags empty sections' },
+  card: { run: async (argv) => (await import('./card-verb.ts')).cardVerb(argv), summary: "write a model card of a registry version from its linked reports (every number linked to its source) plus your answers" },
+  governance: { run: async (argv) => (await import('./governance-verb.ts')).governanceVerb(argv), summary: 'NIST AI RMF / ISO/IEC 42001 risk profile of a registry version: evidenced, partial or missing; --fail-on gate (exit 3)' },
 };
 
 /** `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, the rest are language models. */

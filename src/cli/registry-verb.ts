@@ -16,8 +16,18 @@ const WHO = {
   reason: { type: 'string', help: 'why, recorded in the history' },
 } as const satisfies ArgSpec;
 
+/** Reports stored with a version (`reports/<flag>/…`), read back by `switchyard card` and `governance`. */
+const REPORT_FLAGS = {
+  audit: { type: 'string', help: 'audit report (file or directory) stored with the version' },
+  eval: { type: 'string', help: 'evaluation report (file or directory) stored with the version' },
+  compress: { type: 'string', help: 'compression check (compress --report FILE) stored with the version' },
+  security: { type: 'string', help: 'security review (file or directory, any format) stored with the version' },
+  drift: { type: 'string', help: 'drift report (monitor report --out DIR) of an earlier version, stored as evidence' },
+} as const satisfies ArgSpec;
+const REPORT_LINKS = Object.keys(REPORT_FLAGS) as (keyof typeof REPORT_FLAGS)[];
+
 const SPECS = {
-  register: { ...BASE, ...WHO, name: { type: 'string', required: true, help: 'model name' }, from: { type: 'string', required: true, help: 'run directory or .onnx file' }, audit: { type: 'string', help: 'audit report (file or directory) stored with the version' }, eval: { type: 'string', help: 'evaluation report (file or directory) stored with the version' } },
+  register: { ...BASE, ...WHO, name: { type: 'string', required: true, help: 'model name' }, from: { type: 'string', required: true, help: 'run directory or .onnx file' }, ...REPORT_FLAGS },
   alias: { ...BASE, ...WHO },
   rollback: { ...BASE, ...WHO },
   list: BASE,
@@ -103,7 +113,7 @@ export async function registryVerb(argv: string[]): Promise<number> {
   };
   if (c === 'register') {
     const store = (a.registry as string | undefined) ?? process.env.SWITCHYARD_REGISTRY ?? 'registry';
-    const inputs = (['from', 'audit', 'eval'] as const).map((k) => ({ flag: `--${k}`, path: a[k] as string | undefined }));
+    const inputs = (['from', ...REPORT_LINKS] as const).map((k) => ({ flag: `--${k}`, path: a[k] as string | undefined }));
     checkOutputs([{ flag: '--registry', path: isPostgresUrl(store) ? undefined : store, kind: 'dir' }], inputs);
   }
   return withRegistry(a.registry as string | undefined, async (reg) => {
@@ -111,8 +121,7 @@ export async function registryVerb(argv: string[]): Promise<number> {
       case 'register': {
         positionals(a._, [], c);
         const links: Record<string, string> = {};
-        if (a.audit) links.audit = a.audit as string;
-        if (a.eval) links.eval = a.eval as string;
+        for (const k of REPORT_LINKS) if (a[k]) links[k] = a[k] as string;
         const v = await reg.register({ name: a.name as string, from: a.from as string, links, ...who });
         return out({ version: v }, `registered ${v.name}@${v.version} (${v.kind}, ${v.artefacts.length} artefacts) in ${reg.location}`);
       }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Registry } from '../registry/registry.ts';
 import { barChart, reliabilityDiagram } from '../report/charts.ts';
-import { type Block, renderReport, writeReportFiles } from '../report/html.ts';
+import { type Block, type CheckRow, renderReport, writeReportFiles } from '../report/html.ts';
 import { loadModel } from '../serve/model-runner.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type WindowAnalysis } from './analysis.ts';
@@ -73,6 +73,34 @@ function columnChart(f: ColumnDrift): Block[] {
   return [{ kind: 'chart', svg, caption: `${f.drifted ? 'DRIFTED' : 'stable'} — PSI ${fmt(f.psi)}` }];
 }
 
+/** Names of the drift tests, for chart titles. */
+const TEST_NAMES: Record<string, string> = {
+  ks: 'Kolmogorov-Smirnov statistic', 'chi-square': 'chi-square statistic', wasserstein: 'normed Wasserstein distance',
+  'jensen-shannon': 'Jensen-Shannon distance', mmd: 'MMD statistic',
+};
+
+/**
+ * One chart per kind of test: a chi-square statistic of 60 and a KS statistic of 0.1 live on different scales,
+ * so each kind gets its own axis rather than sharing one.
+ */
+function statisticPanels(features: ColumnDrift[]): Block[] {
+  const kinds = [...new Set(features.map((f) => f.test))];
+  return kinds.map((k) => {
+    const fs = features.filter((f) => f.test === k);
+    const svg = barChart({ title: `${TEST_NAMES[k] ?? k} per column`, categories: fs.map((f) => f.column), series: [{ name: k, values: fs.map((f) => f.statistic) }], horizontal: true, valueLabel: TEST_NAMES[k] ?? k });
+    return { kind: 'chart', svg, caption: `${fs.length} column(s) tested with ${TEST_NAMES[k] ?? k}` };
+  });
+}
+
+/** The checks a drift page opens with: the dataset, the predictions and each column. */
+function driftChecks(a: WindowAnalysis): CheckRow[] {
+  const d = a.drift;
+  const rows: CheckRow[] = [{ check: 'Dataset drift', status: d.dataset ? 'fail' : 'pass', detail: `${d.drifted} of ${d.columns} columns drifted (share ${fmt(d.share)}; dataset drift at ≥ ${d.driftShare})`, section: 'columns' }];
+  rows.push(d.prediction ? { check: 'Prediction drift', status: d.prediction.drifted ? 'warn' : 'pass', detail: `${d.prediction.test} ${fmt(d.prediction.statistic)}`, section: 'prediction' } : { check: 'Prediction drift', status: 'skipped', detail: 'no reference predictions' });
+  for (const f of d.features) rows.push({ check: `Column ${f.column}`, status: f.drifted ? 'warn' : 'pass', detail: `${TEST_NAMES[f.test] ?? f.test} ${fmt(f.statistic)}${f.pValue !== undefined ? `, p ${fmt(f.pValue, 2)}` : ''}`, section: 'columns' });
+  return rows;
+}
+
 /**
  * The HTML page of a drift report.
  *
@@ -93,9 +121,10 @@ export function renderDriftHtml(r: DriftReport): string {
     title: `Drift report — ${r.model.name}@${r.model.version}`,
     subtitle: `${a.rows} logged predictions (${r.window}) against ${r.reference?.source ?? 'no reference'}`,
     meta: [['model', `${r.model.ref} → version ${r.model.version}`], ['window', r.window], ['from', a.from ?? '—'], ['to', a.to ?? '—'], ['versions seen', a.versions.join(', ')], ['reference rows', r.reference?.rows ?? '—'], ['created', r.createdAt]],
+    checks: driftChecks(a),
     summary: [{ kind: 'kv', pairs: [['dataset drift', d.dataset ? 'YES' : 'no'], ['drifted columns', `${d.drifted} of ${d.columns} (share ${fmt(d.share)}; dataset drift at ≥ ${d.driftShare})`], ['prediction drift', d.prediction ? (d.prediction.drifted ? `yes (${d.prediction.test} ${fmt(d.prediction.statistic)})` : 'no') : '—'], ['live accuracy', fmt(a.live.accuracy)]] }],
     sections: [
-      { id: 'columns', title: 'Column drift', blocks: [{ kind: 'text', text: 'Numeric columns: Kolmogorov-Smirnov (p < 0.05) when the reference has at most 1000 rows, else Wasserstein distance normed by the reference standard deviation (≥ 0.1). Categorical columns: chi-square (p < 0.05) up to 1000 rows, else Jensen-Shannon distance (≥ 0.1). Text columns: MMD on hashed character-3-gram embeddings (p < 0.05). PSI over reference-quantile bins or categories is shown for every column.' }, table(d.features), ...(d.features.length ? [{ kind: 'chart' as const, svg: barChart({ title: 'drift statistic per column', categories: d.features.map((f) => f.column), series: [{ name: 'statistic', values: d.features.map((f) => f.statistic) }], horizontal: true }) }] : [])] },
+      { id: 'columns', title: 'Column drift', blocks: [{ kind: 'text', text: 'Numeric columns: Kolmogorov-Smirnov (p < 0.05) when the reference has at most 1000 rows, else Wasserstein distance normed by the reference standard deviation (≥ 0.1). Categorical columns: chi-square (p < 0.05) up to 1000 rows, else Jensen-Shannon distance (≥ 0.1). Text columns: MMD on hashed character-3-gram embeddings (p < 0.05). PSI over reference-quantile bins or categories is shown for every column.' }, table(d.features), ...statisticPanels(d.features)] },
       { id: 'distributions', title: 'Distributions', blocks: d.features.flatMap(columnChart) },
       { id: 'prediction', title: 'Prediction drift', blocks: d.prediction ? [table([d.prediction]), ...columnChart(d.prediction), { kind: 'text', text: `Reference predictions: ${r.reference?.predictions === 'model' ? "the model's own predictions on the reference rows" : 'the reference target column'}.` }] : [{ kind: 'text', text: 'No reference predictions.' }] },
       { id: 'live', title: 'Live quality', blocks: live },

@@ -3,11 +3,13 @@
  * charts for bias findings, cluster tables for near-duplicates, match tables for leakage), per-column
  * profiles, distributions, missingness, label balance, drift and timings. Rendered by {@link renderReport}.
  */
-import type { AuditResult, ColumnProfile, Finding, SplitProfile } from '../audit/types.ts';
+import { DRIFT_EFFECT, DRIFT_P, type AuditResult, type ColumnProfile, type Finding, type SplitProfile } from '../audit/types.ts';
 import { checkFamily, clustersOf, driftStats, findingsByFamily, groupsOf, labelProfiles, sensitiveColumns, severityCounts } from './audit-view.ts';
 import { barChart, histogramChart } from './charts.ts';
-import { renderReport, previewValue, writeReportFiles, type Block, type Cell, type ReportSection } from './html.ts';
+import { auditChecks } from './audit-checks.ts';
+import { formatCell, renderReport, writeReportFiles, type Block, type Cell, type ReportSection } from './html.ts';
 import { truncate } from './svg.ts';
+
 
 /** At most this many per-column charts per kind, so huge tables keep a readable page. */
 const MAX_COLUMN_CHARTS = 40;
@@ -43,9 +45,29 @@ function overview(r: AuditResult): Block[] {
       return [familyTitle(fam), c.error, c.warn, c.info, Math.max(...list.map((f) => (Number.isFinite(f.score) ? f.score : 0)))];
     }) });
   }
-  const opts = Object.entries(r.options ?? {}).filter(([, v]) => v !== undefined && v !== null && v !== '');
-  if (opts.length) blocks.push({ kind: 'kv', pairs: opts.map(([k, v]) => [k, typeof v === 'object' ? previewValue(v) : (v as Cell)]) });
+  const opts = Object.entries(r.options ?? {}).map(([k, v]): [string, string] => [optionLabel(k), optionText(v)]).filter(([, v]) => v !== '');
+  if (opts.length) blocks.push({ kind: 'kv', pairs: opts });
   return blocks;
+}
+
+/** Audit options in words (audit.json keeps the library's option names). */
+const OPTION_LABELS: Record<string, string> = {
+  data: 'training data', test: 'test data', target: 'target column', sensitive: 'sensitive columns', textColumn: 'text column',
+  columns: 'column kinds set by hand', positive: 'positive class', nearDuplicates: 'near-duplicate settings',
+  contaminationN: 'contamination n-gram length (words)', seed: 'seed',
+};
+
+/** A label for an option: the table above, else the camelCase name split into words. */
+function optionLabel(key: string): string {
+  return OPTION_LABELS[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+/** An option value as text; empty (and so left out) when unset, an empty list or an empty mapping. */
+function optionText(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => optionText(x)).filter(Boolean).join(', ');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => [optionLabel(k), optionText(x)]).filter(([, x]) => x).map(([k, x]) => `${k}: ${x}`).join('; ');
+  return typeof v === 'number' ? formatCell(v) : truncate(String(v), 200);
 }
 
 function biasBlocks(f: Finding): Block[] {
@@ -183,6 +205,18 @@ function labelSection(r: AuditResult): ReportSection | null {
 
 function driftSection(r: AuditResult): ReportSection | null {
   const stats = driftStats(r.findings);
+  const tests = r.driftTests ?? [];
+  if (tests.length) {
+    const drifted = tests.filter((t) => t.drifted).length;
+    const rows = [...tests].sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.effect - a.effect).map((t): Cell[] => [t.column, t.test === 'ks' ? 'Kolmogorov-Smirnov' : 'chi-square', t.statistic, t.pValue, t.effect, t.drifted ? 'DRIFTED' : 'no drift']);
+    const labelRows = stats.filter((d) => d.test && !tests.some((t) => t.column === d.column)).map((d): Cell[] => [d.column, d.test, d.statistic, d.pValue, null, d.severity === 'info' ? 'no drift' : 'DRIFTED']);
+    return {
+      id: 'drift', title: `Drift between splits (${drifted} of ${tests.length} columns)`, blocks: [{
+        kind: 'table', columns: ['column', 'test', 'statistic', 'p-value', 'effect', 'result'], rows: [...rows, ...labelRows],
+        caption: `every column in both splits; drifted when p < ${DRIFT_P} and the effect (KS statistic, or Jensen-Shannon distance for categories) is at least ${DRIFT_EFFECT}`,
+      }],
+    };
+  }
   if (!stats.length) return null;
   return {
     id: 'drift',
@@ -218,6 +252,7 @@ export function renderAuditHtml(result: AuditResult): string {
     title: `Data audit: ${files.map((f) => f.split('/').pop()).join(', ') || 'no files'}`,
     subtitle: `${counts.error} errors, ${counts.warn} warnings, ${counts.info} notes across ${new Set(result.findings.map((f) => checkFamily(f.check))).size} check families`,
     meta: [['created', result.created], ['files', files.join(', ')], ['target', typeof result.options?.target === 'string' ? result.options.target : undefined], ['sensitive columns', sensitive.join(', ') || undefined]],
+    checks: auditChecks(result),
     summary: worst.length ? [{ kind: 'text', text: 'Errors to fix before training:' }, { kind: 'findings', findings: worst }] : undefined,
     sections,
   });

@@ -147,7 +147,8 @@ export function barChart(o: BarChartOptions): string {
   const groupPx = Math.max(o.horizontal ? 24 : 14, series.length * 12 + 8);
   const labelChars = o.horizontal ? Math.min(28, Math.max(...cats.map((c) => Array.from(c).length))) : Math.max(4, Math.floor(groupPx / 7));
   const hasLegend = series.length > 1 || !!o.reference;
-  const top = 40 + (hasLegend ? (series.length + (o.reference ? 1 : 0)) * 18 : 0);
+  // Value labels sit above vertical bars: keep a label's height between the legend and the top of the plot.
+  const top = 40 + (hasLegend ? (series.length + (o.reference ? 1 : 0)) * 18 + (o.horizontal ? 0 : 14) : 0);
   const m = o.horizontal ? { l: Math.max(50, labelChars * 7 + 14), r: 56, t: top, b: 46 } : { l: 60, r: 16, t: top, b: 64 };
   const W = o.horizontal ? W0 : Math.max(W0, m.l + m.r + cats.length * groupPx);
   const H = o.height ?? (o.horizontal ? m.t + m.b + cats.length * groupPx : 300);
@@ -201,6 +202,6 @@ export function barChart(o: BarChartOptions): string {
   return parts.join('\n');
 }
 
-export { lineChart, type ChartSeries, type LineChartOptions } from './svg-chart.ts';
+export { intervalChart, lineChart, type ChartSeries, type IntervalChartOptions, type IntervalRow, type LineChartOptions } from './svg-chart.ts';
 export { reliabilityDiagram, rocChart, confusionHeatmap, type ReliabilityBin, type ReliabilityOptions, type Curve, type RocChartOptions, type ConfusionOptions } from './model-charts.ts';
 export type { ChartBase } from './svg.ts';

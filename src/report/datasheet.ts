@@ -182,6 +182,10 @@ export function datasheetReportDoc(ds: Datasheet): ReportDoc {
     title: `Datasheet: ${ds.title}`,
     subtitle: 'After Gebru et al., Datasheets for Datasets (2021). Lines marked "audit:" were measured on the data.',
     meta: [['written', ds.created.slice(0, 10)], ['audit of', ds.auditCreated.slice(0, 10)], ['empty sections', ds.emptySections.join(', ') || 'none'], ['open questions', ds.openQuestions.length]],
+    checks: ds.sections.map((s) => {
+      const open = s.items.filter((i) => !i.answer && !i.facts.length).length;
+      return { check: s.title, status: s.empty ? 'missing' : open ? 'warn' : 'pass', detail: s.empty ? 'nobody has answered it' : `${s.items.length - open} of ${s.items.length} questions answered`, section: s.id };
+    }),
     sections: ds.sections.map((s) => ({
       id: s.id,
       title: s.empty ? `${s.title} (empty)` : s.title,

@@ -3,8 +3,16 @@
  * renderer, with the reliability diagram, ROC curves, robust-accuracy curves, OOD ROC curves and group bars.
  */
 import type { EvalResult, OodResult } from '../eval/run.ts';
-import { barChart, confusionHeatmap, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
+import { barChart, confusionHeatmap, intervalChart, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
+import { evalChecks } from './eval-checks.ts';
 import { type Block, type Cell, renderReport, type ReportSection, writeReportFiles } from './html.ts';
+
+/** The metrics the page opens with, when the evaluation has them (classification, then regression). */
+const HEADLINE_METRICS = ['accuracy', 'balanced_accuracy', 'f1_macro', 'roc_auc', 'log_loss', 'ece', 'rmse', 'mae', 'r2'];
+const METRIC_NAMES: Record<string, string> = {
+  accuracy: 'accuracy', balanced_accuracy: 'balanced accuracy', f1_macro: 'F1 (macro)', roc_auc: 'ROC AUC', log_loss: 'log loss',
+  ece: 'expected calibration error', rmse: 'RMSE', mae: 'MAE', r2: 'R²',
+};
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
 const num = (v: number | undefined): Cell => (v === undefined || !Number.isFinite(v) ? null : Number(v.toPrecision(4)));
@@ -31,9 +39,10 @@ function slicesSection(r: EvalResult): ReportSection | null {
   const blocks: Block[] = [];
   for (const rep of reports) {
     const at = (sl: (typeof rep.slices)[number]) => sl.metrics?.find((m) => m.name === rep.metric);
+    const overall = r.scores?.overall[rep.metric];
     blocks.push({
-      kind: 'chart',
-      svg: barChart({ title: `${rep.metric} by ${rep.column}`, categories: rep.slices.map((sl) => sl.value), series: [{ name: rep.metric, values: rep.slices.map((sl) => at(sl)?.estimate ?? NaN) }], horizontal: true, reference: r.scores?.overall[rep.metric] ? { value: r.scores.overall[rep.metric].estimate, label: 'overall' } : undefined }),
+      kind: 'chart', caption: `dots: estimates; lines: 95% bootstrap intervals; the axis spans the values, not 0 to 1`,
+      svg: intervalChart({ title: `${rep.metric} by ${rep.column}`, valueLabel: rep.metric, rows: rep.slices.map((sl) => ({ label: `${sl.value} (n=${sl.count})`, estimate: at(sl)?.estimate ?? NaN, low: at(sl)?.low ?? NaN, high: at(sl)?.high ?? NaN })), reference: overall ? { value: overall.estimate, label: 'overall' } : undefined }),
     });
     blocks.push({
       kind: 'table', columns: [rep.column, 'rows', rep.metric, 'CI low', 'CI high', 'worst'],
@@ -73,7 +82,7 @@ function fairnessSection(r: EvalResult): ReportSection | null {
       rows: fr.mitigations.map((m) => [m.objective === 'tpr' ? 'TPR (equal opportunity)' : 'selection rate (demographic parity)', Object.entries(m.thresholds).map(([k, v]) => `${k}: ${Number.isFinite(v) ? v.toFixed(3) : 'none'}`).join(', '), num(m.after.demographicParityDifference), num(m.after.equalOpportunityDifference), pct(m.after.accuracy), num(m.accuracyCost), m.degenerate.length ? `YES: ${m.degenerate.join('; ')}` : 'no']),
     });
   }
-  blocks.push({ kind: 'text', text: 'Reweighing (a before-training mitigation) retrains the model with Kamiran-Calders weights: see reweighingExperiment in src/eval/fairness.ts.' });
+  blocks.push({ kind: 'text', text: 'Reweighing, a before-training mitigation, is not run by switchyard eval: give each training row the Kamiran-Calders weight of its (group, label) pair in a column and retrain with switchyard train --weight-column, then evaluate again; library users can run the whole experiment with reweighingExperiment().' });
   return { id: 'fairness', title: 'Fairness', blocks };
 }
 
@@ -163,9 +172,9 @@ function lmSection(r: EvalResult): ReportSection | null {
  * await writeFileAtomic('reports/eval/eval.html', renderEvalHtml(await runEval({ model: 'runs/x', data: 'test.csv' })));
  */
 export function renderEvalHtml(r: EvalResult, extra: ReportSection[] = []): string {
-  const headline = r.scores?.overall.accuracy ?? r.scores?.overall.rmse;
   const summary: Block[] = [];
-  if (headline) summary.push({ kind: 'kv', pairs: [[headline.name, `${num(headline.estimate)} (95% CI ${num(headline.low)} – ${num(headline.high)})`]] });
+  const headline = HEADLINE_METRICS.map((k) => r.scores?.overall[k]).filter((m) => m !== undefined);
+  if (headline.length) summary.push({ kind: 'kv', pairs: headline.map((m): [string, Cell] => [METRIC_NAMES[m.name] ?? m.name, `${num(m.estimate)} (95% CI ${num(m.low)} – ${num(m.high)})`]) });
   if (r.lm) summary.push({ kind: 'kv', pairs: [['perplexity', num(r.lm.clean.perplexity)], ['bits per byte', num(r.lm.clean.bitsPerByte)]] });
   for (const n of r.notes) summary.push({ kind: 'text', text: n });
   const sections = [metricsSection(r), slicesSection(r), fairnessSection(r), ...extra, calibrationSection(r), robustnessSection(r), oodSection(r), lmSection(r)].filter((s): s is ReportSection => s !== null);
@@ -173,6 +182,7 @@ export function renderEvalHtml(r: EvalResult, extra: ReportSection[] = []): stri
     title: `Evaluation of ${r.model.source}`,
     subtitle: `${r.model.kind} ${r.model.task} on ${r.data.file}`,
     meta: [['model', r.model.source], ['data', r.data.file], ['rows', r.data.rows ?? null], ['target', r.model.target ?? null], ['created', r.created]],
+    checks: evalChecks(r),
     summary,
     sections,
   });

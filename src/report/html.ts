@@ -15,7 +15,41 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
  * @example
  * const row: Cell[] = ['age', 0.1234, 1000, null];
  */
-export type Cell = string | number | boolean | null | undefined;
+export type Cell = string | number | boolean | null | undefined | CellLink;
+
+/**
+ * A cell that links to a file next to the page (a relative path; anything with a scheme is shown as text).
+ *
+ * @example
+ * const c: CellLink = { text: '0.9714', href: 'evidence/eval/eval.json' };
+ */
+export interface CellLink {
+  text: string;
+  href: string;
+}
+
+/**
+ * The outcome of one check in a report's opening summary: `pass`, `warn` (look at it), `fail` (a gate or
+ * threshold broken), `skipped` (could not run: its input was not given) or `missing` (no evidence).
+ *
+ * @example
+ * const s: CheckStatus = 'pass';
+ */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skipped' | 'missing';
+
+/**
+ * One line of the pass/fail summary every report opens with.
+ *
+ * @example
+ * const c: CheckRow = { check: 'Train/test leakage', status: 'pass', detail: 'no test row copies a training row' };
+ */
+export interface CheckRow {
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  /** Anchor id of the section with the details (without `sec-`). */
+  section?: string;
+}
 
 /**
  * One piece of a section.
@@ -28,7 +62,8 @@ export type Block =
   | { kind: 'table'; columns: string[]; rows: Cell[][]; caption?: string; maxRows?: number }
   | { kind: 'chart'; svg: string; caption?: string }
   | { kind: 'findings'; findings: Finding[] }
-  | { kind: 'kv'; pairs: [string, Cell][] };
+  | { kind: 'kv'; pairs: [string, Cell][] }
+  | { kind: 'checks'; checks: CheckRow[] };
 
 /**
  * One section: a heading in the table of contents and its blocks.
@@ -54,7 +89,9 @@ export interface ReportDoc {
   subtitle?: string;
   /** Shown in the header: data files, dates, options. */
   meta?: [string, Cell][];
-  /** Blocks shown above the table of contents. */
+  /** The pass/fail summary of every check, shown first (see {@link CheckRow}). */
+  checks?: CheckRow[];
+  /** Blocks shown above the table of contents, after the checks. */
   summary?: Block[];
   sections: ReportSection[];
 }
@@ -82,7 +119,8 @@ figure{display:inline-block;vertical-align:top;margin:12px 20px 20px 0;max-width
 .finding.sev-warn{border-left-color:var(--warn)} .finding.sev-error{border-left-color:var(--error)}
 .finding .head{display:flex;flex-wrap:wrap;gap:6px 10px;align-items:baseline} .finding .msg{margin:4px 0}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;background:var(--info)}
-.badge.sev-warn{background:var(--warn)} .badge.sev-error{background:var(--error)} .badge.sev-ok{background:var(--ok)}
+.badge.sev-warn{background:var(--warn)} .badge.sev-error{background:var(--error)} .badge.sev-ok{background:var(--ok)} .badge.sev-muted{background:var(--muted)}
+section.checks{border:1px solid var(--line);border-radius:6px;padding:4px 16px 8px;margin:16px 0} section.checks h2{border:0;margin:8px 0 4px;font-size:1.15em}
 .chip{color:var(--muted);font-size:13px} details.more summary{cursor:pointer;color:var(--muted);margin:8px 0} .evidence{font-size:13px;margin:4px 0} .evidence code{background:var(--panel);padding:0 4px;border-radius:4px}
 footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:8px}
 @media print{html{background:#fff;color:#000} body{max-width:none;padding:0} nav.toc{break-after:page}
@@ -111,11 +149,19 @@ export function escapeHtml(s: unknown): string {
  */
 export function formatCell(v: Cell): string {
   if (v === null || v === undefined) return '—';
+  if (typeof v === 'object') return v.text;
   if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : formatNumber(v);
   return String(v);
 }
 
+/** A relative link only: no scheme (`javascript:`, `https:`), no protocol-relative `//host`. */
+const SAFE_HREF = /^(?![a-z][a-z0-9+.-]*:|\/\/)[^\s<>"']+$/i;
+
 function cellHtml(v: Cell, tag: 'td' | 'dd'): string {
+  if (typeof v === 'object' && v !== null) {
+    const text = escapeHtml(v.text);
+    return `<${tag}>${SAFE_HREF.test(v.href) ? `<a href="${escapeHtml(v.href)}">${text}</a>` : text}</${tag}>`;
+  }
   const cls = typeof v === 'number' && tag === 'td' ? ' class="num"' : '';
   return `<${tag}${cls}>${escapeHtml(formatCell(v))}</${tag}>`;
 }
@@ -248,6 +294,30 @@ function renderFindings(sorted: readonly Finding[]): string {
     .join('\n');
 }
 
+const STATUS_BADGE: Record<CheckStatus, string> = { pass: 'ok', warn: 'warn', fail: 'error', skipped: 'muted', missing: 'muted' };
+
+/**
+ * The pass/fail summary of checks: a count line and one row per check with its status badge and detail.
+ *
+ * @example
+ * checksHtml([{ check: 'Integrity', status: 'pass', detail: 'no missing values' }]);
+ */
+export function checksHtml(checks: readonly CheckRow[]): string {
+  if (!checks.length) return '<p class="note">No checks ran.</p>';
+  const n = (s: CheckStatus) => checks.filter((c) => c.status === s).length;
+  const tally = (['pass', 'warn', 'fail', 'skipped', 'missing'] as const).filter((s) => n(s)).map((s) => `${n(s)} ${s === 'pass' ? 'passed' : s === 'fail' ? 'failed' : s === 'warn' ? 'to look at' : s}`);
+  const rows = checks.map((c) => {
+    const name = c.section ? `<a href="#sec-${escapeHtml(c.section)}">${escapeHtml(c.check)}</a>` : escapeHtml(c.check);
+    return `<tr><td><span class="badge sev-${STATUS_BADGE[c.status]}">${escapeHtml(c.status)}</span></td><td>${name}</td><td>${escapeHtml(c.detail)}</td></tr>`;
+  });
+  return [
+    `<p><b>${escapeHtml(tally.join(', '))}</b> (of ${checks.length} checks)</p>`,
+    '<div class="table-wrap"><table class="checks"><thead><tr><th scope="col">status</th><th scope="col">check</th><th scope="col">result</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table></div>',
+  ].join('\n');
+}
+
 function blockHtml(b: Block): string {
   switch (b.kind) {
     case 'text':
@@ -260,6 +330,8 @@ function blockHtml(b: Block): string {
       return findingsHtml(b.findings);
     case 'kv':
       return kvHtml(b.pairs);
+    case 'checks':
+      return checksHtml(b.checks);
   }
 }
 
@@ -304,6 +376,7 @@ export function renderReport(doc: ReportDoc): string {
   if (doc.subtitle) out.push(`<p class="subtitle">${escapeHtml(doc.subtitle)}</p>`);
   if (doc.meta?.length) out.push(kvHtml(doc.meta));
   out.push('</header>', '<main>');
+  if (doc.checks) out.push('<section id="checks" class="checks" aria-label="checks"><h2>Checks</h2>', checksHtml(doc.checks), '</section>');
   if (doc.summary?.length) out.push('<section id="summary" aria-label="summary">', ...doc.summary.map(blockHtml), '</section>');
   if (doc.sections.length) {
     out.push('<nav class="toc" aria-label="contents"><h2>Contents</h2><ol>');

@@ -1,4 +1,4 @@
-import { axesFrame, emptyChart, escapeXml, finiteExtent, formatNumber, legend, niceTicks, PALETTE, r1, svgOpen, thin } from './svg.ts';
+import { axesFrame, emptyChart, escapeXml, finiteExtent, formatNumber, legend, niceTicks, PALETTE, r1, svgOpen, svgText, thin } from './svg.ts';
 
 /**
  * One line of a {@link lineChart}.
@@ -42,7 +42,8 @@ export interface LineChartOptions {
 export function lineChart(o: LineChartOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
-  const m = { l: 70, r: 20, t: 40, b: 55 };
+  // The legend sits above the plot, never over the lines.
+  const m = { l: 70, r: 20, t: 40 + (o.series.length > 1 ? o.series.length * 18 : 0), b: 55 };
   const keep = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y) && (!o.logX || x > 0);
   const tx = (x: number) => (o.logX ? Math.log10(x) : x);
   const all = o.series.flatMap((s) => s.points).filter(keep);
@@ -66,7 +67,75 @@ export function lineChart(o: LineChartOptions): string {
     if (pts.length) parts.push(`<polyline class="sy-line" fill="none" stroke="${color}" stroke-width="2" points="${pts.map(([x, y]) => `${r1(px(x))},${r1(py(y))}`).join(' ')}"/>`);
     if (pts.length <= 200) for (const [x, y] of pts) parts.push(`<circle cx="${r1(px(x))}" cy="${r1(py(y))}" r="2.5" fill="${color}"><title>${escapeXml(`${s.name}: (${formatNumber(x)}, ${formatNumber(y)})`)}</title></circle>`);
   });
-  parts.push(...legend(o.series.map((s, i) => ({ label: s.name, color: s.color ?? PALETTE[i % PALETTE.length] })), W - m.r - 190, m.t + 16, 'line', 24));
+  if (o.series.length > 1) parts.push(...legend(o.series.map((s, i) => ({ label: s.name, color: s.color ?? PALETTE[i % PALETTE.length] })), m.l, 46, 'line', 60));
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/**
+ * One row of an {@link intervalChart}: an estimate and its interval (NaN bounds: no interval drawn).
+ *
+ * @example
+ * const r: IntervalRow = { label: 'Biscoe (n=33)', estimate: 0.957, low: 0.88, high: 1 };
+ */
+export interface IntervalRow {
+  label: string;
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * Options of {@link intervalChart}.
+ *
+ * @example
+ * const o: IntervalChartOptions = { title: 'accuracy by Island', valueLabel: 'accuracy', rows: [], reference: { value: 0.97, label: 'overall' } };
+ */
+export interface IntervalChartOptions {
+  title: string;
+  valueLabel: string;
+  rows: IntervalRow[];
+  reference?: { value: number; label: string };
+  width?: number;
+}
+
+/**
+ * Estimates with their intervals, one row per category (a forest plot). The axis spans the data (estimates,
+ * bounds and the reference), not zero to one, so that 0.957 and 1 sit visibly apart; ticks say where it starts.
+ *
+ * @example
+ * const svg = intervalChart({ title: 'accuracy by Island', valueLabel: 'accuracy', rows: [{ label: 'Dream', estimate: 1, low: 1, high: 1 }, { label: 'Biscoe', estimate: 0.957, low: 0.88, high: 1 }] });
+ */
+export function intervalChart(o: IntervalChartOptions): string {
+  const W = o.width ?? 560;
+  const rows = o.rows.filter((r) => Number.isFinite(r.estimate));
+  if (!rows.length) return emptyChart(o.title, 'no estimates to plot', W);
+  const labelChars = Math.min(28, Math.max(...rows.map((r) => Array.from(r.label).length)));
+  const legendRows = o.reference ? 1 : 0;
+  const m = { l: Math.max(50, labelChars * 7 + 14), r: 24, t: 40 + legendRows * 18, b: 46 };
+  const H = m.t + m.b + rows.length * 26;
+  const ref = o.reference && Number.isFinite(o.reference.value) ? [o.reference.value] : [];
+  let [lo, hi] = finiteExtent([...rows.flatMap((r) => [r.estimate, r.low, r.high]), ...ref]);
+  const pad = (hi - lo) * 0.08 || Math.max(Math.abs(hi) * 0.02, 0.01);
+  [lo, hi] = [lo - pad, hi + pad];
+  const px = (v: number) => m.l + ((v - lo) / (hi - lo)) * (W - m.l - m.r);
+  const py = (i: number) => m.t + (i + 0.5) * 26;
+  const ticks = niceTicks(lo, hi, 5).filter((t) => t >= lo && t <= hi);
+  const desc = rows.map((r) => `${r.label}: ${formatNumber(r.estimate)}${Number.isFinite(r.low) ? ` [${formatNumber(r.low)}, ${formatNumber(r.high)}]` : ''}`).join('; ');
+  const parts = [svgOpen(W, H, o.title, desc)];
+  parts.push(...axesFrame({ width: W, height: H, m, title: o.title, xLabel: o.valueLabel, xTicks: ticks, px }));
+  rows.forEach((r, i) => {
+    const y = r1(py(i));
+    parts.push(svgText(r.label, { x: m.l - 6, y: py(i) + 4, anchor: 'end', max: labelChars }));
+    if (Number.isFinite(r.low) && Number.isFinite(r.high)) parts.push(`<line class="sy-interval" x1="${r1(px(r.low))}" y1="${y}" x2="${r1(px(r.high))}" y2="${y}" stroke="${PALETTE[0]}" stroke-width="2"/>`);
+    const tip = `${r.label}: ${formatNumber(r.estimate)}${Number.isFinite(r.low) ? ` (95% CI ${formatNumber(r.low)} – ${formatNumber(r.high)})` : ' (no interval)'}`;
+    parts.push(`<circle class="sy-point" cx="${r1(px(r.estimate))}" cy="${y}" r="4.5" fill="${PALETTE[0]}"><title>${escapeXml(tip)}</title></circle>`);
+  });
+  if (ref.length) {
+    const x = r1(px(ref[0]));
+    parts.push(`<line class="sy-ref" x1="${x}" y1="${m.t}" x2="${x}" y2="${H - m.b}" stroke="#444" stroke-width="1.5" stroke-dasharray="5 4"/>`);
+    parts.push(...legend([{ label: `${o.reference!.label} (${formatNumber(ref[0])})`, color: '#444', dash: true }], m.l, 46, 'line', 40));
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tmp } from './helpers.ts';
 
-const GUIDES = ['guide-audit.md', 'guide-eval.md', 'guide-ship.md', 'guide-compress.md'];
+const GUIDES = ['guide-audit.md', 'guide-eval.md', 'guide-ship.md', 'guide-compress.md', 'governance.md'];
 const BLOCK = /<!--\s*run(?:\s+exit=(\d+))?\s*-->\s*\n```sh\n([\s\S]*?)```/g;
 
 /** The runnable blocks of a guide: code and expected exit code. */

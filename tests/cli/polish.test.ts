@@ -20,7 +20,7 @@ const COMPUTING: string[][] = [
 const OUT_KINDS: [string[], 'dir' | 'file'][] = [
   [['train'], 'dir'], [['train', '--model', 'gpt'], 'dir'], [['predict'], 'file'], [['export'], 'file'],
   [['compress'], 'file'], [['eval'], 'dir'], [['compare'], 'dir'], [['audit'], 'dir'], [['datasheet'], 'file'],
-  [['demo'], 'dir'], [['monitor', 'report'], 'dir'],
+  [['demo'], 'dir'], [['monitor', 'report'], 'dir'], [['card'], 'dir'], [['governance'], 'dir'],
 ];
 
 const THREADS_RANGE_ERROR = /option --threads expects a whole number >= 1 and <= 1024, got '0'/;
