@@ -34,11 +34,11 @@ describe('the API model', () => {
     expect(sig.params.map((p) => [p.name, p.type, p.optional, p.defaultText])).toEqual([
       ['runDir', 'string', false, undefined],
       ['dataPath', 'string', false, undefined],
-      ['opts', '{ threads?: number }', true, '{}'],
+      ['opts', '{ threads?: number; maxImagePixels?: number }', true, '{}'],
     ]);
     expect(sig.returns).toBe('Promise<TabularPredictions>');
     // An inline option type has no entry of its own: its fields are listed with the function.
-    expect(sig.params[2].fields?.map((f) => f.name)).toEqual(['threads']);
+    expect(sig.params[2].fields?.map((f) => f.name)).toEqual(['threads', 'maxImagePixels']);
     // A documented option type is linked instead.
     const [opts] = entry('switchyard', 'trainTabular').signatures[0].params;
     expect(opts).toMatchObject({ type: 'TabularTrainOptions', fields: undefined });

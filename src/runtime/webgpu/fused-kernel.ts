@@ -121,11 +121,16 @@ function elementFunction(n: Node, values: Map<Tensor, GpuValue>, read: Reader, f
   } else {
     views = ins.map((x, k) => ({ name: `o${k}`, strides: broadcastStrides(x.shape, out.shape) }));
   }
-  const vals = n.inputs.map((t, k) => read(t, `o${k}`));
-  const expr = elementwiseExpr(n.op, vals, ins.map((x) => x.dtype), out.dtype, n.attrs) ?? vals[0];
   const reads = n.op === 'fullLike' ? '' : offsets('o', out.shape, views);
+  // Each input is read once into a `let`: an expression that names an input twice (maximum, where, ...) would
+  // otherwise call its producer's function twice, and a chain of them 2^depth times (a max-pool's chain of
+  // maximums took minutes to compile).
+  const lets = n.op === 'fullLike' ? [] : n.inputs.map((t, k) => `  let v${k} = ${read(t, `o${k}`)};`);
+  const vals = n.inputs.map((_, k) => `v${k}`);
+  const expr = elementwiseExpr(n.op, vals, ins.map((x) => x.dtype), out.dtype, n.attrs) ?? vals[0];
   return `fn ${fnName.get(n)}(o: u32) -> ${wgslType(out.dtype)} {
 ${reads}
+${lets.join('\n')}
   return ${expr};
 }`;
 }
