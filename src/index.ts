@@ -14,7 +14,9 @@ export * as nn from './nn/index.ts';
 export * as optim from './optim/index.ts';
 export * as data from './data/index.ts';
 export { compile, CompiledGraph, type HostTensor, type CompileOptions, type SpinPolicy } from './runtime/session.ts';
-export { compileFor, resolveDevice, sharedWebGpuDevice, releaseSharedWebGpuDevice, webGpuAdapter, DEVICE_CHOICES, type DeviceChoice, type CompileForOptions } from './runtime/compile-for.ts';
+// The shared device (runtime/webgpu/shared.ts) stays internal: its type names Dawn's GPUDevice, which a consumer
+// without `webgpu` lacks.
+export { compileFor, resolveDevice, releaseSharedWebGpuDevice, webGpuAdapter, DEVICE_CHOICES, type DeviceChoice, type CompileForOptions } from './runtime/compile-for.ts';
 export type { Executable } from './runtime/executor.ts';
 export { lowerGraph, OPSET } from './runtime/onnx/lower.ts';
 export { encodeModel, decodeModel } from './runtime/onnx/proto.ts';

@@ -9,7 +9,8 @@
  * NAME is a config of bench/lm-config.ts: dense, moe, large-dense, large-moe.
  */
 import { constant, matmul, reduceSum, add, mul, type Tensor, trace } from '../../src/core/index.ts';
-import { releaseSharedWebGpuDevice, sharedWebGpuDevice, webGpuAdapter } from '../../src/runtime/compile-for.ts';
+import { releaseSharedWebGpuDevice, webGpuAdapter } from '../../src/runtime/compile-for.ts';
+import { sharedWebGpuDevice } from '../../src/runtime/webgpu/shared.ts';
 import { WebGpuGraph } from '../../src/runtime/webgpu/graph.ts';
 import { measureJaxGpt } from '../jaxjs-gpt.ts';
 import { ALL_LM_CONFIGS, lmStepFlops, type LmConfigName } from '../lm-config.ts';

@@ -7,7 +7,8 @@ import type { Graph } from '../core/graph.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import type { Executable } from './executor.ts';
 import type { SpinPolicy } from './session.ts';
-import type { AdapterSummary, WebGpuDevice } from './webgpu/device.ts';
+import type { AdapterSummary } from './webgpu/adapter.ts';
+import { peekSharedDevice, sharedWebGpuDevice, takeSharedDevice } from './webgpu/shared.ts';
 
 /** Where a graph runs: `cpu` (ONNX Runtime), `webgpu`, or `auto` (WebGPU on a hardware adapter, else the CPU). */
 export type DeviceChoice = 'cpu' | 'webgpu' | 'auto';
@@ -25,26 +26,6 @@ export interface CompileForOptions {
   spin?: SpinPolicy;
   /** Graph name in the ONNX model (CPU only). */
   name?: string;
-  /** The WebGPU device to use (default: one acquired once per process, see {@link sharedWebGpuDevice}). */
-  webgpu?: WebGpuDevice;
-}
-
-let shared: Promise<WebGpuDevice> | undefined;
-
-/**
- * One WebGPU device per process, acquired at first use and shared by every graph compiled for `webgpu` (graphs of
- * one training — the step, eval, the decode step — then share parameters' buffers' device).
- *
- * @example
- * const { adapter } = await sharedWebGpuDevice();
- * console.log(adapter.description);
- */
-export function sharedWebGpuDevice(): Promise<WebGpuDevice> {
-  if (!shared) {
-    shared = import('./webgpu/device.ts').then((m) => m.acquireDevice());
-    shared.catch(() => (shared = undefined));
-  }
-  return shared;
 }
 
 /**
@@ -74,7 +55,8 @@ export async function resolveDevice(choice: DeviceChoice = 'cpu'): Promise<'cpu'
  * const a = await webGpuAdapter(); // { description: 'llvmpipe: Mesa 25.0.7 ...', software: true, ... }
  */
 export async function webGpuAdapter(): Promise<AdapterSummary | undefined> {
-  return shared ? (await shared).adapter : undefined;
+  const pending = peekSharedDevice();
+  return pending ? (await pending).adapter : undefined;
 }
 
 /**
@@ -91,7 +73,7 @@ export async function compileFor(graph: Graph, opts: CompileForOptions = {}): Pr
   const device = await resolveDevice(opts.device);
   if (device === 'webgpu') {
     const { WebGpuGraph } = await import('./webgpu/graph.ts');
-    return WebGpuGraph.create(graph, { device: opts.webgpu ?? (await sharedWebGpuDevice()) });
+    return WebGpuGraph.create(graph, { device: await sharedWebGpuDevice() });
   }
   const { CompiledGraph } = await import('./session.ts');
   return CompiledGraph.create(graph, { threads: opts.threads, spin: opts.spin, name: opts.name });
@@ -99,14 +81,13 @@ export async function compileFor(graph: Graph, opts: CompileForOptions = {}): Pr
 
 /**
  * Destroys the process's shared WebGPU device, if one was acquired (Dawn crashes at process exit while a device
- * is alive): call it when the process's WebGPU work is done. A later {@link sharedWebGpuDevice} acquires a new one.
+ * is alive): call it when the process's WebGPU work is done. A later WebGPU graph acquires a new one.
  *
  * @example
  * try { await train(); } finally { await releaseSharedWebGpuDevice(); }
  */
 export async function releaseSharedWebGpuDevice(): Promise<void> {
-  const pending = shared;
-  shared = undefined;
+  const pending = takeSharedDevice();
   if (!pending) return;
   try {
     (await pending).device.destroy();

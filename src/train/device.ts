@@ -4,7 +4,8 @@
  * fails before any file is written), and the record a run keeps of where it ran. The graphs themselves pick their
  * runtime in {@link compileFor}; this is the workflow's side of it.
  */
-import { type DeviceChoice, resolveDevice, sharedWebGpuDevice, webGpuAdapter } from '../runtime/compile-for.ts';
+import { type DeviceChoice, resolveDevice, webGpuAdapter } from '../runtime/compile-for.ts';
+import { sharedWebGpuDevice } from '../runtime/webgpu/shared.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /** Where a workflow ran, as runs record it (`metrics.json`'s `device`). */

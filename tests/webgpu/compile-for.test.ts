@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Act, Linear, type Module, Sequential } from '../../src/nn/index.ts';
-import { compileFor, releaseSharedWebGpuDevice, resolveDevice, sharedWebGpuDevice } from '../../src/runtime/compile-for.ts';
+import { compileFor, releaseSharedWebGpuDevice, resolveDevice } from '../../src/runtime/compile-for.ts';
+import { sharedWebGpuDevice } from '../../src/runtime/webgpu/shared.ts';
 import { CompiledGraph } from '../../src/runtime/session.ts';
 import { Forward } from '../../src/train/forward.ts';
 import { relu, softmax, type Tensor, trace } from '../../src/core/index.ts';

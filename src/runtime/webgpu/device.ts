@@ -7,22 +7,9 @@
 import type {} from 'webgpu';
 import { SwitchyardError } from '../../util/errors.ts';
 import { importOptional } from '../../util/optional.ts';
+import type { AdapterSummary } from './adapter.ts';
 
-/** What the adapter says about itself (shown in progress lines and reports). */
-export interface AdapterSummary {
-  /** e.g. `nvidia`, `mesa` */
-  vendor: string;
-  /** e.g. `llvmpipe-llvm-15-0-6-256-bits-` */
-  device: string;
-  /** e.g. `llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)` */
-  description: string;
-  /** e.g. `software` for a software rasterizer */
-  architecture: string;
-  /** True for a CPU implementation (lavapipe/llvmpipe, SwiftShader, WARP): correct, but no speed. */
-  software: boolean;
-  /** The optional features the device was created with (`shader-f16`, `subgroups`, ...). */
-  features: string[];
-}
+export type { AdapterSummary } from './adapter.ts';
 
 /** A device and its adapter's summary. */
 export interface WebGpuDevice {
