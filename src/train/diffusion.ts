@@ -1,0 +1,129 @@
+/**
+ * Diffusion objectives. The noise and the time of every image are drawn on the host with a seeded RNG and fed as
+ * batch inputs (so a seed fixes the run exactly); the traced loss is a plain mean squared error between the
+ * denoiser's output and the objective's target:
+ * - `ddpm`: x_t = a x0 + s eps with a = sqrt(alphaBar(t)), s = sqrt(1 - alphaBar(t)); target eps.
+ * - `v`: the same x_t; target v = a eps - s x0 (v-prediction).
+ * - `flow`: rectified flow, x_t = (1 - t) x0 + t eps with t ~ U(0, 1); target the velocity eps - x0.
+ */
+import type { Tensor } from '../core/graph.ts';
+import { mse } from '../nn/functional.ts';
+import type { Module } from '../nn/module.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import type { Rng } from '../util/rng.ts';
+import type { BatchSpec } from './step.ts';
+
+/** What the denoiser predicts and how images are noised. */
+export type DiffusionObjective = 'ddpm' | 'v' | 'flow';
+/** The DDPM noise schedule's shape. */
+export type NoiseSchedule = 'linear' | 'cosine';
+
+/** The objectives {@link diffusionFeeds} accepts (CLI `--objective`). */
+export const DIFFUSION_OBJECTIVES: readonly DiffusionObjective[] = ['ddpm', 'v', 'flow'];
+
+/**
+ * alphaBar(t) at `steps + 1` times t = i / steps, i = 0..steps: the share of signal variance left at t. `linear`
+ * is DDPM's betas from 1e-4 to 0.02 (scaled to `steps`), `cosine` is Nichol & Dhariwal's with s = 0.008 (betas
+ * clipped at 0.999). alphaBar(0) = 1, decreasing, alphaBar(1) near 0.
+ *
+ * @example
+ * const ab = alphaBarSchedule('cosine', 1000); // ab[0] = 1, ab[1000] ~ 0
+ */
+export function alphaBarSchedule(kind: NoiseSchedule, steps: number): Float64Array {
+  if (!(Number.isInteger(steps) && steps >= 1)) {
+    throw new SwitchyardError('E_CONFIG', `diffusion schedule: steps must be a positive integer, got ${steps}`, 'e.g. 1000');
+  }
+  const ab = new Float64Array(steps + 1);
+  ab[0] = 1;
+  const f = (t: number) => Math.cos(((t + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+  for (let i = 1; i <= steps; i++) {
+    // Linear betas are DDPM's at 1000 steps, rescaled so fewer steps reach the same final noise level.
+    const linear = (1e-4 + ((0.02 - 1e-4) * (i - 1)) / Math.max(1, steps - 1)) * (1000 / steps);
+    const beta = kind === 'linear' ? linear : 1 - f(i / steps) / f((i - 1) / steps);
+    ab[i] = ab[i - 1] * (1 - Math.min(0.999, beta));
+  }
+  return ab;
+}
+
+/** Signal and noise scales (a, s) of x_t = a x0 + s eps at discrete step `i` of `ab`, or at time t for flow. */
+export function noiseScales(objective: DiffusionObjective, ab: Float64Array, t: number): [number, number] {
+  if (objective === 'flow') return [1 - t, t];
+  const i = Math.round(t * (ab.length - 1));
+  return [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i])];
+}
+
+/** Host-side batch of a diffusion step: noisy images, times, targets (and labels when conditional). */
+export interface DiffusionFeeds {
+  /** Noisy images x_t, f32 [N * C * H * W]. */
+  x: Float32Array;
+  /** Times t in [0, 1], f32 [N] (DDPM/v: i / steps with i in 1..steps). */
+  t: Float32Array;
+  /** The objective's regression target, f32 like x. */
+  target: Float32Array;
+  /** Signal scale a per image, f32 [N]. */
+  signal: Float32Array;
+  /** Noise scale s per image, f32 [N]. */
+  noise: Float32Array;
+}
+
+/**
+ * Noises clean images `x0` (f32 [N * pixels], in [-1, 1]) for one training step: draws t and eps from `rng`
+ * and returns x_t and the target of `objective` (see the module comment). `ab` is the DDPM schedule (ignored by
+ * `flow`).
+ *
+ * @example
+ * const f = diffusionFeeds('ddpm', alphaBarSchedule('cosine', 1000), x0, 16, new Rng(0));
+ */
+export function diffusionFeeds(
+  objective: DiffusionObjective, ab: Float64Array, x0: Float32Array, n: number, rng: Rng,
+): DiffusionFeeds {
+  const pixels = x0.length / n;
+  const out: DiffusionFeeds = {
+    x: new Float32Array(x0.length), t: new Float32Array(n), target: new Float32Array(x0.length),
+    signal: new Float32Array(n), noise: new Float32Array(n),
+  };
+  const steps = ab.length - 1;
+  for (let b = 0; b < n; b++) {
+    const t = objective === 'flow' ? rng.next() : (1 + Math.floor(rng.next() * steps)) / steps;
+    const [a, s] = noiseScales(objective, ab, t);
+    out.t[b] = t;
+    out.signal[b] = a;
+    out.noise[b] = s;
+    for (let p = b * pixels; p < (b + 1) * pixels; p++) {
+      const eps = rng.normal();
+      out.x[p] = a * x0[p] + s * eps;
+      out.target[p] = objective === 'ddpm' ? eps : objective === 'v' ? a * eps - s * x0[p] : eps - x0[p];
+    }
+  }
+  return out;
+}
+
+/**
+ * The batch inputs of a diffusion training step for images [C, H, W] (`label` only when class-conditional).
+ *
+ * @example
+ * const spec = diffusionBatchSpec([1, 28, 28], true);
+ */
+export function diffusionBatchSpec(image: [number, number, number], conditional: boolean): BatchSpec {
+  return {
+    x: { dtype: 'f32', shape: ['batch', ...image] },
+    t: { dtype: 'f32', shape: ['batch'] },
+    target: { dtype: 'f32', shape: ['batch', ...image] },
+    ...(conditional ? { label: { dtype: 'i64' as const, shape: ['batch'] } } : {}),
+  };
+}
+
+/** The denoiser's output on batch `b` (`x`, `t`, and `label` when present). */
+export function denoise(model: Module, b: Record<string, Tensor>): Tensor {
+  return b.label ? model.call(b.x, b.t, b.label) : model.call(b.x, b.t);
+}
+
+/**
+ * The traced diffusion loss: mean squared error between the denoiser's output and the host-computed target.
+ *
+ * @example
+ * await TrainStep.compile({ model: unet, loss: diffusionLoss, batch: diffusionBatchSpec([1, 28, 28], false), optimizer: adamw() });
+ */
+export function diffusionLoss(model: Module, b: Record<string, Tensor>): Tensor {
+  return mse(denoise(model, b), b.target);
+}
