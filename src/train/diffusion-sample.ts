@@ -19,7 +19,7 @@ import { openRun, RUN_FILES } from './run-dir.ts';
 export type Sampler = 'ddpm' | 'ddim' | 'euler';
 
 /** Options of {@link sampleDiffusion}. */
-export interface SampleOptions {
+export interface DiffusionSampleOptions {
   /** PNG grid to write. */
   out: string;
   /** Images to draw (default 16; a grid of ceil(sqrt(n)) columns). */
@@ -60,7 +60,7 @@ export const SAMPLE_RANGES = {
  * @example
  * await sampleDiffusion('runs/unet', { out: 'grid.png', steps: 20, sampler: 'ddim', seed: 1, classId: 3, guidance: 2 });
  */
-export async function sampleDiffusion(runDir: string, o: SampleOptions): Promise<{ width: number; height: number; images: Float32Array }> {
+export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions): Promise<{ width: number; height: number; images: Float32Array }> {
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
   const { objective, schedule, timesteps } = cfg.diffusion;

@@ -18,7 +18,12 @@ export type DiffusionObjective = 'ddpm' | 'v' | 'flow';
 /** The DDPM noise schedule's shape. */
 export type NoiseSchedule = 'linear' | 'cosine';
 
-/** The objectives {@link diffusionFeeds} accepts (CLI `--objective`). */
+/**
+ * The objectives {@link diffusionFeeds} accepts (CLI `--objective`).
+ *
+ * @example
+ * DIFFUSION_OBJECTIVES.includes('flow'); // true
+ */
 export const DIFFUSION_OBJECTIVES: readonly DiffusionObjective[] = ['ddpm', 'v', 'flow'];
 
 /**
@@ -45,7 +50,13 @@ export function alphaBarSchedule(kind: NoiseSchedule, steps: number): Float64Arr
   return ab;
 }
 
-/** Signal and noise scales (a, s) of x_t = a x0 + s eps at discrete step `i` of `ab`, or at time t for flow. */
+/**
+ * Signal and noise scales (a, s) of x_t = a x0 + s eps at time t in [0, 1]: from the nearest step of the schedule
+ * `ab` for `ddpm`/`v`, (1 - t, t) for `flow`.
+ *
+ * @example
+ * const [a, s] = noiseScales('ddpm', alphaBarSchedule('cosine', 1000), 0.5); // a ~ 0.71, s ~ 0.71
+ */
 export function noiseScales(objective: DiffusionObjective, ab: Float64Array, t: number): [number, number] {
   if (objective === 'flow') return [1 - t, t];
   const i = Math.round(t * (ab.length - 1));
@@ -113,7 +124,12 @@ export function diffusionBatchSpec(image: [number, number, number], conditional:
   };
 }
 
-/** The denoiser's output on batch `b` (`x`, `t`, and `label` when present). */
+/**
+ * The denoiser's output on batch `b` (`x`, `t`, and `label` when present).
+ *
+ * @example
+ * const fwd = await Forward.compile(unet, (m, b) => ({ out: denoise(m, b) }), diffusionBatchSpec([1, 28, 28], false));
+ */
 export function denoise(model: Module, b: Record<string, Tensor>): Tensor {
   return b.label ? model.call(b.x, b.t, b.label) : model.call(b.x, b.t);
 }
