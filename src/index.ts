@@ -38,7 +38,7 @@ export {
   type NoiseSchedule,
 } from './train/diffusion.ts';
 export { DIFFUSION_TRAIN_RANGES, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
-export { SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions } from './train/diffusion-sample.ts';
+export { denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions } from './train/diffusion-sample.ts';
 export { GPT, GPT_PRESETS, type GptConfig } from './models/gpt.ts';
 export {
   readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,

@@ -9,7 +9,7 @@ import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile } from './checkpoint.ts';
-import { alphaBarSchedule, denoise, diffusionBatchSpec } from './diffusion.ts';
+import { alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule } from './diffusion.ts';
 import type { DiffusionRunConfig } from './diffusion-run.ts';
 import { EMA_FILE } from './diffusion-run.ts';
 import { Forward } from './forward.ts';
@@ -54,6 +54,60 @@ export const SAMPLE_RANGES = {
   classId: { flag: '--class', min: 0, integer: true },
 } as const;
 
+/** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
+export interface DenoiseLoopOptions {
+  objective: DiffusionObjective;
+  schedule: NoiseSchedule;
+  /** The run's discrete timesteps (ddpm and v). */
+  timesteps: number;
+  sampler: Sampler;
+  /** Denoising steps. */
+  steps: number;
+  /** Source of DDPM's per-step noise. */
+  rng: Rng;
+}
+
+/**
+ * The sampling loop: from noise `x` (at t = 1) to images, calling `predict(x, t)` (the denoiser's output for the
+ * whole batch at time t) once per step. `ddim` (eta 0) and `ddpm` (eta 1) step through `steps` evenly spaced
+ * timesteps of the schedule, clipping the predicted x0 to [-1, 1]; `euler` integrates a flow's velocity.
+ *
+ * @example
+ * const images = await denoiseLoop(predict, noise, { objective: 'flow', schedule: 'cosine', timesteps: 1000, sampler: 'euler', steps: 20, rng });
+ */
+export async function denoiseLoop(
+  predict: (x: Float32Array, t: number) => Promise<Float32Array>, x: Float32Array, o: DenoiseLoopOptions,
+): Promise<Float32Array> {
+  const { objective, steps, rng } = o;
+  if (o.sampler === 'euler') {
+    for (let k = steps; k > 0; k--) {
+      const [t, next] = [k / steps, (k - 1) / steps];
+      const v = await predict(x, t);
+      x = x.map((xi, i) => xi + (next - t) * v[i]);
+    }
+    return x;
+  }
+  const ab = alphaBarSchedule(o.schedule, o.timesteps);
+  const eta = o.sampler === 'ddpm' ? 1 : 0;
+  const ts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * o.timesteps) / steps));
+  for (let k = steps; k > 0; k--) {
+    const [i, j] = [ts[k], ts[k - 1]];
+    if (i === j) continue;
+    const out = await predict(x, i / o.timesteps);
+    const [a, s, aPrev] = [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i]), Math.sqrt(ab[j])];
+    const sigma = eta * Math.sqrt((1 - ab[j]) / (1 - ab[i])) * Math.sqrt(1 - ab[i] / ab[j]);
+    const dir = Math.sqrt(Math.max(0, 1 - ab[j] - sigma * sigma));
+    x = x.map((xi, p) => {
+      // x0 from the prediction, clipped to the data range, and the noise consistent with it.
+      const raw = objective === 'v' ? a * xi - s * out[p] : (xi - s * out[p]) / a;
+      const x0 = Math.max(-1, Math.min(1, raw));
+      const eps = (xi - a * x0) / s;
+      return aPrev * x0 + dir * eps + (sigma > 0 ? sigma * rng.normal() : 0);
+    });
+  }
+  return x;
+}
+
 /**
  * Draws images from a diffusion run and writes them as a PNG grid (values in [-1, 1] mapped to 0..255).
  *
@@ -63,7 +117,7 @@ export const SAMPLE_RANGES = {
 export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions): Promise<{ width: number; height: number; images: Float32Array }> {
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
-  const { objective, schedule, timesteps } = cfg.diffusion;
+  const { objective } = cfg.diffusion;
   const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
   if ((sampler === 'euler') !== (objective === 'flow')) {
     const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
@@ -100,34 +154,9 @@ export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions)
     return Float32Array.from({ length: n * pixels }, (_, i) => out[n * pixels + i] + w * (out[i] - out[n * pixels + i]));
   };
   const rng = new Rng(o.seed ?? 0);
-  let x = Float32Array.from({ length: n * pixels }, () => rng.normal());
+  let x: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
   try {
-    if (sampler === 'euler') {
-      for (let s = steps; s > 0; s--) {
-        const [t, next] = [s / steps, (s - 1) / steps];
-        const v = await predict(x, t);
-        x = x.map((xi, i) => xi + (next - t) * v[i]);
-      }
-    } else {
-      const ab = alphaBarSchedule(schedule, timesteps);
-      const eta = sampler === 'ddpm' ? 1 : 0;
-      const ts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * timesteps) / steps));
-      for (let k = steps; k > 0; k--) {
-        const [i, j] = [ts[k], ts[k - 1]];
-        if (i === j) continue;
-        const out = await predict(x, i / timesteps);
-        const [a, s, aPrev] = [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i]), Math.sqrt(ab[j])];
-        const sigma = eta * Math.sqrt((1 - ab[j]) / (1 - ab[i])) * Math.sqrt(1 - ab[i] / ab[j]);
-        const dir = Math.sqrt(Math.max(0, 1 - ab[j] - sigma * sigma));
-        x = x.map((xi, p) => {
-          // x0 from the prediction, clipped to the data range, and the noise consistent with it.
-          const raw = objective === 'v' ? a * xi - s * out[p] : (xi - s * out[p]) / a;
-          const x0 = Math.max(-1, Math.min(1, raw));
-          const eps = (xi - a * x0) / s;
-          return aPrev * x0 + dir * eps + (sigma > 0 ? sigma * rng.normal() : 0);
-        });
-      }
-    }
+    x = await denoiseLoop(predict, x, { ...cfg.diffusion, sampler, steps, rng });
   } finally {
     await fwd.release();
   }
