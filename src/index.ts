@@ -35,7 +35,7 @@ export { TextClassifier, type TextPooling } from './models/text-classifier.ts';
 export { UNet, UNET_PRESETS, type UNetConfig } from './models/unet.ts';
 export {
   alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, DIFFUSION_OBJECTIVES, type DiffusionObjective,
-  type NoiseSchedule,
+  minSnrWeight, type NoiseSchedule,
 } from './train/diffusion.ts';
 export { DIFFUSION_TRAIN_RANGES, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
 export { denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions } from './train/diffusion-sample.ts';

@@ -20,6 +20,7 @@ export const UNET_TRAIN_SPEC = {
   timesteps: { type: 'number', ...R.timesteps, default: 1000, help: 'diffusion steps of ddpm and v' },
   preset: { type: 'string', default: 'tiny', help: 'U-Net size: tiny | small' },
   'class-conditional': { type: 'boolean', help: 'condition on the label (with label dropout, for --guidance)' },
+  'min-snr-gamma': { type: 'number', ...R.minSnrGamma, default: 0, help: 'min-SNR-gamma loss weighting of ddpm and v (0: off; e.g. 5)' },
   'cond-dropout': { type: 'number', ...R.condDropout, default: 0.1, help: 'share of labels dropped to the null class' },
   steps: { type: 'number', ...R.steps, default: 1000, help: 'optimizer updates' },
   'batch-size': { type: 'number', ...R.batchSize, default: 32, help: 'images per update' },
@@ -52,7 +53,7 @@ export async function unetTrainVerb(argv: string[]): Promise<number> {
     data: a.data, out: a.out, objective: oneOf('--objective', a.objective, DIFFUSION_OBJECTIVES),
     schedule: oneOf<NoiseSchedule>('--schedule', a.schedule, ['cosine', 'linear']), timesteps: a.timesteps,
     preset: oneOf('--preset', a.preset, ['tiny', 'small'] as const), classConditional: a['class-conditional'] ?? false,
-    condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
+    minSnrGamma: a['min-snr-gamma'], condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
     limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },
   });

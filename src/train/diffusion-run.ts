@@ -17,7 +17,8 @@ import { Rng } from '../util/rng.ts';
 import { copyWeights, RUN_FILES, saveWeights, type StateDict } from './checkpoint.ts';
 import { progressLabel, runDevice } from './device.ts';
 import {
-  alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, type DiffusionObjective, type NoiseSchedule,
+  alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, type DiffusionObjective, minSnrWeight,
+  type NoiseSchedule,
 } from './diffusion.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { divergence, TrainStep } from './step.ts';
@@ -41,6 +42,8 @@ export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stop
   preset?: 'tiny' | 'small';
   /** Condition on the class label, with label dropout for classifier-free guidance (default false). */
   classConditional?: boolean;
+  /** Min-SNR-gamma loss weighting of `ddpm`/`v` (default 0: off; 5 is the paper's choice). */
+  minSnrGamma?: number;
   /** Share of training images whose label is replaced by the null class (default 0.1). */
   condDropout?: number;
   /** Optimizer updates (default 1000). */
@@ -68,6 +71,7 @@ export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stop
 export const DIFFUSION_TRAIN_RANGES = {
   timesteps: { flag: '--timesteps', min: 2, max: 100_000, integer: true },
   condDropout: { flag: '--cond-dropout', min: 0, below: 1 },
+  minSnrGamma: { flag: '--min-snr-gamma', min: 0, max: 1e6 },
   steps: { flag: '--steps', min: 1, integer: true },
   batchSize: { flag: '--batch-size', min: 1, max: 4096, integer: true },
   lr: { flag: '--lr', above: 0 },
@@ -93,7 +97,7 @@ export interface DiffusionRunConfig {
 
 const DEFAULTS = {
   objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000, preset: 'tiny' as const,
-  classConditional: false, condDropout: 0.1, steps: 1000, batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8,
+  classConditional: false, minSnrGamma: 0, condDropout: 0.1, steps: 1000, batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8,
 };
 
 /**
@@ -118,6 +122,7 @@ function foldEma(ema: StateDict, weights: StateDict, decay: number, k: number, t
 export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out: string; params: number; msPerStep: number; lastLoss: number }> {
   const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
+  if (o.minSnrGamma > 0 && o.objective === 'flow') minSnrWeight('flow', 1, 1, o.minSnrGamma);
   const builtin = parseBuiltinImageName(o.data);
   if (!builtin) throw new SwitchyardError('E_USAGE', `--data ${o.data}: not a built-in image dataset`, 'use --data mnist or --data fashion-mnist');
   const table = readBuiltinImages(builtin.name, builtin.split, { limit: o.limit });
@@ -131,7 +136,7 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
   const model = new UNet(unet).init(o.seed);
   const device = await runDevice(o.device, o.progress?.enabled === false);
   const image: [number, number, number] = [images.channels, images.height, images.width];
-  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(image, o.classConditional), loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name });
+  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(image, o.classConditional, o.minSnrGamma > 0), loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name });
   const ab = alphaBarSchedule(o.schedule, o.timesteps);
   const lrAt = warmupCosine({ lr: o.lr, warmup: Math.floor(o.steps / 20), total: o.steps, minLr: o.lr / 10 });
   const target = await prepareRunDir(o.out, o);
@@ -140,7 +145,7 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
   const cfg: DiffusionRunConfig = {
     format: 'switchyard.run', version: 1, kind: 'unet', unet, classNames,
     diffusion: { objective: o.objective, schedule: o.schedule, timesteps: o.timesteps },
-    train: { data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset, classConditional: o.classConditional, condDropout: o.condDropout, steps: o.steps, batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall, limit: o.limit ?? null, images: images.n },
+    train: { data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset, classConditional: o.classConditional, minSnrGamma: o.minSnrGamma, condDropout: o.condDropout, steps: o.steps, batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall, limit: o.limit ?? null, images: images.n },
     seed: o.seed, created: new Date().toISOString(),
   };
   await writeJsonAtomic(join(dir, RUN_FILES.config), cfg);
@@ -155,6 +160,7 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
     const t = new Float32Array(k * o.batchSize);
     const tgt = new Float32Array(x.length);
     const label = new BigInt64Array(k * o.batchSize);
+    const weight = new Float32Array(k * o.batchSize);
     for (let i = 0; i < k; i++) {
       const rng = new Rng(o.seed * 1_000_003 + step.microSteps + i + 1);
       const x0 = new Float32Array(o.batchSize * pixels);
@@ -163,7 +169,8 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
         x0.set(x0all.subarray(pick * pixels, (pick + 1) * pixels), b * pixels);
         label[i * o.batchSize + b] = BigInt(rng.next() < o.condDropout ? classNames.length : labelIds[pick]);
       }
-      const f = diffusionFeeds(o.objective, ab, x0, o.batchSize, rng);
+      const f = diffusionFeeds(o.objective, ab, x0, o.batchSize, rng, o.minSnrGamma);
+      weight.set(f.weight, i * o.batchSize);
       x.set(f.x, i * f.x.length);
       tgt.set(f.target, i * f.x.length);
       t.set(f.t, i * o.batchSize);
@@ -173,6 +180,7 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
       x: { dtype: 'f32' as const, shape, data: x }, t: { dtype: 'f32' as const, shape: [k, o.batchSize], data: t },
       target: { dtype: 'f32' as const, shape, data: tgt },
       ...(o.classConditional ? { label: { dtype: 'i64' as const, shape: [k, o.batchSize], data: label } } : {}),
+      ...(o.minSnrGamma > 0 ? { weight: { dtype: 'f32' as const, shape: [k, o.batchSize], data: weight } } : {}),
     };
     const t0 = performance.now();
     const r = await step.run(feeds, Array.from({ length: k }, (_, u) => lrAt(step.updates + u)));

@@ -7,6 +7,7 @@
  * - `flow`: rectified flow, x_t = (1 - t) x0 + t eps with t ~ U(0, 1); target the velocity eps - x0.
  */
 import type { Tensor } from '../core/graph.ts';
+import { mul, reduceMean, square, sub } from '../core/ops/index.ts';
 import { mse } from '../nn/functional.ts';
 import type { Module } from '../nn/module.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -75,23 +76,42 @@ export interface DiffusionFeeds {
   signal: Float32Array;
   /** Noise scale s per image, f32 [N]. */
   noise: Float32Array;
+  /** Loss weight per image, f32 [N]: min-SNR-gamma's, or 1 (see {@link minSnrWeight}). */
+  weight: Float32Array;
+}
+
+/**
+ * Min-SNR-gamma loss weight (Hang et al., 2023) of an image noised with scales (a, s), SNR = a^2 / s^2: for
+ * epsilon prediction min(SNR, gamma) / SNR, for v-prediction min(SNR, gamma) / (SNR + 1); `gamma` 0 turns it
+ * off (weight 1). Flow matching has no such weighting here (E_CONFIG).
+ *
+ * @example
+ * minSnrWeight('ddpm', 0.99, 0.14, 5); // SNR 50 -> 0.1
+ */
+export function minSnrWeight(objective: DiffusionObjective, a: number, s: number, gamma: number): number {
+  if (gamma === 0) return 1;
+  if (objective === 'flow') {
+    throw new SwitchyardError('E_CONFIG', 'min-SNR weighting is defined for the ddpm and v objectives, not flow', 'drop --min-snr-gamma or use --objective ddpm|v');
+  }
+  const snr = (a * a) / (s * s);
+  return Math.min(snr, gamma) / (objective === 'ddpm' ? snr : snr + 1);
 }
 
 /**
  * Noises clean images `x0` (f32 [N * pixels], in [-1, 1]) for one training step: draws t and eps from `rng`
  * and returns x_t and the target of `objective` (see the module comment). `ab` is the DDPM schedule (ignored by
- * `flow`).
+ * `flow`); `minSnrGamma` (default 0: off) sets the per-image loss weights.
  *
  * @example
  * const f = diffusionFeeds('ddpm', alphaBarSchedule('cosine', 1000), x0, 16, new Rng(0));
  */
 export function diffusionFeeds(
-  objective: DiffusionObjective, ab: Float64Array, x0: Float32Array, n: number, rng: Rng,
+  objective: DiffusionObjective, ab: Float64Array, x0: Float32Array, n: number, rng: Rng, minSnrGamma = 0,
 ): DiffusionFeeds {
   const pixels = x0.length / n;
   const out: DiffusionFeeds = {
     x: new Float32Array(x0.length), t: new Float32Array(n), target: new Float32Array(x0.length),
-    signal: new Float32Array(n), noise: new Float32Array(n),
+    signal: new Float32Array(n), noise: new Float32Array(n), weight: new Float32Array(n),
   };
   const steps = ab.length - 1;
   for (let b = 0; b < n; b++) {
@@ -100,6 +120,7 @@ export function diffusionFeeds(
     out.t[b] = t;
     out.signal[b] = a;
     out.noise[b] = s;
+    out.weight[b] = minSnrWeight(objective, a, s, minSnrGamma);
     for (let p = b * pixels; p < (b + 1) * pixels; p++) {
       const eps = rng.normal();
       out.x[p] = a * x0[p] + s * eps;
@@ -110,17 +131,19 @@ export function diffusionFeeds(
 }
 
 /**
- * The batch inputs of a diffusion training step for images [C, H, W] (`label` only when class-conditional).
+ * The batch inputs of a diffusion training step for images [C, H, W] (`label` only when class-conditional,
+ * `weight` [N] only when the loss is weighted per image).
  *
  * @example
  * const spec = diffusionBatchSpec([1, 28, 28], true);
  */
-export function diffusionBatchSpec(image: [number, number, number], conditional: boolean): BatchSpec {
+export function diffusionBatchSpec(image: [number, number, number], conditional: boolean, weighted = false): BatchSpec {
   return {
     x: { dtype: 'f32', shape: ['batch', ...image] },
     t: { dtype: 'f32', shape: ['batch'] },
     target: { dtype: 'f32', shape: ['batch', ...image] },
     ...(conditional ? { label: { dtype: 'i64' as const, shape: ['batch'] } } : {}),
+    ...(weighted ? { weight: { dtype: 'f32' as const, shape: ['batch'] } } : {}),
   };
 }
 
@@ -135,11 +158,14 @@ export function denoise(model: Module, b: Record<string, Tensor>): Tensor {
 }
 
 /**
- * The traced diffusion loss: mean squared error between the denoiser's output and the host-computed target.
+ * The traced diffusion loss: mean squared error between the denoiser's output and the host-computed target, each
+ * image's error scaled by `weight` when the batch has one (min-SNR-gamma).
  *
  * @example
  * await TrainStep.compile({ model: unet, loss: diffusionLoss, batch: diffusionBatchSpec([1, 28, 28], false), optimizer: adamw() });
  */
 export function diffusionLoss(model: Module, b: Record<string, Tensor>): Tensor {
-  return mse(denoise(model, b), b.target);
+  if (!b.weight) return mse(denoise(model, b), b.target);
+  const perImage = reduceMean(square(sub(denoise(model, b), b.target)), [1, 2, 3]); // [N]
+  return reduceMean(mul(perImage, b.weight));
 }

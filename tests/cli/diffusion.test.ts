@@ -52,6 +52,8 @@ describe('switchyard train --model unet, then sample', () => {
   it('refuses bad flags with exit 2 and a hint', () => {
     expectBadInput(cli(['train', '--model', 'unet', '--out', join(dir, 'x'), '--objective', 'score', ...tiny]), /--objective score/);
     expectBadInput(cli(['train', '--model', 'unet', '--out', join(dir, 'x'), '--data', 'cifar']), /cifar/);
+    const flowSnr = ['--objective', 'flow', '--min-snr-gamma', '5'];
+    expectBadInput(cli(['train', '--model', 'unet', '--out', join(dir, 'x'), ...flowSnr, ...tiny]), /min-SNR/);
     expectBadInput(cli(['sample', '--model', flowRun, '--out', join(dir, 'x.png'), '--sampler', 'ddim']), /--sampler ddim/);
     expectBadInput(cli(['sample', '--model', flowRun, '--out', join(dir, 'x.png'), '--class', '1']), /--class 1/);
     expectBadInput(cli(['sample', '--model', run, '--out', join(dir, 'x.png'), '--steps', '0']), /--steps/);

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/core/graph.ts';
 import { constant, div, mul, reshape, sub } from '../../src/core/ops/index.ts';
 import { Module } from '../../src/nn/module.ts';
-import { alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, DIFFUSION_OBJECTIVES, type DiffusionObjective } from '../../src/train/diffusion.ts';
+import {
+  alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, DIFFUSION_OBJECTIVES, type DiffusionObjective,
+  minSnrWeight,
+} from '../../src/train/diffusion.ts';
 import { Forward } from '../../src/train/forward.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { randArray } from './helpers.ts';
@@ -78,5 +81,42 @@ describe('diffusion objectives', () => {
     const c = diffusionFeeds('flow', alphaBarSchedule('linear', 10), x0, 2, new Rng(8));
     expect(a).toEqual(b);
     expect(a.x).not.toEqual(c.x);
+  });
+});
+
+describe('min-SNR-gamma weighting', () => {
+  it('weights each image by min(SNR, gamma) / SNR (eps) or / (SNR + 1) (v); 0 turns it off; flow refuses it', () => {
+    expect(minSnrWeight('ddpm', 0.99, 0.14, 5)).toBeCloseTo(5 / (0.99 ** 2 / 0.14 ** 2), 12);
+    expect(minSnrWeight('ddpm', 0.5, 0.8, 5)).toBe(1); // SNR below gamma
+    expect(minSnrWeight('v', 0.5, 0.8, 5)).toBeCloseTo(0.390625 / 1.390625, 12);
+    expect(minSnrWeight('ddpm', 0.99, 0.14, 0)).toBe(1);
+    expect(() => minSnrWeight('flow', 0.5, 0.5, 5)).toThrow(/not flow/);
+    const f = diffusionFeeds('ddpm', alphaBarSchedule('cosine', 100), randArray(4, 64), 4, new Rng(2), 5);
+    f.weight.forEach((w, b) => expect(w).toBeCloseTo(minSnrWeight('ddpm', f.signal[b], f.noise[b], 5), 6));
+  });
+
+  it('scales each image\'s squared error by its weight in the traced loss', async () => {
+    const n = 4;
+    const f = diffusionFeeds('v', alphaBarSchedule('linear', 100), randArray(6, n * 16), n, new Rng(3), 2);
+    class Zero extends Module {
+      forward(x: Tensor): Tensor {
+        return mul(x, 0);
+      }
+    }
+    const spec = diffusionBatchSpec([1, 4, 4], false, true);
+    const fwd = await Forward.compile(new Zero(), (m, b) => ({ loss: diffusionLoss(m, b) }), spec, { threads: 1 });
+    const out = await fwd.run({
+      x: { dtype: 'f32', shape: [n, 1, 4, 4], data: f.x }, t: { dtype: 'f32', shape: [n], data: f.t },
+      target: { dtype: 'f32', shape: [n, 1, 4, 4], data: f.target }, weight: { dtype: 'f32', shape: [n], data: f.weight },
+    });
+    await fwd.release();
+    let expected = 0;
+    for (let b = 0; b < n; b++) {
+      let se = 0;
+      for (let p = b * 16; p < (b + 1) * 16; p++) se += f.target[p] ** 2;
+      expected += (f.weight[b] * se) / 16 / n;
+    }
+    expect(new Set(f.weight).size).toBeGreaterThan(1);
+    expect((out.loss.data as Float32Array)[0]).toBeCloseTo(expected, 5);
   });
 });
