@@ -58,8 +58,13 @@ function checkUNetConfig(c: UNetConfig): void {
   if (c.imageSize % factor !== 0) {
     bad(`image size ${c.imageSize} is not divisible by ${factor} (${c.mults.length} levels)`, 'use fewer levels');
   }
-  for (const m of c.mults) if ((c.base * m) % c.groups !== 0) bad(`${c.groups} groups do not divide ${c.base * m}`, 'pick groups dividing every level');
-  if (!(Number.isInteger(c.classes) && c.classes >= 0)) bad(`classes must be a non-negative integer, got ${c.classes}`, 'e.g. 10');
+  for (const m of c.mults) {
+    const channels = c.base * m;
+    if (channels % c.groups !== 0) bad(`${c.groups} groups do not divide ${channels}`, 'pick groups dividing every level');
+  }
+  if (!(Number.isInteger(c.classes) && c.classes >= 0)) {
+    bad(`classes must be an integer >= 0, got ${c.classes}`, 'e.g. 10');
+  }
 }
 
 /**
@@ -117,7 +122,10 @@ export class UNet extends Module {
   forward(x: Tensor, t: Tensor, label?: Tensor): Tensor {
     let emb = this.timeOut.call(silu(this.timeIn.call(timestepEmbedding(mul(t, TIME_SCALE), this.cfg.base))));
     if (this.labelEmbedding) {
-      if (!label) throw new SwitchyardError('E_CONFIG', 'unet: a class-conditional U-Net needs labels', `pass label ${this.cfg.classes} for "no class"`);
+      if (!label) {
+        const hint = `pass label ${this.cfg.classes} for "no class"`;
+        throw new SwitchyardError('E_CONFIG', 'unet: a class-conditional U-Net needs labels', hint);
+      }
       emb = add(emb, this.labelEmbedding.call(label));
     }
     let h = this.inConv.call(x);

@@ -119,12 +119,18 @@ function foldEma(ema: StateDict, weights: StateDict, decay: number, k: number, t
  * @example
  * await trainDiffusion({ data: 'mnist', out: 'runs/unet', objective: 'flow', steps: 2000, classConditional: true });
  */
-export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out: string; params: number; msPerStep: number; lastLoss: number }> {
-  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & DiffusionTrainOptions;
+export async function trainDiffusion(
+  opts: DiffusionTrainOptions,
+): Promise<{ out: string; params: number; msPerStep: number; lastLoss: number }> {
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  const o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
   if (o.minSnrGamma > 0 && o.objective === 'flow') minSnrWeight('flow', 1, 1, o.minSnrGamma);
   const builtin = parseBuiltinImageName(o.data);
-  if (!builtin) throw new SwitchyardError('E_USAGE', `--data ${o.data}: not a built-in image dataset`, 'use --data mnist or --data fashion-mnist');
+  if (!builtin) {
+    const hint = 'use --data mnist or --data fashion-mnist';
+    throw new SwitchyardError('E_USAGE', `--data ${o.data}: not a built-in image dataset`, hint);
+  }
   const table = readBuiltinImages(builtin.name, builtin.split, { limit: o.limit });
   const images = imagesToBatch(table.images);
   const x0all = images.data.map((v) => v * 2 - 1);
@@ -136,7 +142,10 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
   const model = new UNet(unet).init(o.seed);
   const device = await runDevice(o.device, o.progress?.enabled === false);
   const image: [number, number, number] = [images.channels, images.height, images.width];
-  const step = await TrainStep.compile({ model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(image, o.classConditional, o.minSnrGamma > 0), loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name });
+  const step = await TrainStep.compile({
+    model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(image, o.classConditional, o.minSnrGamma > 0),
+    loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name,
+  });
   const ab = alphaBarSchedule(o.schedule, o.timesteps);
   const lrAt = warmupCosine({ lr: o.lr, warmup: Math.floor(o.steps / 20), total: o.steps, minLr: o.lr / 10 });
   const target = await prepareRunDir(o.out, o);
@@ -145,7 +154,12 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
   const cfg: DiffusionRunConfig = {
     format: 'switchyard.run', version: 1, kind: 'unet', unet, classNames,
     diffusion: { objective: o.objective, schedule: o.schedule, timesteps: o.timesteps },
-    train: { data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset, classConditional: o.classConditional, minSnrGamma: o.minSnrGamma, condDropout: o.condDropout, steps: o.steps, batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall, limit: o.limit ?? null, images: images.n },
+    train: {
+      data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset,
+      classConditional: o.classConditional, minSnrGamma: o.minSnrGamma, condDropout: o.condDropout, steps: o.steps,
+      batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall,
+      limit: o.limit ?? null, images: images.n,
+    },
     seed: o.seed, created: new Date().toISOString(),
   };
   await writeJsonAtomic(join(dir, RUN_FILES.config), cfg);
@@ -189,7 +203,10 @@ export async function trainDiffusion(opts: DiffusionTrainOptions): Promise<{ out
     seconds += dt;
     foldEma(ema, model.stateDict(), o.emaDecay, k, step.updates);
     lastLoss = r.losses.reduce((s, l) => s + l, 0) / k;
-    const rec = { step: step.updates, loss: lastLoss, lr: lrAt(step.updates - 1), imagesPerSecond: (k * o.batchSize) / dt, msPerStep: (dt * 1000) / k };
+    const rec = {
+      step: step.updates, loss: lastLoss, lr: lrAt(step.updates - 1), imagesPerSecond: (k * o.batchSize) / dt,
+      msPerStep: (dt * 1000) / k,
+    };
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     progress.tick(k * o.batchSize, { step: `${step.updates}/${o.steps}`, loss: lastLoss.toFixed(4) });
   }

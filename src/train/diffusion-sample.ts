@@ -9,7 +9,9 @@ import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile } from './checkpoint.ts';
-import { alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule } from './diffusion.ts';
+import {
+  alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule,
+} from './diffusion.ts';
 import type { DiffusionRunConfig } from './diffusion-run.ts';
 import { EMA_FILE } from './diffusion-run.ts';
 import { Forward } from './forward.ts';
@@ -73,7 +75,8 @@ export interface DenoiseLoopOptions {
  * timesteps of the schedule, clipping the predicted x0 to [-1, 1]; `euler` integrates a flow's velocity.
  *
  * @example
- * const images = await denoiseLoop(predict, noise, { objective: 'flow', schedule: 'cosine', timesteps: 1000, sampler: 'euler', steps: 20, rng });
+ * const opts = { objective: 'flow', schedule: 'cosine', timesteps: 1000, sampler: 'euler', steps: 20, rng } as const;
+ * const images = await denoiseLoop(predict, noise, opts);
  */
 export async function denoiseLoop(
   predict: (x: Float32Array, t: number) => Promise<Float32Array>, x: Float32Array, o: DenoiseLoopOptions,
@@ -112,20 +115,25 @@ export async function denoiseLoop(
  * Draws images from a diffusion run and writes them as a PNG grid (values in [-1, 1] mapped to 0..255).
  *
  * @example
- * await sampleDiffusion('runs/unet', { out: 'grid.png', steps: 20, sampler: 'ddim', seed: 1, classId: 3, guidance: 2 });
+ * await sampleDiffusion('runs/unet', { out: 'grid.png', steps: 20, sampler: 'ddim', seed: 1, classId: 3 });
  */
-export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions): Promise<{ width: number; height: number; images: Float32Array }> {
+export async function sampleDiffusion(
+  runDir: string, o: DiffusionSampleOptions,
+): Promise<{ width: number; height: number; images: Float32Array }> {
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
   const { objective } = cfg.diffusion;
   const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
   if ((sampler === 'euler') !== (objective === 'flow')) {
     const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
-    throw new SwitchyardError('E_USAGE', `--sampler ${sampler} does not fit a ${objective} run (${runDir})`, `use --sampler ${fits}`);
+    const what = `--sampler ${sampler} does not fit a ${objective} run (${runDir})`;
+    throw new SwitchyardError('E_USAGE', what, `use --sampler ${fits}`);
   }
   const classes = cfg.unet.classes;
   if (o.classId !== undefined && o.classId >= classes) {
-    const hint = classes ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})` : 'this run is unconditional: drop --class';
+    const hint = classes
+      ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
+      : 'this run is unconditional: drop --class';
     throw new SwitchyardError('E_USAGE', `--class ${o.classId}: the run has ${classes} classes`, hint);
   }
   const n = o.count ?? 16;
@@ -140,7 +148,9 @@ export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions)
   const pixels = image[0] * image[1] * image[2];
   const guided = classes > 0 && w !== 1;
   const rows = guided ? 2 * n : n;
-  const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i >= n ? classes : (o.classId ?? i % Math.max(1, classes))));
+  // Rows n.. (guided) are the null class; without --class the rows take the classes in turn.
+  const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
+  const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
   /** The model's prediction for x at time t (guided when asked). */
   const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
     const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
@@ -151,7 +161,8 @@ export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions)
     };
     const out = (await fwd.run(feeds)).out.data as Float32Array;
     if (!guided) return out;
-    return Float32Array.from({ length: n * pixels }, (_, i) => out[n * pixels + i] + w * (out[i] - out[n * pixels + i]));
+    const uncond = n * pixels;
+    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
   };
   const rng = new Rng(o.seed ?? 0);
   let x: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
@@ -161,6 +172,7 @@ export async function sampleDiffusion(runDir: string, o: DiffusionSampleOptions)
     await fwd.release();
   }
   const cols = Math.ceil(Math.sqrt(n));
-  const size = await writeImageGrid({ n, channels: image[0], height: image[1], width: image[2], data: x }, cols, o.out, { range: [-1, 1] });
+  const batch = { n, channels: image[0], height: image[1], width: image[2], data: x };
+  const size = await writeImageGrid(batch, cols, o.out, { range: [-1, 1] });
   return { ...size, images: x };
 }

@@ -37,7 +37,8 @@ export const DIFFUSION_OBJECTIVES: readonly DiffusionObjective[] = ['ddpm', 'v',
  */
 export function alphaBarSchedule(kind: NoiseSchedule, steps: number): Float64Array {
   if (!(Number.isInteger(steps) && steps >= 1)) {
-    throw new SwitchyardError('E_CONFIG', `diffusion schedule: steps must be a positive integer, got ${steps}`, 'e.g. 1000');
+    const what = `diffusion schedule: steps must be an integer >= 1, got ${steps}`;
+    throw new SwitchyardError('E_CONFIG', what, 'e.g. 1000');
   }
   const ab = new Float64Array(steps + 1);
   ab[0] = 1;
@@ -91,7 +92,8 @@ export interface DiffusionFeeds {
 export function minSnrWeight(objective: DiffusionObjective, a: number, s: number, gamma: number): number {
   if (gamma === 0) return 1;
   if (objective === 'flow') {
-    throw new SwitchyardError('E_CONFIG', 'min-SNR weighting is defined for the ddpm and v objectives, not flow', 'drop --min-snr-gamma or use --objective ddpm|v');
+    const what = 'min-SNR weighting is defined for the ddpm and v objectives, not flow';
+    throw new SwitchyardError('E_CONFIG', what, 'drop --min-snr-gamma or use --objective ddpm|v');
   }
   const snr = (a * a) / (s * s);
   return Math.min(snr, gamma) / (objective === 'ddpm' ? snr : snr + 1);
@@ -162,7 +164,8 @@ export function denoise(model: Module, b: Record<string, Tensor>): Tensor {
  * image's error scaled by `weight` when the batch has one (min-SNR-gamma).
  *
  * @example
- * await TrainStep.compile({ model: unet, loss: diffusionLoss, batch: diffusionBatchSpec([1, 28, 28], false), optimizer: adamw() });
+ * const batch = diffusionBatchSpec([1, 28, 28], false);
+ * await TrainStep.compile({ model: unet, loss: diffusionLoss, batch, optimizer: adamw() });
  */
 export function diffusionLoss(model: Module, b: Record<string, Tensor>): Tensor {
   if (!b.weight) return mse(denoise(model, b), b.target);

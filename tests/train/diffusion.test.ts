@@ -24,7 +24,7 @@ describe('noise schedules', () => {
     });
   }
   it('rejects a non-integer step count', () => {
-    expect(() => alphaBarSchedule('cosine', 2.5)).toThrow(/positive integer/);
+    expect(() => alphaBarSchedule('cosine', 2.5)).toThrow(/integer >= 1/);
   });
 });
 
