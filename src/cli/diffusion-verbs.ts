@@ -4,7 +4,7 @@ import { DIFFUSION_TRAIN_RANGES, trainDiffusion } from '../train/diffusion-run.t
 import { SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { checkOutputs } from '../util/paths.ts';
-import { COMMON_FLAGS, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
 const R = DIFFUSION_TRAIN_RANGES;
@@ -31,6 +31,7 @@ export const UNET_TRAIN_SPEC = {
   seed: { type: 'number', ...R.seed, default: 0, help: 'seed of weights, batches, times and noise' },
   force: { type: 'boolean', help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
 } as const;
 
 const usage = (what: string, hint: string) => new SwitchyardError('E_USAGE', what, hint);
@@ -54,7 +55,7 @@ export async function unetTrainVerb(argv: string[]): Promise<number> {
     schedule: oneOf<NoiseSchedule>('--schedule', a.schedule, ['cosine', 'linear']), timesteps: a.timesteps,
     preset: oneOf('--preset', a.preset, ['tiny', 'small'] as const), classConditional: a['class-conditional'] ?? false,
     minSnrGamma: a['min-snr-gamma'], condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
-    limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads,
+    limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...r });
@@ -78,6 +79,7 @@ export const SAMPLE_SPEC = {
   guidance: { type: 'number', ...SAMPLE_RANGES.guidance, default: 1, help: 'classifier-free guidance weight (1: none)' },
   raw: { type: 'boolean', help: 'sample with the raw weights instead of the EMA ones' },
   threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
 } as const;
 
 /** `switchyard sample` */
@@ -92,7 +94,7 @@ export async function sampleVerb(argv: string[]): Promise<number> {
   const sampler = a.sampler === undefined ? undefined : oneOf<Sampler>('--sampler', a.sampler, ['ddpm', 'ddim', 'euler']);
   const r = await sampleDiffusion(a.model, {
     out: a.out, count: a.count, steps: a.steps, sampler, seed: a.seed, classId: a.class, guidance: a.guidance,
-    raw: a.raw, threads: a.threads,
+    raw: a.raw, threads: a.threads, device: a.device,
   });
   if (a.json) emitJson({ ok: true, out: a.out, width: r.width, height: r.height, count: a.count });
   else process.stdout.write(`wrote ${a.out} (${a.count} images, ${r.width}x${r.height})\n`);

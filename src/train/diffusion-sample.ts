@@ -7,6 +7,7 @@
 import { writeImageGrid } from '../data/images/index.ts';
 import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile } from './checkpoint.ts';
 import {
@@ -40,6 +41,8 @@ export interface DiffusionSampleOptions {
   raw?: boolean;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
+  /** Where the denoiser runs (default `cpu`; see {@link DeviceChoice}). */
+  device?: DeviceChoice;
 }
 
 /**
@@ -144,7 +147,7 @@ export async function sampleDiffusion(
   const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
   const spec = diffusionBatchSpec(image, classes > 0);
   delete spec.target;
-  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: o.threads });
+  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: o.threads, device: o.device });
   const pixels = image[0] * image[1] * image[2];
   const guided = classes > 0 && w !== 1;
   const rows = guided ? 2 * n : n;
