@@ -201,6 +201,7 @@ export async function trainDiffusion(
     const dt = (performance.now() - t0) / 1000;
     if (r.nonFinite !== null) throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`);
     seconds += dt;
+    await step.syncToHost(); // the EMA reads the weights on the host (a no-op on the CPU)
     foldEma(ema, model.stateDict(), o.emaDecay, k, step.updates);
     lastLoss = r.losses.reduce((s, l) => s + l, 0) / k;
     const rec = {
