@@ -34,6 +34,13 @@ export {
 } from './train/text-classifier.ts';
 export { loadTextClassifierRun, predictTextClassifier, textClassifierOnnx } from './train/text-classifier-run.ts';
 export { TextClassifier, type TextPooling } from './models/text-classifier.ts';
+export { UNet, UNET_PRESETS, type UNetConfig } from './models/unet.ts';
+export {
+  alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, DIFFUSION_OBJECTIVES, type DiffusionObjective,
+  minSnrWeight, type NoiseSchedule,
+} from './train/diffusion.ts';
+export { DIFFUSION_TRAIN_RANGES, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
+export { denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions } from './train/diffusion-sample.ts';
 export { GPT, GPT_PRESETS, type GptConfig } from './models/gpt.ts';
 export {
   readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,

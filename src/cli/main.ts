@@ -9,6 +9,7 @@ import { runCli } from './output.ts';
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   demo: { run: async (argv) => (await import('./demo-verb.ts')).demoVerb(argv), summary: 'train, evaluate and export a classifier on real data, end to end' },
   train: { run: trainRoute, summary: 'train an MLP on a table, a GPT or encoder on text (--model gpt|encoder), a text classifier' },
+  sample: { run: async (argv) => (await import('./diffusion-verbs.ts')).sampleVerb(argv), summary: 'draw images from a diffusion run (train --model unet) as a PNG grid' },
   generate: { run: async (argv) => (await import('./lm-verbs.ts')).generateVerb(argv), summary: 'generate text with a trained language model' },
   predict: { run: async (argv) => (await import('./train-verbs.ts')).predictVerb(argv), summary: 'predict labels and class probabilities with a trained run' },
   export: { run: async (argv) => (await import('./train-verbs.ts')).exportVerb(argv), summary: 'write the inference graph of a trained run as ONNX (tabular model or LM decode step)' },
@@ -26,6 +27,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
 
 /** `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, the rest are language models. */
 async function trainRoute(argv: string[]): Promise<number> {
+  if (flagValue(argv, 'model') === 'unet') return (await import('./diffusion-verbs.ts')).unetTrainVerb(argv);
   if (flagValue(argv, 'model') === 'text-classifier') return (await import('./text-classifier-verb.ts')).textClassifierTrainVerb(argv);
   if (flagGiven(argv, 'model')) return (await import('./lm-verbs.ts')).lmTrainVerb(argv);
   return (await import('./train-verbs.ts')).trainVerb(argv);

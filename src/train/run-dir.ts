@@ -35,7 +35,7 @@ export const RUN_FILES = {
 } as const;
 
 /** The kinds of run `switchyard train` writes. */
-export const RUN_KINDS = ['tabular-mlp', 'gpt', 'encoder', 'text-classifier'] as const;
+export const RUN_KINDS = ['tabular-mlp', 'gpt', 'encoder', 'text-classifier', 'unet'] as const;
 
 /** The fields every run's `config.json` has. */
 export interface RunHeader {

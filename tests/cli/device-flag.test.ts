@@ -46,6 +46,8 @@ describe('--device on every verb that computes', () => {
   const verbs = [
     ['train', '--data', 'x.csv', '--target', 'y', '--out', 'o'],
     ['train', '--model', 'gpt', '--data', 'x.txt', '--out', 'o'],
+    ['train', '--model', 'unet', '--data', 'mnist', '--out', 'o'],
+    ['sample', '--model', 'm', '--out', 'g.png'],
     ['eval', '--model', 'm', '--data', 'd.csv'],
     ['generate', '--model', 'm'],
     ['serve', '--model', 'm'],

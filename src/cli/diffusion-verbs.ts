@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { DIFFUSION_OBJECTIVES, type NoiseSchedule } from '../train/diffusion.ts';
+import { DIFFUSION_TRAIN_RANGES, trainDiffusion } from '../train/diffusion-run.ts';
+import { SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { checkOutputs } from '../util/paths.ts';
+import { COMMON_FLAGS, DEVICE_FLAG, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
+import { emitJson } from './output.ts';
+
+const R = DIFFUSION_TRAIN_RANGES;
+
+/** Flags of `switchyard train --model unet`. */
+export const UNET_TRAIN_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, help: 'unet' },
+  data: { type: 'string', required: true, help: 'a built-in image dataset: mnist | fashion-mnist' },
+  out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, EMA, metrics)' },
+  objective: { type: 'string', default: 'ddpm', help: 'ddpm (epsilon) | v (v-prediction) | flow (rectified flow)' },
+  schedule: { type: 'string', default: 'cosine', help: 'noise schedule of ddpm and v: cosine | linear' },
+  timesteps: { type: 'number', ...R.timesteps, default: 1000, help: 'diffusion steps of ddpm and v' },
+  preset: { type: 'string', default: 'tiny', help: 'U-Net size: tiny | small' },
+  'class-conditional': { type: 'boolean', help: 'condition on the label (with label dropout, for --guidance)' },
+  'min-snr-gamma': { type: 'number', ...R.minSnrGamma, default: 0, help: 'min-SNR-gamma loss weighting of ddpm and v (0: off; e.g. 5)' },
+  'cond-dropout': { type: 'number', ...R.condDropout, default: 0.1, help: 'share of labels dropped to the null class' },
+  steps: { type: 'number', ...R.steps, default: 1000, help: 'optimizer updates' },
+  'batch-size': { type: 'number', ...R.batchSize, default: 32, help: 'images per update' },
+  lr: { type: 'number', ...R.lr, default: 0.001, help: 'peak learning rate (warm-up, cosine to a tenth)' },
+  'ema-decay': { type: 'number', ...R.emaDecay, default: 0.999, help: 'EMA decay per update (ema.safetensors)' },
+  limit: { type: 'number', ...R.limit, help: 'train on at most this many images (default: all)' },
+  'steps-per-call': { type: 'number', ...R.stepsPerCall, default: 8, help: 'updates per ONNX Runtime call' },
+  seed: { type: 'number', ...R.seed, default: 0, help: 'seed of weights, batches, times and noise' },
+  force: { type: 'boolean', help: 'replace an existing run in --out' },
+  threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
+} as const;
+
+const usage = (what: string, hint: string) => new SwitchyardError('E_USAGE', what, hint);
+
+/** Throws E_USAGE unless `value` is one of `allowed` (naming `flag`). */
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw usage(`${flag} ${value} is not one of ${allowed.join(', ')}`, `e.g. ${flag} ${allowed[0]}`);
+  return value as T;
+}
+
+/** `switchyard train --model unet` */
+export async function unetTrainVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, UNET_TRAIN_SPEC, 'train');
+  if (a.help) {
+    process.stdout.write(formatHelp('train --model unet', 'Train a U-Net diffusion model on built-in images (see docs/diffusion.md).', UNET_TRAIN_SPEC));
+    return 0;
+  }
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], []);
+  const r = await trainDiffusion({
+    data: a.data, out: a.out, objective: oneOf('--objective', a.objective, DIFFUSION_OBJECTIVES),
+    schedule: oneOf<NoiseSchedule>('--schedule', a.schedule, ['cosine', 'linear']), timesteps: a.timesteps,
+    preset: oneOf('--preset', a.preset, ['tiny', 'small'] as const), classConditional: a['class-conditional'] ?? false,
+    minSnrGamma: a['min-snr-gamma'], condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
+    limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
+    progress: { enabled: !a.quiet && !a.json },
+  });
+  if (a.json) emitJson({ ok: true, ...r });
+  else {
+    process.stdout.write(`trained a ${r.params}-parameter U-Net: last loss ${r.lastLoss.toFixed(4)}, ${r.msPerStep.toFixed(1)} ms/update\n`);
+    process.stdout.write(`wrote ${r.out}/ (model.safetensors, ema.safetensors, metrics.jsonl, config.json)\n`);
+  }
+  return 0;
+}
+
+/** Flags of `switchyard sample`. */
+export const SAMPLE_SPEC = {
+  ...COMMON_FLAGS,
+  model: { type: 'string', required: true, valueName: 'dir', help: 'a run written by switchyard train --model unet' },
+  out: { type: 'string', required: true, valueName: 'file', help: 'PNG grid to write' },
+  count: { type: 'number', ...SAMPLE_RANGES.count, default: 16, help: 'images to draw' },
+  steps: { type: 'number', ...SAMPLE_RANGES.steps, default: 50, help: 'denoising steps' },
+  sampler: { type: 'string', help: 'ddpm | ddim (ddpm and v runs; default ddim) | euler (flow runs; the default there)' },
+  seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'seed of the noise' },
+  class: { type: 'number', ...SAMPLE_RANGES.classId, help: 'class id to draw (class-conditional runs; default: in turn)' },
+  guidance: { type: 'number', ...SAMPLE_RANGES.guidance, default: 1, help: 'classifier-free guidance weight (1: none)' },
+  raw: { type: 'boolean', help: 'sample with the raw weights instead of the EMA ones' },
+  threads: THREADS_FLAG,
+  device: DEVICE_FLAG,
+} as const;
+
+/** `switchyard sample` */
+export async function sampleVerb(argv: string[]): Promise<number> {
+  const a = parseArgs(argv, SAMPLE_SPEC, 'sample');
+  if (a.help) {
+    process.stdout.write(formatHelp('sample', 'Draw images from a diffusion run; writes a PNG grid.', SAMPLE_SPEC));
+    return 0;
+  }
+  if (!existsSync(a.model)) throw new SwitchyardError('E_FILE_NOT_FOUND', `${a.model}: no such run (--model)`, 'pass the --out of switchyard train --model unet');
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], [{ flag: '--model', path: a.model, holdsOutputs: true }]);
+  const sampler = a.sampler === undefined ? undefined : oneOf<Sampler>('--sampler', a.sampler, ['ddpm', 'ddim', 'euler']);
+  const r = await sampleDiffusion(a.model, {
+    out: a.out, count: a.count, steps: a.steps, sampler, seed: a.seed, classId: a.class, guidance: a.guidance,
+    raw: a.raw, threads: a.threads, device: a.device,
+  });
+  if (a.json) emitJson({ ok: true, out: a.out, width: r.width, height: r.height, count: a.count });
+  else process.stdout.write(`wrote ${a.out} (${a.count} images, ${r.width}x${r.height})\n`);
+  return 0;
+}

@@ -1,0 +1,181 @@
+/**
+ * `switchyard sample`: the sampling loop of a diffusion run, on the host, calling a compiled {@link Forward} of the
+ * denoiser once per step (twice the batch with classifier-free guidance). `ddpm` (ancestral) and `ddim`
+ * (deterministic) sample `ddpm`/`v` runs on a strided subset of their timesteps; `euler` integrates a `flow` run's
+ * velocity from t = 1 (noise) to t = 0. Seeded: the same run, flags and seed give the same images.
+ */
+import { writeImageGrid } from '../data/images/index.ts';
+import { UNet } from '../models/unet.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { Rng } from '../util/rng.ts';
+import { loadWeightsFile } from './checkpoint.ts';
+import {
+  alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule,
+} from './diffusion.ts';
+import type { DiffusionRunConfig } from './diffusion-run.ts';
+import { EMA_FILE } from './diffusion-run.ts';
+import { Forward } from './forward.ts';
+import { openRun, RUN_FILES } from './run-dir.ts';
+
+/** How {@link sampleDiffusion} steps from noise to images. */
+export type Sampler = 'ddpm' | 'ddim' | 'euler';
+
+/** Options of {@link sampleDiffusion}. */
+export interface DiffusionSampleOptions {
+  /** PNG grid to write. */
+  out: string;
+  /** Images to draw (default 16; a grid of ceil(sqrt(n)) columns). */
+  count?: number;
+  /** Denoising steps (default 50). */
+  steps?: number;
+  /** Default: `euler` for flow runs, `ddim` otherwise. */
+  sampler?: Sampler;
+  /** Seed of the initial noise (and of DDPM's per-step noise); default 0. */
+  seed?: number;
+  /** Class id to draw (class-conditional runs; default: classes in turn). */
+  classId?: number;
+  /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
+  guidance?: number;
+  /** Use the raw weights instead of the EMA ones. */
+  raw?: boolean;
+  /** ONNX Runtime intra-op threads. */
+  threads?: number;
+  /** Where the denoiser runs (default `cpu`; see {@link DeviceChoice}). */
+  device?: DeviceChoice;
+}
+
+/**
+ * Ranges of {@link sampleDiffusion}'s numeric options with their `switchyard sample` flags.
+ *
+ * @example
+ * const spec = { steps: { type: 'number', default: 50, ...SAMPLE_RANGES.steps, help: 'denoising steps' } };
+ */
+export const SAMPLE_RANGES = {
+  count: { flag: '--count', min: 1, max: 1024, integer: true },
+  steps: { flag: '--steps', min: 1, max: 10_000, integer: true },
+  guidance: { flag: '--guidance', min: 0, max: 100 },
+  seed: { flag: '--seed', min: 0, max: 4294967295, integer: true },
+  classId: { flag: '--class', min: 0, integer: true },
+} as const;
+
+/** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
+export interface DenoiseLoopOptions {
+  objective: DiffusionObjective;
+  schedule: NoiseSchedule;
+  /** The run's discrete timesteps (ddpm and v). */
+  timesteps: number;
+  sampler: Sampler;
+  /** Denoising steps. */
+  steps: number;
+  /** Source of DDPM's per-step noise. */
+  rng: Rng;
+}
+
+/**
+ * The sampling loop: from noise `x` (at t = 1) to images, calling `predict(x, t)` (the denoiser's output for the
+ * whole batch at time t) once per step. `ddim` (eta 0) and `ddpm` (eta 1) step through `steps` evenly spaced
+ * timesteps of the schedule, clipping the predicted x0 to [-1, 1]; `euler` integrates a flow's velocity.
+ *
+ * @example
+ * const opts = { objective: 'flow', schedule: 'cosine', timesteps: 1000, sampler: 'euler', steps: 20, rng } as const;
+ * const images = await denoiseLoop(predict, noise, opts);
+ */
+export async function denoiseLoop(
+  predict: (x: Float32Array, t: number) => Promise<Float32Array>, x: Float32Array, o: DenoiseLoopOptions,
+): Promise<Float32Array> {
+  const { objective, steps, rng } = o;
+  if (o.sampler === 'euler') {
+    for (let k = steps; k > 0; k--) {
+      const [t, next] = [k / steps, (k - 1) / steps];
+      const v = await predict(x, t);
+      x = x.map((xi, i) => xi + (next - t) * v[i]);
+    }
+    return x;
+  }
+  const ab = alphaBarSchedule(o.schedule, o.timesteps);
+  const eta = o.sampler === 'ddpm' ? 1 : 0;
+  const ts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * o.timesteps) / steps));
+  for (let k = steps; k > 0; k--) {
+    const [i, j] = [ts[k], ts[k - 1]];
+    if (i === j) continue;
+    const out = await predict(x, i / o.timesteps);
+    const [a, s, aPrev] = [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i]), Math.sqrt(ab[j])];
+    const sigma = eta * Math.sqrt((1 - ab[j]) / (1 - ab[i])) * Math.sqrt(1 - ab[i] / ab[j]);
+    const dir = Math.sqrt(Math.max(0, 1 - ab[j] - sigma * sigma));
+    x = x.map((xi, p) => {
+      // x0 from the prediction, clipped to the data range, and the noise consistent with it.
+      const raw = objective === 'v' ? a * xi - s * out[p] : (xi - s * out[p]) / a;
+      const x0 = Math.max(-1, Math.min(1, raw));
+      const eps = (xi - a * x0) / s;
+      return aPrev * x0 + dir * eps + (sigma > 0 ? sigma * rng.normal() : 0);
+    });
+  }
+  return x;
+}
+
+/**
+ * Draws images from a diffusion run and writes them as a PNG grid (values in [-1, 1] mapped to 0..255).
+ *
+ * @example
+ * await sampleDiffusion('runs/unet', { out: 'grid.png', steps: 20, sampler: 'ddim', seed: 1, classId: 3 });
+ */
+export async function sampleDiffusion(
+  runDir: string, o: DiffusionSampleOptions,
+): Promise<{ width: number; height: number; images: Float32Array }> {
+  const run = await openRun(runDir, { kinds: ['unet'] });
+  const cfg = run.config as unknown as DiffusionRunConfig;
+  const { objective } = cfg.diffusion;
+  const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
+  if ((sampler === 'euler') !== (objective === 'flow')) {
+    const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
+    const what = `--sampler ${sampler} does not fit a ${objective} run (${runDir})`;
+    throw new SwitchyardError('E_USAGE', what, `use --sampler ${fits}`);
+  }
+  const classes = cfg.unet.classes;
+  if (o.classId !== undefined && o.classId >= classes) {
+    const hint = classes
+      ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
+      : 'this run is unconditional: drop --class';
+    throw new SwitchyardError('E_USAGE', `--class ${o.classId}: the run has ${classes} classes`, hint);
+  }
+  const n = o.count ?? 16;
+  const steps = o.steps ?? 50;
+  const w = o.guidance ?? 1;
+  const model = new UNet(cfg.unet);
+  await loadWeightsFile(run.file(!o.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model), model);
+  const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
+  const spec = diffusionBatchSpec(image, classes > 0);
+  delete spec.target;
+  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: o.threads, device: o.device });
+  const pixels = image[0] * image[1] * image[2];
+  const guided = classes > 0 && w !== 1;
+  const rows = guided ? 2 * n : n;
+  // Rows n.. (guided) are the null class; without --class the rows take the classes in turn.
+  const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
+  const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
+  /** The model's prediction for x at time t (guided when asked). */
+  const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
+    const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
+    const feeds = {
+      x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
+      t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
+      ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
+    };
+    const out = (await fwd.run(feeds)).out.data as Float32Array;
+    if (!guided) return out;
+    const uncond = n * pixels;
+    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
+  };
+  const rng = new Rng(o.seed ?? 0);
+  let x: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
+  try {
+    x = await denoiseLoop(predict, x, { ...cfg.diffusion, sampler, steps, rng });
+  } finally {
+    await fwd.release();
+  }
+  const cols = Math.ceil(Math.sqrt(n));
+  const batch = { n, channels: image[0], height: image[1], width: image[2], data: x };
+  const size = await writeImageGrid(batch, cols, o.out, { range: [-1, 1] });
+  return { ...size, images: x };
+}
