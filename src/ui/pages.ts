@@ -59,6 +59,8 @@ export const UI_JS = `
   if (curve && window.EventSource) {
     var es = new EventSource(withToken(curve.getAttribute('data-events')));
     var pending = false;
+    // The server answers once its watch is set, so an open stream misses no line appended from now on.
+    es.onopen = function () { curve.setAttribute('data-live', 'open'); };
     es.onmessage = function () {
       if (pending) return;
       pending = true;
@@ -79,7 +81,7 @@ function href(path: string, token?: string): string {
 
 function page(title: string, body: string, token?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)}</title><link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
 <header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a></nav></header>
 <main><h1>${escapeHtml(title)}</h1>${body}</main><script src="${href('/ui.js', token)}"></script></body></html>`;
 }
