@@ -3,13 +3,14 @@
  * run routes, run ids that try to leave the runs folder, token enforcement, server-sent events of lines
  * appended to metrics.jsonl, and promote/rollback forms recorded in the registry history with their reason.
  */
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { runDirOf } from '../../src/ui/runs.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
-import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
+import { cli, expectBadInput, ROOT, tmp } from '../cli/helpers.ts';
 import { trainTinyRun } from './helpers.ts';
 
 describe('switchyard ui over HTTP', () => {
@@ -132,6 +133,24 @@ describe('switchyard ui access token', () => {
       await ui.close();
     }
   });
+
+  it('the CLI bound beyond loopback makes a one-time token, prints it in the URL and enforces it', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard-dev.js'), 'ui', '--runs', dir, '--host', '0.0.0.0', '--port', '0', '--json']);
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => (out += d).includes('\n') && resolve(out.split('\n')[0]));
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const { url, port } = JSON.parse(line);
+      const token = new URL(url).searchParams.get('token')!;
+      expect(token.length).toBeGreaterThanOrEqual(20);
+      expect((await fetch(`http://127.0.0.1:${port}/api/runs`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/api/runs?token=${token}`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
 
   it('the CLI rejects a port or watch interval out of range (exit 2)', () => {
     expectBadInput(cli(['ui', '--runs', dir, '--port', '70000']), /--port/);
