@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../../src/registry/registry.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
@@ -32,6 +33,7 @@ async function expectInViewport(el: Locator): Promise<void> {
 describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
   let dir: string;
   let runs: string;
+  let registry: string;
   let ui: RunningUi;
   let ctx: BrowserContext;
   const problems: string[] = [];
@@ -44,7 +46,12 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     trainTinyRun(runs, 'tiny');
     trainTinyRun(runs, 'small', 5);
     mkdirSync(ARTEFACTS, { recursive: true });
-    ui = await startUi({ runs, port: 0 });
+    registry = join(dir, 'registry');
+    const reg = await openRegistry(registry);
+    await reg.register({ name: 'tiny', from: join(runs, 'tiny'), reason: 'first' });
+    await reg.register({ name: 'tiny', from: join(runs, 'small'), reason: 'longer training' });
+    await reg.close();
+    ui = await startUi({ runs, registry, port: 0 });
     ctx = await launchChromium(join(dir, 'profile'), VIEWPORT);
     const origin = `http://127.0.0.1:${ui.port}`;
     ctx.on('request', (r) => void (r.url().startsWith(origin) || foreign.push(r.url())));
@@ -103,6 +110,40 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     expect(await page.locator('#records').textContent()).toBe('4');
     await expectInViewport(page.locator('#curve svg'));
     await page.screenshot({ path: join(ARTEFACTS, 'run-after.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('a promotion and a rollback done by clicks are recorded in the registry history with their reasons', async () => {
+    const page = await open('/registry');
+    const model = page.locator('#model-tiny');
+    await expectInViewport(page.locator('#model-tiny .promote'));
+    // A form post navigates to the redirect target: wait for that navigation and its load, not a URL it already has.
+    const submit = async (button: Locator) => {
+      await Promise.all([page.waitForEvent('framenavigated'), button.click()]);
+      await page.waitForLoadState('load');
+    };
+    const promote = async (version: string, reason: string) => {
+      await model.locator('.promote select[name=version]').selectOption(version);
+      await model.locator('.promote input[name=reason]').fill(reason);
+      await submit(model.locator('.promote button'));
+    };
+    await promote('1', 'baseline by click');
+    await promote('2', 'better by click');
+    expect(await model.locator('.aliases').textContent()).toContain('production → v2');
+    await model.locator('.rollback input[name=reason]').fill('rolled back by click');
+    await submit(model.locator('.rollback button'));
+    expect(await model.locator('.aliases').textContent()).toContain('production → v1');
+    expect(await model.locator('.history').textContent()).toContain('rolled back by click');
+    await page.screenshot({ path: join(ARTEFACTS, 'registry.png'), fullPage: true });
+    const reg = await openRegistry(registry);
+    try {
+      const h = (await reg.history('tiny')).slice(-3);
+      expect(h.map((e) => [e.action, e.to, e.reason])).toEqual([['alias', 1, 'baseline by click'], ['alias', 2, 'better by click'], ['rollback', 1, 'rolled back by click']]);
+    } finally {
+      await reg.close();
+    }
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
     await page.close();
