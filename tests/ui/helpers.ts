@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { openRegistry } from '../../src/registry/registry.ts';
 import { join } from 'node:path';
 import { expectOk, cli } from '../cli/helpers.ts';
 
@@ -10,4 +11,14 @@ export function trainTinyRun(runsDir: string, id: string, epochs = 3): string {
   const out = join(runsDir, id);
   expectOk(cli(['train', '--data', csv, '--target', 'y', '--epochs', String(epochs), '--out', out, '--quiet', '--json']));
   return out;
+}
+
+/** Registers each run directory in `froms` as the next version of model `tiny` in a new registry at `registry`. */
+export async function registerTinyVersions(registry: string, froms: [from: string, reason: string][]): Promise<void> {
+  const reg = await openRegistry(registry);
+  try {
+    for (const [from, reason] of froms) await reg.register({ name: 'tiny', from, reason });
+  } finally {
+    await reg.close();
+  }
 }

@@ -12,7 +12,7 @@ import { openRegistry } from '../../src/registry/registry.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
-import { trainTinyRun } from './helpers.ts';
+import { registerTinyVersions, trainTinyRun } from './helpers.ts';
 
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
@@ -47,10 +47,7 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     trainTinyRun(runs, 'small', 5);
     mkdirSync(ARTEFACTS, { recursive: true });
     registry = join(dir, 'registry');
-    const reg = await openRegistry(registry);
-    await reg.register({ name: 'tiny', from: join(runs, 'tiny'), reason: 'first' });
-    await reg.register({ name: 'tiny', from: join(runs, 'small'), reason: 'longer training' });
-    await reg.close();
+    await registerTinyVersions(registry, [[join(runs, 'tiny'), 'first'], [join(runs, 'small'), 'longer training']]);
     ui = await startUi({ runs, registry, port: 0 });
     ctx = await launchChromium(join(dir, 'profile'), VIEWPORT);
     const origin = `http://127.0.0.1:${ui.port}`;

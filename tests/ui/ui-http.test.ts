@@ -11,7 +11,7 @@ import { openRegistry } from '../../src/registry/registry.ts';
 import { runDirOf } from '../../src/ui/runs.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { cli, expectBadInput, ROOT, tmp } from '../cli/helpers.ts';
-import { trainTinyRun } from './helpers.ts';
+import { registerTinyVersions, trainTinyRun } from './helpers.ts';
 
 describe('switchyard ui over HTTP', () => {
   let dir: string;
@@ -26,10 +26,7 @@ describe('switchyard ui over HTTP', () => {
     mkdirSync(runs);
     trainTinyRun(runs, 'tiny');
     registry = join(dir, 'registry');
-    const reg = await openRegistry(registry);
-    await reg.register({ name: 'tiny', from: join(runs, 'tiny'), reason: 'first' });
-    await reg.register({ name: 'tiny', from: join(runs, 'tiny'), reason: 'second' });
-    await reg.close();
+    await registerTinyVersions(registry, [[join(runs, 'tiny'), 'first'], [join(runs, 'tiny'), 'second']]);
     ui = await startUi({ runs, registry, port: 0 });
     base = `http://127.0.0.1:${ui.port}`;
   }, 120_000);
