@@ -16,12 +16,12 @@ import { RUN_FILES } from '../train/run-dir.ts';
  * One row of the runs table.
  *
  * @example
- * const r: RunSummary = { id: 'penguins', kind: 'tabular-mlp', status: 'finished', steps: 30, bestMetric: 'validLoss', bestValue: 0.21 };
+ * const r: RunSummary = { id: 'penguins', kind: 'tabular-mlp', status: 'finished', steps: 30, bestValue: 0.21 };
  */
 export interface RunSummary {
   id: string;
   kind: string;
-  /** `finished` (manifest written), `running` (no manifest yet: training, or interrupted), `damaged` (unreadable config). */
+  /** `finished` (manifest written), `running` (no manifest: training or interrupted), `damaged` (bad config). */
   status: 'finished' | 'running' | 'damaged';
   /** Updates (tabular) or steps (language models) of the last record; 0 without records. */
   steps: number;
@@ -45,7 +45,8 @@ const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
  */
 export function runDirOf(root: string, id: string): string {
   if (!RUN_ID.test(id)) {
-    throw new SwitchyardError('E_RUN_ID', `run id ${JSON.stringify(id.slice(0, 80))} is not a directory name`, 'use an id from /api/runs');
+    const what = `run id ${JSON.stringify(id.slice(0, 80))} is not a directory name`;
+    throw new SwitchyardError('E_RUN_ID', what, 'use an id from /api/runs');
   }
   const dir = join(root, id);
   if (!existsSync(join(dir, RUN_FILES.config))) {
@@ -95,7 +96,9 @@ const xOf = (r: Record<string, unknown>, i: number): number =>
 /** The loss metrics drawn and ranked, in order of preference. */
 const LOSSES = ['validLoss', 'trainLoss'] as const;
 
-function summarize(id: string, kind: string, status: RunSummary['status'], recs: Record<string, unknown>[]): RunSummary {
+type Status = RunSummary['status'];
+
+function summarize(id: string, kind: string, status: Status, recs: Record<string, unknown>[]): RunSummary {
   const last = recs.at(-1);
   const steps = last ? xOf(last, recs.length - 1) : 0;
   for (const m of LOSSES) {
@@ -117,7 +120,8 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
   try {
     names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (e) {
-    throw new SwitchyardError('E_RUNS_DIR', `--runs ${root}: cannot read the folder (${(e as Error).message})`, 'pass the folder your runs are written to, e.g. --runs runs');
+    const what = `--runs ${root}: cannot read the folder (${(e as Error).message})`;
+    throw new SwitchyardError('E_RUNS_DIR', what, 'pass the folder your runs are written to, e.g. --runs runs');
   }
   const out: RunSummary[] = [];
   for (const id of names.filter((n) => RUN_ID.test(n)).sort()) {
@@ -146,7 +150,10 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
 export function runCurveSvg(recs: Record<string, unknown>[]): string {
   const series: ChartSeries[] = [];
   for (const m of LOSSES) {
-    const points = recs.flatMap((r, i): [number, number][] => (typeof r[m] === 'number' ? [[xOf(r, i), r[m] as number]] : []));
+    const points = recs.flatMap((r, i): [number, number][] => {
+      const y = r[m];
+      return typeof y === 'number' ? [[xOf(r, i), y]] : [];
+    });
     if (points.length) series.push({ name: m, points });
   }
   return lineChart({ title: 'loss', xLabel: 'step', yLabel: 'loss', series, width: 720, height: 360 });

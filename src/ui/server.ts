@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, unwatchFile, watchFile, type Stats } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -91,12 +91,17 @@ function givenToken(req: FastifyRequest): string | undefined {
 }
 
 /** Streams lines appended to `file` after the request arrived as server-sent events until the client leaves. */
-async function streamAppends(file: string, req: FastifyRequest, reply: FastifyReply, intervalMs: number, streams: Set<ServerResponse>): Promise<void> {
+async function streamAppends(
+  file: string, req: FastifyRequest, reply: FastifyReply, intervalMs: number, streams: Set<ServerResponse>,
+): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   streams.add(res);
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
-  let offset = existsSync(file) ? (await open(file, 'r').then(async (h) => ((await h.stat()).size + (await h.close(), 0)))) : 0;
+  const headers = {
+    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive',
+  };
+  res.writeHead(200, headers);
+  let offset = existsSync(file) ? (await stat(file)).size : 0;
   let partial = '';
   let reading = Promise.resolve();
   const readNew = async (size: number): Promise<void> => {
@@ -127,10 +132,14 @@ function registryForm(body: unknown): { name: string; alias: string; reason: str
   const b = (body ?? {}) as Record<string, string | undefined>;
   const [name, alias, reason] = [b.name?.trim(), b.alias?.trim(), b.reason?.trim()];
   if (!name || !alias || !reason) {
-    throw new SwitchyardError('E_USAGE', 'a registry change needs name, alias and reason', 'fill in every field of the form; the reason is recorded in the history');
+    const hint = 'fill in every field of the form; the reason is recorded in the history';
+    throw new SwitchyardError('E_USAGE', 'a registry change needs name, alias and reason', hint);
   }
   const version = b.version === undefined ? undefined : Number(b.version);
-  if (version !== undefined && !Number.isInteger(version)) throw new SwitchyardError('E_USAGE', `version ${JSON.stringify(b.version)} is not a whole number`, 'pick a version from the list');
+  if (version !== undefined && !Number.isInteger(version)) {
+    const what = `version ${JSON.stringify(b.version)} is not a whole number`;
+    throw new SwitchyardError('E_USAGE', what, 'pick a version from the list');
+  }
   return { name, alias, reason, version };
 }
 
@@ -138,7 +147,10 @@ async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
   const all = await reg.list();
   const names = [...new Set(all.map((v) => v.name))].sort();
   return Promise.all(names.map(async (name) => ({
-    name, versions: all.filter((v) => v.name === name), aliases: await reg.aliases(name), history: await reg.history(name),
+    name,
+    versions: all.filter((v) => v.name === name),
+    aliases: await reg.aliases(name),
+    history: await reg.history(name),
   })));
 }
 
@@ -155,19 +167,28 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     const recs = await readRunMetrics(o.runs, req.params.id);
     return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token));
   });
-  app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({ records: await readRunMetrics(o.runs, req.params.id) }));
+  app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({
+    records: await readRunMetrics(o.runs, req.params.id),
+  }));
   app.get<{ Params: { id: string } }>('/api/runs/:id/curve.svg', async (req, reply) =>
     reply.type('image/svg+xml; charset=utf-8').send(runCurveSvg(await readRunMetrics(o.runs, req.params.id))));
   app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) =>
-    streamAppends(join(runDirOf(o.runs, req.params.id), RUN_FILES.metrics), req, reply, o.watchIntervalMs ?? 250, streams));
-  app.get('/registry', async (_q, reply) => html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
-  const back = (reply: FastifyReply, name: string) => reply.redirect(`/registry${token ? `?token=${encodeURIComponent(token)}` : ''}#model-${encodeURIComponent(name)}`, 303);
+    streamAppends(join(runDirOf(o.runs, req.params.id), RUN_FILES.metrics), req, reply, o.watchIntervalMs ?? 250,
+      streams)
+  );
+  app.get('/registry', async (_q, reply) =>
+    html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const back = (reply: FastifyReply, name: string) =>
+    reply.redirect(`/registry${query}#model-${encodeURIComponent(name)}`, 303);
   const needRegistry = (): Registry => reg ?? (() => {
     throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
   })();
   app.post('/registry/promote', async (req, reply) => {
     const f = registryForm(req.body);
-    if (f.version === undefined) throw new SwitchyardError('E_USAGE', 'promote needs a version', 'pick a version from the list');
+    if (f.version === undefined) {
+      throw new SwitchyardError('E_USAGE', 'promote needs a version', 'pick a version from the list');
+    }
     await needRegistry().setAlias(f.name, f.alias, f.version, { reason: f.reason });
     return back(reply, f.name);
   });
@@ -183,7 +204,8 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
  *
  * @param o see {@link UiOptions}
  * @example
- * const ui = await startUi({ runs: 'runs', registry: 'registry', host: '0.0.0.0', token: randomBytes(18).toString('base64url') });
+ * const token = randomBytes(18).toString('base64url');
+ * const ui = await startUi({ runs: 'runs', registry: 'registry', host: '0.0.0.0', token });
  * console.log(ui.url); // http://0.0.0.0:8090/?token=...
  */
 export async function startUi(o: UiOptions): Promise<RunningUi> {
@@ -191,34 +213,45 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
   const host = o.host ?? '127.0.0.1';
   checkHost(host);
   if (!isLoopback(host) && !o.token) {
-    throw new SwitchyardError('E_UI_TOKEN', `--host ${host}: the dashboard is reachable beyond this machine but has no access token`, 'switchyard ui creates one when --host is not loopback; library callers pass token');
+    throw new SwitchyardError(
+      'E_UI_TOKEN',
+      `--host ${host}: the dashboard is reachable beyond this machine but has no access token`,
+      'switchyard ui creates one when --host is not loopback; library callers pass token',
+    );
   }
-  const { default: Fastify } = await importOptional<typeof import('fastify')>('fastify', 'the dashboard (switchyard ui)');
+  const fastify = await importOptional<typeof import('fastify')>('fastify', 'the dashboard (switchyard ui)');
+  const Fastify = fastify.default;
   const reg = o.registry ? await openRegistry(o.registry) : undefined;
   const app = Fastify({ logger: false });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
     done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+  const refuse = (reply: FastifyReply, status: number, code: string, message: string) =>
+    reply.code(status).send({ error: { code, message } });
   app.addHook('onRequest', async (req, reply) => {
-    if (o.token && !tokenMatches(givenToken(req), o.token)) return reply.code(401).send({ error: { code: 'E_UI_TOKEN', message: 'missing or wrong access token' } });
+    if (o.token && !tokenMatches(givenToken(req), o.token)) {
+      return refuse(reply, 401, 'E_UI_TOKEN', 'missing or wrong access token');
+    }
     // Forms only from the dashboard's own pages: a page on another site cannot promote a model.
     const origin = req.headers.origin;
     if (req.method === 'POST' && origin && new URL(origin).host !== req.headers.host) {
-      return reply.code(403).send({ error: { code: 'E_UI_ORIGIN', message: `cross-origin request from ${origin} refused` } });
+      return refuse(reply, 403, 'E_UI_ORIGIN', `cross-origin request from ${origin} refused`);
     }
   });
   app.setErrorHandler((err, _req, reply) => {
     const e = err as Error & { code?: string; statusCode?: number };
     const status = e instanceof SwitchyardError ? (e.code === 'E_RUN_ID' ? 404 : 400) : (e.statusCode ?? 500);
-    return reply.code(status).send({ error: { code: e.code ?? 'E_INTERNAL', message: e.message, hint: (e as SwitchyardError).hint } });
+    const error = { code: e.code ?? 'E_INTERNAL', message: e.message, hint: (e as SwitchyardError).hint };
+    return reply.code(status).send({ error });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'E_NOT_FOUND', message: `no page ${req.url.split('?')[0]}` } }));
+  app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no page ${req.url.split('?')[0]}`));
   const streams = new Set<ServerResponse>();
   routes(app, o, reg, streams);
   try {
     await app.listen({ host, port: o.port ?? 8090 });
   } catch (e) {
     await reg?.close();
-    throw new SwitchyardError('E_LISTEN', `cannot listen on ${host}:${o.port ?? 8090} (${(e as Error).message})`, 'pick another --port, or 0 for a free one');
+    const why = `cannot listen on ${host}:${o.port ?? 8090} (${(e as Error).message})`;
+    throw new SwitchyardError('E_LISTEN', why, 'pick another --port, or 0 for a free one');
   }
   const port = (app.server.address() as { port: number }).port;
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
