@@ -30,7 +30,9 @@ pre{background:#f4f4f4;padding:.6rem;overflow:auto;max-height:24rem}
 export const UI_JS = `
 (function () {
   var token = new URLSearchParams(location.search).get('token');
-  function withToken(u) { return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u; }
+  function withToken(u) {
+    return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u;
+  }
   document.querySelectorAll('table[data-sortable]').forEach(function (table) {
     var body = table.tBodies[0];
     var filter = document.getElementById(table.getAttribute('data-filter'));
@@ -81,12 +83,22 @@ function href(path: string, token?: string): string {
 
 function page(title: string, body: string, token?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
 <header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a></nav></header>
 <main><h1>${escapeHtml(title)}</h1>${body}</main><script src="${href('/ui.js', token)}"></script></body></html>`;
 }
 
 const num = (v: number | undefined): string => (v === undefined ? '' : Number(v.toPrecision(4)).toString());
+
+/** A table row of already-escaped cells. */
+const row = (cells: string[]): string => `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
+
+/** A table with plain column headers and rows of already-escaped cells. */
+function table(cls: string, columns: string[], rows: string[][]): string {
+  const head = columns.map((c) => `<th scope="col">${c}</th>`).join('');
+  return `<table class="${cls}"><thead><tr>${head}</tr></thead><tbody>${rows.map(row).join('')}</tbody></table>`;
+}
 
 /**
  * The runs page: a table of runs (kind, status, steps, best metric) with a filter box.
@@ -97,10 +109,14 @@ const num = (v: number | undefined): string => (v === undefined ? '' : Number(v.
  * const html = runsPage(await listRuns('runs'));
  */
 export function runsPage(runs: RunSummary[], token?: string): string {
-  const head = ['run', 'kind', 'status', 'steps', 'best metric', 'best value'].map((c) => `<th scope="col"><button type="button">${c}</button></th>`).join('');
-  const rows = runs.map((r) => `<tr><td><a href="${href(`/runs/${encodeURIComponent(r.id)}`, token)}">${escapeHtml(r.id)}</a></td>`
-    + `<td>${escapeHtml(r.kind)}</td><td class="status-${r.status}">${r.status}</td><td data-value="${r.steps}">${r.steps}</td>`
-    + `<td>${escapeHtml(r.bestMetric ?? '')}</td><td data-value="${r.bestValue ?? ''}">${num(r.bestValue)}</td></tr>`).join('\n');
+  const head = ['run', 'kind', 'status', 'steps', 'best metric', 'best value']
+    .map((c) => `<th scope="col"><button type="button">${c}</button></th>`).join('');
+  const link = (r: RunSummary) =>
+    `<a href="${href(`/runs/${encodeURIComponent(r.id)}`, token)}">${escapeHtml(r.id)}</a>`;
+  const rows = runs.map((r) => `<tr><td>${link(r)}</td>`
+    + `<td>${escapeHtml(r.kind)}</td><td class="status-${r.status}">${r.status}</td>`
+    + `<td data-value="${r.steps}">${r.steps}</td><td>${escapeHtml(r.bestMetric ?? '')}</td>`
+    + `<td data-value="${r.bestValue ?? ''}">${num(r.bestValue)}</td></tr>`).join('\n');
   const body = `<label>filter <input id="run-filter" type="search" placeholder="name, kind, status"></label>
 <table id="runs" data-sortable data-filter="run-filter"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
 ${runs.length ? '' : '<p>No runs in this folder yet.</p>'}`;
@@ -120,8 +136,10 @@ ${runs.length ? '' : '<p>No runs in this folder yet.</p>'}`;
  */
 export function runPage(id: string, config: unknown, records: number, curveSvg: string, token?: string): string {
   const base = `/api/runs/${encodeURIComponent(id)}`;
-  const body = `<p><span id="records">${records}</span> metric records. <a href="${href(`${base}/metrics`, token)}">metrics as JSON</a></p>
-<figure id="curve" data-events="${escapeHtml(`${base}/events`)}" data-chart="${escapeHtml(`${base}/curve.svg`)}">${curveSvg}</figure>
+  const json = `<a href="${href(`${base}/metrics`, token)}">metrics as JSON</a>`;
+  const live = `data-events="${escapeHtml(`${base}/events`)}" data-chart="${escapeHtml(`${base}/curve.svg`)}"`;
+  const body = `<p><span id="records">${records}</span> metric records. ${json}</p>
+<figure id="curve" ${live}>${curveSvg}</figure>
 <h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(config, null, 2))}</pre>`;
   return page(`Run ${id}`, body, token);
 }
@@ -130,7 +148,10 @@ export function runPage(id: string, config: unknown, records: number, curveSvg: 
  * One model of the registry page: its versions, aliases and history.
  *
  * @example
- * const m: RegistryModelView = { name: 'penguins', versions: await reg.list('penguins'), aliases: await reg.aliases('penguins'), history: await reg.history('penguins') };
+ * const m: RegistryModelView = {
+ *   name: 'penguins', versions: await reg.list('penguins'),
+ *   aliases: await reg.aliases('penguins'), history: await reg.history('penguins'),
+ * };
  */
 export interface RegistryModelView {
   name: string;
@@ -141,23 +162,24 @@ export interface RegistryModelView {
 
 function modelSection(m: RegistryModelView, token?: string): string {
   const n = escapeHtml(m.name);
-  const versions = m.versions.map((v) => `<tr><td>${v.version}</td><td>${escapeHtml(v.kind)}</td><td>${escapeHtml(v.status)}</td>`
-    + `<td>${escapeHtml(v.createdAt)}</td><td>${escapeHtml(v.createdBy)}</td><td>${escapeHtml(v.reason ?? '')}</td></tr>`).join('');
-  const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('') || '<li>none</li>';
-  const history = m.history.map((h) => `<tr><td>${escapeHtml(h.at)}</td><td>${escapeHtml(h.by)}</td><td>${escapeHtml(h.action)}</td>`
-    + `<td>${escapeHtml(h.alias ?? '')}</td><td>${escapeHtml(h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? ''))}</td>`
-    + `<td>${escapeHtml(h.reason ?? '')}</td></tr>`).join('');
+  const versions = m.versions.map((v) =>
+    [v.version, v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml));
+  const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('');
+  const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');
+  const history = m.history.map((h) => [h.at, h.by, h.action, h.alias ?? '', moved(h), h.reason ?? ''].map(escapeHtml));
   const options = m.versions.map((v) => `<option value="${v.version}">v${v.version}</option>`).join('');
   const hidden = `<input type="hidden" name="name" value="${n}">`;
-  return `<section class="model" id="model-${n}"><h2>${n}</h2><h3>Aliases</h3><ul class="aliases">${aliases}</ul>
+  return `<section class="model" id="model-${n}"><h2>${n}</h2>
+<h3>Aliases</h3><ul class="aliases">${aliases || '<li>none</li>'}</ul>
 <form method="post" action="${href('/registry/promote', token)}" class="promote">${hidden}
-<label>alias <input name="alias" required value="production"></label><label>version <select name="version">${options}</select></label>
+<label>alias <input name="alias" required value="production"></label>
+<label>version <select name="version">${options}</select></label>
 <label>reason <input name="reason" required></label><button type="submit">Promote</button></form>
 <form method="post" action="${href('/registry/rollback', token)}" class="rollback">${hidden}
-<label>alias <input name="alias" required value="production"></label><label>reason <input name="reason" required></label>
-<button type="submit">Roll back</button></form>
-<h3>Versions</h3><table class="versions"><thead><tr><th>version</th><th>kind</th><th>status</th><th>created</th><th>by</th><th>reason</th></tr></thead><tbody>${versions}</tbody></table>
-<h3>History</h3><table class="history"><thead><tr><th>at</th><th>by</th><th>action</th><th>alias</th><th>version</th><th>reason</th></tr></thead><tbody>${history}</tbody></table></section>`;
+<label>alias <input name="alias" required value="production"></label>
+<label>reason <input name="reason" required></label><button type="submit">Roll back</button></form>
+<h3>Versions</h3>${table('versions', ['version', 'kind', 'status', 'created', 'by', 'reason'], versions)}
+<h3>History</h3>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}</section>`;
 }
 
 /**
@@ -170,7 +192,10 @@ function modelSection(m: RegistryModelView, token?: string): string {
  * const html = registryPage([view], 'registry');
  */
 export function registryPage(models: RegistryModelView[], location: string | undefined, token?: string): string {
-  if (location === undefined) return page('Registry', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
-  const body = `<p>${escapeHtml(location)}</p>${models.map((m) => modelSection(m, token)).join('\n') || '<p>No models registered.</p>'}`;
+  if (location === undefined) {
+    return page('Registry', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
+  }
+  const sections = models.map((m) => modelSection(m, token)).join('\n') || '<p>No models registered.</p>';
+  const body = `<p>${escapeHtml(location)}</p>${sections}`;
   return page('Registry', body, token);
 }
