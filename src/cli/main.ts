@@ -23,6 +23,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   datasheet: { run: async (argv) => (await import('./datasheet-verb.ts')).datasheetVerb(argv), summary: 'write a Datasheet for Datasets from an audit plus your answers (YAML); flags empty sections' },
   card: { run: async (argv) => (await import('./card-verb.ts')).cardVerb(argv), summary: "write a model card of a registry version from its linked reports (every number linked to its source) plus your answers" },
   governance: { run: async (argv) => (await import('./governance-verb.ts')).governanceVerb(argv), summary: 'NIST AI RMF / ISO/IEC 42001 risk profile of a registry version: evidenced, partial or missing; --fail-on gate (exit 3)' },
+  ui: { run: async (argv) => (await import('./ui-verb.ts')).uiVerb(argv), summary: 'a local dashboard: runs with live loss curves, the registry with promote and rollback (loopback; token beyond)' },
 };
 
 /** `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, the rest are language models. */

@@ -7,15 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAudit } from '../../src/audit/run.ts';
 import { renderAuditHtml } from '../../src/report/audit-report.ts';
 import { vegaCsv } from '../cli/helpers.ts';
 import { sampleAudit } from './fixtures.ts';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/report/browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package; .ci/run does)`);
 
 describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
@@ -41,12 +40,7 @@ describe.skipIf(!HAVE_CHROMIUM)('audit.html in chromium', () => {
     expect(real.findings.some((f) => f.check.startsWith('duplicates.') && f.severity !== 'info')).toBe(true);
     writeFileSync(join(dir, 'audit-real.html'), renderAuditHtml(real));
     realUrl = pathToFileURL(join(dir, 'audit-real.html')).href;
-    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1200, height: 900 },
-    });
+    ctx = await launchChromium(join(dir, 'profile'));
   }, 60_000);
 
   afterAll(async () => {

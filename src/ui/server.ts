@@ -1,0 +1,267 @@
+/**
+ * `switchyard ui`: a local dashboard over a runs folder and a registry, served by Fastify. Loopback by default;
+ * bound beyond loopback it refuses to start without an access token, which every request must then carry
+ * (`?token=` or `Authorization: Bearer`).
+ *
+ * @module
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { existsSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { open, readFile, stat } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { openRegistry, type Registry } from '../registry/registry.ts';
+import { checkHost, SERVE_RANGES } from '../serve/options.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { importOptional } from '../util/optional.ts';
+import { checkRanges } from '../util/ranges.ts';
+import { RUN_FILES } from '../train/run-dir.ts';
+import { registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
+
+/** Ranges of the numeric options of {@link startUi}. */
+export const UI_RANGES = {
+  port: SERVE_RANGES.port,
+  watchIntervalMs: { flag: '--watch-interval-ms', min: 250, max: 60_000, integer: true },
+} as const;
+
+/**
+ * Options of {@link startUi}.
+ *
+ * @example
+ * const o: UiOptions = { runs: 'runs', registry: 'registry', port: 0 };
+ */
+export interface UiOptions {
+  /** The runs folder (each run directory directly inside). */
+  runs: string;
+  /** A registry directory or postgres:// URL for the registry page. */
+  registry?: string;
+  /** Default `127.0.0.1`. Anything but loopback needs `token`. */
+  host?: string;
+  /** Default 8090; 0 picks a free port. */
+  port?: number;
+  /** The access token every request must carry; required beyond loopback. */
+  token?: string;
+  /** How often `metrics.jsonl` is checked for new lines while a page streams it, ms (default 250, at least 250). */
+  watchIntervalMs?: number;
+}
+
+/**
+ * A started dashboard.
+ *
+ * @example
+ * const ui = await startUi({ runs: 'runs' }); console.log(ui.url); await ui.close();
+ */
+export interface RunningUi {
+  /** The address to open, with `?token=` when a token is set. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Whether `host` is a loopback address or `localhost` (the dashboard needs no token there).
+ *
+ * @param host an address to listen on
+ * @example
+ * isLoopback('127.0.0.1'); // true
+ * isLoopback('0.0.0.0');   // false
+ */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  return bare === '::1';
+}
+
+function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function givenToken(req: FastifyRequest): string | undefined {
+  const q = (req.query as Record<string, unknown> | undefined)?.token;
+  if (typeof q === 'string') return q;
+  const auth = req.headers.authorization;
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+}
+
+/** Streams lines appended to `file` after the request arrived as server-sent events until the client leaves. */
+async function streamAppends(
+  file: string, req: FastifyRequest, reply: FastifyReply, intervalMs: number, streams: Set<ServerResponse>,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  streams.add(res);
+  const headers = {
+    'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive',
+  };
+  res.writeHead(200, headers);
+  let offset = existsSync(file) ? (await stat(file)).size : 0;
+  let partial = '';
+  let reading = Promise.resolve();
+  const readNew = async (size: number): Promise<void> => {
+    if (size < offset) [offset, partial] = [0, '']; // rewritten from the start (a resumed run)
+    if (size === offset) return;
+    const h = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - offset);
+      await h.read(buf, 0, buf.length, offset);
+      offset = size;
+      const lines = (partial + buf.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const rec of parseMetricLines(lines.join('\n'))) res.write(`data: ${JSON.stringify(rec)}\n\n`);
+    } finally {
+      await h.close();
+    }
+  };
+  const onChange = (cur: Stats): void => {
+    reading = reading.then(() => readNew(cur.size)).catch(() => undefined);
+  };
+  watchFile(file, { interval: intervalMs, persistent: false }, onChange);
+  req.raw.on('close', () => (unwatchFile(file, onChange), streams.delete(res)));
+  // Written once the watch is set: a client that appends after reading it is sure to get the line.
+  res.write(': watching metrics.jsonl\n\n');
+}
+
+function registryForm(body: unknown): { name: string; alias: string; reason: string; version?: number } {
+  const b = (body ?? {}) as Record<string, string | undefined>;
+  const [name, alias, reason] = [b.name?.trim(), b.alias?.trim(), b.reason?.trim()];
+  if (!name || !alias || !reason) {
+    const hint = 'fill in every field of the form; the reason is recorded in the history';
+    throw new SwitchyardError('E_USAGE', 'a registry change needs name, alias and reason', hint);
+  }
+  const version = b.version === undefined ? undefined : Number(b.version);
+  if (version !== undefined && !Number.isInteger(version)) {
+    const what = `version ${JSON.stringify(b.version)} is not a whole number`;
+    throw new SwitchyardError('E_USAGE', what, 'pick a version from the list');
+  }
+  return { name, alias, reason, version };
+}
+
+async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
+  const all = await reg.list();
+  const names = [...new Set(all.map((v) => v.name))].sort();
+  return Promise.all(names.map(async (name) => ({
+    name,
+    versions: all.filter((v) => v.name === name),
+    aliases: await reg.aliases(name),
+    history: await reg.history(name),
+  })));
+}
+
+function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
+  const token = o.token;
+  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
+  app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS));
+  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
+  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs), token)));
+  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs) }));
+  app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {
+    const dir = runDirOf(o.runs, req.params.id);
+    const config = JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8'));
+    const recs = await readRunMetrics(o.runs, req.params.id);
+    return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token));
+  });
+  app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({
+    records: await readRunMetrics(o.runs, req.params.id),
+  }));
+  app.get<{ Params: { id: string } }>('/api/runs/:id/curve.svg', async (req, reply) =>
+    reply.type('image/svg+xml; charset=utf-8').send(runCurveSvg(await readRunMetrics(o.runs, req.params.id))));
+  app.get<{ Params: { id: string } }>('/api/runs/:id/events', async (req, reply) =>
+    streamAppends(join(runDirOf(o.runs, req.params.id), RUN_FILES.metrics), req, reply, o.watchIntervalMs ?? 250,
+      streams)
+  );
+  app.get('/registry', async (_q, reply) =>
+    html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  const back = (reply: FastifyReply, name: string) =>
+    reply.redirect(`/registry${query}#model-${encodeURIComponent(name)}`, 303);
+  const needRegistry = (): Registry => reg ?? (() => {
+    throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
+  })();
+  app.post('/registry/promote', async (req, reply) => {
+    const f = registryForm(req.body);
+    if (f.version === undefined) {
+      throw new SwitchyardError('E_USAGE', 'promote needs a version', 'pick a version from the list');
+    }
+    await needRegistry().setAlias(f.name, f.alias, f.version, { reason: f.reason });
+    return back(reply, f.name);
+  });
+  app.post('/registry/rollback', async (req, reply) => {
+    const f = registryForm(req.body);
+    await needRegistry().rollback(f.name, f.alias, { reason: f.reason });
+    return back(reply, f.name);
+  });
+}
+
+/**
+ * Starts the dashboard. Throws `E_UI_TOKEN` when `host` is beyond loopback and no token is given.
+ *
+ * @param o see {@link UiOptions}
+ * @example
+ * const token = randomBytes(18).toString('base64url');
+ * const ui = await startUi({ runs: 'runs', registry: 'registry', host: '0.0.0.0', token });
+ * console.log(ui.url); // http://0.0.0.0:8090/?token=...
+ */
+export async function startUi(o: UiOptions): Promise<RunningUi> {
+  checkRanges(o, UI_RANGES);
+  const host = o.host ?? '127.0.0.1';
+  checkHost(host);
+  if (!isLoopback(host) && !o.token) {
+    throw new SwitchyardError(
+      'E_UI_TOKEN',
+      `--host ${host}: the dashboard is reachable beyond this machine but has no access token`,
+      'switchyard ui creates one when --host is not loopback; library callers pass token',
+    );
+  }
+  const fastify = await importOptional<typeof import('fastify')>('fastify', 'the dashboard (switchyard ui)');
+  const Fastify = fastify.default;
+  const reg = o.registry ? await openRegistry(o.registry) : undefined;
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(String(body)))));
+  const refuse = (reply: FastifyReply, status: number, code: string, message: string) =>
+    reply.code(status).send({ error: { code, message } });
+  app.addHook('onRequest', async (req, reply) => {
+    if (o.token && !tokenMatches(givenToken(req), o.token)) {
+      return refuse(reply, 401, 'E_UI_TOKEN', 'missing or wrong access token');
+    }
+    // Forms only from the dashboard's own pages: a page on another site cannot promote a model.
+    const origin = req.headers.origin;
+    if (req.method === 'POST' && origin && new URL(origin).host !== req.headers.host) {
+      return refuse(reply, 403, 'E_UI_ORIGIN', `cross-origin request from ${origin} refused`);
+    }
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = err as Error & { code?: string; statusCode?: number };
+    const status = e instanceof SwitchyardError ? (e.code === 'E_RUN_ID' ? 404 : 400) : (e.statusCode ?? 500);
+    const error = { code: e.code ?? 'E_INTERNAL', message: e.message, hint: (e as SwitchyardError).hint };
+    return reply.code(status).send({ error });
+  });
+  app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no page ${req.url.split('?')[0]}`));
+  const streams = new Set<ServerResponse>();
+  routes(app, o, reg, streams);
+  try {
+    await app.listen({ host, port: o.port ?? 8090 });
+  } catch (e) {
+    await reg?.close();
+    const why = `cannot listen on ${host}:${o.port ?? 8090} (${(e as Error).message})`;
+    throw new SwitchyardError('E_LISTEN', why, 'pick another --port, or 0 for a free one');
+  }
+  const port = (app.server.address() as { port: number }).port;
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}/${o.token ? `?token=${encodeURIComponent(o.token)}` : ''}`,
+    port,
+    close: async () => {
+      for (const res of streams) res.end(); // event streams never end on their own
+      await app.close();
+      await reg?.close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The dashboard in a real browser (Debian chromium via playwright-core): the runs page and a run page load
+ * with no console errors and no request to another host, their main elements are visible and inside the
+ * viewport, the table filters and sorts, and the curve redraws when a line is appended to metrics.jsonl.
+ * Screenshots are kept in test-artifacts/ui/ (git-ignored) for people to look at.
+ */
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../../src/registry/registry.ts';
+import { startUi, type RunningUi } from '../../src/ui/server.ts';
+import { ROOT, tmp } from '../cli/helpers.ts';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
+import { registerTinyVersions, trainTinyRun } from './helpers.ts';
+
+if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
+const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
+const VIEWPORT = { width: 1200, height: 900 };
+
+/** The element is visible and its box lies wholly inside the viewport. */
+async function expectInViewport(el: Locator): Promise<void> {
+  await expect(el.isVisible()).resolves.toBe(true);
+  const b = (await el.boundingBox())!;
+  expect(b.width).toBeGreaterThan(0);
+  expect(b.height).toBeGreaterThan(0);
+  expect(b.x).toBeGreaterThanOrEqual(0);
+  expect(b.y).toBeGreaterThanOrEqual(0);
+  expect(b.x + b.width).toBeLessThanOrEqual(VIEWPORT.width);
+  expect(b.y + b.height).toBeLessThanOrEqual(VIEWPORT.height);
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
+  let dir: string;
+  let runs: string;
+  let registry: string;
+  let ui: RunningUi;
+  let ctx: BrowserContext;
+  const problems: string[] = [];
+  const foreign: string[] = [];
+
+  beforeAll(async () => {
+    dir = tmp('sy-ui-browser-');
+    runs = join(dir, 'runs');
+    mkdirSync(runs);
+    trainTinyRun(runs, 'tiny');
+    trainTinyRun(runs, 'small', 5);
+    mkdirSync(ARTEFACTS, { recursive: true });
+    registry = join(dir, 'registry');
+    await registerTinyVersions(registry, [[join(runs, 'tiny'), 'first'], [join(runs, 'small'), 'longer training']]);
+    ui = await startUi({ runs, registry, port: 0 });
+    ctx = await launchChromium(join(dir, 'profile'), VIEWPORT);
+    const origin = `http://127.0.0.1:${ui.port}`;
+    ctx.on('request', (r) => void (r.url().startsWith(origin) || foreign.push(r.url())));
+  }, 180_000);
+
+  afterAll(async () => {
+    await ctx?.close();
+    await ui?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(path: string): Promise<Page> {
+    const page = await ctx.newPage();
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.type()}: ${m.text()}`)));
+    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${ui.port}${path}`, { waitUntil: 'load' });
+    return page;
+  }
+
+  it('the runs page shows both runs; the table filters and sorts', async () => {
+    const page = await open('/');
+    await expectInViewport(page.locator('header'));
+    await expectInViewport(page.locator('h1'));
+    await expectInViewport(page.locator('#runs'));
+    await expectInViewport(page.locator('#run-filter'));
+    const ids = () => page.locator('#runs tbody tr:not([hidden]) td:first-child').allTextContents();
+    expect(await ids()).toEqual(['small', 'tiny']);
+    await page.locator('#runs th button', { hasText: 'steps' }).click();
+    await page.locator('#runs th button', { hasText: 'steps' }).click(); // descending: 5 steps first
+    expect(await ids()).toEqual(['small', 'tiny']);
+    await page.locator('#runs th button', { hasText: 'steps' }).click();
+    expect(await ids()).toEqual(['tiny', 'small']);
+    await page.screenshot({ path: join(ARTEFACTS, 'runs.png'), fullPage: true });
+    await page.fill('#run-filter', 'tin');
+    expect(await ids()).toEqual(['tiny']);
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('a run page shows the curve and config, and the curve redraws when a metrics line is appended', async () => {
+    const page = await open('/');
+    await page.locator('#runs a', { hasText: 'tiny' }).click();
+    await page.waitForURL(/\/runs\/tiny$/);
+    await expectInViewport(page.locator('#curve svg'));
+    await expect(page.locator('#config').isVisible()).resolves.toBe(true);
+    expect(await page.locator('#config').textContent()).toContain('"kind": "tabular-mlp"');
+    const markers = () => page.locator('#curve svg circle').count();
+    const before = await markers();
+    expect(before).toBe(6); // trainLoss and validLoss at 3 epochs
+    await page.screenshot({ path: join(ARTEFACTS, 'run-before.png'), fullPage: true });
+    await page.waitForSelector('#curve[data-live="open"]', { state: 'attached' }); // the event stream is open
+    appendFileSync(join(runs, 'tiny', 'metrics.jsonl'), JSON.stringify({ epoch: 4, updates: 4, trainLoss: 0.2, validLoss: 0.3 }) + '\n');
+    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('#curve svg circle').length > n, before, { timeout: 15_000 });
+    expect(await markers()).toBe(8);
+    expect(await page.locator('#records').textContent()).toBe('4');
+    await expectInViewport(page.locator('#curve svg'));
+    await page.screenshot({ path: join(ARTEFACTS, 'run-after.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('a promotion and a rollback done by clicks are recorded in the registry history with their reasons', async () => {
+    const page = await open('/registry');
+    const model = page.locator('#model-tiny');
+    await expectInViewport(page.locator('#model-tiny .promote'));
+    // A form post navigates to the redirect target: wait for that navigation and its load, not a URL it already has.
+    const submit = async (button: Locator) => {
+      await Promise.all([page.waitForEvent('framenavigated'), button.click()]);
+      await page.waitForLoadState('load');
+    };
+    const promote = async (version: string, reason: string) => {
+      await model.locator('.promote select[name=version]').selectOption(version);
+      await model.locator('.promote input[name=reason]').fill(reason);
+      await submit(model.locator('.promote button'));
+    };
+    await promote('1', 'baseline by click');
+    await promote('2', 'better by click');
+    expect(await model.locator('.aliases').textContent()).toContain('production → v2');
+    await model.locator('.rollback input[name=reason]').fill('rolled back by click');
+    await submit(model.locator('.rollback button'));
+    expect(await model.locator('.aliases').textContent()).toContain('production → v1');
+    expect(await model.locator('.history').textContent()).toContain('rolled back by click');
+    await page.screenshot({ path: join(ARTEFACTS, 'registry.png'), fullPage: true });
+    const reg = await openRegistry(registry);
+    try {
+      const h = (await reg.history('tiny')).slice(-3);
+      expect(h.map((e) => [e.action, e.to, e.reason])).toEqual([['alias', 1, 'baseline by click'], ['alias', 2, 'better by click'], ['rollback', 1, 'rolled back by click']]);
+    } finally {
+      await reg.close();
+    }
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
