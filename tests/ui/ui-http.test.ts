@@ -74,7 +74,12 @@ describe('switchyard ui over HTTP', () => {
     let text = '';
     text += new TextDecoder().decode((await reader.read()).value); // the opening comment: the watch is set up
     appendFileSync(join(runs, 'tiny', 'metrics.jsonl'), JSON.stringify({ epoch: 4, updates: 4, trainLoss: 0.5, validLoss: 0.4 }) + '\n');
-    while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes('data: ')) {
+      // A stream that ends without the event is a failure, not a loop: a done reader resolves at once forever.
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the event stream ended without the appended line; it sent: ${JSON.stringify(text)}`);
+      text += new TextDecoder().decode(value);
+    }
     ctl.abort();
     const line = text.split('\n').find((l) => l.startsWith('data: '))!;
     expect(JSON.parse(line.slice(6))).toMatchObject({ epoch: 4, trainLoss: 0.5 });
