@@ -11,7 +11,7 @@ import { SwitchyardError } from '../../util/errors.ts';
 import { numel } from '../reference/tensor.ts';
 import type { GpuBuf } from './buffers.ts';
 import type { RunEncoding, Value, WebGpuGraph } from './graph.ts';
-import { useCounts } from './graph.ts';
+import { useCounts } from './graph-plan.ts';
 import { shader, u, wgslType } from './kernels/wgsl.ts';
 
 /** The name of the op this module runs. */
