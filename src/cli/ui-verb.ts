@@ -8,6 +8,7 @@ export const UI_SPEC = {
   ...COMMON_FLAGS,
   runs: { type: 'string', default: 'runs', help: 'the folder run directories are written to' },
   registry: { type: 'string', help: 'registry directory or postgres:// URL (default: $SWITCHYARD_REGISTRY)' },
+  reports: { type: 'string', default: 'reports', help: 'the folder reports are written to (audit, eval, compress, drift, …)' },
   host: { type: 'string', default: '127.0.0.1', help: 'address; beyond loopback the URL has a one-time token' },
   port: { type: 'number', ...UI_RANGES.port, default: 8090, help: 'port (0 picks a free one)' },
   'watch-interval-ms': {
@@ -24,6 +25,7 @@ export async function uiVerb(argv: string[]): Promise<number> {
   const token = isLoopback(a.host) ? undefined : randomBytes(18).toString('base64url');
   const ui = await startUi({
     runs: a.runs,
+    reports: a.reports,
     registry: a.registry ?? (process.env.SWITCHYARD_REGISTRY || undefined),
     host: a.host,
     port: a.port,

@@ -128,7 +128,14 @@ footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid va
 a{color:inherit;text-decoration:none} pre{max-height:none}}
 `;
 
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'";
+/**
+ * The Content-Security-Policy of a report page: its own inline styles and data images, nothing else (no
+ * scripts, no requests). The dashboard sends it as a header with every report it serves.
+ *
+ * @example
+ * reply.header('content-security-policy', REPORT_CSP);
+ */
+export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'";
 
 /**
  * Escapes text for HTML element content and quoted attributes (`& < > " '`).
@@ -362,7 +369,7 @@ export function renderReport(doc: ReportDoc): string {
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${CSP}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`,
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="color-scheme" content="light dark">',
     '<meta name="generator" content="switchyard">',

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { FastifyReply } from 'fastify';
 import { escapeHtml } from '../report/html.ts';
 import type { HistoryEntry, ModelVersion } from '../registry/registry.ts';
 import type { RunSummary } from './runs.ts';
@@ -20,6 +21,7 @@ label{display:flex;flex-direction:column;font-size:.85rem}
 input,select,button{font:inherit;padding:.25rem .4rem}
 pre{background:#f4f4f4;padding:.6rem;overflow:auto;max-height:24rem}
 #curve svg{max-width:100%;height:auto}
+iframe#report{width:100%;height:70vh;border:1px solid #ccc}
 .status-running{color:#8a5a00}.status-damaged{color:#a00}
 `;
 
@@ -76,16 +78,45 @@ export const UI_JS = `
 })();
 `;
 
-/** A link that keeps the token of a dashboard bound beyond loopback. */
-function href(path: string, token?: string): string {
+/**
+ * A link (escaped for an attribute) that keeps the token of a dashboard bound beyond loopback.
+ *
+ * @param path the dashboard path
+ * @param token the access token, if any
+ * @example
+ * href('/registry', 'abc'); // '/registry?token=abc'
+ */
+export function href(path: string, token?: string): string {
   return escapeHtml(token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
 }
 
-function page(title: string, body: string, token?: string): string {
+/**
+ * Sends a dashboard page as HTML.
+ *
+ * @param reply the Fastify reply
+ * @param body the whole page
+ * @example
+ * return html(reply, page('Live', '<p>…</p>'));
+ */
+export function html(reply: FastifyReply, body: string): FastifyReply {
+  return reply.type('text/html; charset=utf-8').send(body);
+}
+
+/**
+ * A whole dashboard page: the header with its navigation, the title and `body` (already escaped HTML).
+ *
+ * @param title the page title
+ * @param body the page's HTML
+ * @param token the access token, if any
+ * @example
+ * const html = page('Live', '<p>nothing served yet</p>');
+ */
+export function page(title: string, body: string, token?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
-<header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a></nav></header>
+<header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a>
+<a href="${href('/reports', token)}">Reports</a><a href="${href('/live', token)}">Live</a></nav></header>
 <main><h1>${escapeHtml(title)}</h1>${body}</main><script src="${href('/ui.js', token)}"></script></body></html>`;
 }
 
@@ -94,8 +125,16 @@ const num = (v: number | undefined): string => (v === undefined ? '' : Number(v.
 /** A table row of already-escaped cells. */
 const row = (cells: string[]): string => `<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
 
-/** A table with plain column headers and rows of already-escaped cells. */
-function table(cls: string, columns: string[], rows: string[][]): string {
+/**
+ * A table with plain column headers and rows of already-escaped cells.
+ *
+ * @param cls the table's class
+ * @param columns header texts (already escaped)
+ * @param rows cells (already escaped)
+ * @example
+ * table('aliases', ['alias', 'version'], [['production', '3']]);
+ */
+export function table(cls: string, columns: string[], rows: string[][]): string {
   const head = columns.map((c) => `<th scope="col">${c}</th>`).join('');
   return `<table class="${cls}"><thead><tr>${head}</tr></thead><tbody>${rows.map(row).join('')}</tbody></table>`;
 }
@@ -131,16 +170,19 @@ ${runs.length ? '' : '<p>No runs in this folder yet.</p>'}`;
  * @param records how many metric records the curve has
  * @param curveSvg the curve, from `runCurveSvg`
  * @param token the access token when bound beyond loopback
+ * @param extra more sections (already escaped HTML), e.g. the run's reports
  * @example
  * const html = runPage('penguins', cfg, recs.length, runCurveSvg(recs));
  */
-export function runPage(id: string, config: unknown, records: number, curveSvg: string, token?: string): string {
+export function runPage(
+  id: string, config: unknown, records: number, curveSvg: string, token?: string, extra = '',
+): string {
   const base = `/api/runs/${encodeURIComponent(id)}`;
   const json = `<a href="${href(`${base}/metrics`, token)}">metrics as JSON</a>`;
   const live = `data-events="${escapeHtml(`${base}/events`)}" data-chart="${escapeHtml(`${base}/curve.svg`)}"`;
   const body = `<p><span id="records">${records}</span> metric records. ${json}</p>
 <figure id="curve" ${live}>${curveSvg}</figure>
-<h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(config, null, 2))}</pre>`;
+<h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(config, null, 2))}</pre>${extra}`;
   return page(`Run ${id}`, body, token);
 }
 
@@ -162,8 +204,10 @@ export interface RegistryModelView {
 
 function modelSection(m: RegistryModelView, token?: string): string {
   const n = escapeHtml(m.name);
+  const versionLink = (v: ModelVersion) =>
+    `<a href="${href(`/registry/${encodeURIComponent(m.name)}/${v.version}`, token)}">v${v.version}</a>`;
   const versions = m.versions.map((v) =>
-    [v.version, v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml));
+    [versionLink(v), ...[v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml)]);
   const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('');
   const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');
   const history = m.history.map((h) => [h.at, h.by, h.action, h.alias ?? '', moved(h), h.reason ?? ''].map(escapeHtml));

@@ -18,7 +18,9 @@ import { SwitchyardError } from '../util/errors.ts';
 import { importOptional } from '../util/optional.ts';
 import { checkRanges } from '../util/ranges.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
-import { registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { html, registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { reportsTable } from './report-pages.ts';
+import { allReports, reportRoutes } from './report-routes.ts';
 import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
 
 /** Ranges of the numeric options of {@link startUi}. */
@@ -38,6 +40,8 @@ export interface UiOptions {
   runs: string;
   /** A registry directory or postgres:// URL for the registry page. */
   registry?: string;
+  /** The folder the CLI's reports are written to (audit, eval, compress, drift, …), listed on the run pages. */
+  reports?: string;
   /** Default `127.0.0.1`. Anything but loopback needs `token`. */
   host?: string;
   /** Default 8090; 0 picks a free port. */
@@ -156,7 +160,6 @@ async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
 
 function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
   const token = o.token;
-  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
   app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS));
   app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
   app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs), token)));
@@ -165,7 +168,9 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     const dir = runDirOf(o.runs, req.params.id);
     const config = JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8'));
     const recs = await readRunMetrics(o.runs, req.params.id);
-    return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token));
+    const reports = (await allReports({ ...o, registry: reg })).filter((r) => r.runs.includes(req.params.id));
+    const extra = `<h2>Reports</h2>${reportsTable(reports, token)}`;
+    return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token, extra));
   });
   app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({
     records: await readRunMetrics(o.runs, req.params.id),
@@ -197,7 +202,13 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     await needRegistry().rollback(f.name, f.alias, { reason: f.reason });
     return back(reply, f.name);
   });
+  reportRoutes(app, { ...o, registry: reg });
 }
+
+/** Codes of ids that name nothing: answered 404. */
+const NOT_FOUND = new Set([
+  'E_RUN_ID', 'E_UI_REPORT', 'E_UI_VERSION', 'E_REGISTRY_UNKNOWN_MODEL', 'E_REGISTRY_UNKNOWN_VERSION', 'E_INCIDENT_NOT_FOUND',
+]);
 
 /**
  * Starts the dashboard. Throws `E_UI_TOKEN` when `host` is beyond loopback and no token is given.
@@ -239,7 +250,7 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
   });
   app.setErrorHandler((err, _req, reply) => {
     const e = err as Error & { code?: string; statusCode?: number };
-    const status = e instanceof SwitchyardError ? (e.code === 'E_RUN_ID' ? 404 : 400) : (e.statusCode ?? 500);
+    const status = e instanceof SwitchyardError ? (NOT_FOUND.has(e.code) ? 404 : 400) : (e.statusCode ?? 500);
     const error = { code: e.code ?? 'E_INTERNAL', message: e.message, hint: (e as SwitchyardError).hint };
     return reply.code(status).send({ error });
   });

@@ -1,0 +1,134 @@
+/**
+ * `switchyard ui` reports and registry versions over HTTP on loopback: reports found by their declared format
+ * (audit, eval, drift, and a kind the dashboard has never heard of) and linked to the run they are of, served
+ * as the CLI wrote them under a strict Content-Security-Policy; a version's lineage page (parent run, data
+ * fingerprint, linked reports, aliases, history); ids and paths that try to leave the folders; the token.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../../src/registry/registry.ts';
+import { renderReport, writeReportFiles } from '../../src/report/html.ts';
+import { sha256File } from '../../src/util/fs.ts';
+import { startUi, type RunningUi } from '../../src/ui/server.ts';
+import { tmp } from '../cli/helpers.ts';
+import { buildWorld, type World } from './world.ts';
+
+describe('switchyard ui: reports and versions', () => {
+  let w: World;
+  let ui: RunningUi;
+  let base: string;
+  const reportsOf = async () => ((await (await fetch(`${base}/api/reports`)).json()) as any).reports as any[];
+
+  beforeAll(async () => {
+    w = await buildWorld(tmp('sy-ui-reports-'));
+    // A report kind written later than this dashboard: found by its declared format all the same.
+    const later = { format: 'switchyard.security-review', version: 1, model: join(w.runs, w.run) };
+    const page = renderReport({ title: 'Security review', sections: [{ id: 's', title: 'Threats', blocks: [{ kind: 'text', text: 'none found' }] }] });
+    await writeReportFiles(join(w.reports, 'security'), 'security', later, page);
+    writeFileSync(join(w.reports, 'notes.json'), JSON.stringify({ note: 'not a report' }));
+    ui = await startUi({ runs: w.runs, registry: w.registry, reports: w.reports, port: 0 });
+    base = `http://127.0.0.1:${ui.port}`;
+  }, 180_000);
+
+  afterAll(async () => {
+    await ui?.close();
+    if (w) rmSync(w.dir, { recursive: true, force: true });
+  });
+
+  it('finds every report by its declared format and links it to the run it is of', async () => {
+    const reports = await reportsOf();
+    const byKind = Object.fromEntries(reports.map((r) => [r.kind, r]));
+    expect(Object.keys(byKind).sort()).toEqual(['audit', 'drift', 'eval', 'security-review']);
+    expect(byKind.eval).toMatchObject({ format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: [w.run] });
+    expect(byKind.audit.runs).toEqual([w.run]); // an audit of the run's training data
+    expect(byKind['security-review'].runs).toEqual([w.run]);
+    expect(byKind.drift).toMatchObject({ runs: [], model: { name: 'tiny', version: 1 } });
+    const runPage = await (await fetch(`${base}/runs/${w.run}`)).text();
+    for (const k of ['audit', 'eval', 'security-review']) expect(runPage).toContain(`href="/reports/${byKind[k].id}">${k}</a>`);
+    expect(runPage).not.toContain(`/reports/${byKind.drift.id}"`);
+    const list = await (await fetch(`${base}/reports`)).text();
+    expect(list).toContain(`href="/reports/${byKind.drift.id}">drift</a>`);
+  });
+
+  it('opens a report in place and serves the HTML the CLI wrote, byte for byte, under a strict CSP', async () => {
+    const r = (await reportsOf()).find((x) => x.kind === 'eval');
+    const view = await (await fetch(`${base}/reports/${r.id}`)).text();
+    expect(view).toContain(`<iframe id="report" title="eval report: eval/eval.json" sandbox="" src="/reports/${r.id}/file">`);
+    const file = await fetch(`${base}/reports/${r.id}/file`);
+    expect(file.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = file.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'none'");
+    expect(csp).toContain("frame-ancestors 'self'");
+    expect(csp).toMatch(/sandbox$/);
+    expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(readFileSync(join(w.reports, 'eval', 'eval.html')));
+    const json: any = await (await fetch(`${base}/reports/${r.id}/file?as=json`)).json();
+    expect(json.format).toBe('switchyard.eval');
+  });
+
+  it('refuses report ids and file names that are not a found report', async () => {
+    const r = (await reportsOf()).find((x) => x.kind === 'eval');
+    for (const p of ['/reports/nope', '/reports/..%2F..%2Fetc%2Fpasswd', '/reports/eval%2Feval.json', '/reports/..%2Fnotes.json/file', `/reports/${r.id.slice(0, 15)}/file`]) {
+      const res = await fetch(`${base}${p}`);
+      expect(res.status, p).toBe(404);
+      expect(((await res.json()) as any).error.code, p).toBe('E_UI_REPORT');
+    }
+    // `as` only picks the JSON or the HTML of the found report; any other value is the HTML.
+    const odd = await fetch(`${base}/reports/${r.id}/file?as=../../registry/registry.sqlite`);
+    expect(odd.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
+  it("a version's page shows its lineage, linked reports, aliases and history; its reports open in place", async () => {
+    const page = await (await fetch(`${base}/registry/tiny/1`)).text();
+    expect(page).toContain(`<a href="/runs/${w.run}">${w.run}</a>`); // the parent run
+    expect(page).toContain(await sha256File(join(w.runs, 'data-0.csv'))); // the training data's fingerprint
+    expect(page).toContain('>production<'); // the alias pointing here
+    expect(page).toContain('first release'); // the promotion's reason
+    for (const f of ['reports/audit/audit.json', 'reports/eval/eval.html']) {
+      expect(page).toContain(`href="/registry/tiny/1/reports?file=${encodeURIComponent(f)}"`);
+    }
+    expect(page).toMatch(/reports\?file=reports%2Feval%2Feval.json">eval</);
+    const view = await (await fetch(`${base}/registry/tiny/1/reports?file=reports%2Feval%2Feval.html`)).text();
+    expect(view).toContain('src="/registry/tiny/1/file?file=reports%2Feval%2Feval.html"');
+    const file = await fetch(`${base}/registry/tiny/1/file?file=reports%2Feval%2Feval.html`);
+    expect(file.headers.get('content-security-policy')).toContain("frame-ancestors 'self'");
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(readFileSync(join(w.reports, 'eval', 'eval.html')));
+    const registry = await (await fetch(`${base}/registry`)).text();
+    expect(registry).toContain('href="/registry/tiny/1">v1</a>');
+  });
+
+  it('refuses version files the version does not link, and versions that do not exist', async () => {
+    const reg = await openRegistry(w.registry);
+    const artefacts = (await reg.resolve('tiny@1')).artefacts.map((a) => a.path);
+    await reg.close();
+    expect(artefacts).toContain('model.safetensors');
+    for (const f of ['model.safetensors', 'config.json', '../registry.sqlite', 'reports/../../registry.sqlite', '/etc/passwd', 'reports/eval']) {
+      const res = await fetch(`${base}/registry/tiny/1/file?file=${encodeURIComponent(f)}`);
+      expect(res.status, f).toBe(404);
+      expect(((await res.json()) as any).error.code, f).toBe('E_UI_REPORT');
+    }
+    for (const p of ['/registry/tiny/2', '/registry/tiny/0', '/registry/tiny/1.5', '/registry/tiny/-1', '/registry/nope/1', '/registry/tiny/1e3']) {
+      expect((await fetch(`${base}${p}`)).status, p).toBe(404);
+    }
+    expect((await fetch(`${base}/registry/..%2F..%2Fetc/1`)).status).toBe(400); // not a model name
+  });
+
+  it('beyond loopback every new route needs the token', async () => {
+    const tok = await startUi({ runs: w.runs, registry: w.registry, reports: w.reports, port: 0, token: 'tok-reports-1' });
+    try {
+      const b = `http://127.0.0.1:${tok.port}`;
+      const id = (await reportsOf()).find((x) => x.kind === 'eval').id;
+      for (const p of ['/reports', '/api/reports', `/reports/${id}`, `/reports/${id}/file`, '/registry/tiny/1', '/registry/tiny/1/file?file=reports%2Feval%2Feval.html']) {
+        expect((await fetch(`${b}${p}`)).status, p).toBe(401);
+        expect((await fetch(`${b}${p}${p.includes('?') ? '&' : '?'}token=tok-reports-2`)).status, p).toBe(401);
+        expect((await fetch(`${b}${p}${p.includes('?') ? '&' : '?'}token=tok-reports-1`)).status, p).toBe(200);
+      }
+      const view = await (await fetch(`${b}/reports/${id}?token=tok-reports-1`)).text();
+      expect(view).toContain(`src="/reports/${id}/file?token=tok-reports-1"`);
+    } finally {
+      await tok.close();
+    }
+  });
+});
