@@ -4,7 +4,7 @@
  * statistics with the test each column got, prediction drift, live accuracy and calibration).
  */
 import { existsSync } from 'node:fs';
-import type { Registry } from '../registry/registry.ts';
+import type { ModelVersion, Registry } from '../registry/registry.ts';
 import { barChart, reliabilityDiagram } from '../report/charts.ts';
 import { type Block, type CheckRow, renderReport, writeReportFiles } from '../report/html.ts';
 import { loadModel } from '../serve/model-runner.ts';
@@ -13,7 +13,7 @@ import { type WindowAnalysis } from './analysis.ts';
 import { lineageData } from './attach.ts';
 import type { ColumnDrift } from './drift.ts';
 import { Monitor } from './monitor.ts';
-import { loadReference } from './reference.ts';
+import { loadReference, type Reference } from './reference.ts';
 import { formatWindow, type Window } from './store.ts';
 
 /**
@@ -42,20 +42,35 @@ export interface DriftReport {
  */
 export async function driftReport(registry: Registry, ref: string, o: { reference?: string; window: Window; role?: string }): Promise<DriftReport> {
   const v = await registry.resolve(ref);
+  const reference = await versionReference(registry, v, o.reference);
+  const monitor = await Monitor.open({ db: registry.db, model: v.name, reference, intervalMs: 0 });
+  try {
+    const analysis = await monitor.analyze(o.window, { role: o.role });
+    if (!analysis.rows) throw new SwitchyardError('E_MONITOR_EMPTY', `${v.name}: no logged predictions in the window ${formatWindow(o.window)}`, 'serve the model with --monitor, or widen --window');
+    return { format: 'switchyard.drift-report', version: 1, model: { name: v.name, version: v.version, ref }, reference: { source: reference.source, rows: reference.rows, predictions: reference.predictions?.from ?? null }, window: formatWindow(o.window), createdAt: new Date().toISOString(), analysis };
+  } finally {
+    await monitor.close();
+  }
+}
+
+/**
+ * The drift reference of a registry version: `reference`, else the training data its lineage names, typed by
+ * the version's input schema and with the model's own predictions on it (the model is loaded and released).
+ * Throws `E_MONITOR_REFERENCE` when there is no such data here.
+ *
+ * @param registry the open registry
+ * @param v the version
+ * @param reference a reference file instead of the lineage's training data
+ * @example
+ * const ref = await versionReference(registry, await registry.resolve('churn@production'));
+ */
+export async function versionReference(registry: Registry, v: ModelVersion, reference?: string): Promise<Reference> {
   const lin = lineageData(v.lineage);
-  const path = o.reference ?? (lin.data && existsSync(lin.data) ? lin.data : undefined);
+  const path = reference ?? (lin.data && existsSync(lin.data) ? lin.data : undefined);
   if (!path) throw new SwitchyardError('E_MONITOR_REFERENCE', `${v.name}@${v.version}: no reference data (the lineage names ${lin.data ? `'${lin.data}', which does not exist here` : 'no training data'})`, 'pass --reference FILE (the training data)');
   const model = v.kind === 'lm' ? null : await loadModel(await registry.materialize(v), { name: v.name, version: v.version, verify: false }).catch(() => null);
   try {
-    const reference = await loadReference(path, { fields: model?.schema?.fields, target: lin.target, ...(model ? { model } : {}) });
-    const monitor = await Monitor.open({ db: registry.db, model: v.name, reference, intervalMs: 0 });
-    try {
-      const analysis = await monitor.analyze(o.window, { role: o.role });
-      if (!analysis.rows) throw new SwitchyardError('E_MONITOR_EMPTY', `${v.name}: no logged predictions in the window ${formatWindow(o.window)}`, 'serve the model with --monitor, or widen --window');
-      return { format: 'switchyard.drift-report', version: 1, model: { name: v.name, version: v.version, ref }, reference: { source: reference.source, rows: reference.rows, predictions: reference.predictions?.from ?? null }, window: formatWindow(o.window), createdAt: new Date().toISOString(), analysis };
-    } finally {
-      await monitor.close();
-    }
+    return await loadReference(path, { fields: model?.schema?.fields, target: lin.target, ...(model ? { model } : {}) });
   } finally {
     await model?.close();
   }

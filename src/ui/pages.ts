@@ -22,6 +22,8 @@ input,select,button{font:inherit;padding:.25rem .4rem}
 pre{background:#f4f4f4;padding:.6rem;overflow:auto;max-height:24rem}
 #curve svg{max-width:100%;height:auto}
 iframe#report{width:100%;height:70vh;border:1px solid #ccc}
+.not-recorded{color:#555;font-style:italic}.drifted{color:#a00}
+article.incident{border:1px solid #ccc;border-radius:4px;padding:0 .8rem;margin:.8rem 0}
 .status-running{color:#8a5a00}.status-damaged{color:#a00}
 `;
 

@@ -21,6 +21,7 @@ import { RUN_FILES } from '../train/run-dir.ts';
 import { html, registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
 import { reportsTable } from './report-pages.ts';
 import { allReports, reportRoutes } from './report-routes.ts';
+import { liveRoutes } from './live.ts';
 import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
 
 /** Ranges of the numeric options of {@link startUi}. */
@@ -203,6 +204,7 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     return back(reply, f.name);
   });
   reportRoutes(app, { ...o, registry: reg });
+  liveRoutes(app, reg, token);
 }
 
 /** Codes of ids that name nothing: answered 404. */

@@ -4,37 +4,27 @@
  * as the CLI wrote them under a strict Content-Security-Policy; a version's lineage page (parent run, data
  * fingerprint, linked reports, aliases, history); ids and paths that try to leave the folders; the token.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { renderReport, writeReportFiles } from '../../src/report/html.ts';
 import { sha256File } from '../../src/util/fs.ts';
-import { startUi, type RunningUi } from '../../src/ui/server.ts';
-import { tmp } from '../cli/helpers.ts';
-import { buildWorld, type World } from './world.ts';
+import { startUi } from '../../src/ui/server.ts';
+import { servedWorld, type World } from './world.ts';
 
 describe('switchyard ui: reports and versions', () => {
-  let w: World;
-  let ui: RunningUi;
-  let base: string;
-  const reportsOf = async () => ((await (await fetch(`${base}/api/reports`)).json()) as any).reports as any[];
-
-  beforeAll(async () => {
-    w = await buildWorld(tmp('sy-ui-reports-'));
-    // A report kind written later than this dashboard: found by its declared format all the same.
+  // A report kind written later than this dashboard: found by its declared format all the same.
+  const world = servedWorld('sy-ui-reports-', async (w) => {
     const later = { format: 'switchyard.security-review', version: 1, model: join(w.runs, w.run) };
     const page = renderReport({ title: 'Security review', sections: [{ id: 's', title: 'Threats', blocks: [{ kind: 'text', text: 'none found' }] }] });
     await writeReportFiles(join(w.reports, 'security'), 'security', later, page);
     writeFileSync(join(w.reports, 'notes.json'), JSON.stringify({ note: 'not a report' }));
-    ui = await startUi({ runs: w.runs, registry: w.registry, reports: w.reports, port: 0 });
-    base = `http://127.0.0.1:${ui.port}`;
-  }, 180_000);
-
-  afterAll(async () => {
-    await ui?.close();
-    if (w) rmSync(w.dir, { recursive: true, force: true });
   });
+  let w: World;
+  let base: string;
+  const reportsOf = async () => ((await (await fetch(`${base}/api/reports`)).json()) as any).reports as any[];
+  beforeEach(() => ({ w, base } = world()));
 
   it('finds every report by its declared format and links it to the run it is of', async () => {
     const reports = await reportsOf();

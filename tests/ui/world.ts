@@ -4,7 +4,7 @@
  * them, the version served with the monitor (real HTTP on loopback) until an alert opens an incident, and the
  * drift report of that traffic.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAudit } from '../../src/audit/run.ts';
 import { runEval } from '../../src/eval/run.ts';
@@ -15,7 +15,10 @@ import { openRegistry } from '../../src/registry/registry.ts';
 import { writeAuditReports } from '../../src/report/audit-report.ts';
 import { writeEvalReports } from '../../src/report/eval-report.ts';
 import { startServer } from '../../src/serve/server.ts';
+import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { Rng } from '../../src/util/rng.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { tmp } from '../cli/helpers.ts';
 import { post, tabularRun, writeTabularCsv } from '../serve/helpers.ts';
 
 /**
@@ -84,4 +87,23 @@ export async function buildWorld(dir: string): Promise<World> {
   } finally {
     await reg2.close();
   }
+}
+
+/**
+ * Builds a world before the tests of the enclosing `describe` (after `prepare`, e.g. more reports) and serves it
+ * with `startUi` on a free loopback port; removes both after. Returns a getter for the tests.
+ */
+export function servedWorld(prefix: string, prepare?: (w: World) => Promise<void>): () => { w: World; ui: RunningUi; base: string } {
+  let state: { w: World; ui: RunningUi; base: string } | undefined;
+  beforeAll(async () => {
+    const w = await buildWorld(tmp(prefix));
+    await prepare?.(w);
+    const ui = await startUi({ runs: w.runs, registry: w.registry, reports: w.reports, port: 0 });
+    state = { w, ui, base: `http://127.0.0.1:${ui.port}` };
+  }, 180_000);
+  afterAll(async () => {
+    await state?.ui.close();
+    if (state) rmSync(state.w.dir, { recursive: true, force: true });
+  });
+  return () => state!;
 }

@@ -1,0 +1,141 @@
+/**
+ * The live page (`/live`): per alias what it serves, request rate, error rate, p99 latency and drift per
+ * feature over time (see `live-data.ts`), and the incident log with acknowledge and resolve forms that go
+ * through the incident log's own `acknowledge` / `resolve`, as `switchyard monitor incidents ack|resolve` do.
+ *
+ * @module
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Incident } from '../monitor/incidents.ts';
+import { openIncidentLog } from '../monitor/incidents.ts';
+import type { Reference } from '../monitor/reference.ts';
+import { formatWindow, parseWindow } from '../monitor/store.ts';
+import { defaultUser, type Registry } from '../registry/registry.ts';
+import { escapeHtml } from '../report/html.ts';
+import { SwitchyardError } from '../util/errors.ts';
+import { versionPath } from './lineage.ts';
+import { liveView, NOT_RECORDED, type LiveAlias, type LiveSlice, type LiveView } from './live-data.ts';
+import { href, html, page, table } from './pages.ts';
+
+const num = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));
+const notRecorded = '<span class="not-recorded">not recorded</span>';
+
+function aliasRow(name: string, a: LiveAlias, token?: string): string[] {
+  const o = a.overall;
+  const drifted = o.drift.length ? `${o.drift.filter((d) => d.drifted).length} of ${o.drift.length}` : '—';
+  return [
+    escapeHtml(a.alias), `<a href="${href(versionPath(name, a.version), token)}">v${a.version}</a>`,
+    String(o.requests) + (a.capped ? ' (newest rows only)' : ''), num(o.perMinute), notRecorded, num(o.p99), drifted,
+  ];
+}
+
+/** Drift and traffic of one alias in six slices of the window: one column per slice. */
+function overTime(name: string, a: LiveAlias): string {
+  const title = `<h3>${escapeHtml(`${name}@${a.alias}`)} over time</h3>`;
+  if (!a.slices.length) return `${title}<p>No logged predictions of v${a.version} in this window.</p>`;
+  const cols = ['', ...a.slices.map((s) => `to ${escapeHtml(s.end.slice(11, 19))}`)];
+  const cell = (s: LiveSlice, v: string) => (s.rows ? v : '—');
+  const rows = [
+    ['requests / min', ...a.slices.map((s) => cell(s, num(s.perMinute)))],
+    ['p99 latency (ms)', ...a.slices.map((s) => cell(s, num(s.p99)))],
+    ['error rate', ...a.slices.map(() => notRecorded)],
+  ];
+  for (const col of a.overall.drift.map((d) => d.column)) {
+    rows.push([`drift: ${escapeHtml(col)}`, ...a.slices.map((s) => {
+      const d = s.drift.find((x) => x.column === col);
+      return d ? `${escapeHtml(d.test)} ${num(d.statistic)}${d.drifted ? ' <b class="drifted">drifted</b>' : ''}` : '—';
+    })]);
+  }
+  const why = a.noDrift ? `<p>No drift: ${escapeHtml(a.noDrift)}</p>` : '';
+  return `${title}${why}${table('over-time', cols, rows)}`;
+}
+
+function incidentForm(i: Incident, action: 'acknowledge' | 'resolve', token?: string): string {
+  const label = action === 'acknowledge' ? 'Acknowledge' : 'Resolve';
+  return `<form method="post" action="${href(`/live/incidents/${action}`, token)}" class="${action}">
+<input type="hidden" name="id" value="${escapeHtml(i.id)}">
+<label>note <input name="note" required></label><button type="submit">${label}</button></form>`;
+}
+
+function incidentArticle(i: Incident, token?: string): string {
+  const timeline = i.timeline.map((e) => `<li>${escapeHtml(`${e.at} ${e.action} by ${e.by}`)}`
+    + `${e.version ? ` v${escapeHtml(e.version)}` : ''}${e.note ? ` — ${escapeHtml(e.note)}` : ''}</li>`).join('');
+  const forms = (i.status === 'open' ? incidentForm(i, 'acknowledge', token) : '') + incidentForm(i, 'resolve', token);
+  return `<article class="incident" id="incident-${escapeHtml(i.id)}"><h3>#${escapeHtml(i.id)} ${escapeHtml(i.title)}</h3>
+<p><span class="status">${escapeHtml(i.status)}</span> · ${escapeHtml(i.kind)} · ${escapeHtml(i.model)}
+v${escapeHtml(i.versions.join(', v'))} · opened ${escapeHtml(i.openedAt)}</p>
+<ol class="timeline">${timeline}</ol>${forms}</article>`;
+}
+
+/**
+ * The live page.
+ *
+ * @param v what {@link liveView} read
+ * @param window the window as text (`1h`, `1000 predictions`)
+ * @param location the registry's location, or undefined without a registry
+ * @param token the access token, if any
+ * @example
+ * const html = livePage(await liveView(reg, parseWindow('1h'), new Map()), '1h', reg.location);
+ */
+export function livePage(v: LiveView, window: string, location: string | undefined, token?: string): string {
+  if (location === undefined) return page('Live', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
+  const form = `<form method="get" action="/live" class="window">${token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : ''}
+<label>window <input name="window" value="${escapeHtml(window)}"></label><button type="submit">Show</button></form>`;
+  const cols = ['alias', 'version', 'logged requests', 'requests / min', 'error rate', 'p99 latency (ms)', 'drifted features'];
+  const models = v.models.map((m) => `<section class="live-model" id="live-${escapeHtml(m.name)}"><h2>${escapeHtml(m.name)}</h2>
+${m.aliases.length ? table('aliases', cols, m.aliases.map((a) => aliasRow(m.name, a, token))) : '<p>No aliases.</p>'}
+${m.aliases.map((a) => overTime(m.name, a)).join('\n')}</section>`).join('\n');
+  const logged = v.logged ? '' : '<p>Nothing logged yet: serve a model with <code>--monitor</code> against this registry.</p>';
+  const notes = Object.values(NOT_RECORDED).map((n) => `<li>${escapeHtml(n)}</li>`).join('');
+  const resolved = v.resolved.map((i) => [i.id, i.openedAt, i.kind, i.model, i.title, i.timeline.at(-1)?.by ?? ''].map(escapeHtml));
+  const body = `<p>${escapeHtml(location)}: logged predictions of the last ${escapeHtml(window)}.</p>${form}${logged}
+${models || '<p>No models registered.</p>'}
+<h2>Not recorded</h2><ul class="not-recorded-list">${notes}</ul>
+<h2>Open incidents (${v.unresolved.length})</h2>${v.unresolved.map((i) => incidentArticle(i, token)).join('\n') || '<p>None.</p>'}
+<h2>Resolved incidents</h2>${table('resolved', ['id', 'opened', 'kind', 'model', 'title', 'resolved by'], resolved)}`;
+  return page('Live', body, token);
+}
+
+function incidentChange(body: unknown): { id: string; note: string } {
+  const b = (body ?? {}) as Record<string, string | undefined>;
+  const [id, note] = [b.id?.trim(), b.note?.trim()];
+  if (!id || !note) {
+    const hint = 'fill in the note; it is recorded in the incident timeline';
+    throw new SwitchyardError('E_USAGE', 'acknowledging or resolving an incident needs its id and a note', hint);
+  }
+  return { id, note };
+}
+
+/**
+ * Registers `/live`, `/api/live` and the incident forms on the dashboard's Fastify app.
+ *
+ * @param app the dashboard's Fastify instance
+ * @param reg the open registry, if any
+ * @param token the access token, if any
+ * @example
+ * liveRoutes(app, reg, token);
+ */
+export function liveRoutes(app: FastifyInstance, reg: Registry | undefined, token?: string): void {
+  const references = new Map<string, Promise<Reference | string>>();
+  type Q = { Querystring: { window?: string } };
+  const view = async (q: Q['Querystring']) => {
+    const w = parseWindow(q.window ?? '1h');
+    return { w, v: reg ? await liveView(reg, w, references) : undefined };
+  };
+  app.get<Q>('/live', async (req, reply) => {
+    const { w, v } = await view(req.query);
+    const empty: LiveView = { models: [], logged: false, unresolved: [], resolved: [] };
+    return html(reply, livePage(v ?? empty, formatWindow(w), reg?.location, token));
+  });
+  app.get<Q>('/api/live', async (req) => ({ ...(await view(req.query)).v, notRecorded: NOT_RECORDED }));
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  for (const action of ['acknowledge', 'resolve'] as const) {
+    app.post(`/live/incidents/${action}`, async (req, reply) => {
+      const f = incidentChange(req.body);
+      if (!reg) throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
+      const log = await openIncidentLog(reg.db);
+      await log[action](f.id, { by: defaultUser(), note: f.note });
+      return reply.redirect(`/live${query}#incident-${encodeURIComponent(f.id)}`, 303);
+    });
+  }
+}
