@@ -22,7 +22,7 @@ input,select,button{font:inherit;padding:.25rem .4rem}
 pre{background:#f4f4f4;padding:.6rem;overflow:auto;max-height:24rem}
 #curve svg{max-width:100%;height:auto}
 iframe#report{width:100%;height:70vh;border:1px solid #ccc}
-.not-recorded{color:#555;font-style:italic}.drifted{color:#a00}
+td{overflow-wrap:anywhere}.not-recorded{color:#555;font-style:italic}.drifted{color:#a00}
 article.incident{border:1px solid #ccc;border-radius:4px;padding:0 .8rem;margin:.8rem 0}
 .status-running{color:#8a5a00}.status-damaged{color:#a00}
 `;
@@ -117,8 +117,8 @@ export function page(title: string, body: string, token?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
-<header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a>
-<a href="${href('/reports', token)}">Reports</a><a href="${href('/live', token)}">Live</a></nav></header>
+<header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a><!--
+--><a href="${href('/reports', token)}">Reports</a><a href="${href('/live', token)}">Live</a></nav></header>
 <main><h1>${escapeHtml(title)}</h1>${body}</main><script src="${href('/ui.js', token)}"></script></body></html>`;
 }
 

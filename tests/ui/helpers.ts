@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { join } from 'node:path';
+import type { Locator } from 'playwright-core';
+import { expect } from 'vitest';
 import { expectOk, cli } from '../cli/helpers.ts';
 
 /** Writes a tiny two-feature CSV and trains a real tabular run `runsDir/id` with the CLI (a few epochs). */
@@ -21,4 +23,19 @@ export async function registerTinyVersions(registry: string, froms: [from: strin
   } finally {
     await reg.close();
   }
+}
+
+/** The browser tests' viewport. */
+export const VIEWPORT = { width: 1200, height: 900 };
+
+/** The element is visible and its box lies wholly inside the viewport. */
+export async function expectInViewport(el: Locator): Promise<void> {
+  await expect(el.isVisible()).resolves.toBe(true);
+  const b = (await el.boundingBox())!;
+  expect(b.width).toBeGreaterThan(0);
+  expect(b.height).toBeGreaterThan(0);
+  expect(b.x).toBeGreaterThanOrEqual(0);
+  expect(b.y).toBeGreaterThanOrEqual(0);
+  expect(b.x + b.width).toBeLessThanOrEqual(VIEWPORT.width);
+  expect(b.y + b.height).toBeLessThanOrEqual(VIEWPORT.height);
 }

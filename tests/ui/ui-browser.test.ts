@@ -12,23 +12,10 @@ import { openRegistry } from '../../src/registry/registry.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
-import { registerTinyVersions, trainTinyRun } from './helpers.ts';
+import { expectInViewport, registerTinyVersions, trainTinyRun, VIEWPORT } from './helpers.ts';
 
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
-const VIEWPORT = { width: 1200, height: 900 };
-
-/** The element is visible and its box lies wholly inside the viewport. */
-async function expectInViewport(el: Locator): Promise<void> {
-  await expect(el.isVisible()).resolves.toBe(true);
-  const b = (await el.boundingBox())!;
-  expect(b.width).toBeGreaterThan(0);
-  expect(b.height).toBeGreaterThan(0);
-  expect(b.x).toBeGreaterThanOrEqual(0);
-  expect(b.y).toBeGreaterThanOrEqual(0);
-  expect(b.x + b.width).toBeLessThanOrEqual(VIEWPORT.width);
-  expect(b.y + b.height).toBeLessThanOrEqual(VIEWPORT.height);
-}
 
 describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
   let dir: string;
