@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { join } from 'node:path';
-import type { Locator } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { expectOk, cli } from '../cli/helpers.ts';
+import { launchChromium } from '../helpers-chromium.ts';
 
 /** Writes a tiny two-feature CSV and trains a real tabular run `runsDir/id` with the CLI (a few epochs). */
 export function trainTinyRun(runsDir: string, id: string, epochs = 3): string {
@@ -38,4 +39,31 @@ export async function expectInViewport(el: Locator): Promise<void> {
   expect(b.y).toBeGreaterThanOrEqual(0);
   expect(b.x + b.width).toBeLessThanOrEqual(VIEWPORT.width);
   expect(b.y + b.height).toBeLessThanOrEqual(VIEWPORT.height);
+}
+
+/** A chromium on the dashboard at `origin` that collects console errors and requests to any other host. */
+export interface DashboardBrowser {
+  ctx: BrowserContext;
+  /** Console errors and page errors of every page opened. */
+  problems: string[];
+  /** Requests to anything but the dashboard. */
+  foreign: string[];
+  /** Opens a dashboard path in a new page and waits for its load. */
+  open(path: string): Promise<Page>;
+}
+
+/** Launches chromium with a fresh profile in `profileDir` on the dashboard at `origin` (`http://127.0.0.1:PORT`). */
+export async function dashboardBrowser(profileDir: string, origin: string): Promise<DashboardBrowser> {
+  const ctx = await launchChromium(profileDir, VIEWPORT);
+  const problems: string[] = [];
+  const foreign: string[] = [];
+  ctx.on('request', (r) => void (r.url().startsWith(origin) || foreign.push(r.url())));
+  const open = async (path: string): Promise<Page> => {
+    const page = await ctx.newPage();
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.type()}: ${m.text()}`)));
+    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
+    await page.goto(`${origin}${path}`, { waitUntil: 'load' });
+    return page;
+  };
+  return { ctx, problems, foreign, open };
 }

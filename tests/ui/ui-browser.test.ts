@@ -6,13 +6,13 @@
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
-import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
-import { expectInViewport, registerTinyVersions, trainTinyRun, VIEWPORT } from './helpers.ts';
+import { CHROMIUM, HAVE_CHROMIUM } from '../helpers-chromium.ts';
+import { dashboardBrowser, expectInViewport, registerTinyVersions, trainTinyRun, type DashboardBrowser } from './helpers.ts';
 
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
@@ -22,9 +22,10 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
   let runs: string;
   let registry: string;
   let ui: RunningUi;
-  let ctx: BrowserContext;
-  const problems: string[] = [];
-  const foreign: string[] = [];
+  let browser: DashboardBrowser;
+  let problems: string[];
+  let foreign: string[];
+  let open: DashboardBrowser['open'];
 
   beforeAll(async () => {
     dir = tmp('sy-ui-browser-');
@@ -36,24 +37,15 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     registry = join(dir, 'registry');
     await registerTinyVersions(registry, [[join(runs, 'tiny'), 'first'], [join(runs, 'small'), 'longer training']]);
     ui = await startUi({ runs, registry, port: 0 });
-    ctx = await launchChromium(join(dir, 'profile'), VIEWPORT);
-    const origin = `http://127.0.0.1:${ui.port}`;
-    ctx.on('request', (r) => void (r.url().startsWith(origin) || foreign.push(r.url())));
+    browser = await dashboardBrowser(join(dir, 'profile'), `http://127.0.0.1:${ui.port}`);
+    ({ problems, foreign, open } = browser);
   }, 180_000);
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.ctx.close();
     await ui?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  async function open(path: string): Promise<Page> {
-    const page = await ctx.newPage();
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.type()}: ${m.text()}`)));
-    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${ui.port}${path}`, { waitUntil: 'load' });
-    return page;
-  }
 
   it('the runs page shows both runs; the table filters and sorts', async () => {
     const page = await open('/');

@@ -8,13 +8,13 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openIncidentLog } from '../../src/monitor/incidents.ts';
 import { defaultUser, openRegistry } from '../../src/registry/registry.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
-import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
-import { expectInViewport, VIEWPORT } from './helpers.ts';
+import { CHROMIUM, HAVE_CHROMIUM } from '../helpers-chromium.ts';
+import { dashboardBrowser, expectInViewport, type DashboardBrowser } from './helpers.ts';
 import { servedWorld, type World } from './world.ts';
 
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-pages-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
@@ -40,30 +40,23 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
   let w: World;
   let base: string;
   let profile: string;
-  let ctx: BrowserContext;
-  const problems: string[] = [];
-  const foreign: string[] = [];
+  let browser: DashboardBrowser;
+  let problems: string[];
+  let foreign: string[];
+  let open: DashboardBrowser['open'];
 
   beforeAll(async () => {
     ({ w, base } = world());
     mkdirSync(ARTEFACTS, { recursive: true });
     profile = tmp('sy-ui-pages-profile-');
-    ctx = await launchChromium(profile, VIEWPORT);
-    ctx.on('request', (r) => void (r.url().startsWith(base) || foreign.push(r.url())));
+    browser = await dashboardBrowser(profile, base);
+    ({ problems, foreign, open } = browser);
   }, 60_000);
   beforeEach(() => void (problems.length = 0));
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.ctx.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
-
-  async function open(path: string): Promise<Page> {
-    const page = await ctx.newPage();
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.type()}: ${m.text()}`)));
-    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
-    await page.goto(`${base}${path}`, { waitUntil: 'load' });
-    return page;
-  }
 
   /** Clicks `el` and waits for the page it leads to (a link or a form post answered by a redirect). */
   async function follow(page: Page, el: Locator): Promise<void> {
