@@ -4,13 +4,15 @@
  * as the CLI wrote them under a strict Content-Security-Policy; a version's lineage page (parent run, data
  * fingerprint, linked reports, aliases, history); ids and paths that try to leave the folders; the token.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { renderReport, writeReportFiles } from '../../src/report/html.ts';
 import { sha256File } from '../../src/util/fs.ts';
 import { startUi } from '../../src/ui/server.ts';
+import { ROOT } from '../cli/helpers.ts';
 import { servedWorld, type World } from './world.ts';
 
 describe('switchyard ui: reports and versions', () => {
@@ -20,6 +22,10 @@ describe('switchyard ui: reports and versions', () => {
     const page = renderReport({ title: 'Security review', sections: [{ id: 's', title: 'Threats', blocks: [{ kind: 'text', text: 'none found' }] }] });
     await writeReportFiles(join(w.reports, 'security'), 'security', later, page);
     writeFileSync(join(w.reports, 'notes.json'), JSON.stringify({ note: 'not a report' }));
+    // A link out of the reports folder is not followed: the report it leads to is not served.
+    const elsewhere = join(w.dir, 'elsewhere');
+    await writeReportFiles(elsewhere, 'outside', { format: 'switchyard.eval', version: 1, model: join(w.runs, w.run) }, page);
+    symlinkSync(elsewhere, join(w.reports, 'linked'));
   });
   let w: World;
   let base: string;
@@ -30,6 +36,7 @@ describe('switchyard ui: reports and versions', () => {
     const reports = await reportsOf();
     const byKind = Object.fromEntries(reports.map((r) => [r.kind, r]));
     expect(Object.keys(byKind).sort()).toEqual(['audit', 'drift', 'eval', 'security-review']);
+    expect(reports.map((r) => r.json).sort()).toEqual(['audit/audit.json', 'drift/drift.json', 'eval/eval.json', 'security/security.json']);
     expect(byKind.eval).toMatchObject({ format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: [w.run] });
     expect(byKind.audit.runs).toEqual([w.run]); // an audit of the run's training data
     expect(byKind['security-review'].runs).toEqual([w.run]);
@@ -121,4 +128,21 @@ describe('switchyard ui: reports and versions', () => {
       await tok.close();
     }
   });
+
+  it('the CLI serves the --reports folder', async () => {
+    const args = ['ui', '--runs', w.runs, '--reports', w.reports, '--port', '0', '--json'];
+    const child = spawn(process.execPath, [join(ROOT, 'bin/switchyard-dev.js'), ...args]);
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => (out += d).includes('\n') && resolve(out.split('\n')[0]));
+        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const { port } = JSON.parse(line);
+      const got: any = await (await fetch(`http://127.0.0.1:${port}/api/reports`)).json();
+      expect(got.reports.map((r: any) => r.kind).sort()).toEqual(['audit', 'drift', 'eval', 'security-review']);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 60_000);
 });
