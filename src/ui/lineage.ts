@@ -11,7 +11,8 @@ import type { EvidenceFile, ModelEvidence } from '../report/evidence.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { href, page, table } from './pages.ts';
-import { reportKind } from './reports.ts';
+import { reportsTable } from './report-pages.ts';
+import { reportKind, type FoundReport } from './reports.ts';
 
 /**
  * The dashboard path of a version's page.
@@ -67,13 +68,16 @@ function declaredKind(f: EvidenceFile): string {
   }
 }
 
-/** The run a version was registered from, when it is a run of the dashboard's runs folder. */
-function parentRun(source: Record<string, unknown>, runsRoot: string, runIds: string[], token?: string): string {
+/** The id of the run a version was registered from, when it is a run of the dashboard's runs folder. */
+function parentRunId(source: Record<string, unknown>, runsRoot: string, runIds: string[]): string | undefined {
   const path = typeof source.path === 'string' ? source.path : '';
   const id = basename(path);
-  const own = path && dirname(resolve(path)) === resolve(runsRoot) && runIds.includes(id);
-  const where = own ? `<a href="${href(`/runs/${encodeURIComponent(id)}`, token)}">${escapeHtml(id)}</a> ` : '';
-  return `${where}<code>${escapeHtml(path)}</code> (${escapeHtml(source.type ?? '')}`
+  return path && dirname(resolve(path)) === resolve(runsRoot) && runIds.includes(id) ? id : undefined;
+}
+
+function parentRun(source: Record<string, unknown>, runId: string | undefined, token?: string): string {
+  const where = runId ? `<a href="${href(`/runs/${encodeURIComponent(runId)}`, token)}">${escapeHtml(runId)}</a> ` : '';
+  return `${where}<code>${escapeHtml(source.path ?? '')}</code> (${escapeHtml(source.type ?? '')}`
     + `${source.runKind ? `, ${escapeHtml(source.runKind)}` : ''})`;
 }
 
@@ -88,19 +92,25 @@ const concerns = (h: HistoryEntry, n: number): boolean => h.version === n || h.t
  * @param ev the version's evidence (`collectEvidence(reg, 'NAME@VERSION')`)
  * @param runsRoot the dashboard's runs folder (the parent run is linked when it is there)
  * @param runIds the runs in it
+ * @param found the reports of the reports folder: those naming this version (drift) or of its run are listed
  * @param token the access token, if any
  * @example
- * const html = versionPage(await collectEvidence(reg, 'penguins@3'), 'runs', ['penguins']);
+ * const html = versionPage(await collectEvidence(reg, 'penguins@3'), 'runs', ['penguins'], []);
  */
-export function versionPage(ev: ModelEvidence, runsRoot: string, runIds: string[], token?: string): string {
+export function versionPage(
+  ev: ModelEvidence, runsRoot: string, runIds: string[], found: FoundReport[], token?: string,
+): string {
   const v = ev.version;
   const lin = v.lineage;
   const source = (lin.source ?? {}) as Record<string, unknown>;
+  const runId = parentRunId(source, runsRoot, runIds);
+  const about = found.filter((r) => (r.model?.name === v.name && r.model.version === v.version)
+    || (runId !== undefined && r.runs.includes(runId)));
   const code = (lin.code ?? {}) as Record<string, unknown>;
   const summary = table('version-summary', ['field', 'value'], [
     ['status', escapeHtml(v.status)], ['kind', escapeHtml(v.kind)], ['created', escapeHtml(`${v.createdAt} by ${v.createdBy}`)],
     ['reason', escapeHtml(v.reason ?? '')], ['aliases here', escapeHtml(ev.aliases.join(', ') || 'none')],
-    ['parent run', parentRun(source, runsRoot, runIds, token)],
+    ['parent run', parentRun(source, runId, token)],
     ['code', escapeHtml(`${code.package ?? ''} ${code.version ?? ''} ${code.commit ?? '(no commit)'}`)],
   ]);
   const data = ((lin.data ?? []) as Record<string, unknown>[]).map((d) => d.missing
@@ -118,6 +128,7 @@ export function versionPage(ev: ModelEvidence, runsRoot: string, runIds: string[
 ${summary}
 <h2>Data fingerprints</h2>${data.length ? table('data', ['path', 'sha256', 'bytes', 'files'], data) : '<p>No data recorded.</p>'}
 <h2>Linked reports</h2>${reports.length ? table('linked-reports', ['report', 'link', 'file', 'sha256'], reports) : '<p>No reports linked.</p>'}
+<h2>Reports in the reports folder</h2>${reportsTable(about, token)}
 <h2>History</h2>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}
 <h2>Artefacts</h2>${table('artefacts', ['path', 'sha256', 'bytes'], v.artefacts.map((a) => cells([a.path, a.sha256, a.bytes])))}
 <h2>Metrics</h2><pre id="metrics">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;

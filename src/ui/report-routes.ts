@@ -76,7 +76,9 @@ export function reportRoutes(app: FastifyInstance, o: ReportRouteOptions): void 
   const evidence = (p: Version['Params']) => collectEvidence(needRegistry(o.registry), versionRef(p.name, p.version));
   app.get<Version>('/registry/:name/:version', async (req, reply) => {
     const ev = await evidence(req.params);
-    return html(reply, versionPage(ev, o.runs, (await listRuns(o.runs)).map((r) => r.id), token));
+    const ids = (await listRuns(o.runs)).map((r) => r.id);
+    const found = o.reports === undefined ? [] : await findReports(o.reports, o.runs, ids);
+    return html(reply, versionPage(ev, o.runs, ids, found, token));
   });
   app.get<Version>('/registry/:name/:version/reports', async (req, reply) => {
     const ev = await evidence(req.params);

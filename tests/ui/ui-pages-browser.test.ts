@@ -92,11 +92,12 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
     await expectInViewport(summary);
     await expect(summary.textContent()).resolves.toContain(w.run);
     await expect(summary.textContent()).resolves.toContain('production');
-    for (const t of ['table.data', 'table.linked-reports', 'table.history']) {
+    for (const t of ['table.data', 'table.linked-reports', 'table.reports', 'table.history']) {
       await centre(page.locator(t));
       await expectInViewport(page.locator(t));
     }
     await expect(page.locator('table.history').textContent()).resolves.toContain('first release');
+    await expect(page.locator('table.reports').textContent()).resolves.toContain('drift'); // the drift report of v1
     await expectApart([page.locator('header'), page.locator('h1'), summary]);
     await page.screenshot({ path: join(ARTEFACTS, 'version.png'), fullPage: true });
     await follow(page, page.locator('table.linked-reports a', { hasText: /^audit$/ }).first());

@@ -87,6 +87,9 @@ describe('switchyard ui: reports and versions', () => {
       expect(page).toContain(`href="/registry/tiny/1/reports?file=${encodeURIComponent(f)}"`);
     }
     expect(page).toMatch(/reports\?file=reports%2Feval%2Feval.json">eval</);
+    const found = Object.fromEntries((await reportsOf()).map((r) => [r.kind, r.id]));
+    const folder = page.slice(page.indexOf('Reports in the reports folder'), page.indexOf('<h2>History'));
+    for (const k of ['drift', 'eval', 'audit']) expect(folder).toContain(`href="/reports/${found[k]}">${k}</a>`); // of the version, of its run
     const view = await (await fetch(`${base}/registry/tiny/1/reports?file=reports%2Feval%2Feval.html`)).text();
     expect(view).toContain('src="/registry/tiny/1/file?file=reports%2Feval%2Feval.html"');
     const file = await fetch(`${base}/registry/tiny/1/file?file=reports%2Feval%2Feval.html`);
