@@ -5,16 +5,14 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from '../registry/registry.ts';
 import { collectEvidence } from '../report/evidence.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { join } from 'node:path';
 import { linkedFile, versionPage, versionPath, versionRef } from './lineage.ts';
 import { html } from './pages.ts';
 import { reportsPage, reportViewPage, sendReportFile, reportPath } from './report-pages.ts';
-import { findReports, reportById, type FoundReport } from './reports.ts';
+import { findReports, readReportFile, reportById, type FoundReport } from './reports.ts';
 import { listRuns } from './runs.ts';
 
 /**
@@ -70,7 +68,7 @@ export function reportRoutes(app: FastifyInstance, o: ReportRouteOptions): void 
   app.get<Id>('/reports/:id/file', async (req, reply) => {
     const r = reportById(await allReports(o), req.params.id);
     const rel = req.query.as === 'json' || !r.html ? r.json : r.html;
-    return sendReportFile(reply, rel, await readFile(join(o.reports!, ...rel.split('/'))));
+    return sendReportFile(reply, rel, await readReportFile(o.reports!, rel));
   });
   type Version = { Params: { name: string; version: string }; Querystring: { file?: string } };
   const evidence = (p: Version['Params']) => collectEvidence(needRegistry(o.registry), versionRef(p.name, p.version));

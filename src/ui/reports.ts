@@ -8,8 +8,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { existsSync, lstatSync } from 'node:fs';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
@@ -83,8 +83,29 @@ async function jsonFiles(root: string): Promise<string[]> {
 /** Parsed reports by absolute path, reused while the file's size and modification time stay the same. */
 const parsed = new Map<string, { key: string; doc: Record<string, unknown> | null }>();
 
+/** Whether `abs` is a regular file itself, not a link to one (a link could lead out of the folder). */
+const isRegularFile = (abs: string): boolean => lstatSync(abs, { throwIfNoEntry: false })?.isFile() ?? false;
+
+/**
+ * The bytes of a report file found in the reports folder, read only while it is a regular file (a file
+ * replaced by a link since it was found is refused with `E_UI_REPORT`).
+ *
+ * @param root the reports folder
+ * @param rel the file's path inside it, as {@link findReports} gave it
+ * @example
+ * const bytes = await readReportFile('reports', r.html ?? r.json);
+ */
+export async function readReportFile(root: string, rel: string): Promise<Buffer> {
+  const abs = join(root, ...rel.split('/'));
+  if (!(await lstat(abs).catch(() => undefined))?.isFile()) {
+    throw new SwitchyardError('E_UI_REPORT', `${rel} is no longer a regular file in ${root}`, 'reload the reports list');
+  }
+  return readFile(abs);
+}
+
 async function readReportJson(abs: string): Promise<Record<string, unknown> | null> {
-  const st = await stat(abs);
+  const st = await lstat(abs);
+  if (!st.isFile()) return null;
   const key = `${st.size}:${st.mtimeMs}`;
   const hit = parsed.get(abs);
   if (hit?.key === key) return hit.doc;
@@ -162,7 +183,7 @@ export async function findReports(root: string, runsRoot: string, runIds: string
       id: createHash('sha256').update(json).digest('hex').slice(0, 16), kind, format: String(doc.format), json,
       runs: runs.filter((run) => modelDirs.has(run.dir) || run.data.some((d) => dataFiles.has(d))).map((run) => run.id),
     };
-    if (existsSync(join(root, ...html.split('/')))) r.html = html;
+    if (isRegularFile(join(root, ...html.split('/')))) r.html = html;
     const created = doc.created ?? doc.createdAt;
     if (typeof created === 'string') r.created = created;
     const m = doc.model as { name?: unknown; version?: unknown } | undefined;

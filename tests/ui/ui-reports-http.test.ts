@@ -5,7 +5,7 @@
  * fingerprint, linked reports, aliases, history); ids and paths that try to leave the folders; the token.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
@@ -26,6 +26,10 @@ describe('switchyard ui: reports and versions', () => {
     const elsewhere = join(w.dir, 'elsewhere');
     await writeReportFiles(elsewhere, 'outside', { format: 'switchyard.eval', version: 1, model: join(w.runs, w.run) }, page);
     symlinkSync(elsewhere, join(w.reports, 'linked'));
+    // A report whose HTML page is a link out of the folder: the JSON is listed, the link is never served.
+    await writeReportFiles(join(w.reports, 'sneaky'), 'sneaky', { format: 'switchyard.compress', version: 1 }, page);
+    rmSync(join(w.reports, 'sneaky', 'sneaky.html'));
+    symlinkSync(join(w.registry, 'registry.sqlite'), join(w.reports, 'sneaky', 'sneaky.html'));
   });
   let w: World;
   let base: string;
@@ -35,8 +39,9 @@ describe('switchyard ui: reports and versions', () => {
   it('finds every report by its declared format and links it to the run it is of', async () => {
     const reports = await reportsOf();
     const byKind = Object.fromEntries(reports.map((r) => [r.kind, r]));
-    expect(Object.keys(byKind).sort()).toEqual(['audit', 'drift', 'eval', 'security-review']);
-    expect(reports.map((r) => r.json).sort()).toEqual(['audit/audit.json', 'drift/drift.json', 'eval/eval.json', 'security/security.json']);
+    expect(Object.keys(byKind).sort()).toEqual(['audit', 'compress', 'drift', 'eval', 'security-review']);
+    const jsons = ['audit/audit.json', 'drift/drift.json', 'eval/eval.json', 'security/security.json', 'sneaky/sneaky.json'];
+    expect(reports.map((r) => r.json).sort()).toEqual(jsons);
     expect(byKind.eval).toMatchObject({ format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: [w.run] });
     expect(byKind.audit.runs).toEqual([w.run]); // an audit of the run's training data
     expect(byKind['security-review'].runs).toEqual([w.run]);
@@ -72,6 +77,11 @@ describe('switchyard ui: reports and versions', () => {
       expect(res.status, p).toBe(404);
       expect(((await res.json()) as any).error.code, p).toBe('E_UI_REPORT');
     }
+    const sneaky = (await reportsOf()).find((x) => x.kind === 'compress');
+    expect(sneaky.html).toBeUndefined();
+    const served = await fetch(`${base}/reports/${sneaky.id}/file`);
+    expect(served.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await served.json()) as any).format).toBe('switchyard.compress');
     // `as` only picks the JSON or the HTML of the found report; any other value is the HTML.
     const odd = await fetch(`${base}/reports/${r.id}/file?as=../../registry/registry.sqlite`);
     expect(odd.headers.get('content-type')).toMatch(/^text\/html/);
@@ -143,7 +153,7 @@ describe('switchyard ui: reports and versions', () => {
       });
       const { port } = JSON.parse(line);
       const got: any = await (await fetch(`http://127.0.0.1:${port}/api/reports`)).json();
-      expect(got.reports.map((r: any) => r.kind).sort()).toEqual(['audit', 'drift', 'eval', 'security-review']);
+      expect(got.reports.map((r: any) => r.kind).sort()).toEqual(['audit', 'compress', 'drift', 'eval', 'security-review']);
     } finally {
       child.kill('SIGTERM');
     }
