@@ -8,7 +8,9 @@ export const UI_SPEC = {
   ...COMMON_FLAGS,
   runs: { type: 'string', default: 'runs', help: 'the folder run directories are written to' },
   registry: { type: 'string', help: 'registry directory or postgres:// URL (default: $SWITCHYARD_REGISTRY)' },
-  reports: { type: 'string', default: 'reports', help: 'the folder reports are written to (audit, eval, compress, drift, …)' },
+  reports: {
+    type: 'string', default: 'reports', help: 'the folder reports are written to (audit, eval, compress, drift, …)',
+  },
   host: { type: 'string', default: '127.0.0.1', help: 'address; beyond loopback the URL has a one-time token' },
   port: { type: 'number', ...UI_RANGES.port, default: 8090, help: 'port (0 picks a free one)' },
   'watch-interval-ms': {

@@ -36,7 +36,8 @@ export const versionPath = (name: string, version: number): string =>
  */
 export function versionRef(name: string, version: string): string {
   if (!/^[1-9][0-9]{0,8}$/.test(version)) {
-    throw new SwitchyardError('E_UI_VERSION', `no version ${JSON.stringify(version.slice(0, 40))}`, 'pick one on /registry');
+    const what = `no version ${JSON.stringify(version.slice(0, 40))}`;
+    throw new SwitchyardError('E_UI_VERSION', what, 'pick one on /registry');
   }
   return `${name}@${version}`;
 }
@@ -52,7 +53,8 @@ export function versionRef(name: string, version: string): string {
 export function linkedFile(ev: ModelEvidence, file: unknown): EvidenceFile {
   const f = ev.files.find((x) => x.link !== 'version' && x.path === file);
   if (!f) {
-    const what = `${ev.version.name}@${ev.version.version} links no report ${JSON.stringify(String(file).slice(0, 80))}`;
+    const { name, version } = ev.version;
+    const what = `${name}@${version} links no report ${JSON.stringify(String(file).slice(0, 80))}`;
     throw new SwitchyardError('E_UI_REPORT', what, 'open a report from the version page');
   }
   return f;
@@ -108,7 +110,8 @@ export function versionPage(
     || (runId !== undefined && r.runs.includes(runId)));
   const code = (lin.code ?? {}) as Record<string, unknown>;
   const summary = table('version-summary', ['field', 'value'], [
-    ['status', escapeHtml(v.status)], ['kind', escapeHtml(v.kind)], ['created', escapeHtml(`${v.createdAt} by ${v.createdBy}`)],
+    ['status', escapeHtml(v.status)], ['kind', escapeHtml(v.kind)],
+    ['created', escapeHtml(`${v.createdAt} by ${v.createdBy}`)],
     ['reason', escapeHtml(v.reason ?? '')], ['aliases here', escapeHtml(ev.aliases.join(', ') || 'none')],
     ['parent run', parentRun(source, runId, token)],
     ['code', escapeHtml(`${code.package ?? ''} ${code.version ?? ''} ${code.commit ?? '(no commit)'}`)],
@@ -124,13 +127,20 @@ export function versionPage(
   const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');
   const history = ev.history.filter((h) => concerns(h, v.version))
     .map((h) => cells([h.at, h.by, h.action, h.alias, moved(h), h.reason]));
-  const body = `<p><a href="${href(`/registry#model-${encodeURIComponent(v.name)}`, token)}">all versions of ${escapeHtml(v.name)}</a></p>
+  const anchor = href(`/registry#model-${encodeURIComponent(v.name)}`, token);
+  const all = `<a href="${anchor}">all versions of ${escapeHtml(v.name)}</a>`;
+  const dataTable = data.length
+    ? table('data', ['path', 'sha256', 'bytes', 'files'], data) : '<p>No data recorded.</p>';
+  const linked = reports.length
+    ? table('linked-reports', ['report', 'link', 'file', 'sha256'], reports) : '<p>No reports linked.</p>';
+  const artefacts = v.artefacts.map((a) => cells([a.path, a.sha256, a.bytes]));
+  const body = `<p>${all}</p>
 ${summary}
-<h2>Data fingerprints</h2>${data.length ? table('data', ['path', 'sha256', 'bytes', 'files'], data) : '<p>No data recorded.</p>'}
-<h2>Linked reports</h2>${reports.length ? table('linked-reports', ['report', 'link', 'file', 'sha256'], reports) : '<p>No reports linked.</p>'}
+<h2>Data fingerprints</h2>${dataTable}
+<h2>Linked reports</h2>${linked}
 <h2>Reports in the reports folder</h2>${reportsTable(about, token)}
 <h2>History</h2>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}
-<h2>Artefacts</h2>${table('artefacts', ['path', 'sha256', 'bytes'], v.artefacts.map((a) => cells([a.path, a.sha256, a.bytes])))}
+<h2>Artefacts</h2>${table('artefacts', ['path', 'sha256', 'bytes'], artefacts)}
 <h2>Metrics</h2><pre id="metrics">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;
   return page(`${v.name} v${v.version}`, body, token);
 }

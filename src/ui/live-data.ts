@@ -102,7 +102,7 @@ function slice(rows: readonly LoggedRow[], a: WindowAnalysis, start: number, end
   return {
     start: new Date(start).toISOString(), end: new Date(end).toISOString(), rows: rows.length, requests,
     perMinute: minutes > 0 ? requests / minutes : null, p99: a.latency.p99,
-    drift: a.drift.features.map((f) => ({ column: f.column, test: f.test, statistic: f.statistic, drifted: f.drifted })),
+    drift: a.drift.features.map(({ column, test, statistic, drifted }) => ({ column, test, statistic, drifted })),
   };
 }
 
@@ -117,7 +117,8 @@ async function aliasView(
   reg: Registry, name: string, alias: string, version: number, w: Window, reference: Reference | null, now: number,
 ): Promise<LiveAlias> {
   const maxRows = DEFAULT_MONITOR_MAX_WINDOW;
-  const rows = await readWindow(reg.db, { model: name, window: w, version: String(version), maxRows, now: new Date(now) });
+  const query = { model: name, window: w, version: String(version), maxRows, now: new Date(now) };
+  const rows = await readWindow(reg.db, query);
   const [start, end] = span(w, rows, now);
   const overall = slice(rows, analyzeWindow(reference, rows), start, end);
   const slices: LiveSlice[] = [];

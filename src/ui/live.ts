@@ -17,7 +17,8 @@ import { versionPath } from './lineage.ts';
 import { liveView, NOT_RECORDED, type LiveAlias, type LiveSlice, type LiveView } from './live-data.ts';
 import { href, html, page, table } from './pages.ts';
 
-const num = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));
+const num = (v: number | null | undefined): string =>
+  (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));
 const notRecorded = '<span class="not-recorded">not recorded</span>';
 
 function aliasRow(name: string, a: LiveAlias, token?: string): string[] {
@@ -43,7 +44,8 @@ function overTime(name: string, a: LiveAlias): string {
   for (const col of a.overall.drift.map((d) => d.column)) {
     rows.push([`drift: ${escapeHtml(col)}`, ...a.slices.map((s) => {
       const d = s.drift.find((x) => x.column === col);
-      return d ? `${escapeHtml(d.test)} ${num(d.statistic)}${d.drifted ? ' <b class="drifted">drifted</b>' : ''}` : '—';
+      const mark = d?.drifted ? ' <b class="drifted">drifted</b>' : '';
+      return d ? `${escapeHtml(d.test)} ${num(d.statistic)}${mark}` : '—';
     })]);
   }
   const why = a.noDrift ? `<p>No drift: ${escapeHtml(a.noDrift)}</p>` : '';
@@ -61,7 +63,8 @@ function incidentArticle(i: Incident, token?: string): string {
   const timeline = i.timeline.map((e) => `<li>${escapeHtml(`${e.at} ${e.action} by ${e.by}`)}`
     + `${e.version ? ` v${escapeHtml(e.version)}` : ''}${e.note ? ` — ${escapeHtml(e.note)}` : ''}</li>`).join('');
   const forms = (i.status === 'open' ? incidentForm(i, 'acknowledge', token) : '') + incidentForm(i, 'resolve', token);
-  return `<article class="incident" id="incident-${escapeHtml(i.id)}"><h3>#${escapeHtml(i.id)} ${escapeHtml(i.title)}</h3>
+  const id = escapeHtml(i.id);
+  return `<article class="incident" id="incident-${id}"><h3>#${id} ${escapeHtml(i.title)}</h3>
 <p><span class="status">${escapeHtml(i.status)}</span> · ${escapeHtml(i.kind)} · ${escapeHtml(i.model)}
 v${escapeHtml(i.versions.join(', v'))} · opened ${escapeHtml(i.openedAt)}</p>
 <ol class="timeline">${timeline}</ol>${forms}</article>`;
@@ -78,20 +81,29 @@ v${escapeHtml(i.versions.join(', v'))} · opened ${escapeHtml(i.openedAt)}</p>
  * const html = livePage(await liveView(reg, parseWindow('1h'), new Map()), '1h', reg.location);
  */
 export function livePage(v: LiveView, window: string, location: string | undefined, token?: string): string {
-  if (location === undefined) return page('Live', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
-  const form = `<form method="get" action="/live" class="window">${token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : ''}
+  if (location === undefined) {
+    return page('Live', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
+  }
+  const keep = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
+  const form = `<form method="get" action="/live" class="window">${keep}
 <label>window <input name="window" value="${escapeHtml(window)}"></label><button type="submit">Show</button></form>`;
-  const cols = ['alias', 'version', 'logged requests', 'requests / min', 'error rate', 'p99 latency (ms)', 'drifted features'];
-  const models = v.models.map((m) => `<section class="live-model" id="live-${escapeHtml(m.name)}"><h2>${escapeHtml(m.name)}</h2>
+  const cols = [
+    'alias', 'version', 'logged requests', 'requests / min', 'error rate', 'p99 latency (ms)', 'drifted features',
+  ];
+  const models = v.models.map((m) => `<section class="live-model" id="live-${escapeHtml(m.name)}">
+<h2>${escapeHtml(m.name)}</h2>
 ${m.aliases.length ? table('aliases', cols, m.aliases.map((a) => aliasRow(m.name, a, token))) : '<p>No aliases.</p>'}
 ${m.aliases.map((a) => overTime(m.name, a)).join('\n')}</section>`).join('\n');
-  const logged = v.logged ? '' : '<p>Nothing logged yet: serve a model with <code>--monitor</code> against this registry.</p>';
+  const logged = v.logged
+    ? '' : '<p>Nothing logged yet: serve a model with <code>--monitor</code> against this registry.</p>';
   const notes = Object.values(NOT_RECORDED).map((n) => `<li>${escapeHtml(n)}</li>`).join('');
-  const resolved = v.resolved.map((i) => [i.id, i.openedAt, i.kind, i.model, i.title, i.timeline.at(-1)?.by ?? ''].map(escapeHtml));
+  const resolved = v.resolved.map((i) =>
+    [i.id, i.openedAt, i.kind, i.model, i.title, i.timeline.at(-1)?.by ?? ''].map(escapeHtml));
+  const open = v.unresolved.map((i) => incidentArticle(i, token)).join('\n') || '<p>None.</p>';
   const body = `<p>${escapeHtml(location)}: logged predictions of the last ${escapeHtml(window)}.</p>${form}${logged}
 ${models || '<p>No models registered.</p>'}
 <h2>Not recorded</h2><ul class="not-recorded-list">${notes}</ul>
-<h2>Open incidents (${v.unresolved.length})</h2>${v.unresolved.map((i) => incidentArticle(i, token)).join('\n') || '<p>None.</p>'}
+<h2>Open incidents (${v.unresolved.length})</h2>${open}
 <h2>Resolved incidents</h2>${table('resolved', ['id', 'opened', 'kind', 'model', 'title', 'resolved by'], resolved)}`;
   return page('Live', body, token);
 }

@@ -80,7 +80,9 @@ export function reportsTable(reports: FoundReport[], token?: string): string {
  * const html = reportsPage(await findReports('reports', 'runs', ids), 'reports');
  */
 export function reportsPage(reports: FoundReport[], folder: string | undefined, token?: string): string {
-  if (folder === undefined) return page('Reports', '<p>No reports folder: start the dashboard with --reports DIR.</p>', token);
+  if (folder === undefined) {
+    return page('Reports', '<p>No reports folder: start the dashboard with --reports DIR.</p>', token);
+  }
   return page(`Reports (${reports.length})`, `<p>${escapeHtml(folder)}</p>${reportsTable(reports, token)}`, token);
 }
 

@@ -18,7 +18,10 @@ import { RUN_FILES } from '../train/run-dir.ts';
  * One report found in the reports folder.
  *
  * @example
- * const r: FoundReport = { id: '3f2a…', kind: 'eval', format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: ['penguins'] };
+ * const r: FoundReport = {
+ *   id: '3f2a…', kind: 'eval', format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html',
+ *   runs: ['penguins'],
+ * };
  */
 export interface FoundReport {
   /** Opaque id of the report (a hash of its path inside the folder). */
@@ -98,7 +101,8 @@ const isRegularFile = (abs: string): boolean => lstatSync(abs, { throwIfNoEntry:
 export async function readReportFile(root: string, rel: string): Promise<Buffer> {
   const abs = join(root, ...rel.split('/'));
   if (!(await lstat(abs).catch(() => undefined))?.isFile()) {
-    throw new SwitchyardError('E_UI_REPORT', `${rel} is no longer a regular file in ${root}`, 'reload the reports list');
+    const what = `${rel} is no longer a regular file in ${root}`;
+    throw new SwitchyardError('E_UI_REPORT', what, 'reload the reports list');
   }
   return readFile(abs);
 }
@@ -145,7 +149,8 @@ async function runPaths(runsRoot: string, ids: string[]): Promise<RunPaths[]> {
     const dir = resolve(runsRoot, id);
     let data: string[] = [];
     try {
-      const train = (JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8')).train ?? {}) as Record<string, unknown>;
+      const config = JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8'));
+      const train = (config.train ?? {}) as Record<string, unknown>;
       data = [train.data].flat().filter((p): p is string => typeof p === 'string').map((p) => resolve(p));
     } catch {
       data = []; // a damaged config names no data
@@ -203,6 +208,9 @@ export async function findReports(root: string, runsRoot: string, runIds: string
  */
 export function reportById(reports: FoundReport[], id: string): FoundReport {
   const r = reports.find((x) => x.id === id);
-  if (!r) throw new SwitchyardError('E_UI_REPORT', `no report ${JSON.stringify(id.slice(0, 80))}`, 'open a report from its run page or /reports');
+  if (!r) {
+    const what = `no report ${JSON.stringify(id.slice(0, 80))}`;
+    throw new SwitchyardError('E_UI_REPORT', what, 'open a report from its run page or /reports');
+  }
   return r;
 }

@@ -209,7 +209,8 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
 
 /** Codes of ids that name nothing: answered 404. */
 const NOT_FOUND = new Set([
-  'E_RUN_ID', 'E_UI_REPORT', 'E_UI_VERSION', 'E_REGISTRY_UNKNOWN_MODEL', 'E_REGISTRY_UNKNOWN_VERSION', 'E_INCIDENT_NOT_FOUND',
+  'E_RUN_ID', 'E_UI_REPORT', 'E_UI_VERSION', 'E_REGISTRY_UNKNOWN_MODEL', 'E_REGISTRY_UNKNOWN_VERSION',
+  'E_INCIDENT_NOT_FOUND',
 ]);
 
 /**
