@@ -21,7 +21,7 @@ describe('switchyard ui: live', () => {
     ({ method: 'POST', body: new URLSearchParams(o), redirect: 'manual' as const, headers });
   beforeEach(() => ({ w, base } = world()));
 
-  it('shows per alias the version, request rate, p99 and drift per feature, equal to the drift report of the window', async () => {
+  it('per alias: version, request rate, p99 and drift per feature, as the drift report has them', async () => {
     const drift = JSON.parse(readFileSync(join(w.reports, 'drift', 'drift.json'), 'utf8'));
     const live: any = await (await fetch(`${base}/api/live?window=200`)).json();
     expect(live.logged).toBe(true);
@@ -49,7 +49,8 @@ describe('switchyard ui: live', () => {
   it('acknowledges and resolves an incident by form, through the incident log, with who and why recorded', async () => {
     const page = await (await fetch(`${base}/live`)).text();
     expect(page).toContain(`id="incident-${w.incident}"`);
-    const ack = (o: Record<string, string>, h?: Record<string, string>) => fetch(`${base}/live/incidents/acknowledge`, form(o, h));
+    const ack = (o: Record<string, string>, h?: Record<string, string>) =>
+      fetch(`${base}/live/incidents/acknowledge`, form(o, h));
     expect((await ack({ id: w.incident, note: ' ' })).status).toBe(400);
     expect((await ack({ id: w.incident, note: 'x' }, { origin: 'http://evil.example' })).status).toBe(403);
     expect((await ack({ id: '999', note: 'x' })).status).toBe(404);
@@ -60,7 +61,8 @@ describe('switchyard ui: live', () => {
     const again = await ack({ id: w.incident, note: 'twice' });
     expect(again.status).toBe(400);
     expect(((await again.json()) as any).error.code).toBe('E_INCIDENT_STATE');
-    expect((await fetch(`${base}/live/incidents/resolve`, form({ id: w.incident, note: 'retrained' }))).status).toBe(303);
+    const resolved = await fetch(`${base}/live/incidents/resolve`, form({ id: w.incident, note: 'retrained' }));
+    expect(resolved.status).toBe(303);
     const shown = expectOk(cli(['monitor', 'incidents', 'show', w.incident, '--registry', w.registry, '--json']));
     expect(shown.incident.status).toBe('resolved');
     expect(shown.incident.timeline.slice(-2).map((e: any) => [e.action, e.by, e.note])).toEqual([
@@ -106,7 +108,8 @@ describe('switchyard ui: live', () => {
         expect((await fetch(`${b}${p}?token=tok-live-1`)).status, p).toBe(200);
       }
       const log = await openRegistry(w.registry).then(async (r) => {
-        const id = await (await openIncidentLog(r.db)).record({ kind: 'alert', title: 'token test', model: 'tiny', versions: ['1'], details: {} });
+        const incident = { kind: 'alert', title: 'token test', model: 'tiny', versions: ['1'], details: {} };
+        const id = await (await openIncidentLog(r.db)).record(incident);
         await r.close();
         return id;
       });

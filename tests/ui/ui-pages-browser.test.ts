@@ -17,7 +17,9 @@ import { CHROMIUM, HAVE_CHROMIUM } from '../helpers-chromium.ts';
 import { dashboardBrowser, expectInViewport, type DashboardBrowser } from './helpers.ts';
 import { servedWorld, type World } from './world.ts';
 
-if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-pages-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
+if (!HAVE_CHROMIUM) {
+  console.warn(`SKIPPED tests/ui/ui-pages-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
+}
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
 
 /** No two of the elements' boxes overlap. */
@@ -74,7 +76,7 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
     await expectInViewport(page.locator('header'));
     await expectInViewport(page.locator('h1'));
     await expectInViewport(page.locator('iframe#report'));
-    await expectApart([page.locator('header'), page.locator('h1'), page.locator('.report-files'), page.locator('iframe#report')]);
+    await expectApart(['header', 'h1', '.report-files', 'iframe#report'].map((s) => page.locator(s)));
     const report = page.frameLocator('iframe#report');
     await expect(report.locator('h1').textContent()).resolves.toMatch(/Evaluation/i);
     await expect(report.locator('svg').first().isVisible()).resolves.toBe(true);
@@ -109,7 +111,7 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
     await page.close();
   }, 60_000);
 
-  it('shows what each alias serves and acknowledges the open incident by click, recorded in the incident log', async () => {
+  it('shows what each alias serves; an incident acknowledged by click is recorded in the incident log', async () => {
     const page = await open('/live');
     const aliases = page.locator('#live-tiny table.aliases');
     await expectInViewport(aliases);
@@ -132,7 +134,8 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
     try {
       const i = await (await openIncidentLog(reg.db)).get(w.incident);
       expect(i.status).toBe('acknowledged');
-      expect(i.timeline.at(-1)).toMatchObject({ action: 'acknowledged', by: defaultUser(), note: 'acknowledged by click' });
+      const last = { action: 'acknowledged', by: defaultUser(), note: 'acknowledged by click' };
+      expect(i.timeline.at(-1)).toMatchObject(last);
     } finally {
       await reg.close();
     }

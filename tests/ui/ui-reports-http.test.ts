@@ -19,12 +19,14 @@ describe('switchyard ui: reports and versions', () => {
   // A report kind written later than this dashboard: found by its declared format all the same.
   const world = servedWorld('sy-ui-reports-', async (w) => {
     const later = { format: 'switchyard.security-review', version: 1, model: join(w.runs, w.run) };
-    const page = renderReport({ title: 'Security review', sections: [{ id: 's', title: 'Threats', blocks: [{ kind: 'text', text: 'none found' }] }] });
+    const blocks = [{ kind: 'text' as const, text: 'none found' }];
+    const page = renderReport({ title: 'Security review', sections: [{ id: 's', title: 'Threats', blocks }] });
     await writeReportFiles(join(w.reports, 'security'), 'security', later, page);
     writeFileSync(join(w.reports, 'notes.json'), JSON.stringify({ note: 'not a report' }));
     // A link out of the reports folder is not followed: the report it leads to is not served.
     const elsewhere = join(w.dir, 'elsewhere');
-    await writeReportFiles(elsewhere, 'outside', { format: 'switchyard.eval', version: 1, model: join(w.runs, w.run) }, page);
+    const outside = { format: 'switchyard.eval', version: 1, model: join(w.runs, w.run) };
+    await writeReportFiles(elsewhere, 'outside', outside, page);
     symlinkSync(elsewhere, join(w.reports, 'linked'));
     // A report whose HTML page is a link out of the folder: the JSON is listed, the link is never served.
     await writeReportFiles(join(w.reports, 'sneaky'), 'sneaky', { format: 'switchyard.compress', version: 1 }, page);
@@ -40,14 +42,19 @@ describe('switchyard ui: reports and versions', () => {
     const reports = await reportsOf();
     const byKind = Object.fromEntries(reports.map((r) => [r.kind, r]));
     expect(Object.keys(byKind).sort()).toEqual(['audit', 'compress', 'drift', 'eval', 'security-review']);
-    const jsons = ['audit/audit.json', 'drift/drift.json', 'eval/eval.json', 'security/security.json', 'sneaky/sneaky.json'];
+    const jsons = [
+      'audit/audit.json', 'drift/drift.json', 'eval/eval.json', 'security/security.json', 'sneaky/sneaky.json',
+    ];
     expect(reports.map((r) => r.json).sort()).toEqual(jsons);
-    expect(byKind.eval).toMatchObject({ format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: [w.run] });
+    const evalReport = { format: 'switchyard.eval', json: 'eval/eval.json', html: 'eval/eval.html', runs: [w.run] };
+    expect(byKind.eval).toMatchObject(evalReport);
     expect(byKind.audit.runs).toEqual([w.run]); // an audit of the run's training data
     expect(byKind['security-review'].runs).toEqual([w.run]);
     expect(byKind.drift).toMatchObject({ runs: [], model: { name: 'tiny', version: 1 } });
     const runPage = await (await fetch(`${base}/runs/${w.run}`)).text();
-    for (const k of ['audit', 'eval', 'security-review']) expect(runPage).toContain(`href="/reports/${byKind[k].id}">${k}</a>`);
+    for (const k of ['audit', 'eval', 'security-review']) {
+      expect(runPage).toContain(`href="/reports/${byKind[k].id}">${k}</a>`);
+    }
     expect(runPage).not.toContain(`/reports/${byKind.drift.id}"`);
     const list = await (await fetch(`${base}/reports`)).text();
     expect(list).toContain(`href="/reports/${byKind.drift.id}">drift</a>`);
@@ -56,7 +63,8 @@ describe('switchyard ui: reports and versions', () => {
   it('opens a report in place and serves the HTML the CLI wrote, byte for byte, under a strict CSP', async () => {
     const r = (await reportsOf()).find((x) => x.kind === 'eval');
     const view = await (await fetch(`${base}/reports/${r.id}`)).text();
-    expect(view).toContain(`<iframe id="report" title="eval report: eval/eval.json" sandbox="" src="/reports/${r.id}/file">`);
+    const frame = `<iframe id="report" title="eval report: eval/eval.json" sandbox="" src="/reports/${r.id}/file">`;
+    expect(view).toContain(frame);
     const file = await fetch(`${base}/reports/${r.id}/file`);
     expect(file.headers.get('content-type')).toMatch(/^text\/html/);
     const csp = file.headers.get('content-security-policy')!;
@@ -72,7 +80,11 @@ describe('switchyard ui: reports and versions', () => {
 
   it('refuses report ids and file names that are not a found report', async () => {
     const r = (await reportsOf()).find((x) => x.kind === 'eval');
-    for (const p of ['/reports/nope', '/reports/..%2F..%2Fetc%2Fpasswd', '/reports/eval%2Feval.json', '/reports/..%2Fnotes.json/file', `/reports/${r.id.slice(0, 15)}/file`]) {
+    const paths = [
+      '/reports/nope', '/reports/..%2F..%2Fetc%2Fpasswd', '/reports/eval%2Feval.json', '/reports/..%2Fnotes.json/file',
+      `/reports/${r.id.slice(0, 15)}/file`,
+    ];
+    for (const p of paths) {
       const res = await fetch(`${base}${p}`);
       expect(res.status, p).toBe(404);
       expect(((await res.json()) as any).error.code, p).toBe('E_UI_REPORT');
@@ -99,7 +111,8 @@ describe('switchyard ui: reports and versions', () => {
     expect(page).toMatch(/reports\?file=reports%2Feval%2Feval.json">eval</);
     const found = Object.fromEntries((await reportsOf()).map((r) => [r.kind, r.id]));
     const folder = page.slice(page.indexOf('Reports in the reports folder'), page.indexOf('<h2>History'));
-    for (const k of ['drift', 'eval', 'audit']) expect(folder).toContain(`href="/reports/${found[k]}">${k}</a>`); // of the version, of its run
+    // The drift report names the version; the eval and audit reports are of its run.
+    for (const k of ['drift', 'eval', 'audit']) expect(folder).toContain(`href="/reports/${found[k]}">${k}</a>`);
     const view = await (await fetch(`${base}/registry/tiny/1/reports?file=reports%2Feval%2Feval.html`)).text();
     expect(view).toContain('src="/registry/tiny/1/file?file=reports%2Feval%2Feval.html"');
     const file = await fetch(`${base}/registry/tiny/1/file?file=reports%2Feval%2Feval.html`);
@@ -114,23 +127,29 @@ describe('switchyard ui: reports and versions', () => {
     const artefacts = (await reg.resolve('tiny@1')).artefacts.map((a) => a.path);
     await reg.close();
     expect(artefacts).toContain('model.safetensors');
-    for (const f of ['model.safetensors', 'config.json', '../registry.sqlite', 'reports/../../registry.sqlite', '/etc/passwd', 'reports/eval']) {
+    const files = [
+      'model.safetensors', 'config.json', '../registry.sqlite', 'reports/../../registry.sqlite', '/etc/passwd',
+      'reports/eval',
+    ];
+    for (const f of files) {
       const res = await fetch(`${base}/registry/tiny/1/file?file=${encodeURIComponent(f)}`);
       expect(res.status, f).toBe(404);
       expect(((await res.json()) as any).error.code, f).toBe('E_UI_REPORT');
     }
-    for (const p of ['/registry/tiny/2', '/registry/tiny/0', '/registry/tiny/1.5', '/registry/tiny/-1', '/registry/nope/1', '/registry/tiny/1e3']) {
+    const versions = ['2', '0', '1.5', '-1', '1e3'].map((v) => `/registry/tiny/${v}`);
+    for (const p of [...versions, '/registry/nope/1']) {
       expect((await fetch(`${base}${p}`)).status, p).toBe(404);
     }
     expect((await fetch(`${base}/registry/..%2F..%2Fetc/1`)).status).toBe(400); // not a model name
   });
 
   it('beyond loopback every new route needs the token', async () => {
-    const tok = await startUi({ runs: w.runs, registry: w.registry, reports: w.reports, port: 0, token: 'tok-reports-1' });
+    const tok = await startUi({ ...w, port: 0, token: 'tok-reports-1' });
     try {
       const b = `http://127.0.0.1:${tok.port}`;
       const id = (await reportsOf()).find((x) => x.kind === 'eval').id;
-      for (const p of ['/reports', '/api/reports', `/reports/${id}`, `/reports/${id}/file`, '/registry/tiny/1', '/registry/tiny/1/file?file=reports%2Feval%2Feval.html']) {
+      const paths = ['/reports', '/api/reports', `/reports/${id}`, `/reports/${id}/file`, '/registry/tiny/1'];
+      for (const p of [...paths, '/registry/tiny/1/file?file=reports%2Feval%2Feval.html']) {
         expect((await fetch(`${b}${p}`)).status, p).toBe(401);
         expect((await fetch(`${b}${p}${p.includes('?') ? '&' : '?'}token=tok-reports-2`)).status, p).toBe(401);
         expect((await fetch(`${b}${p}${p.includes('?') ? '&' : '?'}token=tok-reports-1`)).status, p).toBe(200);
@@ -153,7 +172,8 @@ describe('switchyard ui: reports and versions', () => {
       });
       const { port } = JSON.parse(line);
       const got: any = await (await fetch(`http://127.0.0.1:${port}/api/reports`)).json();
-      expect(got.reports.map((r: any) => r.kind).sort()).toEqual(['audit', 'compress', 'drift', 'eval', 'security-review']);
+      const kinds = got.reports.map((r: any) => r.kind).sort();
+      expect(kinds).toEqual(['audit', 'compress', 'drift', 'eval', 'security-review']);
     } finally {
       child.kill('SIGTERM');
     }

@@ -54,8 +54,11 @@ export async function buildWorld(dir: string): Promise<World> {
   const data = join(runs, 'data-0.csv');
   const test = writeTabularCsv(join(dir, 'test.csv'), 120, 9);
   const quiet = { progress: { enabled: false } };
-  await writeAuditReports(join(reports, 'audit'), await runAudit({ data, target: 'label', labelIssues: false, ...quiet }));
-  const evaluation = await runEval({ model: runDir, data: test, resamples: 50, corruptions: false, threads: 1, ...quiet });
+  const audit = await runAudit({ data, target: 'label', labelIssues: false, ...quiet });
+  await writeAuditReports(join(reports, 'audit'), audit);
+  const evaluation = await runEval({
+    model: runDir, data: test, resamples: 50, corruptions: false, threads: 1, ...quiet,
+  });
   await writeEvalReports(join(reports, 'eval'), evaluation);
   const reg = await openRegistry(registry);
   try {
@@ -80,7 +83,8 @@ export async function buildWorld(dir: string): Promise<World> {
   }
   const reg2 = await openRegistry(registry);
   try {
-    await writeDriftReport(await driftReport(reg2, 'tiny@production', { window: parseWindow('200') }), join(reports, 'drift'));
+    const drift = await driftReport(reg2, 'tiny@production', { window: parseWindow('200') });
+    await writeDriftReport(drift, join(reports, 'drift'));
     const [incident] = await (await openIncidentLog(reg2.db)).list({ status: 'open' });
     if (!incident) throw new Error('the drift alert opened no incident');
     return { dir, runs, reports, registry, run: 'run-0', incident: incident.id };
@@ -89,12 +93,19 @@ export async function buildWorld(dir: string): Promise<World> {
   }
 }
 
+/** A world and the dashboard serving it. */
+export interface ServedWorld {
+  w: World;
+  ui: RunningUi;
+  base: string;
+}
+
 /**
  * Builds a world before the tests of the enclosing `describe` (after `prepare`, e.g. more reports) and serves it
  * with `startUi` on a free loopback port; removes both after. Returns a getter for the tests.
  */
-export function servedWorld(prefix: string, prepare?: (w: World) => Promise<void>): () => { w: World; ui: RunningUi; base: string } {
-  let state: { w: World; ui: RunningUi; base: string } | undefined;
+export function servedWorld(prefix: string, prepare?: (w: World) => Promise<void>): () => ServedWorld {
+  let state: ServedWorld | undefined;
   beforeAll(async () => {
     const w = await buildWorld(tmp(prefix));
     await prepare?.(w);
