@@ -10,20 +10,9 @@ import type { HistoryEntry } from '../registry/registry.ts';
 import type { EvidenceFile, ModelEvidence } from '../report/evidence.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { href, page, table } from './pages.ts';
+import { href, page, table, versionPath } from './pages.ts';
 import { reportsTable } from './report-pages.ts';
 import { reportKind, type FoundReport } from './reports.ts';
-
-/**
- * The dashboard path of a version's page.
- *
- * @param name the model
- * @param version the version number
- * @example
- * versionPath('penguins', 3); // '/registry/penguins/3'
- */
-export const versionPath = (name: string, version: number): string =>
-  `/registry/${encodeURIComponent(name)}/${version}`;
 
 /**
  * The registry reference of a version's URL parameters; throws `E_UI_VERSION` (a 404) for a version that is

@@ -13,9 +13,8 @@ import { formatWindow, parseWindow } from '../monitor/store.ts';
 import { defaultUser, type Registry } from '../registry/registry.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { versionPath } from './lineage.ts';
 import { liveView, NOT_RECORDED, type LiveAlias, type LiveSlice, type LiveView } from './live-data.ts';
-import { href, html, page, table } from './pages.ts';
+import { href, html, page, table, versionPath } from './pages.ts';
 
 const num = (v: number | null | undefined): string =>
   (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));

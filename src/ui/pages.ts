@@ -93,6 +93,17 @@ export function href(path: string, token?: string): string {
 }
 
 /**
+ * The dashboard path of a version's page.
+ *
+ * @param name the model
+ * @param version the version number
+ * @example
+ * versionPath('penguins', 3); // '/registry/penguins/3'
+ */
+export const versionPath = (name: string, version: number): string =>
+  `/registry/${encodeURIComponent(name)}/${version}`;
+
+/**
  * Sends a dashboard page as HTML.
  *
  * @param reply the Fastify reply
@@ -207,7 +218,7 @@ export interface RegistryModelView {
 function modelSection(m: RegistryModelView, token?: string): string {
   const n = escapeHtml(m.name);
   const versionLink = (v: ModelVersion) =>
-    `<a href="${href(`/registry/${encodeURIComponent(m.name)}/${v.version}`, token)}">v${v.version}</a>`;
+    `<a href="${href(versionPath(m.name, v.version), token)}">v${v.version}</a>`;
   const versions = m.versions.map((v) =>
     [versionLink(v), ...[v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml)]);
   const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('');
