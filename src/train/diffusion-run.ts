@@ -3,6 +3,7 @@
  * with a diffusion objective, and writes a run directory: config, raw and EMA weights, metrics. Batches, times and
  * noise depend only on the seed and the micro-step index.
  */
+import { MAX_IMAGE_PIXELS_RANGE } from '../data/images/image.ts';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetSplitRecord } from '../data/images/index.ts';
@@ -94,7 +95,7 @@ export const DIFFUSION_TRAIN_RANGES = {
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
   imageSize: { flag: '--image-size', min: 2, max: 1024, integer: true },
   channels: { flag: '--channels', min: 1, max: 3, integer: true },
-  maxImagePixels: { flag: '--max-image-pixels', min: 1, integer: true },
+  maxImagePixels: MAX_IMAGE_PIXELS_RANGE,
   ...COMMON_RANGES,
 } as const;
 
