@@ -23,6 +23,9 @@ export const UNET_TRAIN_SPEC = {
   'image-size': { type: 'number', ...R.imageSize, help: 'resize every image to this square side (default: the preset\'s, 28)' },
   channels: { type: 'number', ...R.channels, help: '1 (grey) or 3 (RGB); default 3 if any image is RGB, else 1' },
   'max-image-pixels': MAX_IMAGE_PIXELS_FLAG,
+  upsample: {
+    type: 'string', choices: ['nearest', 'bilinear'], default: 'nearest', help: 'how the up path upsamples: nearest | bilinear',
+  },
   'class-conditional': { type: 'boolean', help: 'condition on the label (with label dropout, for --guidance)' },
   'min-snr-gamma': { type: 'number', ...R.minSnrGamma, default: 0, help: 'min-SNR-gamma loss weighting of ddpm and v (0: off; e.g. 5)' },
   'cond-dropout': { type: 'number', ...R.condDropout, default: 0.1, help: 'share of labels dropped to the null class' },
@@ -63,7 +66,8 @@ export async function unetTrainVerb(argv: string[]): Promise<number> {
     preset: oneOf('--preset', a.preset, ['tiny', 'small'] as const), classConditional: a['class-conditional'] ?? false,
     minSnrGamma: a['min-snr-gamma'], condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
     limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
-    imageSize: a['image-size'], channels: a.channels, maxImagePixels: a['max-image-pixels'],
+    imageSize: a['image-size'], channels: a.channels, upsample: a.upsample as 'nearest' | 'bilinear',
+    maxImagePixels: a['max-image-pixels'],
     checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'],
     progress: { enabled: !a.quiet && !a.json },
   });

@@ -49,6 +49,8 @@ export interface DiffusionTrainOptions extends RunOptions {
   imageSize?: number;
   /** Image channels: 1 (grey) or 3 (RGB); default 3 if any training image is RGB, else 1. */
   channels?: number;
+  /** How the U-Net's up path upsamples: `nearest` (default) or `bilinear`. */
+  upsample?: 'nearest' | 'bilinear';
   /** Refuse an image of a `data` folder of more pixels than this, before decoding it (default 4096 x 4096). */
   maxImagePixels?: number;
   /** Condition on the class label, with label dropout for classifier-free guidance (default false). */
@@ -117,7 +119,7 @@ export interface DiffusionRunConfig {
 
 /** The options a run keeps in its config and a resumed run reuses. */
 type DiffusionHyperParameters = Required<Omit<DiffusionTrainOptions, keyof RunOptions | 'out' | 'limit' | 'imageSize'
-  | 'channels' | 'maxImagePixels' | 'checkpointEvery'>>;
+  | 'channels' | 'maxImagePixels' | 'checkpointEvery' | 'upsample'>>;
 
 const DEFAULTS = {
   objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000, preset: 'tiny' as 'tiny' | 'small',
@@ -162,7 +164,7 @@ function callFeeds(c: CallInputs, microStep: number, k: number): Record<string, 
     for (let b = 0; b < o.batchSize; b++) {
       const pick = rng.int(data.n);
       x0.set(data.x0.subarray(pick * pixels, (pick + 1) * pixels), b * pixels);
-      label[i * o.batchSize + b] = BigInt(rng.next() < o.condDropout ? c.nullClass : c.labelIds[pick]);
+      label[i * o.batchSize + b] = BigInt(rng.next() < o.condDropout ? c.nullClass : (c.labelIds[pick] ?? c.nullClass));
     }
     const f = diffusionFeeds(o.objective, c.ab, x0, o.batchSize, rng, o.minSnrGamma);
     weight.set(f.weight, i * o.batchSize);
@@ -233,7 +235,10 @@ export async function trainDiffusion(
   });
   const { classNames, labelIds } = classesOf(data, o, saved);
   const unet: UNetConfig = saved?.unet
-    ?? { ...UNET_PRESETS[o.preset], channels: data.image[0], imageSize: data.image[1], classes: classNames.length };
+    ?? {
+      ...UNET_PRESETS[o.preset], channels: data.image[0], imageSize: data.image[1], classes: classNames.length,
+      ...(o.upsample ? { upsample: o.upsample } : {}),
+    };
   const model = new UNet(unet).init(o.seed);
   const device = await runDevice(o.device, o.progress?.enabled === false);
   const step = await TrainStep.compile({
