@@ -128,7 +128,9 @@ function corruptOne(img: Image, kind: ImageCorruption, severity: number, rng: Rn
  * @example
  * const blurred = corruptImages(table.images, 'blur', 1, 17);
  */
-export function corruptImages(images: readonly Image[], kind: ImageCorruption, severity: number, seed: number): Image[] {
+export function corruptImages(
+  images: readonly Image[], kind: ImageCorruption, severity: number, seed: number,
+): Image[] {
   const rng = new Rng(seed);
   return images.map((img) => corruptOne(img, kind, severity, rng));
 }

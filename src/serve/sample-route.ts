@@ -29,6 +29,51 @@ export interface SampleRouteOptions {
 }
 
 const SAMPLERS: readonly Sampler[] = ['ddpm', 'ddim', 'euler'];
+const FIELDS = ['count', 'steps', 'sampler', 'class', 'guidance', 'seed', 'format'];
+
+/** A 400 `E_BAD_REQUEST`. */
+const bad = (message: string, hint: string) => fail(400, 'E_BAD_REQUEST', message, hint);
+
+/** The draw a `/v1/sample` body asks for, every field checked (a 400 naming the field otherwise). */
+function parseSampleBody(b: Record<string, unknown>, classes: readonly string[], maxCount: number, maxSteps: number) {
+  if (typeof b !== 'object' || Array.isArray(b)) {
+    throw bad('the body must be a JSON object', 'send e.g. { "count": 4, "steps": 25, "class": 3 }');
+  }
+  const num = (field: string, range: NumberRange, hint: string): number | undefined => {
+    const v = b[field];
+    if (v === undefined) return undefined;
+    if (typeof v === 'number' && inRange(range, v)) return v;
+    throw bad(`"${field}": ${JSON.stringify(v)} is not ${rangeText(range)}`, hint);
+  };
+  const stray = Object.keys(b).find((k) => !FIELDS.includes(k));
+  if (stray !== undefined) throw bad(`unknown field "${stray}"`, `fields are: ${FIELDS.join(', ')}`);
+  if (b.sampler !== undefined && !SAMPLERS.includes(b.sampler as Sampler)) {
+    const what = `"sampler": ${JSON.stringify(b.sampler)} is not one of ${SAMPLERS.join(', ')}`;
+    throw bad(what, 'ddpm or ddim for ddpm/v runs, euler for flow runs');
+  }
+  if (b.format !== undefined && b.format !== 'json' && b.format !== 'png') {
+    const what = `"format": ${JSON.stringify(b.format)} is not "json" or "png"`;
+    throw bad(what, 'json (default): base64 PNG in JSON; png: the PNG bytes');
+  }
+  // A class by name (one of the run's class names) or by id.
+  const byName = typeof b.class === 'string' ? classes.indexOf(b.class) : undefined;
+  if (byName === -1) {
+    const what = `"class": ${JSON.stringify(b.class)} is not a class of this run`;
+    throw bad(what, `classes are: ${classes.join(', ') || 'none (unconditional run)'}`);
+  }
+  const bounded = (field: 'count' | 'steps', max: number, fallback: number) => {
+    const hint = `at most ${max} (this server's --max-sample-${field})`;
+    return num(field, { min: 1, max, integer: true }, hint) ?? Math.min(fallback, max);
+  };
+  return {
+    count: bounded('count', maxCount, 16),
+    steps: bounded('steps', maxSteps, 50),
+    sampler: b.sampler as Sampler | undefined,
+    classId: byName ?? num('class', SAMPLE_RANGES.classId, 'a class id (or name) of the run'),
+    guidance: num('guidance', SAMPLE_RANGES.guidance, '1 is no guidance; e.g. 3'),
+    seed: num('seed', SAMPLE_RANGES.seed, 'a whole number'),
+  };
+}
 
 /**
  * Registers `POST /v1/sample` on `app`; its draws run in `queue` with the text generations.
@@ -46,48 +91,16 @@ export function sampleRoute(app: FastifyInstance, o: SampleRouteOptions, queue: 
       const what = `${model.name}@${model.version} is not a diffusion model`;
       throw fail(400, 'E_MODEL_KIND', what, model.kind === 'lm' ? 'use POST /v1/generate' : 'use POST /v1/predict');
     }
-    const raw = req.body ?? {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) {
-      throw fail(400, 'E_BAD_REQUEST', 'the body must be a JSON object', 'send e.g. { "count": 4, "steps": 25, "class": 3 }');
-    }
-    const b = raw as Record<string, unknown>;
-    const num = (field: string, range: NumberRange, hint: string): number | undefined => {
-      const v = b[field];
-      if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !inRange(range, v)) {
-        throw fail(400, 'E_BAD_REQUEST', `"${field}": ${JSON.stringify(v)} is not ${rangeText(range)}`, hint);
-      }
-      return v;
-    };
-    const known = new Set(['count', 'steps', 'sampler', 'class', 'guidance', 'seed', 'format']);
-    const stray = Object.keys(b).find((k) => !known.has(k));
-    if (stray !== undefined) throw fail(400, 'E_BAD_REQUEST', `unknown field "${stray}"`, `fields are: ${[...known].join(', ')}`);
-    if (b.sampler !== undefined && !SAMPLERS.includes(b.sampler as Sampler)) {
-      throw fail(400, 'E_BAD_REQUEST', `"sampler": ${JSON.stringify(b.sampler)} is not one of ${SAMPLERS.join(', ')}`, 'ddpm or ddim for ddpm/v runs, euler for flow runs');
-    }
-    if (b.format !== undefined && b.format !== 'json' && b.format !== 'png') {
-      throw fail(400, 'E_BAD_REQUEST', `"format": ${JSON.stringify(b.format)} is not "json" or "png"`, 'json (default): base64 PNG in JSON; png: the PNG bytes');
-    }
-    // A class by name (one of the run's class names) or by id.
-    const byName = typeof b.class === 'string' ? model.classes.indexOf(b.class) : undefined;
-    if (byName === -1) {
-      throw fail(400, 'E_BAD_REQUEST', `"class": ${JSON.stringify(b.class)} is not a class of this run`, `classes are: ${model.classes.join(', ') || 'none (unconditional run)'}`);
-    }
-    const draw = {
-      count: num('count', { min: 1, max: maxCount, integer: true }, `at most ${maxCount} (this server's --max-sample-count)`) ?? Math.min(16, maxCount),
-      steps: num('steps', { min: 1, max: maxSteps, integer: true }, `at most ${maxSteps} (this server's --max-sample-steps)`) ?? Math.min(50, maxSteps),
-      sampler: b.sampler as Sampler | undefined,
-      classId: byName ?? num('class', SAMPLE_RANGES.classId, 'a class id (or name) of the run'),
-      guidance: num('guidance', SAMPLE_RANGES.guidance, '1 is no guidance; e.g. 3'),
-      seed: num('seed', SAMPLE_RANGES.seed, 'a whole number'),
-    };
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const draw = parseSampleBody(b, model.classes, maxCount, maxSteps);
     queue.admit(reply);
     const pick = o.router.pick();
     try {
-      const { result: batch } = await queue.run(reply, (signal) => pick.model.sample({ ...draw, signal })).catch((e) => {
+      const work = (signal: AbortSignal) => pick.model.sample({ ...draw, signal });
+      const { result: batch } = await queue.run(reply, work).catch((e) => {
         // Cancelled: the client is gone (nobody reads the answer) or the server is closing.
-        if (e instanceof SwitchyardError && e.code === 'E_CANCELLED') throw fail(503, e.code, e.message, 'retry on another instance');
-        throw e;
+        const cancelled = e instanceof SwitchyardError && e.code === 'E_CANCELLED';
+        throw cancelled ? fail(503, e.code, e.message, 'retry on another instance') : e;
       });
       const grid = imageGrid(batch, Math.ceil(Math.sqrt(batch.n)), { range: [-1, 1] });
       const png = Buffer.from(encodePng(grid));

@@ -122,9 +122,9 @@ type DiffusionHyperParameters = Required<Omit<DiffusionTrainOptions, keyof RunOp
   | 'channels' | 'maxImagePixels' | 'checkpointEvery' | 'upsample'>>;
 
 const DEFAULTS = {
-  objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000, preset: 'tiny' as 'tiny' | 'small',
-  classConditional: false, minSnrGamma: 0, condDropout: 0.1, steps: 1000, batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8,
-  checkpointEvery: 100,
+  objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000,
+  preset: 'tiny' as 'tiny' | 'small', classConditional: false, minSnrGamma: 0, condDropout: 0.1, steps: 1000,
+  batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8, checkpointEvery: 100,
 };
 
 /**
@@ -182,7 +182,7 @@ function callFeeds(c: CallInputs, microStep: number, k: number): Record<string, 
 }
 
 /** The run's config: fresh from the options, or, with `resume`, read back (its hyper-parameters win). */
-async function runConfig(o: DiffusionTrainOptions & typeof DEFAULTS): Promise<{ saved?: DiffusionRunConfig; text: string }> {
+async function runConfig(o: DiffusionTrainOptions): Promise<{ saved?: DiffusionRunConfig; text: string }> {
   if (!o.resume) return { text: '' };
   const { cfg, text } = await resumableConfig<DiffusionRunConfig>(o.out);
   if (cfg.kind !== 'unet') {
@@ -242,7 +242,8 @@ export async function trainDiffusion(
   const model = new UNet(unet).init(o.seed);
   const device = await runDevice(o.device, o.progress?.enabled === false);
   const step = await TrainStep.compile({
-    model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(data.image, o.classConditional, o.minSnrGamma > 0),
+    model, optimizer: adamw({ weightDecay: 0 }),
+    batch: diffusionBatchSpec(data.image, o.classConditional, o.minSnrGamma > 0),
     loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name,
   });
   const lrAt = warmupCosine({ lr: o.lr, warmup: Math.floor(o.steps / 20), total: o.steps, minLr: o.lr / 10 });
@@ -251,10 +252,11 @@ export async function trainDiffusion(
   let ema = copyWeights(model);
   let emaUpdates = 0; // the update count the EMA was last folded at
   const records: Record<string, number>[] = [];
-  const checkpoint = () => saveCheckpoint(
-    join(dir, RUN_FILES.checkpoint), model, step, { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 },
-    {}, { ema, state: { configSha256: sha256Bytes(cfgText), emaUpdates, records } },
-  );
+  const checkpoint = () => {
+    const counters = { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 };
+    const state = { configSha256: sha256Bytes(cfgText), emaUpdates, records };
+    return saveCheckpoint(join(dir, RUN_FILES.checkpoint), model, step, counters, {}, { ema, state });
+  };
   if (saved) {
     const ck = await resumeCheckpoint(dir, model, step, cfgText);
     ema = ck.ema ?? ema;
@@ -282,18 +284,24 @@ export async function trainDiffusion(
     o, classConditional: o.classConditional,
   };
   const endUpdates = Math.min(o.steps, step.updates + (o.stopAfter ?? Infinity));
-  const progress = new Progress({ total: (endUpdates - step.updates) * o.batchSize, label: progressLabel(device), unit: 'img', ...o.progress });
+  const total = (endUpdates - step.updates) * o.batchSize;
+  const progress = new Progress({ total, label: progressLabel(device), unit: 'img', ...o.progress });
   let seconds = 0;
   const startUpdates = step.updates;
   while (step.updates < endUpdates) {
     // Calls end at multiples of stepsPerCall (and of checkpointEvery), wherever the run was stopped and resumed,
     // so the EMA is folded at the same updates and a resumed run equals an uninterrupted one.
     const u = step.updates;
-    const k = Math.min(o.stepsPerCall - (u % o.stepsPerCall), o.checkpointEvery - (u % o.checkpointEvery), endUpdates - u);
+    const toBoundary = (every: number) => every - (u % every);
+    const k = Math.min(toBoundary(o.stepsPerCall), toBoundary(o.checkpointEvery), endUpdates - u);
     const t0 = performance.now();
     const r = await step.run(callFeeds(inputs, step.microSteps, k), Array.from({ length: k }, (_, i) => lrAt(u + i)));
     const dt = (performance.now() - t0) / 1000;
-    if (r.nonFinite !== null) throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)}; kept the last checkpoint in ${dir}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`);
+    if (r.nonFinite !== null) {
+      const what = `training diverged: ${divergence(r)}; kept the last checkpoint in ${dir}`;
+      const hint = `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`;
+      throw new SwitchyardError('E_NONFINITE', what, hint);
+    }
     seconds += dt;
     if (step.updates % o.stepsPerCall === 0 || step.updates === o.steps) {
       await step.syncToHost(); // the EMA reads the weights on the host (a no-op on the CPU)
@@ -301,7 +309,10 @@ export async function trainDiffusion(
       emaUpdates = step.updates;
     }
     const loss = r.losses.reduce((sum, l) => sum + l, 0) / k;
-    const rec = { step: step.updates, loss, lr: lrAt(step.updates - 1), imagesPerSecond: (k * o.batchSize) / dt, msPerStep: (dt * 1000) / k };
+    const rec = {
+      step: step.updates, loss, lr: lrAt(step.updates - 1),
+      imagesPerSecond: (k * o.batchSize) / dt, msPerStep: (dt * 1000) / k,
+    };
     records.push(rec);
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     if (step.updates % o.checkpointEvery === 0 || step.updates === endUpdates) await checkpoint();

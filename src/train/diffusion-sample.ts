@@ -85,7 +85,8 @@ export interface DenoiseLoopOptions {
 /** Throws `E_CANCELLED` once `signal` is aborted. */
 function checkCancelled(signal?: AbortSignal): void {
   if (!signal?.aborted) return;
-  throw new SwitchyardError('E_CANCELLED', `sampling cancelled (${String(signal.reason)})`, 'nothing to do: the request went away');
+  const what = `sampling cancelled (${String(signal.reason)})`;
+  throw new SwitchyardError('E_CANCELLED', what, 'nothing to do: the request went away');
 }
 
 /**
@@ -160,12 +161,15 @@ export async function loadDiffusionSampler(
   const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
   const spec = diffusionBatchSpec(image, classes > 0);
   delete spec.target;
-  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: opts.threads, device: opts.device });
+  const compile = { threads: opts.threads, device: opts.device };
+  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, compile);
   const pixels = image[0] * image[1] * image[2];
   let queue: Promise<unknown> = Promise.resolve();
   const draw = async (o: DrawOptions): Promise<ImageBatch> => {
     const { objective } = cfg.diffusion;
-    const name = (field: string, flag: string, v: unknown) => (o.jsonNames ? `"${field}": ${JSON.stringify(v)}` : `${flag} ${v}`);
+    /** A setting as the caller wrote it: a request's JSON field, or a flag. */
+    const name = (field: string, flag: string, v: unknown) =>
+      (o.jsonNames ? `"${field}": ${JSON.stringify(v)}` : `${flag} ${v}`);
     const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
     if ((sampler === 'euler') !== (objective === 'flow')) {
       const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
@@ -173,8 +177,11 @@ export async function loadDiffusionSampler(
       throw new SwitchyardError('E_USAGE', what, `use ${name('sampler', '--sampler', fits)}`);
     }
     if (o.classId !== undefined && o.classId >= classes) {
-      const hint = classes ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})` : 'this run is unconditional: drop the class';
-      throw new SwitchyardError('E_USAGE', `${name('class', '--class', o.classId)}: the run has ${classes} classes`, hint);
+      const hint = classes
+        ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
+        : 'this run is unconditional: drop the class';
+      const what = `${name('class', '--class', o.classId)}: the run has ${classes} classes`;
+      throw new SwitchyardError('E_USAGE', what, hint);
     }
     const n = o.count ?? 16;
     const w = o.guidance ?? 1;
