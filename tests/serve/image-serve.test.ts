@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeJpeg, encodePng } from '../../src/data/images/image.ts';
+import { readTable } from '../../src/data/readers/index.ts';
+import { referenceFromTable } from '../../src/monitor/reference.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/serve/server.ts';
 import { trainDiffusion } from '../../src/train/diffusion-run.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
@@ -98,6 +100,13 @@ describe('POST /v1/predict with images', () => {
     const ok = await post(`${s.url}/v1/predict`, { rows: [{ image: b64(files[0]) }] });
     expect(ok.status).toBe(200);
   }, 60_000);
+});
+
+it("the monitor's reference leaves an image field out (file names here, base64 files in requests)", async () => {
+  const table = await readTable(folder);
+  const ref = referenceFromTable(table, { fields: [{ name: 'image', type: 'image' }], target: 'label' });
+  expect(ref.columns.map((c) => c.name)).toEqual([]);
+  expect(ref.predictions?.values).toHaveLength(files.length);
 });
 
 describe('POST /v1/sample', () => {
