@@ -14,6 +14,7 @@ import { readTable } from '../../src/data/readers/index.ts';
 import { referenceFromTable } from '../../src/monitor/reference.ts';
 import { type RunningServer, type ServerOptions, startServer } from '../../src/serve/server.ts';
 import { trainDiffusion } from '../../src/train/diffusion-run.ts';
+import { sampleDiffusion } from '../../src/train/diffusion-sample.ts';
 import { trainTabular } from '../../src/train/tabular.ts';
 import { predictTabular } from '../../src/train/tabular-predict.ts';
 import { get, post, tmp } from './helpers.ts';
@@ -125,6 +126,10 @@ describe('POST /v1/sample', () => {
     });
     expect(raw.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await raw.arrayBuffer()).toString('base64')).toBe(a.body.image); // class 1 is 'light'
+    // the same PNG as `switchyard sample` with the same settings (one thread, as the server runs)
+    const file = join(dir, 'offline.png');
+    await sampleDiffusion(unet, { out: file, count: 4, steps: 2, classId: 1, seed: 1, threads: 1 });
+    expect(b64(file)).toBe(a.body.image);
     const doc = (await get(`${s.url}/openapi.json`)).body;
     expect(doc.paths['/v1/sample'].post.requestBody).toBeDefined();
     expect(doc.paths['/v1/predict']).toBeUndefined();
