@@ -68,6 +68,7 @@ export { compareModels, comparePaired, type PairedCompareResult, type CompareRow
 export { loadEvalModel, type EvalModel, type TabularEvalModel, type LmEvalModel, type ClassifierOutputs } from './eval/model.ts';
 export { PgdAttack, fgsm, robustAccuracyCurve, attackSurface, type AttackOptions, type AttackNorm, type RobustPoint } from './eval/adversarial.ts';
 export { corruptTable, corruptibleColumns, typos, wordDrop, corruptText, type TabularCorruption } from './eval/corruptions.ts';
+export { corruptImages, IMAGE_CORRUPTIONS, type ImageCorruption } from './eval/image-corruptions.ts';
 export { mspScore, energyScore, fitMahalanobis, mahalanobisScore, oodDetection, shiftedCopy, fprAtTpr } from './eval/ood.ts';
 export { runEval, type EvalOptions, type EvalResult } from './eval/run.ts';
 export { renderEvalHtml } from './report/eval-report.ts';

@@ -4,6 +4,7 @@ import { DIFFUSION_TRAIN_RANGES, trainDiffusion } from '../train/diffusion-run.t
 import { SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { checkOutputs } from '../util/paths.ts';
+import { MAX_IMAGE_PIXELS_FLAG } from './train-verbs.ts';
 import { COMMON_FLAGS, DEVICE_FLAG, formatHelp, parseArgs, THREADS_FLAG } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -13,12 +14,18 @@ const R = DIFFUSION_TRAIN_RANGES;
 export const UNET_TRAIN_SPEC = {
   ...COMMON_FLAGS,
   model: { type: 'string', required: true, help: 'unet' },
-  data: { type: 'string', required: true, help: 'a built-in image dataset: mnist | fashion-mnist' },
+  data: { type: 'string', required: true, help: 'images: mnist | fashion-mnist | a folder of PNG/JPEG (labels from sub-folders)' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, EMA, metrics)' },
   objective: { type: 'string', default: 'ddpm', help: 'ddpm (epsilon) | v (v-prediction) | flow (rectified flow)' },
   schedule: { type: 'string', default: 'cosine', help: 'noise schedule of ddpm and v: cosine | linear' },
   timesteps: { type: 'number', ...R.timesteps, default: 1000, help: 'diffusion steps of ddpm and v' },
   preset: { type: 'string', default: 'tiny', help: 'U-Net size: tiny | small' },
+  'image-size': { type: 'number', ...R.imageSize, help: 'resize every image to this square side (default: the preset\'s, 28)' },
+  channels: { type: 'number', ...R.channels, help: '1 (grey) or 3 (RGB); default 3 if any image is RGB, else 1' },
+  'max-image-pixels': MAX_IMAGE_PIXELS_FLAG,
+  upsample: {
+    type: 'string', choices: ['nearest', 'bilinear'], default: 'nearest', help: 'how the up path upsamples: nearest | bilinear',
+  },
   'class-conditional': { type: 'boolean', help: 'condition on the label (with label dropout, for --guidance)' },
   'min-snr-gamma': { type: 'number', ...R.minSnrGamma, default: 0, help: 'min-SNR-gamma loss weighting of ddpm and v (0: off; e.g. 5)' },
   'cond-dropout': { type: 'number', ...R.condDropout, default: 0.1, help: 'share of labels dropped to the null class' },
@@ -29,7 +36,10 @@ export const UNET_TRAIN_SPEC = {
   limit: { type: 'number', ...R.limit, help: 'train on at most this many images (default: all)' },
   'steps-per-call': { type: 'number', ...R.stepsPerCall, default: 8, help: 'updates per ONNX Runtime call' },
   seed: { type: 'number', ...R.seed, default: 0, help: 'seed of weights, batches, times and noise' },
-  force: { type: 'boolean', help: 'replace an existing run in --out' },
+  'checkpoint-every': { type: 'number', ...R.checkpointEvery, default: 100, help: 'save checkpoint/ (for --resume) every N updates' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint (keeps its saved settings)' },
+  'stop-after': { type: 'number', ...R.stopAfter, help: 'stop after this many updates in this invocation; continue with --resume' },
+  force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   device: DEVICE_FLAG,
 } as const;
@@ -46,16 +56,19 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 export async function unetTrainVerb(argv: string[]): Promise<number> {
   const a = parseArgs(argv, UNET_TRAIN_SPEC, 'train');
   if (a.help) {
-    process.stdout.write(formatHelp('train --model unet', 'Train a U-Net diffusion model on built-in images (see docs/diffusion.md).', UNET_TRAIN_SPEC));
+    process.stdout.write(formatHelp('train --model unet', 'Train a U-Net diffusion model on images (see docs/diffusion.md).', UNET_TRAIN_SPEC));
     return 0;
   }
-  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], []);
+  checkOutputs([{ flag: '--out', path: a.out, kind: 'dir', replaces: a.force }], [{ flag: '--data', path: a.data }]);
   const r = await trainDiffusion({
     data: a.data, out: a.out, objective: oneOf('--objective', a.objective, DIFFUSION_OBJECTIVES),
     schedule: oneOf<NoiseSchedule>('--schedule', a.schedule, ['cosine', 'linear']), timesteps: a.timesteps,
     preset: oneOf('--preset', a.preset, ['tiny', 'small'] as const), classConditional: a['class-conditional'] ?? false,
     minSnrGamma: a['min-snr-gamma'], condDropout: a['cond-dropout'], steps: a.steps, batchSize: a['batch-size'], lr: a.lr, emaDecay: a['ema-decay'],
     limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
+    imageSize: a['image-size'], channels: a.channels, upsample: a.upsample as 'nearest' | 'bilinear',
+    maxImagePixels: a['max-image-pixels'],
+    checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'],
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...r });

@@ -1,4 +1,5 @@
 import { SERVE_RANGES } from '../serve/options.ts';
+import { MAX_IMAGE_PIXELS_FLAG } from './train-verbs.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { DEFAULT_CANARY_MIN_DISTINCT, DEFAULT_MONITOR_MAX_WINDOW } from '../monitor/monitor.ts';
 import { DEFAULT_LIMITS } from '../serve/limits.ts';
@@ -41,6 +42,15 @@ export const SERVE_SPEC = {
     type: 'number', default: DEFAULT_LIMITS.maxQueuedGenerations, ...SERVE_RANGES.maxQueuedGenerations,
     help: 'generations running or waiting at most (503 with Retry-After above)',
   },
+  'max-sample-count': {
+    type: 'number', default: DEFAULT_LIMITS.maxSampleCount, ...SERVE_RANGES.maxSampleCount,
+    help: 'images one /v1/sample request may ask for at most (diffusion runs)',
+  },
+  'max-sample-steps': {
+    type: 'number', default: DEFAULT_LIMITS.maxSampleSteps, ...SERVE_RANGES.maxSampleSteps,
+    help: 'denoising steps one /v1/sample request may ask for at most',
+  },
+  'max-image-pixels': { ...MAX_IMAGE_PIXELS_FLAG, help: 'refuse an image in a /v1/predict request of more pixels than this, before decoding it' },
   'headers-timeout-ms': {
     type: 'number', default: DEFAULT_LIMITS.timeouts.headersMs, ...SERVE_RANGES.headersMs,
     help: 'a request head must arrive within this, ms (408; 0 = off)',
@@ -116,6 +126,8 @@ export async function serveVerb(argv: string[]): Promise<number> {
       maxRows: a['max-rows'],
       maxTokens: a['max-tokens'],
       maxQueuedGenerations: a['max-queued-generations'],
+      maxSampleCount: a['max-sample-count'],
+      maxSampleSteps: a['max-sample-steps'],
       timeouts: {
         headersMs: a['headers-timeout-ms'],
         requestMs: a['request-timeout-ms'],
@@ -127,7 +139,7 @@ export async function serveVerb(argv: string[]): Promise<number> {
     seed: a.seed,
     load: {
       maxBatch: a['max-batch'], batchWaitMs: a['batch-wait-ms'], threads: a.threads, device: a.device,
-      unknownFields: unknown,
+      unknownFields: unknown, maxImagePixels: a['max-image-pixels'],
     },
     rollback: { maxErrorRate: a['max-error-rate'], maxP99Ms: a['max-p99-ms'], minRequests: a['rollback-min-requests'], primary: a['rollback-primary'] },
     log: a.quiet ? () => {} : undefined,

@@ -60,8 +60,14 @@ export async function initFromArgs(
   return { path, map, partial: a['init-partial'], reshape: a['init-reshape'] };
 }
 
-/** `--max-image-pixels` of `train` and `predict`: the per-image bound when `--data` is a folder of images. */
-const MAX_IMAGE_PIXELS_FLAG = {
+/**
+ * `--max-image-pixels` of `train`, `predict` and `serve`: the per-image bound when `--data` is a folder of images
+ * (or a request carries images).
+ *
+ * @example
+ * const spec = { ...COMMON_FLAGS, 'max-image-pixels': MAX_IMAGE_PIXELS_FLAG } as const;
+ */
+export const MAX_IMAGE_PIXELS_FLAG = {
   type: 'number', default: MAX_IMAGE_PIXELS, ...TABULAR_TRAIN_RANGES.maxImagePixels,
   help: 'refuse an image (of a --data folder) of more pixels than this, before decoding it',
 } as const;

@@ -18,6 +18,7 @@ import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { type AttackNorm, attackSurface, robustAccuracyCurve, type RobustPoint } from './adversarial.ts';
+import { corruptImages, type ImageCorruption, IMAGE_CORRUPTIONS } from './image-corruptions.ts';
 import { corruptibleColumns, corruptionApplies, corruptTable, numericColumnsOf, TABULAR_CORRUPTIONS, type TabularCorruption } from './corruptions.ts';
 import { evaluateLmRun, type LmEvalResult } from './lm-eval.ts';
 import { loadEvalModel, type OutputKinds, type TabularEvalModel } from './model.ts';
@@ -111,7 +112,8 @@ export const EVAL_RANGES = {
  * const c: CorruptionResult = { kind: 'gaussian-noise', severity: 0.5, metric: 'accuracy', value: 0.81, delta: -0.06 };
  */
 export interface CorruptionResult {
-  kind: TabularCorruption;
+  /** A table corruption, or an image corruption for a model that reads images. */
+  kind: TabularCorruption | ImageCorruption;
   severity: number;
   metric: string;
   value: number;
@@ -211,7 +213,9 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const oodTable = o.ood ? await readTable(o.ood) : null;
   const oodData = oodTable ? model.encode(oodTable) : null;
 
-  const stages = 2 + (o.corruptions === false ? 0 : TABULAR_CORRUPTIONS.length) + (classification ? 1 : 0) + (o.adversarial ? (o.norms ?? ['linf', 'l2']).length : 0);
+  const images = isImageTable(table) && model.encoder?.specs.some((s) => s.kind === 'image') ? table : null;
+  const kinds = images ? Object.keys(IMAGE_CORRUPTIONS).length : TABULAR_CORRUPTIONS.length;
+  const stages = 2 + (o.corruptions === false ? 0 : kinds) + (classification ? 1 : 0) + (o.adversarial ? (o.norms ?? ['linf', 'l2']).length : 0);
   const progress = new Progress({ total: stages, label: 'eval', unit: 'stage', ...o.progress });
   const out = await model.predict(test.x, test.rows);
   progress.tick(1, { stage: 'predict' });
@@ -222,7 +226,20 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
   const clean = scores.overall[headline].estimate;
 
   const corruptions: CorruptionResult[] = [];
-  if (o.corruptions !== false) {
+  const scoreCorrupted = async (t: Table, kind: CorruptionResult['kind'], severity: number) => {
+    const d = model.encode(t);
+    const value = headlineMetric(model, await model.predict(d.x, d.rows), test.y!);
+    corruptions.push({ kind, severity, metric: headline, value, delta: value - clean });
+  };
+  if (o.corruptions !== false && images) {
+    // A model that reads images is corrupted in its pixels (its table holds only file names and labels).
+    for (const [kind, severities] of Object.entries(IMAGE_CORRUPTIONS) as [ImageCorruption, readonly number[]][]) {
+      for (const severity of severities) {
+        await scoreCorrupted({ ...images, images: corruptImages(images.images, kind, severity, (o.seed ?? 0) + 17) } as Table, kind, severity);
+      }
+      progress.tick(1, { stage: kind });
+    }
+  } else if (o.corruptions !== false) {
     const cols = model.encoder ? corruptibleColumns(model.encoder.specs) : numericColumnsOf(table, [model.target]);
     for (const kind of TABULAR_CORRUPTIONS) {
       if (!corruptionApplies(kind, cols)) {
@@ -230,10 +247,7 @@ async function evalTabular(model: TabularEvalModel, o: EvalOptions, base: Pick<E
         continue;
       }
       for (const severity of kind === 'gaussian-noise' ? [0.25, 0.5, 1] : kind === 'text-typos' ? [0.05, 0.2] : [0.1, 0.3]) {
-        const t = corruptTable(table, cols, kind, severity, (o.seed ?? 0) + 17);
-        const d = model.encode(t);
-        const value = headlineMetric(model, await model.predict(d.x, d.rows), test.y!);
-        corruptions.push({ kind, severity, metric: headline, value, delta: value - clean });
+        await scoreCorrupted(corruptTable(table, cols, kind, severity, (o.seed ?? 0) + 17), kind, severity);
       }
       progress.tick(1, { stage: kind });
     }

@@ -31,6 +31,8 @@ export interface UNetConfig {
   heads: number;
   /** Number of classes for class conditioning (0: unconditional). Id `classes` is the null class (CFG). */
   classes: number;
+  /** How the up path upsamples before its 3x3 conv: `nearest` (absent: the default) or `bilinear`. */
+  upsample?: 'nearest' | 'bilinear';
 }
 
 /**
@@ -64,6 +66,9 @@ function checkUNetConfig(c: UNetConfig): void {
   }
   if (!(Number.isInteger(c.classes) && c.classes >= 0)) {
     bad(`classes must be an integer >= 0, got ${c.classes}`, 'e.g. 10');
+  }
+  if (c.upsample !== undefined && c.upsample !== 'nearest' && c.upsample !== 'bilinear') {
+    bad(`upsample ${JSON.stringify(c.upsample)} is not nearest or bilinear`, 'e.g. "bilinear"');
   }
 }
 
@@ -113,7 +118,7 @@ export class UNet extends Module {
     for (let i = mults.length - 1; i >= 0; i--) {
       this.up.push(new ResBlock(ch + skips[i], base * mults[i], timeDim, { groups }));
       ch = base * mults[i];
-      if (i > 0) this.upsample.push(new Upsample(2, ch));
+      if (i > 0) this.upsample.push(new Upsample(2, ch, cfg.upsample ?? 'nearest'));
     }
     this.outNorm = new GroupNorm(groups, ch);
     this.outConv = new Conv2d(ch, cfg.channels, 3, { padding: 1 });

@@ -76,6 +76,8 @@ export function referenceFromTable(table: Table, o: { fields?: readonly InputFie
   for (const c of schema.columns) {
     if (c.name === o.target) continue;
     const f = byField.get(c.name);
+    // An image field's cells are file names here and base64 files in requests: no distribution to compare.
+    if (f?.type === 'image') continue;
     let type: ColumnType | null = null;
     let boolean = false;
     if (f) {

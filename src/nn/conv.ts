@@ -11,7 +11,7 @@ import { dropout, silu } from './functional.ts';
 import { kaimingUniform, ones, zeros } from './init.ts';
 import { Linear } from './layers.ts';
 import { Module, Parameter } from './module.ts';
-import { avgPool2d, featureDims, groupNorm, maxPool2d, upsampleNearest2d } from './spatial.ts';
+import { avgPool2d, featureDims, groupNorm, maxPool2d, upsampleBilinear2d, upsampleNearest2d } from './spatial.ts';
 
 /**
  * 2-D convolution with a bias: `weight` [out, in / groups, k, k], `bias` [out], both U(-1/sqrt(fanIn), +) as in
@@ -107,19 +107,21 @@ export class Pool2d extends Module {
 }
 
 /**
- * Nearest-neighbour upsampling by `scale`, optionally followed by a 3x3 conv (`channels`; DDPM's Upsample).
+ * Upsampling by `scale`, nearest-neighbour (default) or bilinear (`mode`), optionally followed by a 3x3 conv
+ * (`channels`; DDPM's Upsample).
  *
  * @example
  * const up = new Upsample(2, 64); // [N, 64, 16, 16] -> [N, 64, 32, 32]
+ * const smooth = new Upsample(2, 64, 'bilinear');
  */
 export class Upsample extends Module {
   readonly conv: Conv2d | undefined;
-  constructor(readonly scale = 2, channels?: number) {
+  constructor(readonly scale = 2, channels?: number, readonly mode: 'nearest' | 'bilinear' = 'nearest') {
     super();
     this.conv = channels ? new Conv2d(channels, channels, 3, { padding: 1 }) : undefined;
   }
   forward(x: Tensor): Tensor {
-    const up = upsampleNearest2d(x, this.scale);
+    const up = (this.mode === 'bilinear' ? upsampleBilinear2d : upsampleNearest2d)(x, this.scale);
     return this.conv ? this.conv.call(up) : up;
   }
 }

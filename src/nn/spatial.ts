@@ -1,12 +1,12 @@
 /**
  * Functional ops over NCHW feature maps, composed from the op set (no new IR ops, so every executor, the
- * exporter and autodiff get them for free): group normalisation, average and max pooling, nearest upsampling,
- * and the sinusoidal timestep embedding of diffusion models.
+ * exporter and autodiff get them for free): group normalisation, average and max pooling, nearest and bilinear
+ * upsampling, and the sinusoidal timestep embedding of diffusion models.
  */
 import type { Tensor } from '../core/graph.ts';
 import {
   add, concat, constant, conv2d, convOutSize, cos, fullLike, greater, layerNorm, maximum, mul, pad, reshape, sin, slice,
-  expand, where,
+  expand, unsqueeze, where,
 } from '../core/ops/index.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
@@ -141,6 +141,37 @@ export function upsampleNearest2d(x: Tensor, scale = 2): Tensor {
   positiveInt('upsampleNearest2d', 'scale', scale);
   const blocks = expand(reshape(x, [x.shape[0], c, h, 1, w, 1]), [1, c, h, scale, w, scale]);
   return reshape(blocks, [x.shape[0], c, h * scale, w * scale]);
+}
+
+/**
+ * Upsamples an NCHW feature map by an integer `scale` with bilinear interpolation, pixel centres aligned (PyTorch's
+ * `interpolate(mode='bilinear', align_corners=False)`, ONNX `Resize` linear with `half_pixel`; edges repeat). Each
+ * axis in turn: output pixel `scale * i + k` mixes pixel i with its previous or next neighbour, by the offset
+ * `(k + 0.5) / scale - 0.5` of its centre; the `scale` phases are then interleaved.
+ *
+ * @example
+ * upsampleBilinear2d(x, 2); // [N, C, 16, 16] -> [N, C, 32, 32]
+ */
+export function upsampleBilinear2d(x: Tensor, scale = 2): Tensor {
+  featureDims(x, 'upsampleBilinear2d');
+  positiveInt('upsampleBilinear2d', 'scale', scale);
+  return upsampleLinearAxis(upsampleLinearAxis(x, 2, scale), 3, scale);
+}
+
+/** Linear upsampling of one spatial axis (2: H, 3: W) of an NCHW map; see {@link upsampleBilinear2d}. */
+function upsampleLinearAxis(x: Tensor, axis: 2 | 3, scale: number): Tensor {
+  const n = x.shape[axis] as number;
+  // The neighbours before and after each pixel, the edge pixel repeated past the border.
+  const prev = n === 1 ? x : concat([slice(x, axis, 0, 1), slice(x, axis, 0, n - 1)], axis);
+  const next = n === 1 ? x : concat([slice(x, axis, 1, n), slice(x, axis, n - 1, n)], axis);
+  const phases = Array.from({ length: scale }, (_, k) => {
+    const d = (k + 0.5) / scale - 0.5;
+    const mixed = d === 0 ? x : d < 0 ? add(mul(prev, -d), mul(x, 1 + d)) : add(mul(x, 1 - d), mul(next, d));
+    return unsqueeze(mixed, axis + 1);
+  });
+  const shape = [...x.shape];
+  shape[axis] = n * scale;
+  return reshape(concat(phases, axis + 1), shape);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The evaluation report page: an {@link EvalResult} as one self-contained HTML page through the shared
  * renderer, with the reliability diagram, ROC curves, robust-accuracy curves, OOD ROC curves and group bars.
  */
+import { IMAGE_CORRUPTIONS } from '../eval/image-corruptions.ts';
 import type { EvalResult, OodResult } from '../eval/run.ts';
 import { barChart, confusionHeatmap, intervalChart, lineChart, reliabilityDiagram, rocChart } from './charts.ts';
 import { evalChecks } from './eval-checks.ts';
@@ -102,12 +103,15 @@ function calibrationSection(r: EvalResult): ReportSection | null {
   return { id: 'calibration', title: 'Calibration', blocks };
 }
 
+const TABLE_CAPTION = 'noise severity in training standard deviations; dropout and swap severity = share of cells changed; typo severity = per-letter rate in text columns (seeded)';
+const IMAGE_CAPTION = 'pixel corruptions (seeded): noise std and brightness offset in units of the pixel range, blur sigma in pixels, contrast = share removed, shift = largest offset in pixels, rotation = largest angle in degrees';
+
 function robustnessSection(r: EvalResult): ReportSection | null {
   const rob = r.robustness;
   if (!rob) return null;
   const blocks: Block[] = [];
   if (rob.corruptions.length) {
-    blocks.push({ kind: 'table', columns: ['corruption', 'severity', 'metric', 'value', 'change'], rows: rob.corruptions.map((c) => [c.kind, c.severity, c.metric, num(c.value), num(c.delta)]), caption: 'noise severity in training standard deviations; dropout and swap severity = share of cells changed; typo severity = per-letter rate in text columns (seeded)' });
+    blocks.push({ kind: 'table', columns: ['corruption', 'severity', 'metric', 'value', 'change'], rows: rob.corruptions.map((c) => [c.kind, c.severity, c.metric, num(c.value), num(c.delta)]), caption: rob.corruptions.some((c) => c.kind in IMAGE_CORRUPTIONS) ? IMAGE_CAPTION : TABLE_CAPTION });
   }
   for (const a of rob.adversarial ?? []) {
     blocks.push({

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (Fastify 5): predict, generate (Server-Sent Events), health, readiness, Prometheus metrics,
+ * The HTTP API (Fastify 5): predict, generate (Server-Sent Events), sample (diffusion runs), health, readiness, Prometheus metrics,
  * OpenAPI, and authenticated admin routes. Every error is a JSON body `{ error: { code, message, hint } }`
  * with a 4xx for the client's mistakes; nothing a client sends crashes the server.
  */
@@ -10,7 +10,8 @@ import { SwitchyardError } from '../util/errors.ts';
 import { importOptional } from '../util/optional.ts';
 import { Rng } from '../util/rng.ts';
 import { type ApiKey, KeyChecker, RateLimiter } from './auth.ts';
-import { generateRoute } from './generate-route.ts';
+import { generateRoute, generationQueue } from './generate-route.ts';
+import { sampleRoute } from './sample-route.ts';
 import type { RollbackGuard } from './guard.ts';
 import { checkFiniteResult, DEFAULT_LIMITS, type ServerLimits, timeoutOptions } from './limits.ts';
 import { type ServeMetrics, serveMetrics } from './metrics.ts';
@@ -94,7 +95,7 @@ export interface AppOptions {
   rateLimit?: { rate: number; burst?: number };
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  /** Timeouts, rows per request, tokens and queued generations (defaults: `DEFAULT_LIMITS`). */
+  /** Timeouts, rows per request, tokens, images and steps per sample, queued generations (`DEFAULT_LIMITS`). */
   limits?: ServerLimits;
   /** Monitoring hook, called after a prediction is answered, for a `sampleRate` share of requests. */
   onPrediction?: (e: PredictionEvent) => void;
@@ -274,7 +275,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     return { id, model: { name: m.name, version: m.version }, ...result };
   });
 
-  generateRoute(app, { router, metrics, maxTokens: o.limits?.maxTokens, maxQueued: o.limits?.maxQueuedGenerations });
+  const queue = generationQueue(app, metrics, o.limits?.maxQueuedGenerations ?? DEFAULT_LIMITS.maxQueuedGenerations);
+  generateRoute(app, { router, metrics, maxTokens: o.limits?.maxTokens }, queue);
+  sampleRoute(app, { router, maxCount: o.limits?.maxSampleCount, maxSteps: o.limits?.maxSampleSteps }, queue);
 
   // The key is checked before the body is validated: a client without one learns nothing about the schema.
   const adminOnly = async (req: FastifyRequest, reply: FastifyReply) => (requireKey(req, reply) ? undefined : reply);

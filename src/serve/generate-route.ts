@@ -27,7 +27,13 @@ export interface GenerateRouteOptions {
   maxQueued?: number;
 }
 
-function fail(status: number, code: string, message: string, hint: string): SwitchyardError & { statusCode: number } {
+/**
+ * A {@link SwitchyardError} answered with HTTP `status` (the app's error handler sends `{ error: { code, … } }`).
+ *
+ * @example
+ * throw fail(503, 'E_NOT_READY', 'no model version is loaded', 'wait for /readyz');
+ */
+export function fail(status: number, code: string, message: string, hint: string): SwitchyardError & { statusCode: number } {
   return Object.assign(new SwitchyardError(code, message, hint), { statusCode: status });
 }
 
@@ -36,45 +42,86 @@ const EXAMPLE = 'send { "prompt": "…", "max_tokens": 50 }';
 type Outcome = 'done' | 'disconnected' | 'shutdown' | 'error';
 
 /**
- * Registers `POST /v1/generate` on `app`, and a `preClose` hook that cancels every generation in flight.
+ * The generations (text or images) of one app: at most `maxQueued` run or wait, each is cancelled when its client
+ * disconnects or the server closes, and the `generations` metrics count them by outcome.
  *
  * @example
- * generateRoute(app, { router, metrics: serveMetrics(), maxTokens: 256, maxQueued: 4 });
+ * const queue = generationQueue(app, serveMetrics(), 8);
+ * const r = await queue.run(reply, (signal) => model.sample({ count: 4, signal }));
  */
-export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): void {
-  const { router, metrics } = o;
-  const maxTokens = o.maxTokens ?? DEFAULT_LIMITS.maxTokens;
-  const maxQueued = o.maxQueued ?? DEFAULT_LIMITS.maxQueuedGenerations;
+export interface GenerationQueue {
+  /** Throws 503 (`E_SHUTTING_DOWN`, or `E_BUSY` with Retry-After) when no generation may start now. */
+  admit(reply: FastifyReply): void;
+  /** Runs `work` with a signal aborted on disconnect or shutdown; returns its result and the outcome. */
+  run<T>(reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<{ result: T; outcome: Outcome }>;
+}
+
+/**
+ * The {@link GenerationQueue} of `app`, with a `preClose` hook that cancels every generation in flight.
+ *
+ * @example
+ * const queue = generationQueue(app, metrics, DEFAULT_LIMITS.maxQueuedGenerations);
+ */
+export function generationQueue(app: FastifyInstance, metrics: ServeMetrics, maxQueued: number): GenerationQueue {
   const running = new Set<AbortController>();
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
     for (const c of running) c.abort('shutdown');
   });
-
-  /** Runs one generation with the queue slot, the cancel wiring and the metrics around it. */
-  const run = async (model: ServedModel, gen: GenerateRequest, reply: FastifyReply, onText?: (t: string) => void) => {
-    const cancel = new AbortController();
-    running.add(cancel);
-    metrics.generationsQueued.set({}, running.size);
-    // 'close' on the response before it finished: the client went away (a finished response also closes).
-    const onClose = () => reply.raw.writableFinished || cancel.abort('disconnected');
-    reply.raw.on('close', onClose);
-    // A generation waiting in the queue or answering as one JSON object sends nothing for a while: the idle
-    // timeout (for stalled connections) must not cut it. Its work is bounded by max_tokens and the disconnect.
-    reply.raw.socket?.setTimeout(0);
-    let outcome: Outcome = 'error';
-    try {
-      const r = await model.generate({ ...gen, signal: cancel.signal }, onText);
-      metrics.generatedTokens.inc({}, r.tokens);
-      outcome = cancel.signal.aborted ? (cancel.signal.reason as Outcome) : 'done';
-      return { ...r, ...(outcome === 'done' ? {} : { cancelled: outcome }) };
-    } finally {
-      reply.raw.off('close', onClose);
-      running.delete(cancel);
+  return {
+    admit(reply) {
+      if (closing) throw fail(503, 'E_SHUTTING_DOWN', 'the server is shutting down', 'retry on another instance');
+      if (running.size < maxQueued) return;
+      metrics.generations.inc({ outcome: 'rejected' });
+      reply.header('retry-after', '1');
+      const busy = `${running.size} generations are running or waiting (this server's --max-queued-generations)`;
+      throw fail(503, 'E_BUSY', busy, 'retry after the Retry-After seconds');
+    },
+    async run(reply, work) {
+      const cancel = new AbortController();
+      running.add(cancel);
       metrics.generationsQueued.set({}, running.size);
-      metrics.generations.inc({ outcome });
-    }
+      // 'close' on the response before it finished: the client went away (a finished response also closes).
+      const onClose = () => reply.raw.writableFinished || cancel.abort('disconnected');
+      reply.raw.on('close', onClose);
+      // A generation waiting in the queue or answering as one JSON object sends nothing for a while: the idle
+      // timeout (for stalled connections) must not cut it. Its work is bounded by its limits and the disconnect.
+      reply.raw.socket?.setTimeout(0);
+      let outcome: Outcome = 'error';
+      try {
+        const result = await work(cancel.signal);
+        outcome = cancel.signal.aborted ? (cancel.signal.reason as Outcome) : 'done';
+        return { result, outcome };
+      } catch (e) {
+        if (cancel.signal.aborted) outcome = cancel.signal.reason as Outcome;
+        throw e;
+      } finally {
+        reply.raw.off('close', onClose);
+        running.delete(cancel);
+        metrics.generationsQueued.set({}, running.size);
+        metrics.generations.inc({ outcome });
+      }
+    },
+  };
+}
+
+/**
+ * Registers `POST /v1/generate` on `app`, its generations in `queue` (default: a queue of its own).
+ *
+ * @example
+ * generateRoute(app, { router, metrics: serveMetrics(), maxTokens: 256, maxQueued: 4 });
+ */
+export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions, queue?: GenerationQueue): void {
+  const { router, metrics } = o;
+  const maxTokens = o.maxTokens ?? DEFAULT_LIMITS.maxTokens;
+  const jobs = queue ?? generationQueue(app, metrics, o.maxQueued ?? DEFAULT_LIMITS.maxQueuedGenerations);
+
+  /** Runs one generation in the queue, counting its tokens. */
+  const run = async (model: ServedModel, gen: GenerateRequest, reply: FastifyReply, onText?: (t: string) => void) => {
+    const { result: r, outcome } = await jobs.run(reply, (signal) => model.generate({ ...gen, signal }, onText));
+    metrics.generatedTokens.inc({}, r.tokens);
+    return { ...r, ...(outcome === 'done' ? {} : { cancelled: outcome }) };
   };
 
   app.post('/v1/generate', async (req, reply) => {
@@ -103,18 +150,13 @@ export function generateRoute(app: FastifyInstance, o: GenerateRouteOptions): vo
       topP: num('top_p', (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
       seed: num('seed', Number.isInteger, 'a whole number'),
     };
-    if (closing) throw fail(503, 'E_SHUTTING_DOWN', 'the server is shutting down', 'retry on another instance');
-    if (running.size >= maxQueued) {
-      metrics.generations.inc({ outcome: 'rejected' });
-      reply.header('retry-after', '1');
-      const busy = `${running.size} generations are running or waiting (this server's --max-queued-generations)`;
-      throw fail(503, 'E_BUSY', busy, 'retry after the Retry-After seconds');
-    }
+    jobs.admit(reply);
     const pick = router.pick();
     if (pick.model.kind !== 'lm') {
       router.release(pick);
       const which = `${pick.model.name}@${pick.model.version}`;
-      throw fail(400, 'E_MODEL_KIND', `${which} is not a language model`, 'use POST /v1/predict');
+      const route = pick.model.kind === 'unet' ? 'POST /v1/sample' : 'POST /v1/predict';
+      throw fail(400, 'E_MODEL_KIND', `${which} is not a language model`, `use ${route}`);
     }
     const head = { model: { name: pick.model.name, version: pick.model.version } };
     if (b.stream === false) {

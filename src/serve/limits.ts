@@ -36,8 +36,12 @@ export interface ServerLimits {
   maxRows?: number;
   /** The largest `max_tokens` a `/v1/generate` request may ask for (400 above). */
   maxTokens?: number;
-  /** Generations running or waiting at most; one more is answered 503 with Retry-After. */
+  /** Generations (text or images) running or waiting at most; one more is answered 503 with Retry-After. */
   maxQueuedGenerations?: number;
+  /** Images one `/v1/sample` request may ask for at most (400 above). */
+  maxSampleCount?: number;
+  /** Denoising steps one `/v1/sample` request may ask for at most (400 above). */
+  maxSampleSteps?: number;
   timeouts?: ServerTimeouts;
 }
 
@@ -51,6 +55,8 @@ export const DEFAULT_LIMITS = {
   maxRows: 10_000,
   maxTokens: 1024,
   maxQueuedGenerations: 8,
+  maxSampleCount: 64,
+  maxSampleSteps: 250,
   timeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, idleMs: 60_000 },
 } as const satisfies ServerLimits;
 

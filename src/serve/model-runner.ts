@@ -15,6 +15,8 @@ import { assertInt8Runs } from '../runtime/int8-cpu.ts';
 import { decodeModel, encodeModel, type OnnxModel } from '../runtime/onnx/proto.ts';
 import { createUserSession, sessionOptions } from '../runtime/session.ts';
 import { RUN_FILES } from '../train/checkpoint.ts';
+import type { ImageBatch } from '../data/images/batch.ts';
+import { type DiffusionSampler, type DrawOptions, loadDiffusionSampler } from '../train/diffusion-sample.ts';
 import { LmSession, loadLm, type SampleOptions } from '../train/generate.ts';
 import { tabularOnnx } from '../train/tabular-predict.ts';
 import type { DeviceChoice } from '../runtime/compile-for.ts';
@@ -59,6 +61,8 @@ export interface LoadOptions {
    */
   device?: DeviceChoice;
   unknownFields?: UnknownFieldPolicy;
+  /** Pixels (width x height) of one image in a request to an image model at most (default 4096 x 4096). */
+  maxImagePixels?: number;
   /** Called after each ONNX Runtime call with its batch size and duration. */
   onBatch?: (rows: number, ms: number) => void;
   /**
@@ -93,7 +97,7 @@ export interface GenerateRequest extends Omit<SampleOptions, 'onText'> {
 export interface ServedModel {
   readonly name: string;
   readonly version: string;
-  readonly kind: 'tabular' | 'onnx' | 'lm';
+  readonly kind: 'tabular' | 'onnx' | 'lm' | 'unet';
   readonly task: 'classification' | 'regression' | 'generation';
   readonly classes: readonly string[];
   /** The row schema (`null` for language models). */
@@ -105,13 +109,21 @@ export interface ServedModel {
   predict(body: unknown): Promise<PredictResult>;
   /** Generates text (language models), calling `onText` with each piece as it is produced. */
   generate(req: GenerateRequest, onText?: (text: string) => void): Promise<{ text: string; tokens: number; promptTokens: number }>;
+  /** Draws images (diffusion runs) as a batch in [-1, 1]; an aborted `signal` stops between steps. */
+  sample(req: DrawOptions): Promise<ImageBatch>;
   /** Runs the model a few times so the first real request is not the slow one. */
   warm(): Promise<void>;
   close(): Promise<void>;
 }
 
-function wrongKind(model: string, kind: string, want: string): SwitchyardError {
-  return new SwitchyardError('E_MODEL_KIND', `${model} is a ${kind} model; it does not support ${want}`, want === 'generation' ? 'use POST /v1/predict' : 'use POST /v1/generate');
+/** The route that serves each kind of model, for the hint of a request to the wrong one. */
+const ROUTE_OF: Record<ServedModel['kind'], string> = {
+  tabular: 'POST /v1/predict', onnx: 'POST /v1/predict', lm: 'POST /v1/generate', unet: 'POST /v1/sample',
+};
+
+function wrongKind(model: string, kind: ServedModel['kind'], want: string): SwitchyardError {
+  const what = `${model} is a ${kind === 'unet' ? 'diffusion' : kind} model; it does not support ${want}`;
+  return new SwitchyardError('E_MODEL_KIND', what, `use ${ROUTE_OF[kind]}`);
 }
 
 const exported = new Map<string, Uint8Array>();
@@ -179,8 +191,11 @@ async function loadRunDir(
   if (cfg.kind === 'gpt') {
     return lmModel(await loadLm(dir, { threads: opts.threads, device: opts.device }), label, name, version);
   }
+  if (cfg.kind === 'unet') {
+    return unetModel(await loadDiffusionSampler(dir, { threads: opts.threads, device: opts.device }), label, name, version);
+  }
   if (cfg.kind !== 'tabular-mlp') {
-    throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train) or language-model (--model gpt) run, or an ONNX file');
+    throw new SwitchyardError('E_MODEL_LOAD', `${join(label, RUN_FILES.config)}: cannot serve a run of kind '${cfg.kind}'`, 'serve a tabular (switchyard train), language-model (--model gpt) or diffusion (--model unet) run, or an ONNX file');
   }
   if ((await runDevice(opts.device)).name === 'webgpu') return webGpuTabular(dir, label, name, version, opts);
   const file = await findOnnx(dir);
@@ -250,7 +265,7 @@ async function onnxModel(source: string, bytes: Uint8Array, name: string, versio
   }
   const plan = planOutputs(model, source, enc);
   const names = model.metadata?.['switchyard.feature_names'];
-  const schema = enc ? schemaFromEncoder(enc, opts.unknownFields) : vectorSchema(width, undefined, opts.unknownFields);
+  const schema = enc ? schemaFromEncoder(enc, opts.unknownFields, opts.maxImagePixels) : vectorSchema(width, undefined, opts.unknownFields);
   if (!enc && names) schema.fields = (JSON.parse(names) as string[]).map((n) => ({ name: n, type: 'number' as const }));
   const session = await createUserSession(bytes, source, { ...sessionOptions({ threads: opts.threads ?? 1 }), logSeverityLevel: 4 });
   const fetch = planFetch(plan);
@@ -292,7 +307,7 @@ async function webGpuTabular(
     }
     return out;
   };
-  const schema = schemaFromEncoder(enc, opts.unknownFields);
+  const schema = schemaFromEncoder(enc, opts.unknownFields, opts.maxImagePixels);
   const release = () => fwd.release();
   return tabularServed({ source, name, version, kind: 'tabular', plan, schema, enc, width, run, release }, opts);
 }
@@ -348,7 +363,10 @@ function tabularServed(t: TabularParts, opts: LoadOptions): ServedModel {
       return p ? { predictions, probabilities, classes: plan.classes } : { predictions, classes: plan.classes };
     },
     async generate() {
-      throw wrongKind(`${name}@${version}`, 'tabular', 'generation');
+      throw wrongKind(`${name}@${version}`, t.kind, 'generation');
+    },
+    async sample() {
+      throw wrongKind(`${name}@${version}`, t.kind, 'sampling');
     },
     async warm() {
       for (let i = 0; i < 8; i++) await batcher.submit(new Float32Array(width), 1);
@@ -374,7 +392,10 @@ async function lmModel(lm: LmSession, source: string, name: string, version: str
     source,
     inflight: 0,
     async predict() {
-      throw wrongKind(`${name}@${version}`, 'language', 'predict');
+      throw wrongKind(`${name}@${version}`, 'lm', 'predict');
+    },
+    async sample() {
+      throw wrongKind(`${name}@${version}`, 'lm', 'sampling');
     },
     async generate(req, onText) {
       const r = await lm.generate(req.prompt, { ...req, onText });
@@ -386,5 +407,30 @@ async function lmModel(lm: LmSession, source: string, name: string, version: str
     async close() {
       await lm.close();
     },
+  };
+}
+
+/** A diffusion run served: `sample` draws from its denoiser (one draw at a time); no predict or generate. */
+function unetModel(sampler: DiffusionSampler, source: string, name: string, version: string): ServedModel {
+  return {
+    name,
+    version,
+    kind: 'unet',
+    task: 'generation',
+    classes: sampler.config.classNames,
+    schema: null,
+    source,
+    inflight: 0,
+    async predict() {
+      throw wrongKind(`${name}@${version}`, 'unet', 'predict');
+    },
+    async generate() {
+      throw wrongKind(`${name}@${version}`, 'unet', 'text generation');
+    },
+    sample: (req) => sampler.draw({ ...req, jsonNames: true }),
+    async warm() {
+      await sampler.draw({ count: 1, steps: 1 });
+    },
+    close: () => sampler.release(),
   };
 }

@@ -41,6 +41,24 @@ function errors(...codes: number[]): Record<string, unknown> {
   return Object.fromEntries(codes.map((c) => [String(c), { description: why[c], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
 }
 
+/** The body of `POST /v1/sample` (the route checks the bounds: the server's --max-sample-count and -steps). */
+function sampleBody(model: ServedModel): Record<string, unknown> {
+  const classes = model.classes.length ? [{ type: 'string', enum: [...model.classes] }, { type: 'integer', minimum: 0, maximum: model.classes.length - 1 }] : null;
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      count: { type: 'integer', minimum: 1, default: 16 },
+      steps: { type: 'integer', minimum: 1, default: 50 },
+      sampler: { type: 'string', enum: ['ddpm', 'ddim', 'euler'], description: 'default: euler for flow runs, ddim otherwise' },
+      ...(classes ? { class: { oneOf: classes, description: 'default: the classes in turn' } } : {}),
+      guidance: { type: 'number', minimum: 0, maximum: 100, default: 1 },
+      seed: { type: 'integer', minimum: 0, default: 0 },
+      format: { type: 'string', enum: ['json', 'png'], default: 'json' },
+    },
+  };
+}
+
 /**
  * Builds the OpenAPI document for `model` (the primary version).
  *
@@ -73,6 +91,23 @@ export function openApiDocument(model: ServedModel, serverUrl?: string): Record<
         requestBody: { required: true, ...json({ $ref: '#/components/schemas/PredictRequest' }) },
         responses: {
           200: { description: 'predictions', ...json({ type: 'object', properties: { id: { type: 'string', description: 'request id, for late labels (POST /v1/feedback)' }, model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } }, predictions: { type: 'array', items: { type: model.task === 'classification' ? 'string' : 'number' } }, ...probs } }) },
+          ...errors(400, 413, 429, 500, 503),
+        },
+      },
+    };
+  } else if (model.kind === 'unet') {
+    paths['/v1/sample'] = {
+      post: {
+        summary: `draw images from ${model.name} (a diffusion run) as one PNG grid`,
+        requestBody: { required: false, ...json(sampleBody(model)) },
+        responses: {
+          200: {
+            description: 'JSON with the PNG grid as base64 (image), or the PNG itself with "format": "png" or Accept: image/png',
+            content: {
+              'application/json': { schema: { type: 'object', properties: { count: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' }, image: { type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png' } } } },
+              'image/png': {},
+            },
+          },
           ...errors(400, 413, 429, 500, 503),
         },
       },

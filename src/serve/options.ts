@@ -3,6 +3,8 @@
  * so a library caller gets the same one-line `E_USAGE` error as `switchyard serve`.
  */
 import { isIP } from 'node:net';
+import { MAX_IMAGE_PIXELS_RANGE } from '../data/images/image.ts';
+import { SAMPLE_RANGES } from '../train/diffusion-sample.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import type { ServerOptions } from './server.ts';
@@ -36,6 +38,9 @@ export const SERVE_RANGES = {
   maxRows: { flag: '--max-rows', min: 1, integer: true },
   maxTokens: { flag: '--max-tokens', min: 1, integer: true },
   maxQueuedGenerations: { flag: '--max-queued-generations', min: 1, integer: true },
+  maxSampleCount: { flag: '--max-sample-count', min: 1, max: SAMPLE_RANGES.count.max, integer: true },
+  maxSampleSteps: { flag: '--max-sample-steps', min: 1, max: SAMPLE_RANGES.steps.max, integer: true },
+  maxImagePixels: MAX_IMAGE_PIXELS_RANGE,
   headersMs: { flag: '--headers-timeout-ms', min: 0, integer: true },
   requestMs: { flag: '--request-timeout-ms', min: 0, integer: true },
   keepAliveMs: { flag: '--keep-alive-timeout-ms', min: 1, integer: true },

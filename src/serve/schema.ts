@@ -6,6 +6,7 @@
  */
 import type { Table } from '../data/csv.ts';
 import type { TabularEncoder } from '../data/tabular.ts';
+import { decodeImage, type Image, MAX_IMAGE_PIXELS } from '../data/images/image.ts';
 import { didYouMean, listNames } from '../data/values.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
@@ -17,8 +18,11 @@ import { SwitchyardError } from '../util/errors.ts';
  */
 export interface InputField {
   name: string;
-  /** `number`: a JSON number; `category`: a string (or number, taken as its text); `boolean`: true/false (or 0/1); `text`: a string of free text. */
-  type: 'number' | 'category' | 'boolean' | 'text';
+  /**
+   * `number`: a JSON number; `category`: a string (or number, taken as its text); `boolean`: true/false (or 0/1);
+   * `text`: a string of free text; `image`: a PNG or JPEG file as a base64 string (or a `data:image/...;base64,` URL).
+   */
+  type: 'number' | 'category' | 'boolean' | 'text' | 'image';
   /** Categories seen in training (others map to the encoder's `__other__` bucket). */
   categories?: string[];
   /** Numbers: the encoder's standardisation; `(v - mean) / std` must fit a 32-bit float. */
@@ -53,32 +57,29 @@ export interface InputSchema {
   unknownFields: UnknownFieldPolicy;
   /** Encoded features per row (the model's input width). */
   width: number;
+  /** Pixels (width x height) of one image field at most, checked from the file header before decoding. */
+  maxImagePixels?: number;
 }
 
 /**
- * The schema of a Switchyard tabular model: one field per encoder input column.
+ * The schema of a Switchyard tabular model: one field per encoder input column (an image column takes PNG or
+ * JPEG files as base64 strings, each of at most `maxImagePixels` pixels, default 4096 x 4096).
  *
  * @example
  * const schema = schemaFromEncoder(TabularEncoder.fromJSON(cfg.encoder));
  */
-export function schemaFromEncoder(enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject'): InputSchema {
-  if (enc.specs.some((s) => s.kind === 'image')) {
-    throw new SwitchyardError(
-      'E_SERVE_IMAGES',
-      'this model reads images, which the server does not take yet',
-      'predict on images with switchyard predict --data FOLDER',
-    );
-  }
+export function schemaFromEncoder(
+  enc: TabularEncoder, unknownFields: UnknownFieldPolicy = 'reject', maxImagePixels = MAX_IMAGE_PIXELS,
+): InputSchema {
   const fields: InputField[] = enc.specs.map((s) =>
     s.kind === 'numeric'
       ? { name: s.column, type: 'number', standardise: { mean: s.mean, std: s.std } }
-      : s.kind === 'boolean'
-        ? { name: s.column, type: 'boolean' }
-        : s.kind === 'text'
-          ? { name: s.column, type: 'text' }
-          : { name: s.column, type: 'category', categories: [...(s as { categories: string[] }).categories] },
+      : s.kind === 'boolean' || s.kind === 'text' || s.kind === 'image'
+        ? { name: s.column, type: s.kind }
+        : { name: s.column, type: 'category', categories: [...(s as { categories: string[] }).categories] },
   );
-  return { kind: 'object', fields, ignored: [...enc.dropped.map((d) => d.column), enc.target.column], unknownFields, width: enc.numFeatures };
+  const ignored = [...enc.dropped.map((d) => d.column), enc.target.column];
+  return { kind: 'object', fields, ignored, unknownFields, width: enc.numFeatures, maxImagePixels };
 }
 
 /**
@@ -154,6 +155,7 @@ export function checkRows(schema: InputSchema, body: unknown): { rows: number; t
   const names = schema.fields.map((f) => f.name);
   const known = new Set([...names, ...schema.ignored]);
   const cells: string[][] = new Array(rows.length);
+  const images: Image[] = [];
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
@@ -165,7 +167,10 @@ export function checkRows(schema: InputSchema, body: unknown): { rows: number; t
       const f = schema.fields[k];
       const v = o[f.name];
       if (v === undefined) throw badRow(`rows[${r}]: field '${f.name}' is missing`, `send every field (${listNames(names)}); use null for a missing value`);
-      out[k] = cellOf(v, f, `rows[${r}].${f.name}`);
+      if (f.type === 'image') {
+        images.push(imageOf(v, `rows[${r}].${f.name}`, schema.maxImagePixels));
+        out[k] = `rows[${r}]`;
+      } else out[k] = cellOf(v, f, `rows[${r}].${f.name}`);
     }
     if (schema.unknownFields === 'reject') {
       for (const key of Object.keys(o)) {
@@ -186,7 +191,17 @@ export function checkRows(schema: InputSchema, body: unknown): { rows: number; t
     );
     return { rows: rows.length, x };
   }
-  return { rows: rows.length, table: { file: 'request', columns: names, rows: cells, lines: cells.map((_, r) => r) } };
+  const table: Table = { file: 'request', columns: names, rows: cells, lines: cells.map((_, r) => r) };
+  return { rows: rows.length, table: images.length ? Object.assign(table, { images }) : table };
+}
+
+/** Decodes an image field: a base64 string (or data URL) of a PNG or JPEG file, at most `maxPixels` pixels. */
+function imageOf(v: unknown, at: string, maxPixels = MAX_IMAGE_PIXELS): Image {
+  const hint = 'send the PNG or JPEG file as a base64 string (a data:image/png;base64,… URL also works)';
+  if (typeof v !== 'string') throw badRow(`${at}: expected an image (a base64 string), got ${describe(v)}`, hint);
+  const b64 = v.startsWith('data:') ? v.slice(v.indexOf(',') + 1) : v;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) throw badRow(`${at}: not valid base64`, hint);
+  return decodeImage(Buffer.from(b64, 'base64'), at, { maxPixels });
 }
 
 function vectorRows(schema: InputSchema, rows: unknown[]): Float32Array {
@@ -206,6 +221,12 @@ function vectorRows(schema: InputSchema, rows: unknown[]): Float32Array {
   return x;
 }
 
+/** An image field in the OpenAPI document: a PNG or JPEG file, base64. */
+const IMAGE_JSON_SCHEMA = {
+  type: 'string', contentEncoding: 'base64', contentMediaType: 'image/png',
+  description: 'a PNG or JPEG file, base64 (or a data:image/...;base64, URL)',
+};
+
 /**
  * The JSON Schema (OpenAPI 3.1 dialect) of one row, for the OpenAPI document.
  *
@@ -219,6 +240,7 @@ export function rowJsonSchema(schema: InputSchema): Record<string, unknown> {
   for (const f of schema.fields) {
     if (f.type === 'number') properties[f.name] = { type: ['number', 'null'] };
     else if (f.type === 'boolean') properties[f.name] = { type: ['boolean', 'null'] };
+    else if (f.type === 'image') properties[f.name] = IMAGE_JSON_SCHEMA;
     else properties[f.name] = { type: ['string', 'number', 'null'], ...(f.categories?.length ? { examples: f.categories.slice(0, 20) } : {}) };
   }
   for (const name of schema.ignored) properties[name] = { description: 'accepted and ignored (not a model input)' };

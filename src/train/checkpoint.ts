@@ -36,6 +36,8 @@ export type StateDict = Map<string, { shape: number[]; data: Float32Array }>;
 export interface CheckpointExtras {
   /** The best weights so far (saved as `best.safetensors`). */
   best?: StateDict;
+  /** An exponential moving average of the weights (saved as `ema.safetensors`; diffusion runs). */
+  ema?: StateDict;
   /** The trainer's own JSON state (history, early-stopping counters, `configSha256`), saved as `state.json`. */
   state?: Record<string, unknown>;
 }
@@ -99,7 +101,9 @@ export async function saveCheckpoint(
   // A step on WebGPU keeps the weights and optimizer state on the GPU: bring the host copies up to date.
   await step?.syncToHost();
   // The set replaces the directory `dir` whole: never let that be a run directory (or anything else).
-  const ours = new Set<string>([MANIFEST_NAME, RUN_FILES.model, RUN_FILES.optimizer, RUN_FILES.best, RUN_FILES.state]);
+  const ours = new Set<string>([
+    MANIFEST_NAME, RUN_FILES.model, RUN_FILES.optimizer, RUN_FILES.best, RUN_FILES.ema, RUN_FILES.state,
+  ]);
   const foreign = (await readdir(dir).catch(() => [] as string[])).find((n) => !ours.has(n));
   if (foreign !== undefined) {
     throw new SwitchyardError(
@@ -126,7 +130,10 @@ export async function saveCheckpoint(
     await saveSafetensors(join(tmp, RUN_FILES.optimizer), state, meta);
     killPoint('checkpoint:optimizer');
   }
-  if (extras.best) await saveWeights(join(tmp, RUN_FILES.best), extras.best, { updates });
+  for (const extra of ['best', 'ema'] as const) {
+    const weights = extras[extra];
+    if (weights) await saveWeights(join(tmp, RUN_FILES[extra]), weights, { updates });
+  }
   if (extras.state) await writeJsonAtomic(join(tmp, RUN_FILES.state), { ...extras.state, counters });
   await writeManifest(tmp);
   killPoint('checkpoint:manifest');
@@ -239,10 +246,11 @@ export async function loadCheckpoint(dir: string, model: Module, step: TrainStep
     if (state.counters?.updates !== counters.updates) throw torn(RUN_FILES.state, String(state.counters?.updates));
     out.state = state;
   }
-  if (existsSync(join(set, RUN_FILES.best))) {
-    const { tensors: best, metadata: bm } = await loadSafetensors(join(set, RUN_FILES.best));
-    if (bm.updates !== metadata.updates) throw torn(RUN_FILES.best, bm.updates);
-    out.best = new Map([...best].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
+  for (const extra of ['best', 'ema'] as const) {
+    if (!existsSync(join(set, RUN_FILES[extra]))) continue;
+    const { tensors, metadata: em } = await loadSafetensors(join(set, RUN_FILES[extra]));
+    if (em.updates !== metadata.updates) throw torn(RUN_FILES[extra], em.updates);
+    out[extra] = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
   }
   return out;
 }

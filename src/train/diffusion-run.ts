@@ -3,18 +3,23 @@
  * with a diffusion objective, and writes a run directory: config, raw and EMA weights, metrics. Batches, times and
  * noise depend only on the seed and the micro-step index.
  */
+import { MAX_IMAGE_PIXELS_RANGE } from '../data/images/image.ts';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imagesToBatch, parseBuiltinImageName, readBuiltinImages } from '../data/images/index.ts';
+import type { DatasetSplitRecord } from '../data/images/index.ts';
 import { UNet, UNET_PRESETS, type UNetConfig } from '../models/unet.ts';
 import { adamw } from '../optim/optimizer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeJsonAtomic } from '../util/fs.ts';
+import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
-import { copyWeights, RUN_FILES, saveWeights, type StateDict } from './checkpoint.ts';
+import type { HostTensor } from '../runtime/executor.ts';
+import {
+  copyWeights, resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights, type StateDict,
+} from './checkpoint.ts';
+import { type DiffusionImages, readDiffusionImages } from './diffusion-data.ts';
 import { progressLabel, runDevice } from './device.ts';
 import {
   alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, type DiffusionObjective, minSnrWeight,
@@ -24,11 +29,11 @@ import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { divergence, TrainStep } from './step.ts';
 
 /** The EMA weights file of a diffusion run (beside `model.safetensors`; sampling prefers it). */
-export const EMA_FILE = 'ema.safetensors';
+export const EMA_FILE = RUN_FILES.ema;
 
 /** Options of {@link trainDiffusion}. */
-export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stopAfter'> {
-  /** A built-in image dataset: `mnist` or `fashion-mnist`. */
+export interface DiffusionTrainOptions extends RunOptions {
+  /** `mnist`, `fashion-mnist` (each also `:test`) or a folder of PNG/JPEG images (labels from sub-folders). */
   data: string;
   /** Run directory to write. */
   out: string;
@@ -40,6 +45,14 @@ export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stop
   timesteps?: number;
   /** `tiny` (default) or `small`. */
   preset?: 'tiny' | 'small';
+  /** Side of the square images the U-Net sees; every image is resized to it (default: the preset's, 28). */
+  imageSize?: number;
+  /** Image channels: 1 (grey) or 3 (RGB); default 3 if any training image is RGB, else 1. */
+  channels?: number;
+  /** How the U-Net's up path upsamples: `nearest` (default) or `bilinear`. */
+  upsample?: 'nearest' | 'bilinear';
+  /** Refuse an image of a `data` folder of more pixels than this, before decoding it (default 4096 x 4096). */
+  maxImagePixels?: number;
   /** Condition on the class label, with label dropout for classifier-free guidance (default false). */
   classConditional?: boolean;
   /** Min-SNR-gamma loss weighting of `ddpm`/`v` (default 0: off; 5 is the paper's choice). */
@@ -58,8 +71,10 @@ export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stop
   limit?: number;
   /** Seed of the weights, batches, times and noise (default 0). */
   seed?: number;
-  /** Updates per ONNX Runtime call (default 8). */
+  /** Updates per ONNX Runtime call (default 8); the EMA is folded in after every such block. */
   stepsPerCall?: number;
+  /** Save `checkpoint/` (weights, optimizer, EMA) every this many updates, for `resume` (default 100). */
+  checkpointEvery?: number;
 }
 
 /**
@@ -78,6 +93,11 @@ export const DIFFUSION_TRAIN_RANGES = {
   emaDecay: { flag: '--ema-decay', min: 0, below: 1 },
   limit: { flag: '--limit', min: 1, integer: true },
   stepsPerCall: { flag: '--steps-per-call', min: 1, max: 1024, integer: true },
+  checkpointEvery: { flag: '--checkpoint-every', min: 1, integer: true },
+  stopAfter: { flag: '--stop-after', min: 1, integer: true },
+  imageSize: { flag: '--image-size', min: 2, max: 1024, integer: true },
+  channels: { flag: '--channels', min: 1, max: 3, integer: true },
+  maxImagePixels: MAX_IMAGE_PIXELS_RANGE,
   ...COMMON_RANGES,
 } as const;
 
@@ -90,14 +110,21 @@ export interface DiffusionRunConfig {
   /** Class names in label-id order (class-conditional runs); id `names.length` is the null class. */
   classNames: string[];
   diffusion: { objective: DiffusionObjective; schedule: NoiseSchedule; timesteps: number };
-  train: Required<Omit<DiffusionTrainOptions, 'progress' | 'force' | 'threads' | 'device' | 'out' | 'limit'>> & { limit: number | null; images: number };
+  train: DiffusionHyperParameters & { limit: number | null; images: number };
+  /** The split of a built-in dataset the run trained on. */
+  dataset?: DatasetSplitRecord;
   seed: number;
   created: string;
 }
 
+/** The options a run keeps in its config and a resumed run reuses. */
+type DiffusionHyperParameters = Required<Omit<DiffusionTrainOptions, keyof RunOptions | 'out' | 'limit' | 'imageSize'
+  | 'channels' | 'maxImagePixels' | 'checkpointEvery' | 'upsample'>>;
+
 const DEFAULTS = {
-  objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000, preset: 'tiny' as const,
-  classConditional: false, minSnrGamma: 0, condDropout: 0.1, steps: 1000, batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8,
+  objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000,
+  preset: 'tiny' as 'tiny' | 'small', classConditional: false, minSnrGamma: 0, condDropout: 0.1, steps: 1000,
+  batchSize: 32, lr: 1e-3, emaDecay: 0.999, seed: 0, stepsPerCall: 8, checkpointEvery: 100,
 };
 
 /**
@@ -112,110 +139,191 @@ function foldEma(ema: StateDict, weights: StateDict, decay: number, k: number, t
   }
 }
 
+/** What one ONNX Runtime call of the training step needs: `k` micro-batches drawn from the seed and position. */
+interface CallInputs {
+  data: DiffusionImages;
+  labelIds: number[];
+  nullClass: number;
+  ab: Float64Array;
+  o: { seed: number; batchSize: number; condDropout: number; objective: DiffusionObjective; minSnrGamma: number };
+  classConditional: boolean;
+}
+
+/** The feeds of `k` micro-steps from `microStep` on: images, labels, times and noise depend only on those two. */
+function callFeeds(c: CallInputs, microStep: number, k: number): Record<string, HostTensor> {
+  const { o, data } = c;
+  const pixels = data.image[0] * data.image[1] * data.image[2];
+  const x = new Float32Array(k * o.batchSize * pixels);
+  const t = new Float32Array(k * o.batchSize);
+  const tgt = new Float32Array(x.length);
+  const label = new BigInt64Array(k * o.batchSize);
+  const weight = new Float32Array(k * o.batchSize);
+  for (let i = 0; i < k; i++) {
+    const rng = new Rng(o.seed * 1_000_003 + microStep + i + 1);
+    const x0 = new Float32Array(o.batchSize * pixels);
+    for (let b = 0; b < o.batchSize; b++) {
+      const pick = rng.int(data.n);
+      x0.set(data.x0.subarray(pick * pixels, (pick + 1) * pixels), b * pixels);
+      label[i * o.batchSize + b] = BigInt(rng.next() < o.condDropout ? c.nullClass : (c.labelIds[pick] ?? c.nullClass));
+    }
+    const f = diffusionFeeds(o.objective, c.ab, x0, o.batchSize, rng, o.minSnrGamma);
+    weight.set(f.weight, i * o.batchSize);
+    x.set(f.x, i * f.x.length);
+    tgt.set(f.target, i * f.x.length);
+    t.set(f.t, i * o.batchSize);
+  }
+  const shape = [k, o.batchSize, ...data.image];
+  return {
+    x: { dtype: 'f32', shape, data: x }, t: { dtype: 'f32', shape: [k, o.batchSize], data: t },
+    target: { dtype: 'f32', shape, data: tgt },
+    ...(c.classConditional ? { label: { dtype: 'i64', shape: [k, o.batchSize], data: label } } : {}),
+    ...(o.minSnrGamma > 0 ? { weight: { dtype: 'f32', shape: [k, o.batchSize], data: weight } } : {}),
+  };
+}
+
+/** The run's config: fresh from the options, or, with `resume`, read back (its hyper-parameters win). */
+async function runConfig(o: DiffusionTrainOptions): Promise<{ saved?: DiffusionRunConfig; text: string }> {
+  if (!o.resume) return { text: '' };
+  const { cfg, text } = await resumableConfig<DiffusionRunConfig>(o.out);
+  if (cfg.kind !== 'unet') {
+    const what = `${join(o.out, RUN_FILES.config)}: a ${cfg.kind} run, not a U-Net`;
+    throw new SwitchyardError('E_CONFIG', what, 'resume it with the train command that made it');
+  }
+  return { saved: cfg, text };
+}
+
+/** Class names (sorted) and each image's class id; checks that a resumed run sees the same data. */
+function classesOf(data: DiffusionImages, o: { data: string; classConditional: boolean }, saved?: DiffusionRunConfig) {
+  if (o.classConditional && !data.labels) {
+    const hint = 'put the images in one sub-folder per class, or leave out --class-conditional';
+    throw new SwitchyardError('E_USAGE', `--data ${o.data}: --class-conditional needs labelled images`, hint);
+  }
+  const classNames = saved?.classNames ?? (o.classConditional ? [...new Set(data.labels)].sort() : []);
+  const labelIds = (data.labels ?? []).map((n) => classNames.indexOf(n));
+  if (saved && (saved.train.images !== data.n || (o.classConditional && labelIds.includes(-1)))) {
+    const what = `--data ${o.data}: ${data.n} images, the run was trained on ${saved.train.images} (or other classes)`;
+    throw new SwitchyardError('E_CHECKPOINT', what, 'resume with the data the run started with');
+  }
+  return { classNames, labelIds };
+}
+
 /**
- * Trains a U-Net denoiser on a built-in image dataset and writes the run (see the module comment). Progress goes
- * to stderr; `metrics.jsonl` gets one record per ONNX Runtime call (mean loss, images/s, ms per update).
+ * Trains a U-Net denoiser on images and writes the run (see the module comment). Progress goes to stderr;
+ * `metrics.jsonl` gets one record per ONNX Runtime call (mean loss, images/s, ms per update). `checkpoint/`
+ * (weights, optimizer state, EMA) is saved every `checkpointEvery` updates and when the invocation ends, and
+ * `resume` continues from it exactly: the resumed run's weights and EMA equal an uninterrupted run's.
  *
  * @example
  * await trainDiffusion({ data: 'mnist', out: 'runs/unet', objective: 'flow', steps: 2000, classConditional: true });
+ * await trainDiffusion({ data: 'photos/', out: 'runs/photos', imageSize: 32, stopAfter: 500 });
+ * await trainDiffusion({ data: 'photos/', out: 'runs/photos', resume: true });
  */
 export async function trainDiffusion(
   opts: DiffusionTrainOptions,
 ): Promise<{ out: string; params: number; msPerStep: number; lastLoss: number }> {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  const o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
+  let o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
+  const target = await prepareRunDir(o.out, o);
+  const { saved, text } = await runConfig(o);
+  let cfgText = text;
+  if (saved) o = { ...o, ...saved.train, limit: saved.train.limit ?? undefined };
   if (o.minSnrGamma > 0 && o.objective === 'flow') minSnrWeight('flow', 1, 1, o.minSnrGamma);
-  const builtin = parseBuiltinImageName(o.data);
-  if (!builtin) {
-    const hint = 'use --data mnist or --data fashion-mnist';
-    throw new SwitchyardError('E_USAGE', `--data ${o.data}: not a built-in image dataset`, hint);
-  }
-  const table = readBuiltinImages(builtin.name, builtin.split, { limit: o.limit });
-  const images = imagesToBatch(table.images);
-  const x0all = images.data.map((v) => v * 2 - 1);
-  const labelNames = table.rows.map((r) => String(r[1]));
-  const classNames = o.classConditional ? [...new Set(labelNames)].sort() : [];
-  const labelIds = labelNames.map((n) => classNames.indexOf(n));
-  const unet: UNetConfig = { ...UNET_PRESETS[o.preset], channels: images.channels, imageSize: images.height, classes: classNames.length };
-  if (images.height !== images.width) throw new SwitchyardError('E_IMAGE_SIZE', `${o.data}: images are ${images.height}x${images.width}, the U-Net needs square ones`, 'resize them');
+  const data = await readDiffusionImages(o.data, {
+    size: saved?.unet.imageSize ?? o.imageSize ?? UNET_PRESETS[o.preset].imageSize,
+    channels: saved?.unet.channels ?? o.channels, limit: o.limit, maxImagePixels: o.maxImagePixels,
+  });
+  const { classNames, labelIds } = classesOf(data, o, saved);
+  const unet: UNetConfig = saved?.unet
+    ?? {
+      ...UNET_PRESETS[o.preset], channels: data.image[0], imageSize: data.image[1], classes: classNames.length,
+      ...(o.upsample ? { upsample: o.upsample } : {}),
+    };
   const model = new UNet(unet).init(o.seed);
   const device = await runDevice(o.device, o.progress?.enabled === false);
-  const image: [number, number, number] = [images.channels, images.height, images.width];
   const step = await TrainStep.compile({
-    model, optimizer: adamw({ weightDecay: 0 }), batch: diffusionBatchSpec(image, o.classConditional, o.minSnrGamma > 0),
+    model, optimizer: adamw({ weightDecay: 0 }),
+    batch: diffusionBatchSpec(data.image, o.classConditional, o.minSnrGamma > 0),
     loss: diffusionLoss, clipNorm: 1, threads: o.threads, seed: o.seed, device: device.name,
   });
-  const ab = alphaBarSchedule(o.schedule, o.timesteps);
   const lrAt = warmupCosine({ lr: o.lr, warmup: Math.floor(o.steps / 20), total: o.steps, minLr: o.lr / 10 });
-  const target = await prepareRunDir(o.out, o);
   const dir = target.work;
   await mkdir(dir, { recursive: true });
-  const cfg: DiffusionRunConfig = {
-    format: 'switchyard.run', version: 1, kind: 'unet', unet, classNames,
-    diffusion: { objective: o.objective, schedule: o.schedule, timesteps: o.timesteps },
-    train: {
+  let ema = copyWeights(model);
+  let emaUpdates = 0; // the update count the EMA was last folded at
+  const records: Record<string, number>[] = [];
+  const checkpoint = () => {
+    const counters = { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 };
+    const state = { configSha256: sha256Bytes(cfgText), emaUpdates, records };
+    return saveCheckpoint(join(dir, RUN_FILES.checkpoint), model, step, counters, {}, { ema, state });
+  };
+  if (saved) {
+    const ck = await resumeCheckpoint(dir, model, step, cfgText);
+    ema = ck.ema ?? ema;
+    emaUpdates = Number(ck.state?.emaUpdates ?? 0);
+    records.push(...((ck.state?.records ?? []) as Record<string, number>[]));
+  } else {
+    const train: DiffusionRunConfig['train'] = {
       data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset,
       classConditional: o.classConditional, minSnrGamma: o.minSnrGamma, condDropout: o.condDropout, steps: o.steps,
       batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall,
-      limit: o.limit ?? null, images: images.n,
-    },
-    seed: o.seed, created: new Date().toISOString(),
+      limit: o.limit ?? null, images: data.n,
+    };
+    const cfg: DiffusionRunConfig = {
+      format: 'switchyard.run', version: 1, kind: 'unet', unet, classNames,
+      diffusion: { objective: o.objective, schedule: o.schedule, timesteps: o.timesteps }, train,
+      ...(data.dataset ? { dataset: data.dataset } : {}), seed: o.seed, created: new Date().toISOString(),
+    };
+    cfgText = stringifyJson(cfg, 2) + '\n';
+    await writeFileAtomic(join(dir, RUN_FILES.config), cfgText);
+    await checkpoint();
+  }
+  await writeFileAtomic(join(dir, RUN_FILES.metrics), records.map((r) => JSON.stringify(r) + '\n').join(''));
+  const inputs: CallInputs = {
+    data, labelIds, nullClass: classNames.length, ab: alphaBarSchedule(o.schedule, o.timesteps),
+    o, classConditional: o.classConditional,
   };
-  await writeJsonAtomic(join(dir, RUN_FILES.config), cfg);
-  const ema = copyWeights(model);
-  const pixels = image[0] * image[1] * image[2];
-  const progress = new Progress({ total: o.steps * o.batchSize, label: progressLabel(device), unit: 'img', ...o.progress });
+  const endUpdates = Math.min(o.steps, step.updates + (o.stopAfter ?? Infinity));
+  const total = (endUpdates - step.updates) * o.batchSize;
+  const progress = new Progress({ total, label: progressLabel(device), unit: 'img', ...o.progress });
   let seconds = 0;
-  let lastLoss = NaN;
-  while (step.updates < o.steps) {
-    const k = Math.min(o.stepsPerCall, o.steps - step.updates);
-    const x = new Float32Array(k * o.batchSize * pixels);
-    const t = new Float32Array(k * o.batchSize);
-    const tgt = new Float32Array(x.length);
-    const label = new BigInt64Array(k * o.batchSize);
-    const weight = new Float32Array(k * o.batchSize);
-    for (let i = 0; i < k; i++) {
-      const rng = new Rng(o.seed * 1_000_003 + step.microSteps + i + 1);
-      const x0 = new Float32Array(o.batchSize * pixels);
-      for (let b = 0; b < o.batchSize; b++) {
-        const pick = rng.int(images.n);
-        x0.set(x0all.subarray(pick * pixels, (pick + 1) * pixels), b * pixels);
-        label[i * o.batchSize + b] = BigInt(rng.next() < o.condDropout ? classNames.length : labelIds[pick]);
-      }
-      const f = diffusionFeeds(o.objective, ab, x0, o.batchSize, rng, o.minSnrGamma);
-      weight.set(f.weight, i * o.batchSize);
-      x.set(f.x, i * f.x.length);
-      tgt.set(f.target, i * f.x.length);
-      t.set(f.t, i * o.batchSize);
-    }
-    const shape = [k, o.batchSize, ...image];
-    const feeds = {
-      x: { dtype: 'f32' as const, shape, data: x }, t: { dtype: 'f32' as const, shape: [k, o.batchSize], data: t },
-      target: { dtype: 'f32' as const, shape, data: tgt },
-      ...(o.classConditional ? { label: { dtype: 'i64' as const, shape: [k, o.batchSize], data: label } } : {}),
-      ...(o.minSnrGamma > 0 ? { weight: { dtype: 'f32' as const, shape: [k, o.batchSize], data: weight } } : {}),
-    };
+  const startUpdates = step.updates;
+  while (step.updates < endUpdates) {
+    // Calls end at multiples of stepsPerCall (and of checkpointEvery), wherever the run was stopped and resumed,
+    // so the EMA is folded at the same updates and a resumed run equals an uninterrupted one.
+    const u = step.updates;
+    const toBoundary = (every: number) => every - (u % every);
+    const k = Math.min(toBoundary(o.stepsPerCall), toBoundary(o.checkpointEvery), endUpdates - u);
     const t0 = performance.now();
-    const r = await step.run(feeds, Array.from({ length: k }, (_, u) => lrAt(step.updates + u)));
+    const r = await step.run(callFeeds(inputs, step.microSteps, k), Array.from({ length: k }, (_, i) => lrAt(u + i)));
     const dt = (performance.now() - t0) / 1000;
-    if (r.nonFinite !== null) throw new SwitchyardError('E_NONFINITE', `training diverged: ${divergence(r)}`, `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`);
+    if (r.nonFinite !== null) {
+      const what = `training diverged: ${divergence(r)}; kept the last checkpoint in ${dir}`;
+      const hint = `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`;
+      throw new SwitchyardError('E_NONFINITE', what, hint);
+    }
     seconds += dt;
-    await step.syncToHost(); // the EMA reads the weights on the host (a no-op on the CPU)
-    foldEma(ema, model.stateDict(), o.emaDecay, k, step.updates);
-    lastLoss = r.losses.reduce((s, l) => s + l, 0) / k;
+    if (step.updates % o.stepsPerCall === 0 || step.updates === o.steps) {
+      await step.syncToHost(); // the EMA reads the weights on the host (a no-op on the CPU)
+      foldEma(ema, model.stateDict(), o.emaDecay, step.updates - emaUpdates, step.updates);
+      emaUpdates = step.updates;
+    }
+    const loss = r.losses.reduce((sum, l) => sum + l, 0) / k;
     const rec = {
-      step: step.updates, loss: lastLoss, lr: lrAt(step.updates - 1), imagesPerSecond: (k * o.batchSize) / dt,
-      msPerStep: (dt * 1000) / k,
+      step: step.updates, loss, lr: lrAt(step.updates - 1),
+      imagesPerSecond: (k * o.batchSize) / dt, msPerStep: (dt * 1000) / k,
     };
+    records.push(rec);
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
-    progress.tick(k * o.batchSize, { step: `${step.updates}/${o.steps}`, loss: lastLoss.toFixed(4) });
+    if (step.updates % o.checkpointEvery === 0 || step.updates === endUpdates) await checkpoint();
+    progress.tick(k * o.batchSize, { step: `${step.updates}/${o.steps}`, loss: loss.toFixed(4) });
   }
   progress.done();
   await step.release();
   await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(step.updates) });
-  await saveWeights(join(dir, EMA_FILE), ema, { updates: String(step.updates), emaDecay: String(o.emaDecay) });
-  const msPerStep = (seconds * 1000) / o.steps;
+  await saveWeights(join(dir, EMA_FILE), ema, { updates: String(emaUpdates), emaDecay: String(o.emaDecay) });
+  const msPerStep = step.updates > startUpdates ? (seconds * 1000) / (step.updates - startUpdates) : NaN;
+  const lastLoss = records.at(-1)?.loss ?? NaN;
   await writeJsonAtomic(join(dir, RUN_FILES.summary), { params: model.parameterCount(), msPerStep, lastLoss, device });
   await finishRunDir(target);
   return { out: o.out, params: model.parameterCount(), msPerStep, lastLoss };

@@ -4,7 +4,7 @@
  * (deterministic) sample `ddpm`/`v` runs on a strided subset of their timesteps; `euler` integrates a `flow` run's
  * velocity from t = 1 (noise) to t = 0. Seeded: the same run, flags and seed give the same images.
  */
-import { writeImageGrid } from '../data/images/index.ts';
+import { type ImageBatch, writeImageGrid } from '../data/images/index.ts';
 import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import type { DeviceChoice } from '../runtime/compile-for.ts';
@@ -21,11 +21,9 @@ import { openRun, RUN_FILES } from './run-dir.ts';
 /** How {@link sampleDiffusion} steps from noise to images. */
 export type Sampler = 'ddpm' | 'ddim' | 'euler';
 
-/** Options of {@link sampleDiffusion}. */
-export interface DiffusionSampleOptions {
-  /** PNG grid to write. */
-  out: string;
-  /** Images to draw (default 16; a grid of ceil(sqrt(n)) columns). */
+/** What to draw from a loaded diffusion run ({@link DiffusionSampler}). */
+export interface DrawOptions {
+  /** Images to draw (default 16). */
   count?: number;
   /** Denoising steps (default 50). */
   steps?: number;
@@ -37,6 +35,16 @@ export interface DiffusionSampleOptions {
   classId?: number;
   /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
   guidance?: number;
+  /** Stops the loop between steps (`E_CANCELLED`): a server's client went away. */
+  signal?: AbortSignal;
+  /** Name fields in errors as JSON request fields (`"sampler"`) instead of `switchyard sample` flags. */
+  jsonNames?: boolean;
+}
+
+/** Options of {@link sampleDiffusion}. */
+export interface DiffusionSampleOptions extends Omit<DrawOptions, 'signal' | 'jsonNames'> {
+  /** PNG grid to write. */
+  out: string;
   /** Use the raw weights instead of the EMA ones. */
   raw?: boolean;
   /** ONNX Runtime intra-op threads. */
@@ -70,6 +78,15 @@ export interface DenoiseLoopOptions {
   steps: number;
   /** Source of DDPM's per-step noise. */
   rng: Rng;
+  /** Checked before every step: an aborted signal ends the loop with `E_CANCELLED`. */
+  signal?: AbortSignal;
+}
+
+/** Throws `E_CANCELLED` once `signal` is aborted. */
+function checkCancelled(signal?: AbortSignal): void {
+  if (!signal?.aborted) return;
+  const what = `sampling cancelled (${String(signal.reason)})`;
+  throw new SwitchyardError('E_CANCELLED', what, 'nothing to do: the request went away');
 }
 
 /**
@@ -87,6 +104,7 @@ export async function denoiseLoop(
   const { objective, steps, rng } = o;
   if (o.sampler === 'euler') {
     for (let k = steps; k > 0; k--) {
+      checkCancelled(o.signal);
       const [t, next] = [k / steps, (k - 1) / steps];
       const v = await predict(x, t);
       x = x.map((xi, i) => xi + (next - t) * v[i]);
@@ -99,6 +117,7 @@ export async function denoiseLoop(
   for (let k = steps; k > 0; k--) {
     const [i, j] = [ts[k], ts[k - 1]];
     if (i === j) continue;
+    checkCancelled(o.signal);
     const out = await predict(x, i / o.timesteps);
     const [a, s, aPrev] = [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i]), Math.sqrt(ab[j])];
     const sigma = eta * Math.sqrt((1 - ab[j]) / (1 - ab[i])) * Math.sqrt(1 - ab[i] / ab[j]);
@@ -114,8 +133,96 @@ export async function denoiseLoop(
   return x;
 }
 
+/** A diffusion run loaded for sampling: its config and a compiled denoiser, drawn from many times. */
+export interface DiffusionSampler {
+  readonly config: DiffusionRunConfig;
+  /** Draws `count` images as a batch in [-1, 1]; draws run one at a time, in call order. */
+  draw(o?: DrawOptions): Promise<ImageBatch>;
+  release(): Promise<void>;
+}
+
 /**
- * Draws images from a diffusion run and writes them as a PNG grid (values in [-1, 1] mapped to 0..255).
+ * Opens a diffusion run (manifest verified) and compiles its denoiser (EMA weights unless `raw`) once, for many
+ * draws: `switchyard sample` draws once, `serve` once per request.
+ *
+ * @example
+ * const s = await loadDiffusionSampler('runs/unet');
+ * const batch = await s.draw({ count: 4, steps: 20, classId: 3 });
+ * await s.release();
+ */
+export async function loadDiffusionSampler(
+  runDir: string, opts: { raw?: boolean; threads?: number; device?: DeviceChoice } = {},
+): Promise<DiffusionSampler> {
+  const run = await openRun(runDir, { kinds: ['unet'] });
+  const cfg = run.config as unknown as DiffusionRunConfig;
+  const classes = cfg.unet.classes;
+  const model = new UNet(cfg.unet);
+  await loadWeightsFile(run.file(!opts.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model), model);
+  const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
+  const spec = diffusionBatchSpec(image, classes > 0);
+  delete spec.target;
+  const compile = { threads: opts.threads, device: opts.device };
+  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, compile);
+  const pixels = image[0] * image[1] * image[2];
+  let queue: Promise<unknown> = Promise.resolve();
+  const draw = async (o: DrawOptions): Promise<ImageBatch> => {
+    const { objective } = cfg.diffusion;
+    /** A setting as the caller wrote it: a request's JSON field, or a flag. */
+    const name = (field: string, flag: string, v: unknown) =>
+      (o.jsonNames ? `"${field}": ${JSON.stringify(v)}` : `${flag} ${v}`);
+    const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
+    if ((sampler === 'euler') !== (objective === 'flow')) {
+      const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
+      const what = `${name('sampler', '--sampler', sampler)} does not fit a ${objective} run (${runDir})`;
+      throw new SwitchyardError('E_USAGE', what, `use ${name('sampler', '--sampler', fits)}`);
+    }
+    if (o.classId !== undefined && o.classId >= classes) {
+      const hint = classes
+        ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
+        : 'this run is unconditional: drop the class';
+      const what = `${name('class', '--class', o.classId)}: the run has ${classes} classes`;
+      throw new SwitchyardError('E_USAGE', what, hint);
+    }
+    const n = o.count ?? 16;
+    const w = o.guidance ?? 1;
+    const guided = classes > 0 && w !== 1;
+    const rows = guided ? 2 * n : n;
+    // Rows n.. (guided) are the null class; without a class the rows take the classes in turn.
+    const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
+    const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
+    /** The model's prediction for x at time t (guided when asked). */
+    const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
+      const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
+      const feeds = {
+        x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
+        t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
+        ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
+      };
+      const out = (await fwd.run(feeds)).out.data as Float32Array;
+      if (!guided) return out;
+      const uncond = n * pixels;
+      return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
+    };
+    const rng = new Rng(o.seed ?? 0);
+    const x0: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
+    const loop = { ...cfg.diffusion, sampler, steps: o.steps ?? 50, rng, signal: o.signal };
+    return { n, channels: image[0], height: image[1], width: image[2], data: await denoiseLoop(predict, x0, loop) };
+  };
+  return {
+    config: cfg,
+    draw(o = {}) {
+      // One draw at a time: the compiled denoiser is not re-entrant.
+      const next = queue.then(() => draw(o));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    release: () => fwd.release(),
+  };
+}
+
+/**
+ * Draws images from a diffusion run and writes them as a PNG grid of ceil(sqrt(count)) columns (values in
+ * [-1, 1] mapped to 0..255).
  *
  * @example
  * await sampleDiffusion('runs/unet', { out: 'grid.png', steps: 20, sampler: 'ddim', seed: 1, classId: 3 });
@@ -123,59 +230,13 @@ export async function denoiseLoop(
 export async function sampleDiffusion(
   runDir: string, o: DiffusionSampleOptions,
 ): Promise<{ width: number; height: number; images: Float32Array }> {
-  const run = await openRun(runDir, { kinds: ['unet'] });
-  const cfg = run.config as unknown as DiffusionRunConfig;
-  const { objective } = cfg.diffusion;
-  const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
-  if ((sampler === 'euler') !== (objective === 'flow')) {
-    const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
-    const what = `--sampler ${sampler} does not fit a ${objective} run (${runDir})`;
-    throw new SwitchyardError('E_USAGE', what, `use --sampler ${fits}`);
-  }
-  const classes = cfg.unet.classes;
-  if (o.classId !== undefined && o.classId >= classes) {
-    const hint = classes
-      ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
-      : 'this run is unconditional: drop --class';
-    throw new SwitchyardError('E_USAGE', `--class ${o.classId}: the run has ${classes} classes`, hint);
-  }
-  const n = o.count ?? 16;
-  const steps = o.steps ?? 50;
-  const w = o.guidance ?? 1;
-  const model = new UNet(cfg.unet);
-  await loadWeightsFile(run.file(!o.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model), model);
-  const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
-  const spec = diffusionBatchSpec(image, classes > 0);
-  delete spec.target;
-  const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: o.threads, device: o.device });
-  const pixels = image[0] * image[1] * image[2];
-  const guided = classes > 0 && w !== 1;
-  const rows = guided ? 2 * n : n;
-  // Rows n.. (guided) are the null class; without --class the rows take the classes in turn.
-  const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
-  const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
-  /** The model's prediction for x at time t (guided when asked). */
-  const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
-    const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
-    const feeds = {
-      x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
-      t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
-      ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
-    };
-    const out = (await fwd.run(feeds)).out.data as Float32Array;
-    if (!guided) return out;
-    const uncond = n * pixels;
-    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
-  };
-  const rng = new Rng(o.seed ?? 0);
-  let x: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
+  const sampler = await loadDiffusionSampler(runDir, o);
+  let batch: ImageBatch;
   try {
-    x = await denoiseLoop(predict, x, { ...cfg.diffusion, sampler, steps, rng });
+    batch = await sampler.draw(o);
   } finally {
-    await fwd.release();
+    await sampler.release();
   }
-  const cols = Math.ceil(Math.sqrt(n));
-  const batch = { n, channels: image[0], height: image[1], width: image[2], data: x };
-  const size = await writeImageGrid(batch, cols, o.out, { range: [-1, 1] });
-  return { ...size, images: x };
+  const size = await writeImageGrid(batch, Math.ceil(Math.sqrt(batch.n)), o.out, { range: [-1, 1] });
+  return { ...size, images: batch.data };
 }

@@ -29,6 +29,8 @@ export const RUN_FILES = {
   summary: 'metrics.json',
   checkpoint: 'checkpoint',
   best: 'best.safetensors',
+  /** A diffusion run's exponential moving average of the weights (sampling uses it). */
+  ema: 'ema.safetensors',
   state: 'state.json',
   /** A language-model run's tokenizer as a Hugging Face `tokenizer.json`. */
   tokenizer: 'tokenizer.json',

@@ -1,4 +1,5 @@
 import { appendFile, mkdir } from 'node:fs/promises';
+import { MAX_IMAGE_PIXELS_RANGE } from '../data/images/image.ts';
 import { join } from 'node:path';
 import type { Table } from '../data/csv.ts';
 import { readTable } from '../data/readers/index.ts';
@@ -78,7 +79,7 @@ export const TABULAR_TRAIN_RANGES = {
   textBuckets: { flag: '--text-buckets', min: 1, max: 1 << 18, integer: true },
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
   maxParams: { flag: '--max-params', min: 1, integer: true },
-  maxImagePixels: { flag: '--max-image-pixels', min: 1, integer: true },
+  maxImagePixels: MAX_IMAGE_PIXELS_RANGE,
   ...COMMON_RANGES,
 } as const;
 

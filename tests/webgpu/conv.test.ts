@@ -1,7 +1,9 @@
 /** The conv ops' WGSL kernels against the float64 reference: stride, padding, dilation, groups, and a gradient graph. */
 import { describe, it } from 'vitest';
 import { add, apply1, backward, conv2d, convTranspose2d, mul, reduceSum } from '../../src/core/index.ts';
-import { avgPool2d, groupNorm, maxPool2d, timestepEmbedding, upsampleNearest2d } from '../../src/nn/index.ts';
+import {
+  avgPool2d, groupNorm, maxPool2d, timestepEmbedding, upsampleBilinear2d, upsampleNearest2d,
+} from '../../src/nn/index.ts';
 import { randn } from '../runtime/ort-helpers.ts';
 import { expectGpuFamilyCovered, gpuCase, probeDevice } from './helpers.ts';
 
@@ -32,12 +34,13 @@ describe.skipIf(!gpu)(title('WebGPU vs reference: conv'), () => {
     }, { x: randn([2, 4, 6, 5], 5), w: randn([4, 2, 3, 2], 6), r: randn([2, 4, 3, 4], 7) });
   });
 
-  it('the feature-map compositions: groupNorm, max/avg pooling with padding, upsampling, timestep embeddings', async () => {
+  it('the feature-map compositions: groupNorm, pooling with padding, nearest/bilinear upsampling, timestep embeddings', async () => {
     await gpuCase(gpu!, (g) => {
       const x = g.input('x', 'f32', [2, 4, 5, 4]);
       return {
         gn: groupNorm(x, 2, g.input('w', 'f32', [4]), g.input('b', 'f32', [4])), max: maxPool2d(x, 3, 2, 1), avg: avgPool2d(x, 2),
-        up: upsampleNearest2d(x, 2), emb: timestepEmbedding(g.input('t', 'f32', [3]), 7),
+        up: upsampleNearest2d(x, 2), bilinear: upsampleBilinear2d(x, 2),
+        emb: timestepEmbedding(g.input('t', 'f32', [3]), 7),
       };
     }, { x: randn([2, 4, 5, 4], 8), w: randn([4], 9), b: randn([4], 10), t: randn([3], 11, 0, 50) });
   });

@@ -30,6 +30,14 @@ export interface Image {
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 /**
+ * The range of `--max-image-pixels` (train, predict, `train --model unet`, serve), for the `*_RANGES` tables.
+ *
+ * @example
+ * const RANGES = { maxImagePixels: MAX_IMAGE_PIXELS_RANGE };
+ */
+export const MAX_IMAGE_PIXELS_RANGE = { flag: '--max-image-pixels', min: 1, integer: true } as const;
+
+/**
  * The file formats {@link decodeImage} reads.
  *
  * @example
