@@ -26,6 +26,16 @@ import { divergence, TrainStep } from './step.ts';
 /** The EMA weights file of a diffusion run (beside `model.safetensors`; sampling prefers it). */
 export const EMA_FILE = 'ema.safetensors';
 
+/**
+ * The file of the EMA weights kept after `updates` updates (see `snapshots` of {@link trainDiffusion}).
+ *
+ * @example
+ * emaSnapshotFile(500); // 'ema-500.safetensors'
+ */
+export function emaSnapshotFile(updates: number): string {
+  return `ema-${updates}.safetensors`;
+}
+
 /** Options of {@link trainDiffusion}. */
 export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stopAfter'> {
   /** A built-in image dataset: `mnist` or `fashion-mnist`. */
@@ -60,6 +70,8 @@ export interface DiffusionTrainOptions extends Omit<RunOptions, 'resume' | 'stop
   seed?: number;
   /** Updates per ONNX Runtime call (default 8). */
   stepsPerCall?: number;
+  /** Also keep the EMA weights after these updates, as `ema-<updates>.safetensors` (a quality-vs-steps curve). */
+  snapshots?: number[];
 }
 
 /**
@@ -90,7 +102,7 @@ export interface DiffusionRunConfig {
   /** Class names in label-id order (class-conditional runs); id `names.length` is the null class. */
   classNames: string[];
   diffusion: { objective: DiffusionObjective; schedule: NoiseSchedule; timesteps: number };
-  train: Required<Omit<DiffusionTrainOptions, 'progress' | 'force' | 'threads' | 'device' | 'out' | 'limit'>> & { limit: number | null; images: number };
+  train: Required<Omit<DiffusionTrainOptions, 'progress' | 'force' | 'threads' | 'device' | 'out' | 'limit' | 'snapshots'>> & { limit: number | null; images: number };
   seed: number;
   created: string;
 }
@@ -168,8 +180,13 @@ export async function trainDiffusion(
   const progress = new Progress({ total: o.steps * o.batchSize, label: progressLabel(device), unit: 'img', ...o.progress });
   let seconds = 0;
   let lastLoss = NaN;
+  const snapshots = [...new Set(o.snapshots ?? [])].filter((n) => n < o.steps).sort((a, b) => a - b);
+  const bad = snapshots.find((n) => !(Number.isInteger(n) && n >= 1));
+  if (bad !== undefined) throw new SwitchyardError('E_USAGE', `snapshots: ${bad} is not a whole number >= 1`, 'e.g. [250, 500]');
   while (step.updates < o.steps) {
-    const k = Math.min(o.stepsPerCall, o.steps - step.updates);
+    // A call stops at the next snapshot, so its EMA is the one after exactly that many updates.
+    const until = snapshots.find((n) => n > step.updates) ?? o.steps;
+    const k = Math.min(o.stepsPerCall, until - step.updates);
     const x = new Float32Array(k * o.batchSize * pixels);
     const t = new Float32Array(k * o.batchSize);
     const tgt = new Float32Array(x.length);
@@ -210,6 +227,9 @@ export async function trainDiffusion(
     };
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
     progress.tick(k * o.batchSize, { step: `${step.updates}/${o.steps}`, loss: lastLoss.toFixed(4) });
+    if (snapshots.includes(step.updates)) {
+      await saveWeights(join(dir, emaSnapshotFile(step.updates)), ema, { updates: String(step.updates), emaDecay: String(o.emaDecay) });
+    }
   }
   progress.done();
   await step.release();

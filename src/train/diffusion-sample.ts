@@ -14,9 +14,9 @@ import {
   alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule,
 } from './diffusion.ts';
 import type { DiffusionRunConfig } from './diffusion-run.ts';
-import { EMA_FILE } from './diffusion-run.ts';
+import { EMA_FILE, emaSnapshotFile } from './diffusion-run.ts';
 import { Forward } from './forward.ts';
-import { openRun, RUN_FILES } from './run-dir.ts';
+import { type OpenedRun, openRun, RUN_FILES } from './run-dir.ts';
 
 /** How {@link sampleDiffusion} steps from noise to images. */
 export type Sampler = 'ddpm' | 'ddim' | 'euler';
@@ -37,8 +37,12 @@ export interface DiffusionSampleOptions {
   classId?: number;
   /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
   guidance?: number;
+  /** Images denoised per batch (default 256; the first batch's noise is the seed's own stream). */
+  batch?: number;
   /** Use the raw weights instead of the EMA ones. */
   raw?: boolean;
+  /** Use the EMA weights kept after this many updates (a `snapshots` entry of the training run). */
+  snapshot?: number;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
   /** Where the denoiser runs (default `cpu`; see {@link DeviceChoice}). */
@@ -57,6 +61,7 @@ export const SAMPLE_RANGES = {
   guidance: { flag: '--guidance', min: 0, max: 100 },
   seed: { flag: '--seed', min: 0, max: 4294967295, integer: true },
   classId: { flag: '--class', min: 0, integer: true },
+  batch: { flag: '--batch', min: 1, max: 4096, integer: true },
 } as const;
 
 /** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
@@ -114,6 +119,59 @@ export async function denoiseLoop(
   return x;
 }
 
+/** The weights file of the run that `o` asks for: a snapshot, the raw weights, or the EMA ones (the default). */
+function weightsFile(run: OpenedRun, o: DiffusionSampleOptions): string {
+  if (o.snapshot === undefined) return !o.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model;
+  const file = emaSnapshotFile(o.snapshot);
+  if (!run.lists(file)) {
+    const what = `--snapshot ${o.snapshot}: the run keeps no EMA weights after ${o.snapshot} updates`;
+    throw new SwitchyardError('E_USAGE', what, 'train with snapshots at that step, or drop --snapshot');
+  }
+  return file;
+}
+
+/**
+ * The denoiser's prediction for a batch x at time t, with classifier-free guidance when `w` is not 1: the batch
+ * runs twice, with its class ids `ids` and with the null class, mixed as uncond + w (cond - uncond).
+ */
+function guidedPredictor(
+  fwd: Forward, image: [number, number, number], ids: Int32Array | null, classes: number, w: number,
+): (x: Float32Array, t: number) => Promise<Float32Array> {
+  const pixels = image[0] * image[1] * image[2];
+  const guided = ids !== null && w !== 1;
+  return async (x, t) => {
+    const n = x.length / pixels;
+    const rows = guided ? 2 * n : n;
+    const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
+    // Rows n.. (guided) are the null class.
+    const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i >= n || !ids ? classes : ids[i]));
+    const feeds = {
+      x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
+      t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
+      ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
+    };
+    const out = (await fwd.run(feeds)).out.data as Float32Array;
+    if (!guided) return out;
+    const uncond = n * pixels;
+    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
+  };
+}
+
+/** What {@link sampleDiffusion} drew. */
+export interface DiffusionSamples {
+  /** Size of the PNG grid written. */
+  width: number;
+  height: number;
+  /** The images, [count, C, H, W] with values in [-1, 1] (not clipped). */
+  images: Float32Array;
+  /** The class id each image was drawn for (null for an unconditional run). */
+  labels: Int32Array | null;
+  /** The run's class names by id. */
+  classNames: string[];
+  /** The dataset the run was trained on (`--data`). */
+  data: string;
+}
+
 /**
  * Draws images from a diffusion run and writes them as a PNG grid (values in [-1, 1] mapped to 0..255).
  *
@@ -122,7 +180,7 @@ export async function denoiseLoop(
  */
 export async function sampleDiffusion(
   runDir: string, o: DiffusionSampleOptions,
-): Promise<{ width: number; height: number; images: Float32Array }> {
+): Promise<DiffusionSamples> {
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
   const { objective } = cfg.diffusion;
@@ -143,39 +201,31 @@ export async function sampleDiffusion(
   const steps = o.steps ?? 50;
   const w = o.guidance ?? 1;
   const model = new UNet(cfg.unet);
-  await loadWeightsFile(run.file(!o.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model), model);
+  await loadWeightsFile(run.file(weightsFile(run, o)), model);
   const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
   const spec = diffusionBatchSpec(image, classes > 0);
   delete spec.target;
   const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, { threads: o.threads, device: o.device });
   const pixels = image[0] * image[1] * image[2];
-  const guided = classes > 0 && w !== 1;
-  const rows = guided ? 2 * n : n;
-  // Rows n.. (guided) are the null class; without --class the rows take the classes in turn.
-  const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
-  const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
-  /** The model's prediction for x at time t (guided when asked). */
-  const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
-    const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
-    const feeds = {
-      x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
-      t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
-      ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
-    };
-    const out = (await fwd.run(feeds)).out.data as Float32Array;
-    if (!guided) return out;
-    const uncond = n * pixels;
-    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
-  };
-  const rng = new Rng(o.seed ?? 0);
-  let x: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
+  // Without --class the images take the classes in turn.
+  const labels = classes > 0 ? Int32Array.from({ length: n }, (_, i) => o.classId ?? i % classes) : null;
+  const x = new Float32Array(n * pixels);
+  const chunk = o.batch ?? 256;
   try {
-    x = await denoiseLoop(predict, x, { ...cfg.diffusion, sampler, steps, rng });
+    for (let start = 0; start < n; start += chunk) {
+      const rows = Math.min(chunk, n - start);
+      const ids = labels?.subarray(start, start + rows) ?? null;
+      // The first chunk's stream is the seed's own, so a count within one chunk draws what it always drew.
+      const rng = new Rng(start === 0 ? (o.seed ?? 0) : (o.seed ?? 0) * 1_000_003 + start);
+      const noise = Float32Array.from({ length: rows * pixels }, () => rng.normal());
+      const predict = guidedPredictor(fwd, image, ids, classes, w);
+      x.set(await denoiseLoop(predict, noise, { ...cfg.diffusion, sampler, steps, rng }), start * pixels);
+    }
   } finally {
     await fwd.release();
   }
   const cols = Math.ceil(Math.sqrt(n));
   const batch = { n, channels: image[0], height: image[1], width: image[2], data: x };
   const size = await writeImageGrid(batch, cols, o.out, { range: [-1, 1] });
-  return { ...size, images: x };
+  return { ...size, images: x, labels, classNames: cfg.classNames, data: cfg.train.data };
 }
