@@ -80,7 +80,7 @@ export const SAMPLE_SPEC = {
   class: { type: 'number', ...SAMPLE_RANGES.classId, help: 'class id to draw (class-conditional runs; default: in turn)' },
   guidance: { type: 'number', ...SAMPLE_RANGES.guidance, default: 1, help: 'classifier-free guidance weight (1: none)' },
   raw: { type: 'boolean', help: 'sample with the raw weights instead of the EMA ones' },
-  snapshot: { type: 'number', min: 1, integer: true, help: 'sample the EMA weights kept after N updates (ema-N.safetensors)' },
+  snapshot: { type: 'number', ...SAMPLE_RANGES.snapshot, help: 'sample the EMA weights kept after N updates (ema-N.safetensors)' },
   batch: { type: 'number', ...SAMPLE_RANGES.batch, default: 256, help: 'images denoised per batch' },
   fid: { type: 'boolean', help: 'score the samples: classifier FID (not Inception FID) vs the MNIST test split, and accuracy' },
   threads: THREADS_FLAG,

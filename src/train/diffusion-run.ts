@@ -137,6 +137,8 @@ export async function trainDiffusion(
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
+  const bad = (o.snapshots ?? []).find((n) => !(Number.isInteger(n) && n >= 1));
+  if (bad !== undefined) throw new SwitchyardError('E_USAGE', `snapshots: ${bad} is not a whole number >= 1`, 'e.g. [250, 500]');
   if (o.minSnrGamma > 0 && o.objective === 'flow') minSnrWeight('flow', 1, 1, o.minSnrGamma);
   const builtin = parseBuiltinImageName(o.data);
   if (!builtin) {
@@ -181,8 +183,6 @@ export async function trainDiffusion(
   let seconds = 0;
   let lastLoss = NaN;
   const snapshots = [...new Set(o.snapshots ?? [])].filter((n) => n < o.steps).sort((a, b) => a - b);
-  const bad = snapshots.find((n) => !(Number.isInteger(n) && n >= 1));
-  if (bad !== undefined) throw new SwitchyardError('E_USAGE', `snapshots: ${bad} is not a whole number >= 1`, 'e.g. [250, 500]');
   while (step.updates < o.steps) {
     // A call stops at the next snapshot, so its EMA is the one after exactly that many updates.
     const until = snapshots.find((n) => n > step.updates) ?? o.steps;

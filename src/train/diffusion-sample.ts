@@ -8,6 +8,7 @@ import { writeImageGrid } from '../data/images/index.ts';
 import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { checkRanges } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile } from './checkpoint.ts';
 import {
@@ -62,6 +63,7 @@ export const SAMPLE_RANGES = {
   seed: { flag: '--seed', min: 0, max: 4294967295, integer: true },
   classId: { flag: '--class', min: 0, integer: true },
   batch: { flag: '--batch', min: 1, max: 4096, integer: true },
+  snapshot: { flag: '--snapshot', min: 1, integer: true },
 } as const;
 
 /** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
@@ -181,6 +183,7 @@ export interface DiffusionSamples {
 export async function sampleDiffusion(
   runDir: string, o: DiffusionSampleOptions,
 ): Promise<DiffusionSamples> {
+  checkRanges(o, SAMPLE_RANGES);
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
   const { objective } = cfg.diffusion;

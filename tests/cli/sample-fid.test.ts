@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainDiffusion } from '../../src/train/diffusion-run.ts';
+import { sampleDiffusion } from '../../src/train/diffusion-sample.ts';
 import { cli, expectBadInput, expectOk, tmp } from './helpers.ts';
 
 describe('switchyard sample --fid and --snapshot', () => {
@@ -41,5 +42,15 @@ describe('switchyard sample --fid and --snapshot', () => {
     expect(grid('s2.png', ['--snapshot', '2']).equals(grid('final.png', []))).toBe(false);
     expect(grid('s2b.png', ['--snapshot', '2']).equals(grid('s2.png', ['--snapshot', '2']))).toBe(true);
     expectBadInput(cli(['sample', '--model', run, '--out', join(dir, 'x.png'), '--snapshot', '3']), /--snapshot 3/);
+    expectBadInput(cli(['sample', '--model', run, '--out', join(dir, 'x.png'), '--snapshot', '0']), /--snapshot/);
   }, 180_000);
+
+  it('refuses bad snapshots and batches in the library before writing anything', async () => {
+    const out = join(dir, 'never');
+    const train = { data: 'mnist', out, steps: 4, progress: { enabled: false } };
+    await expect(trainDiffusion({ ...train, snapshots: [0] })).rejects.toMatchObject({ code: 'E_USAGE', message: /snapshots: 0/ });
+    await expect(trainDiffusion({ ...train, snapshots: [1.5] })).rejects.toMatchObject({ code: 'E_USAGE' });
+    expect(existsSync(out)).toBe(false);
+    await expect(sampleDiffusion(run, { out: join(dir, 'y.png'), batch: 0 })).rejects.toMatchObject({ code: 'E_USAGE', message: /--batch/ });
+  });
 });
