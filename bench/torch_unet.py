@@ -198,10 +198,10 @@ def main():
         opt.step()
         loss_value = loss.item()
         times.append((time.perf_counter() - t0) * 1000)
-        # The EMA of src/train/diffusion-run.ts: folded once per ORT call there (8 updates, fewer to stop at a
-        # snapshot or the end) with the decay warmed up as min(decay, (1 + n) / (10 + n)), raised to the call's updates.
+        # The EMA of src/train/diffusion-run.ts: folded at multiples of --steps-per-call (8), at the snapshots and at
+        # the end, with the decay warmed up as min(decay, (1 + n) / (10 + n)), raised to the updates since the last fold.
         done = update + 1
-        if done == min([last_fold + 8, steps] + [s for s in snapshots if s > last_fold]):
+        if done % 8 == 0 or done == steps or done in snapshots:
             d = min(spec["emaDecay"], (1 + done) / (10 + done)) ** (done - last_fold)
             last_fold = done
             with torch.no_grad():
