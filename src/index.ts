@@ -39,8 +39,20 @@ export {
   alphaBarSchedule, diffusionBatchSpec, diffusionFeeds, diffusionLoss, DIFFUSION_OBJECTIVES, type DiffusionObjective,
   minSnrWeight, type NoiseSchedule,
 } from './train/diffusion.ts';
-export { DIFFUSION_TRAIN_RANGES, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
-export { denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions } from './train/diffusion-sample.ts';
+export { DIFFUSION_TRAIN_RANGES, emaSnapshotFile, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
+export {
+  denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions, type DiffusionSamples,
+} from './train/diffusion-sample.ts';
+export { ConvClassifier, MNIST_CLASSIFIER_CONFIG, type ConvClassifierConfig } from './models/conv-classifier.ts';
+export {
+  runConvClassifier, trainConvClassifier, type ConvClassifierOutputs, type ConvClassifierRecipe,
+} from './train/image-classifier.ts';
+export {
+  classifierFid, CLASSIFIER_FID_KIND, type ClassifierFidOptions, type ClassifierFidResult,
+} from './eval/classifier-fid.ts';
+export {
+  loadReferenceClassifier, MNIST_REFERENCE_RECIPE, mnistSplitImages, type ReferenceClassifier, type ReferenceRecord,
+} from './eval/reference-classifier.ts';
 export { GPT, GPT_PRESETS, type GptConfig } from './models/gpt.ts';
 export {
   readInitSource, applyInitSource, loadInitMap, initReportLine, type InitFromOptions, type InitNameMap, type InitSource,

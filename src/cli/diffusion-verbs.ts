@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { DIFFUSION_OBJECTIVES, type NoiseSchedule } from '../train/diffusion.ts';
 import { DIFFUSION_TRAIN_RANGES, trainDiffusion } from '../train/diffusion-run.ts';
-import { SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
+import { type DiffusionSamples, SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
+import { classifierFid, type ClassifierFidResult } from '../eval/classifier-fid.ts';
+import { parseBuiltinImageName } from '../data/images/builtin.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { checkOutputs } from '../util/paths.ts';
 import { MAX_IMAGE_PIXELS_FLAG } from './train-verbs.ts';
@@ -91,9 +93,31 @@ export const SAMPLE_SPEC = {
   class: { type: 'number', ...SAMPLE_RANGES.classId, help: 'class id to draw (class-conditional runs; default: in turn)' },
   guidance: { type: 'number', ...SAMPLE_RANGES.guidance, default: 1, help: 'classifier-free guidance weight (1: none)' },
   raw: { type: 'boolean', help: 'sample with the raw weights instead of the EMA ones' },
+  snapshot: { type: 'number', ...SAMPLE_RANGES.snapshot, help: 'sample the EMA weights kept after N updates (ema-N.safetensors)' },
+  batch: { type: 'number', ...SAMPLE_RANGES.batch, default: 256, help: 'images denoised per batch' },
+  fid: { type: 'boolean', help: 'score the samples: classifier FID (not Inception FID) vs the MNIST test split, and accuracy' },
   threads: THREADS_FLAG,
   device: DEVICE_FLAG,
 } as const;
+
+/** The classifier FID of a run's samples (E_USAGE unless the run was trained on MNIST, the reference's data). */
+async function scoreSamples(r: DiffusionSamples, run: string, threads?: number): Promise<ClassifierFidResult> {
+  if (parseBuiltinImageName(r.data)?.name !== 'mnist') {
+    const what = `--fid: ${run} was trained on ${r.data}; the reference classifier of the classifier FID knows MNIST only`;
+    throw new SwitchyardError('E_USAGE', what, 'drop --fid, or sample a run trained with --data mnist');
+  }
+  const n = r.images.length / (28 * 28); // MNIST images, checked above
+  if (n < 2) throw new SwitchyardError('E_USAGE', '--fid needs --count >= 2', 'e.g. --count 1000');
+  const digits = r.labels && Int32Array.from(r.labels, (id) => Number(r.classNames[id]));
+  const images = { n, channels: 1, height: 28, width: 28, data: r.images };
+  return classifierFid(images, { labels: digits, range: [-1, 1], threads });
+}
+
+/** The human lines of a classifier FID. */
+function describeFid(f: ClassifierFidResult): string {
+  const acc = f.accuracy === null ? '' : `; the reference classifier reads the digit asked for in ${(100 * f.accuracy).toFixed(1)}%`;
+  return `${f.kind}: ${f.fid.toFixed(2)} (${f.samples} samples vs ${f.real.images} MNIST test images${acc})\n`;
+}
 
 /** `switchyard sample` */
 export async function sampleVerb(argv: string[]): Promise<number> {
@@ -107,9 +131,13 @@ export async function sampleVerb(argv: string[]): Promise<number> {
   const sampler = a.sampler === undefined ? undefined : oneOf<Sampler>('--sampler', a.sampler, ['ddpm', 'ddim', 'euler']);
   const r = await sampleDiffusion(a.model, {
     out: a.out, count: a.count, steps: a.steps, sampler, seed: a.seed, classId: a.class, guidance: a.guidance,
-    raw: a.raw, threads: a.threads, device: a.device,
+    raw: a.raw, snapshot: a.snapshot, batch: a.batch, threads: a.threads, device: a.device,
   });
-  if (a.json) emitJson({ ok: true, out: a.out, width: r.width, height: r.height, count: a.count });
-  else process.stdout.write(`wrote ${a.out} (${a.count} images, ${r.width}x${r.height})\n`);
+  const fid = a.fid ? await scoreSamples(r, a.model, a.threads) : undefined;
+  if (a.json) emitJson({ ok: true, out: a.out, width: r.width, height: r.height, count: a.count, ...(fid ? { fid } : {}) });
+  else {
+    process.stdout.write(`wrote ${a.out} (${a.count} images, ${r.width}x${r.height})\n`);
+    if (fid) process.stdout.write(describeFid(fid));
+  }
   return 0;
 }

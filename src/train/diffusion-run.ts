@@ -31,6 +31,16 @@ import { divergence, TrainStep } from './step.ts';
 /** The EMA weights file of a diffusion run (beside `model.safetensors`; sampling prefers it). */
 export const EMA_FILE = RUN_FILES.ema;
 
+/**
+ * The file of the EMA weights kept after `updates` updates (see `snapshots` of {@link trainDiffusion}).
+ *
+ * @example
+ * emaSnapshotFile(500); // 'ema-500.safetensors'
+ */
+export function emaSnapshotFile(updates: number): string {
+  return `ema-${updates}.safetensors`;
+}
+
 /** Options of {@link trainDiffusion}. */
 export interface DiffusionTrainOptions extends RunOptions {
   /** `mnist`, `fashion-mnist` (each also `:test`) or a folder of PNG/JPEG images (labels from sub-folders). */
@@ -75,6 +85,11 @@ export interface DiffusionTrainOptions extends RunOptions {
   stepsPerCall?: number;
   /** Save `checkpoint/` (weights, optimizer, EMA) every this many updates, for `resume` (default 100). */
   checkpointEvery?: number;
+  /**
+   * Also keep the EMA weights after these updates, as `ema-<updates>.safetensors` (a quality-vs-steps curve); the
+   * EMA is also folded in there. Kept in the config: a resumed run writes the ones it has not reached yet.
+   */
+  snapshots?: number[];
 }
 
 /**
@@ -110,7 +125,7 @@ export interface DiffusionRunConfig {
   /** Class names in label-id order (class-conditional runs); id `names.length` is the null class. */
   classNames: string[];
   diffusion: { objective: DiffusionObjective; schedule: NoiseSchedule; timesteps: number };
-  train: DiffusionHyperParameters & { limit: number | null; images: number };
+  train: DiffusionHyperParameters & { limit: number | null; images: number; snapshots?: number[] };
   /** The split of a built-in dataset the run trained on. */
   dataset?: DatasetSplitRecord;
   seed: number;
@@ -119,7 +134,7 @@ export interface DiffusionRunConfig {
 
 /** The options a run keeps in its config and a resumed run reuses. */
 type DiffusionHyperParameters = Required<Omit<DiffusionTrainOptions, keyof RunOptions | 'out' | 'limit' | 'imageSize'
-  | 'channels' | 'maxImagePixels' | 'checkpointEvery' | 'upsample'>>;
+  | 'channels' | 'maxImagePixels' | 'checkpointEvery' | 'upsample' | 'snapshots'>>;
 
 const DEFAULTS = {
   objective: 'ddpm' as DiffusionObjective, schedule: 'cosine' as NoiseSchedule, timesteps: 1000,
@@ -211,12 +226,15 @@ function classesOf(data: DiffusionImages, o: { data: string; classConditional: b
  * Trains a U-Net denoiser on images and writes the run (see the module comment). Progress goes to stderr;
  * `metrics.jsonl` gets one record per ONNX Runtime call (mean loss, images/s, ms per update). `checkpoint/`
  * (weights, optimizer state, EMA) is saved every `checkpointEvery` updates and when the invocation ends, and
- * `resume` continues from it exactly: the resumed run's weights and EMA equal an uninterrupted run's.
+ * `resume` continues from it exactly: the resumed run's weights and EMA equal an uninterrupted run's. With
+ * `snapshots`, the EMA after each of those updates is kept as `ema-<updates>.safetensors` (listed in the manifest;
+ * `switchyard sample --snapshot`), also by a resumed invocation that reaches it.
  *
  * @example
  * await trainDiffusion({ data: 'mnist', out: 'runs/unet', objective: 'flow', steps: 2000, classConditional: true });
  * await trainDiffusion({ data: 'photos/', out: 'runs/photos', imageSize: 32, stopAfter: 500 });
  * await trainDiffusion({ data: 'photos/', out: 'runs/photos', resume: true });
+ * await trainDiffusion({ data: 'mnist', out: 'runs/curve', steps: 1000, snapshots: [250, 500] });
  */
 export async function trainDiffusion(
   opts: DiffusionTrainOptions,
@@ -224,10 +242,19 @@ export async function trainDiffusion(
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   let o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
+  const bad = (o.snapshots ?? []).find((n) => !(Number.isInteger(n) && n >= 1));
+  if (bad !== undefined) {
+    throw new SwitchyardError('E_USAGE', `snapshots: ${bad} is not a whole number >= 1`, 'e.g. [250, 500]');
+  }
   const target = await prepareRunDir(o.out, o);
   const { saved, text } = await runConfig(o);
   let cfgText = text;
-  if (saved) o = { ...o, ...saved.train, limit: saved.train.limit ?? undefined };
+  if (saved) {
+    const { limit, snapshots, ...train } = saved.train;
+    o = { ...o, ...train, limit: limit ?? undefined, snapshots: snapshots ?? [] };
+  }
+  // Snapshots before the end (the EMA at the end is ema.safetensors), in order.
+  const snapshots = [...new Set(o.snapshots ?? [])].filter((n) => n < o.steps).sort((a, b) => a - b);
   if (o.minSnrGamma > 0 && o.objective === 'flow') minSnrWeight('flow', 1, 1, o.minSnrGamma);
   const data = await readDiffusionImages(o.data, {
     size: saved?.unet.imageSize ?? o.imageSize ?? UNET_PRESETS[o.preset].imageSize,
@@ -267,7 +294,7 @@ export async function trainDiffusion(
       data: o.data, objective: o.objective, schedule: o.schedule, timesteps: o.timesteps, preset: o.preset,
       classConditional: o.classConditional, minSnrGamma: o.minSnrGamma, condDropout: o.condDropout, steps: o.steps,
       batchSize: o.batchSize, lr: o.lr, emaDecay: o.emaDecay, seed: o.seed, stepsPerCall: o.stepsPerCall,
-      limit: o.limit ?? null, images: data.n,
+      limit: o.limit ?? null, images: data.n, ...(snapshots.length ? { snapshots } : {}),
     };
     const cfg: DiffusionRunConfig = {
       format: 'switchyard.run', version: 1, kind: 'unet', unet, classNames,
@@ -289,11 +316,12 @@ export async function trainDiffusion(
   let seconds = 0;
   const startUpdates = step.updates;
   while (step.updates < endUpdates) {
-    // Calls end at multiples of stepsPerCall (and of checkpointEvery), wherever the run was stopped and resumed,
-    // so the EMA is folded at the same updates and a resumed run equals an uninterrupted one.
+    // Calls end at multiples of stepsPerCall (and of checkpointEvery) and at the snapshots, wherever the run was
+    // stopped and resumed, so the EMA is folded at the same updates and a resumed run equals an uninterrupted one.
     const u = step.updates;
     const toBoundary = (every: number) => every - (u % every);
-    const k = Math.min(toBoundary(o.stepsPerCall), toBoundary(o.checkpointEvery), endUpdates - u);
+    const toSnapshot = (snapshots.find((n) => n > u) ?? Infinity) - u;
+    const k = Math.min(toBoundary(o.stepsPerCall), toBoundary(o.checkpointEvery), toSnapshot, endUpdates - u);
     const t0 = performance.now();
     const r = await step.run(callFeeds(inputs, step.microSteps, k), Array.from({ length: k }, (_, i) => lrAt(u + i)));
     const dt = (performance.now() - t0) / 1000;
@@ -303,7 +331,8 @@ export async function trainDiffusion(
       throw new SwitchyardError('E_NONFINITE', what, hint);
     }
     seconds += dt;
-    if (step.updates % o.stepsPerCall === 0 || step.updates === o.steps) {
+    const snapshot = snapshots.includes(step.updates);
+    if (step.updates % o.stepsPerCall === 0 || step.updates === o.steps || snapshot) {
       await step.syncToHost(); // the EMA reads the weights on the host (a no-op on the CPU)
       foldEma(ema, model.stateDict(), o.emaDecay, step.updates - emaUpdates, step.updates);
       emaUpdates = step.updates;
@@ -315,6 +344,10 @@ export async function trainDiffusion(
     };
     records.push(rec);
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+    if (snapshot) {
+      const meta = { updates: String(step.updates), emaDecay: String(o.emaDecay) };
+      await saveWeights(join(dir, emaSnapshotFile(step.updates)), ema, meta); // before the checkpoint that passes it
+    }
     if (step.updates % o.checkpointEvery === 0 || step.updates === endUpdates) await checkpoint();
     progress.tick(k * o.batchSize, { step: `${step.updates}/${o.steps}`, loss: loss.toFixed(4) });
   }

@@ -8,15 +8,16 @@ import { type ImageBatch, writeImageGrid } from '../data/images/index.ts';
 import { UNet } from '../models/unet.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import type { DeviceChoice } from '../runtime/compile-for.ts';
+import { checkRanges } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
 import { loadWeightsFile } from './checkpoint.ts';
 import {
   alphaBarSchedule, denoise, diffusionBatchSpec, type DiffusionObjective, type NoiseSchedule,
 } from './diffusion.ts';
 import type { DiffusionRunConfig } from './diffusion-run.ts';
-import { EMA_FILE } from './diffusion-run.ts';
+import { EMA_FILE, emaSnapshotFile } from './diffusion-run.ts';
 import { Forward } from './forward.ts';
-import { openRun, RUN_FILES } from './run-dir.ts';
+import { type OpenedRun, openRun, RUN_FILES } from './run-dir.ts';
 
 /** How {@link sampleDiffusion} steps from noise to images. */
 export type Sampler = 'ddpm' | 'ddim' | 'euler';
@@ -35,22 +36,30 @@ export interface DrawOptions {
   classId?: number;
   /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
   guidance?: number;
+  /** Images denoised per batch (default 256; the first batch's noise is the seed's own stream). */
+  batch?: number;
   /** Stops the loop between steps (`E_CANCELLED`): a server's client went away. */
   signal?: AbortSignal;
   /** Name fields in errors as JSON request fields (`"sampler"`) instead of `switchyard sample` flags. */
   jsonNames?: boolean;
 }
 
-/** Options of {@link sampleDiffusion}. */
-export interface DiffusionSampleOptions extends Omit<DrawOptions, 'signal' | 'jsonNames'> {
-  /** PNG grid to write. */
-  out: string;
+/** Which weights of a run {@link loadDiffusionSampler} loads, and where it runs them. */
+export interface SamplerLoadOptions {
   /** Use the raw weights instead of the EMA ones. */
   raw?: boolean;
+  /** Use the EMA weights kept after this many updates (a `snapshots` entry of the training run). */
+  snapshot?: number;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
   /** Where the denoiser runs (default `cpu`; see {@link DeviceChoice}). */
   device?: DeviceChoice;
+}
+
+/** Options of {@link sampleDiffusion}. */
+export interface DiffusionSampleOptions extends Omit<DrawOptions, 'signal' | 'jsonNames'>, SamplerLoadOptions {
+  /** PNG grid to write. */
+  out: string;
 }
 
 /**
@@ -65,6 +74,8 @@ export const SAMPLE_RANGES = {
   guidance: { flag: '--guidance', min: 0, max: 100 },
   seed: { flag: '--seed', min: 0, max: 4294967295, integer: true },
   classId: { flag: '--class', min: 0, integer: true },
+  batch: { flag: '--batch', min: 1, max: 4096, integer: true },
+  snapshot: { flag: '--snapshot', min: 1, integer: true },
 } as const;
 
 /** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
@@ -133,31 +144,89 @@ export async function denoiseLoop(
   return x;
 }
 
-/** A diffusion run loaded for sampling: its config and a compiled denoiser, drawn from many times. */
-export interface DiffusionSampler {
-  readonly config: DiffusionRunConfig;
-  /** Draws `count` images as a batch in [-1, 1]; draws run one at a time, in call order. */
-  draw(o?: DrawOptions): Promise<ImageBatch>;
-  release(): Promise<void>;
+/** The weights file of the run that `o` asks for: a snapshot, the raw weights, or the EMA ones (the default). */
+function weightsFile(run: OpenedRun, o: SamplerLoadOptions): string {
+  if (o.snapshot === undefined) return !o.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model;
+  const file = emaSnapshotFile(o.snapshot);
+  if (!run.lists(file)) {
+    const what = `--snapshot ${o.snapshot}: the run keeps no EMA weights after ${o.snapshot} updates`;
+    throw new SwitchyardError('E_USAGE', what, 'train with snapshots at that step, or drop --snapshot');
+  }
+  return file;
 }
 
 /**
- * Opens a diffusion run (manifest verified) and compiles its denoiser (EMA weights unless `raw`) once, for many
- * draws: `switchyard sample` draws once, `serve` once per request.
+ * The denoiser's prediction for a batch x at time t, with classifier-free guidance when `w` is not 1: the batch
+ * runs twice, with its class ids `ids` and with the null class, mixed as uncond + w (cond - uncond).
+ */
+function guidedPredictor(
+  fwd: Forward, image: [number, number, number], ids: Int32Array | null, classes: number, w: number,
+): (x: Float32Array, t: number) => Promise<Float32Array> {
+  const pixels = image[0] * image[1] * image[2];
+  const guided = ids !== null && w !== 1;
+  return async (x, t) => {
+    const n = x.length / pixels;
+    const rows = guided ? 2 * n : n;
+    const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
+    // Rows n.. (guided) are the null class.
+    const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i >= n || !ids ? classes : ids[i]));
+    const feeds = {
+      x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
+      t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
+      ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
+    };
+    const out = (await fwd.run(feeds)).out.data as Float32Array;
+    if (!guided) return out;
+    const uncond = n * pixels;
+    return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
+  };
+}
+
+/** Images drawn by a {@link DiffusionSampler}: values in [-1, 1] (not clipped), and the class each was drawn for. */
+export interface DiffusionDraw extends ImageBatch {
+  /** The class id each image was drawn for (null for an unconditional run). */
+  labels: Int32Array | null;
+}
+
+/** A diffusion run loaded for sampling: its config and a compiled denoiser, drawn from many times. */
+export interface DiffusionSampler {
+  readonly config: DiffusionRunConfig;
+  /** Draws `count` images, `batch` at a time; draws run one at a time, in call order. */
+  draw(o?: DrawOptions): Promise<DiffusionDraw>;
+  release(): Promise<void>;
+}
+
+/** What {@link sampleDiffusion} drew. */
+export interface DiffusionSamples {
+  /** Size of the PNG grid written. */
+  width: number;
+  height: number;
+  /** The images, [count, C, H, W] with values in [-1, 1] (not clipped). */
+  images: Float32Array;
+  /** The class id each image was drawn for (null for an unconditional run). */
+  labels: Int32Array | null;
+  /** The run's class names by id. */
+  classNames: string[];
+  /** The dataset the run was trained on (`--data`). */
+  data: string;
+}
+
+/**
+ * Opens a diffusion run (manifest verified) and compiles its denoiser (the EMA weights, the raw ones with `raw`, or
+ * an EMA `snapshot`) once, for many draws: `switchyard sample` draws once (scoring them with `--fid`), `serve`
+ * once per request.
  *
  * @example
  * const s = await loadDiffusionSampler('runs/unet');
  * const batch = await s.draw({ count: 4, steps: 20, classId: 3 });
  * await s.release();
  */
-export async function loadDiffusionSampler(
-  runDir: string, opts: { raw?: boolean; threads?: number; device?: DeviceChoice } = {},
-): Promise<DiffusionSampler> {
+export async function loadDiffusionSampler(runDir: string, opts: SamplerLoadOptions = {}): Promise<DiffusionSampler> {
   const run = await openRun(runDir, { kinds: ['unet'] });
   const cfg = run.config as unknown as DiffusionRunConfig;
   const classes = cfg.unet.classes;
   const model = new UNet(cfg.unet);
-  await loadWeightsFile(run.file(!opts.raw && run.lists(EMA_FILE) ? EMA_FILE : RUN_FILES.model), model);
+  await loadWeightsFile(run.file(weightsFile(run, opts)), model);
   const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
   const spec = diffusionBatchSpec(image, classes > 0);
   delete spec.target;
@@ -165,7 +234,8 @@ export async function loadDiffusionSampler(
   const fwd = await Forward.compile(model, (m, b) => ({ out: denoise(m, b) }), spec, compile);
   const pixels = image[0] * image[1] * image[2];
   let queue: Promise<unknown> = Promise.resolve();
-  const draw = async (o: DrawOptions): Promise<ImageBatch> => {
+  const draw = async (o: DrawOptions): Promise<DiffusionDraw> => {
+    checkRanges(o, SAMPLE_RANGES); // a batch of 0 would never end
     const { objective } = cfg.diffusion;
     /** A setting as the caller wrote it: a request's JSON field, or a flag. */
     const name = (field: string, flag: string, v: unknown) =>
@@ -185,28 +255,22 @@ export async function loadDiffusionSampler(
     }
     const n = o.count ?? 16;
     const w = o.guidance ?? 1;
-    const guided = classes > 0 && w !== 1;
-    const rows = guided ? 2 * n : n;
-    // Rows n.. (guided) are the null class; without a class the rows take the classes in turn.
-    const labelOf = (i: number) => (i >= n ? classes : (o.classId ?? i % Math.max(1, classes)));
-    const labels = BigInt64Array.from({ length: rows }, (_, i) => BigInt(labelOf(i)));
-    /** The model's prediction for x at time t (guided when asked). */
-    const predict = async (x: Float32Array, t: number): Promise<Float32Array> => {
-      const xs = guided ? Float32Array.from({ length: rows * pixels }, (_, i) => x[i % (n * pixels)]) : x;
-      const feeds = {
-        x: { dtype: 'f32' as const, shape: [rows, ...image], data: xs },
-        t: { dtype: 'f32' as const, shape: [rows], data: new Float32Array(rows).fill(t) },
-        ...(classes > 0 ? { label: { dtype: 'i64' as const, shape: [rows], data: labels } } : {}),
-      };
-      const out = (await fwd.run(feeds)).out.data as Float32Array;
-      if (!guided) return out;
-      const uncond = n * pixels;
-      return Float32Array.from({ length: uncond }, (_, i) => out[uncond + i] + w * (out[i] - out[uncond + i]));
-    };
-    const rng = new Rng(o.seed ?? 0);
-    const x0: Float32Array = Float32Array.from({ length: n * pixels }, () => rng.normal());
-    const loop = { ...cfg.diffusion, sampler, steps: o.steps ?? 50, rng, signal: o.signal };
-    return { n, channels: image[0], height: image[1], width: image[2], data: await denoiseLoop(predict, x0, loop) };
+    // Without a class the images take the classes in turn.
+    const labels = classes > 0 ? Int32Array.from({ length: n }, (_, i) => o.classId ?? i % classes) : null;
+    const x = new Float32Array(n * pixels);
+    const chunk = o.batch ?? 256;
+    const seed = o.seed ?? 0;
+    for (let start = 0; start < n; start += chunk) {
+      const rows = Math.min(chunk, n - start);
+      const ids = labels?.subarray(start, start + rows) ?? null;
+      // The first batch's stream is the seed's own, so a count within one batch draws what it always drew.
+      const rng = new Rng(start === 0 ? seed : seed * 1_000_003 + start);
+      const noise = Float32Array.from({ length: rows * pixels }, () => rng.normal());
+      const predict = guidedPredictor(fwd, image, ids, classes, w);
+      const loop = { ...cfg.diffusion, sampler, steps: o.steps ?? 50, rng, signal: o.signal };
+      x.set(await denoiseLoop(predict, noise, loop), start * pixels);
+    }
+    return { n, channels: image[0], height: image[1], width: image[2], data: x, labels };
   };
   return {
     config: cfg,
@@ -229,14 +293,16 @@ export async function loadDiffusionSampler(
  */
 export async function sampleDiffusion(
   runDir: string, o: DiffusionSampleOptions,
-): Promise<{ width: number; height: number; images: Float32Array }> {
+): Promise<DiffusionSamples> {
+  checkRanges(o, SAMPLE_RANGES);
   const sampler = await loadDiffusionSampler(runDir, o);
-  let batch: ImageBatch;
+  let batch: DiffusionDraw;
   try {
     batch = await sampler.draw(o);
   } finally {
     await sampler.release();
   }
   const size = await writeImageGrid(batch, Math.ceil(Math.sqrt(batch.n)), o.out, { range: [-1, 1] });
-  return { ...size, images: batch.data };
+  const { classNames, train } = sampler.config;
+  return { ...size, images: batch.data, labels: batch.labels, classNames, data: train.data };
 }

@@ -215,7 +215,9 @@ export async function isRunDir(dir: string): Promise<boolean> {
   }
   if (!vouched) return false;
   const own = (name: string) =>
-    RUN_ENTRIES.includes(name) || listedTop.has(name) || /^checkpoint\.(old|tmp-\d+)$/.test(name);
+    RUN_ENTRIES.includes(name) || listedTop.has(name) || /^checkpoint\.(old|tmp-\d+)$/.test(name)
+    // A diffusion run's EMA weights, and its snapshots (see emaSnapshotFile), written before the manifest.
+    || /^ema(-\d+)?\.safetensors$/.test(name);
   return (await readdir(dir)).every(own);
 }
 
