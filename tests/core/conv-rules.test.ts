@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apply1, conv2d, convAttrs, convTranspose2d, type Graph, type Tensor, trace } from '../../src/core/index.ts';
+import { apply1, conv2d, convAttrs, convGeometry, convTranspose2d, type Graph, type Tensor, trace } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
 import { expectRejects, input, inTrace, typeOf } from './rules.ts';
 
@@ -21,6 +21,9 @@ describe('convAttrs: user options', () => {
     for (const opts of bad) {
       expectRejects(() => convAttrs(opts as never, [3, 3], 'conv2d'), 'E_CONFIG', /^conv2d: stride \[.*\], dilation \[.*\] and groups .* must be positive integers$/, POSITIVE);
     }
+    inTrace((g) => {
+      expectRejects(() => conv2d(input(g, 'x', [1, 1, 3, 3]), input(g, 'w', [1, 1, 1, 1]), { groups: 0 }), 'E_CONFIG', /^conv2d: stride \[1,1\]/, POSITIVE);
+    });
     expectRejects(() => convAttrs({ stride: [2, 0], dilation: 3, groups: 4 }, [3, 3], 'convTranspose2d'), 'E_CONFIG',
       /^convTranspose2d: stride \[2,0\], dilation \[3,3\] and groups 4 must be positive integers$/, POSITIVE);
   });
@@ -177,6 +180,15 @@ describe('convTranspose2d shape rules', () => {
     const y = runReference(graph, { x: refTensor([1, 2, 3, 4], [1, 1, 2, 2]), w: refTensor([1, 10, 100, 1000], [1, 1, 2, 2]) }).y;
     expect(y.shape).toEqual([1, 1, 5, 4]);
     expect([...y.data]).toEqual([1, 10, 2, 20, 100, 1000, 200, 2000, 3, 30, 4, 40, 300, 3000, 400, 4000, 0, 0, 0, 0]);
+  });
+});
+
+describe('convGeometry', () => {
+  it('a transposed conv without output padding attributes adds none', () => {
+    const attrs = { stride: [2, 1], pads: [1, 0, 0, 0], dilation: [1, 2], groups: 2 };
+    const g = convGeometry('convTranspose2d', [[1, 4, 3, 3], [4, 1, 2, 2]], attrs);
+    expect([g.c, g.h, g.w, g.o, g.oh, g.ow, g.kh, g.kw]).toEqual([2, 5, 5, 4, 3, 3, 2, 2]);
+    expect(convGeometry('convTranspose2d', [[1, 4, 3, 3], [4, 1, 2, 2]], { ...attrs, outputPadding: [1, 0] }).h).toBe(6);
   });
 });
 
