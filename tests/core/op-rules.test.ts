@@ -17,16 +17,22 @@ describe('matmul rules', () => {
     inTrace((g) => {
       const a = input(g, 'a', [2, 3]);
       const cast = /^cast the value first/;
-      expectRejects(() => matmul(input(g, 'ai', [2, 3], 'i64'), input(g, 'b', [3, 2])), 'E_DTYPE', /^matmul: left operand has dtype i64, expected f32$/, cast);
-      expectRejects(() => matmul(a, input(g, 'bi', [3, 2], 'i64')), 'E_DTYPE', /^matmul: right operand has dtype i64, expected f32$/, cast);
+      expectRejects(() => matmul(input(g, 'ai', [2, 3], 'i64'), input(g, 'b', [3, 2])), 'E_DTYPE',
+        /^matmul: left operand has dtype i64, expected f32$/, cast);
+      expectRejects(() => matmul(a, input(g, 'bi', [3, 2], 'i64')), 'E_DTYPE',
+        /^matmul: right operand has dtype i64, expected f32$/, cast);
       const vectors = /^reshape vectors to \[1, n\] or \[n, 1\]$/;
-      expectRejects(() => matmul(a, input(g, 'v', [3])), 'E_SHAPE', /^matmul: matmul needs rank >= 2, got f32\[2, 3\] and f32\[3\]$/, vectors);
-      expectRejects(() => matmul(input(g, 'u', [3]), input(g, 'm', [3, 2])), 'E_SHAPE', /got f32\[3\] and f32\[3, 2\]/, vectors);
-      expect(typeOf(matmul(input(g, 'bat', ['b', 1, 2, 3]), input(g, 'w', [4, 3, 5])))).toEqual({ dtype: 'f32', shape: ['b', 4, 2, 5] });
+      expectRejects(() => matmul(a, input(g, 'v', [3])), 'E_SHAPE',
+        /^matmul: matmul needs rank >= 2, got f32\[2, 3\] and f32\[3\]$/, vectors);
+      expectRejects(() => matmul(input(g, 'u', [3]), input(g, 'm', [3, 2])), 'E_SHAPE',
+        /got f32\[3\] and f32\[3, 2\]/, vectors);
+      expect(typeOf(matmul(input(g, 'bat', ['b', 1, 2, 3]), input(g, 'w',
+        [4, 3, 5])))).toEqual({ dtype: 'f32', shape: ['b', 4, 2, 5] });
     });
   });
 
-  it('weight gradient: one flattened GEMM for a batched left operand and a matrix right operand, else a plain product', () => {
+  it('weight gradient: one flattened GEMM for a batched left operand and a matrix right operand, else a plain product',
+    () => {
     inTrace((g) => {
       const a3 = input(g, 'a3', [2, 2, 3]);
       const a2 = input(g, 'a2', [2, 3]);
@@ -52,7 +58,8 @@ describe('matmul rules', () => {
       const [gw] = backward(reduceSum(matmul(a, w)), [w]);
       return { gw };
     });
-    const out = runReference(graph, { a: refTensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), w: refTensor([1, 1], [2, 1]) });
+    const out = runReference(graph, { a: refTensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]), w: refTensor([1, 1],
+      [2, 1]) });
     expect(out.gw.shape).toEqual([2, 1]);
     expect([...out.gw.data]).toEqual([16, 20]);
   });
@@ -62,10 +69,13 @@ describe('reduction rules', () => {
   it('axes are in range and listed once; messages name the op', () => {
     inTrace((g) => {
       const x = input(g, 'x', [2, 3]);
-      expectRejects(() => reduceSum(x, [1, -1]), 'E_SHAPE', /^reduceSum: repeated axis in \[1,1\]$/, /^list each axis once$/);
-      expectRejects(() => reduceMax(x, 2), 'E_SHAPE', /^reduce: axis 2 is out of range for rank 2$/, /^use an axis in \[-2, 1\]$/);
+      expectRejects(() => reduceSum(x, [1, -1]), 'E_SHAPE', /^reduceSum: repeated axis in \[1,1\]$/,
+        /^list each axis once$/);
+      expectRejects(() => reduceMax(x, 2), 'E_SHAPE', /^reduce: axis 2 is out of range for rank 2$/,
+        /^use an axis in \[-2, 1\]$/);
       expectRejects(() => argmax(x, 5), 'E_SHAPE', /^argmax: axis 5 is out of range for rank 2$/, /axis in/);
-      expectRejects(() => reduceMean(input(g, 'i', [2], 'i64')), 'E_DTYPE', /reduceMean: input has dtype i64, expected f32$/, /cast/);
+      expectRejects(() => reduceMean(input(g, 'i', [2], 'i64')), 'E_DTYPE',
+        /reduceMean: input has dtype i64, expected f32$/, /cast/);
     });
   });
 
@@ -114,8 +124,10 @@ describe('softmax and layer norm rules', () => {
       const x = input(g, 'x', [2, 4]);
       const b = input(g, 'b', [4]);
       const hint = /^the norm size must equal the last dim of the input$/;
-      expectRejects(() => layerNorm(x, input(g, 'w', [4, 4]), b), 'E_SHAPE', /^layerNorm: layer norm weight has shape \[4,4\], expected \[4\]$/, hint);
-      expectRejects(() => layerNorm(x, b, input(g, 'bb', [4, 1])), 'E_SHAPE', /layer norm bias has shape \[4,1\], expected \[4\]/, hint);
+      expectRejects(() => layerNorm(x, input(g, 'w', [4, 4]), b), 'E_SHAPE',
+        /^layerNorm: layer norm weight has shape \[4,4\], expected \[4\]$/, hint);
+      expectRejects(() => layerNorm(x, b, input(g, 'bb', [4, 1])), 'E_SHAPE',
+        /layer norm bias has shape \[4,1\], expected \[4\]/, hint);
       expect(typeOf(layerNorm(x, b, b))).toEqual({ dtype: 'f32', shape: [2, 4] });
     });
   });

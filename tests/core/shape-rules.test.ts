@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  apply1, broadcastLike, concat, concatRows, factorShape, pad, reshape, slice, split, splitRows, squeeze, transpose, unsqueeze,
+  apply1, broadcastLike, concat, concatRows, factorShape, pad, reshape, slice, split, splitRows, squeeze, transpose,
+  unsqueeze,
 } from '../../src/core/index.ts';
 import { broadcastShapes, isStatic, normAxis, sameShape, sizeOf } from '../../src/core/shape.ts';
 import { expectRejects, input, inTrace, typeOf } from './rules.ts';
@@ -23,13 +24,15 @@ describe('shape helpers', () => {
     expect(normAxis(-3, 3, 'w')).toBe(0);
     expect(normAxis(2, 3, 'w')).toBe(2);
     for (const axis of [3, -4, 1.5]) {
-      expectRejects(() => normAxis(axis, 3, 'where'), 'E_SHAPE', new RegExp(`^where: axis ${axis} is out of range for rank 3$`), /^use an axis in \[-3, 2\]$/);
+      expectRejects(() => normAxis(axis, 3, 'where'), 'E_SHAPE',
+        new RegExp(`^where: axis ${axis} is out of range for rank 3$`), /^use an axis in \[-3, 2\]$/);
     }
   });
 
   it('broadcastShapes: equal dims or 1; the hint says so', () => {
     expect(broadcastShapes([2, 1, 'b'], [3, 1], 'w')).toEqual([2, 3, 'b']);
-    expectRejects(() => broadcastShapes([2, 3], [4], 'add'), 'E_SHAPE', /^add: shapes \[2, 3\] and \[4\] do not broadcast \(dim 1: 3 vs 4\)$/,
+    expectRejects(() => broadcastShapes([2, 3], [4], 'add'), 'E_SHAPE',
+      /^add: shapes \[2, 3\] and \[4\] do not broadcast \(dim 1: 3 vs 4\)$/,
       /^check the layer sizes; broadcasting needs equal dims or 1$/);
   });
 
@@ -65,16 +68,21 @@ describe('reshape', () => {
   it('rejects bad targets with a message and a hint', () => {
     inTrace((g) => {
       const x = input(g, 'x', [2, 3]);
-      expectRejects(() => reshape(x, [-1, -1]), 'E_SHAPE', /^reshape: reshape target \[-1, -1\] has more than one -1$/, /^leave at most one dimension to be inferred$/);
-      expectRejects(() => reshape(x, [2.5, -1]), 'E_SHAPE', /^reshape: reshape target \[2.5, -1\] has an invalid dimension$/, /^use sizes >= 0, symbols, or one -1$/);
+      expectRejects(() => reshape(x, [-1, -1]), 'E_SHAPE', /^reshape: reshape target \[-1, -1\] has more than one -1$/,
+        /^leave at most one dimension to be inferred$/);
+      expectRejects(() => reshape(x, [2.5, -1]), 'E_SHAPE',
+        /^reshape: reshape target \[2.5, -1\] has an invalid dimension$/, /^use sizes >= 0, symbols, or one -1$/);
       const counts = /^the element counts must match$/;
-      expectRejects(() => reshape(x, [4, 2]), 'E_SHAPE', /^reshape: cannot reshape \[2, 3\] \(6 elements\) to \[4, 2\]$/, counts);
+      expectRejects(() => reshape(x, [4, 2]), 'E_SHAPE',
+        /^reshape: cannot reshape \[2, 3\] \(6 elements\) to \[4, 2\]$/, counts);
       expectRejects(() => reshape(x, [3]), 'E_SHAPE', /cannot reshape \[2, 3\] \(6 elements\) to \[3\]/, counts);
       expectRejects(() => reshape(x, [0, -1]), 'E_SHAPE', /to \[0, -1\]/, counts);
       const s = input(g, 's', ['b', 6]);
-      expectRejects(() => reshape(s, [6]), 'E_SHAPE', /^reshape: cannot reshape \[b, 6\] \(6\*b elements\) to \[6\]$/, counts);
+      expectRejects(() => reshape(s, [6]), 'E_SHAPE',
+        /^reshape: cannot reshape \[b, 6\] \(6\*b elements\) to \[6\]$/, counts);
       expectRejects(() => reshape(s, [-1, 4]), 'E_SHAPE', /\(6\*b elements\) to \[-1, 4\]/, counts);
-      expectRejects(() => reshape(s, ['seq', -1]), 'E_SHAPE', /^reshape: cannot reshape \[b, 6\] to \[seq, -1\]: symbol 'seq' is not in the input$/,
+      expectRejects(() => reshape(s, ['seq', -1]), 'E_SHAPE',
+        /^reshape: cannot reshape \[b, 6\] to \[seq, -1\]: symbol 'seq' is not in the input$/,
         /^reshape with -1 or the input's own dimensions$/);
     });
   });
@@ -84,7 +92,8 @@ describe('transpose, slice, pad', () => {
   it('transpose hint lists the permutation range', () => {
     inTrace((g) => {
       const x = input(g, 'x', [2, 3]);
-      expectRejects(() => transpose(x, [1, 1]), 'E_SHAPE', /^transpose: permutation \[1,1\] does not fit rank 2$/, /^give a permutation of 0\.\.1$/);
+      expectRejects(() => transpose(x, [1, 1]), 'E_SHAPE', /^transpose: permutation \[1,1\] does not fit rank 2$/,
+        /^give a permutation of 0\.\.1$/);
     });
   });
 
@@ -101,7 +110,8 @@ describe('transpose, slice, pad', () => {
       expect(typeOf(slice(x, 0, -3, -1))).toEqual({ dtype: 'f32', shape: [2, 3] });
       expect(typeOf(slice(x, -1, 1, 9))).toEqual({ dtype: 'f32', shape: [4, 2] });
       expectRejects(() => slice(x, 2, 0), 'E_SHAPE', /^slice: axis 2 is out of range for rank 2$/, /axis in/);
-      expectRejects(() => slice(input(g, 's', ['b', 3]), 0, 0, 1), 'E_SHAPE', /^slice: cannot slice symbolic dimension 'b' \(axis 0\)$/,
+      expectRejects(() => slice(input(g, 's', ['b', 3]), 0, 0, 1), 'E_SHAPE',
+        /^slice: cannot slice symbolic dimension 'b' \(axis 0\)$/,
         /^slice static dimensions only$/);
     });
   });
@@ -109,9 +119,11 @@ describe('transpose, slice, pad', () => {
   it('pad widths: one non-negative integer per axis; symbolic dims only unpadded', () => {
     inTrace((g) => {
       const x = input(g, 'x', [2, 3]);
-      expectRejects(() => pad(x, [0, 1], [1]), 'E_SHAPE', /^pad: pad widths \[0,1\] \/ \[1\] do not fit f32\[2, 3\]$/, /^give 2 non-negative integers before and after$/);
+      expectRejects(() => pad(x, [0, 1], [1]), 'E_SHAPE', /^pad: pad widths \[0,1\] \/ \[1\] do not fit f32\[2, 3\]$/,
+        /^give 2 non-negative integers before and after$/);
       const s = input(g, 's', ['b', 3]);
-      expectRejects(() => pad(s, [0, 0], [1, 0]), 'E_SHAPE', /^pad: cannot pad symbolic dimension 'b'$/, /^pad static dimensions only$/);
+      expectRejects(() => pad(s, [0, 0], [1, 0]), 'E_SHAPE', /^pad: cannot pad symbolic dimension 'b'$/,
+        /^pad static dimensions only$/);
       expect(typeOf(pad(s, [0, 1], [0, 2]))).toEqual({ dtype: 'f32', shape: ['b', 6] });
     });
   });
@@ -120,15 +132,19 @@ describe('transpose, slice, pad', () => {
 describe('concat, broadcastLike, squeeze, unsqueeze', () => {
   it('concat needs inputs of the same dtype and rank, equal off the axis, static on it', () => {
     inTrace((g) => {
-      expectRejects(() => apply1('concat', [], { axis: 0 }), 'E_SHAPE', /^concat: concat of nothing$/, /^pass at least one tensor$/);
+      expectRejects(() => apply1('concat', [], { axis: 0 }), 'E_SHAPE', /^concat: concat of nothing$/,
+        /^pass at least one tensor$/);
       const x = input(g, 'x', [2, 3, 1]);
       const hint = /^all inputs need the same dtype and the same dims except the concat axis$/;
-      expectRejects(() => concat([x, input(g, 'y', [2, 3])], 0), 'E_SHAPE', /^concat: cannot concat f32\[2, 3, 1\], f32\[2, 3\] on axis 0$/, hint);
-      expectRejects(() => concat([x, input(g, 'i', [2, 3, 1], 'i64')], 0), 'E_SHAPE', /cannot concat f32\[2, 3, 1\], i64\[2, 3, 1\] on axis 0/, hint);
+      expectRejects(() => concat([x, input(g, 'y', [2, 3])], 0), 'E_SHAPE',
+        /^concat: cannot concat f32\[2, 3, 1\], f32\[2, 3\] on axis 0$/, hint);
+      expectRejects(() => concat([x, input(g, 'i', [2, 3, 1], 'i64')], 0), 'E_SHAPE',
+        /cannot concat f32\[2, 3, 1\], i64\[2, 3, 1\] on axis 0/, hint);
       expect(typeOf(concat([x, input(g, 'z', [2, 5, 1])], 1))).toEqual({ dtype: 'f32', shape: [2, 8, 1] });
       expect(concat([x])).toBe(x);
       const s = input(g, 's', ['b', 3]);
-      expectRejects(() => concat([s, s], 0), 'E_SHAPE', /^concat: cannot concat along symbolic dimension 'b'$/, /^concat along static dimensions$/);
+      expectRejects(() => concat([s, s], 0), 'E_SHAPE', /^concat: cannot concat along symbolic dimension 'b'$/,
+        /^concat along static dimensions$/);
     });
   });
 
@@ -151,7 +167,8 @@ describe('concat, broadcastLike, squeeze, unsqueeze', () => {
       const x = input(g, 'x', [2, 1, 3]);
       expect(typeOf(squeeze(x, 1))).toEqual({ dtype: 'f32', shape: [2, 3] });
       expect(typeOf(squeeze(x, -2))).toEqual({ dtype: 'f32', shape: [2, 3] });
-      expectRejects(() => squeeze(x, 2), 'E_SHAPE', /^squeeze: axis 2 of f32\[2, 1, 3\] has size 3, not 1$/, /^squeeze only size-1 axes$/);
+      expectRejects(() => squeeze(x, 2), 'E_SHAPE', /^squeeze: axis 2 of f32\[2, 1, 3\] has size 3, not 1$/,
+        /^squeeze only size-1 axes$/);
       expectRejects(() => squeeze(x, 3), 'E_SHAPE', /^squeeze: axis 3 is out of range for rank 3$/, /axis in/);
       expect(unsqueeze(x, 0).shape).toEqual([1, 2, 1, 3]);
       expect(unsqueeze(x, 3).shape).toEqual([2, 1, 3, 1]);
@@ -165,13 +182,16 @@ describe('split, splitRows, concatRows', () => {
   it('split sizes are positive integers that add up to a static axis', () => {
     inTrace((g) => {
       const x = input(g, 'x', [2, 3]);
-      expect(split(x, -1, [1, 2]).map(typeOf)).toEqual([{ dtype: 'f32', shape: [2, 1] }, { dtype: 'f32', shape: [2, 2] }]);
+      expect(split(x, -1, [1, 2]).map(typeOf)).toEqual([{ dtype: 'f32', shape: [2, 1] },
+        { dtype: 'f32', shape: [2, 2] }]);
       expect(split(x, 0, [2]).map(typeOf)).toEqual([{ dtype: 'f32', shape: [2, 3] }]);
       const hint = /^give positive sizes that sum to the \(static\) axis length$/;
       for (const sizes of [[1, 1], [0, 3], [-1, 4], [1.5, 1.5], [1, 2, 1]]) {
-        expectRejects(() => split(x, 1, sizes), 'E_SHAPE', new RegExp(`^split: split sizes \\[${sizes}\\] do not add up to axis 1 of f32\\[2, 3\\]$`), hint);
+        expectRejects(() => split(x, 1, sizes), 'E_SHAPE',
+          new RegExp(`^split: split sizes \\[${sizes}\\] do not add up to axis 1 of f32\\[2, 3\\]$`), hint);
       }
-      expectRejects(() => split(input(g, 's', ['b', 3]), 0, [1, 1]), 'E_SHAPE', /split sizes \[1,1\] do not add up to axis 0 of f32\[b, 3\]/, hint);
+      expectRejects(() => split(input(g, 's', ['b', 3]), 0, [1, 1]), 'E_SHAPE',
+        /split sizes \[1,1\] do not add up to axis 0 of f32\[b, 3\]/, hint);
       expectRejects(() => split(x, 2, [1]), 'E_SHAPE', /^split: axis 2 is out of range for rank 2$/, /axis in/);
     });
   });
@@ -190,10 +210,13 @@ describe('split, splitRows, concatRows', () => {
       const hint = /^pass one i64 row count per piece$/;
       expectRejects(() => splitRows(x, input(g, 'f', [2]), [2, 4]), 'E_SHAPE',
         /^splitRows: splitRows needs i64 sizes \[2\] and data of rank >= 1, got f32\[2\] and f32\[6, 4\]$/, hint);
-      expectRejects(() => splitRows(x, input(g, 'm', [2, 1], 'i64'), [2, 4]), 'E_SHAPE', /got i64\[2, 1\] and f32\[6, 4\]/, hint);
+      expectRejects(() => splitRows(x, input(g, 'm', [2, 1], 'i64'), [2, 4]), 'E_SHAPE',
+        /got i64\[2, 1\] and f32\[6, 4\]/, hint);
       expectRejects(() => splitRows(x, sizes, [6]), 'E_SHAPE', /needs i64 sizes \[1\]/, hint);
-      expectRejects(() => splitRows(input(g, 'scalar', []), sizes, [1, 1]), 'E_SHAPE', /got i64\[2\] and f32\[\]/, hint);
-      expectRejects(() => splitRows(x, input(g, 'k', ['k'], 'i64')), 'E_SHAPE', /^splitRows: the number of pieces must be static, got i64\[k\]$/,
+      expectRejects(() => splitRows(input(g, 'scalar', []), sizes, [1, 1]), 'E_SHAPE',
+        /got i64\[2\] and f32\[\]/, hint);
+      expectRejects(() => splitRows(x, input(g, 'k', ['k'], 'i64')), 'E_SHAPE',
+        /^splitRows: the number of pieces must be static, got i64\[k\]$/,
         /^use a sizes vector of static length$/);
     });
   });
@@ -205,12 +228,17 @@ describe('split, splitRows, concatRows', () => {
       expect(typeOf(concatRows(sizes, [a, input(g, 'b', [5, 3])], 'n'))).toEqual({ dtype: 'f32', shape: ['n', 3] });
       const hint = /^all pieces need the same dtype and the same dims after axis 0$/;
       expectRejects(() => concatRows(sizes, [], 0), 'E_SHAPE', /^concatRows: cannot concatRows $/, hint);
-      expectRejects(() => concatRows(sizes, [a, input(g, 'w', [2, 4])], 4), 'E_SHAPE', /^concatRows: cannot concatRows f32\[2, 3\], f32\[2, 4\]$/, hint);
-      expectRejects(() => concatRows(sizes, [a, input(g, 'r', [2, 3, 1])], 4), 'E_SHAPE', /cannot concatRows f32\[2, 3\], f32\[2, 3, 1\]/, hint);
-      expectRejects(() => concatRows(sizes, [a, input(g, 'i', [2, 3], 'i64')], 4), 'E_SHAPE', /cannot concatRows f32\[2, 3\], i64\[2, 3\]/, hint);
+      expectRejects(() => concatRows(sizes, [a, input(g, 'w', [2, 4])], 4), 'E_SHAPE',
+        /^concatRows: cannot concatRows f32\[2, 3\], f32\[2, 4\]$/, hint);
+      expectRejects(() => concatRows(sizes, [a, input(g, 'r', [2, 3, 1])], 4), 'E_SHAPE',
+        /cannot concatRows f32\[2, 3\], f32\[2, 3, 1\]/, hint);
+      expectRejects(() => concatRows(sizes, [a, input(g, 'i', [2, 3], 'i64')], 4), 'E_SHAPE',
+        /cannot concatRows f32\[2, 3\], i64\[2, 3\]/, hint);
       const sizesHint = /^pass the sizes the pieces were split by$/;
-      expectRejects(() => concatRows(input(g, 'f', [2]), [a, a], 4), 'E_SHAPE', /^concatRows: concatRows needs i64 sizes \[2\], got f32\[2\]$/, sizesHint);
-      expectRejects(() => concatRows(sizes, [a], 2), 'E_SHAPE', /concatRows needs i64 sizes \[1\], got i64\[2\]/, sizesHint);
+      expectRejects(() => concatRows(input(g, 'f', [2]), [a, a], 4), 'E_SHAPE',
+        /^concatRows: concatRows needs i64 sizes \[2\], got f32\[2\]$/, sizesHint);
+      expectRejects(() => concatRows(sizes, [a], 2), 'E_SHAPE',
+        /concatRows needs i64 sizes \[1\], got i64\[2\]/, sizesHint);
     });
   });
 });
