@@ -162,6 +162,8 @@ describe('convTranspose2d shape rules', () => {
       expectRejects(() => convTranspose2d(input(g, 'x3', [1, 3, 3, 3]), input(g, 'w', [3, 1, 3, 3]), { groups: 2 }),
         'E_SHAPE',
         /^convTranspose2d: input channels 3 are not divisible by groups 2$/, /divides both channel counts/);
+      expectRejects(() => convTranspose2d(x, input(g, 'wi', [4, 1, 3, 3], 'i64')), 'E_DTYPE',
+        /^convTranspose2d: weight has dtype i64, expected f32$/, /cast/);
       expectRejects(() => convTranspose2d(input(g, 'xr', [4, 3, 3]), input(g, 'w4', [4, 1, 3, 3])), 'E_SHAPE',
         /^convTranspose2d: input f32\[4, 3, 3\] is not rank 4$/, NCHW);
       expect(typeOf(convTranspose2d(x, input(g, 'wg',
