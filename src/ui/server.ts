@@ -18,8 +18,14 @@ import { SwitchyardError } from '../util/errors.ts';
 import { importOptional } from '../util/optional.ts';
 import { checkRanges } from '../util/ranges.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
-import { registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { CHARTS_CSS, CHARTS_JS } from './charts.ts';
+import { comparePage, compareIds } from './compare.ts';
+import { moePanel } from './moe.ts';
+import { registryPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { runPage, type RunPageView } from './run-page.ts';
 import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
+import { RunsCache } from './runs-cache.ts';
+import { registerStatic } from './static.ts';
 
 /** Ranges of the numeric options of {@link startUi}. */
 export const UI_RANGES = {
@@ -154,18 +160,38 @@ async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
   })));
 }
 
-function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
+/** Where a run trained, from its `metrics.json` (written when it finishes); undefined before that. */
+async function runDevice(dir: string): Promise<RunPageView['device']> {
+  try {
+    const device = JSON.parse(await readFile(join(dir, RUN_FILES.summary), 'utf8')).device;
+    return device && typeof device.name === 'string' ? device : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run pages: list, run, compare, and the API and event stream behind their charts. */
+function runRoutes(app: FastifyInstance, o: UiOptions, streams: Set<ServerResponse>): void {
   const token = o.token;
   const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
-  app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS));
-  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
-  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs), token)));
-  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs) }));
+  const cache = new RunsCache();
+  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs, cache), token)));
+  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs, cache) }));
+  const configOf = async (id: string) =>
+    JSON.parse(await readFile(join(runDirOf(o.runs, id), RUN_FILES.config), 'utf8')) as unknown;
   app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {
-    const dir = runDirOf(o.runs, req.params.id);
-    const config = JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8'));
-    const recs = await readRunMetrics(o.runs, req.params.id);
-    return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token));
+    const { id } = req.params;
+    const [config, records, device] =
+      await Promise.all([configOf(id), readRunMetrics(o.runs, id), runDevice(runDirOf(o.runs, id))]);
+    return html(reply, runPage({ id, config, records, curveSvg: runCurveSvg(records), device }, token));
+  });
+  app.get<{ Params: { id: string } }>('/runs/:id/moe', async (req, reply) =>
+    html(reply, moePanel(await readRunMetrics(o.runs, req.params.id))));
+  app.get('/compare', async (req, reply) => {
+    const ids = compareIds((req.query ?? {}) as Record<string, unknown>);
+    const runs = await Promise.all(ids.map(async (id) =>
+      ({ id, config: await configOf(id), records: await readRunMetrics(o.runs, id) })));
+    return html(reply, comparePage(runs, token));
   });
   app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({
     records: await readRunMetrics(o.runs, req.params.id),
@@ -176,6 +202,16 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     streamAppends(join(runDirOf(o.runs, req.params.id), RUN_FILES.metrics), req, reply, o.watchIntervalMs ?? 250,
       streams)
   );
+}
+
+function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
+  const token = o.token;
+  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
+  app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS + CHARTS_CSS));
+  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
+  app.get('/charts.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(CHARTS_JS));
+  registerStatic(app);
+  runRoutes(app, o, streams);
   app.get('/registry', async (_q, reply) =>
     html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
   const query = token ? `?token=${encodeURIComponent(token)}` : '';
