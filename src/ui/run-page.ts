@@ -87,6 +87,6 @@ ${lastValuesTable(v.records)}${mfuNote(v.records, v.device)}
 <h2>Curves</h2>${chartSpecsBlock(chartSpecs(v.id, v.records))}
 <div class="charts" id="charts" ${live}><noscript><figure id="curve">${v.curveSvg}</figure></noscript></div>
 ${moeSection}
-<h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(v.config, null, 2))}</pre>`;
+<h2>Config</h2><pre id="config" tabindex="0">${escapeHtml(JSON.stringify(v.config, null, 2))}</pre>`;
   return uiPage(`Run ${v.id}`, body, token, { charts: true });
 }

@@ -13,6 +13,7 @@ import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
 import { registerTinyVersions, trainTinyRun } from './helpers.ts';
+import { openPage } from './page-checks.ts';
 
 if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
@@ -60,13 +61,7 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function open(path: string): Promise<Page> {
-    const page = await ctx.newPage();
-    page.on('console', (m) => void (m.type() === 'error' && problems.push(`${m.type()}: ${m.text()}`)));
-    page.on('pageerror', (e) => void problems.push(`pageerror: ${e.message}`));
-    await page.goto(`http://127.0.0.1:${ui.port}${path}`, { waitUntil: 'load' });
-    return page;
-  }
+  const open = (path: string): Promise<Page> => openPage(ctx, `http://127.0.0.1:${ui.port}${path}`, problems);
 
   it('the runs page shows both runs; the table filters and sorts', async () => {
     const page = await open('/');
