@@ -1,26 +1,29 @@
 /**
  * Every dashboard page of `UI_PAGES` in chromium: no serious or critical axe-core violation (colour contrast
  * included), laid-out elements visible inside the viewport's width and not overlapping, Tab visiting every
- * control in document order with a visible focus ring, and Enter on a focused Promote button promoting.
+ * control in document order with a visible focus ring, and Enter on a focused Promote button promoting. Also
+ * the MoE panel and charts taking a record as it is written, and comparing runs picked by their checkboxes.
  * Screenshots are kept in test-artifacts/ui/ (git-ignored).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
+import { readRunMetrics } from '../../src/ui/runs.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { ROOT, tmp } from '../cli/helpers.ts';
 import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../helpers-chromium.ts';
 import { trainUiFixture, UI_PAGES } from './helpers.ts';
 import { axeViolations, layoutProblems, openPage, tabThrough } from './page-checks.ts';
 
-if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-a11y.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
+if (!HAVE_CHROMIUM) console.warn(`SKIPPED tests/ui/ui-pages-browser.test.ts: ${CHROMIUM} is missing (install Debian's chromium package)`);
 const ARTEFACTS = join(ROOT, 'test-artifacts', 'ui');
 
-describe.skipIf(!HAVE_CHROMIUM)('switchyard ui: accessibility, layout and keyboard in chromium', () => {
+describe.skipIf(!HAVE_CHROMIUM)('switchyard ui pages in chromium: accessibility, layout, keyboard, MoE, compare', () => {
   let dir: string;
   let registry: string;
+  let runs: string;
   let ui: RunningUi;
   let ctx: BrowserContext;
   const problems: string[] = [];
@@ -28,7 +31,7 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui: accessibility, layout and keyboa
   beforeAll(async () => {
     dir = tmp('sy-ui-a11y-');
     const fx = await trainUiFixture(dir);
-    registry = fx.registry;
+    ({ registry, runs } = fx);
     ui = await startUi({ runs: fx.runs, registry, port: 0 });
     mkdirSync(ARTEFACTS, { recursive: true });
     // The pages allow only their own scripts; the test injects axe-core, so this browser ignores the policy.
@@ -79,6 +82,39 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui: accessibility, layout and keyboa
     } finally {
       await reg.close();
     }
+    await page.close();
+  }, 60_000);
+
+  it('the MoE page takes a record as it is written: a heatmap column, a point on each chart', async () => {
+    const page = await open('/runs/moe');
+    await page.waitForSelector('#charts[data-live="open"]', { state: 'attached' });
+    expect(await page.locator('#chart-moe-router_entropy').getAttribute('data-points')).toBe('4');
+    const columns = () => page.locator('table.heat[data-layer="blocks.0.mlp"] thead th').allTextContents();
+    expect(await columns()).toEqual(['step', '5', '10', '15', '20']);
+    const last = (await readRunMetrics(runs, 'moe')).at(-1)!;
+    appendFileSync(join(runs, 'moe', 'metrics.jsonl'), JSON.stringify({ ...last, step: 25, tokens: 6400 }) + '\n');
+    await page.waitForSelector('#chart-moe-router_entropy[data-points="5"]', { state: 'attached', timeout: 15_000 });
+    await page.waitForFunction(() => (globalThis as any).document
+      .querySelector('table.heat[data-layer="blocks.0.mlp"] thead tr').lastElementChild.textContent === '25');
+    expect(await columns()).toEqual(['step', '5', '10', '15', '20', '25']);
+    expect(await page.locator('#chart-loss').getAttribute('data-points')).toBe('5');
+    await page.screenshot({ path: join(ARTEFACTS, 'moe-live.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('runs picked by their checkboxes open the compare page: one chart with both runs\' curves', async () => {
+    const page = await open('/');
+    await page.getByLabel('compare small').check();
+    await page.getByLabel('compare tiny').check();
+    await Promise.all([page.waitForURL(/\/compare\?run=small&run=tiny$/), page.getByText('Compare selected').click()]);
+    await page.waitForSelector('[data-charts][data-drawn="true"]', { state: 'attached' });
+    expect(await page.locator('#chart-loss .u-legend').textContent())
+      .toMatch(/small trainLoss.*small validLoss.*tiny trainLoss.*tiny validLoss/);
+    expect(await page.locator('#chart-loss').getAttribute('data-points')).toBe('5'); // epochs 1..5 joined
+    expect(await page.locator('#config-diff').textContent()).toContain('train.epochs');
+    await page.screenshot({ path: join(ARTEFACTS, 'compare.png'), fullPage: true });
+    expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
 });
