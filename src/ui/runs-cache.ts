@@ -74,6 +74,8 @@ async function readFrom(file: string, from: number, to: number): Promise<string>
 export class RunsCache {
   private readonly configs = new Map<string, ConfigState>();
   private readonly metrics = new Map<string, MetricsState>();
+  /** Reads under way, so that requests arriving together read a file once. */
+  private readonly reading = new Map<string, Promise<MetricsState>>();
 
   /**
    * The summary of the run in `dir`, or undefined when it has no `config.json`.
@@ -113,7 +115,15 @@ export class RunsCache {
     return state;
   }
 
-  private async metricsOf(file: string): Promise<MetricsState> {
+  private metricsOf(file: string): Promise<MetricsState> {
+    const under = this.reading.get(file);
+    if (under) return under;
+    const read = this.readMetrics(file).finally(() => this.reading.delete(file));
+    this.reading.set(file, read);
+    return read;
+  }
+
+  private async readMetrics(file: string): Promise<MetricsState> {
     const st = await stat(file).catch(() => undefined);
     if (!st) return EMPTY;
     const old = this.metrics.get(file) ?? EMPTY;

@@ -6,7 +6,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
@@ -109,7 +109,6 @@ async function streamAppends(
   res.writeHead(200, headers);
   let offset = existsSync(file) ? (await stat(file)).size : 0;
   let partial = '';
-  let reading = Promise.resolve();
   const readNew = async (size: number): Promise<void> => {
     if (size < offset) [offset, partial] = [0, '']; // rewritten from the start (a resumed run)
     if (size === offset) return;
@@ -125,12 +124,18 @@ async function streamAppends(
       await h.close();
     }
   };
-  const onChange = (cur: Stats): void => {
-    reading = reading.then(() => readNew(cur.size)).catch(() => undefined);
+  // Polled against the size read above rather than fs.watchFile, whose own first stat may come after an append
+  // (on a busy thread pool) and then never report it.
+  let polling = false;
+  const poll = (): void => {
+    if (polling) return; // the last poll is still reading
+    polling = true;
+    stat(file).then((cur) => readNew(cur.size), () => undefined).catch(() => undefined).finally(() => (polling = false));
   };
-  watchFile(file, { interval: intervalMs, persistent: false }, onChange);
-  req.raw.on('close', () => (unwatchFile(file, onChange), streams.delete(res)));
-  // Written once the watch is set: a client that appends after reading it is sure to get the line.
+  const timer = setInterval(poll, intervalMs);
+  timer.unref();
+  req.raw.on('close', () => (clearInterval(timer), streams.delete(res)));
+  // Written after the size above was read: a line appended once the client has this comment is sure to come.
   res.write(': watching metrics.jsonl\n\n');
 }
 
@@ -171,10 +176,9 @@ async function runDevice(dir: string): Promise<RunPageView['device']> {
 }
 
 /** The run pages: list, run, compare, and the API and event stream behind their charts. */
-function runRoutes(app: FastifyInstance, o: UiOptions, streams: Set<ServerResponse>): void {
+function runRoutes(app: FastifyInstance, o: UiOptions, streams: Set<ServerResponse>, cache: RunsCache): void {
   const token = o.token;
   const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
-  const cache = new RunsCache();
   app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs, cache), token)));
   app.get('/api/runs', async () => ({ runs: await listRuns(o.runs, cache) }));
   const configOf = async (id: string) =>
@@ -204,14 +208,16 @@ function runRoutes(app: FastifyInstance, o: UiOptions, streams: Set<ServerRespon
   );
 }
 
-function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
+function routes(
+  app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>, cache: RunsCache,
+): void {
   const token = o.token;
   const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').send(body);
   app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS + CHARTS_CSS));
   app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
   app.get('/charts.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(CHARTS_JS));
   registerStatic(app);
-  runRoutes(app, o, streams);
+  runRoutes(app, o, streams, cache);
   app.get('/registry', async (_q, reply) =>
     html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
   const query = token ? `?token=${encodeURIComponent(token)}` : '';
@@ -281,7 +287,8 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
   });
   app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no page ${req.url.split('?')[0]}`));
   const streams = new Set<ServerResponse>();
-  routes(app, o, reg, streams);
+  const cache = new RunsCache();
+  routes(app, o, reg, streams, cache);
   try {
     await app.listen({ host, port: o.port ?? 8090 });
   } catch (e) {
@@ -289,6 +296,8 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
     const why = `cannot listen on ${host}:${o.port ?? 8090} (${(e as Error).message})`;
     throw new SwitchyardError('E_LISTEN', why, 'pick another --port, or 0 for a free one');
   }
+  // Read the runs folder now, so the first page finds its summaries ready (a request meanwhile joins the reads).
+  listRuns(o.runs, cache).catch(() => undefined);
   const port = (app.server.address() as { port: number }).port;
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return {
