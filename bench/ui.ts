@@ -8,7 +8,7 @@
  *   node bin/run-ts.js bench/ui.ts [--quick]
  */
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startUi } from '../src/ui/server.ts';
@@ -89,6 +89,7 @@ export async function runUiBench(quick: boolean): Promise<Record<string, number[
   const rounds = quick ? 3 : 7;
   const warmRounds = quick ? 5 : 21;
   const out: Record<string, number[]> = {};
+  const loadBefore = loadavg()[0];
   try {
     makeRuns(root);
     out.coldPage = await cold(root, '/', rounds);
@@ -118,8 +119,9 @@ export async function runUiBench(quick: boolean): Promise<Record<string, number[
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+  const load = [loadBefore, loadavg()[0]].map((x) => x.toFixed(1));
   for (const [k, xs] of Object.entries(out)) process.stderr.write(`${k}: median ${median(xs).toFixed(1)} ms\n`);
-  writeBenchResult(quick ? 'ui-quick' : 'ui', { runs: RUNS, linesPerRun: LINES, samplesMs: out });
+  writeBenchResult(quick ? 'ui-quick' : 'ui', { runs: RUNS, linesPerRun: LINES, loadAverage: load, samplesMs: out });
   if (!quick) {
     const row = (what: string, key: string) => [what, out[key].length, median(out[key]), Math.max(...out[key])];
     updateBenchmarksMd({
@@ -137,6 +139,8 @@ export async function runUiBench(quick: boolean): Promise<Record<string, number[
         row('runs page `/`, 10 runs appended', 'appendedPage'),
         ...(out.browserPage ? [row('runs page in chromium, warm', 'browserPage')] : []),
       ],
+      notes: [`The machine's 1-minute load average was ${load[0]} before and ${load[1]} after (its other work runs `
+        + 'alongside): times on an idle machine are lower.'],
     });
   }
   return out;
