@@ -130,6 +130,6 @@ ${summary}
 <h2>Reports in the reports folder</h2>${reportsTable(about, token)}
 <h2>History</h2>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}
 <h2>Artefacts</h2>${table('artefacts', ['path', 'sha256', 'bytes'], artefacts)}
-<h2>Metrics</h2><pre id="metrics">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;
+<h2>Metrics</h2><pre id="metrics" tabindex="0">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;
   return uiPage(`${v.name} v${v.version}`, body, token);
 }
