@@ -67,7 +67,8 @@ function parentRunId(source: Record<string, unknown>, runsRoot: string, runIds: 
 }
 
 function parentRun(source: Record<string, unknown>, runId: string | undefined, token?: string): string {
-  const where = runId ? `<a href="${uiHref(`/runs/${encodeURIComponent(runId)}`, token)}">${escapeHtml(runId)}</a> ` : '';
+  const runPath = runId ? `/runs/${encodeURIComponent(runId)}` : '';
+  const where = runId ? `<a href="${uiHref(runPath, token)}">${escapeHtml(runId)}</a> ` : '';
   return `${where}<code>${escapeHtml(source.path ?? '')}</code> (${escapeHtml(source.type ?? '')}`
     + `${source.runKind ? `, ${escapeHtml(source.runKind)}` : ''})`;
 }
@@ -110,7 +111,8 @@ export function versionPage(
     : cells([d.path, d.sha256, d.bytes, d.files]));
   const base = versionPath(v.name, v.version);
   const reports = ev.files.filter((f) => f.link !== 'version').map((f) => [
-    `<a href="${uiHref(`${base}/reports?file=${encodeURIComponent(f.path)}`, token)}">${escapeHtml(declaredKind(f))}</a>`,
+    `<a href="${uiHref(`${base}/reports?file=${encodeURIComponent(f.path)}`, token)}">`
+      + `${escapeHtml(declaredKind(f))}</a>`,
     ...cells([f.link, f.path, f.sha256]),
   ]);
   const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');

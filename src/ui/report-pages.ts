@@ -99,6 +99,7 @@ export function reportsPage(reports: FoundReport[], folder: string | undefined, 
  */
 export function reportViewPage(title: string, frameSrc: string, files: [string, string][], token?: string): string {
   const links = files.map(([label, path]) => `<a href="${uiHref(path, token)}">${escapeHtml(label)}</a>`).join(' · ');
-  const frame = `<iframe id="report" title="${escapeHtml(title)}" sandbox="" src="${uiHref(frameSrc, token)}"></iframe>`;
+  const src = uiHref(frameSrc, token);
+  const frame = `<iframe id="report" title="${escapeHtml(title)}" sandbox="" src="${src}"></iframe>`;
   return uiPage(title, `<p class="report-files">${links}</p>${frame}`, token);
 }
