@@ -35,10 +35,6 @@ article.incident{border:1px solid #ccc;border-radius:4px;padding:0 .8rem;margin:
  */
 export const UI_JS = `
 (function () {
-  var token = new URLSearchParams(location.search).get('token');
-  function withToken(u) {
-    return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u;
-  }
   document.querySelectorAll('table[data-sortable]').forEach(function (table) {
     var body = table.tBodies[0];
     var filter = document.getElementById(table.getAttribute('data-filter'));
