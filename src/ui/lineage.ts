@@ -10,7 +10,7 @@ import type { HistoryEntry } from '../registry/registry.ts';
 import type { EvidenceFile, ModelEvidence } from '../report/evidence.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { href, page, table, versionPath } from './pages.ts';
+import { uiHref, uiPage, table, versionPath } from './pages.ts';
 import { reportsTable } from './report-pages.ts';
 import { reportKind, type FoundReport } from './reports.ts';
 
@@ -67,7 +67,8 @@ function parentRunId(source: Record<string, unknown>, runsRoot: string, runIds: 
 }
 
 function parentRun(source: Record<string, unknown>, runId: string | undefined, token?: string): string {
-  const where = runId ? `<a href="${href(`/runs/${encodeURIComponent(runId)}`, token)}">${escapeHtml(runId)}</a> ` : '';
+  const runPath = runId ? `/runs/${encodeURIComponent(runId)}` : '';
+  const where = runId ? `<a href="${uiHref(runPath, token)}">${escapeHtml(runId)}</a> ` : '';
   return `${where}<code>${escapeHtml(source.path ?? '')}</code> (${escapeHtml(source.type ?? '')}`
     + `${source.runKind ? `, ${escapeHtml(source.runKind)}` : ''})`;
 }
@@ -110,13 +111,14 @@ export function versionPage(
     : cells([d.path, d.sha256, d.bytes, d.files]));
   const base = versionPath(v.name, v.version);
   const reports = ev.files.filter((f) => f.link !== 'version').map((f) => [
-    `<a href="${href(`${base}/reports?file=${encodeURIComponent(f.path)}`, token)}">${escapeHtml(declaredKind(f))}</a>`,
+    `<a href="${uiHref(`${base}/reports?file=${encodeURIComponent(f.path)}`, token)}">`
+      + `${escapeHtml(declaredKind(f))}</a>`,
     ...cells([f.link, f.path, f.sha256]),
   ]);
   const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');
   const history = ev.history.filter((h) => concerns(h, v.version))
     .map((h) => cells([h.at, h.by, h.action, h.alias, moved(h), h.reason]));
-  const anchor = href(`/registry#model-${encodeURIComponent(v.name)}`, token);
+  const anchor = uiHref(`/registry#model-${encodeURIComponent(v.name)}`, token);
   const all = `<a href="${anchor}">all versions of ${escapeHtml(v.name)}</a>`;
   const dataTable = data.length
     ? table('data', ['path', 'sha256', 'bytes', 'files'], data) : '<p>No data recorded.</p>';
@@ -130,6 +132,6 @@ ${summary}
 <h2>Reports in the reports folder</h2>${reportsTable(about, token)}
 <h2>History</h2>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}
 <h2>Artefacts</h2>${table('artefacts', ['path', 'sha256', 'bytes'], artefacts)}
-<h2>Metrics</h2><pre id="metrics">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;
-  return page(`${v.name} v${v.version}`, body, token);
+<h2>Metrics</h2><pre id="metrics" tabindex="0">${escapeHtml(JSON.stringify(v.metrics ?? {}, null, 2))}</pre>`;
+  return uiPage(`${v.name} v${v.version}`, body, token);
 }

@@ -14,7 +14,7 @@ import { defaultUser, type Registry } from '../registry/registry.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { liveView, NOT_RECORDED, type LiveAlias, type LiveSlice, type LiveView } from './live-data.ts';
-import { href, html, page, table, versionPath } from './pages.ts';
+import { uiHref, html, uiPage, table, versionPath } from './pages.ts';
 
 const num = (v: number | null | undefined): string =>
   (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));
@@ -24,7 +24,7 @@ function aliasRow(name: string, a: LiveAlias, token?: string): string[] {
   const o = a.overall;
   const drifted = o.drift.length ? `${o.drift.filter((d) => d.drifted).length} of ${o.drift.length}` : '—';
   return [
-    escapeHtml(a.alias), `<a href="${href(versionPath(name, a.version), token)}">v${a.version}</a>`,
+    escapeHtml(a.alias), `<a href="${uiHref(versionPath(name, a.version), token)}">v${a.version}</a>`,
     String(o.requests) + (a.capped ? ' (newest rows only)' : ''), num(o.perMinute), notRecorded, num(o.p99), drifted,
   ];
 }
@@ -53,7 +53,7 @@ function overTime(name: string, a: LiveAlias): string {
 
 function incidentForm(i: Incident, action: 'acknowledge' | 'resolve', token?: string): string {
   const label = action === 'acknowledge' ? 'Acknowledge' : 'Resolve';
-  return `<form method="post" action="${href(`/live/incidents/${action}`, token)}" class="${action}">
+  return `<form method="post" action="${uiHref(`/live/incidents/${action}`, token)}" class="${action}">
 <input type="hidden" name="id" value="${escapeHtml(i.id)}">
 <label>note <input name="note" required></label><button type="submit">${label}</button></form>`;
 }
@@ -81,7 +81,7 @@ v${escapeHtml(i.versions.join(', v'))} · opened ${escapeHtml(i.openedAt)}</p>
  */
 export function livePage(v: LiveView, window: string, location: string | undefined, token?: string): string {
   if (location === undefined) {
-    return page('Live', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
+    return uiPage('Live', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
   }
   const keep = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
   const form = `<form method="get" action="/live" class="window">${keep}
@@ -104,7 +104,7 @@ ${models || '<p>No models registered.</p>'}
 <h2>Not recorded</h2><ul class="not-recorded-list">${notes}</ul>
 <h2>Open incidents (${v.unresolved.length})</h2>${open}
 <h2>Resolved incidents</h2>${table('resolved', ['id', 'opened', 'kind', 'model', 'title', 'resolved by'], resolved)}`;
-  return page('Live', body, token);
+  return uiPage('Live', body, token);
 }
 
 function incidentChange(body: unknown): { id: string; note: string } {

@@ -1,6 +1,6 @@
 /**
  * The dashboard's HTML pages and its own script and style sheet (no framework, nothing fetched from another
- * host). Pages are complete without the script; it adds table filtering and sorting and live curves.
+ * host). Pages are complete without the script; it adds table filtering and sorting (charts: src/ui/charts.ts).
  *
  * @module
  */
@@ -8,6 +8,7 @@ import type { FastifyReply } from 'fastify';
 import { escapeHtml } from '../report/html.ts';
 import type { HistoryEntry, ModelVersion } from '../registry/registry.ts';
 import type { RunSummary } from './runs.ts';
+import { uplotPaths } from './static.ts';
 
 /** The style sheet served at `/ui.css`. */
 export const UI_CSS = `
@@ -24,19 +25,16 @@ pre{background:#f4f4f4;padding:.6rem;overflow:auto;max-height:24rem}
 iframe#report{width:100%;height:70vh;border:1px solid #ccc}
 td{overflow-wrap:anywhere}.not-recorded{color:#555;font-style:italic}.drifted{color:#a00}
 article.incident{border:1px solid #ccc;border-radius:4px;padding:0 .8rem;margin:.8rem 0}
+.toolbar{display:flex;gap:1rem;align-items:end;flex-wrap:wrap}
+:focus-visible{outline:3px solid #1f5fa8;outline-offset:2px}
 .status-running{color:#8a5a00}.status-damaged{color:#a00}
 `;
 
 /**
- * The script served at `/ui.js`: filter and sort for tables marked `data-sortable`, and on a run page an
- * EventSource on `data-events` that reloads the curve from `data-chart` when a metrics line arrives.
+ * The script served at `/ui.js`: filter and sort for tables marked `data-sortable` (charts are src/ui/charts.ts).
  */
 export const UI_JS = `
 (function () {
-  var token = new URLSearchParams(location.search).get('token');
-  function withToken(u) {
-    return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u;
-  }
   document.querySelectorAll('table[data-sortable]').forEach(function (table) {
     var body = table.tBodies[0];
     var filter = document.getElementById(table.getAttribute('data-filter'));
@@ -44,7 +42,8 @@ export const UI_JS = `
       var q = filter.value.toLowerCase();
       Array.prototype.forEach.call(body.rows, function (r) { r.hidden = r.textContent.toLowerCase().indexOf(q) < 0; });
     });
-    table.querySelectorAll('th button').forEach(function (btn, col) {
+    table.querySelectorAll('th button').forEach(function (btn) {
+      var col = btn.parentNode.cellIndex;
       btn.addEventListener('click', function () {
         var asc = btn.getAttribute('aria-sort') !== 'ascending';
         table.querySelectorAll('th button').forEach(function (b) { b.removeAttribute('aria-sort'); });
@@ -61,34 +60,18 @@ export const UI_JS = `
       });
     });
   });
-  var curve = document.getElementById('curve');
-  if (curve && window.EventSource) {
-    var es = new EventSource(withToken(curve.getAttribute('data-events')));
-    var pending = false;
-    // The server answers once its watch is set, so an open stream misses no line appended from now on.
-    es.onopen = function () { curve.setAttribute('data-live', 'open'); };
-    es.onmessage = function () {
-      if (pending) return;
-      pending = true;
-      fetch(withToken(curve.getAttribute('data-chart'))).then(function (r) { return r.text(); }).then(function (svg) {
-        curve.innerHTML = svg;
-        var n = document.getElementById('records');
-        if (n) n.textContent = String(Number(n.textContent) + 1);
-      }).finally(function () { pending = false; });
-    };
-  }
 })();
 `;
 
 /**
- * A link (escaped for an attribute) that keeps the token of a dashboard bound beyond loopback.
+ * A same-origin link that keeps the access token of a dashboard bound beyond loopback, HTML-escaped.
  *
- * @param path the dashboard path
+ * @param path the path (and query) on the dashboard
  * @param token the access token, if any
  * @example
- * href('/registry', 'abc'); // '/registry?token=abc'
+ * uiHref('/runs/a', 'tok'); // '/runs/a?token=tok'
  */
-export function href(path: string, token?: string): string {
+export function uiHref(path: string, token?: string): string {
   return escapeHtml(token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path);
 }
 
@@ -109,28 +92,34 @@ export const versionPath = (name: string, version: number): string =>
  * @param reply the Fastify reply
  * @param body the whole page
  * @example
- * return html(reply, page('Live', '<p>…</p>'));
+ * return html(reply, uiPage('Live', '<p>…</p>'));
  */
 export function html(reply: FastifyReply, body: string): FastifyReply {
   return reply.type('text/html; charset=utf-8').send(body);
 }
 
 /**
- * A whole dashboard page: the header with its navigation, the title and `body` (already escaped HTML).
+ * A complete dashboard page: header with navigation, the title as `h1`, the body, the style sheets and scripts.
+ * Chart pages pass `charts: true` to load uPlot (served by the dashboard from its package) and `/charts.js`.
  *
  * @param title the page title
- * @param body the page's HTML
- * @param token the access token, if any
+ * @param body already-escaped HTML of the main content
+ * @param token the access token when bound beyond loopback
+ * @param opts `charts`: load the chart library and script
  * @example
- * const html = page('Live', '<p>nothing served yet</p>');
+ * const html = uiPage('Runs', '<p>none</p>');
  */
-export function page(title: string, body: string, token?: string): string {
+export function uiPage(title: string, body: string, token?: string, opts: { charts?: boolean } = {}): string {
+  const uplot = uplotPaths();
+  const styles = ['/ui.css', ...(opts.charts ? [uplot.style] : [])];
+  const scripts = ['/ui.js', ...(opts.charts ? [uplot.script, '/charts.js'] : [])];
+  const links = styles.map((s) => `<link rel="stylesheet" href="${uiHref(s, token)}">`).join('');
+  const tags = scripts.map((s) => `<script src="${uiHref(s, token)}"></script>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>${escapeHtml(title)}</title><link rel="icon" href="data:,">
-<link rel="stylesheet" href="${href('/ui.css', token)}"></head><body>
-<header><nav><a href="${href('/', token)}">Runs</a><a href="${href('/registry', token)}">Registry</a><!--
---><a href="${href('/reports', token)}">Reports</a><a href="${href('/live', token)}">Live</a></nav></header>
-<main><h1>${escapeHtml(title)}</h1>${body}</main><script src="${href('/ui.js', token)}"></script></body></html>`;
+<title>${escapeHtml(title)}</title><link rel="icon" href="data:,">${links}</head><body>
+<header><nav><a href="${uiHref('/', token)}">Runs</a><a href="${uiHref('/registry', token)}">Registry</a><!--
+--><a href="${uiHref('/reports', token)}">Reports</a><a href="${uiHref('/live', token)}">Live</a></nav></header>
+<main><h1>${escapeHtml(title)}</h1>${body}</main>${tags}</body></html>`;
 }
 
 const num = (v: number | undefined): string => (v === undefined ? '' : Number(v.toPrecision(4)).toString());
@@ -153,7 +142,8 @@ export function table(cls: string, columns: string[], rows: string[][]): string 
 }
 
 /**
- * The runs page: a table of runs (kind, status, steps, best metric) with a filter box.
+ * The runs page: a table of runs (kind, status, steps, best metric) with a filter box, and checkboxes to
+ * compare runs (a plain GET form to `/compare?run=a&run=b`, so it works without JavaScript).
  *
  * @param runs rows of `listRuns`
  * @param token the access token when bound beyond loopback
@@ -162,41 +152,21 @@ export function table(cls: string, columns: string[], rows: string[][]): string 
  */
 export function runsPage(runs: RunSummary[], token?: string): string {
   const head = ['run', 'kind', 'status', 'steps', 'best metric', 'best value']
-    .map((c) => `<th scope="col"><button type="button">${c}</button></th>`).join('');
+    .map((c) => `<th scope="col"><button type="button">${c}</button></th>`).join('') + '<th scope="col">compare</th>';
   const link = (r: RunSummary) =>
-    `<a href="${href(`/runs/${encodeURIComponent(r.id)}`, token)}">${escapeHtml(r.id)}</a>`;
+    `<a href="${uiHref(`/runs/${encodeURIComponent(r.id)}`, token)}">${escapeHtml(r.id)}</a>`;
+  const pick = (r: RunSummary) => `<input type="checkbox" form="compare" name="run" value="${escapeHtml(r.id)}"`
+    + ` aria-label="compare ${escapeHtml(r.id)}">`;
   const rows = runs.map((r) => `<tr><td>${link(r)}</td>`
     + `<td>${escapeHtml(r.kind)}</td><td class="status-${r.status}">${r.status}</td>`
     + `<td data-value="${r.steps}">${r.steps}</td><td>${escapeHtml(r.bestMetric ?? '')}</td>`
-    + `<td data-value="${r.bestValue ?? ''}">${num(r.bestValue)}</td></tr>`).join('\n');
-  const body = `<label>filter <input id="run-filter" type="search" placeholder="name, kind, status"></label>
+    + `<td data-value="${r.bestValue ?? ''}">${num(r.bestValue)}</td><td>${pick(r)}</td></tr>`).join('\n');
+  const keep = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
+  const body = `<div class="toolbar"><label>filter <input id="run-filter" type="search" placeholder="name, kind, status">
+</label><form id="compare" method="get" action="/compare">${keep}<button type="submit">Compare selected</button></form></div>
 <table id="runs" data-sortable data-filter="run-filter"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
 ${runs.length ? '' : '<p>No runs in this folder yet.</p>'}`;
-  return page(`Runs (${runs.length})`, body, token);
-}
-
-/**
- * A run page: its loss curve (updated live while it trains) and its `config.json`.
- *
- * @param id the run id
- * @param config the parsed config
- * @param records how many metric records the curve has
- * @param curveSvg the curve, from `runCurveSvg`
- * @param token the access token when bound beyond loopback
- * @param extra more sections (already escaped HTML), e.g. the run's reports
- * @example
- * const html = runPage('penguins', cfg, recs.length, runCurveSvg(recs));
- */
-export function runPage(
-  id: string, config: unknown, records: number, curveSvg: string, token?: string, extra = '',
-): string {
-  const base = `/api/runs/${encodeURIComponent(id)}`;
-  const json = `<a href="${href(`${base}/metrics`, token)}">metrics as JSON</a>`;
-  const live = `data-events="${escapeHtml(`${base}/events`)}" data-chart="${escapeHtml(`${base}/curve.svg`)}"`;
-  const body = `<p><span id="records">${records}</span> metric records. ${json}</p>
-<figure id="curve" ${live}>${curveSvg}</figure>
-<h2>Config</h2><pre id="config">${escapeHtml(JSON.stringify(config, null, 2))}</pre>${extra}`;
-  return page(`Run ${id}`, body, token);
+  return uiPage(`Runs (${runs.length})`, body, token);
 }
 
 /**
@@ -218,7 +188,7 @@ export interface RegistryModelView {
 function modelSection(m: RegistryModelView, token?: string): string {
   const n = escapeHtml(m.name);
   const versionLink = (v: ModelVersion) =>
-    `<a href="${href(versionPath(m.name, v.version), token)}">v${v.version}</a>`;
+    `<a href="${uiHref(versionPath(m.name, v.version), token)}">v${v.version}</a>`;
   const versions = m.versions.map((v) =>
     [versionLink(v), ...[v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml)]);
   const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('');
@@ -228,11 +198,11 @@ function modelSection(m: RegistryModelView, token?: string): string {
   const hidden = `<input type="hidden" name="name" value="${n}">`;
   return `<section class="model" id="model-${n}"><h2>${n}</h2>
 <h3>Aliases</h3><ul class="aliases">${aliases || '<li>none</li>'}</ul>
-<form method="post" action="${href('/registry/promote', token)}" class="promote">${hidden}
+<form method="post" action="${uiHref('/registry/promote', token)}" class="promote">${hidden}
 <label>alias <input name="alias" required value="production"></label>
 <label>version <select name="version">${options}</select></label>
 <label>reason <input name="reason" required></label><button type="submit">Promote</button></form>
-<form method="post" action="${href('/registry/rollback', token)}" class="rollback">${hidden}
+<form method="post" action="${uiHref('/registry/rollback', token)}" class="rollback">${hidden}
 <label>alias <input name="alias" required value="production"></label>
 <label>reason <input name="reason" required></label><button type="submit">Roll back</button></form>
 <h3>Versions</h3>${table('versions', ['version', 'kind', 'status', 'created', 'by', 'reason'], versions)}
@@ -250,9 +220,9 @@ function modelSection(m: RegistryModelView, token?: string): string {
  */
 export function registryPage(models: RegistryModelView[], location: string | undefined, token?: string): string {
   if (location === undefined) {
-    return page('Registry', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
+    return uiPage('Registry', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
   }
   const sections = models.map((m) => modelSection(m, token)).join('\n') || '<p>No models registered.</p>';
   const body = `<p>${escapeHtml(location)}</p>${sections}`;
-  return page('Registry', body, token);
+  return uiPage('Registry', body, token);
 }

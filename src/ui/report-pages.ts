@@ -7,7 +7,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { escapeHtml, REPORT_CSP } from '../report/html.ts';
-import { href, page, table } from './pages.ts';
+import { uiHref, uiPage, table } from './pages.ts';
 import type { FoundReport } from './reports.ts';
 
 /**
@@ -61,9 +61,9 @@ export const reportPath = (r: FoundReport): string => `/reports/${r.id}`;
  */
 export function reportsTable(reports: FoundReport[], token?: string): string {
   if (!reports.length) return '<p class="no-reports">No reports.</p>';
-  const runLink = (id: string) => `<a href="${href(`/runs/${encodeURIComponent(id)}`, token)}">${escapeHtml(id)}</a>`;
+  const runLink = (id: string) => `<a href="${uiHref(`/runs/${encodeURIComponent(id)}`, token)}">${escapeHtml(id)}</a>`;
   const rows = reports.map((r) => [
-    `<a href="${href(reportPath(r), token)}">${escapeHtml(r.kind)}</a>`, escapeHtml(r.html ?? r.json),
+    `<a href="${uiHref(reportPath(r), token)}">${escapeHtml(r.kind)}</a>`, escapeHtml(r.html ?? r.json),
     escapeHtml(r.created ?? ''), r.runs.map(runLink).join(', ')
       + (r.model ? ` ${escapeHtml(`${r.model.name}@${r.model.version}`)}` : ''),
   ]);
@@ -81,9 +81,9 @@ export function reportsTable(reports: FoundReport[], token?: string): string {
  */
 export function reportsPage(reports: FoundReport[], folder: string | undefined, token?: string): string {
   if (folder === undefined) {
-    return page('Reports', '<p>No reports folder: start the dashboard with --reports DIR.</p>', token);
+    return uiPage('Reports', '<p>No reports folder: start the dashboard with --reports DIR.</p>', token);
   }
-  return page(`Reports (${reports.length})`, `<p>${escapeHtml(folder)}</p>${reportsTable(reports, token)}`, token);
+  return uiPage(`Reports (${reports.length})`, `<p>${escapeHtml(folder)}</p>${reportsTable(reports, token)}`, token);
 }
 
 /**
@@ -98,7 +98,8 @@ export function reportsPage(reports: FoundReport[], folder: string | undefined, 
  * const html = reportViewPage('eval report', '/reports/3f2a/file', [['eval.json', '/reports/3f2a/file?as=json']]);
  */
 export function reportViewPage(title: string, frameSrc: string, files: [string, string][], token?: string): string {
-  const links = files.map(([label, path]) => `<a href="${href(path, token)}">${escapeHtml(label)}</a>`).join(' · ');
-  const frame = `<iframe id="report" title="${escapeHtml(title)}" sandbox="" src="${href(frameSrc, token)}"></iframe>`;
-  return page(title, `<p class="report-files">${links}</p>${frame}`, token);
+  const links = files.map(([label, path]) => `<a href="${uiHref(path, token)}">${escapeHtml(label)}</a>`).join(' · ');
+  const src = uiHref(frameSrc, token);
+  const frame = `<iframe id="report" title="${escapeHtml(title)}" sandbox="" src="${src}"></iframe>`;
+  return uiPage(title, `<p class="report-files">${links}</p>${frame}`, token);
 }

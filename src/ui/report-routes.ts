@@ -14,6 +14,7 @@ import { html, versionPath } from './pages.ts';
 import { reportsPage, reportViewPage, sendReportFile, reportPath } from './report-pages.ts';
 import { findReports, readReportFile, reportById, type FoundReport } from './reports.ts';
 import { listRuns } from './runs.ts';
+import type { RunsCache } from './runs-cache.ts';
 
 /**
  * What the report routes need of the dashboard's options.
@@ -27,6 +28,8 @@ export interface ReportRouteOptions {
   reports?: string;
   registry?: Registry;
   token?: string;
+  /** The dashboard's summaries of runs, so listing reports reads only what runs appended since. */
+  cache?: RunsCache;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface ReportRouteOptions {
  */
 export async function allReports(o: ReportRouteOptions): Promise<FoundReport[]> {
   if (o.reports === undefined) return [];
-  return findReports(o.reports, o.runs, (await listRuns(o.runs)).map((r) => r.id));
+  return findReports(o.reports, o.runs, (await listRuns(o.runs, o.cache)).map((r) => r.id));
 }
 
 function needRegistry(reg: Registry | undefined): Registry {
@@ -74,7 +77,7 @@ export function reportRoutes(app: FastifyInstance, o: ReportRouteOptions): void 
   const evidence = (p: Version['Params']) => collectEvidence(needRegistry(o.registry), versionRef(p.name, p.version));
   app.get<Version>('/registry/:name/:version', async (req, reply) => {
     const ev = await evidence(req.params);
-    const ids = (await listRuns(o.runs)).map((r) => r.id);
+    const ids = (await listRuns(o.runs, o.cache)).map((r) => r.id);
     const found = o.reports === undefined ? [] : await findReports(o.reports, o.runs, ids);
     return html(reply, versionPage(ev, o.runs, ids, found, token));
   });

@@ -160,6 +160,15 @@ async function runPaths(runsRoot: string, ids: string[]): Promise<RunPaths[]> {
 }
 
 /**
+ * The opaque id of the report whose JSON file is `json` inside the reports folder: a hash of that path.
+ *
+ * @param json the JSON file's path inside the reports folder, `/`-separated
+ * @example
+ * reportId('eval/eval.json'); // 16 hex digits, the same on every start
+ */
+export const reportId = (json: string): string => createHash('sha256').update(json).digest('hex').slice(0, 16);
+
+/**
  * Every report in `root` (none when the folder does not exist), sorted by path, each with the runs of
  * `runIds` it is of: a report naming a run directory as its model (eval `model.source`, compress `model`),
  * or a data report (audit) of a run's training data. Relative paths in reports are taken from the current
@@ -185,7 +194,7 @@ export async function findReports(root: string, runsRoot: string, runIds: string
     const modelDirs = new Set(models.map((p) => resolve(p)));
     const dataFiles = new Set(data.map((p) => resolve(p)));
     const r: FoundReport = {
-      id: createHash('sha256').update(json).digest('hex').slice(0, 16), kind, format: String(doc.format), json,
+      id: reportId(json), kind, format: String(doc.format), json,
       runs: runs.filter((run) => modelDirs.has(run.dir) || run.data.some((d) => dataFiles.has(d))).map((run) => run.id),
     };
     if (isRegularFile(join(root, ...html.split('/')))) r.html = html;

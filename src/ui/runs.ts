@@ -9,8 +9,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lineChart, type ChartSeries } from '../report/svg-chart.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { MANIFEST_NAME } from '../util/fs.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
+import { RunsCache } from './runs-cache.ts';
 
 /**
  * One row of the runs table.
@@ -89,33 +89,32 @@ export async function readRunMetrics(root: string, id: string): Promise<Record<s
   return existsSync(file) ? parseMetricLines(await readFile(file, 'utf8')) : [];
 }
 
-/** The x of a record: the step, update count or epoch it was written at, else its position. */
-const xOf = (r: Record<string, unknown>, i: number): number =>
+/**
+ * The x of a record: the step, update count or epoch it was written at, else its position (1-based).
+ *
+ * @param r a metrics record
+ * @param i its index in the file
+ * @example
+ * recordX({ epoch: 3, trainLoss: 0.5 }, 2); // 3
+ */
+export const recordX = (r: Record<string, unknown>, i: number): number =>
   [r.step, r.updates, r.epoch].find((v): v is number => typeof v === 'number') ?? i + 1;
+const xOf = recordX;
 
-/** The loss metrics drawn and ranked, in order of preference. */
-const LOSSES = ['validLoss', 'trainLoss'] as const;
-
-type Status = RunSummary['status'];
-
-function summarize(id: string, kind: string, status: Status, recs: Record<string, unknown>[]): RunSummary {
-  const last = recs.at(-1);
-  const steps = last ? xOf(last, recs.length - 1) : 0;
-  for (const m of LOSSES) {
-    const vals = recs.map((r) => r[m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    if (vals.length) return { id, kind, status, steps, bestMetric: m, bestValue: Math.min(...vals) };
-  }
-  return { id, kind, status, steps };
-}
+/** The loss metrics drawn and ranked, in order of preference (`loss`: diffusion runs). */
+export const LOSS_METRICS = ['validLoss', 'trainLoss', 'loss'] as const;
+const LOSSES = LOSS_METRICS;
 
 /**
- * Every run directory directly inside `root` (a directory with a `config.json`), sorted by id.
+ * Every run directory directly inside `root` (a directory with a `config.json`), sorted by id. With a `cache`
+ * kept between calls, only what changed since is read (appended metrics lines, a rewritten config).
  *
  * @param root the runs folder
+ * @param cache the summaries of earlier calls (a fresh one reads everything)
  * @example
  * const rows = await listRuns('runs'); // [{ id: 'penguins', kind: 'tabular-mlp', status: 'finished', ... }]
  */
-export async function listRuns(root: string): Promise<RunSummary[]> {
+export async function listRuns(root: string, cache: RunsCache = new RunsCache()): Promise<RunSummary[]> {
   let names: string[];
   try {
     names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
@@ -123,20 +122,9 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
     const what = `--runs ${root}: cannot read the folder (${(e as Error).message})`;
     throw new SwitchyardError('E_RUNS_DIR', what, 'pass the folder your runs are written to, e.g. --runs runs');
   }
-  const out: RunSummary[] = [];
-  for (const id of names.filter((n) => RUN_ID.test(n)).sort()) {
-    const dir = join(root, id);
-    if (!existsSync(join(dir, RUN_FILES.config))) continue;
-    let kind = '?';
-    let status: RunSummary['status'] = existsSync(join(dir, MANIFEST_NAME)) ? 'finished' : 'running';
-    try {
-      kind = String(JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8')).kind ?? '?');
-    } catch {
-      status = 'damaged';
-    }
-    out.push(summarize(id, kind, status, await readRunMetrics(root, id)));
-  }
-  return out;
+  const ids = names.filter((n) => RUN_ID.test(n)).sort();
+  const rows = await Promise.all(ids.map((id) => cache.summary(join(root, id), id)));
+  return rows.filter((r): r is RunSummary => r !== undefined);
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
-import { existsSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
@@ -18,11 +18,17 @@ import { SwitchyardError } from '../util/errors.ts';
 import { importOptional } from '../util/optional.ts';
 import { checkRanges } from '../util/ranges.ts';
 import { RUN_FILES } from '../train/run-dir.ts';
-import { html, registryPage, runPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
-import { reportsTable } from './report-pages.ts';
-import { allReports, reportRoutes } from './report-routes.ts';
+import { CHARTS_CSS, CHARTS_JS } from './charts.ts';
+import { comparePage, compareIds } from './compare.ts';
 import { liveRoutes } from './live.ts';
+import { moePanel } from './moe.ts';
+import { html, registryPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { reportsTable } from './report-pages.ts';
+import { allReports, reportRoutes, type ReportRouteOptions } from './report-routes.ts';
+import { runPage, type RunPageView } from './run-page.ts';
 import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
+import { RunsCache } from './runs-cache.ts';
+import { registerStatic } from './static.ts';
 
 /** Ranges of the numeric options of {@link startUi}. */
 export const UI_RANGES = {
@@ -108,7 +114,6 @@ async function streamAppends(
   res.writeHead(200, headers);
   let offset = existsSync(file) ? (await stat(file)).size : 0;
   let partial = '';
-  let reading = Promise.resolve();
   const readNew = async (size: number): Promise<void> => {
     if (size < offset) [offset, partial] = [0, '']; // rewritten from the start (a resumed run)
     if (size === offset) return;
@@ -124,12 +129,18 @@ async function streamAppends(
       await h.close();
     }
   };
-  const onChange = (cur: Stats): void => {
-    reading = reading.then(() => readNew(cur.size)).catch(() => undefined);
+  // Polled against the size read above rather than fs.watchFile, whose own first stat may come after an append
+  // (on a busy thread pool) and then never report it.
+  let polling = false;
+  const poll = (): void => {
+    if (polling) return; // the last poll is still reading
+    polling = true;
+    stat(file).then((cur) => readNew(cur.size), () => undefined).catch(() => undefined).finally(() => (polling = false));
   };
-  watchFile(file, { interval: intervalMs, persistent: false }, onChange);
-  req.raw.on('close', () => (unwatchFile(file, onChange), streams.delete(res)));
-  // Written once the watch is set: a client that appends after reading it is sure to get the line.
+  const timer = setInterval(poll, intervalMs);
+  timer.unref();
+  req.raw.on('close', () => (clearInterval(timer), streams.delete(res)));
+  // Written after the size above was read: a line appended once the client has this comment is sure to come.
   res.write(': watching metrics.jsonl\n\n');
 }
 
@@ -159,19 +170,38 @@ async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
   })));
 }
 
-function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>): void {
-  const token = o.token;
-  app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS));
-  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
-  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs), token)));
-  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs) }));
+/** Where a run trained, from its `metrics.json` (written when it finishes); undefined before that. */
+async function runDevice(dir: string): Promise<RunPageView['device']> {
+  try {
+    const device = JSON.parse(await readFile(join(dir, RUN_FILES.summary), 'utf8')).device;
+    return device && typeof device.name === 'string' ? device : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run pages: list, run (with its reports), compare, and the API and event stream behind their charts. */
+function runRoutes(app: FastifyInstance, o: UiOptions, ro: ReportRouteOptions, streams: Set<ServerResponse>): void {
+  const { token, cache } = ro;
+  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs, cache), token)));
+  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs, cache) }));
+  const configOf = async (id: string) =>
+    JSON.parse(await readFile(join(runDirOf(o.runs, id), RUN_FILES.config), 'utf8')) as unknown;
   app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {
-    const dir = runDirOf(o.runs, req.params.id);
-    const config = JSON.parse(await readFile(join(dir, RUN_FILES.config), 'utf8'));
-    const recs = await readRunMetrics(o.runs, req.params.id);
-    const reports = (await allReports({ ...o, registry: reg })).filter((r) => r.runs.includes(req.params.id));
+    const { id } = req.params;
+    const [config, records, device] =
+      await Promise.all([configOf(id), readRunMetrics(o.runs, id), runDevice(runDirOf(o.runs, id))]);
+    const reports = (await allReports(ro)).filter((r) => r.runs.includes(id));
     const extra = `<h2>Reports</h2>${reportsTable(reports, token)}`;
-    return html(reply, runPage(req.params.id, config, recs.length, runCurveSvg(recs), token, extra));
+    return html(reply, runPage({ id, config, records, curveSvg: runCurveSvg(records), device, extra }, token));
+  });
+  app.get<{ Params: { id: string } }>('/runs/:id/moe', async (req, reply) =>
+    html(reply, moePanel(await readRunMetrics(o.runs, req.params.id))));
+  app.get('/compare', async (req, reply) => {
+    const ids = compareIds((req.query ?? {}) as Record<string, unknown>);
+    const runs = await Promise.all(ids.map(async (id) =>
+      ({ id, config: await configOf(id), records: await readRunMetrics(o.runs, id) })));
+    return html(reply, comparePage(runs, token));
   });
   app.get<{ Params: { id: string } }>('/api/runs/:id/metrics', async (req) => ({
     records: await readRunMetrics(o.runs, req.params.id),
@@ -182,6 +212,18 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     streamAppends(join(runDirOf(o.runs, req.params.id), RUN_FILES.metrics), req, reply, o.watchIntervalMs ?? 250,
       streams)
   );
+}
+
+function routes(
+  app: FastifyInstance, o: UiOptions, reg: Registry | undefined, streams: Set<ServerResponse>, cache: RunsCache,
+): void {
+  const token = o.token;
+  const ro: ReportRouteOptions = { ...o, registry: reg, cache };
+  app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS + CHARTS_CSS));
+  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
+  app.get('/charts.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(CHARTS_JS));
+  registerStatic(app);
+  runRoutes(app, o, ro, streams);
   app.get('/registry', async (_q, reply) =>
     html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
   const query = token ? `?token=${encodeURIComponent(token)}` : '';
@@ -203,7 +245,7 @@ function routes(app: FastifyInstance, o: UiOptions, reg: Registry | undefined, s
     await needRegistry().rollback(f.name, f.alias, { reason: f.reason });
     return back(reply, f.name);
   });
-  reportRoutes(app, { ...o, registry: reg });
+  reportRoutes(app, ro);
   liveRoutes(app, reg, token);
 }
 
@@ -259,7 +301,8 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
   });
   app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no page ${req.url.split('?')[0]}`));
   const streams = new Set<ServerResponse>();
-  routes(app, o, reg, streams);
+  const cache = new RunsCache();
+  routes(app, o, reg, streams, cache);
   try {
     await app.listen({ host, port: o.port ?? 8090 });
   } catch (e) {
@@ -267,6 +310,8 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
     const why = `cannot listen on ${host}:${o.port ?? 8090} (${(e as Error).message})`;
     throw new SwitchyardError('E_LISTEN', why, 'pick another --port, or 0 for a free one');
   }
+  // Read the runs folder now, so the first page finds its summaries ready (a request meanwhile joins the reads).
+  listRuns(o.runs, cache).catch(() => undefined);
   const port = (app.server.address() as { port: number }).port;
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return {

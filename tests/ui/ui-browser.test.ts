@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser (Debian chromium via playwright-core): the runs page and a run page load
  * with no console errors and no request to another host, their main elements are visible and inside the
- * viewport, the table filters and sorts, and the curve redraws when a line is appended to metrics.jsonl.
+ * viewport, the table filters and sorts, and the uPlot curves take a line appended to metrics.jsonl.
  * Screenshots are kept in test-artifacts/ui/ (git-ignored) for people to look at.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -68,23 +68,24 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('a run page shows the curve and config, and the curve redraws when a metrics line is appended', async () => {
+  it('a run page draws its curves with uPlot and appends a metrics line to them as it is written', async () => {
     const page = await open('/');
     await page.locator('#runs a', { hasText: 'tiny' }).click();
     await page.waitForURL(/\/runs\/tiny$/);
-    await expectInViewport(page.locator('#curve svg'));
+    await page.waitForSelector('#charts[data-drawn="true"]', { state: 'attached' });
+    await expectInViewport(page.locator('#chart-loss canvas'));
+    expect(await page.locator('#chart-loss .u-legend').textContent()).toMatch(/trainLoss.*validLoss/);
     await expect(page.locator('#config').isVisible()).resolves.toBe(true);
     expect(await page.locator('#config').textContent()).toContain('"kind": "tabular-mlp"');
-    const markers = () => page.locator('#curve svg circle').count();
-    const before = await markers();
-    expect(before).toBe(6); // trainLoss and validLoss at 3 epochs
+    const points = () => page.locator('#chart-loss').getAttribute('data-points');
+    expect(await points()).toBe('3'); // 3 epochs
     await page.screenshot({ path: join(ARTEFACTS, 'run-before.png'), fullPage: true });
-    await page.waitForSelector('#curve[data-live="open"]', { state: 'attached' }); // the event stream is open
+    await page.waitForSelector('#charts[data-live="open"]', { state: 'attached' }); // the event stream is open
     appendFileSync(join(runs, 'tiny', 'metrics.jsonl'), JSON.stringify({ epoch: 4, updates: 4, trainLoss: 0.2, validLoss: 0.3 }) + '\n');
-    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('#curve svg circle').length > n, before, { timeout: 15_000 });
-    expect(await markers()).toBe(8);
+    await page.waitForSelector('#chart-loss[data-points="4"]', { state: 'attached', timeout: 15_000 });
     expect(await page.locator('#records').textContent()).toBe('4');
-    await expectInViewport(page.locator('#curve svg'));
+    expect(await page.locator('td[data-field="validLoss"]').textContent()).toBe('0.3');
+    await expectInViewport(page.locator('#chart-loss canvas'));
     await page.screenshot({ path: join(ARTEFACTS, 'run-after.png'), fullPage: true });
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);

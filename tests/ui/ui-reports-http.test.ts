@@ -12,6 +12,7 @@ import { openRegistry } from '../../src/registry/registry.ts';
 import { renderReport, writeReportFiles } from '../../src/report/html.ts';
 import { sha256File } from '../../src/util/fs.ts';
 import { startUi } from '../../src/ui/server.ts';
+import { UI_CSP } from '../../src/ui/static.ts';
 import { ROOT } from '../cli/helpers.ts';
 import { servedWorld, type World } from './world.ts';
 
@@ -58,6 +59,22 @@ describe('switchyard ui: reports and versions', () => {
     expect(runPage).not.toContain(`/reports/${byKind.drift.id}"`);
     const list = await (await fetch(`${base}/reports`)).text();
     expect(list).toContain(`href="/reports/${byKind.drift.id}">drift</a>`);
+  });
+
+  it('the run, report, version and live pages carry the strict policy and hold no inline script or style', async () => {
+    const r = (await reportsOf()).find((x) => x.kind === 'eval');
+    expect(UI_CSP).toContain("frame-src 'self'"); // the report frames
+    expect(UI_CSP).not.toContain('unsafe-inline');
+    for (const p of [`/runs/${w.run}`, '/reports', `/reports/${r.id}`, '/registry/tiny/1', '/live', '/api/live']) {
+      const res = await fetch(`${base}${p}`);
+      expect(res.status, p).toBe(200);
+      expect(res.headers.get('content-security-policy'), p).toBe(UI_CSP);
+      const body = await res.text();
+      expect(body, p).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+      // Scripts only from files: no inline script but the chart specs' JSON data block, which is never run.
+      expect(body.match(/<script(?![^>]*\ssrc=)[^>]*>/g) ?? [], p)
+        .toEqual(body.includes('id="chart-specs"') ? ['<script type="application/json" id="chart-specs">'] : []);
+    }
   });
 
   it('opens a report in place and serves the HTML the CLI wrote, byte for byte, under a strict CSP', async () => {
