@@ -75,6 +75,8 @@ describe('loop bodies', () => {
       expect(body.inputs.map((t) => [t.name, t.dtype])).toEqual([['iter', 'i64'], ['carried_0', 'f32'], ['carried_1', 'i64']]);
       expect(body.outputNames).toEqual(['carried_0', 'carried_1', 'scan_0']);
       expect(body.captures.size).toBe(1);
+      expect(body.own(w)).toBe(body.captures.get(w));
+      expect(body.own(w)).toBe(body.own(w));
       const ids = [...body.inputs, ...body.captures.values(), ...body.nodes.flatMap((n) => n.outputs)].map((t) => t.id);
       expect(new Set(ids).size).toBe(ids.length);
     });
@@ -166,11 +168,14 @@ describe('backward', () => {
       const x = g.input('x', 'f32', [2]);
       const y = g.input('y', 'f32', [2]);
       const [dStop] = backward(reduceSum(mul(x, stopGradient(x))), [x]);
+      const s = g.input('s', 'f32', []);
+      const [dNone] = backward(stopGradient(s), [s]);
       const [l] = loop(2, [mul(y, 2)], (_i, a) => ({ carried: [add(a, 1)], scans: [] }));
       const [dLoop] = backward(reduceSum(mul(x, l)), [x]);
-      return { dStop, dLoop };
+      return { dStop, dLoop, dNone };
     });
-    const out = runReference(graph, { x: refTensor([1, 2], [2]), y: refTensor([3, 4], [2]) });
+    const out = runReference(graph, { x: refTensor([1, 2], [2]), y: refTensor([3, 4], [2]), s: refTensor([7], []) });
+    expect([...out.dNone.data]).toEqual([0]);
     expect([...out.dStop.data]).toEqual([1, 2]);
     expect([...out.dLoop.data]).toEqual([8, 10]);
   });
