@@ -1,8 +1,10 @@
 /** Rules of the elementwise, constant, random and registry code: dtype checks, defaults, sharing, the noise hash. */
 import { describe, expect, it } from 'vitest';
 import {
-  add, apply1, backward, cast, constant, defineOp, fullLike, getOp, type Graph, HASH_MOD, hashSeeds, hashUniform, isInf, isNaN, less,
-  lift, logicalAnd, logicalNot, logicalOr, mul, numel, opNames, pow, randomUniformLike, reduceSum, scalar, square, sumTo, trace, where,
+  add, apply1, backward, cast, constant, defineOp, fullLike, getOp, type Graph, HASH_MOD, hashSeeds, hashUniform,
+  isInf, isNaN, less,
+  lift, logicalAnd, logicalNot, logicalOr, mul, numel, opNames, pow, randomUniformLike, reduceSum, scalar, square,
+  sumTo, trace, where,
 } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
 import { expectCode } from '../expect-error.ts';
@@ -98,7 +100,8 @@ describe('sumTo adds only the nodes it needs', () => {
 describe('constants', () => {
   it('data must match the shape; the dtype follows the array type', () => {
     traced(() => {
-      expectCode(() => constant(Float32Array.of(1, 2), [3]), 'E_SHAPE', /^const: constant has 2 values for shape \[3\]$/,
+      expectCode(() => constant(Float32Array.of(1, 2), [3]),
+        'E_SHAPE', /^const: constant has 2 values for shape \[3\]$/,
         /^pass data matching the shape$/);
       const f = constant(Float32Array.of(1, 2), [2]);
       expect([f.dtype, f.shape]).toEqual(['f32', [2]]);
@@ -170,7 +173,8 @@ describe('counter-based noise', () => {
     expect(hashSeeds(0n)).toEqual({ s1: 1n, s2: 48272n });
     expect(hashSeeds(3n)).toEqual({ s1: 208873n, s2: (208873n * 208873n + 48271n) % HASH_MOD });
     expect(hashSeeds(HASH_MOD + 3n)).toEqual(hashSeeds(3n));
-    for (const [i, s] of [[0n, 0n], [1n, 0n], [7n, 42n], [123456n, 99n], [HASH_MOD + 5n, 1n], [HASH_MOD - 1n, HASH_MOD - 1n]]) {
+    const pairs = [[0n, 0n], [1n, 0n], [7n, 42n], [123456n, 99n], [HASH_MOD + 5n, 1n], [HASH_MOD - 1n, HASH_MOD - 1n]];
+    for (const [i, s] of pairs) {
       expect(hashUniform(i, s)).toBe(documented(i, s));
     }
     expect(hashUniform(HASH_MOD + 5n, 1n)).toBe(hashUniform(5n, 1n));
@@ -184,9 +188,11 @@ describe('counter-based noise', () => {
     expect([...out.u.data]).toEqual([0, 1, 2, 3, 4, 5].map((i) => hashUniform(BigInt(i), 5n)));
     traced((g) => {
       const x = g.input('x', 'f32', [2]);
-      expectCode(() => randomUniformLike(x, g.input('s1', 'i64', [2])), 'E_SHAPE', /^randomUniformLike: seed must be a scalar, got i64\[2\]$/,
+      expectCode(() => randomUniformLike(x, g.input('s1', 'i64', [2])),
+        'E_SHAPE', /^randomUniformLike: seed must be a scalar, got i64\[2\]$/,
         /^feed a scalar i64 seed$/);
-      expectCode(() => randomUniformLike(x, g.input('s2', 'f32', [])), 'E_DTYPE', /^randomUniformLike: seed has dtype f32, expected i64$/);
+      expectCode(() => randomUniformLike(x, g.input('s2', 'f32', [])),
+        'E_DTYPE', /^randomUniformLike: seed has dtype f32, expected i64$/);
     });
   });
 });

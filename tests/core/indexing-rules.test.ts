@@ -1,7 +1,8 @@
 /** Shape, dtype and attribute rules of the indexing ops: every check's code, message and hint, and boundaries. */
 import { describe, expect, it } from 'vitest';
 import {
-  backward, cumsum, gather, gatherElements, gatherND, type Graph, nonzero, oneHot, reduceSum, scatterElementsAdd, scatterNDAdd,
+  backward, cumsum, gather, gatherElements, gatherND, type Graph, nonzero, oneHot, reduceSum, scatterElementsAdd,
+  scatterNDAdd,
   type Tensor, topk, trace,
 } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
@@ -67,11 +68,14 @@ describe('indexing ops reject bad indices', () => {
       const hint = /^one update per index$/;
       expectCode(() => scatterElementsAdd(base, idx, g.input('u1', 'f32', [2, 3]), 1), 'E_SHAPE',
         /^scatterElementsAdd: updates \[2, 3\] must match indices \[2, 2\]$/, hint);
-      expectCode(() => scatterElementsAdd(base, idx, g.input('u2', 'f32', [2]), 1), 'E_SHAPE', /updates \[2\] must match/, hint);
-      expectCode(() => scatterElementsAdd(base, idx, g.input('u3', 'f32', [2, 2, 1]), 1), 'E_SHAPE', /updates \[2, 2, 1\]/, hint);
+      expectCode(() => scatterElementsAdd(base, idx, g.input('u2', 'f32', [2]), 1),
+        'E_SHAPE', /updates \[2\] must match/, hint);
+      expectCode(() => scatterElementsAdd(base, idx, g.input('u3', 'f32', [2, 2, 1]), 1),
+        'E_SHAPE', /updates \[2, 2, 1\]/, hint);
       const out = scatterElementsAdd(base, idx, g.input('u4', 'f32', [2, 2]), 1);
       expect([out.dtype, out.shape]).toEqual(['f32', [2, 3]]);
-      expectCode(() => scatterElementsAdd(base, g.input('i5', 'i64', [3, 1]), g.input('u5', 'f32', [3, 1]), 1), 'E_SHAPE',
+      const tall = g.input('i5', 'i64', [3, 1]);
+      expectCode(() => scatterElementsAdd(base, tall, g.input('u5', 'f32', [3, 1]), 1), 'E_SHAPE',
         /indices dim 0 is 3, data has 2/);
     });
   });
@@ -79,15 +83,19 @@ describe('indexing ops reject bad indices', () => {
     traced((g) => {
       const x = g.input('x', 'f32', [2, 3]);
       const hint = /^the last dim of indices addresses leading data dims$/;
-      expectCode(() => gatherND(x, g.input('i1', 'i64', [1, 3])), 'E_SHAPE', /^gatherND: index depth 3 exceeds data rank 2$/, hint);
-      expectCode(() => gatherND(x, g.input('i2', 'i64', [1, 'q'])), 'E_SHAPE', /^gatherND: index depth q exceeds data rank 2$/, hint);
+      expectCode(() => gatherND(x, g.input('i1', 'i64', [1, 3])),
+        'E_SHAPE', /^gatherND: index depth 3 exceeds data rank 2$/, hint);
+      expectCode(() => gatherND(x, g.input('i2', 'i64', [1, 'q'])),
+        'E_SHAPE', /^gatherND: index depth q exceeds data rank 2$/, hint);
       expect(gatherND(x, g.input('i3', 'i64', [4, 2])).shape).toEqual([4]);
       expect(gatherND(x, g.input('i4', 'i64', [4, 1])).shape).toEqual([4, 3]);
       const idx = g.input('i5', 'i64', [4, 1]);
       expectCode(() => scatterNDAdd(x, idx, g.input('u1', 'f32', [4, 2])), 'E_SHAPE',
-        /^scatterNDAdd: updates \[4, 2\] should be \[4, 3\]$/, /^updates = indices\.shape\[:-1\] \+ data\.shape\[q:\]$/);
+        /^scatterNDAdd: updates \[4, 2\] should be \[4, 3\]$/,
+        /^updates = indices\.shape\[:-1\] \+ data\.shape\[q:\]$/);
       expectCode(() => scatterNDAdd(x, idx, g.input('u2', 'f32', [4])), 'E_SHAPE', /updates \[4\] should be \[4, 3\]/);
-      expectCode(() => scatterNDAdd(x, g.input('i6', 'i64', [1, 3]), x), 'E_SHAPE', /^scatterNDAdd: index depth 3 exceeds/);
+      expectCode(() => scatterNDAdd(x, g.input('i6', 'i64', [1, 3]), x),
+        'E_SHAPE', /^scatterNDAdd: index depth 3 exceeds/);
       expect(scatterNDAdd(x, idx, g.input('u3', 'f32', [4, 3])).shape).toEqual([2, 3]);
     });
   });
@@ -132,7 +140,8 @@ describe('topk, oneHot, cumsum, nonzero', () => {
   });
   it('cumsum takes f32 or i64 and defaults to an inclusive forward sum', () => {
     traced((g) => {
-      expectCode(() => cumsum(g.input('b', 'bool', [3]), 0), 'E_DTYPE', /^cumsum: input has dtype bool, expected f32 or i64$/, DTYPE_HINT);
+      expectCode(() => cumsum(g.input('b', 'bool', [3]), 0),
+        'E_DTYPE', /^cumsum: input has dtype bool, expected f32 or i64$/, DTYPE_HINT);
       const n = cumsum(g.input('n', 'i64', [2, 3]), -1);
       expect([n.dtype, n.shape]).toEqual(['i64', [2, 3]]);
     });
@@ -147,8 +156,10 @@ describe('topk, oneHot, cumsum, nonzero', () => {
   });
   it('nonzero takes a 1-d bool mask and returns a fresh ?nz dim each call', () => {
     traced((g) => {
-      expectCode(() => nonzero(g.input('f', 'f32', [3])), 'E_DTYPE', /^nonzero: mask has dtype f32, expected bool$/, DTYPE_HINT);
-      expectCode(() => nonzero(g.input('m2', 'bool', [2, 2])), 'E_SHAPE', /^nonzero: nonzero takes a 1-d mask, got bool\[2, 2\]$/,
+      expectCode(() => nonzero(g.input('f', 'f32', [3])),
+        'E_DTYPE', /^nonzero: mask has dtype f32, expected bool$/, DTYPE_HINT);
+      expectCode(() => nonzero(g.input('m2', 'bool', [2, 2])),
+        'E_SHAPE', /^nonzero: nonzero takes a 1-d mask, got bool\[2, 2\]$/,
         /^flatten the mask first$/);
       const m = g.input('m', 'bool', [4]);
       const a = nonzero(m);
