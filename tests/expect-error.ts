@@ -13,10 +13,14 @@ export function caught(f: () => unknown): SwitchyardError {
   throw new Error('expected a SwitchyardError');
 }
 
-/** Expects `fn` to throw a SwitchyardError with `code` (and a message matching `re`); returns it. */
-export function expectCode(fn: () => unknown, code: string, re?: RegExp): SwitchyardError {
+/**
+ * Expects `fn` to throw a SwitchyardError with `code` (and a message matching `re`, a hint matching `hint`);
+ * returns it.
+ */
+export function expectCode(fn: () => unknown, code: string, re?: RegExp, hint?: RegExp): SwitchyardError {
   const err = caught(fn);
   expect(err.code).toBe(code);
   if (re) expect(err.message).toMatch(re);
+  if (hint) expect(err.hint).toMatch(hint);
   return err;
 }

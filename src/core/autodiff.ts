@@ -5,7 +5,7 @@ import { fullLike, zerosLike } from './ops/constant.ts';
 import { add } from './ops/elementwise.ts';
 import { getOp } from './ops/registry.ts';
 
-import { sameShape } from './shape.ts';
+import { type Dim, sameShape } from './shape.ts';
 
 /**
  * Reverse-mode differentiation as a graph transform: appends to the current graph the nodes computing
@@ -21,6 +21,17 @@ export function backward(output: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[]
     throw new SwitchyardError('E_GRAD', `grad needs a scalar output, got ${output}`, 'reduce the loss to a scalar (reduceMean) or pass a seed gradient');
   }
   if (!isFloat(output.dtype)) throw new SwitchyardError('E_GRAD', `cannot differentiate a ${output.dtype} output`, 'differentiate a float value');
+  if (seed) {
+    seed = g.own(seed);
+    // A seed of another dtype or shape would flow into the rules and come out as wrongly shaped gradients.
+    const out = output.shape;
+    const agree = (d: Dim, i: number) => d === out[i] || typeof d !== 'number' || typeof out[i] !== 'number';
+    const fits = seed.rank === out.length && seed.shape.every(agree);
+    if (seed.dtype !== output.dtype || !fits) {
+      const hint = 'pass a seed with the dtype and shape of the output';
+      throw new SwitchyardError('E_GRAD', `seed gradient ${seed} does not match the output ${output}`, hint);
+    }
+  }
 
   // Nodes that depend on some wrt tensor (forward reachability).
   const wrtIds = new Set(wrt.map((t) => t.id));
@@ -41,7 +52,7 @@ export function backward(output: Tensor, wrt: Tensor[], seed?: Tensor): Tensor[]
     const prev = grads.get(t.id);
     grads.set(t.id, prev ? add(prev, gr) : gr);
   };
-  accumulate(output, seed ? g.own(seed) : fullLike(output, 1));
+  accumulate(output, seed ?? fullLike(output, 1));
 
   for (let i = stop; i >= 0; i--) {
     const n: Node = nodes[i];
