@@ -53,11 +53,14 @@ function run(node: string, args: string[]): { code: number; stdout: string; stde
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop() ?? 'null');
 
 describe('the packed package', () => {
-  it('ships the build, the bin, the docs, README and LICENSE, and nothing of tests, benches or sources', () => {
+  it('ships the build, the bin, the reference weights, the docs, README and LICENSE; no tests, benches or sources', () => {
     const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
     const files = listing.map((f) => f.replace(/^package\//, ''));
     const top = new Set(files.map((f) => f.split('/')[0]));
-    expect([...top].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'package.json']);
+    expect([...top].sort()).toEqual(['LICENSE', 'README.md', 'assets', 'bin', 'dist', 'docs', 'package.json']);
+    // `sample --fid` reads the shipped reference classifier (dist/eval/reference-classifier.js finds ../../assets).
+    expect(files.filter((f) => f.startsWith('assets/')).sort())
+      .toEqual(['assets/reference/mnist-classifier.json', 'assets/reference/mnist-classifier.safetensors']);
     expect(files).toContain('dist/index.js');
     expect(files).toContain('dist/index.d.ts');
     expect(files).toContain('dist/index.d.ts.map');
