@@ -1,7 +1,7 @@
 /** Rules of the elementwise, constant, random and registry code: dtype checks, defaults, sharing, the noise hash. */
 import { describe, expect, it } from 'vitest';
 import {
-  add, apply1, backward, cast, constant, defineOp, fullLike, getOp, type Graph, HASH_MOD, hashSeeds, hashUniform,
+  add, apply1, backward, cast, constant, defineOp, fullLike, getOp, HASH_MOD, hashSeeds, hashUniform,
   isInf, isNaN, less,
   lift, logicalAnd, logicalNot, logicalOr, mul, numel, opNames, pow, randomUniformLike, reduceSum, scalar, square,
   sumTo, trace, where,
@@ -9,15 +9,7 @@ import {
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
 import { expectCode } from '../expect-error.ts';
 
-/** Runs `fn` inside a throwaway trace. */
-function traced(fn: (g: Graph) => void): void {
-  trace((g) => {
-    fn(g);
-    return {};
-  });
-}
-
-const DTYPE_HINT = /^cast the value first \(cast\(x, "f32"\)\)$/;
+import { DTYPE_HINT, traced } from './rules.ts';
 
 describe('elementwise dtype rules', () => {
   it('boolean ops take bools and give bools', () => {

@@ -1,22 +1,14 @@
 /** Shape, dtype and attribute rules of the indexing ops: every check's code, message and hint, and boundaries. */
 import { describe, expect, it } from 'vitest';
 import {
-  backward, cumsum, gather, gatherElements, gatherND, type Graph, nonzero, oneHot, reduceSum, scatterElementsAdd,
+  backward, cumsum, gather, gatherElements, gatherND, nonzero, oneHot, reduceSum, scatterElementsAdd,
   scatterNDAdd,
   type Tensor, topk, trace,
 } from '../../src/core/index.ts';
 import { refTensor, runReference } from '../../src/runtime/reference/index.ts';
 import { expectCode } from '../expect-error.ts';
 
-/** Runs `fn` inside a throwaway trace. */
-function traced(fn: (g: Graph) => void): void {
-  trace((g) => {
-    fn(g);
-    return {};
-  });
-}
-
-const DTYPE_HINT = /^cast the value first \(cast\(x, "f32"\)\)$/;
+import { DTYPE_HINT, traced } from './rules.ts';
 
 /** Expects `fn(x, i)` (x: f32 of `shape`, i: f32 [2] — the wrong dtype for indices) to fail on the indices dtype. */
 function rejectsFloatIndices(op: string, fn: (x: Tensor, i: Tensor) => unknown, role = 'indices'): void {
