@@ -96,6 +96,34 @@ function runFolder(folder: string, stryker: string, files: string[] | null): Fol
   }
 }
 
+/** Rows are kept per mutated set, so partial runs of one folder (`--files`) accumulate instead of replacing each other. */
+function rowKey(s: FolderScore): string {
+  return s.mutated === `src/${s.folder}` ? s.folder : `${s.folder}:${s.mutated}`;
+}
+
+/** A whole-folder run supersedes every row of that folder; a partial run, the rows that mutated any of its files. */
+function supersededKeys(rows: Record<string, FolderScore>, next: FolderScore): string[] {
+  const filesOf = (s: FolderScore) => (s.mutated ?? `src/${s.folder}`).split(' ');
+  const nextFiles = new Set(filesOf(next));
+  const whole = next.mutated === `src/${next.folder}`;
+  return Object.entries(rows)
+    .filter(([, s]) => s.folder === next.folder && (whole || s.mutated === `src/${s.folder}` || filesOf(s).some((f) => nextFiles.has(f))))
+    .map(([key]) => key);
+}
+
+/** For a folder run in several partial rows (disjoint file sets), the score of all its rows together. */
+function folderTotals(rows: Record<string, FolderScore>): string[] {
+  const byFolder = new Map<string, FolderScore[]>();
+  for (const s of Object.values(rows)) byFolder.set(s.folder, [...(byFolder.get(s.folder) ?? []), s]);
+  return [...byFolder].filter(([, list]) => list.length > 1).map(([folder, list]) => {
+    const sum = (pick: (s: FolderScore) => number) => list.reduce((n, s) => n + pick(s), 0);
+    const valid = sum((s) => s.mutants - s.errors);
+    const detected = sum((s) => s.killed + s.timeout);
+    return `src/${folder}, its ${list.length} rows together: ${detected} of ${valid} mutants detected, `
+      + `${Math.round((1000 * detected) / valid) / 10}%.`;
+  });
+}
+
 const stryker = arg('--stryker', process.env.STRYKER_BIN ?? join(REPO_ROOT, 'node_modules', '.bin', 'stryker'));
 const folders = arg('--folders', Object.keys(FOLDERS).join(',')).split(',');
 // --files src/stats/drift.ts,src/stats/paired.ts: mutate only these files of a single folder (a partial run,
@@ -107,8 +135,10 @@ const previous = join(RESULTS_DIR, 'mutation.json');
 const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
 // --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
 for (const f of process.argv.includes('--report-only') ? [] : folders) {
-  scores[f] = runFolder(f, stryker, files);
-  process.stderr.write(`src/${f}: mutation score ${scores[f].score}% (${scores[f].killed + scores[f].timeout} of ${scores[f].mutants - scores[f].errors} detected)\n`);
+  const score = runFolder(f, stryker, files);
+  for (const key of supersededKeys(scores, score)) delete scores[key];
+  scores[rowKey(score)] = score;
+  process.stderr.write(`${score.mutated}: mutation score ${score.score}% (${score.killed + score.timeout} of ${score.mutants - score.errors} detected)\n`);
   writeBenchResult('mutation', { folders: scores });
 }
 updateBenchmarksMd({
@@ -127,5 +157,6 @@ updateBenchmarksMd({
     'Stryker counts a timeout as detected: a mutant that loops forever, or one that makes the tests slower than the limit '
       + '(`timeoutMS` 10 s plus twice the unmutated time); killed / valid mutants is the stricter score.',
     'Folders or files not listed have not been run.',
+    ...folderTotals(scores),
   ],
 });
