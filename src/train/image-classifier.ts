@@ -113,31 +113,24 @@ export async function runConvClassifier(
     const what = `conv classifier: images are ${c}x${h}x${w}, the network takes ${cfg.channels}x${cfg.imageSize}x${cfg.imageSize}`;
     throw new SwitchyardError('E_IMAGE_SIZE', what, 'resize the images or use a classifier of their size');
   }
-  // Only the features come out of ONNX Runtime: with both features and logits fetched, ORT 1.30's graph optimiser
-  // fuses the feature layer's Relu away while the features output still names it ("not a graph input" on load).
-  // The head (features x 10) runs on the host.
   const spec = { x: { dtype: 'f32' as const, shape: ['batch', c, h, w] } };
-  const fwd = await Forward.compile(model, (m, b) => ({ features: (m as ConvClassifier).features(b.x) }), spec, { threads });
+  const fwd = await Forward.compile(model, (m, b) => {
+    const features = (m as ConvClassifier).features(b.x);
+    return { features, logits: (m as ConvClassifier).head.call(features) };
+  }, spec, { threads });
   const pixels = c * h * w;
   const features = new Float32Array(n * cfg.features);
+  const logits = new Float32Array(n * cfg.classes);
   try {
     for (let s = 0; s < n; s += batch) {
       const rows = Math.min(batch, n - s);
       const x = images.data.subarray(s * pixels, (s + rows) * pixels);
       const r = await fwd.run({ x: { dtype: 'f32', shape: [rows, c, h, w], data: x } });
       features.set(r.features.data as Float32Array, s * cfg.features);
+      logits.set(r.logits.data as Float32Array, s * cfg.classes);
     }
   } finally {
     await fwd.release();
-  }
-  const [weight, bias] = [model.head.weight.data, model.head.bias!.data];
-  const logits = new Float32Array(n * cfg.classes);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < cfg.classes; k++) {
-      let z = bias[k];
-      for (let j = 0; j < cfg.features; j++) z += weight[k * cfg.features + j] * features[i * cfg.features + j];
-      logits[i * cfg.classes + k] = z;
-    }
   }
   return { logits, features };
 }

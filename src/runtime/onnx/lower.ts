@@ -119,10 +119,10 @@ export class GraphEmitter {
     return this.emit('Concat', parts, { axis: attr.int(0) })[0];
   }
 
-  /** Lowers the needed nodes of this graph in order. */
-  lowerNodes(outputs: Tensor[]): void {
+  /** Lowers the needed nodes of this graph in order; `named` gives some values their ONNX names. */
+  lowerNodes(outputs: Tensor[], named: Map<Tensor, string> = new Map()): void {
     for (const n of liveNodes(this.graph, outputs)) {
-      n.outputs.forEach((o) => this.names.set(o, this.fresh(o.dtype === 'f32' ? 'v' : o.dtype)));
+      n.outputs.forEach((o) => this.names.set(o, named.get(o) ?? this.fresh(o.dtype === 'f32' ? 'v' : o.dtype)));
       lowerNode(this, n);
     }
   }
@@ -204,13 +204,22 @@ export function lowerGraph(graph: Graph, opts: LowerOptions = {}): OnnxModel {
   const em = new GraphEmitter(names, { n: 0 }, graph, null, opts.opset ?? OPSET);
   const inits = opts.initializers ?? new Map();
   for (const t of graph.inputs) names.set(t, t.name!);
-  em.lowerNodes(graph.outputs);
   const outNames = graph.outputNames;
   const inputNames = new Set(graph.inputs.map((t) => t.name));
   const clash = outNames.find((n) => inputNames.has(n));
   if (clash) throw new SwitchyardError('E_GRAPH', `output name '${clash}' is also an input name`, 'give outputs their own names (e.g. present_k for an updated past_k)');
-  // Graph outputs get the user's names via Identity (an output may also be an input or appear twice).
-  graph.outputs.forEach((t, i) => em.emit('Identity', [em.name(t)], {}, [outNames[i]]));
+  // A node's value that is a graph output takes the output's name where it is made. Routed through an Identity
+  // instead, ORT 1.30's basic optimisations lose a value that is both an output and read by a MatMul + Add they fuse
+  // ("Node input ... is not a graph input" on load; tests/runtime/output-naming.test.ts).
+  const named = new Map<Tensor, string>();
+  graph.outputs.forEach((t, i) => {
+    if (t.node && !named.has(t)) named.set(t, outNames[i]);
+  });
+  em.lowerNodes(graph.outputs, named);
+  // The other outputs (a graph input, or a value output twice) get their names via Identity.
+  graph.outputs.forEach((t, i) => {
+    if (named.get(t) !== outNames[i]) em.emit('Identity', [em.name(t)], {}, [outNames[i]]);
+  });
   const used = usedNames(em.nodes);
   const initializers: OnnxTensor[] = [];
   const inputs = [];
