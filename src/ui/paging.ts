@@ -63,7 +63,8 @@ function intParam(query: Record<string, unknown>, key: string, range: NumberRang
  * pageQuery({ offset: '50' }, 50); // { offset: 50, limit: 50 }
  */
 export function pageQuery(query: Record<string, unknown>, pageSize: number, offsetKey = 'offset'): PageQuery {
-  return { offset: intParam(query, offsetKey, OFFSET_RANGE, 0), limit: intParam(query, 'limit', LIMIT_RANGE, pageSize) };
+  const offset = intParam(query, offsetKey, OFFSET_RANGE, 0);
+  return { offset, limit: intParam(query, 'limit', LIMIT_RANGE, pageSize) };
 }
 
 /**

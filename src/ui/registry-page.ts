@@ -146,7 +146,9 @@ function registryForm(body: unknown): { name: string; alias: string; reason: str
  * @example
  * registryRoutes(app, reg, 50, token);
  */
-export function registryRoutes(app: FastifyInstance, reg: Registry | undefined, pageSize: number, token?: string): void {
+export function registryRoutes(
+  app: FastifyInstance, reg: Registry | undefined, pageSize: number, token?: string,
+): void {
   const needRegistry = (): Registry => reg ?? (() => {
     throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
   })();
