@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { HistoryEntry, ModelVersion, Registry } from '../registry/registry.ts';
 import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { pageOf, pageQuery, pagerNav, type Paged } from './paging.ts';
+import { pageQuery, pagerNav, type Paged } from './paging.ts';
 import { html, table, uiHref, uiPage, versionPath } from './pages.ts';
 
 /** Up to this many versions the promote form offers a list of them; past it, a number field. */
@@ -18,47 +18,50 @@ const VERSION_LIST_MAX = 100;
 
 /**
  * One model on a registry page: a page of its versions and of its history (both newest first), its aliases,
- * and every version number (for the promote form).
+ * and for the promote form its newest version number and, up to {@link VERSION_LIST_MAX} versions, all of them.
  *
  * @example
- * const m = modelView('penguins', await reg.list('penguins'), await reg.aliases('penguins'),
- *   await reg.history('penguins'), { offset: 0, limit: 50 }, 0);
+ * const m = await modelView(reg, 'penguins', { offset: 0, limit: 50 }, 0);
  */
 export interface RegistryModelView {
   name: string;
   versions: Paged<ModelVersion>;
   aliases: Record<string, number>;
   history: Paged<HistoryEntry>;
+  /** Every version number, oldest first, when there are at most {@link VERSION_LIST_MAX}; else empty. */
   numbers: number[];
+  latest: number;
 }
 
 /**
- * A model's view: its versions and history newest first, cut to the page asked for.
+ * A model's view, read a page at a time from the registry (a model may hold thousands of versions).
  *
+ * @param reg the registry
  * @param name the model
- * @param versions every version of it (`reg.list(name)`, oldest first)
- * @param aliases its aliases
- * @param history its history (`reg.history(name)`, oldest first)
  * @param page the versions page (its `limit` is the history page's too)
  * @param historyOffset where the history page starts
  * @example
- * const m = modelView('tiny', vs, {}, h, { offset: 0, limit: 50 }, 0);
+ * const m = await modelView(reg, 'tiny', { offset: 0, limit: 50 }, 0);
  */
-export function modelView(
-  name: string, versions: ModelVersion[], aliases: Record<string, number>, history: HistoryEntry[],
-  page: { offset: number; limit: number }, historyOffset: number,
-): RegistryModelView {
+export async function modelView(
+  reg: Registry, name: string, page: { offset: number; limit: number }, historyOffset: number,
+): Promise<RegistryModelView> {
+  const historyPage = { offset: historyOffset, limit: page.limit };
+  const [counts, versions, history, aliases] = await Promise.all([
+    reg.counts(name), reg.list(name, page), reg.history(name, historyPage), reg.aliases(name),
+  ]);
+  const listed = counts.versions <= VERSION_LIST_MAX
+    ? (await reg.list(name, { offset: 0, limit: VERSION_LIST_MAX })).map((v) => v.version).reverse() : [];
   return {
-    name, aliases, numbers: versions.map((v) => v.version),
-    versions: pageOf([...versions].reverse(), page),
-    history: pageOf([...history].reverse(), { offset: historyOffset, limit: page.limit }),
+    name, aliases, numbers: listed, latest: counts.latest,
+    versions: { items: versions, total: counts.versions, ...page },
+    history: { items: history, total: counts.history, ...historyPage },
   };
 }
 
 /** The promote form's version field: a list of every version, or a number field past {@link VERSION_LIST_MAX}. */
-function versionField(numbers: number[]): string {
-  if (numbers.length > VERSION_LIST_MAX) {
-    const latest = Math.max(...numbers);
+function versionField(numbers: number[], latest: number): string {
+  if (!numbers.length) {
     return `<label>version <input name="version" type="number" min="1" max="${latest}" value="${latest}" required>`
       + '</label>';
   }
@@ -88,7 +91,7 @@ function modelSection(m: RegistryModelView, pageSize: number, token?: string): s
 <h3>Aliases</h3><ul class="aliases">${aliases || '<li>none</li>'}</ul>
 <form method="post" action="${uiHref('/registry/promote', token)}" class="promote">${hidden}
 <label>alias <input name="alias" required value="production"></label>
-${versionField(m.numbers)}
+${versionField(m.numbers, m.latest)}
 <label>reason <input name="reason" required></label><button type="submit">Promote</button></form>
 <form method="post" action="${uiHref('/registry/rollback', token)}" class="rollback">${hidden}
 <label>alias <input name="alias" required value="production"></label>
@@ -153,16 +156,12 @@ export function registryRoutes(
     throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
   })();
   const query = (q: unknown) => (q ?? {}) as Record<string, unknown>;
-  const view = async (r: Registry, name: string, q: Record<string, unknown>, versions?: ModelVersion[]) => {
-    const [vs, aliases, history] = await Promise.all([versions ?? r.list(name), r.aliases(name), r.history(name)]);
-    return modelView(name, vs, aliases, history, pageQuery(q, pageSize), pageQuery(q, pageSize, 'history').offset);
-  };
-  app.get('/registry', async (req, reply) => {
+  const view = (r: Registry, name: string, q: Record<string, unknown>) =>
+    modelView(r, name, pageQuery(q, pageSize), pageQuery(q, pageSize, 'history').offset);
+  app.get('/registry', async (_req, reply) => {
     if (!reg) return html(reply, registryPage([], undefined, pageSize, token));
-    const all = await reg.list();
-    const names = [...new Set(all.map((v) => v.name))].sort();
     // Every model's first page: paging parameters belong to a model's own page.
-    const models = await Promise.all(names.map((name) => view(reg, name, {}, all.filter((v) => v.name === name))));
+    const models = await Promise.all((await reg.models()).map((name) => view(reg, name, {})));
     return html(reply, registryPage(models, reg.location, pageSize, token));
   });
   app.get<{ Params: { name: string } }>('/registry/:name', async (req, reply) => {

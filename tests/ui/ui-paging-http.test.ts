@@ -103,6 +103,7 @@ describe('switchyard ui paging over HTTP', () => {
   it("pages a model's versions and history, newest first, on its page and in GET /api/registry/NAME/versions", async () => {
     const api = await json('/api/registry/peng/versions?offset=1&limit=2');
     expect([api.total, api.offset, api.limit, api.versions.map((v: any) => v.version)]).toEqual([5, 1, 2, [4, 3]]);
+    expect(api.versions.map((v: any) => [v.reason, v.artefacts.length])).toEqual([['version 4', 1], ['version 3', 1]]);
     const overview = (await get('/registry')).text;
     expect(overview.match(/>v\d<\/a><\/td>/g)).toEqual(['>v5</a></td>', '>v4</a></td>', '>v3</a></td>']);
     expect(overview).toContain('<a href="/registry/peng?offset=3" rel="next">next</a>');
