@@ -8,6 +8,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../src/registry/registry.ts';
+import { runsPage } from '../../src/ui/pages.ts';
+import { queryRuns, runsQuery } from '../../src/ui/runs-query.ts';
 import { startUi, type RunningUi } from '../../src/ui/server.ts';
 import { cli, expectBadInput, tmp } from '../cli/helpers.ts';
 import { penguinsRun } from '../registry/fixtures.ts';
@@ -127,6 +129,15 @@ describe('switchyard ui paging over HTTP', () => {
     expect(JSON.parse(r.text).error.hint).toContain('--compare-max');
     expect((await get('/compare?runs=r0,r1,r2,r3', 'text/html')).text).toContain('compare shows at most 3 runs, got 4');
     expect((await get('/compare?runs=r0,r1,r2')).status).toBe(200);
+  });
+
+  it('links and forms of a dashboard bound beyond loopback keep its token', () => {
+    const rows = ['a', 'b', 'c'].map((id) => ({ id, kind: 'k', status: 'finished' as const, steps: 1 }));
+    const query = runsQuery({ sort: 'kind' }, 2);
+    const html = runsPage(queryRuns(rows, query), query, 3, 2, 'tok');
+    expect(html).toContain('<a href="/?sort=kind&amp;token=tok&amp;offset=2" rel="next">next</a>');
+    expect(html).toContain('<a href="/?sort=kind&amp;order=desc&amp;token=tok">kind ▲</a>');
+    expect(html).toContain('<input type="hidden" name="token" value="tok">');
   });
 
   it('the CLI rejects a page size or compare cap out of range (exit 2)', () => {
