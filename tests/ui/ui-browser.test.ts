@@ -97,13 +97,15 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     await expectInViewport(page.locator('#chart-loss canvas'));
     await page.screenshot({ path: join(ARTEFACTS, 'run-after.png'), fullPage: true });
     // The legend toggles a curve from the keyboard: Enter hides it, Space shows it, a click hides it again.
-    const row = page.locator('#chart-loss .u-legend tr.u-series', { has: page.locator('.u-label', { hasText: 'validLoss' }) });
+    const validLoss = page.locator('.u-label', { hasText: 'validLoss' });
+    const row = page.locator('#chart-loss .u-legend tr.u-series', { has: validLoss });
     const label = row.locator('.u-label');
     await label.focus();
+    const state = async () => [await label.getAttribute('aria-pressed'), await row.getAttribute('class')];
     await page.keyboard.press('Enter');
-    expect([await label.getAttribute('aria-pressed'), await row.getAttribute('class')]).toEqual(['false', expect.stringContaining('u-off')]);
+    expect(await state()).toEqual(['false', expect.stringContaining('u-off')]); // uPlot's class of a hidden curve
     await page.keyboard.press(' ');
-    expect([await label.getAttribute('aria-pressed'), await row.getAttribute('class')]).toEqual(['true', expect.not.stringContaining('u-off')]);
+    expect(await state()).toEqual(['true', expect.not.stringContaining('u-off')]);
     await label.click();
     expect(await label.getAttribute('aria-pressed')).toBe('false');
     expect(problems).toEqual([]);

@@ -20,7 +20,8 @@ function writeRuns(root: string): void {
     const dir = join(root, `r${i}`);
     mkdirSync(dir);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ kind: i % 2 ? 'gpt-lm' : 'tabular-mlp' }));
-    const lines = Array.from({ length: 1 + ((i * 3) % 7) }, (_, e) => JSON.stringify({ step: e + 1, trainLoss: 1 / (e + i + 1) }));
+    const lines = Array.from({ length: 1 + ((i * 3) % 7) },
+      (_, e) => JSON.stringify({ step: e + 1, trainLoss: 1 / (e + i + 1) }));
     writeFileSync(join(dir, 'metrics.jsonl'), lines.join('\n') + '\n');
   }
 }
@@ -67,9 +68,10 @@ describe('switchyard ui paging over HTTP', () => {
     // steps of r0..r6: 1, 4, 7, 3, 6, 2, 5 — the most steps first, across all pages
     const bySteps = await json('/api/runs?sort=steps&order=desc&limit=7');
     expect(bySteps.runs.map((r: any) => r.steps)).toEqual([7, 6, 5, 4, 3, 2, 1]);
-    expect((await json('/api/runs?sort=steps&order=desc&offset=3')).runs.map((r: any) => r.id)).toEqual(['r1', 'r3', 'r5']);
+    const second = await json('/api/runs?sort=steps&order=desc&offset=3');
+    expect(second.runs.map((r: any) => r.id)).toEqual(['r1', 'r3', 'r5']);
     const lm = await json('/api/runs?q=GPT&sort=bestValue');
-    expect([lm.total, lm.runs.map((r: any) => r.id)]).toEqual([3, ['r5', 'r3', 'r1']]); // 1/7 < 1/5 < 1/4 (r5 < r3 < r1)
+    expect([lm.total, lm.runs.map((r: any) => r.id)]).toEqual([3, ['r5', 'r3', 'r1']]); // best 1/7 < 1/6 < 1/5
     expect(await json('/api/runs?offset=70')).toMatchObject({ runs: [], total: 7 });
   });
 
@@ -81,7 +83,8 @@ describe('switchyard ui paging over HTTP', () => {
     expect(first).toContain('<a href="/?sort=steps&amp;order=desc&amp;offset=3" rel="next">next</a>');
     expect(first).toContain('<a href="/?sort=steps&amp;order=desc&amp;offset=6">last</a>');
     expect(first).not.toContain('rel="prev"');
-    expect(first).toContain('<th scope="col" aria-sort="descending"><a href="/?sort=steps&amp;order=asc">steps ▼</a>');
+    expect(first).toContain('<th scope="col" aria-sort="descending">'
+      + '<a href="/?sort=steps&amp;order=asc">steps ▼</a>');
     const filtered = (await get('/?q=lm&offset=2&limit=2')).text; // r1 r3 | r5
     expect(filtered.match(/<a href="\/runs\/(r\d)"/g)).toEqual(['<a href="/runs/r5"']);
     expect(filtered).toContain('<a href="/?q=lm&amp;limit=2" rel="prev">previous</a>');
@@ -90,7 +93,7 @@ describe('switchyard ui paging over HTTP', () => {
     expect((await get('/?q=nothing-like-this')).text).toContain('No run matches the filter.');
   });
 
-  it('answers bad paging and sort parameters 400 with the parameter named; a page opened in a browser gets a page', async () => {
+  it('answers bad paging and sort parameters 400 naming the parameter; a browser gets a page', async () => {
     for (const [q, pattern] of [['offset=-1', /\?offset=/], ['limit=0', /\?limit=/], ['limit=1001', /<= 1000/],
       ['offset=2.5', /whole number/], ['sort=size', /\?sort=/], ['order=up', /\?order=/]] as const) {
       const r = await get(`/api/runs?${q}`);
@@ -99,10 +102,11 @@ describe('switchyard ui paging over HTTP', () => {
     }
     const page = await get('/?limit=abc', 'text/html');
     expect(page.status).toBe(400);
-    expect(page.text).toMatch(/<p id="error" role="alert">\?limit=&quot;abc&quot;: must be a whole number &gt;= 1 and &lt;= 1000/);
+    expect(page.text).toContain('<p id="error" role="alert">?limit=&quot;abc&quot;: must be a whole number'
+      + ' &gt;= 1 and &lt;= 1000');
   });
 
-  it("pages a model's versions and history, newest first, on its page and in GET /api/registry/NAME/versions", async () => {
+  it("pages a model's versions and history, newest first, on its page and in its versions API", async () => {
     const api = await json('/api/registry/peng/versions?offset=1&limit=2');
     expect([api.total, api.offset, api.limit, api.versions.map((v: any) => v.version)]).toEqual([5, 1, 2, [4, 3]]);
     expect(api.versions.map((v: any) => [v.reason, v.artefacts.length])).toEqual([['version 4', 1], ['version 3', 1]]);
