@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isLoopback, startUi, UI_RANGES } from '../ui/server.ts';
+import { isLoopback, startUi, UI_COMPARE_MAX, UI_PAGE_SIZE, UI_RANGES } from '../ui/server.ts';
 import { COMMON_FLAGS, formatHelp, parseArgs } from './args.ts';
 import { emitJson } from './output.ts';
 
@@ -17,6 +17,13 @@ export const UI_SPEC = {
     type: 'number', ...UI_RANGES.watchIntervalMs, default: 250,
     help: 'how often a live page checks metrics.jsonl for new lines, ms',
   },
+  'page-size': {
+    type: 'number', ...UI_RANGES.pageSize, default: UI_PAGE_SIZE,
+    help: 'rows per page of the runs table and of a model\'s versions and history',
+  },
+  'compare-max': {
+    type: 'number', ...UI_RANGES.compareMax, default: UI_COMPARE_MAX, help: 'the most runs one compare page takes',
+  },
 } as const;
 
 /** `switchyard ui`: serves the dashboard until SIGTERM/SIGINT. */
@@ -33,6 +40,8 @@ export async function uiVerb(argv: string[]): Promise<number> {
     port: a.port,
     token,
     watchIntervalMs: a['watch-interval-ms'],
+    pageSize: a['page-size'],
+    compareMax: a['compare-max'],
   });
   if (a.json) emitJson({ ok: true, url: ui.url, port: ui.port });
   else process.stdout.write(`dashboard at ${ui.url}\n`);

@@ -91,6 +91,18 @@ export interface RegistryOptions {
 }
 
 /**
+ * A page of a model's versions or history, newest first: `limit` rows after the newest `offset` (what the
+ * dashboard shows of a model with thousands of versions, read without loading the rest).
+ *
+ * @example
+ * const newest = await reg.list('penguins', { offset: 0, limit: 50 });
+ */
+export interface RegistryPage {
+  offset: number;
+  limit: number;
+}
+
+/**
  * The registry API (see {@link openRegistry}).
  *
  * @example
@@ -115,8 +127,14 @@ export interface Registry {
    */
   materialize(v: ModelVersion, o?: MaterializeOptions): Promise<string>;
   aliases(name: string): Promise<Record<string, number>>;
-  list(name?: string): Promise<ModelVersion[]>;
-  history(name: string): Promise<HistoryEntry[]>;
+  /** Every version (of model `name`), oldest first; with `page`, that page of them, newest first. */
+  list(name?: string, page?: RegistryPage): Promise<ModelVersion[]>;
+  /** The model's history, oldest first; with `page`, that page of it, newest first. */
+  history(name: string, page?: RegistryPage): Promise<HistoryEntry[]>;
+  /** The registered model names, sorted. */
+  models(): Promise<string[]>;
+  /** How many versions and history entries model `name` has, and its newest version number. */
+  counts(name: string): Promise<{ versions: number; history: number; latest: number }>;
   archive(name: string, version: number, o?: ChangeOptions): Promise<void>;
   /** Deletes stored artefact bytes no version refers to (see {@link GcOptions}). */
   gc(o?: GcOptions): Promise<GcResult>;
@@ -335,20 +353,38 @@ class SqlRegistry implements Registry {
     return Object.fromEntries(rows.map((r) => [r.alias, r.version]));
   }
 
-  async list(name?: string): Promise<ModelVersion[]> {
+  async list(name?: string, page?: RegistryPage): Promise<ModelVersion[]> {
     if (name !== undefined) await this.requireModel(this.db, name);
     const where = name === undefined ? '' : ' WHERE name = $1';
-    const params = name === undefined ? [] : [name];
-    const rows = await this.db.query<VersionRow>(`SELECT * FROM versions${where} ORDER BY name, version`, params);
-    const arts = await this.db.query<ArtefactRow>(`SELECT * FROM artefacts${where} ORDER BY name, version, path`, params);
+    const params: unknown[] = name === undefined ? [] : [name];
+    const n = params.length;
+    const order = page ? ` ORDER BY name, version DESC LIMIT $${n + 1} OFFSET $${n + 2}` : ' ORDER BY name, version';
+    const rows = await this.db.query<VersionRow>(`SELECT * FROM versions${where}${order}`, page ? [...params, page.limit, page.offset] : params);
+    if (page && !rows.length) return [];
+    // A model's page reads the artefacts of its range of versions only (the rows are consecutive versions).
+    const range = page && name !== undefined ? ' AND version BETWEEN $2 AND $3' : '';
+    const artParams = range ? [name, rows.at(-1)!.version, rows[0].version] : params;
+    const arts = await this.db.query<ArtefactRow>(`SELECT * FROM artefacts${where}${range} ORDER BY name, version, path`, artParams);
     const by = new Map<string, ArtefactRow[]>();
     for (const a of arts) by.set(`${a.name}@${a.version}`, [...(by.get(`${a.name}@${a.version}`) ?? []), a]);
     return rows.map((r) => toVersion(r, by.get(`${r.name}@${r.version}`) ?? []));
   }
 
-  async history(name: string): Promise<HistoryEntry[]> {
+  async models(): Promise<string[]> {
+    return (await this.db.query<{ name: string }>('SELECT name FROM models ORDER BY name')).map((r) => r.name);
+  }
+
+  async counts(name: string): Promise<{ versions: number; history: number; latest: number }> {
     await this.requireModel(this.db, name);
-    const rows = await this.db.query<EventRow>('SELECT * FROM events WHERE name = $1 ORDER BY id', [name]);
+    const [v] = await this.db.query<{ n: number; latest: number | null }>('SELECT COUNT(*) AS n, MAX(version) AS latest FROM versions WHERE name = $1', [name]);
+    const [h] = await this.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM events WHERE name = $1', [name]);
+    return { versions: Number(v.n), history: Number(h.n), latest: Number(v.latest ?? 0) };
+  }
+
+  async history(name: string, page?: RegistryPage): Promise<HistoryEntry[]> {
+    await this.requireModel(this.db, name);
+    const sql = `SELECT * FROM events WHERE name = $1 ORDER BY id${page ? ' DESC LIMIT $2 OFFSET $3' : ''}`;
+    const rows = await this.db.query<EventRow>(sql, page ? [name, page.limit, page.offset] : [name]);
     return rows.map((r) => {
       const e: HistoryEntry = { at: r.at, by: r.by_user, action: r.action };
       if (r.alias !== null) e.alias = r.alias;

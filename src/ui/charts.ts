@@ -125,7 +125,8 @@ table.facts{width:auto}table.facts th{font-weight:600}
  * `#chart-specs`, loads each run's records from `data-sources` and draws one uPlot per spec. With `data-events`
  * it opens the run's event stream first, then appends every record newer than the last one drawn, updates
  * `td[data-field]` cells of the last-values table and reloads `[data-fragment]` sections (the MoE heatmap); the
- * first record of a run that had none reloads the page, whose charts are laid out from the records.
+ * first record of a run that had none reloads the page, whose charts are laid out from the records. Legend labels
+ * are buttons (`aria-pressed`): a click, Enter or Space shows or hides their curve.
  */
 export const CHARTS_JS = `
 (function () {
@@ -166,6 +167,33 @@ export const CHARTS_JS = `
   function width(box) { return Math.max(240, box.clientWidth); }
   function ticks(u, vals) { return vals.map(function (v) { return v == null ? '' : String(Number(v.toPrecision(3))); }); }
   var charts = [];
+  // The legend's series labels toggle their curve on click (uPlot); these make them buttons for the keyboard too.
+  function legendLabels(u) {
+    var rows = u.root.querySelectorAll('.u-legend tr.u-series');
+    var first = rows.length === u.series.length ? 0 : 1; // a legend without the x row starts at series 1
+    var out = [];
+    Array.prototype.forEach.call(rows, function (row, k) {
+      var label = row.querySelector('.u-label');
+      if (k + first > 0 && label) out.push({ i: k + first, label: label });
+    });
+    return out;
+  }
+  function showPressed(u) {
+    legendLabels(u).forEach(function (l) { l.label.setAttribute('aria-pressed', String(u.series[l.i].show)); });
+  }
+  function keyboardLegend(u) {
+    legendLabels(u).forEach(function (l) {
+      l.label.setAttribute('tabindex', '0');
+      l.label.setAttribute('role', 'button');
+      l.label.setAttribute('title', 'show or hide this curve (Enter or Space)');
+      l.label.addEventListener('keydown', function (e) {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault();
+        u.setSeries(l.i, { show: !u.series[l.i].show });
+      });
+    });
+    showPressed(u);
+  }
   function draw() {
     specs.forEach(function (spec, k) {
       var box = document.createElement('figure');
@@ -177,9 +205,10 @@ export const CHARTS_JS = `
         return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { size: 5 } };
       }));
       var opts = { title: spec.title, width: width(box), height: 240, scales: { x: { time: false } }, series: series,
-        axes: [{ label: 'step' }, { label: spec.y, size: 70, values: ticks }] };
+        axes: [{ label: 'step' }, { label: spec.y, size: 70, values: ticks }], hooks: { setSeries: [showPressed] } };
       var data = dataOf(spec);
       var u = new uPlot(opts, data, box);
+      keyboardLegend(u);
       box.setAttribute('data-points', String(data[0].length));
       charts.push({ spec: spec, u: u, box: box });
     });

@@ -28,20 +28,25 @@ const MAX_CELL = 120;
 
 /**
  * The run ids of a compare request: `runs` (comma-separated) and any number of `run` fields, in order, without
- * repeats. Throws `E_USAGE` for fewer than two.
+ * repeats. Throws `E_USAGE` for fewer than two or more than `max`.
  *
  * @param query the request's parsed query
+ * @param max the most runs one page compares (`--compare-max`)
  * @example
- * compareIds({ runs: 'a,b' });          // ['a', 'b']
- * compareIds({ run: ['a', 'b', 'a'] }); // ['a', 'b']
+ * compareIds({ runs: 'a,b' }, 8);          // ['a', 'b']
+ * compareIds({ run: ['a', 'b', 'a'] }, 8); // ['a', 'b']
  */
-export function compareIds(query: Record<string, unknown>): string[] {
+export function compareIds(query: Record<string, unknown>, max: number): string[] {
   const list = (v: unknown): string[] => (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String);
   const ids = [...list(query.runs).flatMap((s) => s.split(',')), ...list(query.run)].map((s) => s.trim());
   const unique = [...new Set(ids.filter(Boolean))];
   if (unique.length < 2) {
     throw new SwitchyardError('E_USAGE', `compare needs two or more runs, got ${unique.length}`,
       'tick two or more runs in the runs table, or open /compare?runs=a,b');
+  }
+  if (unique.length > max) {
+    throw new SwitchyardError('E_USAGE', `compare shows at most ${max} runs, got ${unique.length}`,
+      `tick ${max} or fewer runs, or start the dashboard with a higher --compare-max (at most 100)`);
   }
   return unique;
 }

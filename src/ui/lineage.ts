@@ -60,10 +60,12 @@ function declaredKind(f: EvidenceFile): string {
 }
 
 /** The id of the run a version was registered from, when it is a run of the dashboard's runs folder. */
-function parentRunId(source: Record<string, unknown>, runsRoot: string, runIds: string[]): string | undefined {
+function parentRunId(
+  source: Record<string, unknown>, runsRoot: string, isRun: (id: string) => boolean,
+): string | undefined {
   const path = typeof source.path === 'string' ? source.path : '';
   const id = basename(path);
-  return path && dirname(resolve(path)) === resolve(runsRoot) && runIds.includes(id) ? id : undefined;
+  return path && dirname(resolve(path)) === resolve(runsRoot) && isRun(id) ? id : undefined;
 }
 
 function parentRun(source: Record<string, unknown>, runId: string | undefined, token?: string): string {
@@ -83,19 +85,20 @@ const concerns = (h: HistoryEntry, n: number): boolean => h.version === n || h.t
  *
  * @param ev the version's evidence (`collectEvidence(reg, 'NAME@VERSION')`)
  * @param runsRoot the dashboard's runs folder (the parent run is linked when it is there)
- * @param runIds the runs in it
+ * @param isRun whether an id names a run of the runs folder (asked of the parent run only: a folder may hold
+ *   thousands)
  * @param found the reports of the reports folder: those naming this version (drift) or of its run are listed
  * @param token the access token, if any
  * @example
- * const html = versionPage(await collectEvidence(reg, 'penguins@3'), 'runs', ['penguins'], []);
+ * const html = versionPage(await collectEvidence(reg, 'penguins@3'), 'runs', (id) => id === 'penguins', []);
  */
 export function versionPage(
-  ev: ModelEvidence, runsRoot: string, runIds: string[], found: FoundReport[], token?: string,
+  ev: ModelEvidence, runsRoot: string, isRun: (id: string) => boolean, found: FoundReport[], token?: string,
 ): string {
   const v = ev.version;
   const lin = v.lineage;
   const source = (lin.source ?? {}) as Record<string, unknown>;
-  const runId = parentRunId(source, runsRoot, runIds);
+  const runId = parentRunId(source, runsRoot, isRun);
   const about = found.filter((r) => (r.model?.name === v.name && r.model.version === v.version)
     || (runId !== undefined && r.runs.includes(runId)));
   const code = (lin.code ?? {}) as Record<string, unknown>;

@@ -1,13 +1,15 @@
 /**
  * The dashboard's HTML pages and its own script and style sheet (no framework, nothing fetched from another
- * host). Pages are complete without the script; it adds table filtering and sorting (charts: src/ui/charts.ts).
+ * host). Pages are complete without a script (long lists are paged, filtered and sorted by the server: paging.ts);
+ * chart pages load the chart script (src/ui/charts.ts).
  *
  * @module
  */
 import type { FastifyReply } from 'fastify';
 import { escapeHtml } from '../report/html.ts';
-import type { HistoryEntry, ModelVersion } from '../registry/registry.ts';
+import { pagerNav, queryPath, type Paged } from './paging.ts';
 import type { RunSummary } from './runs.ts';
+import type { RunsQuery } from './runs-query.ts';
 import { uplotPaths } from './static.ts';
 
 /** The style sheet served at `/ui.css`. */
@@ -16,7 +18,7 @@ body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff}
 header{background:#123;color:#fff;padding:.6rem 1rem}header a{color:#fff;margin-right:1rem}
 main{padding:1rem;max-width:1100px}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ccc;padding:.3rem .5rem;text-align:left}
-th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:#123}
+th a{color:#123}.pager{margin:.6rem 0;display:flex;gap:1rem;flex-wrap:wrap}
 form{margin:.6rem 0;display:flex;gap:.5rem;flex-wrap:wrap;align-items:end}
 label{display:flex;flex-direction:column;font-size:.85rem}
 input,select,button{font:inherit;padding:.25rem .4rem}
@@ -28,39 +30,6 @@ article.incident{border:1px solid #ccc;border-radius:4px;padding:0 .8rem;margin:
 .toolbar{display:flex;gap:1rem;align-items:end;flex-wrap:wrap}
 :focus-visible{outline:3px solid #1f5fa8;outline-offset:2px}
 .status-running{color:#8a5a00}.status-damaged{color:#a00}
-`;
-
-/**
- * The script served at `/ui.js`: filter and sort for tables marked `data-sortable` (charts are src/ui/charts.ts).
- */
-export const UI_JS = `
-(function () {
-  document.querySelectorAll('table[data-sortable]').forEach(function (table) {
-    var body = table.tBodies[0];
-    var filter = document.getElementById(table.getAttribute('data-filter'));
-    if (filter) filter.addEventListener('input', function () {
-      var q = filter.value.toLowerCase();
-      Array.prototype.forEach.call(body.rows, function (r) { r.hidden = r.textContent.toLowerCase().indexOf(q) < 0; });
-    });
-    table.querySelectorAll('th button').forEach(function (btn) {
-      var col = btn.parentNode.cellIndex;
-      btn.addEventListener('click', function () {
-        var asc = btn.getAttribute('aria-sort') !== 'ascending';
-        table.querySelectorAll('th button').forEach(function (b) { b.removeAttribute('aria-sort'); });
-        btn.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-        var rows = Array.prototype.slice.call(body.rows);
-        rows.sort(function (a, b) {
-          var x = a.cells[col].getAttribute('data-value') || a.cells[col].textContent;
-          var y = b.cells[col].getAttribute('data-value') || b.cells[col].textContent;
-          var nx = parseFloat(x), ny = parseFloat(y);
-          var c = !isNaN(nx) && !isNaN(ny) ? nx - ny : x.localeCompare(y);
-          return asc ? c : -c;
-        });
-        rows.forEach(function (r) { body.appendChild(r); });
-      });
-    });
-  });
-})();
 `;
 
 /**
@@ -112,7 +81,7 @@ export function html(reply: FastifyReply, body: string): FastifyReply {
 export function uiPage(title: string, body: string, token?: string, opts: { charts?: boolean } = {}): string {
   const uplot = uplotPaths();
   const styles = ['/ui.css', ...(opts.charts ? [uplot.style] : [])];
-  const scripts = ['/ui.js', ...(opts.charts ? [uplot.script, '/charts.js'] : [])];
+  const scripts = opts.charts ? [uplot.script, '/charts.js'] : [];
   const links = styles.map((s) => `<link rel="stylesheet" href="${uiHref(s, token)}">`).join('');
   const tags = scripts.map((s) => `<script src="${uiHref(s, token)}"></script>`).join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -142,87 +111,68 @@ export function table(cls: string, columns: string[], rows: string[][]): string 
 }
 
 /**
- * The runs page: a table of runs (kind, status, steps, best metric) with a filter box, and checkboxes to
- * compare runs (a plain GET form to `/compare?run=a&run=b`, so it works without JavaScript).
+ * A hidden form field, left out when the value is empty.
  *
- * @param runs rows of `listRuns`
+ * @param name the field's name
+ * @param value its value (escaped here)
+ * @example
+ * hiddenField('token', token); // '<input type="hidden" name="token" value="…">' or ''
+ */
+export const hiddenField = (name: string, value: string | undefined): string =>
+  value ? `<input type="hidden" name="${name}" value="${escapeHtml(value)}">` : '';
+
+/**
+ * The runs page: one page of the runs table (kind, status, steps, best metric), filtered and sorted by the server
+ * (a GET form and column header links: the state is in the URL, and it works without JavaScript), page links,
+ * and checkboxes to compare runs (a plain GET form to `/compare?run=a&run=b`).
+ *
+ * @param page the runs shown (`queryRuns`)
+ * @param query the request's filter, sort and page (`runsQuery`)
+ * @param all how many runs the folder holds
+ * @param pageSize the dashboard's page size (a `limit` equal to it is left out of links)
  * @param token the access token when bound beyond loopback
  * @example
- * const html = runsPage(await listRuns('runs'));
+ * const q = runsQuery({}, 50);
+ * const rows = await listRuns('runs');
+ * const html = runsPage(queryRuns(rows, q), q, rows.length, 50);
  */
-export function runsPage(runs: RunSummary[], token?: string): string {
-  const head = ['run', 'kind', 'status', 'steps', 'best metric', 'best value']
-    .map((c) => `<th scope="col"><button type="button">${c}</button></th>`).join('') + '<th scope="col">compare</th>';
+export function runsPage(
+  page: Paged<RunSummary>, query: RunsQuery, all: number, pageSize: number, token?: string,
+): string {
+  const limit = query.limit === pageSize ? undefined : String(query.limit);
+  const order = query.order === 'asc' ? undefined : query.order;
+  const state = { q: query.q, sort: query.sort === 'id' ? undefined : query.sort, order, limit, token };
+  const columns: [string, RunsQuery['sort']][] = [
+    ['run', 'id'], ['kind', 'kind'], ['status', 'status'], ['steps', 'steps'], ['best metric', 'bestMetric'],
+    ['best value', 'bestValue'],
+  ];
+  const head = columns.map(([text, key]) => {
+    const on = query.sort === key;
+    const next = on && query.order === 'asc' ? 'desc' : 'asc';
+    const href = queryPath('/', { ...state, sort: key, order: next });
+    const asc = query.order === 'asc';
+    const sorted = on ? ` aria-sort="${asc ? 'ascending' : 'descending'}"` : '';
+    return `<th scope="col"${sorted}><a href="${href}">${text}${on ? (asc ? ' ▲' : ' ▼') : ''}</a></th>`;
+  }).join('') + '<th scope="col">compare</th>';
   const link = (r: RunSummary) =>
     `<a href="${uiHref(`/runs/${encodeURIComponent(r.id)}`, token)}">${escapeHtml(r.id)}</a>`;
   const pick = (r: RunSummary) => `<input type="checkbox" form="compare" name="run" value="${escapeHtml(r.id)}"`
     + ` aria-label="compare ${escapeHtml(r.id)}">`;
-  const rows = runs.map((r) => `<tr><td>${link(r)}</td>`
+  const rows = page.items.map((r) => `<tr><td>${link(r)}</td>`
     + `<td>${escapeHtml(r.kind)}</td><td class="status-${r.status}">${r.status}</td>`
-    + `<td data-value="${r.steps}">${r.steps}</td><td>${escapeHtml(r.bestMetric ?? '')}</td>`
-    + `<td data-value="${r.bestValue ?? ''}">${num(r.bestValue)}</td><td>${pick(r)}</td></tr>`).join('\n');
-  const keep = token ? `<input type="hidden" name="token" value="${escapeHtml(token)}">` : '';
-  const body = `<div class="toolbar"><label>filter <input id="run-filter" type="search" placeholder="name, kind, status">
-</label><form id="compare" method="get" action="/compare">${keep}<button type="submit">Compare selected</button></form></div>
-<table id="runs" data-sortable data-filter="run-filter"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
-${runs.length ? '' : '<p>No runs in this folder yet.</p>'}`;
-  return uiPage(`Runs (${runs.length})`, body, token);
-}
-
-/**
- * One model of the registry page: its versions, aliases and history.
- *
- * @example
- * const m: RegistryModelView = {
- *   name: 'penguins', versions: await reg.list('penguins'),
- *   aliases: await reg.aliases('penguins'), history: await reg.history('penguins'),
- * };
- */
-export interface RegistryModelView {
-  name: string;
-  versions: ModelVersion[];
-  aliases: Record<string, number>;
-  history: HistoryEntry[];
-}
-
-function modelSection(m: RegistryModelView, token?: string): string {
-  const n = escapeHtml(m.name);
-  const versionLink = (v: ModelVersion) =>
-    `<a href="${uiHref(versionPath(m.name, v.version), token)}">v${v.version}</a>`;
-  const versions = m.versions.map((v) =>
-    [versionLink(v), ...[v.kind, v.status, v.createdAt, v.createdBy, v.reason ?? ''].map(escapeHtml)]);
-  const aliases = Object.entries(m.aliases).map(([a, v]) => `<li><b>${escapeHtml(a)}</b> &rarr; v${v}</li>`).join('');
-  const moved = (h: HistoryEntry) => h.version ?? (h.from !== undefined ? `${h.from} → ${h.to}` : h.to ?? '');
-  const history = m.history.map((h) => [h.at, h.by, h.action, h.alias ?? '', moved(h), h.reason ?? ''].map(escapeHtml));
-  const options = m.versions.map((v) => `<option value="${v.version}">v${v.version}</option>`).join('');
-  const hidden = `<input type="hidden" name="name" value="${n}">`;
-  return `<section class="model" id="model-${n}"><h2>${n}</h2>
-<h3>Aliases</h3><ul class="aliases">${aliases || '<li>none</li>'}</ul>
-<form method="post" action="${uiHref('/registry/promote', token)}" class="promote">${hidden}
-<label>alias <input name="alias" required value="production"></label>
-<label>version <select name="version">${options}</select></label>
-<label>reason <input name="reason" required></label><button type="submit">Promote</button></form>
-<form method="post" action="${uiHref('/registry/rollback', token)}" class="rollback">${hidden}
-<label>alias <input name="alias" required value="production"></label>
-<label>reason <input name="reason" required></label><button type="submit">Roll back</button></form>
-<h3>Versions</h3>${table('versions', ['version', 'kind', 'status', 'created', 'by', 'reason'], versions)}
-<h3>History</h3>${table('history', ['at', 'by', 'action', 'alias', 'version', 'reason'], history)}</section>`;
-}
-
-/**
- * The registry page: per model its aliases, promote and rollback forms, versions and history.
- *
- * @param models one view per model name
- * @param location the registry's location, shown in the title line
- * @param token the access token when bound beyond loopback
- * @example
- * const html = registryPage([view], 'registry');
- */
-export function registryPage(models: RegistryModelView[], location: string | undefined, token?: string): string {
-  if (location === undefined) {
-    return uiPage('Registry', '<p>No registry: start the dashboard with --registry DIR.</p>', token);
-  }
-  const sections = models.map((m) => modelSection(m, token)).join('\n') || '<p>No models registered.</p>';
-  const body = `<p>${escapeHtml(location)}</p>${sections}`;
-  return uiPage('Registry', body, token);
+    + `<td>${r.steps}</td><td>${escapeHtml(r.bestMetric ?? '')}</td>`
+    + `<td>${num(r.bestValue)}</td><td>${pick(r)}</td></tr>`).join('\n');
+  const keep = hiddenField('token', token);
+  const hidden = hiddenField('sort', state.sort) + hiddenField('order', order) + hiddenField('limit', limit) + keep;
+  const filter = `<form id="run-filter-form" method="get" action="/" role="search"><label>filter`
+    + ` <input id="run-filter" name="q" type="search" placeholder="name, kind, status" value="${escapeHtml(query.q)}">`
+    + `</label>${hidden}<button type="submit">Filter</button></form>`;
+  const pager = pagerNav('/', state, page, 'runs');
+  const empty = all === 0 ? '<p>No runs in this folder yet.</p>'
+    : page.total === 0 ? '<p>No run matches the filter.</p>' : '';
+  const body = `<div class="toolbar">${filter}<form id="compare" method="get" action="/compare">${keep}`
+    + `<button type="submit">Compare selected</button></form></div>${pager}
+<table id="runs"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
+${empty}`;
+  return uiPage(`Runs (${all})`, body, token);
 }

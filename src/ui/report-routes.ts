@@ -13,7 +13,7 @@ import { linkedFile, versionPage, versionRef } from './lineage.ts';
 import { html, versionPath } from './pages.ts';
 import { reportsPage, reportViewPage, sendReportFile, reportPath } from './report-pages.ts';
 import { findReports, readReportFile, reportById, type FoundReport } from './reports.ts';
-import { listRuns } from './runs.ts';
+import { listRuns, runDirOf } from './runs.ts';
 import type { RunsCache } from './runs-cache.ts';
 
 /**
@@ -77,9 +77,16 @@ export function reportRoutes(app: FastifyInstance, o: ReportRouteOptions): void 
   const evidence = (p: Version['Params']) => collectEvidence(needRegistry(o.registry), versionRef(p.name, p.version));
   app.get<Version>('/registry/:name/:version', async (req, reply) => {
     const ev = await evidence(req.params);
-    const ids = (await listRuns(o.runs, o.cache)).map((r) => r.id);
-    const found = o.reports === undefined ? [] : await findReports(o.reports, o.runs, ids);
-    return html(reply, versionPage(ev, o.runs, ids, found, token));
+    // Only the reports folder needs every run listed; the parent run is looked up alone.
+    const found = o.reports === undefined ? [] : await allReports(o);
+    const isRun = (id: string) => {
+      try {
+        return Boolean(runDirOf(o.runs, id));
+      } catch {
+        return false;
+      }
+    };
+    return html(reply, versionPage(ev, o.runs, isRun, found, token));
   });
   app.get<Version>('/registry/:name/:version/reports', async (req, reply) => {
     const ev = await evidence(req.params);

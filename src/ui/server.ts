@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { openRegistry, type Registry } from '../registry/registry.ts';
 import { checkHost, SERVE_RANGES } from '../serve/options.ts';
+import { escapeHtml } from '../report/html.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { importOptional } from '../util/optional.ts';
 import { checkRanges } from '../util/ranges.ts';
@@ -22,10 +23,13 @@ import { CHARTS_CSS, CHARTS_JS } from './charts.ts';
 import { comparePage, compareIds } from './compare.ts';
 import { liveRoutes } from './live.ts';
 import { moePanel } from './moe.ts';
-import { html, registryPage, runsPage, UI_CSS, UI_JS, type RegistryModelView } from './pages.ts';
+import { html, runsPage, UI_CSS, uiPage } from './pages.ts';
+import { MAX_PAGE_SIZE } from './paging.ts';
+import { registryRoutes } from './registry-page.ts';
 import { reportsTable } from './report-pages.ts';
 import { allReports, reportRoutes, type ReportRouteOptions } from './report-routes.ts';
 import { runPage, type RunPageView } from './run-page.ts';
+import { queryRuns, runsQuery } from './runs-query.ts';
 import { listRuns, parseMetricLines, readRunMetrics, runCurveSvg, runDirOf } from './runs.ts';
 import { RunsCache } from './runs-cache.ts';
 import { registerStatic } from './static.ts';
@@ -34,7 +38,15 @@ import { registerStatic } from './static.ts';
 export const UI_RANGES = {
   port: SERVE_RANGES.port,
   watchIntervalMs: { flag: '--watch-interval-ms', min: 250, max: 60_000, integer: true },
+  pageSize: { flag: '--page-size', min: 1, max: MAX_PAGE_SIZE, integer: true },
+  compareMax: { flag: '--compare-max', min: 2, max: 100, integer: true },
 } as const;
+
+/** Rows per page of the runs table and the registry's version lists, unless `--page-size` says otherwise. */
+export const UI_PAGE_SIZE = 50;
+
+/** The most runs one compare page draws, unless `--compare-max` says otherwise (more curves are unreadable). */
+export const UI_COMPARE_MAX = 8;
 
 /**
  * Options of {@link startUi}.
@@ -57,6 +69,10 @@ export interface UiOptions {
   token?: string;
   /** How often `metrics.jsonl` is checked for new lines while a page streams it, ms (default 250, at least 250). */
   watchIntervalMs?: number;
+  /** Rows per page of the runs table and of a model's versions and history (default 50, 1 to 1000). */
+  pageSize?: number;
+  /** The most runs the compare page takes (default 8, 2 to 100); more is answered 400 (`E_USAGE`). */
+  compareMax?: number;
 }
 
 /**
@@ -144,32 +160,6 @@ async function streamAppends(
   res.write(': watching metrics.jsonl\n\n');
 }
 
-function registryForm(body: unknown): { name: string; alias: string; reason: string; version?: number } {
-  const b = (body ?? {}) as Record<string, string | undefined>;
-  const [name, alias, reason] = [b.name?.trim(), b.alias?.trim(), b.reason?.trim()];
-  if (!name || !alias || !reason) {
-    const hint = 'fill in every field of the form; the reason is recorded in the history';
-    throw new SwitchyardError('E_USAGE', 'a registry change needs name, alias and reason', hint);
-  }
-  const version = b.version === undefined ? undefined : Number(b.version);
-  if (version !== undefined && !Number.isInteger(version)) {
-    const what = `version ${JSON.stringify(b.version)} is not a whole number`;
-    throw new SwitchyardError('E_USAGE', what, 'pick a version from the list');
-  }
-  return { name, alias, reason, version };
-}
-
-async function registryViews(reg: Registry): Promise<RegistryModelView[]> {
-  const all = await reg.list();
-  const names = [...new Set(all.map((v) => v.name))].sort();
-  return Promise.all(names.map(async (name) => ({
-    name,
-    versions: all.filter((v) => v.name === name),
-    aliases: await reg.aliases(name),
-    history: await reg.history(name),
-  })));
-}
-
 /** Where a run trained, from its `metrics.json` (written when it finishes); undefined before that. */
 async function runDevice(dir: string): Promise<RunPageView['device']> {
   try {
@@ -183,8 +173,20 @@ async function runDevice(dir: string): Promise<RunPageView['device']> {
 /** The run pages: list, run (with its reports), compare, and the API and event stream behind their charts. */
 function runRoutes(app: FastifyInstance, o: UiOptions, ro: ReportRouteOptions, streams: Set<ServerResponse>): void {
   const { token, cache } = ro;
-  app.get('/', async (_q, reply) => html(reply, runsPage(await listRuns(o.runs, cache), token)));
-  app.get('/api/runs', async () => ({ runs: await listRuns(o.runs, cache) }));
+  const pageSize = o.pageSize ?? UI_PAGE_SIZE;
+  const runsOf = async (q: unknown) => {
+    const query = runsQuery((q ?? {}) as Record<string, unknown>, pageSize);
+    const rows = await listRuns(o.runs, cache);
+    return { query, all: rows.length, page: queryRuns(rows, query) };
+  };
+  app.get('/', async (req, reply) => {
+    const { query, all, page } = await runsOf(req.query);
+    return html(reply, runsPage(page, query, all, pageSize, token));
+  });
+  app.get('/api/runs', async (req) => {
+    const { items, ...page } = (await runsOf(req.query)).page;
+    return { runs: items, ...page };
+  });
   const configOf = async (id: string) =>
     JSON.parse(await readFile(join(runDirOf(o.runs, id), RUN_FILES.config), 'utf8')) as unknown;
   app.get<{ Params: { id: string } }>('/runs/:id', async (req, reply) => {
@@ -198,7 +200,7 @@ function runRoutes(app: FastifyInstance, o: UiOptions, ro: ReportRouteOptions, s
   app.get<{ Params: { id: string } }>('/runs/:id/moe', async (req, reply) =>
     html(reply, moePanel(await readRunMetrics(o.runs, req.params.id))));
   app.get('/compare', async (req, reply) => {
-    const ids = compareIds((req.query ?? {}) as Record<string, unknown>);
+    const ids = compareIds((req.query ?? {}) as Record<string, unknown>, o.compareMax ?? UI_COMPARE_MAX);
     const runs = await Promise.all(ids.map(async (id) =>
       ({ id, config: await configOf(id), records: await readRunMetrics(o.runs, id) })));
     return html(reply, comparePage(runs, token));
@@ -220,31 +222,10 @@ function routes(
   const token = o.token;
   const ro: ReportRouteOptions = { ...o, registry: reg, cache };
   app.get('/ui.css', (_q, reply) => reply.type('text/css; charset=utf-8').send(UI_CSS + CHARTS_CSS));
-  app.get('/ui.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(UI_JS));
   app.get('/charts.js', (_q, reply) => reply.type('text/javascript; charset=utf-8').send(CHARTS_JS));
   registerStatic(app);
   runRoutes(app, o, ro, streams);
-  app.get('/registry', async (_q, reply) =>
-    html(reply, registryPage(reg ? await registryViews(reg) : [], reg?.location, token)));
-  const query = token ? `?token=${encodeURIComponent(token)}` : '';
-  const back = (reply: FastifyReply, name: string) =>
-    reply.redirect(`/registry${query}#model-${encodeURIComponent(name)}`, 303);
-  const needRegistry = (): Registry => reg ?? (() => {
-    throw new SwitchyardError('E_USAGE', 'no registry', 'start the dashboard with --registry DIR');
-  })();
-  app.post('/registry/promote', async (req, reply) => {
-    const f = registryForm(req.body);
-    if (f.version === undefined) {
-      throw new SwitchyardError('E_USAGE', 'promote needs a version', 'pick a version from the list');
-    }
-    await needRegistry().setAlias(f.name, f.alias, f.version, { reason: f.reason });
-    return back(reply, f.name);
-  });
-  app.post('/registry/rollback', async (req, reply) => {
-    const f = registryForm(req.body);
-    await needRegistry().rollback(f.name, f.alias, { reason: f.reason });
-    return back(reply, f.name);
-  });
+  registryRoutes(app, reg, o.pageSize ?? UI_PAGE_SIZE, token);
   reportRoutes(app, ro);
   liveRoutes(app, reg, token);
 }
@@ -293,11 +274,18 @@ export async function startUi(o: UiOptions): Promise<RunningUi> {
       return refuse(reply, 403, 'E_UI_ORIGIN', `cross-origin request from ${origin} refused`);
     }
   });
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const e = err as Error & { code?: string; statusCode?: number };
     const status = e instanceof SwitchyardError ? (NOT_FOUND.has(e.code) ? 404 : 400) : (e.statusCode ?? 500);
     const error = { code: e.code ?? 'E_INTERNAL', message: e.message, hint: (e as SwitchyardError).hint };
-    return reply.code(status).send({ error });
+    reply.code(status);
+    // A page opened in a browser gets the message as a page; scripts and the API get JSON.
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && req.headers.accept?.includes('text/html')) {
+      const body = `<p id="error" role="alert">${escapeHtml(e.message)} (${escapeHtml(error.code)})</p>`
+        + (error.hint ? `<p>${escapeHtml(error.hint)}</p>` : '');
+      return html(reply, uiPage(status === 404 ? 'Not found' : 'Cannot show this page', body, o.token));
+    }
+    return reply.send({ error });
   });
   app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'E_NOT_FOUND', `no page ${req.url.split('?')[0]}`));
   const streams = new Set<ServerResponse>();

@@ -89,10 +89,12 @@ export function trainTinyMoeRun(runsDir: string, id: string): string {
  */
 export const UI_PAGES: { name: string; path: string; world?: true }[] = [
   { name: 'runs', path: '/' },
+  { name: 'runs-paged', path: '/?sort=steps&order=desc&limit=1&offset=1' },
   { name: 'run', path: '/runs/tiny' },
   { name: 'moe-run', path: '/runs/moe' },
   { name: 'compare', path: '/compare?runs=tiny,small' },
   { name: 'registry', path: '/registry' },
+  { name: 'registry-model-paged', path: '/registry/tiny?limit=1&offset=1' },
   { name: 'run-with-reports', path: '/runs/run-0', world: true },
   { name: 'reports', path: '/reports', world: true },
   { name: 'report', path: `/reports/${reportId('eval/eval.json')}`, world: true },

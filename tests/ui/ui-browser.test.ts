@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian chromium via playwright-core): the runs page and a run page load
  * with no console errors and no request to another host, their main elements are visible and inside the
- * viewport, the table filters and sorts, and the uPlot curves take a line appended to metrics.jsonl.
+ * viewport, the server filters, sorts and pages the runs table, the uPlot curves take a line appended to
+ * metrics.jsonl, and the chart legend toggles a curve from the keyboard.
  * Screenshots are kept in test-artifacts/ui/ (git-ignored) for people to look at.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
@@ -47,22 +48,30 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the runs page shows both runs; the table filters and sorts', async () => {
+  it('the runs page shows both runs; the server filters, sorts and pages them through links and a form', async () => {
     const page = await open('/');
     await expectInViewport(page.locator('header'));
     await expectInViewport(page.locator('h1'));
     await expectInViewport(page.locator('#runs'));
     await expectInViewport(page.locator('#run-filter'));
-    const ids = () => page.locator('#runs tbody tr:not([hidden]) td:first-child').allTextContents();
+    const ids = () => page.locator('#runs tbody td:first-child').allTextContents();
     expect(await ids()).toEqual(['small', 'tiny']);
-    await page.locator('#runs th button', { hasText: 'steps' }).click();
-    await page.locator('#runs th button', { hasText: 'steps' }).click(); // descending: 5 steps first
-    expect(await ids()).toEqual(['small', 'tiny']);
-    await page.locator('#runs th button', { hasText: 'steps' }).click();
+    const steps = page.locator('#runs th a', { hasText: 'steps' });
+    await Promise.all([page.waitForURL(/\?sort=steps&order=asc$/), steps.click()]);
     expect(await ids()).toEqual(['tiny', 'small']);
+    await Promise.all([page.waitForURL(/\?sort=steps&order=desc$/), steps.click()]); // 5 steps first
+    expect(await ids()).toEqual(['small', 'tiny']);
     await page.screenshot({ path: join(ARTEFACTS, 'runs.png'), fullPage: true });
     await page.fill('#run-filter', 'tin');
+    await Promise.all([page.waitForURL(/\?q=tin&sort=steps&order=desc$/), page.press('#run-filter', 'Enter')]);
     expect(await ids()).toEqual(['tiny']);
+    // One run a page: the next page's link, followed from the keyboard, keeps the sort.
+    await page.goto(page.url().replace(/\?.*/, '?sort=steps&order=desc&limit=1'));
+    expect(await ids()).toEqual(['small']);
+    await page.locator('nav.pager a[rel=next]').focus();
+    await Promise.all([page.waitForURL(/\?sort=steps&order=desc&limit=1&offset=1$/), page.keyboard.press('Enter')]);
+    expect(await ids()).toEqual(['tiny']);
+    expect(await page.locator('nav.pager').textContent()).toContain('runs 2–2 of 2');
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
     await page.close();
@@ -87,6 +96,18 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui in chromium', () => {
     expect(await page.locator('td[data-field="validLoss"]').textContent()).toBe('0.3');
     await expectInViewport(page.locator('#chart-loss canvas'));
     await page.screenshot({ path: join(ARTEFACTS, 'run-after.png'), fullPage: true });
+    // The legend toggles a curve from the keyboard: Enter hides it, Space shows it, a click hides it again.
+    const validLoss = page.locator('.u-label', { hasText: 'validLoss' });
+    const row = page.locator('#chart-loss .u-legend tr.u-series', { has: validLoss });
+    const label = row.locator('.u-label');
+    await label.focus();
+    const state = async () => [await label.getAttribute('aria-pressed'), await row.getAttribute('class')];
+    await page.keyboard.press('Enter');
+    expect(await state()).toEqual(['false', expect.stringContaining('u-off')]); // uPlot's class of a hidden curve
+    await page.keyboard.press(' ');
+    expect(await state()).toEqual(['true', expect.not.stringContaining('u-off')]);
+    await label.click();
+    expect(await label.getAttribute('aria-pressed')).toBe('false');
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
     await page.close();

@@ -158,8 +158,9 @@ describe('switchyard ui: charts, MoE panel and compare', () => {
   });
 
   it('compareIds and configDifferences', () => {
-    expect(compareIds({ runs: 'a, b', run: ['c', 'a'] })).toEqual(['a', 'b', 'c']);
-    expect(() => compareIds({ runs: 'a,a' })).toThrow(/two or more runs, got 1/);
+    expect(compareIds({ runs: 'a, b', run: ['c', 'a'] }, 3)).toEqual(['a', 'b', 'c']);
+    expect(() => compareIds({ runs: 'a,a' }, 3)).toThrow(/two or more runs, got 1/);
+    expect(() => compareIds({ runs: 'a,b,c,d' }, 3)).toThrow(/at most 3 runs, got 4/);
     expect(configDifferences([{ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { b: 2, c: [1, 2] } }]))
       .toEqual([['a.b', ['1', '2']], ['d', ['1', '(absent)']]]);
     expect(configDifferences([{ x: 1 }, { x: 1 }])).toEqual([]);

@@ -51,7 +51,7 @@ describe('switchyard ui over HTTP', () => {
     expect(page).toContain('&quot;kind&quot;: &quot;tabular-mlp&quot;');
     expect(page).toContain('<polyline class="sy-line"');
     expect(page).not.toMatch(/(src|href)="https?:/); // nothing from another host
-    const js = await fetch(`${base}/ui.js`);
+    const js = await fetch(`${base}/charts.js`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
   });
 
@@ -124,13 +124,13 @@ describe('switchyard ui access token', () => {
     try {
       const base = `http://127.0.0.1:${ui.port}`;
       expect(ui.url).toBe(`${base}/?token=secret-token-1`);
-      for (const p of ['/', '/api/runs', '/ui.js', '/registry', '/api/runs/x/events']) {
+      for (const p of ['/', '/api/runs', '/charts.js', '/registry', '/api/runs/x/events']) {
         expect((await fetch(`${base}${p}`)).status, p).toBe(401);
         expect((await fetch(`${base}${p}?token=secret-token-2`)).status, p).toBe(401);
       }
       expect((await fetch(ui.url)).status).toBe(200);
       expect((await fetch(`${base}/api/runs`, { headers: { authorization: 'Bearer secret-token-1' } })).status).toBe(200);
-      expect(await (await fetch(ui.url)).text()).toContain('src="/ui.js?token=secret-token-1"');
+      expect(await (await fetch(ui.url)).text()).toContain('href="/ui.css?token=secret-token-1"');
     } finally {
       await ui.close();
     }
