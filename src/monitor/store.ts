@@ -120,7 +120,7 @@ export async function migrateMonitor(db: Db): Promise<void> {
     sqlite: [`CREATE TABLE monitor_predictions (seq INTEGER PRIMARY KEY AUTOINCREMENT, ${cols})`, feedback, ...index],
     postgres: [`CREATE TABLE monitor_predictions (seq BIGSERIAL PRIMARY KEY, ${cols})`, feedback, ...index],
   });
-  const requests = 'request_id TEXT NOT NULL, at TEXT NOT NULL, model TEXT NOT NULL, alias TEXT, version TEXT, role TEXT, status INTEGER NOT NULL, code TEXT, latency_ms REAL NOT NULL, rows INTEGER NOT NULL, sample_rate REAL NOT NULL';
+  const requests = 'request_id TEXT NOT NULL, at TEXT NOT NULL, model TEXT NOT NULL, alias TEXT, version TEXT, role TEXT, status INTEGER NOT NULL, code TEXT, latency_ms DOUBLE PRECISION NOT NULL, rows INTEGER NOT NULL, sample_rate DOUBLE PRECISION NOT NULL';
   const format2 = ['ALTER TABLE monitor_predictions ADD COLUMN alias TEXT', 'CREATE INDEX monitor_requests_at ON monitor_requests (model, at)'];
   await db.migrate('monitor-store-2', {
     sqlite: [`CREATE TABLE monitor_requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, ${requests})`, ...format2],
@@ -128,22 +128,32 @@ export async function migrateMonitor(db: Db): Promise<void> {
   });
 }
 
-/** Parameters per multi-row INSERT (well under PostgreSQL's 65535 and SQLite's 32766). */
-const MAX_PARAMS = 4000;
-const PREDICTION_COLUMNS = ['request_id', 'row_index', 'at', 'model', 'alias', 'version', 'role', 'latency_ms', 'input', 'prediction', 'probs'];
-const REQUEST_COLUMNS = ['request_id', 'at', 'model', 'alias', 'version', 'role', 'status', 'code', 'latency_ms', 'rows', 'sample_rate'];
+/** Columns of the log's tables with their SQL types (PostgreSQL reads JSON values as text and casts them). */
+const PREDICTION_COLUMNS: [string, string][] = [
+  ['request_id', 'text'], ['row_index', 'integer'], ['at', 'text'], ['model', 'text'], ['alias', 'text'], ['version', 'text'],
+  ['role', 'text'], ['latency_ms', 'real'], ['input', 'text'], ['prediction', 'text'], ['probs', 'text'],
+];
+const REQUEST_COLUMNS: [string, string][] = [
+  ['request_id', 'text'], ['at', 'text'], ['model', 'text'], ['alias', 'text'], ['version', 'text'], ['role', 'text'],
+  ['status', 'integer'], ['code', 'text'], ['latency_ms', 'double precision'], ['rows', 'integer'], ['sample_rate', 'double precision'],
+];
 
 /** Queued rows that start a write at once rather than on the timer. */
 const FLUSH_AT = 400;
 
-/** Inserts `rows` into `table` in multi-row statements of at most {@link MAX_PARAMS} parameters. */
-async function insertRows(t: Db, table: string, columns: readonly string[], rows: unknown[][]): Promise<void> {
-  const chunk = Math.floor(MAX_PARAMS / columns.length);
-  for (let s = 0; s < rows.length; s += chunk) {
-    const part = rows.slice(s, s + chunk);
-    const values = part.map((_, k) => `(${columns.map((_, c) => `$${k * columns.length + c + 1}`).join(', ')})`).join(', ');
-    await t.exec(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT DO NOTHING`, part.flat());
-  }
+/**
+ * Inserts `rows` into `table` with one statement and one parameter: the rows as a JSON array of arrays, unpacked by
+ * the database (`json_each` in SQLite, `jsonb_array_elements` in PostgreSQL). A multi-row VALUES list with a
+ * parameter per cell cost more to compile and bind than the insert itself: on SQLite, 137 us of CPU per logged
+ * one-row request for its prediction row alone, against 22 us for its prediction and request rows this way.
+ */
+async function insertRows(t: Db, table: string, columns: readonly [string, string][], rows: unknown[][]): Promise<void> {
+  if (!rows.length) return;
+  const names = columns.map(([c]) => c).join(', ');
+  const values = t.dialect === 'postgres'
+    ? `SELECT ${columns.map(([, type], i) => `(e->>${i})::${type}`).join(', ')} FROM jsonb_array_elements($1::jsonb) AS e`
+    : `SELECT ${columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} FROM json_each($1) WHERE true`;
+  await t.exec(`INSERT INTO ${table} (${names}) ${values} ON CONFLICT DO NOTHING`, [JSON.stringify(rows)]);
 }
 
 /**

@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeWindow } from '../../src/monitor/analysis.ts';
-import { migrateMonitor, MONITOR_LOG_FORMAT, parseWindow, readRequests, readWindow } from '../../src/monitor/store.ts';
+import { migrateMonitor, MONITOR_LOG_FORMAT, parseWindow, PredictionLog, readRequests, readWindow, type RequestRecord } from '../../src/monitor/store.ts';
 import { aliasTraffic, requestStats } from '../../src/monitor/traffic.ts';
 import { openRegistry } from '../../src/registry/registry.ts';
 import { startServer } from '../../src/serve/server.ts';
 import { startUi } from '../../src/ui/server.ts';
 import { UI_CSP } from '../../src/ui/static.ts';
 import { cli, expectOk } from '../cli/helpers.ts';
+import { BACKENDS, freshLocation } from '../pg.ts';
 import { failingOnnx, post, row, tabularRun, tmp } from '../serve/helpers.ts';
 
 const dir = tmp('sy-request-log-');
@@ -216,6 +217,35 @@ describe('a log of format 1 (before the request log)', () => {
       const t = await aliasTraffic(reg.db, { model: 'o', alias: 'production', version: 1, window: parseWindow('1h'), reference: null });
       expect(t.overall).toMatchObject({ rows: 3, requests: 3, traffic: null, p99: analyzeWindow(null, rows).latency.p99 });
       expect(t.overall.perMinute).toBeCloseTo(3 / 60, 10);
+    } finally {
+      await reg.close();
+    }
+  }, 60_000);
+});
+
+describe.each(BACKENDS)('the log on %s', (backend) => {
+  it('writes predictions and requests in one statement each and reads them back as written', async () => {
+    const reg = await openRegistry(await freshLocation(backend));
+    try {
+      await migrateMonitor(reg.db);
+      const log = new PredictionLog(reg.db, { flushMs: 10_000 });
+      const at = new Date().toISOString();
+      const text = 'quote \' and "double", <tag>, ünïcode';
+      const requests: RequestRecord[] = [
+        { id: 'a', model: 'm', alias: 'production', version: '3', role: 'primary', status: 200, code: null, latencyMs: 1.25, rows: 2, sampleRate: 0.1, at },
+        { id: 'b', model: 'm', alias: null, version: null, role: null, status: 400, code: 'E_BAD_JSON', latencyMs: 0.5, rows: 0, sampleRate: 0.1, at },
+      ];
+      log.add({ id: 'a', model: 'm', alias: 'production', version: '3', role: 'primary', inputs: [{ x1: 1.5, c: text }, { x1: -2, c: null }], outputs: { predictions: ['yes', 7], probabilities: [[0.25, 0.75], [0.5, 0.5]], classes: ['no', 'yes'] }, latencyMs: 1.25, at });
+      for (const r of requests) log.addRequest(r);
+      await log.flush();
+      const window = { kind: 'count', n: 10 } as const;
+      expect(await readRequests(reg.db, { model: 'm', from: at, to: at })).toEqual(requests);
+      const rows = await readWindow(reg.db, { model: 'm', window });
+      expect(rows.map((r) => [r.requestId, r.row, r.alias, r.version, r.latencyMs, r.input, r.prediction, r.probabilities, r.classes])).toEqual([
+        ['a', 0, 'production', '3', 1.25, { x1: 1.5, c: text }, 'yes', [0.25, 0.75], ['no', 'yes']],
+        ['a', 1, 'production', '3', 1.25, { x1: -2, c: null }, 7, [0.5, 0.5], ['no', 'yes']],
+      ]);
+      expect(await readWindow(reg.db, { model: 'm', window, alias: { name: 'canary', orVersion: '3' } })).toEqual([]);
     } finally {
       await reg.close();
     }
