@@ -1,7 +1,8 @@
 import { isPostgresUrl } from '../registry/db.ts';
 import { checkOutputs } from '../util/paths.ts';
 import { openIncidentLog, type Incident, type IncidentStatus } from '../monitor/incidents.ts';
-import { driftReport, writeDriftReport } from '../monitor/report.ts';
+import { type DriftReport, driftReport, writeDriftReport } from '../monitor/report.ts';
+import type { TrafficSlice } from '../monitor/traffic.ts';
 import { parseWindow } from '../monitor/store.ts';
 import { openRegistry } from '../registry/registry.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -43,6 +44,24 @@ commands:
 every command takes --registry DIR_OR_POSTGRES_URL and --json
 `;
 
+const num = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : String(+v.toPrecision(3)));
+const pct = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : `${+(v * 100).toPrecision(3)}%`);
+
+/** Per alias: requests, rates, codes, sample rate and p99, then the same per slice of the window. */
+function trafficText(t: NonNullable<DriftReport['traffic']>): string {
+  const out = ['traffic by alias (error rate: 5xx answers; rejected: 4xx, the client\'s mistakes):'];
+  const rates = (s: TrafficSlice) => (s.traffic ? `errors ${pct(s.traffic.errorRate)}  rejected ${pct(s.traffic.rejectedRate)}` : 'errors not recorded (log format 1)');
+  for (const a of t.aliases) {
+    const o = a.overall;
+    const codes = Object.entries(o.traffic?.codes ?? {}).map(([c, n]) => `${c} ${n}`).join(', ');
+    const sample = o.traffic?.sampleRates.length ? `  sample rate ${o.traffic.sampleRates.join(', ')}` : '';
+    out.push(`  ${a.alias} → v${a.version}: ${o.requests} logged requests, ${num(o.perMinute)}/min  ${rates(o)}${codes ? ` (${codes})` : ''}  p99 ${num(o.p99)} ms${sample}`);
+    for (const s of a.slices) out.push(`    to ${s.end.slice(11, 19)}  ${num(s.perMinute).padStart(6)}/min  ${rates(s)}  p99 ${num(s.p99)} ms`);
+  }
+  if (t.unrouted.logged) out.push(`  refused before a version was picked: ${t.unrouted.logged} (${Object.entries(t.unrouted.codes).map(([c, n]) => `${c} ${n}`).join(', ')})`);
+  return `${out.join('\n')}\n`;
+}
+
 function incidentLine(i: Incident): string {
   return `#${i.id}  ${i.status.padEnd(12)} ${i.openedAt}  ${i.kind.padEnd(8)} ${i.model}  v${i.versions.join(',v')}  ${i.title}`;
 }
@@ -67,10 +86,11 @@ export async function monitorVerb(argv: string[]): Promise<number> {
       const r = await driftReport(reg, a.model, { reference: a.reference, window, role: a.role });
       const files = await writeDriftReport(r, a.out);
       const d = r.analysis.drift;
-      if (a.json) emitJson({ ok: true, files, model: r.model, window: r.window, rows: r.analysis.rows, dataset: d.dataset, share: d.share, drifted: d.features.filter((f) => f.drifted).map((f) => f.column), prediction: d.prediction?.drifted ?? null, accuracy: r.analysis.live.accuracy, ece: r.analysis.live.ece });
+      if (a.json) emitJson({ ok: true, files, model: r.model, window: r.window, rows: r.analysis.rows, dataset: d.dataset, share: d.share, drifted: d.features.filter((f) => f.drifted).map((f) => f.column), prediction: d.prediction?.drifted ?? null, accuracy: r.analysis.live.accuracy, ece: r.analysis.live.ece, traffic: r.traffic });
       else {
         process.stdout.write(`${r.model.name}@${r.model.version}: ${r.analysis.rows} predictions (${r.window}); ${d.drifted}/${d.columns} columns drifted${d.dataset ? ' — DATASET DRIFT' : ''}\n`);
         for (const f of d.features) process.stdout.write(`  ${f.drifted ? '!' : ' '} ${f.column.padEnd(20)} ${f.type.padEnd(11)} ${f.test.padEnd(14)} ${f.statistic.toPrecision(3)}${f.pValue !== undefined ? `  p=${f.pValue.toPrecision(2)}` : ''}${f.psi !== undefined ? `  psi=${f.psi.toPrecision(3)}` : ''}\n`);
+        if (r.traffic) process.stdout.write(trafficText(r.traffic));
         process.stdout.write(`wrote ${files.json} and ${files.html}\n`);
       }
       return a['fail-on-drift'] && d.dataset ? 3 : 0;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../registry/db.ts';
-import type { PredictionEvent, ServePlugin } from '../serve/app.ts';
+import type { PredictionEvent, RequestEvent, ServePlugin } from '../serve/app.ts';
 import type { RollbackGuard } from '../serve/guard.ts';
 import { SwitchyardError } from '../util/errors.ts';
 import { type AlertPayload, type AlertRule, breaches, LABEL_METRICS, parseRule, postWebhook, ruleTitle } from './alerts.ts';
@@ -121,6 +121,9 @@ export class Monitor {
       void this.evaluate().catch((err: Error) => this.log(`monitor: evaluation failed: ${err.message}`));
     }
   };
+
+  /** The serving hook of request outcomes: queues a sampled request, answered or refused (never blocks it). */
+  readonly onRequest = (e: RequestEvent): void => this.predictions.addRequest(e);
 
   /** Analyses a window of logged traffic (all roles, or one role / version). */
   async analyze(window: Window, o: Omit<WindowQuery, 'model' | 'window' | 'now'> = {}): Promise<WindowAnalysis> {

@@ -12,7 +12,8 @@ import { SwitchyardError } from '../util/errors.ts';
 import { type WindowAnalysis } from './analysis.ts';
 import { lineageData } from './attach.ts';
 import type { ColumnDrift } from './drift.ts';
-import { Monitor } from './monitor.ts';
+import { DEFAULT_MONITOR_MAX_WINDOW, Monitor } from './monitor.ts';
+import { type AliasTraffic, modelTraffic, type RequestStats, type TrafficSlice } from './traffic.ts';
 import { loadReference, type Reference } from './reference.ts';
 import { formatWindow, type Window } from './store.ts';
 
@@ -31,6 +32,12 @@ export interface DriftReport {
   window: string;
   createdAt: string;
   analysis: WindowAnalysis;
+  /**
+   * Every alias of the model over the same window, in six slices: requests, error and rejected rates, p99, and
+   * (for the aliases pointing at the reported version) drift; and the requests refused before a version was
+   * picked. Absent in reports written before the request log.
+   */
+  traffic?: { aliases: AliasTraffic[]; unrouted: RequestStats };
 }
 
 /**
@@ -47,7 +54,10 @@ export async function driftReport(registry: Registry, ref: string, o: { referenc
   try {
     const analysis = await monitor.analyze(o.window, { role: o.role });
     if (!analysis.rows) throw new SwitchyardError('E_MONITOR_EMPTY', `${v.name}: no logged predictions in the window ${formatWindow(o.window)}`, 'serve the model with --monitor, or widen --window');
-    return { format: 'switchyard.drift-report', version: 1, model: { name: v.name, version: v.version, ref }, reference: { source: reference.source, rows: reference.rows, predictions: reference.predictions?.from ?? null }, window: formatWindow(o.window), createdAt: new Date().toISOString(), analysis };
+    const aliases = await registry.aliases(v.name);
+    const of = async (version: number) => (version === v.version ? reference : null);
+    const traffic = await modelTraffic(registry.db, { model: v.name, aliases, window: o.window, reference: of, maxRows: DEFAULT_MONITOR_MAX_WINDOW });
+    return { format: 'switchyard.drift-report', version: 1, model: { name: v.name, version: v.version, ref }, reference: { source: reference.source, rows: reference.rows, predictions: reference.predictions?.from ?? null }, window: formatWindow(o.window), createdAt: new Date().toISOString(), analysis, traffic };
   } finally {
     await monitor.close();
   }
@@ -116,6 +126,20 @@ function driftChecks(a: WindowAnalysis): CheckRow[] {
   return rows;
 }
 
+/** Per alias, the window's slices as a table: requests per minute, error rate (5xx), rejected rate (4xx), p99. */
+function trafficBlocks(t: NonNullable<DriftReport['traffic']>): Block[] {
+  const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : `${fmt(v * 100)}%`);
+  const rate = (s: TrafficSlice, k: 'errorRate' | 'rejectedRate') => (s.traffic ? pct(s.traffic[k]) : 'not recorded');
+  const blocks: Block[] = [{ kind: 'text', text: 'Error rate: share of requests answered 5xx (the model or the server failed). Rejected rate: share answered 4xx (bad JSON, input the schema refuses, too many rows, rate limited: the client\'s mistakes). Requests per minute scale each logged request by 1 / its sample rate.' }];
+  for (const a of t.aliases) {
+    const rows = [a.overall, ...a.slices].map((s, i) => [i ? `to ${s.end.slice(11, 19)}` : 'whole window', s.requests, fmt(s.perMinute), rate(s, 'errorRate'), rate(s, 'rejectedRate'), fmt(s.p99), Object.entries(s.traffic?.codes ?? {}).map(([c, n]) => `${c} ${n}`).join(', ') || '—']);
+    blocks.push({ kind: 'text', text: `${a.alias} → v${a.version}${a.overall.traffic?.sampleRates.length ? ` (sample rate ${a.overall.traffic.sampleRates.join(', ')})` : ''}` });
+    blocks.push({ kind: 'table', columns: ['slice', 'logged requests', 'requests / min', 'error rate', 'rejected rate', 'p99 ms', 'error codes'], rows });
+  }
+  if (t.unrouted.logged) blocks.push({ kind: 'text', text: `Refused before a version was picked: ${t.unrouted.logged} (${Object.entries(t.unrouted.codes).map(([c, n]) => `${c} ${n}`).join(', ')}).` });
+  return blocks;
+}
+
 /**
  * The HTML page of a drift report.
  *
@@ -143,6 +167,7 @@ export function renderDriftHtml(r: DriftReport): string {
       { id: 'distributions', title: 'Distributions', blocks: d.features.flatMap(columnChart) },
       { id: 'prediction', title: 'Prediction drift', blocks: d.prediction ? [table([d.prediction]), ...columnChart(d.prediction), { kind: 'text', text: `Reference predictions: ${r.reference?.predictions === 'model' ? "the model's own predictions on the reference rows" : 'the reference target column'}.` }] : [{ kind: 'text', text: 'No reference predictions.' }] },
       { id: 'live', title: 'Live quality', blocks: live },
+      ...(r.traffic ? [{ id: 'traffic', title: 'Traffic by alias', blocks: trafficBlocks(r.traffic) }] : []),
     ],
   });
 }

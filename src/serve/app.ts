@@ -17,7 +17,7 @@ import { checkFiniteResult, DEFAULT_LIMITS, type ServerLimits, timeoutOptions } 
 import { type ServeMetrics, serveMetrics } from './metrics.ts';
 import type { PredictResult, ServedModel } from './model-runner.ts';
 import { ALIAS_BODY, openApiDocument } from './openapi.ts';
-import type { ModelRouter, Slot } from './versions.ts';
+import type { ModelRouter, Pick, Slot } from './versions.ts';
 
 /**
  * One answered prediction, handed to the monitoring hook (sampled).
@@ -29,12 +29,53 @@ export interface PredictionEvent {
   /** The request id returned to the client (`id` in the body, `x-request-id`), for late labels. */
   id: string;
   model: string;
+  /** The alias the version was served under (`production` of `churn@production`; absent for a run directory). */
+  alias?: string;
   version: string;
   role: 'primary' | 'canary';
   inputs: unknown[];
   outputs: PredictResult;
   latencyMs: number;
   at: string;
+}
+
+/**
+ * One `POST /v1/predict` request's outcome, answered or refused, handed to the monitoring hook (sampled, with the
+ * same draw as its {@link PredictionEvent}). `alias`, `version` and `role` are `null` when the request was refused
+ * before a version was picked (bad JSON, too many rows, rate limited, no model loaded).
+ *
+ * @example
+ * const e: RequestEvent = { id: 'b2f0…', model: 'churn', alias: 'production', version: '3', role: 'primary', status: 400, code: 'E_BAD_INPUT', latencyMs: 0.4, rows: 1, sampleRate: 1, at: new Date().toISOString() };
+ */
+export interface RequestEvent {
+  id: string;
+  model: string;
+  alias: string | null;
+  version: string | null;
+  role: string | null;
+  /** The HTTP status answered. */
+  status: number;
+  /** The error's stable code (`E_BAD_JSON`, `E_MODEL_OUTPUT`, …); `null` when answered. */
+  code: string | null;
+  latencyMs: number;
+  /** Input rows the body held (0 when it held none that could be read). */
+  rows: number;
+  /** The share of requests logged when this one was (each logged request stands for 1 / sampleRate). */
+  sampleRate: number;
+  at: string;
+}
+
+/**
+ * The alias of a served ref (`production` of `churn@production`), or undefined for a pinned version
+ * (`churn@3`) or a run directory.
+ *
+ * @example
+ * aliasOfRef('churn@production'); // 'production'
+ */
+export function aliasOfRef(ref: string | undefined): string | undefined {
+  const at = ref?.lastIndexOf('@') ?? -1;
+  const alias = at > 0 ? ref!.slice(at + 1) : '';
+  return alias && !/^\d+$/.test(alias) && !alias.includes('/') ? alias : undefined;
 }
 
 /**
@@ -99,7 +140,12 @@ export interface AppOptions {
   limits?: ServerLimits;
   /** Monitoring hook, called after a prediction is answered, for a `sampleRate` share of requests. */
   onPrediction?: (e: PredictionEvent) => void;
-  /** Share of predictions passed to `onPrediction`, 0..1 (default 1). */
+  /**
+   * Monitoring hook, called once a `POST /v1/predict` request is answered or refused, for the same sampled
+   * requests as `onPrediction` (one draw per request).
+   */
+  onRequest?: (e: RequestEvent) => void;
+  /** Share of predict requests passed to `onPrediction` and `onRequest`, 0..1 (default 1). */
   sampleRate?: number;
   /** Called with the primary's and the shadow's answers to a mirrored request. */
   onShadow?: (e: ShadowEvent) => void;
@@ -116,7 +162,21 @@ function fail(status: number, code: string, message: string, hint: string): Swit
   return Object.assign(new SwitchyardError(code, message, hint), { statusCode: status });
 }
 
+/** What the monitor learns of one sampled predict request while it runs. */
+interface Traced {
+  id?: string;
+  /** When the prediction was logged: the request's time too, so a window of predictions holds its request. */
+  at?: string;
+  pick?: Pick;
+  code?: string;
+}
+
+/** Sampled predict requests in flight (only while a monitoring hook is set). */
+const traced = new WeakMap<FastifyRequest, Traced>();
+
 function sendError(reply: FastifyReply, status: number, code: string, message: string, hint: string): FastifyReply {
+  const t = traced.get(reply.request);
+  if (t) t.code = code;
   return reply.code(status).send({ error: { code, message, hint } });
 }
 
@@ -141,6 +201,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const keys = new KeyChecker(o.keys ?? []);
   const limiter = o.rateLimit && o.rateLimit.rate > 0 ? new RateLimiter(o.rateLimit) : null;
   const sampler = new Rng(o.seed ?? 0);
+  const sampleRate = o.sampleRate ?? 1;
+  const monitored = Boolean(o.onPrediction || o.onRequest);
   const bodyLimit = o.bodyLimit ?? 1 << 20;
   const maxRows = o.limits?.maxRows ?? DEFAULT_LIMITS.maxRows;
   // Route schemas validate types strictly: Fastify's default coercion would turn ["production"] into "production".
@@ -155,6 +217,8 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req, reply) => {
     started.set(req, performance.now());
+    // One draw per predict request, before anything can refuse it: requests and predictions share the sample.
+    if (monitored && req.routeOptions.url === '/v1/predict' && sampler.next() < sampleRate) traced.set(req, {});
     metrics.inflight.inc({}, 1);
     // 'close' comes once for every response, answered or aborted ('onResponse' misses aborted requests).
     reply.raw.once('close', () => metrics.inflight.inc({}, -1));
@@ -170,9 +234,22 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = (performance.now() - (started.get(req) ?? performance.now())) / 1000;
     metrics.requests.inc({ route, method: req.method, status: reply.statusCode });
-    metrics.latency.observe({ route }, (performance.now() - (started.get(req) ?? performance.now())) / 1000);
+    metrics.latency.observe({ route }, seconds);
+    const t = o.onRequest && traced.get(req);
+    if (t) o.onRequest!(requestEvent(req, reply.statusCode, t, seconds * 1000));
   });
+  const requestEvent = (req: FastifyRequest, status: number, t: Traced, latencyMs: number): RequestEvent => {
+    const pick = t.pick;
+    const rows = (req.body as { rows?: unknown } | null)?.rows;
+    return {
+      id: t.id ?? randomUUID(), model: pick?.model.name ?? router.slots.primary.model?.name ?? '',
+      alias: pick ? (aliasOfRef(router.slots[pick.role]?.ref) ?? null) : null, version: pick?.model.version ?? null,
+      role: pick?.role ?? null, status, code: status >= 400 ? (t.code ?? `HTTP_${status}`) : null, latencyMs,
+      rows: Array.isArray(rows) ? rows.length : 0, sampleRate, at: t.at ?? new Date().toISOString(),
+    };
+  };
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
     if (err instanceof SwitchyardError) {
@@ -234,12 +311,15 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       throw fail(413, 'E_TOO_MANY_ROWS', what, "split the rows over several requests (the server's --max-rows)");
     }
     const pick = router.pick();
+    const t = traced.get(req);
+    if (t) t.pick = pick;
     const t0 = performance.now();
     let result: PredictResult;
     try {
       result = await pick.model.predict(req.body);
       checkFiniteResult(result, `${pick.model.name}@${pick.model.version}`);
     } catch (e) {
+      reply.header('x-model-version', pick.model.version);
       const client = e instanceof SwitchyardError && e.exitCode === 2;
       if (!client) o.guard?.observe(pick.role, pick.model.version, { ok: false, ms: performance.now() - t0 });
       router.release({ ...pick, shadow: null });
@@ -252,8 +332,11 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     metrics.predictions.inc({ version: pick.model.version, role: pick.role });
     const m = pick.model;
     const id = randomUUID();
-    if (o.onPrediction && sampler.next() < (o.sampleRate ?? 1)) {
-      o.onPrediction({ id, model: m.name, version: m.version, role: pick.role, inputs: (req.body as { rows: unknown[] }).rows, outputs: result, latencyMs: ms, at: new Date().toISOString() });
+    if (t) {
+      [t.id, t.at] = [id, new Date().toISOString()];
+      const alias = aliasOfRef(router.slots[pick.role]?.ref);
+      const inputs = (req.body as { rows: unknown[] }).rows;
+      o.onPrediction?.({ id, model: m.name, ...(alias ? { alias } : {}), version: m.version, role: pick.role, inputs, outputs: result, latencyMs: ms, at: t.at });
     }
     if (pick.shadow) {
       const shadow = pick.shadow;

@@ -110,7 +110,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const monitor = o.monitor && incidentLog ? await attachMonitor(o.monitor, { registry, router, guard, incidents: incidentLog, log }) : null;
     if (monitor) cleanup.unshift(() => monitor.close());
     const onPrediction = monitor ? (e: Parameters<Monitor['onPrediction']>[0]) => (monitor.onPrediction(e), o.onPrediction?.(e)) : o.onPrediction;
-    const app = await buildApp({ ...o, onPrediction, plugins: [...(o.plugins ?? []), ...(monitor ? [monitor.plugin] : [])], router, metrics, guard, keys });
+    const onRequest = monitor ? (e: Parameters<Monitor['onRequest']>[0]) => (monitor.onRequest(e), o.onRequest?.(e)) : o.onRequest;
+    const app = await buildApp({ ...o, onPrediction, onRequest, plugins: [...(o.plugins ?? []), ...(monitor ? [monitor.plugin] : [])], router, metrics, guard, keys });
     cleanup.unshift(() => app.close());
     try {
       await app.listen({ host: o.host ?? '127.0.0.1', port: o.port ?? 8080 });

@@ -115,8 +115,18 @@ describe.skipIf(!HAVE_CHROMIUM)('switchyard ui report, version and live pages in
     const page = await open('/live');
     const aliases = page.locator('#live-tiny table.aliases');
     await expectInViewport(aliases);
-    await expect(aliases.textContent()).resolves.toContain('not recorded');
+    await expect(aliases.textContent()).resolves.toContain('0%'); // the error rate, from the request log
     await expectApart([page.locator('header'), page.locator('h1'), page.locator('form.window'), aliases]);
+    // uPlot draws requests, error rates, p99 and drift per test over time, above the table that holds the numbers.
+    const charts = page.locator('#live-charts-tiny-production');
+    await page.waitForSelector('#live-charts-tiny-production[data-drawn="true"]', { state: 'attached' });
+    const figures = charts.locator('figure.chart');
+    await expect(figures.count()).resolves.toBeGreaterThanOrEqual(4);
+    await expect(figures.evaluateAll((fs) => fs.map((f) => f.querySelector('canvas') !== null))).resolves
+      .not.toContain(false);
+    await centre(figures.first());
+    await expectInViewport(figures.first());
+    await expectApart([...(await figures.all()), page.locator('#live-tiny table.over-time')]);
     await page.screenshot({ path: join(ARTEFACTS, 'live.png'), fullPage: true });
     const incident = page.locator(`#incident-${w.incident}`);
     await centre(incident.locator('form.acknowledge'));
