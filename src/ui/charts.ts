@@ -121,52 +121,17 @@ table.facts{width:auto}table.facts th{font-weight:600}
 `;
 
 /**
- * The browser script served at `/charts.js`. On a page with `[data-charts]` it reads the chart specs from
- * `#chart-specs`, loads each run's records from `data-sources` and draws one uPlot per spec. With `data-events`
- * it opens the run's event stream first, then appends every record newer than the last one drawn, updates
- * `td[data-field]` cells of the last-values table and reloads `[data-fragment]` sections (the MoE heatmap); the
- * first record of a run that had none reloads the page, whose charts are laid out from the records. Legend labels
- * are buttons (`aria-pressed`): a click, Enter or Space shows or hides their curve.
+ * What both chart scripts (`/charts.js`, `/live.js`) share, pasted into each one's scope: the palette, widths,
+ * tick labels, the keyboard legend and resizing with the window.
+ *
+ * @example
+ * const script = `(function () {${CHART_KIT_JS} keyboardLegend(new uPlot(opts, data, box)); })();`;
  */
-export const CHARTS_JS = `
-(function () {
-  var root = document.querySelector('[data-charts]');
-  if (!root || !window.uPlot) return;
-  var token = new URLSearchParams(location.search).get('token');
-  function withToken(u) {
-    return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u;
-  }
+export const CHART_KIT_JS = `
   var COLORS = ['#1f5fa8', '#c0392b', '#1e7b3a', '#7b3fa0', '#b35900', '#0f7a7a', '#5a5a5a', '#a0306a'];
-  var specs = JSON.parse(document.getElementById('chart-specs').textContent);
-  var sources = JSON.parse(root.getAttribute('data-sources'));
-  var records = {};
-  function xOf(r, i) {
-    var keys = ['step', 'updates', 'epoch'];
-    for (var k = 0; k < keys.length; k++) if (typeof r[keys[k]] === 'number') return r[keys[k]];
-    return i + 1;
-  }
-  function valueAt(r, path) {
-    var v = r;
-    for (var i = 0; i < path.length && v != null; i++) v = v[path[i]];
-    return typeof v === 'number' && isFinite(v) ? v : null;
-  }
-  function dataOf(spec) {
-    var runs = [];
-    spec.series.forEach(function (s) { if (runs.indexOf(s.run) < 0) runs.push(s.run); });
-    var tables = runs.map(function (run) {
-      var recs = records[run] || [];
-      var table = [recs.map(xOf)];
-      spec.series.forEach(function (s) {
-        if (s.run === run) table.push(recs.map(function (r) { return valueAt(r, s.path); }));
-      });
-      return table;
-    });
-    return tables.length === 1 ? tables[0] : uPlot.join(tables);
-  }
   // A chart fills its grid cell (the figure); uPlot needs the width in pixels.
   function width(box) { return Math.max(240, box.clientWidth); }
   function ticks(u, vals) { return vals.map(function (v) { return v == null ? '' : String(Number(v.toPrecision(3))); }); }
-  var charts = [];
   // The legend's series labels toggle their curve on click (uPlot); these make them buttons for the keyboard too.
   function legendLabels(u) {
     var rows = u.root.querySelectorAll('.u-legend tr.u-series');
@@ -194,6 +159,56 @@ export const CHARTS_JS = `
     });
     showPressed(u);
   }
+  function resizeWithWindow(charts, height) {
+    window.addEventListener('resize', function () {
+      charts.forEach(function (c) { c.u.setSize({ width: width(c.box), height: height }); });
+    });
+  }
+`;
+
+/**
+ * The browser script served at `/charts.js`. On a page with `[data-charts]` it reads the chart specs from
+ * `#chart-specs`, loads each run's records from `data-sources` and draws one uPlot per spec. With `data-events`
+ * it opens the run's event stream first, then appends every record newer than the last one drawn, updates
+ * `td[data-field]` cells of the last-values table and reloads `[data-fragment]` sections (the MoE heatmap); the
+ * first record of a run that had none reloads the page, whose charts are laid out from the records. Legend labels
+ * are buttons (`aria-pressed`): a click, Enter or Space shows or hides their curve.
+ */
+export const CHARTS_JS = `
+(function () {
+  var root = document.querySelector('[data-charts]');
+  if (!root || !window.uPlot) return;
+${CHART_KIT_JS}  var token = new URLSearchParams(location.search).get('token');
+  function withToken(u) {
+    return token ? u + (u.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token) : u;
+  }
+  var specs = JSON.parse(document.getElementById('chart-specs').textContent);
+  var sources = JSON.parse(root.getAttribute('data-sources'));
+  var records = {};
+  function xOf(r, i) {
+    var keys = ['step', 'updates', 'epoch'];
+    for (var k = 0; k < keys.length; k++) if (typeof r[keys[k]] === 'number') return r[keys[k]];
+    return i + 1;
+  }
+  function valueAt(r, path) {
+    var v = r;
+    for (var i = 0; i < path.length && v != null; i++) v = v[path[i]];
+    return typeof v === 'number' && isFinite(v) ? v : null;
+  }
+  function dataOf(spec) {
+    var runs = [];
+    spec.series.forEach(function (s) { if (runs.indexOf(s.run) < 0) runs.push(s.run); });
+    var tables = runs.map(function (run) {
+      var recs = records[run] || [];
+      var table = [recs.map(xOf)];
+      spec.series.forEach(function (s) {
+        if (s.run === run) table.push(recs.map(function (r) { return valueAt(r, s.path); }));
+      });
+      return table;
+    });
+    return tables.length === 1 ? tables[0] : uPlot.join(tables);
+  }
+  var charts = [];
   function draw() {
     specs.forEach(function (spec, k) {
       var box = document.createElement('figure');
@@ -221,9 +236,7 @@ export const CHARTS_JS = `
       c.box.setAttribute('data-points', String(data[0].length));
     });
   }
-  window.addEventListener('resize', function () {
-    charts.forEach(function (c) { c.u.setSize({ width: width(c.box), height: 240 }); });
-  });
+  resizeWithWindow(charts, 240);
   function fmt(v) { return typeof v === 'number' ? (isFinite(v) ? String(Number(v.toPrecision(4))) : 'n/a') : 'n/a'; }
   function showLast(rec) {
     document.querySelectorAll('td[data-field]').forEach(function (td) {

@@ -8,6 +8,7 @@
  * @module
  */
 import { escapeHtml } from '../report/html.ts';
+import { CHART_KIT_JS } from './charts.ts';
 import type { LiveAlias, LiveView } from './live-data.ts';
 
 /**
@@ -87,9 +88,7 @@ export const LIVE_CHARTS_JS = `
 (function () {
   var block = document.getElementById('live-charts-data');
   if (!block || !window.uPlot) return;
-  var COLORS = ['#1f5fa8', '#c0392b', '#1e7b3a', '#7b3fa0', '#b35900', '#0f7a7a', '#5a5a5a', '#a0306a'];
-  function width(box) { return Math.max(240, box.clientWidth); }
-  function ticks(u, vals) { return vals.map(function (v) { return v == null ? '' : String(Number(v.toPrecision(3))); }); }
+${CHART_KIT_JS}
   var charts = [];
   JSON.parse(block.textContent).forEach(function (group) {
     var root = document.getElementById(group.target);
@@ -105,15 +104,14 @@ export const LIVE_CHARTS_JS = `
         return { label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false, points: { size: 6 } };
       }));
       var opts = { title: c.title, width: width(box), height: 220, series: series, scales: { x: { time: true } },
-        axes: [{}, { label: c.y, size: 70, values: ticks }] };
+        axes: [{}, { label: c.y, size: 70, values: ticks }], hooks: { setSeries: [showPressed] } };
       var u = new uPlot(opts, [c.x].concat(c.series.map(function (s) { return s.values; })), box);
+      keyboardLegend(u);
       box.setAttribute('data-points', String(c.x.length));
       charts.push({ u: u, box: box });
     });
     root.setAttribute('data-drawn', 'true');
   });
-  window.addEventListener('resize', function () {
-    charts.forEach(function (c) { c.u.setSize({ width: width(c.box), height: 220 }); });
-  });
+  resizeWithWindow(charts, 220);
 })();
 `;

@@ -71,9 +71,10 @@ describe('switchyard ui: reports and versions', () => {
       expect(res.headers.get('content-security-policy'), p).toBe(UI_CSP);
       const body = await res.text();
       expect(body, p).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-      // Scripts only from files: no inline script but the chart specs' JSON data block, which is never run.
+      // Scripts only from files: no inline script but the charts' JSON data blocks, which are never run.
+      const dataBlocks = ['chart-specs', 'live-charts-data'].filter((id) => body.includes(`id="${id}"`));
       expect(body.match(/<script(?![^>]*\ssrc=)[^>]*>/g) ?? [], p)
-        .toEqual(body.includes('id="chart-specs"') ? ['<script type="application/json" id="chart-specs">'] : []);
+        .toEqual(dataBlocks.map((id) => `<script type="application/json" id="${id}">`));
     }
   });
 
