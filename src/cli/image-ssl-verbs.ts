@@ -30,7 +30,12 @@ export const CONV_ENCODER_SPEC = {
   'weight-decay': { type: 'number', ...S.weightDecay, default: 0.0001, help: 'AdamW decoupled weight decay' },
   limit: { type: 'number', ...S.limit, help: 'train on at most this many images (default: all)' },
   seed: { type: 'number', ...S.seed, default: 0, help: 'seed of the weights, batches, views and masks' },
-  force: { type: 'boolean', help: 'replace an existing run in --out' },
+  'checkpoint-every': { type: 'number', ...S.checkpointEvery, default: 100, help: 'save checkpoint/ every N updates' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint (keeps its hyper-parameters)' },
+  'stop-after': {
+    type: 'number', ...S.stopAfter, help: 'stop after this many updates in this invocation; continue with --resume',
+  },
+  force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
 } as const;
 
@@ -74,7 +79,8 @@ export async function convEncoderTrainVerb(argv: string[]): Promise<number> {
   const r = await trainImageSsl({
     data: a.data, out: a.out, objective: a.objective, temperature: a.temperature, maskRatio: a['mask-ratio'],
     patch: a.patch, hidden: a.hidden, steps: a.steps, batchSize: a['batch-size'], lr: a.lr,
-    weightDecay: a['weight-decay'], limit: a.limit, seed: a.seed, force: a.force, threads: a.threads,
+    weightDecay: a['weight-decay'], limit: a.limit, seed: a.seed, checkpointEvery: a['checkpoint-every'],
+    resume: a.resume, stopAfter: a['stop-after'], force: a.force, threads: a.threads,
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...r });

@@ -10,8 +10,9 @@
  *   (its kernels need the grid), so it sees them filled, as in SparK/ConvNeXt-V2-style conv MAEs without sparse conv.
  *
  * Both train through {@link TrainStep} (AdamW, warm-up then cosine, several updates per ONNX Runtime call); batches,
- * views and masks depend only on the seed and the micro-step. The run directory holds `config.json` (kind
- * `conv-encoder`), `model.safetensors` (encoder + head), `metrics.jsonl` (one record per call) and `metrics.json`.
+ * views and masks depend only on the seed and the micro-step, so `resume` continues a stopped run exactly. The run
+ * directory holds `config.json` (kind `conv-encoder`), `model.safetensors` (encoder + head), `metrics.jsonl` (one
+ * record per call), `metrics.json` and `checkpoint/` (weights and optimizer state, for `resume`).
  *
  * @module
  */
@@ -30,17 +31,17 @@ import { adamw } from '../optim/optimizer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
 import type { HostTensor } from '../runtime/executor.ts';
 import { SwitchyardError } from '../util/errors.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
+import { sha256Bytes, stringifyJson, writeFileAtomic, writeJsonAtomic } from '../util/fs.ts';
 import { Progress } from '../util/progress.ts';
 import { checkRanges, COMMON_RANGES } from '../util/ranges.ts';
 import { Rng } from '../util/rng.ts';
-import { RUN_FILES, saveWeights } from './checkpoint.ts';
+import { resumableConfig, resumeCheckpoint, RUN_FILES, saveCheckpoint, saveWeights } from './checkpoint.ts';
 import { readDiffusionImages } from './diffusion-data.ts';
 import { finishRunDir, prepareRunDir, type RunOptions } from './run-dir.ts';
 import { type BatchSpec, divergence, TrainStep } from './step.ts';
 
 /** Options of {@link trainImageSsl}. */
-export interface ImageSslTrainOptions extends Omit<RunOptions, 'resume' | 'stopAfter'> {
+export interface ImageSslTrainOptions extends RunOptions {
   /** `mnist`, `fashion-mnist` or a folder of PNG/JPEG images; images are resized to 28×28. Labels are not read. */
   data: string;
   /** Run directory to write. */
@@ -67,6 +68,8 @@ export interface ImageSslTrainOptions extends Omit<RunOptions, 'resume' | 'stopA
   limit?: number;
   /** Seed of the weights, batches, views and masks (default 0). */
   seed?: number;
+  /** Save `checkpoint/` (weights, optimizer state) every this many updates, for `resume` (default 100). */
+  checkpointEvery?: number;
 }
 
 /**
@@ -85,12 +88,14 @@ export const IMAGE_SSL_RANGES = {
   lr: { flag: '--lr', above: 0 },
   weightDecay: { flag: '--weight-decay', min: 0 },
   limit: { flag: '--limit', min: 2, integer: true },
+  checkpointEvery: { flag: '--checkpoint-every', min: 1, integer: true },
+  stopAfter: { flag: '--stop-after', min: 1, integer: true },
   ...COMMON_RANGES,
 } as const;
 
 const DEFAULTS = {
   objective: 'simclr' as ImageSslObjective, temperature: 0.5, maskRatio: 0.5, patch: 4, hidden: 128, steps: 500,
-  batchSize: 64, lr: 2e-3, weightDecay: 1e-4, seed: 0,
+  batchSize: 64, lr: 2e-3, weightDecay: 1e-4, seed: 0, checkpointEvery: 100,
 };
 type Resolved = typeof DEFAULTS & ImageSslTrainOptions;
 
@@ -105,7 +110,8 @@ export interface ImageSslRunConfig {
   encoder: ConvEncoderConfig;
   objective: ImageSslObjective;
   head: { hidden: number };
-  train: Required<Omit<ImageSslTrainOptions, keyof RunOptions | 'out' | 'limit'>> & { images: number };
+  train: Required<Omit<ImageSslTrainOptions, keyof RunOptions | 'out' | 'limit' | 'checkpointEvery'>>
+    & { images: number; limit: number | null };
   dataset?: DatasetSplitRecord;
   created: string;
 }
@@ -192,6 +198,8 @@ export interface ImageSslSummary {
   /** Mean loss of the first and the last ONNX Runtime call. */
   firstLoss: number;
   lastLoss: number;
+  /** Updates done so far (less than `steps` after `stopAfter`; continue with `resume`). */
+  updates: number;
   msPerStep: number;
   images: number;
 }
@@ -207,8 +215,18 @@ export interface ImageSslSummary {
  */
 export async function trainImageSsl(opts: ImageSslTrainOptions): Promise<ImageSslSummary> {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  const o = { ...DEFAULTS, ...given } as Resolved;
+  let o = { ...DEFAULTS, ...given } as Resolved;
   checkRanges(o, IMAGE_SSL_RANGES);
+  const target = await prepareRunDir(o.out, o);
+  const saved = o.resume ? await resumableConfig<ImageSslRunConfig>(o.out) : undefined;
+  if (saved) {
+    if (saved.cfg.kind !== 'conv-encoder') {
+      const what = `${join(o.out, RUN_FILES.config)}: a ${saved.cfg.kind} run, not a conv encoder`;
+      throw new SwitchyardError('E_CONFIG', what, 'resume it with the train command that made it');
+    }
+    const { images: _images, limit, ...train } = saved.cfg.train;
+    o = { ...o, ...train, limit: limit ?? undefined }; // a resumed run keeps its hyper-parameters
+  }
   if (o.objective !== 'simclr' && o.objective !== 'mae') {
     const what = `objective ${String(o.objective)} is not simclr or mae`;
     throw new SwitchyardError('E_USAGE', what, 'e.g. --objective simclr');
@@ -218,10 +236,13 @@ export async function trainImageSsl(opts: ImageSslTrainOptions): Promise<ImageSs
     const what = `--data ${o.data}: ${data.n} images, fewer than one batch of ${o.batchSize}`;
     throw new SwitchyardError('E_USAGE', what, 'lower --batch-size or pass more images');
   }
-  const target = await prepareRunDir(o.out, o);
+  if (saved && saved.cfg.train.images !== data.n) {
+    const what = `--data ${o.data}: ${data.n} images, the run was trained on ${saved.cfg.train.images}`;
+    throw new SwitchyardError('E_CHECKPOINT', what, 'resume with the data the run started with');
+  }
   const [c, h, w] = data.image;
   const images: ImageBatch = { n: data.n, channels: c, height: h, width: w, data: data.x0 };
-  const encoder: ConvEncoderConfig = { ...withoutClasses(MNIST_CLASSIFIER_CONFIG), channels: c };
+  const encoder: ConvEncoderConfig = saved?.cfg.encoder ?? { ...withoutClasses(MNIST_CLASSIFIER_CONFIG), channels: c };
   const model = new ConvPretrainer(encoder, o.objective, { hidden: o.hidden }).init(o.seed);
   const step = await TrainStep.compile({
     model, optimizer: adamw({ weightDecay: o.weightDecay }), batch: sslBatchSpec(o, data.image), loss: sslLoss(o),
@@ -231,47 +252,68 @@ export async function trainImageSsl(opts: ImageSslTrainOptions): Promise<ImageSs
   const batchAt = epochCursor(data.n, o.batchSize, o.seed);
   const dir = target.work;
   await mkdir(dir, { recursive: true });
-  const { objective, temperature, maskRatio, patch, hidden, steps, batchSize, lr, weightDecay, seed } = o;
-  const cfg: ImageSslRunConfig = {
-    format: 'switchyard.run', version: 1, kind: 'conv-encoder', encoder, objective, head: { hidden },
-    train: {
-      data: o.data, objective, temperature, maskRatio, patch, hidden, steps, batchSize, lr, weightDecay, seed,
-      images: data.n,
-    },
-    ...(data.dataset ? { dataset: data.dataset } : {}), created: new Date().toISOString(),
+  const records: Record<string, number>[] = [];
+  let cfgText = saved?.text ?? '';
+  const checkpoint = () => {
+    const counters = { updates: step.updates, microSteps: step.microSteps, epoch: 0, batchInEpoch: 0 };
+    const state = { configSha256: sha256Bytes(cfgText), records };
+    return saveCheckpoint(join(dir, RUN_FILES.checkpoint), model, step, counters, {}, { state });
   };
-  await writeJsonAtomic(join(dir, RUN_FILES.config), cfg);
-  await writeFileAtomic(join(dir, RUN_FILES.metrics), '');
-  const progress = new Progress({ total: o.steps, label: o.objective, unit: 'step', ...o.progress });
-  const losses: number[] = [];
+  if (saved) {
+    const ck = await resumeCheckpoint(dir, model, step, cfgText);
+    records.push(...((ck.state?.records ?? []) as Record<string, number>[]));
+  } else {
+    const { objective, temperature, maskRatio, patch, hidden, steps, batchSize, lr, weightDecay, seed } = o;
+    const cfg: ImageSslRunConfig = {
+      format: 'switchyard.run', version: 1, kind: 'conv-encoder', encoder, objective, head: { hidden },
+      train: {
+        data: o.data, objective, temperature, maskRatio, patch, hidden, steps, batchSize, lr, weightDecay, seed,
+        images: data.n, limit: o.limit ?? null,
+      },
+      ...(data.dataset ? { dataset: data.dataset } : {}), created: new Date().toISOString(),
+    };
+    cfgText = stringifyJson(cfg, 2) + '\n';
+    await writeFileAtomic(join(dir, RUN_FILES.config), cfgText);
+    await checkpoint();
+  }
+  // The records up to the checkpoint: a resumed run rewrites what an interrupted invocation appended after it.
+  await writeFileAtomic(join(dir, RUN_FILES.metrics), records.map((r) => JSON.stringify(r) + '\n').join(''));
+  const endUpdates = Math.min(o.steps, step.updates + (o.stopAfter ?? Infinity));
+  const progress = new Progress({ total: endUpdates - step.updates, label: o.objective, unit: 'step', ...o.progress });
   let seconds = 0;
-  while (step.updates < o.steps) {
-    const k = Math.min(8, o.steps - step.updates);
+  const startUpdates = step.updates;
+  while (step.updates < endUpdates) {
+    // Calls end at multiples of 8 and of checkpointEvery, wherever the run was stopped, so a resumed run makes the
+    // same calls as an uninterrupted one.
     const u = step.updates;
+    const k = Math.min(8 - (u % 8), o.checkpointEvery - (u % o.checkpointEvery), endUpdates - u);
     const feeds = sslFeeds(o, images, step.microSteps, k, batchAt);
     const t0 = performance.now();
     const r = await step.run(feeds, Array.from({ length: k }, (_, i) => lrAt(u + i)));
     const dt = (performance.now() - t0) / 1000;
     if (r.nonFinite !== null) {
       const hint = `lower the learning rate (e.g. --lr ${(o.lr / 3).toPrecision(2)})`;
-      throw new SwitchyardError('E_NONFINITE', `pretraining diverged: ${divergence(r)}`, hint);
+      const what = `pretraining diverged: ${divergence(r)}; kept the last checkpoint in ${dir}`;
+      throw new SwitchyardError('E_NONFINITE', what, hint);
     }
     seconds += dt;
     const loss = r.losses.reduce((s, l) => s + l, 0) / k;
-    losses.push(loss);
     const rec = {
       step: step.updates, loss, lr: lrAt(step.updates - 1), imagesPerSecond: (k * o.batchSize) / dt,
       msPerStep: (dt * 1000) / k,
     };
+    records.push(rec);
     await appendFile(join(dir, RUN_FILES.metrics), JSON.stringify(rec) + '\n');
+    if (step.updates % o.checkpointEvery === 0 || step.updates === endUpdates) await checkpoint();
     progress.tick(k, { loss: loss.toFixed(4) });
   }
   progress.done();
   await step.release();
   await saveWeights(join(dir, RUN_FILES.model), model.stateDict(), { updates: String(step.updates) });
   const summary = {
-    out: o.out, params: model.parameterCount(), firstLoss: losses[0], lastLoss: losses[losses.length - 1],
-    msPerStep: (seconds * 1000) / o.steps, images: data.n,
+    out: o.out, params: model.parameterCount(), firstLoss: records[0]?.loss ?? NaN,
+    lastLoss: records.at(-1)?.loss ?? NaN, updates: step.updates,
+    msPerStep: step.updates > startUpdates ? (seconds * 1000) / (step.updates - startUpdates) : NaN, images: data.n,
   };
   await writeJsonAtomic(join(dir, RUN_FILES.summary), summary);
   await finishRunDir(target);

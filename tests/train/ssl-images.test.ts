@@ -1,6 +1,6 @@
 /**
  * Self-supervised pretraining on images, then a classifier with few labels: the MAE patch mask, SimCLR's random
- * resized crop, and the CLI path end to end on a tiny subset of MNIST — `train --model conv-encoder` (SimCLR and MAE),
+ * resized crop, exact resume, and the CLI end to end on a tiny MNIST subset: `train --model conv-encoder` (SimCLR, MAE),
  * then `train --model conv-classifier --init-from` fine-tuned and as a linear probe — plus bad flags (exit 2).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { readBuiltinImages } from '../../src/data/images/builtin.ts';
 import { encodePng } from '../../src/data/images/image.ts';
 import { applyTransform, randomResizedCrop } from '../../src/data/images/transforms.ts';
 import { loadSafetensors } from '../../src/runtime/safetensors.ts';
-import { patchMask } from '../../src/train/image-ssl.ts';
+import { patchMask, trainImageSsl } from '../../src/train/image-ssl.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { cli, expectBadInput, expectOk, tmp } from '../cli/helpers.ts';
 
@@ -40,7 +40,8 @@ describe('patchMask (masked autoencoder)', () => {
 });
 
 describe('randomResizedCrop (SimCLR views)', () => {
-  const batch = { n: 2, channels: 1, height: 6, width: 6, data: Float32Array.from({ length: 72 }, (_, i) => (i % 7) / 7) };
+  const data = Float32Array.from({ length: 72 }, (_, i) => (i % 7) / 7);
+  const batch = { n: 2, channels: 1, height: 6, width: 6, data };
   it('keeps the shape; is seeded; a full-area square crop is the identity', () => {
     const a = applyTransform(randomResizedCrop(), batch, 3);
     expect([a.n, a.height, a.width, a.data.length]).toEqual([2, 6, 6, 72]);
@@ -51,6 +52,26 @@ describe('randomResizedCrop (SimCLR views)', () => {
   });
   it('refuses a scale outside (0, 1]', () => {
     expect(() => randomResizedCrop({ scale: [0, 1] })).toThrow(/randomResizedCrop: scale/);
+  });
+});
+
+describe('trainImageSsl: checkpoints and resume', () => {
+  it('a run stopped after 3 updates and resumed ends with the weights of an uninterrupted one', async () => {
+    const dir = tmp('sy-ssl-resume-');
+    const quiet = { threads: 1, progress: { enabled: false } };
+    const o = { data: 'mnist', objective: 'simclr' as const, steps: 5, batchSize: 8, limit: 24, ...quiet };
+    await trainImageSsl({ ...o, out: join(dir, 'whole') });
+    const part = await trainImageSsl({ ...o, out: join(dir, 'parts'), stopAfter: 3 });
+    expect(part.updates).toBe(3);
+    const rest = await trainImageSsl({ ...o, out: join(dir, 'parts'), resume: true });
+    expect(rest.updates).toBe(5);
+    const weights = async (run: string) => (await loadSafetensors(join(dir, run, 'model.safetensors'))).tensors;
+    const [whole, parts] = [await weights('whole'), await weights('parts')];
+    for (const [name, t] of whole) expect(parts.get(name)!.data, name).toEqual(t.data);
+    const lines = (run: string) => readFileSync(join(dir, run, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const steps = (run: string) => lines(run).map((l) => JSON.parse(l).step);
+    expect(steps('parts')).toEqual([3, 5]);
+    expect(steps('whole')).toEqual([5]);
   });
 });
 
@@ -67,20 +88,26 @@ describe('CLI: pretrain a conv encoder, then a classifier from it', () => {
     mkdirSync(join(digits, row[1]), { recursive: true });
     writeFileSync(join(digits, row[1], `${n}.png`), encodePng(mnist.images[i]));
   });
-  const tiny = ['--data', digits, '--limit', '64', '--steps', '2', '--batch-size', '16', '--threads', '1', '--json', '--quiet'];
+  const quiet = ['--threads', '1', '--json', '--quiet'];
+  const tiny = ['--data', digits, '--limit', '64', '--steps', '2', '--batch-size', '16', ...quiet];
 
-  it('simclr and mae pretraining write a conv-encoder run with metrics.jsonl; the classifier loads its encoder', async () => {
+  it('simclr and mae write a conv-encoder run with metrics.jsonl; a classifier loads its encoder', async () => {
     const runs: Record<string, string> = {};
     for (const objective of ['simclr', 'mae']) {
       runs[objective] = join(dir, objective);
-      const r = expectOk(cli(['train', '--model', 'conv-encoder', '--objective', objective, ...tiny, '--out', runs[objective]]));
+      const args = ['train', '--model', 'conv-encoder', '--objective', objective, ...tiny, '--out', runs[objective]];
+      const r = expectOk(cli(args));
       expect(Number.isFinite(r.lastLoss)).toBe(true);
       const cfg = readJson(join(runs[objective], 'config.json'));
       expect([cfg.kind, cfg.objective, cfg.train.images]).toEqual(['conv-encoder', objective, 64]);
-      const records = readFileSync(join(runs[objective], 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const lines = readFileSync(join(runs[objective], 'metrics.jsonl'), 'utf8').trim().split('\n');
+      const records = lines.map((l) => JSON.parse(l));
       expect(records.at(-1).step).toBe(2);
     }
-    const base = ['train', '--model', 'conv-classifier', '--data', digits, '--labels-fraction', '0.5', '--steps', '2', '--batch-size', '8', '--threads', '1', '--json', '--quiet'];
+    const base = [
+      'train', '--model', 'conv-classifier', '--data', digits, '--labels-fraction', '0.5', '--steps', '2',
+      '--batch-size', '8', ...quiet,
+    ];
     const ft = join(dir, 'fine-tuned');
     const f = expectOk(cli([...base, '--init-from', runs.simclr, '--out', ft]));
     expect(f.rows).toEqual({ train: 160, labelled: 80, valid: 40 });
@@ -96,7 +123,9 @@ describe('CLI: pretrain a conv encoder, then a classifier from it', () => {
     expectOk(cli([...base, '--init-from', runs.mae, '--freeze-encoder', '--out', probe]));
     const pre = (await loadSafetensors(join(runs.mae, 'model.safetensors'))).tensors;
     const post = (await loadSafetensors(join(probe, 'model.safetensors'))).tensors;
-    for (const name of ['blocks.0.conv.weight', 'blocks.1.norm.weight', 'fc.weight']) expect(post.get(name)!.data).toEqual(pre.get(name)!.data);
+    for (const name of ['blocks.0.conv.weight', 'blocks.1.norm.weight', 'fc.weight']) {
+      expect(post.get(name)!.data, name).toEqual(pre.get(name)!.data);
+    }
     expect(readJson(join(probe, 'config.json')).initFrom.ignored).toContain('decoder.1.weight');
   });
 
