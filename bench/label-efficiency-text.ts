@@ -15,20 +15,16 @@ import { stratifiedSplit } from '../src/data/split.ts';
 import { readSpamAssassin } from '../src/data/text/spam-assassin.ts';
 import type { GptConfig } from '../src/models/gpt.ts';
 import { lineChart } from '../src/report/svg-chart.ts';
-import { pairedBootstrapCi, bootstrapCi } from '../src/stats/bootstrap.ts';
 import { trainLm } from '../src/train/lm.ts';
 import { predictTextClassifier } from '../src/train/text-classifier-run.ts';
 import { trainTextClassifier } from '../src/train/text-classifier.ts';
 import { Rng } from '../src/util/rng.ts';
+import { gainOver, numberArg, pooledAccuracy } from './label-efficiency.ts';
 import { formatNumber, RESULTS_DIR, updateBenchmarksMd, writeBenchResult } from './report.ts';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const QUICK = process.argv.includes('--quick'); // a smoke run: one seed, a few steps, results not written
-const SEEDS = QUICK ? 1 : arg('seeds', 3);
-const PRETRAIN_STEPS = QUICK ? 6 : arg('pretrain-steps', 300);
+const SEEDS = QUICK ? 1 : numberArg('seeds', 3);
+const PRETRAIN_STEPS = QUICK ? 6 : numberArg('pretrain-steps', 300);
 const TEST_SIZE = 1000;
 const FRACTIONS = [0.01, 0.1, 1];
 /** Fine-tuning updates per labelled share: enough passes over the few labels, about one over all of them. */
@@ -88,19 +84,13 @@ for (const fraction of FRACTIONS) {
 /** Accuracy pooled over seeds, with a bootstrap interval over test messages (the same resample for every seed). */
 function summary(body: string, fraction: number) {
   const runs = cells.filter((c) => c.body === body && c.fraction === fraction);
-  const acc = (idx: Int32Array, rs = runs) => rs.reduce((s, r) => s + idx.reduce((a, i) => a + r.correct[i], 0) / idx.length, 0) / rs.length;
-  const ci = bootstrapCi(N_TEST, (idx) => acc(idx), { seed: 1, resamples: 1000 });
-  const accs = runs.map((r) => r.accuracy);
-  return { body, fraction, labelled: runs[0].labelled, steps: runs[0].steps, mean: ci.estimate, lo: ci.low, hi: ci.high, seedMin: Math.min(...accs), seedMax: Math.max(...accs), seeds: accs, acc };
+  return { body, fraction, labelled: runs[0].labelled, steps: runs[0].steps, ...pooledAccuracy(runs, N_TEST) };
 }
 const rows = FRACTIONS.flatMap((f) => bodies.map((b) => summary(b, f)));
 const gains = FRACTIONS.flatMap((f) => (['encoder', 'gpt'] as const).map((b) => {
   const pre = rows.find((r) => r.body === b && r.fraction === f)!;
   const scratch = rows.find((r) => r.body === 'scratch' && r.fraction === f)!;
-  // pairedBootstrapCi gives B - A: pretrained minus scratch.
-  const d = pairedBootstrapCi(N_TEST, (idx) => scratch.acc(idx), (idx) => pre.acc(idx), { seed: 2, resamples: 1000 });
-  // "Beyond the seed spread": the worst pretrained seed beats the best scratch seed.
-  return { body: b, fraction: f, gain: d.estimate, lo: d.low, hi: d.high, beyondSeedSpread: pre.seedMin > scratch.seedMax };
+  return { body: b, fraction: f, ...gainOver(pre, scratch, N_TEST) };
 }));
 
 if (QUICK) {

@@ -43,7 +43,17 @@ export { DIFFUSION_TRAIN_RANGES, emaSnapshotFile, trainDiffusion, type Diffusion
 export {
   denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions, type DiffusionSamples,
 } from './train/diffusion-sample.ts';
-export { ConvClassifier, MNIST_CLASSIFIER_CONFIG, type ConvClassifierConfig } from './models/conv-classifier.ts';
+export {
+  ConvClassifier, ConvEncoder, MNIST_CLASSIFIER_CONFIG, type ConvClassifierConfig, type ConvEncoderConfig,
+} from './models/conv-classifier.ts';
+export { ConvPretrainer, type ImageSslObjective } from './models/conv-pretrain.ts';
+export {
+  IMAGE_SSL_RANGES, patchMask, trainImageSsl, type ImageSslRunConfig, type ImageSslSummary, type ImageSslTrainOptions,
+} from './train/image-ssl.ts';
+export {
+  IMAGE_CLASSIFIER_RANGES, trainImageClassifier, type ImageClassifierRunConfig, type ImageClassifierSummary,
+  type ImageClassifierTrainOptions,
+} from './train/image-fine-tune.ts';
 export {
   runConvClassifier, trainConvClassifier, type ConvClassifierOutputs, type ConvClassifierRecipe,
 } from './train/image-classifier.ts';

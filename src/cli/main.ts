@@ -8,7 +8,7 @@ import { runCli } from './output.ts';
 // heavy module (the built CLI answers them in about a tenth of a second; see BENCHMARKS.md, Package).
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   demo: { run: async (argv) => (await import('./demo-verb.ts')).demoVerb(argv), summary: 'train, evaluate and export a classifier on real data, end to end' },
-  train: { run: trainRoute, summary: 'train an MLP on a table, a GPT or encoder on text (--model gpt|encoder), a text classifier' },
+  train: { run: trainRoute, summary: 'train an MLP on a table, a GPT or encoder on text (--model gpt|encoder), a text or image classifier' },
   sample: { run: async (argv) => (await import('./diffusion-verbs.ts')).sampleVerb(argv), summary: 'draw images from a diffusion run (train --model unet) as a PNG grid' },
   generate: { run: async (argv) => (await import('./lm-verbs.ts')).generateVerb(argv), summary: 'generate text with a trained language model' },
   predict: { run: async (argv) => (await import('./train-verbs.ts')).predictVerb(argv), summary: 'predict labels and class probabilities with a trained run' },
@@ -26,10 +26,15 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; summary:
   ui: { run: async (argv) => (await import('./ui-verb.ts')).uiVerb(argv), summary: 'a local dashboard: runs with live loss curves, the registry with promote and rollback (loopback; token beyond)' },
 };
 
-/** `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, the rest are language models. */
+/**
+ * `train` by `--model`: none is tabular, `text-classifier` fine-tunes on labelled text, `conv-encoder` pretrains on
+ * unlabelled images and `conv-classifier` classifies images, `unet` is diffusion, the rest are language models.
+ */
 async function trainRoute(argv: string[]): Promise<number> {
   if (flagValue(argv, 'model') === 'unet') return (await import('./diffusion-verbs.ts')).unetTrainVerb(argv);
   if (flagValue(argv, 'model') === 'text-classifier') return (await import('./text-classifier-verb.ts')).textClassifierTrainVerb(argv);
+  if (flagValue(argv, 'model') === 'conv-encoder') return (await import('./image-ssl-verbs.ts')).convEncoderTrainVerb(argv);
+  if (flagValue(argv, 'model') === 'conv-classifier') return (await import('./image-ssl-verbs.ts')).convClassifierTrainVerb(argv);
   if (flagGiven(argv, 'model')) return (await import('./lm-verbs.ts')).lmTrainVerb(argv);
   return (await import('./train-verbs.ts')).trainVerb(argv);
 }

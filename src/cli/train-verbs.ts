@@ -125,6 +125,9 @@ export const TRAIN_INPUTS = `inputs (--data):
                                State of the Union corpus)
   --model text-classifier:     a table with a text column (--text-column) and a label column (--target), or
                                spam-assassin (the built-in SpamAssassin e-mail corpus, labels spam/ham)
+  --model conv-encoder | conv-classifier:
+                               mnist / fashion-mnist (built-in; :test is their held-out split) or a folder of
+                               PNG/JPEG files, one sub-folder per label (the encoder ignores the labels)
 
 models (each with its own options):
   switchyard train --data T --target COL --out DIR         an MLP classifier or regressor
@@ -136,7 +139,11 @@ models (each with its own options):
                                                            a BERT-style encoder pretrained by masked-token prediction
   switchyard train --model text-classifier --data T --init-from RUN --out DIR
                                                            a classifier head on a pretrained (or fresh) body
-                                                           options: switchyard train --model text-classifier --help`;
+                                                           options: switchyard train --model text-classifier --help
+  switchyard train --model conv-encoder --data mnist --objective simclr|mae --out DIR
+                                                           a small conv encoder pretrained without labels
+  switchyard train --model conv-classifier --data mnist --init-from RUN [--freeze-encoder] --out DIR
+                                                           a conv image classifier, fine-tuned or a linear probe`;
 
 function parseColumns(list: string[] | undefined): Record<string, ColumnRole> {
   const out: Record<string, ColumnRole> = {};

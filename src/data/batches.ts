@@ -46,6 +46,25 @@ export function epochBatches(
 }
 
 /**
+ * The rows of update `u` (0-based) when every update takes one full batch of {@link epochBatches} in turn (the short
+ * last batch of each epoch dropped): epoch `floor(u / batchesPerEpoch) + 1`, batch `u mod batchesPerEpoch`. Epochs are
+ * drawn once, when first reached.
+ *
+ * @example
+ * const batchAt = epochCursor(8000, 64, 0);
+ * batchAt(0); batchAt(125); // the first batch of epoch 1, then of epoch 2
+ */
+export function epochCursor(n: number, batchSize: number, seed: number): (u: number) => Int32Array {
+  const perEpoch = Math.floor(n / batchSize);
+  const epochs = new Map<number, Int32Array[]>();
+  return (u) => {
+    const epoch = Math.floor(u / perEpoch) + 1;
+    if (!epochs.has(epoch)) epochs.set(epoch, epochBatches(n, batchSize, seed, epoch, true));
+    return epochs.get(epoch)![u % perEpoch];
+  };
+}
+
+/**
  * Copies rows `idx` of the row-major matrix `x` (`features` values per row) into a new (or the given)
  * contiguous buffer of `idx.length × features` values. Throws `E_BATCH` on an out-of-range index.
  *

@@ -57,19 +57,24 @@ class ConvBlock extends Module {
   }
 }
 
+/** The encoder part of a {@link ConvClassifierConfig}: everything but the number of classes. */
+export type ConvEncoderConfig = Omit<ConvClassifierConfig, 'classes'>;
+
 /**
- * `features(x)`: x f32 [N, C, H, W] in [0, 1] -> [N, features] (after ReLU); `forward(x)` -> logits [N, classes].
+ * The conv blocks and the feature layer of a {@link ConvClassifier} without its head: `forward(x)` maps x f32
+ * [N, C, H, W] to the features [N, features] (after ReLU). Self-supervised pretraining (src/train/image-ssl.ts) trains
+ * it with a projector or a decoder on top; its tensor names (`blocks.*`, `fc.*`) are the classifier's, so a
+ * classifier starts from it with `--init-from`.
  *
  * @example
- * const net = new ConvClassifier(MNIST_CLASSIFIER_CONFIG).init(0);
- * const logits = net.call(x); // x [N, 1, 28, 28]
+ * const enc = new ConvEncoder(MNIST_CLASSIFIER_CONFIG).init(0);
+ * const feats = enc.call(x); // x [N, 1, 28, 28] -> [N, 64]
  */
-export class ConvClassifier extends Module {
+export class ConvEncoder extends Module {
   readonly blocks: ConvBlock[] = [];
   readonly fc: Linear;
-  readonly head: Linear;
 
-  constructor(readonly cfg: ConvClassifierConfig) {
+  constructor(readonly cfg: ConvEncoderConfig) {
     super();
     const side = cfg.imageSize / 2 ** cfg.widths.length;
     if (!Number.isInteger(side) || side < 1 || cfg.widths.some((w) => w % cfg.groups !== 0)) {
@@ -82,7 +87,6 @@ export class ConvClassifier extends Module {
       ch = w;
     }
     this.fc = new Linear(ch * side * side, cfg.features);
-    this.head = new Linear(cfg.features, cfg.classes);
   }
 
   /** The penultimate features [N, features]. */
@@ -94,6 +98,26 @@ export class ConvClassifier extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.features(x);
+  }
+}
+
+/**
+ * `features(x)`: x f32 [N, C, H, W] in [0, 1] -> [N, features] (after ReLU); `forward(x)` -> logits [N, classes].
+ *
+ * @example
+ * const net = new ConvClassifier(MNIST_CLASSIFIER_CONFIG).init(0);
+ * const logits = net.call(x); // x [N, 1, 28, 28]
+ */
+export class ConvClassifier extends ConvEncoder {
+  readonly head: Linear;
+
+  constructor(override readonly cfg: ConvClassifierConfig) {
+    super(cfg);
+    this.head = new Linear(cfg.features, cfg.classes);
+  }
+
+  override forward(x: Tensor): Tensor {
     return this.head.call(this.features(x)); // [N, classes]
   }
 }

@@ -1,8 +1,9 @@
 import type { Tensor } from '../core/graph.ts';
 import {
-  add, argmax, cast, div, equal, erf, gatherElements, greaterEqual, logSoftmax, maximum, mul, neg, randomUniformLike, reduceMean,
-  reduceSum, sigmoid, sqrt, square, squeeze, sub, tanh, unsqueeze, where,
+  add, argmax, cast, constant, div, equal, erf, gatherElements, greaterEqual, logSoftmax, matmul, maximum, mul, neg,
+  randomUniformLike, reduceMean, reduceSum, sigmoid, sqrt, square, squeeze, sub, tanh, transpose, unsqueeze, where,
 } from '../core/ops/index.ts';
+import { SwitchyardError } from '../util/errors.ts';
 import { currentMode } from './mode.ts';
 
 /** GELU, exact form `x * Phi(x)` (PyTorch's default). */
@@ -79,4 +80,42 @@ export function mse(pred: Tensor, target: Tensor, weights?: Tensor): Tensor {
 /** Fraction of rows whose arg-max logit equals the i64 label (f32 scalar). */
 export function accuracy(logits: Tensor, labels: Tensor): Tensor {
   return reduceMean(cast(equal(argmax(logits, -1), labels), 'f32'));
+}
+
+/**
+ * Rows scaled to unit L2 norm: `x / sqrt(sum(x^2, -1) + eps)` (PyTorch's `F.normalize` up to where `eps` enters).
+ *
+ * @example
+ * l2Normalize(projections); // [N, D], every row of norm 1
+ */
+export function l2Normalize(x: Tensor, eps = 1e-12): Tensor {
+  return div(x, sqrt(add(reduceSum(square(x), -1, true), eps)));
+}
+
+/**
+ * NT-Xent, the normalised temperature-scaled cross-entropy of SimCLR (Chen et al., 2020), for `z` [2N, D]: rows
+ * `i` and `i + N` are the two augmented views of one image. The rows are L2-normalised, their cosine similarities
+ * divided by `temperature`; each row's positive is its other view and the other 2N - 2 rows are its negatives; its
+ * similarity with itself is masked out of the softmax. Returns the mean over the 2N rows of
+ * `-log(exp(s(i, pos) / t) / sum_{k != i} exp(s(i, k) / t))`.
+ *
+ * @example
+ * const loss = ntXent(concat([proj(view1), proj(view2)], 0), 0.5);
+ */
+export function ntXent(z: Tensor, temperature: number): Tensor {
+  const rows = z.shape[0];
+  if (typeof rows !== 'number' || rows < 2 || rows % 2 !== 0 || !(temperature > 0)) {
+    const what = `ntXent: ${rows} rows at temperature ${temperature}`;
+    const hint = 'pass an even, static number of rows (two views each) and a temperature > 0';
+    throw new SwitchyardError('E_SHAPE', what, hint);
+  }
+  const n = rows / 2;
+  const unit = l2Normalize(z);
+  const sim = div(matmul(unit, transpose(unit)), temperature); // [2N, 2N] cosine similarity / t
+  const eye = new Uint8Array(rows * rows);
+  for (let i = 0; i < rows; i++) eye[i * rows + i] = 1;
+  // -1e9 rather than -inf: exp underflows to exactly 0 and the gradient through the mask stays finite.
+  const logits = where(constant(eye, [rows, rows]), -1e9, sim);
+  const positives = BigInt64Array.from({ length: rows }, (_, i) => BigInt((i + n) % rows));
+  return crossEntropy(logits, constant(positives, [rows]));
 }

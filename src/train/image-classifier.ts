@@ -4,7 +4,7 @@
  * shuffles, and a compiled forward pass that returns logits and penultimate features. This trains the shipped
  * reference network of the classifier FID (scripts/train-reference-classifier.ts).
  */
-import { epochBatches, gatherRows, gatherValues } from '../data/batches.ts';
+import { epochCursor, gatherRows, gatherValues } from '../data/batches.ts';
 import type { ImageBatch } from '../data/images/batch.ts';
 import { ConvClassifier, type ConvClassifierConfig } from '../models/conv-classifier.ts';
 import { crossEntropy } from '../nn/functional.ts';
@@ -29,20 +29,21 @@ export interface ConvClassifierRecipe {
   lr: number;
   /** AdamW decoupled weight decay. */
   weightDecay: number;
-  /** ONNX Runtime intra-op threads (a seed gives the same weights at a given thread count). */
-  threads: number;
+  /** ONNX Runtime intra-op threads (a seed gives the same weights at a given thread count; default: all cores). */
+  threads?: number;
 }
 
 /**
  * Trains `model` with softmax cross-entropy on `images` (pixels in [0, 1]) and class ids `labels`; returns the
- * seconds spent in ONNX Runtime and the mean loss of the last call.
+ * seconds spent in ONNX Runtime and the mean loss of the last call. `model` is usually a {@link ConvClassifier};
+ * any module mapping the batch to logits works (a linear probe trains on features given as 1×1 images).
  *
  * @example
  * const model = new ConvClassifier(MNIST_CLASSIFIER_CONFIG).init(0);
  * await trainConvClassifier(model, batch, labels, { seed: 0, steps: 600, batchSize: 64, lr: 2e-3, weightDecay: 0.01, threads: 1 });
  */
 export async function trainConvClassifier(
-  model: ConvClassifier, images: ImageBatch, labels: Int32Array, r: ConvClassifierRecipe,
+  model: Module, images: ImageBatch, labels: Int32Array, r: ConvClassifierRecipe,
   progress: RunOptions['progress'] = {},
 ): Promise<{ seconds: number; lastLoss: number }> {
   const { channels: c, height: h, width: w } = images;
@@ -57,13 +58,7 @@ export async function trainConvClassifier(
     loss: (m: Module, b) => crossEntropy(m.call(b.x), b.y),
   });
   const lrAt = warmupCosine({ lr: r.lr, warmup: Math.floor(r.steps / 20), total: r.steps, minLr: r.lr / 10 });
-  const perEpoch = Math.floor(images.n / r.batchSize);
-  const epochs = new Map<number, Int32Array[]>();
-  const batchAt = (u: number) => {
-    const epoch = Math.floor(u / perEpoch) + 1;
-    if (!epochs.has(epoch)) epochs.set(epoch, epochBatches(images.n, r.batchSize, r.seed, epoch, true));
-    return epochs.get(epoch)![u % perEpoch];
-  };
+  const batchAt = epochCursor(images.n, r.batchSize, r.seed);
   const bar = new Progress({ total: r.steps, label: 'classifier', unit: 'step', ...progress });
   let seconds = 0;
   let lastLoss = NaN;

@@ -37,7 +37,9 @@ export const RUN_FILES = {
 } as const;
 
 /** The kinds of run `switchyard train` writes. */
-export const RUN_KINDS = ['tabular-mlp', 'gpt', 'encoder', 'text-classifier', 'unet'] as const;
+export const RUN_KINDS = [
+  'tabular-mlp', 'gpt', 'encoder', 'text-classifier', 'unet', 'conv-encoder', 'image-classifier',
+] as const;
 
 /** The fields every run's `config.json` has. */
 export interface RunHeader {

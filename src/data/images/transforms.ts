@@ -215,3 +215,55 @@ export function colorJitter(opts: { brightness?: number; contrast?: number; satu
     return { ...b, data: out };
   };
 }
+
+/**
+ * SimCLR's random resized crop: per image, a box of a random share of the area (`scale`, default [0.35, 1]) and
+ * aspect ratio (`ratio`, default [3/4, 4/3], log-uniform; clipped to the image) is cut out and resized back to the
+ * image's size by bilinear sampling. The batch keeps its shape.
+ *
+ * @example
+ * composeTransforms(randomResizedCrop({ scale: [0.35, 1] }), colorJitter({ brightness: 0.4, contrast: 0.4 }));
+ */
+export function randomResizedCrop(
+  opts: { scale?: [number, number]; ratio?: [number, number] } = {},
+): ImageTransform {
+  const [smin, smax] = opts.scale ?? [0.35, 1];
+  const [rmin, rmax] = opts.ratio ?? [3 / 4, 4 / 3];
+  if (!(smin > 0 && smin <= smax && smax <= 1 && rmin > 0 && rmin <= rmax)) {
+    const what = `randomResizedCrop: scale [${smin}, ${smax}], ratio [${rmin}, ${rmax}]`;
+    throw new SwitchyardError('E_RANGE', what, 'scale within (0, 1], ratio > 0, each [low, high]');
+  }
+  return (b, rng) => {
+    const { height: h, width: w } = b;
+    const out = new Float32Array(b.data.length);
+    for (let k = 0; k < b.n; k++) {
+      const area = h * w * (smin + (smax - smin) * rng.next());
+      const aspect = Math.exp(Math.log(rmin) + (Math.log(rmax) - Math.log(rmin)) * rng.next());
+      const bw = Math.min(w, Math.sqrt(area * aspect));
+      const bh = Math.min(h, Math.sqrt(area / aspect));
+      const top = (h - bh) * rng.next();
+      const left = (w - bw) * rng.next();
+      for (let c = 0; c < b.channels; c++) {
+        const base = (k * b.channels + c) * h * w;
+        for (let y = 0; y < h; y++) {
+          // Pixel centres of the output mapped into the box (align_corners=False), clamped to the image.
+          const sy = Math.min(Math.max(top + ((y + 0.5) * bh) / h - 0.5, 0), h - 1);
+          const y0 = Math.floor(sy);
+          const y1 = Math.min(y0 + 1, h - 1);
+          const fy = sy - y0;
+          for (let x = 0; x < w; x++) {
+            const sx = Math.min(Math.max(left + ((x + 0.5) * bw) / w - 0.5, 0), w - 1);
+            const x0 = Math.floor(sx);
+            const x1 = Math.min(x0 + 1, w - 1);
+            const fx = sx - x0;
+            const at = (yy: number, xx: number) => b.data[base + yy * w + xx];
+            const upper = at(y0, x0) * (1 - fx) + at(y0, x1) * fx;
+            const lower = at(y1, x0) * (1 - fx) + at(y1, x1) * fx;
+            out[base + y * w + x] = upper * (1 - fy) + lower * fy;
+          }
+        }
+      }
+    }
+    return { ...b, data: out };
+  };
+}
