@@ -150,10 +150,13 @@ for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'
 // --incremental: reuse the results of the previous --incremental run of the same set where Stryker can (see above).
 const incremental = process.argv.includes('--incremental');
 const previous = join(RESULTS_DIR, 'mutation.json');
-const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
+const readScores = (): Record<string, FolderScore> => (existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {});
+let scores = readScores();
 // --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
 for (const f of process.argv.includes('--report-only') ? [] : folders) {
   const score = runFolder(f, stryker, files, incremental);
+  // Read the rows again: another run of this script (another folder or file set) may have finished meanwhile.
+  scores = readScores();
   for (const key of supersededKeys(scores, score)) delete scores[key];
   scores[rowKey(score)] = score;
   process.stderr.write(`${score.mutated}: mutation score ${score.score}% (${score.killed + score.timeout} of ${score.mutants - score.errors} detected)\n`);

@@ -112,4 +112,9 @@ describe('MMD subsampling above maxSamples', () => {
     expectCode(() => mmdRbf(Float32Array.of(1, 2, 3), Float32Array.of(3, 4), 2), 'E_STATS_SHAPE');
     expectCode(() => mmdRbf(x, y, 2, { maxSamples: 1 }), 'E_STATS_EMPTY');
   });
+
+  it('names the lengths and the dim, and checks the first sample too', () => {
+    expectCode(() => mmdRbf(Float32Array.of(1), Float32Array.of(2, 3), 1), 'E_STATS_EMPTY', /^mmdRbf: each sample needs at least 2 rows \(got 1 and 2\)$/);
+    expectCode(() => mmdRbf(Float32Array.of(1, 2, 3), Float32Array.of(3, 4), 2), 'E_STATS_SHAPE', /^mmdRbf: sample lengths 3 and 2 are not multiples of dim 2$/);
+  });
 });
