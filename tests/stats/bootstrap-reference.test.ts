@@ -103,6 +103,15 @@ describe('bootstrap defaults and options', () => {
     expect(narrow.pValue).toBe(wide.pValue);
   });
 
+  it('evaluates the statistic once on the full sample and once per resample, no more', () => {
+    let calls = 0;
+    bootstrapSamples(y.length, (w) => {
+      calls++;
+      return weightedMean(w);
+    }, { resamples: 25, seed: 1 });
+    expect(calls).toBe(26);
+  });
+
   it('an all-NaN statistic has NaN bounds', () => {
     const r = percentileInterval(Float64Array.of(Number.NaN, Number.NaN), 1);
     expect(r.estimate).toBe(1);
