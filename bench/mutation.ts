@@ -4,6 +4,7 @@
  *
  *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker path/to/stryker]
  *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/drift.ts,src/stats/paired.ts
+ *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/mmd.ts --incremental
  *   node bin/run-ts.js bench/mutation.ts --report-only
  *
  * StrykerJS 10 needs Node 22, hence 9.x, a devDependency of the project (so it shares its vitest and typescript).
@@ -41,6 +42,8 @@ interface FolderScore {
   date: string;
   /** What was mutated: the folder, or the files of it given with --files. */
   mutated: string;
+  /** Stryker's incremental mode reused earlier results of unchanged mutants with unchanged covering tests. */
+  incremental?: boolean;
 }
 
 function arg(name: string, fallback: string): string {
@@ -66,12 +69,24 @@ function scoreOf(folder: string, report: Report, minutes: number): FolderScore {
   };
 }
 
-function runFolder(folder: string, stryker: string, files: string[] | null): FolderScore {
+/**
+ * Where --incremental keeps Stryker's results of one mutated set between runs (ignored by git): a rerun after new
+ * tests then re-tests only the mutants whose code or covering tests changed (Stryker's incremental mode).
+ */
+function incrementalFileOf(folder: string, files: string[] | null): string {
+  const set = files ? files.map((f) => f.replace(/^src\/[^/]+\//, '').replace(/\.ts$/, '')).join('+') : 'all';
+  return join('scratch', 'stryker-incremental', `${folder}-${set}.json`);
+}
+
+function runFolder(folder: string, stryker: string, files: string[] | null, incremental: boolean): FolderScore {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-mutation-'));
   const reportFile = join(dir, 'mutation.json');
   const base = JSON.parse(readFileSync(join(REPO_ROOT, 'stryker.config.json'), 'utf8')) as Record<string, unknown>;
   const mutate = files ?? [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`];
-  const config = { ...base, mutate, jsonReporter: { fileName: reportFile } };
+  const incrementalFile = incrementalFileOf(folder, files);
+  // Only a run that found an earlier incremental file reuses anything (the first one runs every mutant).
+  const reused = incremental && existsSync(join(REPO_ROOT, incrementalFile));
+  const config = { ...base, mutate, jsonReporter: { fileName: reportFile }, ...(incremental ? { incremental: true, incrementalFile } : {}) };
   const configFile = join(dir, 'stryker.config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const started = Date.now();
@@ -90,7 +105,8 @@ function runFolder(folder: string, stryker: string, files: string[] | null): Fol
       }
     }
     process.stderr.write(`full report: ${reportFile}\n`);
-    return { ...scoreOf(folder, report, Math.round((Date.now() - started) / 6000) / 10), mutated: files ? files.join(' ') : `src/${folder}` };
+    const minutes = Math.round((Date.now() - started) / 6000) / 10;
+    return { ...scoreOf(folder, report, minutes), mutated: files ? files.join(' ') : `src/${folder}`, ...(reused ? { incremental: true } : {}) };
   } finally {
     rmSync(configFile, { force: true });
   }
@@ -131,11 +147,16 @@ const folders = arg('--folders', Object.keys(FOLDERS).join(',')).split(',');
 const files = process.argv.includes('--files') ? arg('--files', '').split(',').filter(Boolean) : null;
 if (files && folders.length !== 1) throw new Error('--files needs exactly one --folders entry');
 for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'; one of ${Object.keys(FOLDERS).join(', ')}`);
+// --incremental: reuse the results of the previous --incremental run of the same set where Stryker can (see above).
+const incremental = process.argv.includes('--incremental');
 const previous = join(RESULTS_DIR, 'mutation.json');
-const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
+const readScores = (): Record<string, FolderScore> => (existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {});
+let scores = readScores();
 // --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
 for (const f of process.argv.includes('--report-only') ? [] : folders) {
-  const score = runFolder(f, stryker, files);
+  const score = runFolder(f, stryker, files, incremental);
+  // Read the rows again: another run of this script (another folder or file set) may have finished meanwhile.
+  scores = readScores();
   for (const key of supersededKeys(scores, score)) delete scores[key];
   scores[rowKey(score)] = score;
   process.stderr.write(`${score.mutated}: mutation score ${score.score}% (${score.killed + score.timeout} of ${score.mutants - score.errors} detected)\n`);
@@ -157,6 +178,8 @@ updateBenchmarksMd({
     'Stryker counts a timeout as detected: a mutant that loops forever, or one that makes the tests slower than the limit '
       + '(`timeoutMS` 10 s plus twice the unmutated time); killed / valid mutants is the stricter score.',
     'Folders or files not listed have not been run.',
+    ...Object.values(scores).filter((s) => s.incremental).map((s) => `${s.mutated}: an incremental run (\`--incremental\`), `
+      + 'reusing the previous run\'s results for mutants whose code and covering tests did not change; its minutes are the rerun\'s.'),
     ...folderTotals(scores),
   ],
 });
