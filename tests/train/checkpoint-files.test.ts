@@ -64,6 +64,9 @@ describe('checkpoint files', () => {
     await saveCheckpoint(dir, a.model, a.step, countersOf(a), {}, extras);
     expect(readdirSync(dir).sort()).toEqual([MANIFEST_NAME, 'best.safetensors', 'ema.safetensors', 'model.safetensors', 'optimizer.safetensors', 'state.json'].sort());
     for (const n of ['ck.tmp-999999', 'ck.old', 'ck2.tmp-1', 'ck.older', 'x.tmp-1']) mkdirSync(join(parent, n));
+    // this very process's temp set, left half-written by a save that failed: not carried into the new set
+    mkdirSync(join(parent, `ck.tmp-${process.pid}`));
+    writeFileSync(join(parent, `ck.tmp-${process.pid}`, 'junk.bin'), 'x');
     await trainOnce(a, 1);
     await saveCheckpoint(dir, a.model, a.step, countersOf(a));
     expect(readdirSync(parent).sort()).toEqual(['ck', 'ck.older', 'ck2.tmp-1', 'x.tmp-1']);
@@ -161,6 +164,9 @@ describe('checkpoint files', () => {
     expect([ck.epoch, b.step.updates]).toEqual([2, 1]);
     for (const [n, p] of snapshot(b.model)) expect(bytesEqual(p, snapshot(a.model).get(n)!), n).toBe(true);
     expect(existsSync(join(run, MANIFEST_NAME))).toBe(false);
+    // an interrupted invocation (no run manifest any more) resumes the same way
+    const again = await setup(15);
+    expect((await resumeCheckpoint(run, again.model, again.step, text)).epoch).toBe(2);
 
     const c = await setup(12);
     const e = await expectSwitchyardError(() => resumeCheckpoint(run, c.model, c.step, `${text} `), 'E_CHECKPOINT', /config\.json: differs from the config the checkpoint was written with/);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { epochBatches } from '../../src/data/batches.ts';
+import { MLP } from '../../src/nn/layers.ts';
 import { fit, MlpTrainer } from '../../src/train/fit.ts';
 import { Rng } from '../../src/util/rng.ts';
 import { expectSwitchyardError } from './helpers.ts';
@@ -52,7 +53,9 @@ describe('fit: refused inputs', () => {
 describe('fit: defaults and the smallest inputs', () => {
   it('defaults: two hidden layers of 64 with relu, AdamW with decay 1e-4, batches of 64, 30 epochs, lr 3e-3', async () => {
     const d = table(2, 130, 3);
-    const t = await MlpTrainer.create({ ...d, threads: 1 });
+    // an option given as undefined (as the CLI passes an absent flag) is its default
+    const unset = { hidden: undefined, activation: undefined, dropout: undefined, epochs: undefined, batchSize: undefined, lr: undefined, weightDecay: undefined, seed: undefined };
+    const t = await MlpTrainer.create({ ...d, ...unset, threads: 1 });
     expect(t.model.sizes).toEqual([3, 64, 64, 2]);
     expect(t.model.opts).toEqual({ activation: 'relu', dropout: 0 });
     expect(t.step.optimizer.name).toBe('adamw');
@@ -78,6 +81,17 @@ describe('fit: defaults and the smallest inputs', () => {
     await m.release();
     // a released model's sessions are gone, and releasing again is harmless
     await m.release();
+  });
+
+  it('trains a model it is given instead of a fresh one', async () => {
+    const d = table(4, 16, 2);
+    const model = new MLP([2, 3, 2]).init(9);
+    const before = Float32Array.from(model.layers[0].weight.data);
+    const t = await MlpTrainer.create({ ...d, model, epochs: 1, seed: 1, threads: 1 });
+    expect(t.model).toBe(model);
+    await t.runEpoch(1);
+    expect(model.layers[0].weight.data).not.toEqual(before);
+    await t.release();
   });
 
   it('the class count defaults to max(y) + 1 even when the top class is rare', async () => {

@@ -136,12 +136,16 @@ async function runAll(t: MlpTrainer): Promise<{ history: number[]; calls: number
   for (let e = 1; e <= t.epochs; e++) {
     const c: number[] = [];
     const mm: number[] = [];
+    const before = performance.now();
     const r = await t.runEpoch(e, (examples, mean) => { c.push(examples); mm.push(mean); });
+    const elapsed = (performance.now() - before) / 1000;
     calls.push(c);
     means.push(mm);
     history.push(r.trainLoss);
     expect(r.examples).toBe(c.reduce((a, v) => a + v, 0));
+    // the epoch's own duration, in seconds: within the time the call took
     expect(r.seconds).toBeGreaterThanOrEqual(0);
+    expect(r.seconds).toBeLessThanOrEqual(elapsed);
   }
   return { history, calls, means };
 }
@@ -260,6 +264,7 @@ describe('MlpTrainer against a float64 reference of its documented plan', () => 
     const v = await t.evaluate(x, y, idx);
     expect(v.loss).toBeCloseTo(loss / idx.length, 4);
     expect(v.accuracy).toBeCloseTo(correct / idx.length, 6);
+    expect(await t.evaluate(x, y, new Int32Array(0))).toEqual({ loss: 0, accuracy: 0 });
     const probs = await t.predict(x);
     expect(probs.length).toBe(n * C);
     const want = new Float64Array(n * C);
