@@ -75,7 +75,9 @@ function runFolder(folder: string, stryker: string, files: string[] | null, test
   const reportFile = join(dir, 'mutation.json');
   const base = JSON.parse(readFileSync(join(REPO_ROOT, 'stryker.config.json'), 'utf8')) as Record<string, unknown>;
   const mutate = files ?? [`src/${folder}/**/*.ts`, `!src/${folder}/index.ts`];
-  const config = { ...base, mutate, jsonReporter: { fileName: reportFile } };
+  // A sandbox of its own under .stryker-tmp (which no sandbox copies), so partial runs may overlap.
+  const ignorePatterns = [...((base.ignorePatterns as string[] | undefined) ?? []), '.stryker-tmp'];
+  const config = { ...base, mutate, jsonReporter: { fileName: reportFile }, tempDirName: `.stryker-tmp/run-${process.pid}`, ignorePatterns };
   const configFile = join(dir, 'stryker.config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const started = Date.now();
@@ -140,10 +142,13 @@ const tests = process.argv.includes('--tests') ? arg('--tests', '').split(',').f
 if (tests && folders.length !== 1) throw new Error('--tests needs exactly one --folders entry');
 for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'; one of ${Object.keys(FOLDERS).join(', ')}`);
 const previous = join(RESULTS_DIR, 'mutation.json');
-const scores: Record<string, FolderScore> = existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {};
+// Read again after each run: another partial run may have added its row meanwhile.
+const readScores = (): Record<string, FolderScore> => (existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {});
+let scores = readScores();
 // --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
 for (const f of process.argv.includes('--report-only') ? [] : folders) {
   const score = runFolder(f, stryker, files, tests ?? FOLDERS[f]);
+  scores = readScores();
   for (const key of supersededKeys(scores, score)) delete scores[key];
   scores[rowKey(score)] = score;
   process.stderr.write(`${score.mutated}: mutation score ${score.score}% (${score.killed + score.timeout} of ${score.mutants - score.errors} detected)\n`);

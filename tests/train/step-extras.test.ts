@@ -6,15 +6,15 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/core/graph.ts';
-import { abs, add, mul, reduceMean, reduceSum, square, sub } from '../../src/core/ops/index.ts';
+import { abs, add, cast, mul, reduceMean, reduceSum, sqrt, square, sub } from '../../src/core/ops/index.ts';
 import { addAuxLoss, addMetric, setBufferUpdate } from '../../src/nn/extras.ts';
 import { mse } from '../../src/nn/functional.ts';
 import { zeros } from '../../src/nn/init.ts';
 import { Linear } from '../../src/nn/layers.ts';
 import { Module, Parameter } from '../../src/nn/module.ts';
-import { sgd } from '../../src/optim/optimizer.ts';
+import { adamw, sgd } from '../../src/optim/optimizer.ts';
 import { type BatchSpec, divergence, TrainStep } from '../../src/train/step.ts';
-import { expectClose, expectSwitchyardError, f32, linearMseGrad, randArray, slice } from './helpers.ts';
+import { expectClose, expectSwitchyardError, f32, linearMseGrad, randArray, slice, snapshot } from './helpers.ts';
 
 const IN = 3;
 const OUT = 2;
@@ -33,6 +33,20 @@ class Probe extends Module {
     return y;
   }
 }
+
+/** Two buffers beside trainable weights: a running sum of mean(x) and a count of micro-steps. */
+class TwoBuffers extends Module {
+  fc = new Linear(IN, OUT);
+  seen = new Parameter([1], zeros, { trainable: false });
+  count = new Parameter([2], zeros, { trainable: false });
+  forward(x: Tensor): Tensor {
+    setBufferUpdate(this.seen, add(this.seen.t, reduceMean(x)));
+    setBufferUpdate(this.count, add(this.count.t, 1));
+    return this.fc.call(x);
+  }
+}
+
+const mseLoss = (m: Module, b: Record<string, Tensor>) => mse(m.call(b.x), b.y);
 
 const steps: TrainStep[] = [];
 afterAll(async () => {
@@ -106,6 +120,66 @@ describe('TrainStep: auxiliary losses, metrics and buffers', () => {
     const onnx = step.onnx!;
     expect(onnx.length).toBeGreaterThan(100);
     expect(Buffer.from(onnx).includes(Buffer.from('fc.weight'))).toBe(true);
+    expect(Buffer.from(onnx).includes(Buffer.from('train_step'))).toBe(true); // the graph's name
+  });
+
+  it('buffers are carried beside optimizer state and accumulated gradients (AdamW, accumulate 2)', async () => {
+    const model = new TwoBuffers().named().init(4);
+    const step = await TrainStep.compile({ model, optimizer: adamw(), batch: SPEC, threads: 1, accumulate: 2, loss: mseLoss });
+    steps.push(step);
+    const K = 4;
+    const B = 3;
+    const x = randArray(30, K * B * IN);
+    const r = await step.run({ x: f32([K, B, IN], x), y: f32([K, B, OUT], randArray(31, K * B * OUT)) }, [0.01, 0.01]);
+    expect(r.nonFinite).toBeNull();
+    let seen = 0;
+    for (let s = 0; s < K; s++) seen += slice(x, s, B * IN).reduce((a, v) => a + v, 0) / (B * IN);
+    expectClose(model.seen.data, [seen], 1e-5, 1e-6, 'seen');
+    expect(Array.from(model.count.data)).toEqual([K, K]);
+    expect([step.updates, step.microSteps]).toEqual([2, 4]);
+  });
+
+  it('accumulate 3 over three B-batches equals one update on their 3B concatenation (SGD)', async () => {
+    const a = new Linear(IN, OUT).named().init(5);
+    const b = new Linear(IN, OUT).named().init(5);
+    const sa = await TrainStep.compile({ model: a, optimizer: sgd({ momentum: 0.5 }), batch: SPEC, threads: 1, accumulate: 3, loss: mseLoss });
+    const sb = await TrainStep.compile({ model: b, optimizer: sgd({ momentum: 0.5 }), batch: SPEC, threads: 1, loss: mseLoss });
+    steps.push(sa, sb);
+    const B = 4;
+    const x = randArray(40, 6 * B * IN);
+    const y = randArray(41, 6 * B * OUT);
+    await sa.run({ x: f32([6, B, IN], x), y: f32([6, B, OUT], y) }, [0.3, 0.2]);
+    await sb.run({ x: f32([2, 3 * B, IN], x), y: f32([2, 3 * B, OUT], y) }, [0.3, 0.2]);
+    expect([sa.updates, sa.microSteps]).toEqual([2, 6]);
+    for (const [n, p] of snapshot(b)) expectClose(snapshot(a).get(n)!, p, 1e-5, 1e-6, n);
+  });
+
+  it('a finite loss with a non-finite gradient is caught at that micro-step, before any update', async () => {
+    // |out - y| as sqrt((out - y)^2): at a zero residual the loss is 0 and its gradient Inf * 0 = NaN
+    const model = new Linear(IN, OUT).named();
+    model.weight.data.fill(0);
+    model.bias!.data.fill(0);
+    const step = await TrainStep.compile({
+      model, optimizer: sgd(), batch: SPEC, threads: 1, loss: (m, bt) => reduceMean(sqrt(square(sub(m.call(bt.x), bt.y)))),
+    });
+    steps.push(step);
+    const r = await step.run({ x: f32([2, 2, IN], randArray(50, 4 * IN)), y: f32([2, 2, OUT], new Float32Array(4 * OUT)) }, [0.1, 0.1]);
+    expect(r.losses[0]).toBe(0);
+    expect(Number.isNaN(r.gradNorms[0])).toBe(true);
+    expect(r.nonFinite).toBe(0);
+    expect(r.nonFiniteParameter).toBeUndefined();
+    expect(step.updates).toBe(0);
+    expect(Array.from(model.weight.data)).toEqual(new Array(IN * OUT).fill(0));
+  });
+
+  it('release frees the session: the step cannot run afterwards', async () => {
+    const model = new Linear(IN, OUT).named().init(6);
+    const step = await TrainStep.compile({ model, optimizer: sgd(), batch: SPEC, threads: 1, loss: mseLoss });
+    const feeds = { x: f32([1, 2, IN], randArray(60, 2 * IN)), y: f32([1, 2, OUT], randArray(61, 2 * OUT)) };
+    await step.run(feeds, [0.1]);
+    await step.release();
+    await expect(step.run(feeds, [0.1])).rejects.toThrow();
+    expect(step.updates).toBe(1);
   });
 
   it('a loss that is not an f32 scalar is refused when compiling', async () => {
@@ -115,6 +189,11 @@ describe('TrainStep: auxiliary losses, metrics and buffers', () => {
       'E_SHAPE', /the loss must be an f32 scalar/,
     );
     expect(e.hint).toBe('reduce it with reduceMean');
+    // a scalar of another dtype is refused the same way
+    await expectSwitchyardError(
+      () => TrainStep.compile({ model, optimizer: sgd(), batch: SPEC, threads: 1, loss: (m, b) => cast(mse(m.call(b.x), b.y), 'i64') }),
+      'E_SHAPE', /the loss must be an f32 scalar, got i64\[\]/,
+    );
     const acc = await expectSwitchyardError(
       () => TrainStep.compile({ model, optimizer: sgd(), batch: SPEC, loss: (m, b) => mse(m.call(b.x), b.y), accumulate: 1.5 }),
       'E_CONFIG', /accumulate must be a positive integer, got 1\.5/,
