@@ -20,25 +20,27 @@ describe('fit: refused inputs', () => {
   const d = table(1, 12, 2);
 
   it.each([
-    { what: 'zero epochs', o: { epochs: 0 }, code: 'E_CONFIG', re: /--epochs must be at least 1, got 0/ },
-    { what: 'NaN epochs', o: { epochs: Number.NaN }, code: 'E_CONFIG', re: /--epochs must be at least 1, got NaN/ },
-    { what: 'zero features', o: { features: 0, x: new Float32Array(0) }, code: 'E_CONFIG', re: /x holds 0 values, expected 12 rows × 0 features/ },
-    { what: 'an infinite weight', o: { weights: new Float32Array(12).fill(1).fill(Number.POSITIVE_INFINITY, 5, 6) }, code: 'E_CONFIG', re: /weight of row 5 is Infinity/ },
-    { what: 'a NaN weight', o: { weights: new Float32Array(12).fill(1).fill(Number.NaN, 11) }, code: 'E_CONFIG', re: /weight of row 11 is NaN/ },
-    { what: 'no rows', o: { rows: new Int32Array(0) }, code: 'E_CSV_EMPTY', re: /fit: no rows to train on/ },
-  ])('$what', async ({ o, code, re }) => {
-    await expectSwitchyardError(() => fit({ ...d, epochs: 1, hidden: [2], threads: 1, ...o }), code, re);
+    { what: 'zero epochs', o: { epochs: 0 }, code: 'E_CONFIG', re: /--epochs must be at least 1, got 0/, hint: 'e.g. --epochs 20' },
+    { what: 'NaN epochs', o: { epochs: Number.NaN }, code: 'E_CONFIG', re: /--epochs must be at least 1, got NaN/, hint: 'e.g. --epochs 20' },
+    { what: 'zero features', o: { features: 0, x: new Float32Array(0) }, code: 'E_CONFIG', re: /x holds 0 values, expected 12 rows × 0 features/, hint: 'pass x row-major with one row per label' },
+    { what: 'too few weights', o: { weights: new Float32Array(3) }, code: 'E_CONFIG', re: /fit: 3 weights for 12 rows/, hint: 'pass one weight per row' },
+    { what: 'an infinite weight', o: { weights: new Float32Array(12).fill(1).fill(Number.POSITIVE_INFINITY, 5, 6) }, code: 'E_CONFIG', re: /weight of row 5 is Infinity/, hint: 'weights must be finite and >= 0' },
+    { what: 'a NaN weight', o: { weights: new Float32Array(12).fill(1).fill(Number.NaN, 11) }, code: 'E_CONFIG', re: /weight of row 11 is NaN/, hint: 'weights must be finite and >= 0' },
+    { what: 'no rows', o: { rows: new Int32Array(0) }, code: 'E_CSV_EMPTY', re: /fit: no rows to train on/, hint: 'add rows' },
+  ])('$what', async ({ o, code, re, hint }) => {
+    const e = await expectSwitchyardError(() => fit({ ...d, epochs: 1, hidden: [2], threads: 1, ...o }), code, re);
+    expect(e.hint).toBe(hint);
   });
 
   it('a diverging run stops with E_NONFINITE at the micro-step that diverged, counters as before that call', async () => {
     const n = 20;
     const x = Float32Array.from({ length: n * 2 }, (_, i) => (i % 7) - 3);
     const y = Int32Array.from({ length: n }, (_, i) => i % 2);
-    const bad = 13;
-    x[2 * bad + 1] = Number.NaN;
-    // batches of 3, two per call: find the 1-based micro-step whose batch holds the NaN row
+    // batches of 3, two per call: a NaN row in the batch of micro-step 4 (the second of the second call)
     const batches = epochBatches(n, 3, 5, 1);
-    const at = batches.findIndex((b) => b.includes(bad)) + 1;
+    const at = 4;
+    const bad = batches[at - 1][0];
+    x[2 * bad + 1] = Number.NaN;
     const t = await MlpTrainer.create({ x, y, features: 2, hidden: [3], epochs: 1, batchSize: 3, stepsPerCall: 2, lr: 0.5, seed: 5, threads: 1 });
     const first = Math.floor((at - 1) / 2) * 2; // micro-steps run before the failing call
     const seen: number[] = [];
@@ -47,6 +49,8 @@ describe('fit: refused inputs', () => {
     expect(seen.length).toBe(first / 2);
     expect([t.step.updates, t.step.microSteps]).toEqual([first, first]);
     await t.release();
+    // fit() gives the error up too (after freeing its sessions)
+    await expectSwitchyardError(() => fit({ x, y, features: 2, hidden: [3], epochs: 1, batchSize: 3, stepsPerCall: 2, lr: 0.5, seed: 5, threads: 1 }), 'E_NONFINITE');
   });
 });
 
@@ -78,6 +82,8 @@ describe('fit: defaults and the smallest inputs', () => {
     expect(p[0]).toBeGreaterThan(0.5);
     expect(p[3]).toBeGreaterThan(0.5);
     expect(m.history.length).toBe(40);
+    const r = await m.predict(Float32Array.of(0.5));
+    expect(r.length).toBe(1);
     await m.release();
     // a released model's sessions are gone, and releasing again is harmless
     await m.release();
@@ -92,6 +98,16 @@ describe('fit: defaults and the smallest inputs', () => {
     await t.runEpoch(1);
     expect(model.layers[0].weight.data).not.toEqual(before);
     await t.release();
+  });
+
+  it('release frees the training step; class names may name classes absent from y', async () => {
+    const d = table(5, 12, 2);
+    const t = await MlpTrainer.create({ ...d, classes: ['a', 'b', 'c', 'd'], hidden: [], epochs: 1, threads: 1 });
+    expect(t.outputs).toBe(4);
+    const batch = { x: { dtype: 'f32' as const, shape: [1, 2, 2], data: new Float32Array(4) }, y: { dtype: 'i64' as const, shape: [1, 2], data: new BigInt64Array(2) } };
+    expect((await t.step.run(batch, [0.01])).nonFinite).toBeNull();
+    await t.release();
+    await expect(t.step.run(batch, [0.01])).rejects.toThrow();
   });
 
   it('the class count defaults to max(y) + 1 even when the top class is rare', async () => {

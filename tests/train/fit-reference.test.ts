@@ -182,7 +182,7 @@ describe('MlpTrainer against a float64 reference of its documented plan', () => 
     await expectSwitchyardError(
       () => MlpTrainer.create({ x, y, features: 2, hidden: [], epochs: 1, batchSize: 20, accumulate: 3, threads: 1 }),
       'E_CONFIG', /accumulate=3 needs at least 3 full batches of 20 rows, the training set has 50/,
-    );
+    ).then((e) => expect(e.hint).toBe('lower --accumulate or --batch-size'));
     // a batch size above the row count is one batch of every row
     const whole = await create({ x, y, features: 2, hidden: [], epochs: 1, batchSize: 500 });
     expect([whole.batchSize, whole.microPerEpoch]).toEqual([50, 1]);
@@ -193,6 +193,8 @@ describe('MlpTrainer against a float64 reference of its documented plan', () => 
     { name: 'weighted classification, short last batch', n: 23, batchSize: 5, stepsPerCall: 2, accumulate: 1, weighted: true, calls: [10, 10, 3] },
     // 43 rows: 8 whole batches of 5, updates of 2; 5 micro-steps per call round down to 4
     { name: 'accumulate 2, 5 steps per call', n: 43, batchSize: 5, stepsPerCall: 5, accumulate: 2, weighted: true, calls: [20, 20] },
+    // 28 rows: 5 whole batches of 5, of which 4 (two whole updates) are trained on, in one call
+    { name: 'accumulate 2, an odd number of whole batches', n: 28, batchSize: 5, stepsPerCall: 4, accumulate: 2, weighted: true, calls: [20] },
     // one micro-step per call rounds up to one whole update (2 micro-steps)
     { name: 'accumulate 2, 1 step per call', n: 21, batchSize: 5, stepsPerCall: 1, accumulate: 2, weighted: false, calls: [10, 10] },
   ])('SGD on a linear softmax classifier: $name', async ({ n, batchSize, stepsPerCall, accumulate, weighted, calls }) => {
@@ -270,6 +272,7 @@ describe('MlpTrainer against a float64 reference of its documented plan', () => 
     const want = new Float64Array(n * C);
     for (let r = 0; r < n; r++) want.set(softmax(logits(m, x, r)), r * C);
     expectClose(probs, want, 1e-4, 1e-6, 'probabilities');
-    await expectSwitchyardError(() => t.predict(x.subarray(1)), 'E_CONFIG', /9999 values is not a whole number of 4-feature rows/);
+    const e = await expectSwitchyardError(() => t.predict(x.subarray(1)), 'E_CONFIG', /9999 values is not a whole number of 4-feature rows/);
+    expect(e.hint).toBe('pass 4 values per row, row-major');
   });
 });
