@@ -129,6 +129,48 @@ describe('checkpoint files', () => {
     expect(w.hint).toBe('pass the directory written by switchyard train (--out)');
   });
 
+  it('which set is loaded: the committed one, the one put aside after a crash, never an unlisted file', async () => {
+    const a = await setup(16);
+    // the first save into a directory whose parent does not exist yet
+    const dir = join(root, 'fresh-parent', 'ck');
+    await saveCheckpoint(dir, a.model, a.step, countersOf(a, 1));
+    await trainOnce(a, 16);
+    const older = `${dir}.old`;
+    await saveCheckpoint(older, a.model, a.step, countersOf(a, 2));
+    // both present (a crash after the swap, before the old set was removed): the committed set wins
+    const b = await setup(17);
+    expect((await loadCheckpoint(dir, b.model, b.step)).epoch).toBe(1);
+    // only the set put aside (a crash between the renames): it is found, also through a path with trailing slashes
+    rmSync(dir, { recursive: true });
+    expect((await loadCheckpoint(`${dir}//`, b.model, b.step)).epoch).toBe(2);
+    // a file the checkpoint's manifest does not list is refused
+    writeFileSync(join(older, 'extra.txt'), 'x');
+    await expectSwitchyardError(() => loadCheckpoint(dir, b.model, b.step), 'E_MANIFEST', /extra\.txt: file is not listed/);
+  });
+
+  it('torn sets name the file of the other moment; a state without counters, or no state, is refused', async () => {
+    const a = await setup(18);
+    const early = join(root, 'torn-early');
+    await saveCheckpoint(early, a.model, a.step, countersOf(a));
+    await trainOnce(a, 18);
+    const dir = join(root, 'torn-model');
+    await saveCheckpoint(dir, a.model, a.step, countersOf(a));
+    const b = await setup(19);
+    await saveWeights(join(dir, RUN_FILES.model), a.model.stateDict(), { updates: '0' });
+    await writeManifest(dir);
+    const e = await expectSwitchyardError(() => loadCheckpoint(dir, b.model, b.step), 'E_CHECKPOINT', /model\.safetensors records update 0, optimizer\.safetensors update 1$/);
+    expect(e.hint).toBe('the checkpoint files come from different moments; restore the run from a copy or retrain');
+    await saveWeights(join(dir, RUN_FILES.model), a.model.stateDict(), { updates: '1' });
+    writeFileSync(join(dir, RUN_FILES.state), JSON.stringify({ note: 1 }));
+    await writeManifest(dir);
+    await expectSwitchyardError(() => loadCheckpoint(dir, b.model, b.step), 'E_CHECKPOINT', /state\.json records update undefined/);
+    // resuming needs the state that records the config
+    const run = join(root, 'stateless-run');
+    await writeRun(run, { format: 'switchyard.run', version: 1, kind: 'tabular-mlp' }, a.model);
+    await saveCheckpoint(join(run, RUN_FILES.checkpoint), a.model, a.step, countersOf(a));
+    await expectSwitchyardError(() => resumeCheckpoint(run, b.model, b.step, '{}'), 'E_CHECKPOINT', /differs from the config/);
+  });
+
   it('weights files carry PyTorch metadata; a run written by hand loads through its manifest', async () => {
     const a = await setup(7);
     const file = join(root, 'w.safetensors');
@@ -143,7 +185,9 @@ describe('checkpoint files', () => {
     const c = await setup(9);
     await loadWeights(run, c.model);
     for (const [n, p] of snapshot(c.model)) expect(bytesEqual(p, snapshot(a.model).get(n)!), n).toBe(true);
-    // the run's manifest is what is checked: a model file swapped under it is refused
+    // the run's manifest is what is checked (a report beside the run is allowed), a model file swapped under it is refused
+    writeFileSync(join(run, 'report.html'), 'r');
+    await loadWeights(run, c.model);
     await saveWeights(join(run, RUN_FILES.model), b.model.stateDict(), { epoch: '5' });
     await expectSwitchyardError(() => loadWeights(run, c.model), 'E_MANIFEST');
   });
