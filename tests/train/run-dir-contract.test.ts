@@ -57,6 +57,11 @@ describe('openRun', () => {
     rmSync(join(dir, 'extra.safetensors'));
     writeFileSync(join(dir, RUN_FILES.summary), '{"x":1}');
     await expectSwitchyardError(() => openRun(dir), 'E_MANIFEST', /metrics\.json: size/);
+    // the model must be listed (a run whose manifest left it out is incomplete)
+    const noModel = await run();
+    rmSync(join(noModel, RUN_FILES.model));
+    await writeManifest(noModel);
+    await expectSwitchyardError(() => openRun(noModel), 'E_MANIFEST', /model\.safetensors: not listed/);
     // files to require besides the model
     const t = await run();
     await expectSwitchyardError(() => openRun(t, { files: [RUN_FILES.tokenizer] }), 'E_MANIFEST', /tokenizer\.json: not listed/);
@@ -68,8 +73,8 @@ describe('openRun', () => {
     const e = await expectSwitchyardError(() => openRun(empty), 'E_FILE_NOT_FOUND', /empty.config\.json: no such file$/);
     expect(e.hint).toBe('pass the --out directory of a finished switchyard train run');
     mkdirSync(`${empty}.replaced`);
-    const r = await expectSwitchyardError(() => openRun(`${empty}/`), 'E_FILE_NOT_FOUND');
-    expect(r.hint).toBe(`a --force replacement was interrupted; the previous run is in ${empty}.replaced: rename it back to ${empty}/`);
+    const r = await expectSwitchyardError(() => openRun(`${empty}//`), 'E_FILE_NOT_FOUND');
+    expect(r.hint).toBe(`a --force replacement was interrupted; the previous run is in ${empty}.replaced: rename it back to ${empty}//`);
 
     const dir = await run();
     rmSync(join(dir, MANIFEST_NAME));
@@ -128,7 +133,7 @@ describe('isRunDir', () => {
       writeFileSync(join(dir, name), '');
       expect(await isRunDir(dir), name).toBe(true);
     }
-    for (const name of ['notes.txt', 'checkpoint.tmp-abc', 'ema-x.safetensors', 'xcheckpoint.old', 'ema.safetensors.bak']) {
+    for (const name of ['notes.txt', 'checkpoint.tmp-abc', 'ema-x.safetensors', 'xcheckpoint.old', 'ema.safetensors.bak', 'checkpoint.old.bak', 'xema.safetensors']) {
       writeFileSync(join(dir, name), '');
       expect(await isRunDir(dir), name).toBe(false);
       rmSync(join(dir, name));
@@ -160,6 +165,9 @@ describe('isRunDir', () => {
     expect(await isRunDir(dir)).toBe(false);
     writeFileSync(join(dir, MANIFEST_NAME), JSON.stringify({ files: 'config.json' }));
     expect(await isRunDir(dir)).toBe(false);
+    // only an entry for config.json with its hash vouches; null entries are skipped
+    writeFileSync(join(dir, MANIFEST_NAME), JSON.stringify({ files: [null, { path: 'model.safetensors', sha256: sha256Bytes(text) }] }));
+    expect(await isRunDir(dir)).toBe(false);
     writeFileSync(join(dir, MANIFEST_NAME), JSON.stringify({ files: [{ path: RUN_FILES.config, sha256: sha256Bytes(text) }] }));
     expect(await isRunDir(dir)).toBe(true);
     expect(await isRunDir(join(root, 'nothing'))).toBe(false);
@@ -183,6 +191,10 @@ describe('prepareRunDir and finishRunDir', () => {
     const nf = await expectSwitchyardError(() => prepareRunDir(fresh, { force: true }), 'E_OUT_NOT_RUN');
     expect(nf.message.endsWith('replace it (even with --force)')).toBe(true);
     expect(readdirSync(fresh)).toEqual(['mine.txt']);
+    // a resumable run is verified: a model file planted beside it is refused
+    const planted = await run();
+    writeFileSync(join(planted, 'extra.onnx'), 'x');
+    await expectSwitchyardError(() => readResumableConfig(planted), 'E_UNLISTED_MODEL');
 
     const dir = await run();
     const x = await expectSwitchyardError(() => prepareRunDir(dir, {}), 'E_RUN_EXISTS');
@@ -195,6 +207,8 @@ describe('prepareRunDir and finishRunDir', () => {
   });
 
   it('--force builds the new run beside the old one and swaps it in when finished', async () => {
+    const plain = await run();
+    expect(await prepareRunDir(`${plain}//`, { force: true })).toMatchObject({ out: `${plain}//`, replace: true });
     const dir = await run();
     const work = `${dir}.tmp-${process.pid}`;
     mkdirSync(work);
