@@ -5,11 +5,13 @@
  *   node bin/run-ts.js bench/mutation.ts --folders optim,stats [--stryker path/to/stryker]
  *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/drift.ts,src/stats/paired.ts
  *   node bin/run-ts.js bench/mutation.ts --folders stats --files src/stats/mmd.ts --incremental
+ *   node bin/run-ts.js bench/mutation.ts --folders train --files src/train/fit.ts --tests tests/train/fit.test.ts
  *   node bin/run-ts.js bench/mutation.ts --report-only
  *
  * StrykerJS 10 needs Node 22, hence 9.x, a devDependency of the project (so it shares its vitest and typescript).
  * Each folder's mutants run only that folder's tests (MUTATION_TESTS, read by bench/mutation/vitest.config.ts),
- * with per-test coverage. Scores merge into bench/results/mutation.json and the BENCHMARKS.md section.
+ * with per-test coverage; `--tests` runs other test files instead (recorded in the row's "tests run").
+ * Scores merge into bench/results/mutation.json and the BENCHMARKS.md section.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +46,8 @@ interface FolderScore {
   mutated: string;
   /** Stryker's incremental mode reused earlier results of unchanged mutants with unchanged covering tests. */
   incremental?: boolean;
+  /** The test files (globs) run against the mutants: the folder's, or those given with --tests. */
+  tests?: string[];
 }
 
 function arg(name: string, fallback: string): string {
@@ -78,7 +82,7 @@ function incrementalFileOf(folder: string, files: string[] | null): string {
   return join('scratch', 'stryker-incremental', `${folder}-${set}.json`);
 }
 
-function runFolder(folder: string, stryker: string, files: string[] | null, incremental: boolean): FolderScore {
+function runFolder(folder: string, stryker: string, files: string[] | null, tests: string[], incremental: boolean): FolderScore {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-mutation-'));
   const reportFile = join(dir, 'mutation.json');
   const base = JSON.parse(readFileSync(join(REPO_ROOT, 'stryker.config.json'), 'utf8')) as Record<string, unknown>;
@@ -86,13 +90,18 @@ function runFolder(folder: string, stryker: string, files: string[] | null, incr
   const incrementalFile = incrementalFileOf(folder, files);
   // Only a run that found an earlier incremental file reuses anything (the first one runs every mutant).
   const reused = incremental && existsSync(join(REPO_ROOT, incrementalFile));
-  const config = { ...base, mutate, jsonReporter: { fileName: reportFile }, ...(incremental ? { incremental: true, incrementalFile } : {}) };
+  // A sandbox of its own under .stryker-tmp (which no sandbox copies), so partial runs may overlap.
+  const ignorePatterns = [...((base.ignorePatterns as string[] | undefined) ?? []), '.stryker-tmp'];
+  const config = {
+    ...base, mutate, jsonReporter: { fileName: reportFile }, tempDirName: `.stryker-tmp/run-${process.pid}`, ignorePatterns,
+    ...(incremental ? { incremental: true, incrementalFile } : {}),
+  };
   const configFile = join(dir, 'stryker.config.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const started = Date.now();
   try {
     const r = spawnSync(stryker, ['run', configFile], {
-      cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, MUTATION_TESTS: FOLDERS[folder].join(',') },
+      cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, MUTATION_TESTS: tests.join(',') },
     });
     if (r.status !== 0 || !existsSync(reportFile)) throw new Error(`stryker failed on src/${folder} (exit ${r.status})`);
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
@@ -106,7 +115,8 @@ function runFolder(folder: string, stryker: string, files: string[] | null, incr
     }
     process.stderr.write(`full report: ${reportFile}\n`);
     const minutes = Math.round((Date.now() - started) / 6000) / 10;
-    return { ...scoreOf(folder, report, minutes), mutated: files ? files.join(' ') : `src/${folder}`, ...(reused ? { incremental: true } : {}) };
+    const mutated = files ? files.join(' ') : `src/${folder}`;
+    return { ...scoreOf(folder, report, minutes), mutated, tests, ...(reused ? { incremental: true } : {}) };
   } finally {
     rmSync(configFile, { force: true });
   }
@@ -146,15 +156,20 @@ const folders = arg('--folders', Object.keys(FOLDERS).join(',')).split(',');
 // labelled as such), for when the whole folder does not fit the time at hand.
 const files = process.argv.includes('--files') ? arg('--files', '').split(',').filter(Boolean) : null;
 if (files && folders.length !== 1) throw new Error('--files needs exactly one --folders entry');
+// --tests tests/train/fit.test.ts,tests/train/step.test.ts: run these test files (globs) instead of the folder's,
+// when the tests covering a partial run live elsewhere or the folder's whole set is too slow for it.
+const tests = process.argv.includes('--tests') ? arg('--tests', '').split(',').filter(Boolean) : null;
+if (tests && folders.length !== 1) throw new Error('--tests needs exactly one --folders entry');
 for (const f of folders) if (!FOLDERS[f]) throw new Error(`unknown folder '${f}'; one of ${Object.keys(FOLDERS).join(', ')}`);
 // --incremental: reuse the results of the previous --incremental run of the same set where Stryker can (see above).
 const incremental = process.argv.includes('--incremental');
 const previous = join(RESULTS_DIR, 'mutation.json');
+// Read again after each run: another partial run may have added its row meanwhile.
 const readScores = (): Record<string, FolderScore> => (existsSync(previous) ? JSON.parse(readFileSync(previous, 'utf8')).folders : {});
 let scores = readScores();
 // --report-only rewrites the BENCHMARKS.md section from bench/results/mutation.json without running Stryker.
 for (const f of process.argv.includes('--report-only') ? [] : folders) {
-  const score = runFolder(f, stryker, files, incremental);
+  const score = runFolder(f, stryker, files, tests ?? FOLDERS[f], incremental);
   // Read the rows again: another run of this script (another folder or file set) may have finished meanwhile.
   scores = readScores();
   for (const key of supersededKeys(scores, score)) delete scores[key];
@@ -165,11 +180,11 @@ for (const f of process.argv.includes('--report-only') ? [] : folders) {
 updateBenchmarksMd({
   name: 'mutation',
   title: 'Mutation score (StrykerJS)',
-  intro: 'StrykerJS 9.6 (vitest runner, per-test coverage) mutates one folder at a time and runs only that folder\'s tests '
-    + '(`bench/mutation.ts`, not part of `npm test`). Score = detected (killed + timed out) / valid mutants; '
+  intro: 'StrykerJS 9.6 (vitest runner, per-test coverage) mutates one folder at a time and runs only the tests '
+    + 'named in each row (`bench/mutation.ts`, not part of `npm test`). Score = detected (killed + timed out) / valid mutants; '
     + 'mutants no test reaches count as survivors. Only folders actually run are listed.',
   columns: ['mutated', 'tests run', 'mutants', 'killed', 'timeout', 'survived', 'no coverage', 'score %', 'score on covered %', 'minutes', 'date'],
-  rows: Object.values(scores).map((s) => [s.mutated ?? `src/${s.folder}`, FOLDERS[s.folder].join(' '), s.mutants - s.errors, s.killed, s.timeout,
+  rows: Object.values(scores).map((s) => [s.mutated ?? `src/${s.folder}`, (s.tests ?? FOLDERS[s.folder]).join(' '), s.mutants - s.errors, s.killed, s.timeout,
     s.survived, s.noCoverage, s.score, s.scoreCovered, s.minutes, s.date]),
   notes: [
     'The script prints every survivor (file:line, mutator, replacement); some cannot be killed because they are equivalent, '

@@ -282,7 +282,7 @@ export class MlpTrainer {
   async predict(x: Float32Array): Promise<Float32Array> {
     const features = this.data.features;
     const rows = x.length / features;
-    if (!Number.isInteger(rows)) throw new SwitchyardError('E_CONFIG', `predict: ${x.length} values is not a whole number of ${features}-feature rows`, '');
+    if (!Number.isInteger(rows)) throw new SwitchyardError('E_CONFIG', `predict: ${x.length} values is not a whole number of ${features}-feature rows`, `pass ${features} values per row, row-major`);
     const cls = this.task === 'classification';
     this.predictFwd ??= await Forward.compile(this.model, (m, b) => {
       const out = m.call(b.x);

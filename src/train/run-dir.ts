@@ -208,7 +208,8 @@ export async function isRunDir(dir: string): Promise<boolean> {
   const manifest = (await readJson(join(dir, MANIFEST_NAME))) as Partial<Manifest> | undefined;
   const entries = Array.isArray(manifest?.files) ? manifest.files : [];
   const listedTop = new Set(entries.map((f) => String(f?.path).split('/')[0]));
-  let vouched = !!manifest?.files?.some((f) => f?.path === RUN_FILES.config && f.sha256 === hash);
+  // `entries`, not `manifest.files`: a manifest whose "files" is not a list vouches for nothing (and must not throw).
+  let vouched = entries.some((f) => f?.path === RUN_FILES.config && f.sha256 === hash);
   if (!manifest) {
     for (const ck of [RUN_FILES.checkpoint, `${RUN_FILES.checkpoint}.old`]) {
       const state = await readJson(join(dir, ck, RUN_FILES.state));

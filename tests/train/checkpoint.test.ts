@@ -116,7 +116,8 @@ describe('checkpoints', () => {
     const a = await setup(6);
     await saveCheckpoint(dir, a.model, a.step, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });
     const b = await setup(6, 8, sgd({ momentum: 0.9 }));
-    await expectSwitchyardError(() => loadCheckpoint(dir, b.model, b.step), 'E_CHECKPOINT', /adamw.*sgd/);
+    const e = await expectSwitchyardError(() => loadCheckpoint(dir, b.model, b.step), 'E_CHECKPOINT', /adamw.*sgd/);
+    expect(e.hint).toBe('resume with the same optimizer');
 
     const weightsOnly = join(root, 'weights-only');
     await saveCheckpoint(weightsOnly, a.model, null, { updates: 0, microSteps: 0, epoch: 0, batchInEpoch: 0 });

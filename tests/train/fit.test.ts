@@ -116,7 +116,8 @@ describe('fit: the in-process MLP training loop', () => {
     let ss = 0;
     for (let i = 0; i < n; i++) { se += (pred[i] - y[i]) ** 2; ss += y[i] ** 2; }
     expect(se / ss).toBeLessThan(0.05);
-    await expectSwitchyardError(() => m.predictProba(x), 'E_TASK');
+    const e = await expectSwitchyardError(() => m.predictProba(x), 'E_TASK', /predictProba: a regression model has no class probabilities/);
+    expect(e.hint).toBe('use predict');
     await m.release();
   });
 
