@@ -100,7 +100,7 @@ describe('run configs', () => {
     { what: 'another format', text: '{"format":"x","version":1,"kind":"gpt"}', re: /\(format is "x", not "switchyard\.run"\)$/ },
     { what: 'no format', text: '{"version":1,"kind":"gpt"}', re: /\(format is undefined, not "switchyard\.run"\)$/ },
     { what: 'version 2', text: '{"format":"switchyard.run","version":2,"kind":"gpt"}', re: /\(version 2 is not 1\)$/ },
-    { what: 'an unknown kind', text: '{"format":"switchyard.run","version":1,"kind":"svm"}', re: /\(kind "svm" is not one of tabular-mlp, gpt, encoder, text-classifier, unet\)$/ },
+    { what: 'an unknown kind', text: '{"format":"switchyard.run","version":1,"kind":"svm"}', re: /\(kind "svm" is not one of tabular-mlp, gpt, encoder, text-classifier, unet, conv-encoder, image-classifier\)$/ },
   ])('a config that is $what is refused, named, and is no run', async ({ text, re, hint }) => {
     const dir = join(root, `cfg${serial++}`);
     mkdirSync(dir);
