@@ -41,6 +41,10 @@ export const UNET_TRAIN_SPEC = {
   'checkpoint-every': { type: 'number', ...R.checkpointEvery, default: 100, help: 'save checkpoint/ (for --resume) every N updates' },
   resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint (keeps its saved settings)' },
   'stop-after': { type: 'number', ...R.stopAfter, help: 'stop after this many updates in this invocation; continue with --resume' },
+  snapshots: {
+    type: 'list', ...R.snapshots, valueName: 'updates',
+    help: 'also keep the EMA weights after these updates as ema-<N>.safetensors (sample --snapshot N), e.g. 250,500',
+  },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   device: DEVICE_FLAG,
@@ -70,7 +74,7 @@ export async function unetTrainVerb(argv: string[]): Promise<number> {
     limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
     imageSize: a['image-size'], channels: a.channels, upsample: a.upsample as 'nearest' | 'bilinear',
     maxImagePixels: a['max-image-pixels'],
-    checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'],
+    checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'], snapshots: a.snapshots.map(Number),
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...r });

@@ -110,6 +110,7 @@ export const DIFFUSION_TRAIN_RANGES = {
   stepsPerCall: { flag: '--steps-per-call', min: 1, max: 1024, integer: true },
   checkpointEvery: { flag: '--checkpoint-every', min: 1, integer: true },
   stopAfter: { flag: '--stop-after', min: 1, integer: true },
+  snapshots: { flag: '--snapshots', min: 1, integer: true },
   imageSize: { flag: '--image-size', min: 2, max: 1024, integer: true },
   channels: { flag: '--channels', min: 1, max: 3, integer: true },
   maxImagePixels: MAX_IMAGE_PIXELS_RANGE,
@@ -242,10 +243,6 @@ export async function trainDiffusion(
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   let o = { ...DEFAULTS, ...given } as typeof DEFAULTS & DiffusionTrainOptions;
   checkRanges(o, DIFFUSION_TRAIN_RANGES);
-  const bad = (o.snapshots ?? []).find((n) => !(Number.isInteger(n) && n >= 1));
-  if (bad !== undefined) {
-    throw new SwitchyardError('E_USAGE', `snapshots: ${bad} is not a whole number >= 1`, 'e.g. [250, 500]');
-  }
   const target = await prepareRunDir(o.out, o);
   const { saved, text } = await runConfig(o);
   let cfgText = text;
