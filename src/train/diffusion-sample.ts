@@ -34,7 +34,10 @@ export interface DrawOptions {
   seed?: number;
   /** Class id to draw (class-conditional runs; default: classes in turn). */
   classId?: number;
-  /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
+  /**
+   * Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance. Default
+   * {@link DEFAULT_GUIDANCE} (3); unconditional runs ignore it.
+   */
   guidance?: number;
   /** Images denoised per batch (default 256; the first batch's noise is the seed's own stream). */
   batch?: number;
@@ -77,6 +80,16 @@ export const SAMPLE_RANGES = {
   batch: { flag: '--batch', min: 1, max: 4096, integer: true },
   snapshot: { flag: '--snapshot', min: 1, integer: true },
 } as const;
+
+/**
+ * The classifier-free guidance weight a draw uses unless told: 3. Short runs draw the class asked for far more
+ * often with it than without (w = 1): 93% against 63% for a 150-update run on three MNIST digits (docs/diffusion.md).
+ *
+ * @example
+ * const s = await loadDiffusionSampler('runs/unet');
+ * await s.draw({ classId: 3, guidance: DEFAULT_GUIDANCE }); // the same as leaving guidance out
+ */
+export const DEFAULT_GUIDANCE = 3;
 
 /** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
 export interface DenoiseLoopOptions {
@@ -254,7 +267,7 @@ export async function loadDiffusionSampler(runDir: string, opts: SamplerLoadOpti
       throw new SwitchyardError('E_USAGE', what, hint);
     }
     const n = o.count ?? 16;
-    const w = o.guidance ?? 1;
+    const w = o.guidance ?? DEFAULT_GUIDANCE;
     // Without a class the images take the classes in turn.
     const labels = classes > 0 ? Int32Array.from({ length: n }, (_, i) => o.classId ?? i % classes) : null;
     const x = new Float32Array(n * pixels);
