@@ -26,6 +26,8 @@ export interface SamplingLoopExportOptions {
   raw?: boolean;
   /** Export the EMA weights kept after this many updates. */
   snapshot?: number;
+  /** Default-domain opset to write (see `exportOnnx`). */
+  opset?: number;
 }
 
 /** The denoiser's output for x at the step time `t` (a scalar) and class ids `label` (or none). */
@@ -74,7 +76,7 @@ function samplingLoopGraph(model: UNet, steps: SamplerStep[]) {
  */
 export async function exportSamplingLoop(
   runDir: string, o: SamplingLoopExportOptions = {},
-): Promise<{ bytes: Uint8Array; sampler: Sampler; steps: number }> {
+): Promise<{ bytes: Uint8Array; sampler: Sampler; steps: number; inputs: string[] }> {
   checkRanges(o, SAMPLE_RANGES);
   const { cfg, model } = await loadDenoiser(runDir, o);
   const sampler = pickSampler(cfg.diffusion.objective, o.sampler, runDir);
@@ -88,5 +90,6 @@ export async function exportSamplingLoop(
     'switchyard.kind': 'diffusion-sampling-loop', 'switchyard.sampler': sampler,
     'switchyard.steps': String(steps.length),
   };
-  return { bytes: exportOnnx(model, fn, spec, meta), sampler, steps: steps.length };
+  const bytes = exportOnnx(model, fn, spec, meta, { opset: o.opset });
+  return { bytes, sampler, steps: steps.length, inputs: Object.keys(spec) };
 }

@@ -1,16 +1,18 @@
 /**
  * The sampling loop exported as one ONNX graph (an ONNX Loop around the denoiser) and run by onnxruntime-node
  * alone gives the images `switchyard sample` draws from the same noise: Euler on a class-conditional flow run with
- * guidance, DDIM on an unconditional epsilon run. DDPM (fresh noise every step) is refused.
+ * guidance, DDIM on an unconditional epsilon run. DDPM (fresh noise every step) is refused. `switchyard export`
+ * writes the same graph.
  */
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportSamplingLoop } from '../../src/train/diffusion-onnx.ts';
 import { trainDiffusion } from '../../src/train/diffusion-run.ts';
 import { loadDiffusionSampler } from '../../src/train/diffusion-sample.ts';
 import { Rng } from '../../src/util/rng.ts';
-import { tmp } from '../cli/helpers.ts';
+import { cli, expectBadInput, expectOk, tmp } from '../cli/helpers.ts';
 
 const SIDE = 8;
 const COUNT = 4;
@@ -71,4 +73,22 @@ describe('the sampling loop as one ONNX graph', () => {
     await expect(exportSamplingLoop(flow, { sampler: 'ddim' })).rejects.toMatchObject(usage(/--sampler ddim/));
     await expect(exportSamplingLoop(flow, { steps: 0 })).rejects.toMatchObject(usage(/--steps/));
   });
+});
+
+describe('switchyard export of a diffusion run', () => {
+  it('writes the sampling loop, the bytes exportSamplingLoop gives, with --sample-steps', async () => {
+    const dir = tmp('sy-unet-export-');
+    const run = join(dir, 'run');
+    await trainDiffusion({
+      data: 'mnist', imageSize: SIDE, limit: 8, steps: 1, batchSize: 2, threads: 1, classConditional: true, out: run,
+      progress: { enabled: false },
+    });
+    const file = join(dir, 'sampler.onnx');
+    const r = expectOk(cli(['export', '--model', run, '--out', file, '--sample-steps', '3', '--json']));
+    expect(r.inputs).toEqual(['noise', 'label', 'guidance']);
+    expect(r.outputs).toEqual(['images']);
+    expect(readFileSync(file).equals(Buffer.from((await exportSamplingLoop(run, { steps: 3 })).bytes))).toBe(true);
+    expectBadInput(cli(['export', '--model', run, '--out', file, '--sample-steps', '0']), /--sample-steps/);
+    expectBadInput(cli(['export', '--model', run, '--out', file, '--inputs', 'raw']), /--inputs is for tabular/);
+  }, 180_000);
 });
