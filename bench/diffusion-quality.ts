@@ -4,14 +4,15 @@
  * (bench/torch_unet.py), at equal updates, batch and learning rate, and both scored by the same yardstick: the
  * classifier FID of src/eval/classifier-fid.ts (penultimate features of the shipped MNIST reference classifier against
  * the 2,000 test images; not Inception FID) and the reference's accuracy on the samples (image i is drawn for digit
- * i % 10, no guidance). Rows: FID against training updates (EMA snapshots of one run, DDIM), and against sampling steps
- * for DDPM and DDIM (epsilon objective) and Euler (a rectified-flow run). Step times are medians per update, both
+ * i % 10, classifier-free guidance --guidance, default 3 as in `switchyard sample`). Rows: FID against training
+ * updates (EMA snapshots of one run, DDIM), and against sampling steps for DDPM and DDIM (epsilon objective) and Euler
+ * (a rectified-flow run). Step times are medians per update, both
  * sides at the same thread count, trained one after the other (never at the same time).
  * Writes bench/results/diffusion-quality.json and a BENCHMARKS.md section; the PyTorch samples are kept as raw f32
  * arrays and PNG grids in runs/diffusion-quality/.
  *
  *   nice -n 10 node bin/run-ts.js bench/diffusion-quality.ts [--steps 300] [--samples 256] [--sample-steps 5,20]
- *     [--threads 1] [--batch 32] [--lr 0.001] [--quick]
+ *     [--threads 1] [--batch 32] [--lr 0.003] [--guidance 3] [--quick]
  */
 import { readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -36,7 +37,8 @@ const SAMPLES = Number(arg('samples', QUICK ? '20' : '256'));
 const SAMPLE_STEPS = arg('sample-steps', QUICK ? '2,4' : '5,20').split(',').map(Number);
 const THREADS = Number(arg('threads', '1'));
 const BATCH = Number(arg('batch', '32'));
-const LR = Number(arg('lr', '0.001'));
+const LR = Number(arg('lr', '0.003'));
+const GUIDANCE = Number(arg('guidance', '3'));
 const SNAPSHOTS = [STEPS / 4, STEPS / 2].map(Math.round);
 const CURVE_STEPS = Math.max(...SAMPLE_STEPS);
 const TRAIN = { timesteps: 1000, schedule: 'cosine', emaDecay: 0.999, seed: 0 } as const;
@@ -91,6 +93,7 @@ async function switchyardSide(objective: DiffusionObjective): Promise<{ msPerSte
   for (const e of plan(objective)) {
     const r = await sampleDiffusion(out, {
       out: `${e.file}-switchyard.png`, count: SAMPLES, steps: e.steps, sampler: e.sampler, seed: 1, threads: THREADS,
+      guidance: GUIDANCE,
       ...(e.updates < STEPS ? { snapshot: e.updates } : {}),
     });
     scores[e.file] = await score(r.images, SAMPLES);
@@ -106,7 +109,10 @@ async function torchSide(objective: DiffusionObjective): Promise<{ msPerStep: nu
   const spec = {
     images: join(work, 'mnist-train.f32'), labels: join(work, 'mnist-train.i64'), objective, steps: STEPS, batch: BATCH,
     lr: LR, threads: THREADS, snapshots: [...SNAPSHOTS, STEPS], ...TRAIN,
-    plan: evals.map((e) => ({ snapshot: e.updates, sampler: e.sampler, steps: e.steps, count: SAMPLES, seed: 1, file: `${e.file}-torch.f32` })),
+    plan: evals.map((e) => ({
+      snapshot: e.updates, sampler: e.sampler, steps: e.steps, count: SAMPLES, seed: 1, guidance: GUIDANCE,
+      file: `${e.file}-torch.f32`,
+    })),
   };
   const specFile = join(work, `torch-${objective}.json`);
   writeFileSync(specFile, JSON.stringify(spec));
@@ -152,7 +158,7 @@ const stepRows = (['ddpm', 'flow'] as const).map((o) => {
 const minutes = (performance.now() - t0) / 60_000;
 const payload = {
   kind: CLASSIFIER_FID_KIND, steps: STEPS, samples: SAMPLES, sampleSteps: SAMPLE_STEPS, snapshots: SNAPSHOTS, threads: THREADS,
-  batch: BATCH, lr: LR, ...TRAIN, floor, rows, stepTimes: stepRows, loadAverage: [loadBefore, loadAfter], minutes,
+  batch: BATCH, lr: LR, guidance: GUIDANCE, ...TRAIN, floor, rows, stepTimes: stepRows, loadAverage: [loadBefore, loadAfter], minutes,
   scores: Object.fromEntries(Object.entries(sides).map(([o, s]) => [o, { switchyard: s.switchyard.scores, torch: s.torch }])),
 };
 if (QUICK) {
@@ -170,7 +176,7 @@ if (QUICK) {
       `training split (8,000 images) by Switchyard and by the same U-Net in PyTorch (bench/torch_unet.py), ${STEPS} ` +
       `updates at batch ${BATCH}, lr ${LR} (warm-up, cosine to a tenth), AdamW, clip 1, cosine schedule, EMA 0.999, ` +
       `label dropout 0.1, ${THREADS} thread(s) each. Each row scores ${SAMPLES} samples (image i drawn for digit i % 10, ` +
-      `no guidance, seed 1) by the shipped reference classifier (98.0% test accuracy): FID of its 64 penultimate ` +
+      `${GUIDANCE === 1 ? 'no guidance' : `classifier-free guidance ${GUIDANCE}`}, seed 1) by the shipped reference classifier (98.0% test accuracy): FID of its 64 penultimate ` +
       `features against the 2,000 test images, and its accuracy on the digit asked for. Rows at fewer updates use ` +
       `the EMA weights kept during the same run. The floor: ${SAMPLES} real training images score ` +
       `${formatNumber(floor.fid)} (FID is biased upwards for few samples).`,

@@ -6,7 +6,7 @@ the samplers of src/train/diffusion-sample.ts, written again in PyTorch with the
 
 SPEC.json names the training images (raw float32 [N, 1, 28, 28] in [-1, 1]) and labels (raw int64 [N]), the
 objective, steps, batch, lr, threads, seed, the updates after which the EMA weights are kept (snapshots), and the
-sampling plan: a list of {"snapshot", "sampler", "steps", "count", "file"}. Each plan entry writes its samples as raw
+sampling plan: a list of {"snapshot", "sampler", "steps", "count", "guidance", "file"}. Each plan entry writes its samples as raw
 float32 [count, 1, 28, 28] (values in [-1, 1]) to "file"; the class of image i is i % 10. Prints one JSON line:
 median ms per update, the last loss, and seconds spent sampling.
 """
@@ -132,9 +132,20 @@ def lr_at(step, lr, total):
 
 
 @torch.no_grad()
-def sample(model, objective, ab, timesteps, sampler, steps, count, gen):
+def sample(model, objective, ab, timesteps, sampler, steps, count, gen, guidance=1.0):
     x = torch.randn(count, 1, 28, 28, generator=gen)
     label = torch.arange(count) % 10
+    unguided = model
+
+    def model(x, t, label):
+        # Classifier-free guidance as src/train/diffusion-sample.ts: the batch again with the null class (10),
+        # mixed as uncond + w (cond - uncond).
+        if guidance == 1:
+            return unguided(x, t, label)
+        out = unguided(torch.cat([x, x]), torch.cat([t, t]), torch.cat([label, torch.full_like(label, 10)]))
+        cond, uncond = out[: len(x)], out[len(x):]
+        return uncond + guidance * (cond - uncond)
+
     if sampler == "euler":
         for k in range(steps, 0, -1):
             t, nxt = k / steps, (k - 1) / steps
@@ -215,7 +226,8 @@ def main():
         model.eval()
         g = torch.Generator().manual_seed(entry.get("seed", 0))
         t0 = time.perf_counter()
-        out = sample(model, objective, ab, timesteps, entry["sampler"], entry["steps"], entry["count"], g)
+        out = sample(model, objective, ab, timesteps, entry["sampler"], entry["steps"], entry["count"], g,
+                     entry.get("guidance", 1.0))
         sample_seconds += time.perf_counter() - t0
         out.numpy().astype(np.float32).tofile(entry["file"])
     print(json.dumps({

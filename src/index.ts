@@ -41,8 +41,10 @@ export {
 } from './train/diffusion.ts';
 export { DIFFUSION_TRAIN_RANGES, emaSnapshotFile, trainDiffusion, type DiffusionTrainOptions } from './train/diffusion-run.ts';
 export {
-  denoiseLoop, SAMPLE_RANGES, sampleDiffusion, type Sampler, type DiffusionSampleOptions, type DiffusionSamples,
+  DEFAULT_GUIDANCE, denoiseLoop, SAMPLE_RANGES, sampleDiffusion, samplerSteps, type Sampler, type SamplerStep,
+  type DiffusionSampleOptions, type DiffusionSamples,
 } from './train/diffusion-sample.ts';
+export { exportSamplingLoop, type SamplingLoopExportOptions } from './train/diffusion-onnx.ts';
 export {
   ConvClassifier, ConvEncoder, MNIST_CLASSIFIER_CONFIG, type ConvClassifierConfig, type ConvEncoderConfig,
 } from './models/conv-classifier.ts';

@@ -14,6 +14,7 @@ export type ArgType = 'string' | 'number' | 'boolean' | 'list';
 /**
  * How one flag is parsed and documented. Numbers declare their range here (`min`, `above`, `max`, `below`,
  * `integer` from {@link NumberRange}); a library option's range is spread in, e.g. `{ ...TRAIN_RANGES.dropout }`.
+ * A list with a range is a list of numbers, each entry checked against it (`--snapshots 250,500`).
  */
 export interface FlagSpec extends NumberRange {
   type: ArgType;
@@ -207,7 +208,13 @@ export function parseArgs<const S extends ArgSpec>(argv: readonly string[], spec
       }
       case 'list': {
         const prev = (out[name] as string[] | undefined) ?? [];
-        return [...prev, ...raw.split(',').map((s) => s.trim()).filter((s) => s !== '')];
+        const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+        // A list with a declared range is a list of numbers: every entry is checked like a number flag's value.
+        const bad = hasRange(f) ? entries.find((e) => !inRange(f, Number(e))) : undefined;
+        if (bad !== undefined) {
+          throw usage(`option ${flag} expects entries that are each ${rangeText(f)}, got '${bad}'`);
+        }
+        return [...prev, ...entries];
       }
       default: {
         if (f.choices && !f.choices.includes(raw)) {
@@ -316,6 +323,7 @@ export function formatHelp(verb: string, summary: string, spec: ArgSpec): string
     const value = f.type === 'boolean' ? '' : f.type === 'list' ? list : one;
     let help = f.help;
     if (f.type === 'number' && hasRange(f)) help += ` (${rangeText(f)})`;
+    if (f.type === 'list' && hasRange(f)) help += ` (each ${rangeText(f)})`;
     if (f.deprecatedAlias) help += ` (old name --${stripDashes(f.deprecatedAlias)}: deprecated)`;
     if (f.required) help += ' (required)';
     else if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0) && f.default !== false) {

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { DIFFUSION_OBJECTIVES, type NoiseSchedule } from '../train/diffusion.ts';
 import { DIFFUSION_TRAIN_RANGES, trainDiffusion } from '../train/diffusion-run.ts';
-import { type DiffusionSamples, SAMPLE_RANGES, type Sampler, sampleDiffusion } from '../train/diffusion-sample.ts';
+import {
+  DEFAULT_GUIDANCE, type DiffusionSamples, SAMPLE_RANGES, type Sampler, sampleDiffusion,
+} from '../train/diffusion-sample.ts';
 import { classifierFid, type ClassifierFidResult } from '../eval/classifier-fid.ts';
 import { parseBuiltinImageName } from '../data/images/builtin.ts';
 import { SwitchyardError } from '../util/errors.ts';
@@ -18,7 +20,7 @@ export const UNET_TRAIN_SPEC = {
   model: { type: 'string', required: true, help: 'unet' },
   data: { type: 'string', required: true, help: 'images: mnist | fashion-mnist | a folder of PNG/JPEG (labels from sub-folders)' },
   out: { type: 'string', required: true, valueName: 'dir', help: 'run directory to write (config, weights, EMA, metrics)' },
-  objective: { type: 'string', default: 'ddpm', help: 'ddpm (epsilon) | v (v-prediction) | flow (rectified flow)' },
+  objective: { type: 'string', default: 'flow', help: 'flow (rectified flow) | ddpm (epsilon) | v (v-prediction)' },
   schedule: { type: 'string', default: 'cosine', help: 'noise schedule of ddpm and v: cosine | linear' },
   timesteps: { type: 'number', ...R.timesteps, default: 1000, help: 'diffusion steps of ddpm and v' },
   preset: { type: 'string', default: 'tiny', help: 'U-Net size: tiny | small' },
@@ -33,7 +35,7 @@ export const UNET_TRAIN_SPEC = {
   'cond-dropout': { type: 'number', ...R.condDropout, default: 0.1, help: 'share of labels dropped to the null class' },
   steps: { type: 'number', ...R.steps, default: 1000, help: 'optimizer updates' },
   'batch-size': { type: 'number', ...R.batchSize, default: 32, help: 'images per update' },
-  lr: { type: 'number', ...R.lr, default: 0.001, help: 'peak learning rate (warm-up, cosine to a tenth)' },
+  lr: { type: 'number', ...R.lr, default: 0.003, help: 'peak learning rate (warm-up, cosine to a tenth)' },
   'ema-decay': { type: 'number', ...R.emaDecay, default: 0.999, help: 'EMA decay per update (ema.safetensors)' },
   limit: { type: 'number', ...R.limit, help: 'train on at most this many images (default: all)' },
   'steps-per-call': { type: 'number', ...R.stepsPerCall, default: 8, help: 'updates per ONNX Runtime call' },
@@ -41,6 +43,10 @@ export const UNET_TRAIN_SPEC = {
   'checkpoint-every': { type: 'number', ...R.checkpointEvery, default: 100, help: 'save checkpoint/ (for --resume) every N updates' },
   resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint (keeps its saved settings)' },
   'stop-after': { type: 'number', ...R.stopAfter, help: 'stop after this many updates in this invocation; continue with --resume' },
+  snapshots: {
+    type: 'list', ...R.snapshots, valueName: 'updates',
+    help: 'also keep the EMA weights after these updates as ema-<N>.safetensors (sample --snapshot N), e.g. 250,500',
+  },
   force: { type: 'boolean', conflicts: ['resume'], help: 'replace an existing run in --out' },
   threads: THREADS_FLAG,
   device: DEVICE_FLAG,
@@ -70,7 +76,7 @@ export async function unetTrainVerb(argv: string[]): Promise<number> {
     limit: a.limit, stepsPerCall: a['steps-per-call'], seed: a.seed, force: a.force, threads: a.threads, device: a.device,
     imageSize: a['image-size'], channels: a.channels, upsample: a.upsample as 'nearest' | 'bilinear',
     maxImagePixels: a['max-image-pixels'],
-    checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'],
+    checkpointEvery: a['checkpoint-every'], resume: a.resume, stopAfter: a['stop-after'], snapshots: a.snapshots.map(Number),
     progress: { enabled: !a.quiet && !a.json },
   });
   if (a.json) emitJson({ ok: true, ...r });
@@ -91,7 +97,10 @@ export const SAMPLE_SPEC = {
   sampler: { type: 'string', help: 'ddpm | ddim (ddpm and v runs; default ddim) | euler (flow runs; the default there)' },
   seed: { type: 'number', ...SAMPLE_RANGES.seed, default: 0, help: 'seed of the noise' },
   class: { type: 'number', ...SAMPLE_RANGES.classId, help: 'class id to draw (class-conditional runs; default: in turn)' },
-  guidance: { type: 'number', ...SAMPLE_RANGES.guidance, default: 1, help: 'classifier-free guidance weight (1: none)' },
+  guidance: {
+    type: 'number', ...SAMPLE_RANGES.guidance, default: DEFAULT_GUIDANCE,
+    help: 'classifier-free guidance weight of class-conditional runs (1: none)',
+  },
   raw: { type: 'boolean', help: 'sample with the raw weights instead of the EMA ones' },
   snapshot: { type: 'number', ...SAMPLE_RANGES.snapshot, help: 'sample the EMA weights kept after N updates (ema-N.safetensors)' },
   batch: { type: 'number', ...SAMPLE_RANGES.batch, default: 256, help: 'images denoised per batch' },

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { SwitchyardError } from '../util/errors.ts';
 import { TABULAR_TRAIN_RANGES, trainTabular } from '../train/tabular.ts';
 import { DEFAULT_MAX_PARAMS } from '../util/ranges.ts';
+import { SAMPLE_RANGES } from '../train/diffusion-sample.ts';
 import { predictionsToCsv, predictTabular, writePredictions } from '../train/tabular-predict.ts';
 import type { ColumnRole } from '../data/schema.ts';
 import type { Activation } from '../nn/layers.ts';
@@ -243,6 +244,10 @@ const EXPORT_SPEC = {
   },
   inputs: { type: 'string', help: 'tabular inputs: raw (one per column, encoding in the graph; default) or features (the encoded matrix)' },
   'target-opset': { type: 'number', ...EXPORT_RANGES.opset, help: 'ONNX opset to write (default 18; 17 for onnx 1.12-era tools)' },
+  'sample-steps': {
+    type: 'number', ...SAMPLE_RANGES.steps,
+    help: 'diffusion runs: denoising steps of the exported sampling loop (default 50; ddim or euler, as sample)',
+  },
 } as const;
 
 /** `switchyard export` */
@@ -267,7 +272,9 @@ export async function exportVerb(argv: string[]): Promise<number> {
   }
   checkOutputs([{ flag: '--out', path: a.out, kind: 'file' }], inputs);
   // runOnnx checks both (a library caller gets the same errors).
-  const { bytes, ...io } = await runOnnx(a.model, { inputs: a.inputs as TabularInputs | undefined, opset: a['target-opset'] });
+  const { bytes, ...io } = await runOnnx(a.model, {
+    inputs: a.inputs as TabularInputs | undefined, opset: a['target-opset'], sampleSteps: a['sample-steps'],
+  });
   await writeOnnxExport(a.out, bytes);
   const r = { bytes: bytes.length, ...io };
   if (a.json) emitJson({ ok: true, out: a.out, ...r });

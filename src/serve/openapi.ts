@@ -3,6 +3,7 @@
  */
 import type { ServedModel } from './model-runner.ts';
 import { rowJsonSchema } from './schema.ts';
+import { DEFAULT_GUIDANCE } from '../train/diffusion-sample.ts';
 
 const ERROR = {
   type: 'object',
@@ -52,7 +53,7 @@ function sampleBody(model: ServedModel): Record<string, unknown> {
       steps: { type: 'integer', minimum: 1, default: 50 },
       sampler: { type: 'string', enum: ['ddpm', 'ddim', 'euler'], description: 'default: euler for flow runs, ddim otherwise' },
       ...(classes ? { class: { oneOf: classes, description: 'default: the classes in turn' } } : {}),
-      guidance: { type: 'number', minimum: 0, maximum: 100, default: 1 },
+      guidance: { type: 'number', minimum: 0, maximum: 100, default: DEFAULT_GUIDANCE },
       seed: { type: 'integer', minimum: 0, default: 0 },
       format: { type: 'string', enum: ['json', 'png'], default: 'json' },
     },

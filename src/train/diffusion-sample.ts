@@ -34,7 +34,10 @@ export interface DrawOptions {
   seed?: number;
   /** Class id to draw (class-conditional runs; default: classes in turn). */
   classId?: number;
-  /** Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance (default 1). */
+  /**
+   * Classifier-free guidance weight w: out = uncond + w (cond - uncond); 1 = no guidance. Default
+   * {@link DEFAULT_GUIDANCE} (3); unconditional runs ignore it.
+   */
   guidance?: number;
   /** Images denoised per batch (default 256; the first batch's noise is the seed's own stream). */
   batch?: number;
@@ -78,6 +81,16 @@ export const SAMPLE_RANGES = {
   snapshot: { flag: '--snapshot', min: 1, integer: true },
 } as const;
 
+/**
+ * The classifier-free guidance weight a draw uses unless told: 3. Short runs draw the class asked for far more
+ * often with it than without (w = 1): 93% against 63% for a 150-update run on three MNIST digits (docs/diffusion.md).
+ *
+ * @example
+ * const s = await loadDiffusionSampler('runs/unet');
+ * await s.draw({ classId: 3, guidance: DEFAULT_GUIDANCE }); // the same as leaving guidance out
+ */
+export const DEFAULT_GUIDANCE = 3;
+
 /** What {@link denoiseLoop} needs besides the predictor and the starting noise. */
 export interface DenoiseLoopOptions {
   objective: DiffusionObjective;
@@ -112,36 +125,64 @@ function checkCancelled(signal?: AbortSignal): void {
 export async function denoiseLoop(
   predict: (x: Float32Array, t: number) => Promise<Float32Array>, x: Float32Array, o: DenoiseLoopOptions,
 ): Promise<Float32Array> {
-  const { objective, steps, rng } = o;
+  for (const st of samplerSteps(o)) {
+    checkCancelled(o.signal);
+    const out = await predict(x, st.t);
+    x = x.map((xi, p) => st.keep * xi + st.toX0 * Math.max(-1, Math.min(1, st.fromX * xi + st.fromOut * out[p]))
+      + st.velocity * out[p] + (st.sigma > 0 ? st.sigma * o.rng.normal() : 0));
+  }
+  return x;
+}
+
+/**
+ * One step of a sampler as coefficients: from x and the denoiser's output `out` at time `t`,
+ * x' = keep x + toX0 clip(fromX x + fromOut out, -1, 1) + velocity out (+ sigma * fresh noise). The clipped term
+ * is the predicted x0 of `ddpm`/`ddim` (x0 = (x - s out) / a for epsilon, a x - s out for v); `euler` is
+ * x' = x + dt out. The host loop ({@link denoiseLoop}) and the exported ONNX loop run the same steps.
+ */
+export interface SamplerStep {
+  t: number;
+  keep: number;
+  toX0: number;
+  fromX: number;
+  fromOut: number;
+  velocity: number;
+  sigma: number;
+}
+
+/**
+ * The steps of a sampler (see {@link SamplerStep}): `euler` from t = 1 to 0 in `steps` equal steps; `ddim` (eta 0)
+ * and `ddpm` (eta 1) through `steps` evenly spaced timesteps of the schedule (repeated timesteps skipped), each
+ * moving to the previous one with the noise consistent with the clipped x0.
+ *
+ * @example
+ * samplerSteps({ objective: 'flow', schedule: 'cosine', timesteps: 1000, sampler: 'euler', steps: 2 });
+ * // [{ t: 1, keep: 1, velocity: -0.5, ... }, { t: 0.5, keep: 1, velocity: -0.5, ... }]
+ */
+export function samplerSteps(o: Omit<DenoiseLoopOptions, 'rng' | 'signal'>): SamplerStep[] {
+  const { objective, steps } = o;
+  const none = { toX0: 0, fromX: 0, fromOut: 0, sigma: 0 };
   if (o.sampler === 'euler') {
-    for (let k = steps; k > 0; k--) {
-      checkCancelled(o.signal);
-      const [t, next] = [k / steps, (k - 1) / steps];
-      const v = await predict(x, t);
-      x = x.map((xi, i) => xi + (next - t) * v[i]);
-    }
-    return x;
+    return Array.from({ length: steps }, (_, n) => {
+      const k = steps - n;
+      return { t: k / steps, keep: 1, velocity: (k - 1) / steps - k / steps, ...none };
+    });
   }
   const ab = alphaBarSchedule(o.schedule, o.timesteps);
   const eta = o.sampler === 'ddpm' ? 1 : 0;
   const ts = Array.from({ length: steps + 1 }, (_, k) => Math.round((k * o.timesteps) / steps));
+  const out: SamplerStep[] = [];
   for (let k = steps; k > 0; k--) {
     const [i, j] = [ts[k], ts[k - 1]];
     if (i === j) continue;
-    checkCancelled(o.signal);
-    const out = await predict(x, i / o.timesteps);
     const [a, s, aPrev] = [Math.sqrt(ab[i]), Math.sqrt(1 - ab[i]), Math.sqrt(ab[j])];
     const sigma = eta * Math.sqrt((1 - ab[j]) / (1 - ab[i])) * Math.sqrt(1 - ab[i] / ab[j]);
     const dir = Math.sqrt(Math.max(0, 1 - ab[j] - sigma * sigma));
-    x = x.map((xi, p) => {
-      // x0 from the prediction, clipped to the data range, and the noise consistent with it.
-      const raw = objective === 'v' ? a * xi - s * out[p] : (xi - s * out[p]) / a;
-      const x0 = Math.max(-1, Math.min(1, raw));
-      const eps = (xi - a * x0) / s;
-      return aPrev * x0 + dir * eps + (sigma > 0 ? sigma * rng.normal() : 0);
-    });
+    // x' = aPrev x0 + dir eps with eps = (x - a x0) / s, the noise consistent with the clipped x0.
+    const [fromX, fromOut] = objective === 'v' ? [a, -s] : [1 / a, -s / a];
+    out.push({ t: i / o.timesteps, keep: dir / s, toX0: aPrev - (dir * a) / s, fromX, fromOut, velocity: 0, sigma });
   }
-  return x;
+  return out;
 }
 
 /** The weights file of the run that `o` asks for: a snapshot, the raw weights, or the EMA ones (the default). */
@@ -153,6 +194,44 @@ function weightsFile(run: OpenedRun, o: SamplerLoadOptions): string {
     throw new SwitchyardError('E_USAGE', what, 'train with snapshots at that step, or drop --snapshot');
   }
   return file;
+}
+
+/**
+ * The sampler a draw of a run with `objective` uses: `sampler`, or the objective's default (`euler` for flow,
+ * else `ddim`); `E_USAGE` naming `runDir` when it does not fit the objective.
+ *
+ * @param named how the caller spells the setting, e.g. `(v) => \`--sampler ${v}\``
+ * @example
+ * pickSampler('flow', undefined, 'runs/unet'); // 'euler'
+ */
+export function pickSampler(
+  objective: DiffusionObjective, sampler: Sampler | undefined, runDir: string,
+  named: (v: string) => string = (v) => `--sampler ${v}`,
+): Sampler {
+  const picked = sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
+  if ((picked === 'euler') !== (objective === 'flow')) {
+    const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
+    const what = `${named(picked)} does not fit a ${objective} run (${runDir})`;
+    throw new SwitchyardError('E_USAGE', what, `use ${named(fits)}`);
+  }
+  return picked;
+}
+
+/**
+ * Opens a diffusion run (manifest verified) and loads its U-Net with the weights `opts` asks for (EMA by default,
+ * raw, or an EMA snapshot).
+ *
+ * @example
+ * const { cfg, model } = await loadDenoiser('runs/unet', { snapshot: 250 });
+ */
+export async function loadDenoiser(
+  runDir: string, opts: Pick<SamplerLoadOptions, 'raw' | 'snapshot'> = {},
+): Promise<{ cfg: DiffusionRunConfig; model: UNet }> {
+  const run = await openRun(runDir, { kinds: ['unet'] });
+  const cfg = run.config as unknown as DiffusionRunConfig;
+  const model = new UNet(cfg.unet);
+  await loadWeightsFile(run.file(weightsFile(run, opts)), model);
+  return { cfg, model };
 }
 
 /**
@@ -222,11 +301,8 @@ export interface DiffusionSamples {
  * await s.release();
  */
 export async function loadDiffusionSampler(runDir: string, opts: SamplerLoadOptions = {}): Promise<DiffusionSampler> {
-  const run = await openRun(runDir, { kinds: ['unet'] });
-  const cfg = run.config as unknown as DiffusionRunConfig;
+  const { cfg, model } = await loadDenoiser(runDir, opts);
   const classes = cfg.unet.classes;
-  const model = new UNet(cfg.unet);
-  await loadWeightsFile(run.file(weightsFile(run, opts)), model);
   const image: [number, number, number] = [cfg.unet.channels, cfg.unet.imageSize, cfg.unet.imageSize];
   const spec = diffusionBatchSpec(image, classes > 0);
   delete spec.target;
@@ -240,12 +316,7 @@ export async function loadDiffusionSampler(runDir: string, opts: SamplerLoadOpti
     /** A setting as the caller wrote it: a request's JSON field, or a flag. */
     const name = (field: string, flag: string, v: unknown) =>
       (o.jsonNames ? `"${field}": ${JSON.stringify(v)}` : `${flag} ${v}`);
-    const sampler = o.sampler ?? (objective === 'flow' ? 'euler' : 'ddim');
-    if ((sampler === 'euler') !== (objective === 'flow')) {
-      const fits = objective === 'flow' ? 'euler' : 'ddpm or ddim';
-      const what = `${name('sampler', '--sampler', sampler)} does not fit a ${objective} run (${runDir})`;
-      throw new SwitchyardError('E_USAGE', what, `use ${name('sampler', '--sampler', fits)}`);
-    }
+    const sampler = pickSampler(objective, o.sampler, runDir, (v) => name('sampler', '--sampler', v));
     if (o.classId !== undefined && o.classId >= classes) {
       const hint = classes
         ? `pass a class id below ${classes} (${cfg.classNames.join(', ')})`
@@ -254,7 +325,7 @@ export async function loadDiffusionSampler(runDir: string, opts: SamplerLoadOpti
       throw new SwitchyardError('E_USAGE', what, hint);
     }
     const n = o.count ?? 16;
-    const w = o.guidance ?? 1;
+    const w = o.guidance ?? DEFAULT_GUIDANCE;
     // Without a class the images take the classes in turn.
     const labels = classes > 0 ? Int32Array.from({ length: n }, (_, i) => o.classId ?? i % classes) : null;
     const x = new Float32Array(n * pixels);

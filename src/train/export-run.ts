@@ -14,6 +14,7 @@ import { SwitchyardError } from '../util/errors.ts';
 import {
   addToManifest, commitDirAtomic, MANIFEST_NAME, tempDirFor, writeFileAtomic, writeJsonAtomic,
 } from '../util/fs.ts';
+import { exportSamplingLoop } from './diffusion-onnx.ts';
 import { exportLm } from './generate.ts';
 import { loadLmRun } from './lm-session.ts';
 import { RUN_FILES } from './run-dir.ts';
@@ -39,15 +40,28 @@ export async function runKind(dir: string): Promise<string | undefined> {
 }
 
 /**
- * The ONNX bytes of a run directory's deployable graph (a tabular model's, a text classifier's, or a language model's
- * decode step), with its input and output names. `opts` pick a tabular
- * model's inputs (raw columns or encoded features) and the target opset of either kind.
+ * The ONNX bytes of a run directory's deployable graph (a tabular model's, a text classifier's, a language model's
+ * decode step, or a diffusion run's whole sampling loop: {@link exportSamplingLoop}, `sampleSteps` steps), with
+ * its input and output names. `opts` pick a tabular model's inputs (raw columns or encoded features) and the
+ * target opset of any kind.
  *
  * @example
  * const { bytes, inputs, outputs } = await runOnnx('runs/lm'); // inputs ids, pos, cacheK, cacheV
  */
-export async function runOnnx(dir: string, opts: TabularOnnxOptions = {}): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
+export async function runOnnx(
+  dir: string, opts: TabularOnnxOptions & { sampleSteps?: number } = {},
+): Promise<{ bytes: Uint8Array; inputs: string[]; outputs: string[] }> {
   const kind = await runKind(dir);
+  if (kind === 'unet') {
+    if (opts.inputs !== undefined) {
+      throw new SwitchyardError('E_USAGE', `${dir}: --inputs is for tabular models`, 'leave --inputs out');
+    }
+    const r = await exportSamplingLoop(dir, { steps: opts.sampleSteps, opset: opts.opset });
+    return { bytes: r.bytes, inputs: r.inputs, outputs: ['images'] };
+  }
+  if (opts.sampleSteps !== undefined) {
+    throw new SwitchyardError('E_USAGE', `${dir}: --sample-steps is for diffusion runs`, 'leave --sample-steps out');
+  }
   if (kind === 'text-classifier') {
     if (opts.inputs !== undefined) throw new SwitchyardError('E_USAGE', `${dir}: --inputs is for tabular models`, 'a text classifier takes token ids and a text mask; leave --inputs out');
     return textClassifierOnnx(dir, { opset: opts.opset });

@@ -76,7 +76,8 @@ export function checkRange(flag: string, value: unknown, range: NumberRange, whe
 }
 
 /**
- * Checks every option of `options` that `ranges` declares (keyed by option name, each with its CLI flag).
+ * Checks every option of `options` that `ranges` declares (keyed by option name, each with its CLI flag); an
+ * array option is checked entry by entry.
  *
  * @param options the options object a library function received
  * @param ranges per option: the CLI flag that sets it and its range
@@ -85,7 +86,9 @@ export function checkRange(flag: string, value: unknown, range: NumberRange, whe
  */
 export function checkRanges(options: object, ranges: Record<string, NumberRange & { flag: string }>): void {
   for (const [key, r] of Object.entries(ranges)) {
-    checkRange(r.flag, (options as Record<string, unknown>)[key], r);
+    const value = (options as Record<string, unknown>)[key];
+    // A list option (e.g. `snapshots`) has its range checked entry by entry.
+    for (const v of Array.isArray(value) ? value : [value]) checkRange(r.flag, v, r);
   }
 }
 

@@ -17,7 +17,7 @@ describe('switchyard train --model unet, then sample', () => {
   const tiny = ['--data', 'mnist', '--preset', 'tiny', '--steps', '4', '--batch-size', '4', '--limit', '32', '--json'];
 
   beforeAll(() => {
-    expectOk(cli(['train', '--model', 'unet', '--out', run, '--class-conditional', ...tiny]));
+    expectOk(cli(['train', '--model', 'unet', '--out', run, '--objective', 'ddpm', '--class-conditional', ...tiny]));
     expectOk(cli(['train', '--model', 'unet', '--out', flowRun, '--objective', 'flow', ...tiny]));
   }, 240_000);
 

@@ -48,7 +48,8 @@ describe('switchyard sample --fid and --snapshot', () => {
   it('refuses bad snapshots and batches in the library before writing anything', async () => {
     const out = join(dir, 'never');
     const train = { data: 'mnist', out, steps: 4, progress: { enabled: false } };
-    await expect(trainDiffusion({ ...train, snapshots: [0] })).rejects.toMatchObject({ code: 'E_USAGE', message: /snapshots: 0/ });
+    await expect(trainDiffusion({ ...train, snapshots: [0] }))
+      .rejects.toMatchObject({ code: 'E_USAGE', message: /--snapshots expects a whole number >= 1, got '0'/ });
     await expect(trainDiffusion({ ...train, snapshots: [1.5] })).rejects.toMatchObject({ code: 'E_USAGE' });
     expect(existsSync(out)).toBe(false);
     await expect(sampleDiffusion(run, { out: join(dir, 'y.png'), batch: 0 })).rejects.toMatchObject({ code: 'E_USAGE', message: /--batch/ });

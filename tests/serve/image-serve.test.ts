@@ -61,7 +61,8 @@ beforeAll(async () => {
   const quiet = { progress: { enabled: false }, threads: 1 };
   await trainTabular({ data: folder, target: 'label', out: classifier, epochs: 3, hidden: [8], seed: 0, ...quiet });
   unet = join(dir, 'unet');
-  await trainDiffusion({ data: folder, out: unet, imageSize: 8, steps: 2, batchSize: 2, classConditional: true, ...quiet });
+  const ddpm = { objective: 'ddpm', classConditional: true } as const;
+  await trainDiffusion({ data: folder, out: unet, imageSize: 8, steps: 2, batchSize: 2, ...ddpm, ...quiet });
 }, 120_000);
 
 afterAll(async () => {
