@@ -7,7 +7,7 @@
  * server is upgraded in place and its rows keep `alias: null` (not recorded then).
  */
 import type { Db } from '../registry/db.ts';
-import type { RequestEvent } from '../serve/app.ts';
+import type { RequestEvent } from '../serve/events.ts';
 import { SwitchyardError } from '../util/errors.ts';
 
 /**

@@ -15,55 +15,12 @@ import { sampleRoute } from './sample-route.ts';
 import type { RollbackGuard } from './guard.ts';
 import { checkFiniteResult, DEFAULT_LIMITS, type ServerLimits, timeoutOptions } from './limits.ts';
 import { type ServeMetrics, serveMetrics } from './metrics.ts';
+import type { PredictionEvent, RequestEvent } from './events.ts';
 import type { PredictResult, ServedModel } from './model-runner.ts';
 import { ALIAS_BODY, openApiDocument } from './openapi.ts';
 import type { ModelRouter, Pick, Slot } from './versions.ts';
 
-/**
- * One answered prediction, handed to the monitoring hook (sampled).
- *
- * @example
- * const e: PredictionEvent = { id: 'b2f0…', model: 'churn', version: '3', role: 'primary', inputs: [{ age: 41 }], outputs: { predictions: ['yes'] }, latencyMs: 2.1, at: new Date().toISOString() };
- */
-export interface PredictionEvent {
-  /** The request id returned to the client (`id` in the body, `x-request-id`), for late labels. */
-  id: string;
-  model: string;
-  /** The alias the version was served under (`production` of `churn@production`; absent for a run directory). */
-  alias?: string;
-  version: string;
-  role: 'primary' | 'canary';
-  inputs: unknown[];
-  outputs: PredictResult;
-  latencyMs: number;
-  at: string;
-}
-
-/**
- * One `POST /v1/predict` request's outcome, answered or refused, handed to the monitoring hook (sampled, with the
- * same draw as its {@link PredictionEvent}). `alias`, `version` and `role` are `null` when the request was refused
- * before a version was picked (bad JSON, too many rows, rate limited, no model loaded).
- *
- * @example
- * const e: RequestEvent = { id: 'b2f0…', model: 'churn', alias: 'production', version: '3', role: 'primary', status: 400, code: 'E_BAD_INPUT', latencyMs: 0.4, rows: 1, sampleRate: 1, at: new Date().toISOString() };
- */
-export interface RequestEvent {
-  id: string;
-  model: string;
-  alias: string | null;
-  version: string | null;
-  role: string | null;
-  /** The HTTP status answered. */
-  status: number;
-  /** The error's stable code (`E_BAD_JSON`, `E_MODEL_OUTPUT`, …); `null` when answered. */
-  code: string | null;
-  latencyMs: number;
-  /** Input rows the body held (0 when it held none that could be read). */
-  rows: number;
-  /** The share of requests logged when this one was (each logged request stands for 1 / sampleRate). */
-  sampleRate: number;
-  at: string;
-}
+export type { PredictionEvent, RequestEvent } from './events.ts';
 
 /**
  * The alias of a served ref (`production` of `churn@production`), or undefined for a pinned version
